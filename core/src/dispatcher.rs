@@ -1,0 +1,247 @@
+//! Runs user code: each socket has one dispatcher task that owns its listeners and pull
+//! streams, so a slow handler never stalls the connection task or other namespaces.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::error::ConnectError;
+use crate::event::{Event, SocketEvent};
+use crate::value::{Map, Value};
+
+/// A listener: called with each matching event, on the socket's dispatcher task.
+pub(crate) type Handler = Arc<dyn Fn(Event) + Send + Sync>;
+
+/// Identifies a registered listener, to remove it with `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ListenerId(pub(crate) u64);
+
+/// Which events a listener receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Filter {
+    /// Incoming events (and the built-in ones) with this name.
+    Named(String),
+    /// Every incoming custom event (`on_any`).
+    Any,
+    /// Every outgoing event (`on_any_outgoing`).
+    AnyOutgoing,
+}
+
+/// A change to the dispatcher's listeners, or an outgoing event to report.
+pub(crate) enum Registration {
+    /// Add a listener.
+    Add { id: ListenerId, filter: Filter, once: bool, handler: Handler },
+    /// Remove one listener.
+    Remove(ListenerId),
+    /// Remove every listener with this filter.
+    RemoveAll(Filter),
+    /// Add a pull stream.
+    Stream(mpsc::Sender<SocketEvent>),
+    /// Tell the outgoing listeners about an emit.
+    Outgoing(Event),
+}
+
+struct Listener {
+    id: ListenerId,
+    filter: Filter,
+    once: bool,
+    handler: Handler,
+}
+
+/// The dispatcher's listeners and streams.
+#[derive(Default)]
+struct Registry {
+    listeners: Vec<Listener>,
+    streams: Vec<mpsc::Sender<SocketEvent>>,
+}
+
+impl Registry {
+    fn apply(&mut self, registration: Registration) {
+        match registration {
+            Registration::Add { id, filter, once, handler } => {
+                self.listeners.push(Listener { id, filter, once, handler });
+            }
+            Registration::Remove(id) => self.listeners.retain(|l| l.id != id),
+            Registration::RemoveAll(filter) => self.listeners.retain(|l| l.filter != filter),
+            Registration::Stream(stream_tx) => self.streams.push(stream_tx),
+            Registration::Outgoing(event) => self.call(|f| *f == Filter::AnyOutgoing, &event),
+        }
+    }
+
+    async fn dispatch(&mut self, event: SocketEvent) {
+        let mut index = 0;
+        while index < self.streams.len() {
+            if self.streams[index].send(event.clone()).await.is_err() {
+                self.streams.swap_remove(index);
+            } else {
+                index += 1;
+            }
+        }
+        match event {
+            SocketEvent::Event(event) => {
+                self.call(|f| matches!(f, Filter::Named(name) if *name == event.name), &event);
+                self.call(|f| *f == Filter::Any, &event);
+            }
+            SocketEvent::Connect { .. } => self.call_builtin("connect", Vec::new()),
+            SocketEvent::Disconnect(reason) => self.call_builtin("disconnect", vec![reason.as_str().into()]),
+            SocketEvent::ConnectError(error) => self.call_builtin("connect_error", vec![connect_error_value(&error)]),
+            SocketEvent::Lagged(_) => {}
+        }
+    }
+
+    fn call_builtin(&mut self, name: &str, args: Vec<Value>) {
+        let event = Event::new("".into(), name.to_owned(), args, None);
+        self.call(|f| matches!(f, Filter::Named(n) if n == name), &event);
+    }
+
+    /// Calls every listener whose filter matches; removes the `once` ones after their call.
+    fn call(&mut self, matches: impl Fn(&Filter) -> bool, event: &Event) {
+        let mut fired = Vec::new();
+        for listener in self.listeners.iter().filter(|l| matches(&l.filter)) {
+            let handler = listener.handler.clone();
+            let event = event.clone();
+            if catch_unwind(AssertUnwindSafe(move || handler(event))).is_err() {
+                tracing::error!(event = %event_name(listener), "a listener panicked");
+            }
+            if listener.once {
+                fired.push(listener.id);
+            }
+        }
+        if !fired.is_empty() {
+            self.listeners.retain(|l| !fired.contains(&l.id));
+        }
+    }
+}
+
+fn event_name(listener: &Listener) -> String {
+    match &listener.filter {
+        Filter::Named(name) => name.clone(),
+        Filter::Any => "*".into(),
+        Filter::AnyOutgoing => "* (outgoing)".into(),
+    }
+}
+
+/// The `connect_error` argument as the JS client shows it: `{message, data}`.
+fn connect_error_value(error: &ConnectError) -> Value {
+    let mut object = Map::new();
+    match error {
+        ConnectError::Rejected { message, data } => {
+            object.insert("message".into(), message.clone().into());
+            if let Some(data) = data {
+                object.insert("data".into(), data.clone());
+            }
+        }
+        other => {
+            object.insert("message".into(), other.to_string().into());
+        }
+    }
+    Value::Object(object)
+}
+
+/// Runs a socket's dispatcher until the connection task drops its end.
+pub(crate) async fn run_dispatcher(
+    mut event_rx: mpsc::Receiver<SocketEvent>,
+    mut registration_rx: mpsc::UnboundedReceiver<Registration>,
+) {
+    let mut registry = Registry::default();
+    let mut registrations_open = true;
+    loop {
+        tokio::select! {
+            biased;
+            registration = registration_rx.recv(), if registrations_open => match registration {
+                Some(registration) => registry.apply(registration),
+                None => registrations_open = false,
+            },
+            event = event_rx.recv() => match event {
+                Some(event) => {
+                    // Registrations made before this event was produced apply to it.
+                    while let Ok(registration) = registration_rx.try_recv() {
+                        registry.apply(registration);
+                    }
+                    registry.dispatch(event).await;
+                }
+                None => return,
+            },
+        }
+    }
+}
+
+/// Counts listener ids.
+#[derive(Debug, Default)]
+pub(crate) struct ListenerIds(std::sync::atomic::AtomicU64);
+
+impl ListenerIds {
+    pub(crate) fn next(&self) -> ListenerId {
+        ListenerId(self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn recorder() -> (Handler, Arc<Mutex<Vec<String>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        (Arc::new(move |event: Event| sink.lock().unwrap().push(event.name)), seen)
+    }
+
+    fn event(name: &str) -> SocketEvent {
+        SocketEvent::Event(Event::new("/".into(), name.into(), Vec::new(), None))
+    }
+
+    #[tokio::test]
+    async fn once_listener_fires_a_single_time() {
+        let mut registry = Registry::default();
+        let (handler, seen) = recorder();
+        registry.apply(Registration::Add { id: ListenerId(1), filter: Filter::Named("a".into()), once: true, handler });
+        registry.dispatch(event("a")).await;
+        registry.dispatch(event("a")).await;
+        assert_eq!(*seen.lock().unwrap(), ["a"]);
+    }
+
+    #[tokio::test]
+    async fn any_listener_sees_custom_events_but_not_builtin_ones() {
+        let mut registry = Registry::default();
+        let (handler, seen) = recorder();
+        registry.apply(Registration::Add { id: ListenerId(1), filter: Filter::Any, once: false, handler });
+        registry.dispatch(SocketEvent::Connect { sid: "x".into(), recovered: false }).await;
+        registry.dispatch(event("chat")).await;
+        assert_eq!(*seen.lock().unwrap(), ["chat"]);
+    }
+
+    #[tokio::test]
+    async fn removed_listener_is_not_called() {
+        let mut registry = Registry::default();
+        let (handler, seen) = recorder();
+        registry.apply(Registration::Add { id: ListenerId(7), filter: Filter::Named("a".into()), once: false, handler });
+        registry.apply(Registration::Remove(ListenerId(7)));
+        registry.dispatch(event("a")).await;
+        assert!(seen.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_panicking_listener_does_not_stop_the_others() {
+        let mut registry = Registry::default();
+        let (handler, seen) = recorder();
+        let panicking: Handler = Arc::new(|_| panic!("boom"));
+        registry.apply(Registration::Add { id: ListenerId(1), filter: Filter::Named("a".into()), once: false, handler: panicking });
+        registry.apply(Registration::Add { id: ListenerId(2), filter: Filter::Named("a".into()), once: false, handler });
+        registry.dispatch(event("a")).await;
+        assert_eq!(*seen.lock().unwrap(), ["a"]);
+    }
+
+    #[tokio::test]
+    async fn disconnect_listener_gets_the_reason_string() {
+        let mut registry = Registry::default();
+        let args = Arc::new(Mutex::new(Vec::new()));
+        let sink = args.clone();
+        let handler: Handler = Arc::new(move |event: Event| sink.lock().unwrap().extend(event.args));
+        registry.apply(Registration::Add { id: ListenerId(1), filter: Filter::Named("disconnect".into()), once: false, handler });
+        registry.dispatch(SocketEvent::Disconnect(crate::DisconnectReason::PingTimeout)).await;
+        assert_eq!(*args.lock().unwrap(), [Value::from("ping timeout")]);
+    }
+}

@@ -1,0 +1,11 @@
+//! Engine.IO v4: packet codecs (pure), the transports that carry them, and the session
+//! that drives the transports.
+
+pub mod handshake;
+pub mod packet;
+pub mod payload;
+pub(crate) mod session;
+pub(crate) mod transport;
+
+pub use handshake::Handshake;
+pub use packet::{EngineDecodeError, EnginePacket};

@@ -1,0 +1,270 @@
+//! HTTP long-polling payloads: packets joined by the record separator `\x1e`.
+
+use super::packet::{EngineDecodeError, EnginePacket};
+
+/// The separator between the packets of a payload.
+pub const SEPARATOR: char = '\u{1e}';
+
+/// Decodes a polling payload (a GET response body) into its packets, in order.
+///
+/// # Examples
+/// ```
+/// use ferrio::engineio::{payload::decode_payload, EnginePacket};
+/// let packets = decode_payload("4hello\u{1e}bAQIDBA==").unwrap();
+/// assert_eq!(packets[0], EnginePacket::Message("hello".into()));
+/// assert!(packets[1].is_binary());
+/// ```
+/// # Errors
+/// [`EngineDecodeError::EmptyPayload`] for an empty body; otherwise the error of the
+/// first packet that does not decode (see [`EnginePacket::decode_text`]), including
+/// [`EngineDecodeError::Empty`] for an empty segment.
+pub fn decode_payload(body: &str) -> Result<Vec<EnginePacket>, EngineDecodeError> {
+    if body.is_empty() {
+        return Err(EngineDecodeError::EmptyPayload);
+    }
+    body.split(SEPARATOR).map(EnginePacket::decode_text).collect()
+}
+
+/// Appends a polling payload (a POST body) holding as many packets from the front of
+/// `packets` as fit in `max_payload`, and returns how many it took.
+///
+/// The size is counted as the JavaScript client counts it (`_getWritablePackets`):
+/// 1 for the first type byte, plus for each packet the byte length of its data
+/// (`ceil(len * 1.33)` for binary), plus 2 (separator and type) per further packet; the
+/// packet that takes the count over `max_payload` and all after it are left for the next
+/// payload. At least one packet is always taken, even if it alone is too large (the
+/// server then answers 413). `None` or `Some(0)` means no limit. Returns 0 only when
+/// `packets` is empty.
+pub fn encode_payload(packets: &[EnginePacket], max_payload: Option<u64>, out: &mut String) -> usize {
+    let count = writable_count(packets, max_payload.filter(|&m| m > 0));
+    for (i, packet) in packets.iter().take(count).enumerate() {
+        if i > 0 {
+            out.push(SEPARATOR);
+        }
+        packet.encode_text(out);
+    }
+    count
+}
+
+/// How many packets from the front fit in `max_payload` under the JS client's rule.
+fn writable_count(packets: &[EnginePacket], max_payload: Option<u64>) -> usize {
+    let Some(max) = max_payload else {
+        return packets.len();
+    };
+    let mut size: u64 = 1;
+    for (i, packet) in packets.iter().enumerate() {
+        size = size.saturating_add(data_len(packet));
+        if i > 0 && size > max {
+            return i;
+        }
+        size = size.saturating_add(2);
+    }
+    packets.len()
+}
+
+/// The JS client's `byteLength(packet.data)`: UTF-8 length of text data,
+/// `ceil(len * 1.33)` for binary, 0 for packets without data.
+fn data_len(packet: &EnginePacket) -> u64 {
+    let len = match packet {
+        EnginePacket::Open(h) => {
+            let mut json = String::new();
+            h.write_json(&mut json);
+            json.len()
+        }
+        EnginePacket::PingProbe | EnginePacket::PongProbe => "probe".len(),
+        EnginePacket::Message(text) => text.len(),
+        EnginePacket::Binary(bytes) => {
+            // Same float arithmetic as `Math.ceil(byteLength * 1.33)`.
+            return (bytes.len() as f64 * 1.33).ceil() as u64;
+        }
+        EnginePacket::Close
+        | EnginePacket::Ping
+        | EnginePacket::Pong
+        | EnginePacket::Upgrade
+        | EnginePacket::Noop => 0,
+    };
+    u64::try_from(len).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::engineio::packet::tests::arb_packet;
+
+    fn msg(s: &str) -> EnginePacket {
+        EnginePacket::Message(s.into())
+    }
+
+    fn encode_all(packets: &[EnginePacket]) -> String {
+        let mut out = String::new();
+        assert_eq!(encode_payload(packets, None, &mut out), packets.len());
+        out
+    }
+
+    /// The examples of protocol.md 1.4, in both directions.
+    #[test]
+    fn encodes_and_decodes_the_documented_payloads() {
+        let cases: Vec<(&str, Vec<EnginePacket>)> = vec![
+            ("4hello", vec![msg("hello")]),
+            ("4test1\x1e4test2\x1e4test3", vec![msg("test1"), msg("test2"), msg("test3")]),
+            (
+                "4hello\x1ebAQIDBA==",
+                vec![msg("hello"), EnginePacket::Binary(Bytes::from_static(&[1, 2, 3, 4]))],
+            ),
+            ("2", vec![EnginePacket::Ping]),
+            ("3", vec![EnginePacket::Pong]),
+            (
+                "40{\"sid\":\"zVqJnpAp-jwH6AIzAAAA\"}\x1e42[\"auth\",{}]",
+                vec![msg("0{\"sid\":\"zVqJnpAp-jwH6AIzAAAA\"}"), msg("2[\"auth\",{}]")],
+            ),
+            ("42[\"hello\"]\x1e42[\"world\"]", vec![msg("2[\"hello\"]"), msg("2[\"world\"]")]),
+            (
+                "451-[\"message-back\",{\"_placeholder\":true,\"num\":0}]\x1ebAQID",
+                vec![
+                    msg("51-[\"message-back\",{\"_placeholder\":true,\"num\":0}]"),
+                    EnginePacket::Binary(Bytes::from_static(&[1, 2, 3])),
+                ],
+            ),
+            (
+                "452-[\"bin-back\",{\"_placeholder\":true,\"num\":0},{\"nested\":{\"_placeholder\":true,\"num\":1}}]\x1ebAQID\x1ebBAU=",
+                vec![
+                    msg("52-[\"bin-back\",{\"_placeholder\":true,\"num\":0},{\"nested\":{\"_placeholder\":true,\"num\":1}}]"),
+                    EnginePacket::Binary(Bytes::from_static(&[1, 2, 3])),
+                    EnginePacket::Binary(Bytes::from_static(&[4, 5])),
+                ],
+            ),
+            ("6", vec![EnginePacket::Noop]),
+            ("1", vec![EnginePacket::Close]),
+            ("41", vec![msg("1")]),
+            ("6\x1e1", vec![EnginePacket::Noop, EnginePacket::Close]),
+        ];
+        for (body, packets) in cases {
+            assert_eq!(decode_payload(body).unwrap(), packets, "{body:?}");
+            assert_eq!(encode_all(&packets), body);
+        }
+    }
+
+    #[test]
+    fn decodes_handshake_followed_by_initial_message() {
+        let body = "0{\"sid\":\"a\",\"upgrades\":[\"websocket\"],\"pingInterval\":300,\"pingTimeout\":200}\x1e4x";
+        let packets = decode_payload(body).unwrap();
+        assert!(matches!(packets[0], EnginePacket::Open(_)));
+        assert_eq!(packets[1], msg("x"));
+    }
+
+    #[test]
+    fn rejects_empty_body() {
+        assert!(matches!(decode_payload(""), Err(EngineDecodeError::EmptyPayload)));
+    }
+
+    #[test]
+    fn rejects_empty_segment() {
+        for body in ["4a\x1e", "\x1e4a", "4a\x1e\x1e4b"] {
+            assert!(matches!(decode_payload(body), Err(EngineDecodeError::Empty)), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_payload_with_a_bad_packet() {
+        assert!(matches!(
+            decode_payload("4a\x1e9"),
+            Err(EngineDecodeError::UnknownType('9'))
+        ));
+        assert!(matches!(
+            decode_payload("4a\x1eb%%"),
+            Err(EngineDecodeError::BadBase64(_))
+        ));
+    }
+
+    #[test]
+    fn batches_packets_that_fit_under_the_js_counting_rule() {
+        // 1 + 5 = 6, then + 2 + 5 = 13, then + 2 + 5 = 20.
+        let packets = vec![msg("aaaaa"), msg("bbbbb"), msg("ccccc")];
+        for (max, expected) in [(20, 3), (19, 2), (13, 2), (12, 1), (6, 1), (1, 1)] {
+            let mut out = String::new();
+            assert_eq!(encode_payload(&packets, Some(max), &mut out), expected, "max {max}");
+            assert_eq!(decode_payload(&out).unwrap(), packets[..expected].to_vec());
+        }
+    }
+
+    #[test]
+    fn counts_binary_as_133_percent_rounded_up() {
+        // ceil(100 * 1.33) = 133: 1 + 0 + 2 + 133 = 136.
+        let packets = vec![EnginePacket::Pong, EnginePacket::Binary(Bytes::from(vec![0u8; 100]))];
+        let mut out = String::new();
+        assert_eq!(encode_payload(&packets, Some(136), &mut out), 2);
+        out.clear();
+        assert_eq!(encode_payload(&packets, Some(135), &mut out), 1);
+        assert_eq!(out, "3");
+    }
+
+    #[test]
+    fn counts_multibyte_text_in_utf8_bytes() {
+        // "é" is 2 bytes: 1 + 2 = 3, then + 2 + 2 = 7.
+        let packets = vec![msg("é"), msg("é")];
+        let mut out = String::new();
+        assert_eq!(encode_payload(&packets, Some(7), &mut out), 2);
+        out.clear();
+        assert_eq!(encode_payload(&packets, Some(6), &mut out), 1);
+    }
+
+    #[test]
+    fn always_takes_the_first_packet_even_when_too_large() {
+        let mut out = String::new();
+        assert_eq!(encode_payload(&[msg("too long")], Some(2), &mut out), 1);
+        assert_eq!(out, "4too long");
+    }
+
+    #[test]
+    fn no_limit_or_zero_limit_takes_everything() {
+        let packets = vec![msg("aaaaa"), msg("bbbbb")];
+        let mut out = String::new();
+        assert_eq!(encode_payload(&packets, Some(0), &mut out), 2);
+        out.clear();
+        assert_eq!(encode_payload(&packets, None, &mut out), 2);
+    }
+
+    #[test]
+    fn appends_after_existing_text_and_takes_nothing_from_an_empty_list() {
+        let mut out = String::from("x");
+        assert_eq!(encode_payload(&[], Some(10), &mut out), 0);
+        assert_eq!(out, "x");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn payloads_round_trip(packets in prop::collection::vec(arb_packet(), 1..6)) {
+            let body = encode_all(&packets);
+            prop_assert_eq!(decode_payload(&body).unwrap(), packets);
+        }
+
+        #[test]
+        fn batching_takes_a_non_empty_prefix_that_decodes(
+            packets in prop::collection::vec(arb_packet(), 1..6),
+            max in 1u64..400,
+        ) {
+            let mut out = String::new();
+            let n = encode_payload(&packets, Some(max), &mut out);
+            prop_assert!(n >= 1 && n <= packets.len());
+            prop_assert_eq!(decode_payload(&out).unwrap(), packets[..n].to_vec());
+        }
+
+        #[test]
+        fn arbitrary_bodies_never_panic(s in any::<String>()) {
+            let _ = decode_payload(&s);
+        }
+
+        #[test]
+        fn bodies_of_packet_like_segments_never_panic(
+            parts in prop::collection::vec(("[0-6b]", ".{0,12}"), 0..5),
+        ) {
+            let body: Vec<String> = parts.into_iter().map(|(t, s)| t + &s).collect();
+            let _ = decode_payload(&body.join("\u{1e}"));
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! The Engine.IO session: handshake, heartbeat, upgrade from polling to WebSocket, and the
+//! ordered outgoing queue. Socket.IO messages pass through it untouched.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio::time::{sleep_until, timeout, Instant};
+
+use super::transport::polling::{self, PollInbound, Polling};
+use super::transport::websocket::{WebSocket, WsInbound};
+use super::transport::Endpoint;
+use super::{EnginePacket, Handshake};
+use crate::error::TransportError;
+use crate::event::DisconnectReason;
+use crate::options::TransportKind;
+
+/// How to open a session.
+#[derive(Debug, Clone)]
+pub(crate) struct OpenOptions {
+    /// Transports to try, in order.
+    pub(crate) transports: Vec<TransportKind>,
+    /// Upgrade from polling to WebSocket when offered.
+    pub(crate) upgrade: bool,
+    /// Try the next transport when one cannot be opened.
+    pub(crate) try_all_transports: bool,
+}
+
+/// What the session reports to the manager.
+#[derive(Debug)]
+pub(crate) enum SessionEvent {
+    /// A message (text or binary) for Socket.IO.
+    Packet(EnginePacket),
+    /// Something to write is queued (a pong, or the upgrade is ready): flush.
+    Flush,
+    /// The session is over.
+    Closed {
+        /// Why, as Socket.IO reports it.
+        reason: DisconnectReason,
+        /// The transport failure behind it, if any.
+        error: Option<TransportError>,
+    },
+}
+
+enum Active {
+    Polling(Polling),
+    WebSocket(WebSocket),
+}
+
+enum Upgrade {
+    /// No upgrade under way.
+    Idle,
+    /// The WebSocket is being opened and probed.
+    Probing(JoinHandle<Result<WebSocket, TransportError>>),
+    /// The probe succeeded; polling is winding down.
+    Pausing { ws: WebSocket, get_paused: bool, drained_rx: Option<oneshot::Receiver<()>> },
+    /// Polling is idle: switch on the next flush.
+    Ready(WebSocket),
+}
+
+/// One Engine.IO session over one transport at a time.
+pub(crate) struct EngineSession {
+    endpoint: Arc<Endpoint>,
+    handshake: Handshake,
+    active: Active,
+    upgrade: Upgrade,
+    inbound: VecDeque<EnginePacket>,
+    outgoing: VecDeque<EnginePacket>,
+    ping_deadline: Instant,
+}
+
+impl std::fmt::Debug for EngineSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineSession")
+            .field("sid", &self.handshake.sid)
+            .field("transport", &self.transport())
+            .finish()
+    }
+}
+
+impl EngineSession {
+    /// Opens a session: handshake over the first transport that works.
+    pub(crate) async fn open(endpoint: Arc<Endpoint>, options: &OpenOptions) -> Result<Self, TransportError> {
+        let mut last_error = TransportError::Handshake("no transport enabled".into());
+        for (index, &kind) in options.transports.iter().enumerate() {
+            if index > 0 && !options.try_all_transports {
+                break;
+            }
+            tracing::debug!(transport = kind.as_str(), "opening engine session");
+            let opened = match kind {
+                TransportKind::Polling => Self::open_polling(&endpoint, options).await,
+                TransportKind::WebSocket => Self::open_websocket(&endpoint).await,
+            };
+            match opened {
+                Ok((handshake, active, inbound)) => {
+                    let mut session = Self {
+                        endpoint: endpoint.clone(),
+                        ping_deadline: Instant::now() + heartbeat_window(&handshake),
+                        handshake,
+                        active,
+                        upgrade: Upgrade::Idle,
+                        inbound: inbound.into(),
+                        outgoing: VecDeque::new(),
+                    };
+                    if kind == TransportKind::Polling && session.may_upgrade(options) {
+                        session.start_probe();
+                    }
+                    return Ok(session);
+                }
+                Err(error) => {
+                    tracing::debug!(transport = kind.as_str(), %error, "transport failed to open");
+                    last_error = error;
+                }
+            }
+        }
+        Err(last_error)
+    }
+
+    async fn open_polling(
+        endpoint: &Arc<Endpoint>,
+        _options: &OpenOptions,
+    ) -> Result<(Handshake, Active, Vec<EnginePacket>), TransportError> {
+        let (handshake, inbound) = polling::handshake(endpoint).await?;
+        let polling = Polling::start(endpoint.clone(), &handshake.sid, handshake.max_payload);
+        Ok((handshake, Active::Polling(polling), inbound))
+    }
+
+    async fn open_websocket(
+        endpoint: &Arc<Endpoint>,
+    ) -> Result<(Handshake, Active, Vec<EnginePacket>), TransportError> {
+        let mut ws = WebSocket::connect(endpoint, None).await?;
+        match ws.recv().await {
+            WsInbound::Packet(EnginePacket::Open(handshake)) => Ok((handshake, Active::WebSocket(ws), Vec::new())),
+            WsInbound::Packet(other) => {
+                Err(TransportError::Handshake(format!("expected an open packet, got {other:?}")))
+            }
+            WsInbound::Closed => Err(TransportError::WebSocket("closed during the handshake".into())),
+            WsInbound::Invalid(error) => Err(error),
+        }
+    }
+
+    fn may_upgrade(&self, options: &OpenOptions) -> bool {
+        options.upgrade
+            && options.transports.contains(&TransportKind::WebSocket)
+            && self.handshake.upgrades.iter().any(|u| u == "websocket")
+    }
+
+    fn start_probe(&mut self) {
+        let endpoint = self.endpoint.clone();
+        let sid = self.handshake.sid.clone();
+        let limit = self.handshake.ping_interval + self.handshake.ping_timeout;
+        self.upgrade = Upgrade::Probing(tokio::spawn(async move {
+            timeout(limit, probe(&endpoint, &sid))
+                .await
+                .unwrap_or_else(|_| Err(TransportError::WebSocket("probe timed out".into())))
+        }));
+    }
+
+    /// The server's handshake.
+    pub(crate) fn handshake(&self) -> &Handshake {
+        &self.handshake
+    }
+
+    /// The transport in use.
+    pub(crate) fn transport(&self) -> TransportKind {
+        match self.active {
+            Active::Polling(_) => TransportKind::Polling,
+            Active::WebSocket(_) => TransportKind::WebSocket,
+        }
+    }
+
+    /// Whether the transport can take a packet right now (not mid-upgrade).
+    pub(crate) fn is_writable(&self) -> bool {
+        !matches!(self.upgrade, Upgrade::Pausing { .. } | Upgrade::Ready(_))
+    }
+
+    /// Queues `packet`; [`EngineSession::flush`] writes it.
+    pub(crate) fn send(&mut self, packet: EnginePacket) {
+        self.outgoing.push_back(packet);
+    }
+
+    /// The next event. Cancel-safe: state only changes between awaits.
+    pub(crate) async fn next_event(&mut self) -> SessionEvent {
+        loop {
+            if let Some(packet) = self.inbound.pop_front() {
+                match packet {
+                    EnginePacket::Ping => {
+                        self.ping_deadline = Instant::now() + heartbeat_window(&self.handshake);
+                        self.outgoing.push_back(EnginePacket::Pong);
+                        return SessionEvent::Flush;
+                    }
+                    EnginePacket::Close => {
+                        return SessionEvent::Closed { reason: DisconnectReason::TransportClose, error: None }
+                    }
+                    EnginePacket::Message(_) | EnginePacket::Binary(_) => return SessionEvent::Packet(packet),
+                    other => {
+                        tracing::trace!(packet = ?other, "engine packet ignored");
+                        continue;
+                    }
+                }
+            }
+            let deadline = self.ping_deadline;
+            let Self { active, upgrade, inbound, .. } = self;
+            tokio::select! {
+                _ = sleep_until(deadline) => {
+                    return SessionEvent::Closed { reason: DisconnectReason::PingTimeout, error: None };
+                }
+                progress = upgrade_progress(upgrade) => {
+                    match progress {
+                        UpgradeProgress::Probed(Ok(ws)) => {
+                            let Active::Polling(polling) = active else { continue };
+                            tracing::debug!("upgrade probe succeeded, pausing polling");
+                            let drained_rx = polling.pause();
+                            *upgrade = Upgrade::Pausing { ws, get_paused: false, drained_rx: Some(drained_rx) };
+                        }
+                        UpgradeProgress::Probed(Err(error)) => {
+                            tracing::debug!(%error, "upgrade failed, staying on polling");
+                            *upgrade = Upgrade::Idle;
+                        }
+                        UpgradeProgress::Drained => {
+                            if let Upgrade::Pausing { drained_rx, .. } = upgrade {
+                                *drained_rx = None;
+                            }
+                            if upgrade_ready(upgrade) {
+                                return SessionEvent::Flush;
+                            }
+                        }
+                    }
+                }
+                received = receive(active) => {
+                    match received {
+                        Received::Packets(packets) => inbound.extend(packets),
+                        Received::Paused => {
+                            if let Upgrade::Pausing { get_paused, .. } = upgrade {
+                                *get_paused = true;
+                            }
+                            if upgrade_ready(upgrade) {
+                                return SessionEvent::Flush;
+                            }
+                        }
+                        Received::Closed(reason, error) => return SessionEvent::Closed { reason, error },
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the queued packets, completing a ready upgrade first.
+    ///
+    /// # Errors
+    /// The reason to close the session with when the transport fails.
+    pub(crate) async fn flush(&mut self) -> Result<(), (DisconnectReason, TransportError)> {
+        if matches!(self.upgrade, Upgrade::Ready(_)) {
+            if let Upgrade::Ready(mut ws) = std::mem::replace(&mut self.upgrade, Upgrade::Idle) {
+                ws.feed(&EnginePacket::Upgrade).await.map_err(transport_error)?;
+                self.active = Active::WebSocket(ws);
+                tracing::debug!("upgraded to websocket");
+            }
+        }
+        if !self.is_writable() {
+            return Ok(());
+        }
+        match &mut self.active {
+            Active::WebSocket(ws) => {
+                while let Some(packet) = self.outgoing.pop_front() {
+                    ws.feed(&packet).await.map_err(transport_error)?;
+                }
+                ws.flush().await.map_err(transport_error)
+            }
+            Active::Polling(polling) => {
+                while let Some(packet) = self.outgoing.pop_front() {
+                    polling.send(packet).await.map_err(transport_error)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Closes the session from the client side, best effort.
+    pub(crate) async fn close(mut self) {
+        let _ = self.flush().await;
+        match &mut self.active {
+            Active::Polling(polling) => polling.close().await,
+            Active::WebSocket(ws) => ws.close().await,
+        }
+    }
+}
+
+impl Drop for EngineSession {
+    fn drop(&mut self) {
+        if let Upgrade::Probing(task) = &self.upgrade {
+            task.abort();
+        }
+    }
+}
+
+fn transport_error(error: TransportError) -> (DisconnectReason, TransportError) {
+    (DisconnectReason::TransportError, error)
+}
+
+/// `pingInterval + pingTimeout`: how long to wait for the next ping.
+fn heartbeat_window(handshake: &Handshake) -> Duration {
+    handshake.ping_interval + handshake.ping_timeout
+}
+
+enum Received {
+    Packets(Vec<EnginePacket>),
+    Paused,
+    Closed(DisconnectReason, Option<TransportError>),
+}
+
+async fn receive(active: &mut Active) -> Received {
+    match active {
+        Active::Polling(polling) => match polling.recv().await {
+            PollInbound::Packets(packets) => Received::Packets(packets),
+            PollInbound::Paused => Received::Paused,
+            PollInbound::Failed(error) => Received::Closed(failure_reason(&error), Some(error)),
+        },
+        Active::WebSocket(ws) => match ws.recv().await {
+            WsInbound::Packet(packet) => Received::Packets(vec![packet]),
+            WsInbound::Closed => Received::Closed(DisconnectReason::TransportClose, None),
+            WsInbound::Invalid(error) => Received::Closed(failure_reason(&error), Some(error)),
+        },
+    }
+}
+
+fn failure_reason(error: &TransportError) -> DisconnectReason {
+    match error {
+        TransportError::Decode(_) => DisconnectReason::ParseError,
+        _ => DisconnectReason::TransportError,
+    }
+}
+
+/// Moves a fully paused upgrade to `Ready`; true when it did.
+fn upgrade_ready(upgrade: &mut Upgrade) -> bool {
+    let paused = matches!(upgrade, Upgrade::Pausing { get_paused: true, drained_rx: None, .. });
+    if paused {
+        if let Upgrade::Pausing { ws, .. } = std::mem::replace(upgrade, Upgrade::Idle) {
+            *upgrade = Upgrade::Ready(ws);
+        }
+    }
+    paused
+}
+
+enum UpgradeProgress {
+    Probed(Result<WebSocket, TransportError>),
+    Drained,
+}
+
+/// Resolves with the next step of an upgrade under way; pending when there is none.
+async fn upgrade_progress(upgrade: &mut Upgrade) -> UpgradeProgress {
+    match upgrade {
+        Upgrade::Probing(task) => UpgradeProgress::Probed(match task.await {
+            Ok(result) => result,
+            Err(join_error) => Err(TransportError::WebSocket(join_error.to_string())),
+        }),
+        Upgrade::Pausing { drained_rx: Some(drained_rx), .. } => {
+            let _ = drained_rx.await;
+            UpgradeProgress::Drained
+        }
+        _ => std::future::pending().await,
+    }
+}
+
+/// Opens a WebSocket for `sid` and checks it with `2probe`/`3probe`.
+async fn probe(endpoint: &Endpoint, sid: &str) -> Result<WebSocket, TransportError> {
+    let mut ws = WebSocket::connect(endpoint, Some(sid)).await?;
+    ws.feed(&EnginePacket::PingProbe).await?;
+    ws.flush().await?;
+    match ws.recv().await {
+        WsInbound::Packet(EnginePacket::PongProbe) => Ok(ws),
+        WsInbound::Packet(other) => Err(TransportError::WebSocket(format!("probe answered with {other:?}"))),
+        WsInbound::Closed => Err(TransportError::WebSocket("probe closed".into())),
+        WsInbound::Invalid(error) => Err(error),
+    }
+}

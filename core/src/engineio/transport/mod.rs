@@ -1,0 +1,187 @@
+//! Engine.IO transports: I/O only. The session in [`super::session`] drives them.
+
+pub(crate) mod polling;
+pub(crate) mod tls;
+pub(crate) mod websocket;
+
+use std::sync::Arc;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::cookie::{CookieStore, Jar};
+use url::Url;
+
+use crate::error::{ConnectError, TransportError};
+use crate::options::{ManagerOptions, TransportKind};
+
+/// Where and how to reach the server: URLs, headers, cookies, TLS. Shared by all transports
+/// of a manager, so the cookie jar serves polling requests and the WebSocket upgrade alike.
+#[derive(Debug)]
+pub(crate) struct Endpoint {
+    /// `http(s)://host:port/path/` with the user's query parameters.
+    base: Url,
+    headers: HeaderMap,
+    jar: Arc<Jar>,
+    http: reqwest::Client,
+    tls: Arc<rustls::ClientConfig>,
+    /// Largest body or message accepted from the server.
+    pub(crate) max_incoming_bytes: usize,
+}
+
+impl Endpoint {
+    /// Builds the endpoint for `url` (its path is the namespace, not the Engine.IO path).
+    pub(crate) fn new(url: &Url, options: &ManagerOptions) -> Result<Self, ConnectError> {
+        let mut base = url.clone();
+        match base.scheme() {
+            "http" | "https" => {}
+            "ws" => base.set_scheme("http").map_err(|_| invalid_url(url))?,
+            "wss" => base.set_scheme("https").map_err(|_| invalid_url(url))?,
+            other => return Err(ConnectError::InvalidUrl(format!("unsupported scheme `{other}`"))),
+        }
+        if base.host_str().is_none() {
+            return Err(invalid_url(url));
+        }
+        let mut path = options.path.clone();
+        if !path.starts_with('/') {
+            path.insert(0, '/');
+        }
+        if !path.ends_with('/') {
+            path.push('/');
+        }
+        base.set_path(&path);
+        base.set_fragment(None);
+        {
+            let mut query = base.query_pairs_mut();
+            for (key, value) in &options.query {
+                query.append_pair(key, value);
+            }
+        }
+        if base.query() == Some("") {
+            base.set_query(None);
+        }
+        let headers = header_map(&options.extra_headers)?;
+        let tls = tls::client_config(&options.ca_certs_pem)
+            .map_err(|e| ConnectError::InvalidOption(e.to_string()))?;
+        let jar = Arc::new(Jar::default());
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls((*tls).clone())
+            .cookie_provider(jar.clone())
+            .default_headers(headers.clone())
+            .connect_timeout(options.timeout)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| ConnectError::InvalidOption(format!("HTTP client: {e}")))?;
+        Ok(Self { base, headers, jar, http, tls, max_incoming_bytes: options.max_incoming_bytes })
+    }
+
+    /// The HTTP URL of a request over `transport`, for session `sid` (none for a handshake).
+    pub(crate) fn url(&self, transport: TransportKind, sid: Option<&str>) -> Url {
+        let mut url = self.base.clone();
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("EIO", "4").append_pair("transport", transport.as_str());
+            if let Some(sid) = sid {
+                query.append_pair("sid", sid);
+            }
+        }
+        url
+    }
+
+    /// The `ws(s)://` URL of a WebSocket for session `sid` (none for a WebSocket-only handshake).
+    pub(crate) fn ws_url(&self, sid: Option<&str>) -> Url {
+        let mut url = self.url(TransportKind::WebSocket, sid);
+        let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+        // Switching between these special schemes always succeeds.
+        let _ = url.set_scheme(scheme);
+        url
+    }
+
+    /// The `Cookie` header the jar holds for this server.
+    pub(crate) fn cookie_header(&self) -> Option<HeaderValue> {
+        self.jar.cookies(&self.base)
+    }
+
+    /// Stores the `Set-Cookie` headers of a response (the WebSocket handshake's).
+    pub(crate) fn store_cookies(&self, headers: &HeaderMap) {
+        let mut cookies = headers.get_all(http::header::SET_COOKIE).iter();
+        self.jar.set_cookies(&mut cookies, &self.base);
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(crate) fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    pub(crate) fn tls(&self) -> Arc<rustls::ClientConfig> {
+        self.tls.clone()
+    }
+
+    /// Whether the server is reached over TLS.
+    pub(crate) fn is_tls(&self) -> bool {
+        self.base.scheme() == "https"
+    }
+}
+
+fn invalid_url(url: &Url) -> ConnectError {
+    ConnectError::InvalidUrl(url.to_string())
+}
+
+fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, ConnectError> {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        let name = HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| ConnectError::InvalidOption(format!("bad header name `{name}`")))?;
+        let value = HeaderValue::from_str(value.trim())
+            .map_err(|_| ConnectError::InvalidOption(format!("bad value for header `{name}`")))?;
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
+/// Reads a response body, refusing more than `limit` bytes.
+pub(crate) async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<String, TransportError> {
+    if let Some(length) = response.content_length() {
+        if length > limit as u64 {
+            return Err(TransportError::TooLarge { size: length as usize, limit });
+        }
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(request_error)? {
+        if body.len() + chunk.len() > limit {
+            return Err(TransportError::TooLarge { size: body.len() + chunk.len(), limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8(body).map_err(|_| TransportError::Io("the server sent a body that is not UTF-8".into()))
+}
+
+/// Turns an HTTP error response into a typed error carrying the server's message.
+pub(crate) async fn http_error(response: reqwest::Response) -> TransportError {
+    let status = response.status().as_u16();
+    let body = read_body(response, 64 * 1024).await.unwrap_or_default();
+    let message = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|json| json.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+        .unwrap_or(body);
+    TransportError::Http { status, message }
+}
+
+pub(crate) fn request_error(error: reqwest::Error) -> TransportError {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    if message.contains("certificate") || message.contains("tls") || message.contains("TLS") {
+        TransportError::Tls(message)
+    } else {
+        TransportError::Io(message)
+    }
+}

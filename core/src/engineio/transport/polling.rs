@@ -1,0 +1,226 @@
+//! HTTP long-polling: one GET task and one POST task per session, at most one of each in
+//! flight. A pending GET is never cancelled while the session lives.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use super::{http_error, read_body, request_error, Endpoint};
+use crate::engineio::payload::{decode_payload, encode_payload};
+use crate::engineio::{EnginePacket, Handshake};
+use crate::error::TransportError;
+use crate::options::TransportKind;
+
+/// What the polling tasks report to the session.
+#[derive(Debug)]
+pub(crate) enum PollInbound {
+    /// Packets of one GET response, in order.
+    Packets(Vec<EnginePacket>),
+    /// The GET loop stopped because polling was paused for an upgrade.
+    Paused,
+    /// A request failed; the session is over.
+    Failed(TransportError),
+}
+
+/// What the session hands to the POST task.
+#[derive(Debug)]
+pub(crate) enum PostItem {
+    /// A packet to send, batched with its neighbours.
+    Packet(EnginePacket),
+    /// Answered once every packet queued before it has been posted.
+    Barrier(oneshot::Sender<()>),
+}
+
+/// Capacity of the queue of packets to the POST task.
+const POST_QUEUE_CAPACITY: usize = 1024;
+/// Capacity of the queue of GET responses to the session.
+const INBOUND_CAPACITY: usize = 16;
+
+/// A running polling transport.
+#[derive(Debug)]
+pub(crate) struct Polling {
+    inbound_rx: mpsc::Receiver<PollInbound>,
+    post_tx: mpsc::Sender<PostItem>,
+    pause_tx: watch::Sender<bool>,
+    get_task: JoinHandle<()>,
+    post_task: JoinHandle<()>,
+}
+
+impl Drop for Polling {
+    fn drop(&mut self) {
+        self.get_task.abort();
+        self.post_task.abort();
+    }
+}
+
+/// Opens a session over polling: the handshake GET. Returns the handshake and the
+/// packets that came with it.
+pub(crate) async fn handshake(
+    endpoint: &Endpoint,
+) -> Result<(Handshake, Vec<EnginePacket>), TransportError> {
+    let url = endpoint.url(TransportKind::Polling, None);
+    let response = endpoint.http().get(url).send().await.map_err(request_error)?;
+    if !response.status().is_success() {
+        return Err(http_error(response).await);
+    }
+    let body = read_body(response, endpoint.max_incoming_bytes).await?;
+    let mut packets = decode_payload(&body)?.into_iter();
+    match packets.next() {
+        Some(EnginePacket::Open(handshake)) => Ok((handshake, packets.collect())),
+        other => Err(TransportError::Handshake(format!("expected an open packet, got {other:?}"))),
+    }
+}
+
+impl Polling {
+    /// Starts the GET and POST tasks of session `sid`.
+    pub(crate) fn start(endpoint: Arc<Endpoint>, sid: &str, max_payload: Option<u64>) -> Self {
+        let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_CAPACITY);
+        let (post_tx, post_rx) = mpsc::channel(POST_QUEUE_CAPACITY);
+        let (pause_tx, pause_rx) = watch::channel(false);
+        let url = endpoint.url(TransportKind::Polling, Some(sid));
+        let get_task = tokio::spawn(run_get_loop(
+            endpoint.clone(),
+            url.clone(),
+            inbound_tx.clone(),
+            pause_rx,
+        ));
+        let post_task = tokio::spawn(run_post_loop(endpoint, url, post_rx, inbound_tx, max_payload));
+        Self { inbound_rx, post_tx, pause_tx, get_task, post_task }
+    }
+
+    /// The next report of the polling tasks. Cancel-safe.
+    pub(crate) async fn recv(&mut self) -> PollInbound {
+        self.inbound_rx
+            .recv()
+            .await
+            .unwrap_or_else(|| PollInbound::Failed(TransportError::Io("polling stopped".into())))
+    }
+
+    /// Queues `packet` for the next POST; waits only when the POST queue is full.
+    pub(crate) async fn send(&self, packet: EnginePacket) -> Result<(), TransportError> {
+        self.post_tx
+            .send(PostItem::Packet(packet))
+            .await
+            .map_err(|_| TransportError::Io("polling stopped".into()))
+    }
+
+    /// Stops issuing GETs once the one in flight completes, and returns a receiver answered
+    /// once every packet queued so far has been posted.
+    pub(crate) fn pause(&self) -> oneshot::Receiver<()> {
+        let _ = self.pause_tx.send(true);
+        let (drained_tx, drained_rx) = oneshot::channel();
+        if let Err(mpsc::error::TrySendError::Full(barrier)) = self.post_tx.try_send(PostItem::Barrier(drained_tx)) {
+            let post_tx = self.post_tx.clone();
+            tokio::spawn(async move {
+                let _ = post_tx.send(barrier).await;
+            });
+        }
+        drained_rx
+    }
+
+    /// Sends a close packet, best effort, before the session is dropped.
+    pub(crate) async fn close(&self) {
+        let _ = self.send(EnginePacket::Close).await;
+        let (done_tx, done_rx) = oneshot::channel();
+        if self.post_tx.send(PostItem::Barrier(done_tx)).await.is_ok() {
+            let _ = done_rx.await;
+        }
+    }
+}
+
+async fn run_get_loop(
+    endpoint: Arc<Endpoint>,
+    url: url::Url,
+    inbound_tx: mpsc::Sender<PollInbound>,
+    pause_rx: watch::Receiver<bool>,
+) {
+    loop {
+        if *pause_rx.borrow() {
+            let _ = inbound_tx.send(PollInbound::Paused).await;
+            return;
+        }
+        let report = match poll_once(&endpoint, url.clone()).await {
+            Ok(packets) => {
+                let closed = packets.iter().any(|p| matches!(p, EnginePacket::Close));
+                if inbound_tx.send(PollInbound::Packets(packets)).await.is_err() || closed {
+                    return;
+                }
+                continue;
+            }
+            Err(error) => PollInbound::Failed(error),
+        };
+        let _ = inbound_tx.send(report).await;
+        return;
+    }
+}
+
+async fn poll_once(endpoint: &Endpoint, url: url::Url) -> Result<Vec<EnginePacket>, TransportError> {
+    tracing::trace!("poll request");
+    let response = endpoint.http().get(url).send().await.map_err(request_error)?;
+    if !response.status().is_success() {
+        return Err(http_error(response).await);
+    }
+    let body = read_body(response, endpoint.max_incoming_bytes).await?;
+    Ok(decode_payload(&body)?)
+}
+
+async fn run_post_loop(
+    endpoint: Arc<Endpoint>,
+    url: url::Url,
+    mut post_rx: mpsc::Receiver<PostItem>,
+    inbound_tx: mpsc::Sender<PollInbound>,
+    max_payload: Option<u64>,
+) {
+    let mut items = Vec::new();
+    let mut packets: Vec<EnginePacket> = Vec::new();
+    let mut body = String::new();
+    while post_rx.recv_many(&mut items, POST_QUEUE_CAPACITY).await > 0 {
+        for item in items.drain(..) {
+            match item {
+                PostItem::Packet(packet) => packets.push(packet),
+                PostItem::Barrier(done_tx) => {
+                    if let Err(error) = post_all(&endpoint, &url, &mut packets, &mut body, max_payload).await {
+                        let _ = inbound_tx.send(PollInbound::Failed(error)).await;
+                        return;
+                    }
+                    let _ = done_tx.send(());
+                }
+            }
+        }
+        if let Err(error) = post_all(&endpoint, &url, &mut packets, &mut body, max_payload).await {
+            let _ = inbound_tx.send(PollInbound::Failed(error)).await;
+            return;
+        }
+    }
+}
+
+/// Posts `packets` in as few bodies as `max_payload` allows, in order.
+async fn post_all(
+    endpoint: &Endpoint,
+    url: &url::Url,
+    packets: &mut Vec<EnginePacket>,
+    body: &mut String,
+    max_payload: Option<u64>,
+) -> Result<(), TransportError> {
+    while !packets.is_empty() {
+        body.clear();
+        let consumed = encode_payload(packets, max_payload, body);
+        packets.drain(..consumed);
+        tracing::trace!(bytes = body.len(), packets = consumed, "post request");
+        let response = endpoint
+            .http()
+            .post(url.clone())
+            .header(http::header::CONTENT_TYPE, "text/plain;charset=UTF-8")
+            .body(body.clone())
+            .send()
+            .await
+            .map_err(request_error)?;
+        if !response.status().is_success() {
+            return Err(http_error(response).await);
+        }
+        // The body is `ok`; read it so the connection can be reused.
+        read_body(response, 1024).await?;
+    }
+    Ok(())
+}

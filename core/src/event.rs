@@ -1,0 +1,192 @@
+//! What a socket receives: events from the server and lifecycle changes.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::error::{AckReplyError, ConnectError};
+use crate::manager::command::Command;
+use crate::value::{from_args, to_args, Value, ValueError};
+
+/// Why a socket was disconnected; the strings match the official JavaScript client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisconnectReason {
+    /// The server disconnected the socket (`socket.disconnect()` on the server). No
+    /// automatic reconnection; call `connect()` again.
+    IoServerDisconnect,
+    /// The client called `disconnect()`. No automatic reconnection.
+    IoClientDisconnect,
+    /// No ping from the server within `pingInterval + pingTimeout`.
+    PingTimeout,
+    /// The connection was closed (by the server, a proxy or the network).
+    TransportClose,
+    /// The transport failed (HTTP error, connection reset, refused).
+    TransportError,
+    /// The server sent data that could not be decoded.
+    ParseError,
+}
+
+impl DisconnectReason {
+    /// The reason as the JavaScript client spells it, e.g. `"io server disconnect"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::IoServerDisconnect => "io server disconnect",
+            Self::IoClientDisconnect => "io client disconnect",
+            Self::PingTimeout => "ping timeout",
+            Self::TransportClose => "transport close",
+            Self::TransportError => "transport error",
+            Self::ParseError => "parse error",
+        }
+    }
+
+    /// Whether the client reconnects by itself after this reason (when reconnection is on).
+    pub fn is_recoverable(self) -> bool {
+        !matches!(self, Self::IoServerDisconnect | Self::IoClientDisconnect)
+    }
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An event sent by the server: a name and its arguments, maybe with an ack request.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// The namespace it arrived on, e.g. `/` or `/admin`.
+    pub namespace: Arc<str>,
+    /// The event name.
+    pub name: String,
+    /// The arguments, with binary already in place.
+    pub args: Vec<Value>,
+    ack: Option<AckResponder>,
+}
+
+impl Event {
+    pub(crate) fn new(
+        namespace: Arc<str>,
+        name: String,
+        args: Vec<Value>,
+        ack: Option<AckResponder>,
+    ) -> Self {
+        Self { namespace, name, args, ack }
+    }
+
+    /// Parses all arguments into `T`, as one array: use a tuple for several arguments,
+    /// e.g. `let (room, n): (String, u32) = event.parse()?`.
+    ///
+    /// # Errors
+    /// [`ValueError`] if the arguments do not match `T`.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ValueError> {
+        from_args(self.args.clone())
+    }
+
+    /// Whether the server asked for an acknowledgement of this event.
+    pub fn wants_ack(&self) -> bool {
+        self.ack.is_some()
+    }
+
+    /// Answers the server's acknowledgement request with `args` (a tuple for several
+    /// arguments, `()` for none). Handlers share one request: it is answered exactly once.
+    ///
+    /// # Errors
+    /// [`AckReplyError::AlreadySent`] if it was answered before, or when the server asked
+    /// for no acknowledgement; [`AckReplyError::Emit`] if `args` cannot be encoded.
+    pub fn ack<T: Serialize + ?Sized>(&self, args: &T) -> Result<(), AckReplyError> {
+        let args = to_args(args).map_err(|e| AckReplyError::Emit(e.into()))?;
+        self.ack_values(args)
+    }
+
+    /// Answers the server's acknowledgement request with values, see [`Event::ack`].
+    ///
+    /// # Errors
+    /// As [`Event::ack`].
+    pub fn ack_values(&self, args: Vec<Value>) -> Result<(), AckReplyError> {
+        match &self.ack {
+            Some(responder) => responder.send(args),
+            None => Err(AckReplyError::AlreadySent),
+        }
+    }
+}
+
+/// Answers one acknowledgement request of the server, exactly once.
+#[derive(Clone)]
+pub(crate) struct AckResponder {
+    namespace: Arc<str>,
+    id: u64,
+    sent: Arc<AtomicBool>,
+    command_tx: mpsc::Sender<Command>,
+}
+
+impl fmt::Debug for AckResponder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AckResponder").field("id", &self.id).finish()
+    }
+}
+
+impl AckResponder {
+    pub(crate) fn new(namespace: Arc<str>, id: u64, command_tx: mpsc::Sender<Command>) -> Self {
+        Self { namespace, id, sent: Arc::new(AtomicBool::new(false)), command_tx }
+    }
+
+    fn send(&self, args: Vec<Value>) -> Result<(), AckReplyError> {
+        if self.sent.swap(true, Ordering::AcqRel) {
+            return Err(AckReplyError::AlreadySent);
+        }
+        let command = Command::Ack { namespace: self.namespace.clone(), id: self.id, args };
+        match self.command_tx.try_send(command) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(command)) => {
+                let command_tx = self.command_tx.clone();
+                tokio::spawn(async move {
+                    let _ = command_tx.send(command).await;
+                });
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Ok(()),
+        }
+    }
+}
+
+/// Everything a socket observes, in order: what the pull stream yields.
+#[derive(Debug, Clone)]
+pub enum SocketEvent {
+    /// The namespace is connected; `sid` is this socket's id on the server.
+    Connect {
+        /// The Socket.IO session id.
+        sid: String,
+        /// Whether connection state recovery restored the previous session.
+        recovered: bool,
+    },
+    /// The namespace could not be connected.
+    ConnectError(ConnectError),
+    /// The namespace was disconnected.
+    Disconnect(DisconnectReason),
+    /// An event from the server.
+    Event(Event),
+    /// The consumer was too slow: this many events were dropped because the incoming
+    /// queue was full (see `ManagerBuilder::incoming_capacity`).
+    Lagged(u64),
+}
+
+/// A change of the manager's connection, for reconnection monitoring.
+#[derive(Debug, Clone)]
+pub enum ManagerEvent {
+    /// The Engine.IO connection is open.
+    Open,
+    /// The Engine.IO connection closed.
+    Close(DisconnectReason),
+    /// Reconnection attempt `n` (from 1) is starting.
+    ReconnectAttempt(u32),
+    /// Reconnection attempt failed.
+    ReconnectError(ConnectError),
+    /// Reconnected after `n` attempts.
+    Reconnect(u32),
+    /// Reconnection gave up after the configured attempts.
+    ReconnectFailed,
+}

@@ -1,0 +1,625 @@
+//! The connection task: owns the engine session, the namespace table and the reconnect
+//! loop. Its loop only routes: commands, engine events, timers.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::{sleep_until, Instant, Sleep};
+
+use super::command::{Command, OutgoingEmit};
+use super::namespaces::{Namespaces, Phase};
+use super::reconnect::ReconnectPolicy;
+use crate::engineio::session::{EngineSession, OpenOptions, SessionEvent};
+use crate::engineio::transport::Endpoint;
+use crate::engineio::EnginePacket;
+use crate::error::{AckError, ConnectError, ProtocolError, TransportError};
+use crate::event::{AckResponder, DisconnectReason, Event, ManagerEvent, SocketEvent};
+use crate::options::ManagerOptions;
+use crate::socketio::{Decoder, Packet, PacketKind};
+use crate::state::{EngineState, SocketState};
+use crate::value::Value;
+
+/// How many commands are handled per wake-up.
+const COMMAND_BATCH: usize = 64;
+
+/// The engine connection's lifecycle.
+enum Engine {
+    /// No connection and none wanted.
+    Idle,
+    /// A handshake is under way.
+    Opening { task: JoinHandle<Result<EngineSession, TransportError>>, deadline: Instant },
+    /// Connected.
+    Open(EngineSession),
+    /// Waiting to reconnect.
+    Waiting { until: Instant },
+}
+
+/// The state owned by the connection task.
+pub(crate) struct Actor {
+    endpoint: Arc<Endpoint>,
+    options: Arc<ManagerOptions>,
+    open_options: OpenOptions,
+    command_tx: mpsc::WeakSender<Command>,
+    engine: Engine,
+    decoder: Decoder,
+    namespaces: Namespaces,
+    reconnect: ReconnectPolicy,
+    engine_state_tx: watch::Sender<EngineState>,
+    manager_event_tx: broadcast::Sender<ManagerEvent>,
+    text: String,
+    attachments: Vec<bytes::Bytes>,
+}
+
+impl Actor {
+    /// A new, idle connection task.
+    pub(crate) fn new(
+        endpoint: Arc<Endpoint>,
+        options: Arc<ManagerOptions>,
+        command_tx: mpsc::WeakSender<Command>,
+        engine_state_tx: watch::Sender<EngineState>,
+        manager_event_tx: broadcast::Sender<ManagerEvent>,
+    ) -> Self {
+        Self {
+            open_options: OpenOptions {
+                transports: options.transports.clone(),
+                upgrade: options.upgrade,
+                try_all_transports: options.try_all_transports,
+            },
+            decoder: Decoder::new(options.decode_limits.clone()),
+            reconnect: ReconnectPolicy::new(&options),
+            endpoint,
+            options,
+            command_tx,
+            engine: Engine::Idle,
+            namespaces: Namespaces::default(),
+            engine_state_tx,
+            manager_event_tx,
+            text: String::new(),
+            attachments: Vec::new(),
+        }
+    }
+
+    /// Runs until closed or until every handle is dropped.
+    pub(crate) async fn run(mut self, mut command_rx: mpsc::Receiver<Command>) {
+        let mut commands = Vec::with_capacity(COMMAND_BATCH);
+        let mut timer: Pin<Box<Sleep>> = Box::pin(sleep_until(Instant::now()));
+        let mut armed: Option<Instant> = None;
+        loop {
+            let deadline = self.next_deadline();
+            if deadline != armed {
+                if let Some(deadline) = deadline {
+                    timer.as_mut().reset(deadline);
+                }
+                armed = deadline;
+            }
+            tokio::select! {
+                received = command_rx.recv_many(&mut commands, COMMAND_BATCH) => {
+                    if received == 0 {
+                        self.shutdown().await;
+                        return;
+                    }
+                    for command in commands.drain(..) {
+                        if let Command::Close { reply } = command {
+                            self.shutdown().await;
+                            let _ = reply.send(());
+                            return;
+                        }
+                        self.on_command(command);
+                    }
+                }
+                progress = engine_progress(&mut self.engine) => match progress {
+                    EngineProgress::Session(event) => self.on_session_event(event),
+                    EngineProgress::Opened(opened) => self.on_opened(opened),
+                },
+                () = &mut timer, if armed.is_some() => {
+                    armed = None;
+                    self.on_timer();
+                }
+            }
+            self.flush().await;
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let engine = match &self.engine {
+            Engine::Opening { deadline, .. } => Some(*deadline),
+            Engine::Waiting { until } => Some(*until),
+            Engine::Idle | Engine::Open(_) => None,
+        };
+        [engine, self.namespaces.next_deadline()].into_iter().flatten().min()
+    }
+
+    // ----- commands -----
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Connect { namespace, auth, link, reply } => {
+                let ns = self.namespaces.entry(&namespace);
+                ns.link = Some(link);
+                ns.auth = auth;
+                ns.active = true;
+                if ns.is_connected() {
+                    let _ = reply.send(Ok(()));
+                    return;
+                }
+                ns.waiters.push(reply);
+                if ns.phase == Phase::Idle {
+                    ns.set_state(SocketState::Connecting);
+                    match self.engine {
+                        Engine::Open(_) => self.send_connect(&namespace),
+                        Engine::Idle => self.start_open(),
+                        Engine::Opening { .. } | Engine::Waiting { .. } => {}
+                    }
+                }
+            }
+            Command::Emit(emit) => self.on_emit(emit),
+            Command::Ack { namespace, id, args } => {
+                let connected = self.namespaces.get_mut(&namespace).is_some_and(|ns| ns.is_connected());
+                if connected {
+                    let packet = Packet { kind: PacketKind::Ack, nsp: namespace.to_string(), id: Some(id), data: Some(Value::Array(args)) };
+                    self.write_packet(&packet);
+                } else {
+                    tracing::debug!(%namespace, id, "ack dropped: namespace not connected");
+                }
+            }
+            Command::ForgetAck { namespace, id } => {
+                if let Some(ns) = self.namespaces.get_mut(&namespace) {
+                    ns.sent_acks.remove(&id);
+                    ns.outbox.retain(|emit| emit.ack.as_ref().map(|(ack_id, _)| *ack_id) != Some(id));
+                }
+            }
+            Command::Disconnect { namespace } => self.disconnect_namespace(&namespace),
+            Command::Close { .. } => {}
+        }
+    }
+
+    fn on_emit(&mut self, emit: OutgoingEmit) {
+        let writable = match &self.engine {
+            Engine::Open(session) => session.is_writable(),
+            _ => false,
+        };
+        let ns = self.namespaces.entry(&emit.namespace);
+        if ns.is_connected() && matches!(self.engine, Engine::Open(_)) && (writable || !emit.volatile) {
+            self.write_emit(emit);
+        } else if emit.volatile {
+            tracing::trace!(namespace = %emit.namespace, "volatile emit dropped: not writable");
+            if let Some((_, ack_tx)) = emit.ack {
+                let _ = ack_tx.send(Err(AckError::Disconnected));
+            }
+        } else {
+            ns.outbox.push_back(emit);
+        }
+    }
+
+    fn write_emit(&mut self, emit: OutgoingEmit) {
+        let Engine::Open(session) = &mut self.engine else { return };
+        if let Some((id, ack_tx)) = emit.ack {
+            if ack_tx.is_closed() {
+                return;
+            }
+            self.namespaces.entry(&emit.namespace).sent_acks.insert(id, ack_tx);
+        }
+        for packet in emit.packets {
+            session.send(packet);
+        }
+    }
+
+    fn write_packet(&mut self, packet: &Packet) {
+        let Engine::Open(session) = &mut self.engine else { return };
+        self.text.clear();
+        self.attachments.clear();
+        packet.encode(&mut self.text, &mut self.attachments);
+        session.send(EnginePacket::Message(self.text.clone()));
+        for attachment in self.attachments.drain(..) {
+            session.send(EnginePacket::Binary(attachment));
+        }
+    }
+
+    fn send_connect(&mut self, namespace: &Arc<str>) {
+        let timeout = self.options.timeout;
+        let ns = self.namespaces.entry(namespace);
+        ns.phase = Phase::Connecting;
+        ns.connect_deadline = Some(Instant::now() + timeout);
+        ns.set_state(SocketState::Connecting);
+        let packet = Packet::connect(&**namespace, ns.auth.clone());
+        self.write_packet(&packet);
+    }
+
+    fn disconnect_namespace(&mut self, namespace: &Arc<str>) {
+        let Some(ns) = self.namespaces.get_mut(namespace) else { return };
+        let was_connected = ns.is_connected();
+        ns.active = false;
+        ns.phase = Phase::Idle;
+        ns.connect_deadline = None;
+        ns.fail_sent_acks(&AckError::Disconnected);
+        ns.answer_waiters(&Err(ConnectError::Disconnected(DisconnectReason::IoClientDisconnect)));
+        ns.set_state(SocketState::Disconnected(DisconnectReason::IoClientDisconnect));
+        if was_connected {
+            ns.deliver(SocketEvent::Disconnect(DisconnectReason::IoClientDisconnect));
+            self.write_packet(&Packet::disconnect(&**namespace));
+        }
+        self.close_engine_if_unused();
+    }
+
+    /// Closes the engine when no namespace wants it any more (JS `Manager#_destroy`).
+    fn close_engine_if_unused(&mut self) {
+        if self.namespaces.any_active() {
+            return;
+        }
+        match std::mem::replace(&mut self.engine, Engine::Idle) {
+            Engine::Open(session) => {
+                tracing::debug!("no namespace left, closing the engine");
+                self.publish_engine(None);
+                tokio::spawn(session.close());
+            }
+            Engine::Opening { task, .. } => task.abort(),
+            Engine::Idle | Engine::Waiting { .. } => {}
+        }
+        self.reconnect.reset();
+    }
+
+    // ----- engine -----
+
+    fn start_open(&mut self) {
+        let endpoint = self.endpoint.clone();
+        let options = self.open_options.clone();
+        let task = tokio::spawn(async move { EngineSession::open(endpoint, &options).await });
+        self.engine = Engine::Opening { task, deadline: Instant::now() + self.options.timeout };
+    }
+
+    fn on_opened(&mut self, opened: Result<EngineSession, ConnectError>) {
+        match opened {
+            Ok(session) => {
+                tracing::debug!(sid = %session.handshake().sid, transport = session.transport().as_str(), "engine open");
+                self.publish_engine(Some(&session));
+                self.engine = Engine::Open(session);
+                self.decoder.reset();
+                let _ = self.manager_event_tx.send(ManagerEvent::Open);
+                if self.reconnect.attempts > 0 {
+                    let _ = self.manager_event_tx.send(ManagerEvent::Reconnect(self.reconnect.attempts));
+                }
+                let wanted: Vec<Arc<str>> =
+                    self.namespaces.iter_mut().filter(|ns| ns.active).map(|ns| ns.name.clone()).collect();
+                for namespace in wanted {
+                    self.send_connect(&namespace);
+                }
+            }
+            Err(error) => self.on_open_failed(error),
+        }
+    }
+
+    fn on_open_failed(&mut self, error: ConnectError) {
+        tracing::debug!(%error, attempt = self.reconnect.attempts, "engine failed to open");
+        self.engine = Engine::Idle;
+        if self.reconnect.attempts > 0 {
+            let _ = self.manager_event_tx.send(ManagerEvent::ReconnectError(error.clone()));
+        }
+        for ns in self.namespaces.iter_mut().filter(|ns| ns.active) {
+            ns.answer_waiters(&Err(error.clone()));
+            ns.deliver(SocketEvent::ConnectError(error.clone()));
+        }
+        self.schedule_reconnect();
+    }
+
+    fn on_session_event(&mut self, event: SessionEvent) {
+        match event {
+            SessionEvent::Flush => {}
+            SessionEvent::Packet(packet) => self.on_engine_packet(packet),
+            SessionEvent::Closed { reason, error } => {
+                match &error {
+                    Some(error) => tracing::debug!(%reason, %error, "engine closed"),
+                    None => tracing::debug!(%reason, "engine closed"),
+                }
+                self.on_engine_closed(reason);
+            }
+        }
+    }
+
+    fn on_engine_packet(&mut self, packet: EnginePacket) {
+        let decoded = match packet {
+            EnginePacket::Message(text) => self.decoder.decode_text(&text),
+            EnginePacket::Binary(data) => self.decoder.decode_binary(data),
+            _ => return,
+        };
+        match decoded {
+            Ok(Some(packet)) => self.on_socket_packet(packet),
+            Ok(None) => {}
+            Err(error) => {
+                let error = ProtocolError::from(error);
+                tracing::warn!(%error, "undecodable packet from the server");
+                self.close_engine(DisconnectReason::ParseError);
+            }
+        }
+    }
+
+    /// Closes the engine from the client side and handles it as a lost connection.
+    fn close_engine(&mut self, reason: DisconnectReason) {
+        if let Engine::Open(session) = std::mem::replace(&mut self.engine, Engine::Idle) {
+            tokio::spawn(session.close());
+        }
+        self.on_engine_closed(reason);
+    }
+
+    fn on_engine_closed(&mut self, reason: DisconnectReason) {
+        self.engine = Engine::Idle;
+        self.publish_engine(None);
+        self.decoder.reset();
+        let reconnecting = self.reconnect.is_enabled();
+        for ns in self.namespaces.iter_mut() {
+            let was_connected = ns.is_connected();
+            ns.phase = Phase::Idle;
+            ns.connect_deadline = None;
+            ns.received.clear();
+            ns.fail_sent_acks(&AckError::Disconnected);
+            if !ns.active {
+                continue;
+            }
+            if !reconnecting {
+                ns.active = false;
+                ns.answer_waiters(&Err(ConnectError::Disconnected(reason)));
+            }
+            ns.set_state(SocketState::Disconnected(reason));
+            if was_connected {
+                ns.deliver(SocketEvent::Disconnect(reason));
+            }
+        }
+        let _ = self.manager_event_tx.send(ManagerEvent::Close(reason));
+        self.schedule_reconnect();
+    }
+
+    fn schedule_reconnect(&mut self) {
+        if !self.reconnect.is_enabled() || !self.namespaces.any_active() {
+            self.reconnect.reset();
+            for ns in self.namespaces.iter_mut().filter(|ns| ns.active) {
+                ns.active = false;
+                ns.set_state(SocketState::Idle);
+            }
+            return;
+        }
+        match self.reconnect.next_attempt() {
+            Some((attempt, delay)) => {
+                tracing::debug!(attempt, delay_ms = delay.as_millis() as u64, "reconnecting");
+                self.engine = Engine::Waiting { until: Instant::now() + delay };
+            }
+            None => {
+                let attempts = self.reconnect.attempts;
+                tracing::info!(attempts, "reconnection failed, giving up");
+                let _ = self.manager_event_tx.send(ManagerEvent::ReconnectFailed);
+                for ns in self.namespaces.iter_mut().filter(|ns| ns.active) {
+                    ns.active = false;
+                    ns.answer_waiters(&Err(ConnectError::ReconnectFailed(attempts)));
+                    ns.set_state(SocketState::Idle);
+                }
+                self.reconnect.reset();
+            }
+        }
+    }
+
+    fn on_timer(&mut self) {
+        let now = Instant::now();
+        match &self.engine {
+            Engine::Opening { task, deadline } if *deadline <= now => {
+                task.abort();
+                self.on_open_failed(ConnectError::Timeout(self.options.timeout));
+            }
+            Engine::Waiting { until } if *until <= now => {
+                let _ = self.manager_event_tx.send(ManagerEvent::ReconnectAttempt(self.reconnect.attempts));
+                self.start_open();
+            }
+            _ => {}
+        }
+        let timeout = self.options.timeout;
+        for ns in self.namespaces.iter_mut() {
+            if ns.connect_deadline.is_some_and(|deadline| deadline <= now) {
+                ns.connect_deadline = None;
+                tracing::debug!(namespace = %ns.name, "namespace connect timed out");
+                ns.answer_waiters(&Err(ConnectError::Timeout(timeout)));
+                ns.deliver(SocketEvent::ConnectError(ConnectError::Timeout(timeout)));
+            }
+        }
+    }
+
+    fn publish_engine(&self, session: Option<&EngineSession>) {
+        self.engine_state_tx.send_modify(|state| {
+            state.transport = session.map(EngineSession::transport);
+            state.sid = session.map(|s| Arc::from(s.handshake().sid.as_str()));
+            if let Some(session) = session {
+                state.max_payload = session.handshake().max_payload;
+            }
+        });
+    }
+
+    async fn flush(&mut self) {
+        let Engine::Open(session) = &mut self.engine else { return };
+        let transport = session.transport();
+        if let Err((reason, error)) = session.flush().await {
+            tracing::debug!(%error, "write failed");
+            self.close_engine(reason);
+            return;
+        }
+        if session.transport() != transport {
+            let session = match &self.engine {
+                Engine::Open(session) => session,
+                _ => return,
+            };
+            self.publish_engine(Some(session));
+        }
+    }
+
+    // ----- Socket.IO packets -----
+
+    fn on_socket_packet(&mut self, packet: Packet) {
+        let namespace: Arc<str> = packet.nsp.as_str().into();
+        tracing::trace!(%namespace, kind = ?packet.kind, "packet received");
+        match packet.kind {
+            PacketKind::Connect => self.on_connect_reply(&namespace, packet.data),
+            PacketKind::ConnectError => self.on_connect_error(&namespace, packet.data),
+            PacketKind::Disconnect => self.on_server_disconnect(&namespace),
+            PacketKind::Event | PacketKind::BinaryEvent => self.on_event(namespace, packet.id, packet.data),
+            PacketKind::Ack | PacketKind::BinaryAck => {
+                let Some(id) = packet.id else { return };
+                let args = match packet.data {
+                    Some(Value::Array(args)) => args,
+                    _ => Vec::new(),
+                };
+                match self.namespaces.get_mut(&namespace).and_then(|ns| ns.sent_acks.remove(&id)) {
+                    Some(ack_tx) => {
+                        let _ = ack_tx.send(Ok(args));
+                    }
+                    None => tracing::debug!(%namespace, id, "ack for an unknown id ignored"),
+                }
+            }
+        }
+    }
+
+    fn on_connect_reply(&mut self, namespace: &Arc<str>, data: Option<Value>) {
+        let sid = data.as_ref().and_then(|d| d.get("sid")).and_then(Value::as_str).map(Arc::<str>::from);
+        let Some(ns) = self.namespaces.get_mut(namespace) else { return };
+        let Some(sid) = sid else {
+            tracing::warn!(%namespace, "CONNECT reply without sid (a Socket.IO v2 server?)");
+            let error = ConnectError::Rejected { message: "the server speaks an older Socket.IO protocol".into(), data: None };
+            ns.answer_waiters(&Err(error.clone()));
+            ns.deliver(SocketEvent::ConnectError(error));
+            self.close_engine(DisconnectReason::ParseError);
+            return;
+        };
+        if ns.phase != Phase::Connecting || !ns.active {
+            tracing::debug!(%namespace, "unexpected CONNECT reply ignored");
+            return;
+        }
+        ns.phase = Phase::Connected(sid.clone());
+        ns.connect_deadline = None;
+        ns.set_state(SocketState::Connected { sid: sid.clone(), recovered: false });
+        for event in std::mem::take(&mut ns.received) {
+            ns.deliver(event);
+        }
+        ns.deliver(SocketEvent::Connect { sid: sid.to_string(), recovered: false });
+        ns.answer_waiters(&Ok(()));
+        let outbox = std::mem::take(&mut ns.outbox);
+        self.reconnect.reset();
+        for emit in outbox {
+            self.write_emit(emit);
+        }
+    }
+
+    fn on_connect_error(&mut self, namespace: &Arc<str>, data: Option<Value>) {
+        let Some(ns) = self.namespaces.get_mut(namespace) else { return };
+        let (message, data) = match data {
+            Some(Value::Object(mut object)) => {
+                let message = match object.remove("message") {
+                    Some(Value::String(message)) => message,
+                    _ => String::new(),
+                };
+                (message, object.remove("data"))
+            }
+            Some(Value::String(message)) => (message, None),
+            _ => (String::new(), None),
+        };
+        let error = ConnectError::Rejected { message, data };
+        tracing::debug!(%namespace, %error, "namespace refused");
+        ns.phase = Phase::Idle;
+        ns.active = false;
+        ns.connect_deadline = None;
+        ns.set_state(SocketState::Idle);
+        ns.answer_waiters(&Err(error.clone()));
+        ns.deliver(SocketEvent::ConnectError(error));
+        self.close_engine_if_unused();
+    }
+
+    fn on_server_disconnect(&mut self, namespace: &Arc<str>) {
+        let Some(ns) = self.namespaces.get_mut(namespace) else { return };
+        let reason = DisconnectReason::IoServerDisconnect;
+        let was_connected = ns.is_connected();
+        ns.phase = Phase::Idle;
+        ns.active = false;
+        ns.connect_deadline = None;
+        ns.fail_sent_acks(&AckError::Disconnected);
+        ns.answer_waiters(&Err(ConnectError::Disconnected(reason)));
+        ns.set_state(SocketState::Disconnected(reason));
+        if was_connected {
+            ns.deliver(SocketEvent::Disconnect(reason));
+        }
+        self.close_engine_if_unused();
+    }
+
+    fn on_event(&mut self, namespace: Arc<str>, id: Option<u64>, data: Option<Value>) {
+        let Some(Value::Array(mut items)) = data else { return };
+        if items.is_empty() {
+            return;
+        }
+        let name = match items.remove(0) {
+            Value::String(name) => name,
+            Value::Number(number) => number.to_string(),
+            _ => return,
+        };
+        let ack = match (id, self.command_tx.upgrade()) {
+            (Some(id), Some(command_tx)) => Some(AckResponder::new(namespace.clone(), id, command_tx)),
+            _ => None,
+        };
+        let Some(ns) = self.namespaces.get_mut(&namespace) else {
+            tracing::debug!(%namespace, "event for an unknown namespace ignored");
+            return;
+        };
+        let event = SocketEvent::Event(Event::new(namespace, name, items, ack));
+        match ns.phase {
+            Phase::Connected(_) => ns.deliver(event),
+            Phase::Connecting => ns.received.push(event),
+            Phase::Idle => tracing::debug!(namespace = %ns.name, "event for a disconnected namespace ignored"),
+        }
+    }
+
+    // ----- shutdown -----
+
+    async fn shutdown(&mut self) {
+        let connected: Vec<Arc<str>> =
+            self.namespaces.iter_mut().filter(|ns| ns.is_connected()).map(|ns| ns.name.clone()).collect();
+        for namespace in &connected {
+            self.write_packet(&Packet::disconnect(&**namespace));
+        }
+        for ns in self.namespaces.iter_mut() {
+            let was_connected = ns.is_connected();
+            ns.active = false;
+            ns.phase = Phase::Idle;
+            ns.fail_sent_acks(&AckError::Closed);
+            ns.fail_outbox(&AckError::Closed);
+            ns.answer_waiters(&Err(ConnectError::Closed));
+            if was_connected {
+                ns.deliver(SocketEvent::Disconnect(DisconnectReason::IoClientDisconnect));
+            }
+            ns.set_state(SocketState::Closed);
+            ns.link = None;
+        }
+        match std::mem::replace(&mut self.engine, Engine::Idle) {
+            Engine::Open(session) => session.close().await,
+            Engine::Opening { task, .. } => task.abort(),
+            Engine::Idle | Engine::Waiting { .. } => {}
+        }
+        self.engine_state_tx.send_modify(|state| {
+            state.transport = None;
+            state.sid = None;
+            state.closed = true;
+        });
+        tracing::debug!("manager closed");
+    }
+}
+
+/// What the engine did: an event of the open session, or the outcome of a handshake.
+enum EngineProgress {
+    Session(SessionEvent),
+    Opened(Result<EngineSession, ConnectError>),
+}
+
+/// The next event of the open session or handshake; pending when there is neither.
+async fn engine_progress(engine: &mut Engine) -> EngineProgress {
+    match engine {
+        Engine::Open(session) => EngineProgress::Session(session.next_event().await),
+        Engine::Opening { task, .. } => EngineProgress::Opened(match task.await {
+            Ok(Ok(session)) => Ok(session),
+            Ok(Err(error)) => Err(ConnectError::Transport(error)),
+            Err(join_error) => Err(ConnectError::Transport(TransportError::Io(join_error.to_string()))),
+        }),
+        Engine::Idle | Engine::Waiting { .. } => std::future::pending().await,
+    }
+}

@@ -1,0 +1,58 @@
+//! Commands from the public handles to the connection task.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::engineio::EnginePacket;
+use crate::error::{AckError, ConnectError};
+use crate::event::SocketEvent;
+use crate::state::SocketState;
+use crate::value::Value;
+
+/// The reply to an emit with acknowledgement.
+pub(crate) type AckResult = Result<Vec<Value>, AckError>;
+
+/// How the connection task reaches one socket.
+#[derive(Debug, Clone)]
+pub(crate) struct SocketLink {
+    /// Incoming events, to the socket's dispatcher.
+    pub(crate) event_tx: mpsc::Sender<SocketEvent>,
+    /// The socket's observable state.
+    pub(crate) state_tx: Arc<watch::Sender<SocketState>>,
+}
+
+/// An encoded emit on its way to the server.
+#[derive(Debug)]
+pub(crate) struct OutgoingEmit {
+    /// The namespace.
+    pub(crate) namespace: Arc<str>,
+    /// The text packet, then its attachments.
+    pub(crate) packets: Vec<EnginePacket>,
+    /// The ack id and where its reply goes.
+    pub(crate) ack: Option<(u64, oneshot::Sender<AckResult>)>,
+    /// Dropped rather than buffered when the connection is not writable.
+    pub(crate) volatile: bool,
+}
+
+/// A request to the connection task.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Connect a namespace (opening the engine if needed).
+    Connect {
+        namespace: Arc<str>,
+        auth: Option<Value>,
+        link: SocketLink,
+        reply: oneshot::Sender<Result<(), ConnectError>>,
+    },
+    /// Send an event (buffered until the namespace is connected).
+    Emit(OutgoingEmit),
+    /// Answer the server's ack request `id`.
+    Ack { namespace: Arc<str>, id: u64, args: Vec<Value> },
+    /// The caller stopped waiting for ack `id`.
+    ForgetAck { namespace: Arc<str>, id: u64 },
+    /// Disconnect one namespace.
+    Disconnect { namespace: Arc<str> },
+    /// Close everything.
+    Close { reply: oneshot::Sender<()> },
+}

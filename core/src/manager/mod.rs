@@ -1,0 +1,304 @@
+//! `Manager`: one Engine.IO connection shared by many namespaces, and its connection task.
+
+mod actor;
+pub(crate) mod command;
+mod namespaces;
+mod reconnect;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tracing::Instrument;
+use url::Url;
+
+use crate::engineio::transport::Endpoint;
+use crate::error::ConnectError;
+use crate::event::ManagerEvent;
+use crate::options::{ManagerOptions, SocketOptions, TransportKind};
+use crate::socket::Socket;
+use crate::state::EngineState;
+use crate::value::Value;
+use command::Command;
+
+/// Capacity of the broadcast of manager events.
+const MANAGER_EVENT_CAPACITY: usize = 64;
+
+/// One Engine.IO connection to a server, multiplexing namespaces ([`Socket`]s).
+///
+/// Cheap to clone. The connection opens when the first socket connects, reconnects by
+/// itself (see [`ManagerOptions`]), and closes when the last socket disconnects or on
+/// [`Manager::close`].
+#[derive(Clone)]
+pub struct Manager {
+    inner: Arc<ManagerInner>,
+}
+
+struct ManagerInner {
+    url: Url,
+    options: Arc<ManagerOptions>,
+    command_tx: mpsc::Sender<Command>,
+    engine_rx: watch::Receiver<EngineState>,
+    manager_event_tx: broadcast::Sender<ManagerEvent>,
+    sockets: Mutex<HashMap<String, Socket>>,
+}
+
+impl std::fmt::Debug for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manager").field("url", &self.inner.url.as_str()).finish()
+    }
+}
+
+impl Manager {
+    /// A manager for `url` with default options. Must be called within a tokio runtime.
+    ///
+    /// # Errors
+    /// [`ConnectError::InvalidUrl`] for a URL that is not `http(s)`/`ws(s)`;
+    /// [`ConnectError::InvalidOption`] outside a tokio runtime.
+    pub fn new(url: &str) -> Result<Self, ConnectError> {
+        Self::with_options(url, ManagerOptions::default())
+    }
+
+    /// A builder for a manager with options.
+    pub fn builder(url: &str) -> ManagerBuilder {
+        ManagerBuilder { url: url.to_owned(), options: ManagerOptions::default() }
+    }
+
+    /// A manager for `url` with `options`. Must be called within a tokio runtime.
+    ///
+    /// # Errors
+    /// As [`Manager::new`], plus [`ConnectError::InvalidOption`] for bad headers or CA.
+    pub fn with_options(url: &str, options: ManagerOptions) -> Result<Self, ConnectError> {
+        let url = Url::parse(url).map_err(|e| ConnectError::InvalidUrl(format!("{url}: {e}")))?;
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(ConnectError::InvalidOption("a Manager needs a tokio runtime".into()));
+        }
+        let endpoint = Arc::new(Endpoint::new(&url, &options)?);
+        let options = Arc::new(options);
+        let (command_tx, command_rx) = mpsc::channel(options.command_capacity.max(1));
+        let (engine_tx, engine_rx) = watch::channel(EngineState::default());
+        let (manager_event_tx, _) = broadcast::channel(MANAGER_EVENT_CAPACITY);
+        let actor = actor::Actor::new(
+            endpoint,
+            options.clone(),
+            command_tx.downgrade(),
+            engine_tx,
+            manager_event_tx.clone(),
+        );
+        let span = tracing::debug_span!("manager", url = %url);
+        tokio::spawn(actor.run(command_rx).instrument(span));
+        Ok(Self {
+            inner: Arc::new(ManagerInner {
+                url,
+                options,
+                command_tx,
+                engine_rx,
+                manager_event_tx,
+                sockets: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The socket of `namespace` (created on first use, then the same one). Call
+    /// [`Socket::connect`] to connect it.
+    pub fn socket(&self, namespace: &str) -> Socket {
+        self.socket_with(namespace, SocketOptions::default())
+    }
+
+    /// The socket of `namespace` with `options` (its auth payload). An existing socket of
+    /// that namespace is returned as it is.
+    pub fn socket_with(&self, namespace: &str, options: SocketOptions) -> Socket {
+        let namespace = normalize_namespace(namespace);
+        let mut sockets = self.inner.sockets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        sockets
+            .entry(namespace.clone())
+            .or_insert_with(|| {
+                Socket::new(
+                    namespace.as_str().into(),
+                    options,
+                    self.inner.options.clone(),
+                    self.inner.command_tx.clone(),
+                    self.inner.engine_rx.clone(),
+                )
+            })
+            .clone()
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &ManagerOptions {
+        &self.inner.options
+    }
+
+    /// The transport in use, while connected.
+    pub fn transport(&self) -> Option<TransportKind> {
+        self.inner.engine_rx.borrow().transport
+    }
+
+    /// The current state of the Engine.IO connection.
+    pub fn engine_state(&self) -> EngineState {
+        self.inner.engine_rx.borrow().clone()
+    }
+
+    /// A receiver of every change of the Engine.IO connection (transport, upgrade).
+    pub fn watch_engine(&self) -> watch::Receiver<EngineState> {
+        self.inner.engine_rx.clone()
+    }
+
+    /// Manager events from now on: open, close, reconnection attempts and outcome.
+    pub fn events(&self) -> broadcast::Receiver<ManagerEvent> {
+        self.inner.manager_event_tx.subscribe()
+    }
+
+    /// Disconnects every namespace and closes the connection for good. Pending acks fail
+    /// with [`AckError::Closed`](crate::AckError::Closed). Waits until the task has stopped.
+    pub async fn close(&self) {
+        let (reply_tx, reply_rx) = oneshot::channel();
+        if self.inner.command_tx.send(Command::Close { reply: reply_tx }).await.is_ok() {
+            let _ = reply_rx.await;
+        }
+    }
+
+    /// The namespace given by the URL's path (`/` when none).
+    pub(crate) fn url_namespace(&self) -> String {
+        normalize_namespace(self.inner.url.path())
+    }
+}
+
+/// `/admin` for `admin`, `/admin/` and `/admin`; `/` for an empty path.
+fn normalize_namespace(namespace: &str) -> String {
+    let trimmed = namespace.trim_matches('/');
+    format!("/{trimmed}")
+}
+
+/// Builds a [`Manager`] with options named after the JavaScript client's.
+#[derive(Debug, Clone)]
+pub struct ManagerBuilder {
+    url: String,
+    options: ManagerOptions,
+}
+
+impl ManagerBuilder {
+    /// The Engine.IO path (default `/socket.io/`).
+    pub fn path(mut self, path: &str) -> Self {
+        self.options.path = path.to_owned();
+        self
+    }
+
+    /// Adds a query parameter to every request.
+    pub fn query(mut self, key: &str, value: &str) -> Self {
+        self.options.query.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Adds a header to every request and to the WebSocket handshake.
+    pub fn extra_header(mut self, name: &str, value: &str) -> Self {
+        self.options.extra_headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The transports to try, in order.
+    pub fn transports(mut self, transports: &[TransportKind]) -> Self {
+        self.options.transports = transports.to_vec();
+        self
+    }
+
+    /// Whether to upgrade from polling to WebSocket (default true).
+    pub fn upgrade(mut self, upgrade: bool) -> Self {
+        self.options.upgrade = upgrade;
+        self
+    }
+
+    /// Whether to fall back to the next transport when one cannot be opened (default true).
+    pub fn try_all_transports(mut self, enabled: bool) -> Self {
+        self.options.try_all_transports = enabled;
+        self
+    }
+
+    /// The connect timeout (default 20 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = timeout;
+        self
+    }
+
+    /// The default ack timeout (default 30 s).
+    pub fn ack_timeout(mut self, timeout: Duration) -> Self {
+        self.options.ack_timeout = timeout;
+        self
+    }
+
+    /// Whether to reconnect automatically (default true).
+    pub fn reconnection(mut self, enabled: bool) -> Self {
+        self.options.reconnection = enabled;
+        self
+    }
+
+    /// Reconnection attempts before giving up (default unlimited).
+    pub fn reconnection_attempts(mut self, attempts: u32) -> Self {
+        self.options.reconnection_attempts = Some(attempts);
+        self
+    }
+
+    /// First reconnection delay (default 1 s).
+    pub fn reconnection_delay(mut self, delay: Duration) -> Self {
+        self.options.reconnection_delay = delay;
+        self
+    }
+
+    /// Longest reconnection delay (default 5 s).
+    pub fn reconnection_delay_max(mut self, delay: Duration) -> Self {
+        self.options.reconnection_delay_max = delay;
+        self
+    }
+
+    /// Jitter factor, 0 to 1 (default 0.5).
+    pub fn randomization_factor(mut self, factor: f64) -> Self {
+        self.options.randomization_factor = factor;
+        self
+    }
+
+    /// Trusts an extra CA certificate (PEM), beside the system roots.
+    pub fn ca_cert_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.options.ca_certs_pem.push(pem.into());
+        self
+    }
+
+    /// Changes any option.
+    pub fn options(mut self, change: impl FnOnce(&mut ManagerOptions)) -> Self {
+        change(&mut self.options);
+        self
+    }
+
+    /// Builds the manager. Must be called within a tokio runtime.
+    ///
+    /// # Errors
+    /// As [`Manager::with_options`].
+    pub fn build(self) -> Result<Manager, ConnectError> {
+        Manager::with_options(&self.url, self.options)
+    }
+
+    /// Builds the manager and returns it with the socket of the URL's namespace, connected
+    /// with `auth`.
+    ///
+    /// # Errors
+    /// As [`Socket::connect`].
+    pub(crate) async fn connect_with_auth(self, auth: Option<Value>) -> Result<(Manager, Socket), ConnectError> {
+        let manager = self.build()?;
+        let socket = manager.socket_with(&manager.url_namespace(), SocketOptions { auth });
+        socket.connect().await?;
+        Ok((manager, socket))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_namespace;
+
+    #[test]
+    fn namespaces_are_normalized_with_one_leading_slash() {
+        assert_eq!(normalize_namespace(""), "/");
+        assert_eq!(normalize_namespace("/"), "/");
+        assert_eq!(normalize_namespace("admin"), "/admin");
+        assert_eq!(normalize_namespace("/admin/"), "/admin");
+    }
+}

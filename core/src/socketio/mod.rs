@@ -1,0 +1,6 @@
+//! Socket.IO v5 packet encoding and decoding. Pure: no I/O, no clock.
+
+pub mod binary;
+pub mod packet;
+
+pub use packet::{DecodeError, DecodeLimits, Decoder, Packet, PacketKind};

@@ -1,0 +1,63 @@
+//! Test harness for Ferrio's integration tests.
+//!
+//! [`TestServer`] starts the reference Socket.IO server (`tests/server/server.js`, Node) on an
+//! ephemeral loopback port, drives it through its control channel and kills it on `Drop`:
+//!
+//! ```no_run
+//! # async fn example() {
+//! use ferrio_integration_tests::TestServer;
+//! use serde_json::json;
+//!
+//! let server = TestServer::start().await;
+//! let ws_only = TestServer::start_with(json!({ "transports": ["websocket"] })).await;
+//! server.emit("/", "news", json!(["hello", ferrio_integration_tests::binary(&[1, 2])])).await;
+//! let event = server.wait_for_event("/", "echo").await;
+//! # }
+//! ```
+//!
+//! [`TestCa`] makes a certificate authority and a server certificate for TLS tests
+//! ([`TestServer::start_tls`]).
+
+mod server;
+mod tls;
+
+pub use server::TestServer;
+pub use tls::TestCa;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+/// The control channel's JSON form of binary data: `{"$binary": "<base64>"}`. The server turns
+/// it into a `Buffer` anywhere in the arguments of an emit, and records received binary the
+/// same way.
+pub fn binary(bytes: &[u8]) -> Value {
+    json!({ "$binary": STANDARD.encode(bytes) })
+}
+
+/// The bytes of a `{"$binary": "<base64>"}` value, or `None` if `value` is not one.
+pub fn binary_bytes(value: &Value) -> Option<Vec<u8>> {
+    let object = value.as_object()?;
+    if object.len() != 1 {
+        return None;
+    }
+    STANDARD.decode(object.get("$binary")?.as_str()?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_values_round_trip_through_base64() {
+        let value = binary(&[0, 1, 255]);
+        assert_eq!(value, json!({ "$binary": "AAH/" }));
+        assert_eq!(binary_bytes(&value), Some(vec![0, 1, 255]));
+    }
+
+    #[test]
+    fn objects_other_than_a_lone_binary_key_are_not_binary() {
+        assert_eq!(binary_bytes(&json!({ "$binary": "AA==", "x": 1 })), None);
+        assert_eq!(binary_bytes(&json!("AA==")), None);
+    }
+}

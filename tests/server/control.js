@@ -1,0 +1,222 @@
+// The control channel: a plain HTTP server on its own loopback port. Every action is
+// `POST /<action>` with a JSON body (empty means `{}`) and answers JSON.
+
+import http from "node:http";
+import { fromJson, toJson } from "./state.js";
+
+class BadRequest extends Error {}
+
+function namespace(ctx, name = "/") {
+  // `io.of()` would create a namespace that does not exist: look it up instead.
+  const nsp = ctx.io._nsps.get(name);
+  if (nsp === undefined) {
+    throw new BadRequest(`unknown namespace ${JSON.stringify(name)}`);
+  }
+  return nsp;
+}
+
+function namespaces(ctx) {
+  return [...ctx.io._nsps.values()];
+}
+
+function eventArgs(body) {
+  const args = body.args ?? [];
+  if (!Array.isArray(args)) {
+    throw new BadRequest("`args` must be an array");
+  }
+  return fromJson(args);
+}
+
+function requireString(body, key) {
+  if (typeof body[key] !== "string") {
+    throw new BadRequest(`\`${key}\` must be a string`);
+  }
+  return body[key];
+}
+
+// The sockets of `body.nsp` (default `/`), or only the one whose id is `body.id`.
+function targetSockets(ctx, body) {
+  const sockets = [...namespace(ctx, body.nsp).sockets.values()];
+  return body.id === undefined ? sockets : sockets.filter((socket) => socket.id === body.id);
+}
+
+function clients(ctx) {
+  const result = { engineClients: ctx.io.engine.clientsCount, namespaces: {} };
+  for (const nsp of namespaces(ctx)) {
+    result.namespaces[nsp.name] = [...nsp.sockets.values()].map((socket) => ({
+      id: socket.id,
+      engineId: socket.conn.id,
+      transport: socket.conn.transport.name,
+      recovered: socket.recovered,
+      rooms: [...socket.rooms],
+    }));
+  }
+  return result;
+}
+
+function receivedIn(ctx, body) {
+  return ctx.state.received.filter((entry) => body.nsp === undefined || entry.nsp === body.nsp);
+}
+
+// Resolves with `check()`'s result once it is not `undefined`, re-checking on every
+// recorded change; rejects after `timeoutMs`.
+function waitUntil(ctx, timeoutMs, what, check) {
+  return new Promise((resolve, reject) => {
+    const { changes } = ctx.state;
+    const onChange = () => {
+      const result = check();
+      if (result !== undefined) {
+        clearTimeout(timer);
+        changes.off("change", onChange);
+        resolve(result);
+      }
+    };
+    const timer = setTimeout(() => {
+      changes.off("change", onChange);
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+    }, timeoutMs);
+    changes.on("change", onChange);
+    onChange();
+  });
+}
+
+const actions = {
+  emit(ctx, body) {
+    const nsp = namespace(ctx, body.nsp);
+    nsp.emit(requireString(body, "event"), ...eventArgs(body));
+    return { sockets: nsp.sockets.size };
+  },
+  emitVolatile(ctx, body) {
+    const nsp = namespace(ctx, body.nsp);
+    nsp.volatile.emit(requireString(body, "event"), ...eventArgs(body));
+    return { sockets: nsp.sockets.size };
+  },
+  emitToRoom(ctx, body) {
+    const nsp = namespace(ctx, body.nsp);
+    nsp.to(requireString(body, "room")).emit(requireString(body, "event"), ...eventArgs(body));
+    return {};
+  },
+  // Asks every socket of the namespace and answers with their acknowledgements.
+  async emitWithAck(ctx, body) {
+    const nsp = namespace(ctx, body.nsp);
+    const timeoutMs = body.timeoutMs ?? 5000;
+    try {
+      const responses = await nsp.timeout(timeoutMs).emitWithAck(requireString(body, "event"), ...eventArgs(body));
+      return { responses: toJson(responses) };
+    } catch (error) {
+      return { error: error.message, responses: toJson(error.responses ?? []) };
+    }
+  },
+  disconnect(ctx, body) {
+    const sockets = targetSockets(ctx, body);
+    sockets.forEach((socket) => socket.disconnect());
+    return { disconnected: sockets.length };
+  },
+  disconnectAll(ctx) {
+    let count = 0;
+    for (const nsp of namespaces(ctx)) {
+      for (const socket of [...nsp.sockets.values()]) {
+        socket.disconnect(true);
+        count += 1;
+      }
+    }
+    return { disconnected: count };
+  },
+  closeTransport(ctx, body) {
+    const conns = body.nsp === undefined && body.id === undefined
+      ? Object.values(ctx.io.engine.clients)
+      : targetSockets(ctx, body).map((socket) => socket.conn);
+    conns.forEach((conn) => conn.close());
+    return { closed: conns.length };
+  },
+  received(ctx, body) {
+    const events = receivedIn(ctx, body);
+    if (body.clear) {
+      ctx.state.received = [];
+    }
+    return { events };
+  },
+  clear(ctx) {
+    ctx.state.received = [];
+    return {};
+  },
+  // Answers once `count` (default 1) events named `event` (in `nsp` if given) were received.
+  waitForEvent(ctx, body) {
+    const event = requireString(body, "event");
+    const count = body.count ?? 1;
+    return waitUntil(ctx, body.timeoutMs ?? 10000, `${count} × ${event}`, () => {
+      const events = receivedIn(ctx, body).filter((entry) => entry.event === event);
+      return events.length >= count ? { events } : undefined;
+    });
+  },
+  // Answers once namespace `nsp` (default `/`) has exactly `count` connected sockets.
+  waitForSockets(ctx, body) {
+    const count = body.count ?? 1;
+    const name = body.nsp ?? "/";
+    return waitUntil(ctx, body.timeoutMs ?? 10000, `${count} sockets in ${name}`, () => {
+      const nsp = ctx.io._nsps.get(name);
+      return nsp !== undefined && nsp.sockets.size === count ? clients(ctx) : undefined;
+    });
+  },
+  clients,
+  handshakes(ctx) {
+    return { handshakes: ctx.state.handshakes };
+  },
+  setToken(ctx, body) {
+    ctx.state.validToken = requireString(body, "token");
+    return {};
+  },
+  async restart(ctx, body) {
+    await ctx.restart(body.delayMs ?? 0);
+    return { port: ctx.port };
+  },
+  cookies(ctx) {
+    return { requests: ctx.state.cookies };
+  },
+  stats(ctx) {
+    return { ...ctx.state.stats, engineClients: ctx.io.engine.clientsCount };
+  },
+};
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    req.on("data", (chunk) => chunks.push(chunk));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function reply(res, status, value) {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+async function handle(ctx, req, res) {
+  const name = new URL(req.url, "http://control").pathname.slice(1);
+  const action = Object.hasOwn(actions, name) ? actions[name] : undefined;
+  if (req.method !== "POST" || action === undefined) {
+    reply(res, 404, { error: `unknown action: ${req.method} /${name}` });
+    return;
+  }
+  try {
+    const text = await readBody(req);
+    const body = text.trim() === "" ? {} : JSON.parse(text);
+    reply(res, 200, (await action(ctx, body)) ?? {});
+  } catch (error) {
+    const status = error instanceof BadRequest || error instanceof SyntaxError ? 400 : 500;
+    reply(res, status, { error: error.message });
+  }
+}
+
+// Starts the control server on an ephemeral loopback port; resolves with the port.
+export function startControl(ctx) {
+  const server = http.createServer((req, res) => {
+    handle(ctx, req, res);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve(server.address().port));
+  });
+}

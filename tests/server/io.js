@@ -1,0 +1,87 @@
+// Creates the HTTP(S) server and the Socket.IO server on it, and stops them.
+
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import { Server } from "socket.io";
+import { serverOptions } from "./config.js";
+import { registerNamespaces } from "./namespaces.js";
+import { changed, log } from "./state.js";
+
+// The `name=value` part of a Set-Cookie value.
+function cookiePair(setCookie) {
+  return setCookie.split(";")[0].trim();
+}
+
+function carriesCookie(req, pair) {
+  const header = req.headers.cookie ?? "";
+  return header.split(";").some((part) => part.trim() === pair);
+}
+
+function watchEngine(io, config, state) {
+  const engine = io.engine;
+  engine.on("connection", (conn) => {
+    state.stats.engineConnections += 1;
+    conn.on("upgrade", () => {
+      state.stats.upgrades += 1;
+      changed(state);
+    });
+    conn.on("close", (reason) => {
+      state.stats.engineCloses.push({ sid: conn.id, reason });
+      changed(state);
+    });
+    changed(state);
+  });
+  engine.on("connection_error", (error) => {
+    state.stats.engineErrors.push({ code: error.code, message: error.message });
+    changed(state);
+  });
+  if (config.cookie !== undefined) {
+    const pair = cookiePair(config.cookie);
+    engine.on("initial_headers", (headers) => {
+      headers["Set-Cookie"] = config.cookie;
+    });
+    engine.on("headers", (_headers, req) => {
+      state.cookies.push({
+        method: req.method,
+        transport: req._query?.transport ?? null,
+        sid: req._query?.sid ?? null,
+        initial: !req._query?.sid,
+        carried: carriesCookie(req, pair),
+      });
+      changed(state);
+    });
+  }
+}
+
+// Starts a fresh HTTP(S) + Socket.IO server on `port` (0: ephemeral) and resolves once it
+// listens. Returns `{ io, httpServer, port }`.
+export function startIo(config, state, port) {
+  const httpServer = config.tls
+    ? https.createServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) })
+    : http.createServer();
+  const io = new Server(httpServer, serverOptions(config));
+  watchEngine(io, config, state);
+  registerNamespaces(io, state);
+  return new Promise((resolve, reject) => {
+    httpServer.once("error", reject);
+    httpServer.listen(port, "127.0.0.1", () => {
+      httpServer.off("error", reject);
+      const actual = httpServer.address().port;
+      log(`socket.io listening on 127.0.0.1:${actual}${config.tls ? " (TLS)" : ""}`);
+      resolve({ io, httpServer, port: actual });
+    });
+  });
+}
+
+// Closes every connection (without a DISCONNECT packet, as on a real shutdown) and the
+// listening socket. Resolves once the port is free.
+export function stopIo({ io, httpServer }) {
+  return new Promise((resolve) => {
+    const straggler = setTimeout(() => httpServer.closeAllConnections(), 500);
+    io.close(() => {
+      clearTimeout(straggler);
+      resolve();
+    });
+  });
+}
