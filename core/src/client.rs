@@ -40,7 +40,10 @@ impl Client {
 
     /// A builder for a client with options.
     pub fn builder(url: &str) -> ClientBuilder {
-        ClientBuilder { manager: Manager::builder(url), auth: None }
+        ClientBuilder {
+            manager: Manager::builder(url),
+            auth: None,
+        }
     }
 
     /// The manager, to open other namespaces on the same connection.
@@ -80,9 +83,12 @@ impl ClientBuilder {
     /// # Errors
     /// [`ConnectError::InvalidOption`] if it cannot be serialized.
     pub fn auth<T: serde::Serialize + ?Sized>(mut self, auth: &T) -> Result<Self, ConnectError> {
-        let value = to_value(auth).map_err(|e| ConnectError::InvalidOption(format!("auth: {e}")))?;
+        let value =
+            to_value(auth).map_err(|e| ConnectError::InvalidOption(format!("auth: {e}")))?;
         if !matches!(value, Value::Object(_)) {
-            return Err(ConnectError::InvalidOption("auth must be a JSON object".into()));
+            return Err(ConnectError::InvalidOption(
+                "auth must be a JSON object".into(),
+            ));
         }
         self.auth = Some(value);
         Ok(self)

@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 
 use crate::error::ConnectError;
 use crate::event::{Event, SocketEvent};
+use crate::manager::command::Delivery;
 use crate::value::{Map, Value};
 
 /// A listener: called with each matching event, on the socket's dispatcher task.
@@ -30,14 +31,23 @@ pub(crate) enum Filter {
 
 /// A change to the dispatcher's listeners, or an outgoing event to report.
 pub(crate) enum Registration {
-    /// Add a listener.
-    Add { id: ListenerId, filter: Filter, once: bool, handler: Handler },
+    /// Add a listener for the events numbered `from` and later.
+    Add {
+        id: ListenerId,
+        filter: Filter,
+        once: bool,
+        from: u64,
+        handler: Handler,
+    },
     /// Remove one listener.
     Remove(ListenerId),
     /// Remove every listener with this filter.
     RemoveAll(Filter),
-    /// Add a pull stream.
-    Stream(mpsc::Sender<SocketEvent>),
+    /// Add a pull stream of the events numbered `from` and later.
+    Stream {
+        stream_tx: mpsc::Sender<SocketEvent>,
+        from: u64,
+    },
     /// Tell the outgoing listeners about an emit.
     Outgoing(Event),
 }
@@ -46,33 +56,56 @@ struct Listener {
     id: ListenerId,
     filter: Filter,
     once: bool,
+    from: u64,
     handler: Handler,
+}
+
+struct Stream {
+    stream_tx: mpsc::Sender<SocketEvent>,
+    from: u64,
 }
 
 /// The dispatcher's listeners and streams.
 #[derive(Default)]
 struct Registry {
     listeners: Vec<Listener>,
-    streams: Vec<mpsc::Sender<SocketEvent>>,
+    streams: Vec<Stream>,
 }
 
 impl Registry {
     fn apply(&mut self, registration: Registration) {
         match registration {
-            Registration::Add { id, filter, once, handler } => {
-                self.listeners.push(Listener { id, filter, once, handler });
+            Registration::Add {
+                id,
+                filter,
+                once,
+                from,
+                handler,
+            } => {
+                self.listeners.push(Listener {
+                    id,
+                    filter,
+                    once,
+                    from,
+                    handler,
+                });
             }
             Registration::Remove(id) => self.listeners.retain(|l| l.id != id),
             Registration::RemoveAll(filter) => self.listeners.retain(|l| l.filter != filter),
-            Registration::Stream(stream_tx) => self.streams.push(stream_tx),
-            Registration::Outgoing(event) => self.call(|f| *f == Filter::AnyOutgoing, &event),
+            Registration::Stream { stream_tx, from } => {
+                self.streams.push(Stream { stream_tx, from })
+            }
+            Registration::Outgoing(event) => {
+                self.call(u64::MAX, |f| *f == Filter::AnyOutgoing, &event)
+            }
         }
     }
 
-    async fn dispatch(&mut self, event: SocketEvent) {
+    async fn dispatch(&mut self, seq: u64, event: SocketEvent) {
         let mut index = 0;
         while index < self.streams.len() {
-            if self.streams[index].send(event.clone()).await.is_err() {
+            let stream = &self.streams[index];
+            if stream.from <= seq && stream.stream_tx.send(event.clone()).await.is_err() {
                 self.streams.swap_remove(index);
             } else {
                 index += 1;
@@ -80,25 +113,38 @@ impl Registry {
         }
         match event {
             SocketEvent::Event(event) => {
-                self.call(|f| matches!(f, Filter::Named(name) if *name == event.name), &event);
-                self.call(|f| *f == Filter::Any, &event);
+                self.call(
+                    seq,
+                    |f| matches!(f, Filter::Named(name) if *name == event.name),
+                    &event,
+                );
+                self.call(seq, |f| *f == Filter::Any, &event);
             }
-            SocketEvent::Connect { .. } => self.call_builtin("connect", Vec::new()),
-            SocketEvent::Disconnect(reason) => self.call_builtin("disconnect", vec![reason.as_str().into()]),
-            SocketEvent::ConnectError(error) => self.call_builtin("connect_error", vec![connect_error_value(&error)]),
+            SocketEvent::Connect { .. } => self.call_builtin(seq, "connect", Vec::new()),
+            SocketEvent::Disconnect(reason) => {
+                self.call_builtin(seq, "disconnect", vec![reason.as_str().into()])
+            }
+            SocketEvent::ConnectError(error) => {
+                self.call_builtin(seq, "connect_error", vec![connect_error_value(&error)])
+            }
             SocketEvent::Lagged(_) => {}
         }
     }
 
-    fn call_builtin(&mut self, name: &str, args: Vec<Value>) {
+    fn call_builtin(&mut self, seq: u64, name: &str, args: Vec<Value>) {
         let event = Event::new("".into(), name.to_owned(), args, None);
-        self.call(|f| matches!(f, Filter::Named(n) if n == name), &event);
+        self.call(seq, |f| matches!(f, Filter::Named(n) if n == name), &event);
     }
 
-    /// Calls every listener whose filter matches; removes the `once` ones after their call.
-    fn call(&mut self, matches: impl Fn(&Filter) -> bool, event: &Event) {
+    /// Calls every listener added before event `seq` whose filter matches; removes the
+    /// `once` ones after their call.
+    fn call(&mut self, seq: u64, matches: impl Fn(&Filter) -> bool, event: &Event) {
         let mut fired = Vec::new();
-        for listener in self.listeners.iter().filter(|l| matches(&l.filter)) {
+        for listener in self
+            .listeners
+            .iter()
+            .filter(|l| l.from <= seq && matches(&l.filter))
+        {
             let handler = listener.handler.clone();
             let event = event.clone();
             if catch_unwind(AssertUnwindSafe(move || handler(event))).is_err() {
@@ -141,7 +187,7 @@ fn connect_error_value(error: &ConnectError) -> Value {
 
 /// Runs a socket's dispatcher until the connection task drops its end.
 pub(crate) async fn run_dispatcher(
-    mut event_rx: mpsc::Receiver<SocketEvent>,
+    mut event_rx: mpsc::Receiver<Delivery>,
     mut registration_rx: mpsc::UnboundedReceiver<Registration>,
 ) {
     let mut registry = Registry::default();
@@ -153,13 +199,13 @@ pub(crate) async fn run_dispatcher(
                 Some(registration) => registry.apply(registration),
                 None => registrations_open = false,
             },
-            event = event_rx.recv() => match event {
-                Some(event) => {
-                    // Registrations made before this event was produced apply to it.
+            delivery = event_rx.recv() => match delivery {
+                Some(Delivery { seq, event }) => {
+                    // Listeners added before this event was produced apply to it.
                     while let Ok(registration) = registration_rx.try_recv() {
                         registry.apply(registration);
                     }
-                    registry.dispatch(event).await;
+                    registry.dispatch(seq, event).await;
                 }
                 None => return,
             },
@@ -177,7 +223,6 @@ impl ListenerIds {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,7 +231,10 @@ mod tests {
     fn recorder() -> (Handler, Arc<Mutex<Vec<String>>>) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = seen.clone();
-        (Arc::new(move |event: Event| sink.lock().unwrap().push(event.name)), seen)
+        (
+            Arc::new(move |event: Event| sink.lock().unwrap().push(event.name)),
+            seen,
+        )
     }
 
     fn event(name: &str) -> SocketEvent {
@@ -197,9 +245,15 @@ mod tests {
     async fn once_listener_fires_a_single_time() {
         let mut registry = Registry::default();
         let (handler, seen) = recorder();
-        registry.apply(Registration::Add { id: ListenerId(1), filter: Filter::Named("a".into()), once: true, handler });
-        registry.dispatch(event("a")).await;
-        registry.dispatch(event("a")).await;
+        registry.apply(Registration::Add {
+            id: ListenerId(1),
+            filter: Filter::Named("a".into()),
+            once: true,
+            from: 0,
+            handler,
+        });
+        registry.dispatch(0, event("a")).await;
+        registry.dispatch(0, event("a")).await;
         assert_eq!(*seen.lock().unwrap(), ["a"]);
     }
 
@@ -207,19 +261,55 @@ mod tests {
     async fn any_listener_sees_custom_events_but_not_builtin_ones() {
         let mut registry = Registry::default();
         let (handler, seen) = recorder();
-        registry.apply(Registration::Add { id: ListenerId(1), filter: Filter::Any, once: false, handler });
-        registry.dispatch(SocketEvent::Connect { sid: "x".into(), recovered: false }).await;
-        registry.dispatch(event("chat")).await;
+        registry.apply(Registration::Add {
+            id: ListenerId(1),
+            filter: Filter::Any,
+            once: false,
+            from: 0,
+            handler,
+        });
+        registry
+            .dispatch(
+                0,
+                SocketEvent::Connect {
+                    sid: "x".into(),
+                    recovered: false,
+                },
+            )
+            .await;
+        registry.dispatch(1, event("chat")).await;
         assert_eq!(*seen.lock().unwrap(), ["chat"]);
+    }
+
+    #[tokio::test]
+    async fn listener_added_after_an_event_was_produced_does_not_see_it() {
+        let mut registry = Registry::default();
+        let (handler, seen) = recorder();
+        registry.apply(Registration::Add {
+            id: ListenerId(1),
+            filter: Filter::Named("a".into()),
+            once: false,
+            from: 5,
+            handler,
+        });
+        registry.dispatch(4, event("a")).await;
+        registry.dispatch(5, event("a")).await;
+        assert_eq!(*seen.lock().unwrap(), ["a"]);
     }
 
     #[tokio::test]
     async fn removed_listener_is_not_called() {
         let mut registry = Registry::default();
         let (handler, seen) = recorder();
-        registry.apply(Registration::Add { id: ListenerId(7), filter: Filter::Named("a".into()), once: false, handler });
+        registry.apply(Registration::Add {
+            id: ListenerId(7),
+            filter: Filter::Named("a".into()),
+            once: false,
+            from: 0,
+            handler,
+        });
         registry.apply(Registration::Remove(ListenerId(7)));
-        registry.dispatch(event("a")).await;
+        registry.dispatch(0, event("a")).await;
         assert!(seen.lock().unwrap().is_empty());
     }
 
@@ -228,9 +318,21 @@ mod tests {
         let mut registry = Registry::default();
         let (handler, seen) = recorder();
         let panicking: Handler = Arc::new(|_| panic!("boom"));
-        registry.apply(Registration::Add { id: ListenerId(1), filter: Filter::Named("a".into()), once: false, handler: panicking });
-        registry.apply(Registration::Add { id: ListenerId(2), filter: Filter::Named("a".into()), once: false, handler });
-        registry.dispatch(event("a")).await;
+        registry.apply(Registration::Add {
+            id: ListenerId(1),
+            filter: Filter::Named("a".into()),
+            once: false,
+            from: 0,
+            handler: panicking,
+        });
+        registry.apply(Registration::Add {
+            id: ListenerId(2),
+            filter: Filter::Named("a".into()),
+            once: false,
+            from: 0,
+            handler,
+        });
+        registry.dispatch(0, event("a")).await;
         assert_eq!(*seen.lock().unwrap(), ["a"]);
     }
 
@@ -239,9 +341,21 @@ mod tests {
         let mut registry = Registry::default();
         let args = Arc::new(Mutex::new(Vec::new()));
         let sink = args.clone();
-        let handler: Handler = Arc::new(move |event: Event| sink.lock().unwrap().extend(event.args));
-        registry.apply(Registration::Add { id: ListenerId(1), filter: Filter::Named("disconnect".into()), once: false, handler });
-        registry.dispatch(SocketEvent::Disconnect(crate::DisconnectReason::PingTimeout)).await;
+        let handler: Handler =
+            Arc::new(move |event: Event| sink.lock().unwrap().extend(event.args));
+        registry.apply(Registration::Add {
+            id: ListenerId(1),
+            filter: Filter::Named("disconnect".into()),
+            once: false,
+            from: 0,
+            handler,
+        });
+        registry
+            .dispatch(
+                0,
+                SocketEvent::Disconnect(crate::DisconnectReason::PingTimeout),
+            )
+            .await;
         assert_eq!(*args.lock().unwrap(), [Value::from("ping timeout")]);
     }
 }

@@ -74,7 +74,12 @@ impl Event {
         args: Vec<Value>,
         ack: Option<AckResponder>,
     ) -> Self {
-        Self { namespace, name, args, ack }
+        Self {
+            namespace,
+            name,
+            args,
+            ack,
+        }
     }
 
     /// Parses all arguments into `T`, as one array: use a tuple for several arguments,
@@ -125,20 +130,31 @@ pub(crate) struct AckResponder {
 
 impl fmt::Debug for AckResponder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AckResponder").field("id", &self.id).finish()
+        f.debug_struct("AckResponder")
+            .field("id", &self.id)
+            .finish()
     }
 }
 
 impl AckResponder {
     pub(crate) fn new(namespace: Arc<str>, id: u64, command_tx: mpsc::Sender<Command>) -> Self {
-        Self { namespace, id, sent: Arc::new(AtomicBool::new(false)), command_tx }
+        Self {
+            namespace,
+            id,
+            sent: Arc::new(AtomicBool::new(false)),
+            command_tx,
+        }
     }
 
     fn send(&self, args: Vec<Value>) -> Result<(), AckReplyError> {
         if self.sent.swap(true, Ordering::AcqRel) {
             return Err(AckReplyError::AlreadySent);
         }
-        let command = Command::Ack { namespace: self.namespace.clone(), id: self.id, args };
+        let command = Command::Ack {
+            namespace: self.namespace.clone(),
+            id: self.id,
+            args,
+        };
         match self.command_tx.try_send(command) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(command)) => {

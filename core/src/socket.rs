@@ -20,8 +20,14 @@ use crate::stream::EventStream;
 use crate::value::{from_args, to_args, Value, ValueError};
 
 /// Event names the server reserves; emitting them is an error.
-pub const RESERVED_EVENTS: [&str; 6] =
-    ["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"];
+pub const RESERVED_EVENTS: [&str; 6] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
 
 /// A namespace on a manager's connection: emit, listen, acknowledge.
 ///
@@ -91,7 +97,11 @@ impl Socket {
                 auth: socket_options.auth,
                 options,
                 command_tx,
-                link: SocketLink { event_tx, state_tx: Arc::new(state_tx) },
+                link: SocketLink {
+                    event_tx,
+                    produced: Arc::default(),
+                    state_tx: Arc::new(state_tx),
+                },
                 state_rx,
                 engine_rx,
                 registration_tx,
@@ -122,7 +132,13 @@ impl Socket {
 
     /// Whether connection state recovery restored the previous session on the last connect.
     pub fn recovered(&self) -> bool {
-        matches!(&*self.inner.state_rx.borrow(), SocketState::Connected { recovered: true, .. })
+        matches!(
+            &*self.inner.state_rx.borrow(),
+            SocketState::Connected {
+                recovered: true,
+                ..
+            }
+        )
     }
 
     /// The current state.
@@ -159,14 +175,24 @@ impl Socket {
             link: self.inner.link.clone(),
             reply: reply_tx,
         };
-        self.inner.command_tx.send(command).await.map_err(|_| ConnectError::Closed)?;
+        self.inner
+            .command_tx
+            .send(command)
+            .await
+            .map_err(|_| ConnectError::Closed)?;
         reply_rx.await.map_err(|_| ConnectError::Closed)?
     }
 
     /// Disconnects this namespace (`io client disconnect`); other namespaces stay connected.
     /// The manager's connection closes when no namespace is left.
     pub async fn disconnect(&self) {
-        let _ = self.inner.command_tx.send(Command::Disconnect { namespace: self.inner.namespace.clone() }).await;
+        let _ = self
+            .inner
+            .command_tx
+            .send(Command::Disconnect {
+                namespace: self.inner.namespace.clone(),
+            })
+            .await;
     }
 
     /// Emits `event` with `args`: a tuple for several arguments, `()` for none, anything
@@ -181,7 +207,11 @@ impl Socket {
     /// # Errors
     /// [`EmitError::ReservedEvent`], [`EmitError::PayloadTooLarge`],
     /// [`EmitError::TooManyAttachments`], [`EmitError::Serialize`], [`EmitError::Closed`].
-    pub async fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+    pub async fn emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
         self.emit_values(event, to_args(args)?).await
     }
 
@@ -191,7 +221,11 @@ impl Socket {
     /// As [`Socket::emit`].
     pub async fn emit_values(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
         let emit = self.prepare(event, args, None, false)?;
-        self.inner.command_tx.send(Command::Emit(emit)).await.map_err(|_| EmitError::Closed)
+        self.inner
+            .command_tx
+            .send(Command::Emit(emit))
+            .await
+            .map_err(|_| EmitError::Closed)
     }
 
     /// Emits without waiting: fails with [`EmitError::QueueFull`] when the outgoing queue
@@ -201,19 +235,30 @@ impl Socket {
     /// As [`Socket::emit`], plus [`EmitError::QueueFull`].
     pub fn try_emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         let emit = self.prepare(event, to_args(args)?, None, false)?;
-        self.inner.command_tx.try_send(Command::Emit(emit)).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => EmitError::QueueFull,
-            mpsc::error::TrySendError::Closed(_) => EmitError::Closed,
-        })
+        self.inner
+            .command_tx
+            .try_send(Command::Emit(emit))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => EmitError::QueueFull,
+                mpsc::error::TrySendError::Closed(_) => EmitError::Closed,
+            })
     }
 
     /// Emits a volatile event: dropped, not buffered, when the connection is not writable.
     ///
     /// # Errors
     /// As [`Socket::emit`].
-    pub async fn emit_volatile<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+    pub async fn emit_volatile<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
         let emit = self.prepare(event, to_args(args)?, None, true)?;
-        self.inner.command_tx.send(Command::Emit(emit)).await.map_err(|_| EmitError::Closed)
+        self.inner
+            .command_tx
+            .send(Command::Emit(emit))
+            .await
+            .map_err(|_| EmitError::Closed)
     }
 
     /// Emits `event` and waits for the server's acknowledgement, at most the manager's
@@ -229,7 +274,11 @@ impl Socket {
     /// # Errors
     /// [`AckError::Timeout`] when no reply comes in time, [`AckError::Disconnected`] when
     /// the connection drops after the packet was sent, [`AckError::Emit`] when it cannot be sent.
-    pub async fn emit_with_ack<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<Ack, AckError> {
+    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<Ack, AckError> {
         let timeout = self.inner.options.ack_timeout;
         self.emit_with_ack_timeout(event, args, timeout).await
     }
@@ -252,12 +301,19 @@ impl Socket {
     ///
     /// # Errors
     /// As [`Socket::emit_with_ack`].
-    pub async fn emit_values_with_ack(&self, event: &str, args: Vec<Value>, timeout: Duration) -> Result<Ack, AckError> {
+    pub async fn emit_values_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        timeout: Duration,
+    ) -> Result<Ack, AckError> {
         let id = self.inner.next_ack_id.fetch_add(1, Ordering::Relaxed);
         let (ack_tx, ack_rx) = oneshot::channel::<AckResult>();
         let emit = self.prepare(event, args, Some((id, ack_tx)), false)?;
         let deadline = tokio::time::Instant::now() + timeout;
-        let sent = tokio::time::timeout_at(deadline, self.inner.command_tx.send(Command::Emit(emit))).await;
+        let sent =
+            tokio::time::timeout_at(deadline, self.inner.command_tx.send(Command::Emit(emit)))
+                .await;
         match sent {
             Ok(Ok(())) => {}
             Ok(Err(_)) => return Err(AckError::Closed),
@@ -267,7 +323,10 @@ impl Socket {
             Ok(Ok(result)) => result.map(|args| Ack { args }),
             Ok(Err(_)) => Err(AckError::Closed),
             Err(_) => {
-                let forget = Command::ForgetAck { namespace: self.inner.namespace.clone(), id };
+                let forget = Command::ForgetAck {
+                    namespace: self.inner.namespace.clone(),
+                    id,
+                };
                 let _ = self.inner.command_tx.try_send(forget);
                 Err(AckError::Timeout(timeout))
             }
@@ -285,8 +344,16 @@ impl Socket {
             return Err(EmitError::ReservedEvent(event.to_owned()));
         }
         if self.inner.outgoing_listeners.load(Ordering::Relaxed) > 0 {
-            let outgoing = Event::new(self.inner.namespace.clone(), event.to_owned(), args.clone(), None);
-            let _ = self.inner.registration_tx.send(Registration::Outgoing(outgoing));
+            let outgoing = Event::new(
+                self.inner.namespace.clone(),
+                event.to_owned(),
+                args.clone(),
+                None,
+            );
+            let _ = self
+                .inner
+                .registration_tx
+                .send(Registration::Outgoing(outgoing));
         }
         let mut data = Vec::with_capacity(args.len() + 1);
         data.push(Value::String(event.to_owned()));
@@ -302,11 +369,19 @@ impl Socket {
         packet.encode(&mut text, &mut attachments);
         let max_attachments = self.inner.options.max_outgoing_attachments;
         if attachments.len() > max_attachments {
-            return Err(EmitError::TooManyAttachments { count: attachments.len(), max: max_attachments });
+            return Err(EmitError::TooManyAttachments {
+                count: attachments.len(),
+                max: max_attachments,
+            });
         }
         if let Some(max) = self.inner.engine_rx.borrow().max_payload {
             let max = usize::try_from(max).unwrap_or(usize::MAX);
-            let largest = attachments.iter().map(|a| a.len()).chain([text.len() + 1]).max().unwrap_or(0);
+            let largest = attachments
+                .iter()
+                .map(|a| a.len())
+                .chain([text.len() + 1])
+                .max()
+                .unwrap_or(0);
             if largest > max {
                 return Err(EmitError::PayloadTooLarge { size: largest, max });
             }
@@ -314,7 +389,12 @@ impl Socket {
         let mut packets = Vec::with_capacity(1 + attachments.len());
         packets.push(EnginePacket::Message(text));
         packets.extend(attachments.into_iter().map(EnginePacket::Binary));
-        Ok(OutgoingEmit { namespace: self.inner.namespace.clone(), packets, ack, volatile })
+        Ok(OutgoingEmit {
+            namespace: self.inner.namespace.clone(),
+            packets,
+            ack,
+            volatile,
+        })
     }
 
     /// Calls `handler` with every `event` from the server (also `connect`, `disconnect`
@@ -338,7 +418,10 @@ impl Socket {
 
     /// Removes every listener of `event`.
     pub fn off_event(&self, event: &str) {
-        let _ = self.inner.registration_tx.send(Registration::RemoveAll(Filter::Named(event.to_owned())));
+        let _ = self
+            .inner
+            .registration_tx
+            .send(Registration::RemoveAll(Filter::Named(event.to_owned())));
     }
 
     /// Calls `handler` with every custom event from the server (catch-all).
@@ -348,24 +431,39 @@ impl Socket {
 
     /// Removes every catch-all listener.
     pub fn off_any(&self) {
-        let _ = self.inner.registration_tx.send(Registration::RemoveAll(Filter::Any));
+        let _ = self
+            .inner
+            .registration_tx
+            .send(Registration::RemoveAll(Filter::Any));
     }
 
     /// Calls `handler` with every event this socket emits.
     pub fn on_any_outgoing(&self, handler: impl Fn(Event) + Send + Sync + 'static) -> ListenerId {
-        self.inner.outgoing_listeners.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .outgoing_listeners
+            .fetch_add(1, Ordering::Relaxed);
         self.add(Filter::AnyOutgoing, false, Arc::new(handler))
     }
 
     /// Removes every outgoing catch-all listener.
     pub fn off_any_outgoing(&self) {
         self.inner.outgoing_listeners.store(0, Ordering::Relaxed);
-        let _ = self.inner.registration_tx.send(Registration::RemoveAll(Filter::AnyOutgoing));
+        let _ = self
+            .inner
+            .registration_tx
+            .send(Registration::RemoveAll(Filter::AnyOutgoing));
     }
 
     fn add(&self, filter: Filter, once: bool, handler: Handler) -> ListenerId {
         let id = self.inner.listener_ids.next();
-        let _ = self.inner.registration_tx.send(Registration::Add { id, filter, once, handler });
+        let from = self.produced();
+        let _ = self.inner.registration_tx.send(Registration::Add {
+            id,
+            filter,
+            once,
+            from,
+            handler,
+        });
         id
     }
 
@@ -373,8 +471,18 @@ impl Socket {
     /// disconnects, errors. It applies backpressure: events wait while it is full.
     pub fn events(&self) -> EventStream {
         let (stream_tx, stream_rx) = mpsc::channel(self.inner.options.incoming_capacity.max(1));
-        let _ = self.inner.registration_tx.send(Registration::Stream(stream_tx));
+        let from = self.produced();
+        let _ = self
+            .inner
+            .registration_tx
+            .send(Registration::Stream { stream_tx, from });
         EventStream::new(stream_rx)
+    }
+
+    /// How many events were produced for this socket so far: a listener added now gets the
+    /// ones numbered from here.
+    fn produced(&self) -> u64 {
+        self.inner.link.produced.load(Ordering::Acquire)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The Engine.IO open packet: session id, upgrades, heartbeat timing and `maxPayload`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -45,7 +46,8 @@ impl Handshake {
     /// [`EngineDecodeError::BadHandshake`] if the text is not a JSON object with a string
     /// `sid` and non-negative integer `pingInterval` and `pingTimeout` (milliseconds).
     pub fn parse(json: &str) -> Result<Handshake, EngineDecodeError> {
-        let wire: Wire<'_> = serde_json::from_str(json).map_err(EngineDecodeError::BadHandshake)?;
+        let wire: Wire<'_> =
+            serde_json::from_str(json).map_err(|e| EngineDecodeError::BadHandshake(Arc::new(e)))?;
         Ok(Handshake {
             sid: wire.sid.into_owned(),
             upgrades: wire.upgrades,
@@ -122,7 +124,10 @@ mod tests {
             "{",
         ] {
             assert!(
-                matches!(Handshake::parse(bad), Err(EngineDecodeError::BadHandshake(_))),
+                matches!(
+                    Handshake::parse(bad),
+                    Err(EngineDecodeError::BadHandshake(_))
+                ),
                 "{bad}"
             );
         }

@@ -4,6 +4,8 @@ use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use super::handshake::Handshake;
@@ -43,7 +45,7 @@ pub enum EnginePacket {
 ///
 /// Any of these is a protocol error: close the session (reason `parse error`) and let
 /// reconnection start a new one.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum EngineDecodeError {
     /// The packet is an empty string; it has no type.
     #[error("empty packet")]
@@ -59,7 +61,7 @@ pub enum EngineDecodeError {
     UnexpectedData(char),
     /// The open packet's JSON is not a valid handshake.
     #[error("bad handshake: {0}")]
-    BadHandshake(#[source] serde_json::Error),
+    BadHandshake(#[source] Arc<serde_json::Error>),
     /// A `b` packet is not valid standard base64.
     #[error("bad base64 in binary packet: {0}")]
     BadBase64(#[source] base64::DecodeError),
@@ -207,7 +209,10 @@ pub(crate) mod tests {
             ("4", EnginePacket::Message(String::new())),
             ("5", EnginePacket::Upgrade),
             ("6", EnginePacket::Noop),
-            ("bAQIDBA==", EnginePacket::Binary(Bytes::from_static(&[1, 2, 3, 4]))),
+            (
+                "bAQIDBA==",
+                EnginePacket::Binary(Bytes::from_static(&[1, 2, 3, 4])),
+            ),
             ("b", EnginePacket::Binary(Bytes::new())),
         ];
         for (text, packet) in cases {
@@ -252,7 +257,13 @@ pub(crate) mod tests {
 
     #[test]
     fn rejects_unknown_packet_type() {
-        for (text, c) in [("7", '7'), ("x1", 'x'), ("é", 'é'), ("😀4", '😀'), ("B", 'B')] {
+        for (text, c) in [
+            ("7", '7'),
+            ("x1", 'x'),
+            ("é", 'é'),
+            ("😀4", '😀'),
+            ("B", 'B'),
+        ] {
             match EnginePacket::decode_text(text) {
                 Err(EngineDecodeError::UnknownType(got)) => assert_eq!(got, c),
                 other => panic!("{text}: {other:?}"),
@@ -293,7 +304,10 @@ pub(crate) mod tests {
             if text == "bAQ==" {
                 assert!(r.is_ok());
             } else {
-                assert!(matches!(r, Err(EngineDecodeError::BadBase64(_))), "{text}: {r:?}");
+                assert!(
+                    matches!(r, Err(EngineDecodeError::BadBase64(_))),
+                    "{text}: {r:?}"
+                );
             }
         }
     }

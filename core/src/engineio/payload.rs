@@ -22,7 +22,9 @@ pub fn decode_payload(body: &str) -> Result<Vec<EnginePacket>, EngineDecodeError
     if body.is_empty() {
         return Err(EngineDecodeError::EmptyPayload);
     }
-    body.split(SEPARATOR).map(EnginePacket::decode_text).collect()
+    body.split(SEPARATOR)
+        .map(EnginePacket::decode_text)
+        .collect()
 }
 
 /// Appends a polling payload (a POST body) holding as many packets from the front of
@@ -35,7 +37,11 @@ pub fn decode_payload(body: &str) -> Result<Vec<EnginePacket>, EngineDecodeError
 /// payload. At least one packet is always taken, even if it alone is too large (the
 /// server then answers 413). `None` or `Some(0)` means no limit. Returns 0 only when
 /// `packets` is empty.
-pub fn encode_payload(packets: &[EnginePacket], max_payload: Option<u64>, out: &mut String) -> usize {
+pub fn encode_payload(
+    packets: &[EnginePacket],
+    max_payload: Option<u64>,
+    out: &mut String,
+) -> usize {
     let count = writable_count(packets, max_payload.filter(|&m| m > 0));
     for (i, packet) in packets.iter().take(count).enumerate() {
         if i > 0 {
@@ -157,13 +163,19 @@ mod tests {
 
     #[test]
     fn rejects_empty_body() {
-        assert!(matches!(decode_payload(""), Err(EngineDecodeError::EmptyPayload)));
+        assert!(matches!(
+            decode_payload(""),
+            Err(EngineDecodeError::EmptyPayload)
+        ));
     }
 
     #[test]
     fn rejects_empty_segment() {
         for body in ["4a\x1e", "\x1e4a", "4a\x1e\x1e4b"] {
-            assert!(matches!(decode_payload(body), Err(EngineDecodeError::Empty)), "{body:?}");
+            assert!(
+                matches!(decode_payload(body), Err(EngineDecodeError::Empty)),
+                "{body:?}"
+            );
         }
     }
 
@@ -185,7 +197,11 @@ mod tests {
         let packets = vec![msg("aaaaa"), msg("bbbbb"), msg("ccccc")];
         for (max, expected) in [(20, 3), (19, 2), (13, 2), (12, 1), (6, 1), (1, 1)] {
             let mut out = String::new();
-            assert_eq!(encode_payload(&packets, Some(max), &mut out), expected, "max {max}");
+            assert_eq!(
+                encode_payload(&packets, Some(max), &mut out),
+                expected,
+                "max {max}"
+            );
             assert_eq!(decode_payload(&out).unwrap(), packets[..expected].to_vec());
         }
     }
@@ -193,7 +209,10 @@ mod tests {
     #[test]
     fn counts_binary_as_133_percent_rounded_up() {
         // ceil(100 * 1.33) = 133: 1 + 0 + 2 + 133 = 136.
-        let packets = vec![EnginePacket::Pong, EnginePacket::Binary(Bytes::from(vec![0u8; 100]))];
+        let packets = vec![
+            EnginePacket::Pong,
+            EnginePacket::Binary(Bytes::from(vec![0u8; 100])),
+        ];
         let mut out = String::new();
         assert_eq!(encode_payload(&packets, Some(136), &mut out), 2);
         out.clear();

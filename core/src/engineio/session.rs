@@ -55,7 +55,11 @@ enum Upgrade {
     /// The WebSocket is being opened and probed.
     Probing(JoinHandle<Result<WebSocket, TransportError>>),
     /// The probe succeeded; polling is winding down.
-    Pausing { ws: WebSocket, get_paused: bool, drained_rx: Option<oneshot::Receiver<()>> },
+    Pausing {
+        ws: WebSocket,
+        get_paused: bool,
+        drained_rx: Option<oneshot::Receiver<()>>,
+    },
     /// Polling is idle: switch on the next flush.
     Ready(WebSocket),
 }
@@ -82,8 +86,11 @@ impl std::fmt::Debug for EngineSession {
 
 impl EngineSession {
     /// Opens a session: handshake over the first transport that works.
-    pub(crate) async fn open(endpoint: Arc<Endpoint>, options: &OpenOptions) -> Result<Self, TransportError> {
-        let mut last_error = TransportError::Handshake("no transport enabled".into());
+    pub(crate) async fn open(
+        endpoint: Arc<Endpoint>,
+        options: &OpenOptions,
+    ) -> Result<Self, TransportError> {
+        let mut first_error = None;
         for (index, &kind) in options.transports.iter().enumerate() {
             if index > 0 && !options.try_all_transports {
                 break;
@@ -111,11 +118,11 @@ impl EngineSession {
                 }
                 Err(error) => {
                     tracing::debug!(transport = kind.as_str(), %error, "transport failed to open");
-                    last_error = error;
+                    first_error.get_or_insert(error);
                 }
             }
         }
-        Err(last_error)
+        Err(first_error.unwrap_or_else(|| TransportError::Handshake("no transport enabled".into())))
     }
 
     async fn open_polling(
@@ -132,11 +139,15 @@ impl EngineSession {
     ) -> Result<(Handshake, Active, Vec<EnginePacket>), TransportError> {
         let mut ws = WebSocket::connect(endpoint, None).await?;
         match ws.recv().await {
-            WsInbound::Packet(EnginePacket::Open(handshake)) => Ok((handshake, Active::WebSocket(ws), Vec::new())),
-            WsInbound::Packet(other) => {
-                Err(TransportError::Handshake(format!("expected an open packet, got {other:?}")))
+            WsInbound::Packet(EnginePacket::Open(handshake)) => {
+                Ok((handshake, Active::WebSocket(ws), Vec::new()))
             }
-            WsInbound::Closed => Err(TransportError::WebSocket("closed during the handshake".into())),
+            WsInbound::Packet(other) => Err(TransportError::Handshake(format!(
+                "expected an open packet, got {other:?}"
+            ))),
+            WsInbound::Closed => Err(TransportError::WebSocket(
+                "closed during the handshake".into(),
+            )),
             WsInbound::Invalid(error) => Err(error),
         }
     }
@@ -192,9 +203,14 @@ impl EngineSession {
                         return SessionEvent::Flush;
                     }
                     EnginePacket::Close => {
-                        return SessionEvent::Closed { reason: DisconnectReason::TransportClose, error: None }
+                        return SessionEvent::Closed {
+                            reason: DisconnectReason::TransportClose,
+                            error: None,
+                        }
                     }
-                    EnginePacket::Message(_) | EnginePacket::Binary(_) => return SessionEvent::Packet(packet),
+                    EnginePacket::Message(_) | EnginePacket::Binary(_) => {
+                        return SessionEvent::Packet(packet)
+                    }
                     other => {
                         tracing::trace!(packet = ?other, "engine packet ignored");
                         continue;
@@ -202,7 +218,12 @@ impl EngineSession {
                 }
             }
             let deadline = self.ping_deadline;
-            let Self { active, upgrade, inbound, .. } = self;
+            let Self {
+                active,
+                upgrade,
+                inbound,
+                ..
+            } = self;
             tokio::select! {
                 _ = sleep_until(deadline) => {
                     return SessionEvent::Closed { reason: DisconnectReason::PingTimeout, error: None };
@@ -254,7 +275,9 @@ impl EngineSession {
     pub(crate) async fn flush(&mut self) -> Result<(), (DisconnectReason, TransportError)> {
         if matches!(self.upgrade, Upgrade::Ready(_)) {
             if let Upgrade::Ready(mut ws) = std::mem::replace(&mut self.upgrade, Upgrade::Idle) {
-                ws.feed(&EnginePacket::Upgrade).await.map_err(transport_error)?;
+                ws.feed(&EnginePacket::Upgrade)
+                    .await
+                    .map_err(transport_error)?;
                 self.active = Active::WebSocket(ws);
                 tracing::debug!("upgraded to websocket");
             }
@@ -335,7 +358,14 @@ fn failure_reason(error: &TransportError) -> DisconnectReason {
 
 /// Moves a fully paused upgrade to `Ready`; true when it did.
 fn upgrade_ready(upgrade: &mut Upgrade) -> bool {
-    let paused = matches!(upgrade, Upgrade::Pausing { get_paused: true, drained_rx: None, .. });
+    let paused = matches!(
+        upgrade,
+        Upgrade::Pausing {
+            get_paused: true,
+            drained_rx: None,
+            ..
+        }
+    );
     if paused {
         if let Upgrade::Pausing { ws, .. } = std::mem::replace(upgrade, Upgrade::Idle) {
             *upgrade = Upgrade::Ready(ws);
@@ -356,7 +386,10 @@ async fn upgrade_progress(upgrade: &mut Upgrade) -> UpgradeProgress {
             Ok(result) => result,
             Err(join_error) => Err(TransportError::WebSocket(join_error.to_string())),
         }),
-        Upgrade::Pausing { drained_rx: Some(drained_rx), .. } => {
+        Upgrade::Pausing {
+            drained_rx: Some(drained_rx),
+            ..
+        } => {
             let _ = drained_rx.await;
             UpgradeProgress::Drained
         }
@@ -371,7 +404,9 @@ async fn probe(endpoint: &Endpoint, sid: &str) -> Result<WebSocket, TransportErr
     ws.flush().await?;
     match ws.recv().await {
         WsInbound::Packet(EnginePacket::PongProbe) => Ok(ws),
-        WsInbound::Packet(other) => Err(TransportError::WebSocket(format!("probe answered with {other:?}"))),
+        WsInbound::Packet(other) => Err(TransportError::WebSocket(format!(
+            "probe answered with {other:?}"
+        ))),
         WsInbound::Closed => Err(TransportError::WebSocket("probe closed".into())),
         WsInbound::Invalid(error) => Err(error),
     }

@@ -29,9 +29,12 @@ enum Engine {
     /// No connection and none wanted.
     Idle,
     /// A handshake is under way.
-    Opening { task: JoinHandle<Result<EngineSession, TransportError>>, deadline: Instant },
+    Opening {
+        task: JoinHandle<Result<EngineSession, TransportError>>,
+        deadline: Instant,
+    },
     /// Connected.
-    Open(EngineSession),
+    Open(Box<EngineSession>),
     /// Waiting to reconnect.
     Waiting { until: Instant },
 }
@@ -67,7 +70,7 @@ impl Actor {
                 upgrade: options.upgrade,
                 try_all_transports: options.try_all_transports,
             },
-            decoder: Decoder::new(options.decode_limits.clone()),
+            decoder: Decoder::new(options.decode_limits),
             reconnect: ReconnectPolicy::new(&options),
             endpoint,
             options,
@@ -128,14 +131,22 @@ impl Actor {
             Engine::Waiting { until } => Some(*until),
             Engine::Idle | Engine::Open(_) => None,
         };
-        [engine, self.namespaces.next_deadline()].into_iter().flatten().min()
+        [engine, self.namespaces.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     // ----- commands -----
 
     fn on_command(&mut self, command: Command) {
         match command {
-            Command::Connect { namespace, auth, link, reply } => {
+            Command::Connect {
+                namespace,
+                auth,
+                link,
+                reply,
+            } => {
                 let ns = self.namespaces.entry(&namespace);
                 ns.link = Some(link);
                 ns.auth = auth;
@@ -155,10 +166,22 @@ impl Actor {
                 }
             }
             Command::Emit(emit) => self.on_emit(emit),
-            Command::Ack { namespace, id, args } => {
-                let connected = self.namespaces.get_mut(&namespace).is_some_and(|ns| ns.is_connected());
+            Command::Ack {
+                namespace,
+                id,
+                args,
+            } => {
+                let connected = self
+                    .namespaces
+                    .get_mut(&namespace)
+                    .is_some_and(|ns| ns.is_connected());
                 if connected {
-                    let packet = Packet { kind: PacketKind::Ack, nsp: namespace.to_string(), id: Some(id), data: Some(Value::Array(args)) };
+                    let packet = Packet {
+                        kind: PacketKind::Ack,
+                        nsp: namespace.to_string(),
+                        id: Some(id),
+                        data: Some(Value::Array(args)),
+                    };
                     self.write_packet(&packet);
                 } else {
                     tracing::debug!(%namespace, id, "ack dropped: namespace not connected");
@@ -167,7 +190,8 @@ impl Actor {
             Command::ForgetAck { namespace, id } => {
                 if let Some(ns) = self.namespaces.get_mut(&namespace) {
                     ns.sent_acks.remove(&id);
-                    ns.outbox.retain(|emit| emit.ack.as_ref().map(|(ack_id, _)| *ack_id) != Some(id));
+                    ns.outbox
+                        .retain(|emit| emit.ack.as_ref().map(|(ack_id, _)| *ack_id) != Some(id));
                 }
             }
             Command::Disconnect { namespace } => self.disconnect_namespace(&namespace),
@@ -181,7 +205,10 @@ impl Actor {
             _ => false,
         };
         let ns = self.namespaces.entry(&emit.namespace);
-        if ns.is_connected() && matches!(self.engine, Engine::Open(_)) && (writable || !emit.volatile) {
+        if ns.is_connected()
+            && matches!(self.engine, Engine::Open(_))
+            && (writable || !emit.volatile)
+        {
             self.write_emit(emit);
         } else if emit.volatile {
             tracing::trace!(namespace = %emit.namespace, "volatile emit dropped: not writable");
@@ -194,12 +221,17 @@ impl Actor {
     }
 
     fn write_emit(&mut self, emit: OutgoingEmit) {
-        let Engine::Open(session) = &mut self.engine else { return };
+        let Engine::Open(session) = &mut self.engine else {
+            return;
+        };
         if let Some((id, ack_tx)) = emit.ack {
             if ack_tx.is_closed() {
                 return;
             }
-            self.namespaces.entry(&emit.namespace).sent_acks.insert(id, ack_tx);
+            self.namespaces
+                .entry(&emit.namespace)
+                .sent_acks
+                .insert(id, ack_tx);
         }
         for packet in emit.packets {
             session.send(packet);
@@ -207,7 +239,9 @@ impl Actor {
     }
 
     fn write_packet(&mut self, packet: &Packet) {
-        let Engine::Open(session) = &mut self.engine else { return };
+        let Engine::Open(session) = &mut self.engine else {
+            return;
+        };
         self.text.clear();
         self.attachments.clear();
         packet.encode(&mut self.text, &mut self.attachments);
@@ -228,16 +262,24 @@ impl Actor {
     }
 
     fn disconnect_namespace(&mut self, namespace: &Arc<str>) {
-        let Some(ns) = self.namespaces.get_mut(namespace) else { return };
+        let Some(ns) = self.namespaces.get_mut(namespace) else {
+            return;
+        };
         let was_connected = ns.is_connected();
         ns.active = false;
         ns.phase = Phase::Idle;
         ns.connect_deadline = None;
         ns.fail_sent_acks(&AckError::Disconnected);
-        ns.answer_waiters(&Err(ConnectError::Disconnected(DisconnectReason::IoClientDisconnect)));
-        ns.set_state(SocketState::Disconnected(DisconnectReason::IoClientDisconnect));
+        ns.answer_waiters(&Err(ConnectError::Disconnected(
+            DisconnectReason::IoClientDisconnect,
+        )));
+        ns.set_state(SocketState::Disconnected(
+            DisconnectReason::IoClientDisconnect,
+        ));
         if was_connected {
-            ns.deliver(SocketEvent::Disconnect(DisconnectReason::IoClientDisconnect));
+            ns.deliver(SocketEvent::Disconnect(
+                DisconnectReason::IoClientDisconnect,
+            ));
             self.write_packet(&Packet::disconnect(&**namespace));
         }
         self.close_engine_if_unused();
@@ -266,7 +308,10 @@ impl Actor {
         let endpoint = self.endpoint.clone();
         let options = self.open_options.clone();
         let task = tokio::spawn(async move { EngineSession::open(endpoint, &options).await });
-        self.engine = Engine::Opening { task, deadline: Instant::now() + self.options.timeout };
+        self.engine = Engine::Opening {
+            task,
+            deadline: Instant::now() + self.options.timeout,
+        };
     }
 
     fn on_opened(&mut self, opened: Result<EngineSession, ConnectError>) {
@@ -274,14 +319,20 @@ impl Actor {
             Ok(session) => {
                 tracing::debug!(sid = %session.handshake().sid, transport = session.transport().as_str(), "engine open");
                 self.publish_engine(Some(&session));
-                self.engine = Engine::Open(session);
+                self.engine = Engine::Open(Box::new(session));
                 self.decoder.reset();
                 let _ = self.manager_event_tx.send(ManagerEvent::Open);
                 if self.reconnect.attempts > 0 {
-                    let _ = self.manager_event_tx.send(ManagerEvent::Reconnect(self.reconnect.attempts));
+                    let _ = self
+                        .manager_event_tx
+                        .send(ManagerEvent::Reconnect(self.reconnect.attempts));
                 }
-                let wanted: Vec<Arc<str>> =
-                    self.namespaces.iter_mut().filter(|ns| ns.active).map(|ns| ns.name.clone()).collect();
+                let wanted: Vec<Arc<str>> = self
+                    .namespaces
+                    .iter_mut()
+                    .filter(|ns| ns.active)
+                    .map(|ns| ns.name.clone())
+                    .collect();
                 for namespace in wanted {
                     self.send_connect(&namespace);
                 }
@@ -294,7 +345,9 @@ impl Actor {
         tracing::debug!(%error, attempt = self.reconnect.attempts, "engine failed to open");
         self.engine = Engine::Idle;
         if self.reconnect.attempts > 0 {
-            let _ = self.manager_event_tx.send(ManagerEvent::ReconnectError(error.clone()));
+            let _ = self
+                .manager_event_tx
+                .send(ManagerEvent::ReconnectError(error.clone()));
         }
         for ns in self.namespaces.iter_mut().filter(|ns| ns.active) {
             ns.answer_waiters(&Err(error.clone()));
@@ -381,7 +434,9 @@ impl Actor {
         match self.reconnect.next_attempt() {
             Some((attempt, delay)) => {
                 tracing::debug!(attempt, delay_ms = delay.as_millis() as u64, "reconnecting");
-                self.engine = Engine::Waiting { until: Instant::now() + delay };
+                self.engine = Engine::Waiting {
+                    until: Instant::now() + delay,
+                };
             }
             None => {
                 let attempts = self.reconnect.attempts;
@@ -405,7 +460,9 @@ impl Actor {
                 self.on_open_failed(ConnectError::Timeout(self.options.timeout));
             }
             Engine::Waiting { until } if *until <= now => {
-                let _ = self.manager_event_tx.send(ManagerEvent::ReconnectAttempt(self.reconnect.attempts));
+                let _ = self
+                    .manager_event_tx
+                    .send(ManagerEvent::ReconnectAttempt(self.reconnect.attempts));
                 self.start_open();
             }
             _ => {}
@@ -432,7 +489,9 @@ impl Actor {
     }
 
     async fn flush(&mut self) {
-        let Engine::Open(session) = &mut self.engine else { return };
+        let Engine::Open(session) = &mut self.engine else {
+            return;
+        };
         let transport = session.transport();
         if let Err((reason, error)) = session.flush().await {
             tracing::debug!(%error, "write failed");
@@ -457,14 +516,20 @@ impl Actor {
             PacketKind::Connect => self.on_connect_reply(&namespace, packet.data),
             PacketKind::ConnectError => self.on_connect_error(&namespace, packet.data),
             PacketKind::Disconnect => self.on_server_disconnect(&namespace),
-            PacketKind::Event | PacketKind::BinaryEvent => self.on_event(namespace, packet.id, packet.data),
+            PacketKind::Event | PacketKind::BinaryEvent => {
+                self.on_event(namespace, packet.id, packet.data)
+            }
             PacketKind::Ack | PacketKind::BinaryAck => {
                 let Some(id) = packet.id else { return };
                 let args = match packet.data {
                     Some(Value::Array(args)) => args,
                     _ => Vec::new(),
                 };
-                match self.namespaces.get_mut(&namespace).and_then(|ns| ns.sent_acks.remove(&id)) {
+                match self
+                    .namespaces
+                    .get_mut(&namespace)
+                    .and_then(|ns| ns.sent_acks.remove(&id))
+                {
                     Some(ack_tx) => {
                         let _ = ack_tx.send(Ok(args));
                     }
@@ -475,11 +540,20 @@ impl Actor {
     }
 
     fn on_connect_reply(&mut self, namespace: &Arc<str>, data: Option<Value>) {
-        let sid = data.as_ref().and_then(|d| d.get("sid")).and_then(Value::as_str).map(Arc::<str>::from);
-        let Some(ns) = self.namespaces.get_mut(namespace) else { return };
+        let sid = data
+            .as_ref()
+            .and_then(|d| d.get("sid"))
+            .and_then(Value::as_str)
+            .map(Arc::<str>::from);
+        let Some(ns) = self.namespaces.get_mut(namespace) else {
+            return;
+        };
         let Some(sid) = sid else {
             tracing::warn!(%namespace, "CONNECT reply without sid (a Socket.IO v2 server?)");
-            let error = ConnectError::Rejected { message: "the server speaks an older Socket.IO protocol".into(), data: None };
+            let error = ConnectError::Rejected {
+                message: "the server speaks an older Socket.IO protocol".into(),
+                data: None,
+            };
             ns.answer_waiters(&Err(error.clone()));
             ns.deliver(SocketEvent::ConnectError(error));
             self.close_engine(DisconnectReason::ParseError);
@@ -491,11 +565,17 @@ impl Actor {
         }
         ns.phase = Phase::Connected(sid.clone());
         ns.connect_deadline = None;
-        ns.set_state(SocketState::Connected { sid: sid.clone(), recovered: false });
+        ns.set_state(SocketState::Connected {
+            sid: sid.clone(),
+            recovered: false,
+        });
         for event in std::mem::take(&mut ns.received) {
             ns.deliver(event);
         }
-        ns.deliver(SocketEvent::Connect { sid: sid.to_string(), recovered: false });
+        ns.deliver(SocketEvent::Connect {
+            sid: sid.to_string(),
+            recovered: false,
+        });
         ns.answer_waiters(&Ok(()));
         let outbox = std::mem::take(&mut ns.outbox);
         self.reconnect.reset();
@@ -505,7 +585,9 @@ impl Actor {
     }
 
     fn on_connect_error(&mut self, namespace: &Arc<str>, data: Option<Value>) {
-        let Some(ns) = self.namespaces.get_mut(namespace) else { return };
+        let Some(ns) = self.namespaces.get_mut(namespace) else {
+            return;
+        };
         let (message, data) = match data {
             Some(Value::Object(mut object)) => {
                 let message = match object.remove("message") {
@@ -529,7 +611,9 @@ impl Actor {
     }
 
     fn on_server_disconnect(&mut self, namespace: &Arc<str>) {
-        let Some(ns) = self.namespaces.get_mut(namespace) else { return };
+        let Some(ns) = self.namespaces.get_mut(namespace) else {
+            return;
+        };
         let reason = DisconnectReason::IoServerDisconnect;
         let was_connected = ns.is_connected();
         ns.phase = Phase::Idle;
@@ -545,7 +629,9 @@ impl Actor {
     }
 
     fn on_event(&mut self, namespace: Arc<str>, id: Option<u64>, data: Option<Value>) {
-        let Some(Value::Array(mut items)) = data else { return };
+        let Some(Value::Array(mut items)) = data else {
+            return;
+        };
         if items.is_empty() {
             return;
         }
@@ -555,7 +641,9 @@ impl Actor {
             _ => return,
         };
         let ack = match (id, self.command_tx.upgrade()) {
-            (Some(id), Some(command_tx)) => Some(AckResponder::new(namespace.clone(), id, command_tx)),
+            (Some(id), Some(command_tx)) => {
+                Some(AckResponder::new(namespace.clone(), id, command_tx))
+            }
             _ => None,
         };
         let Some(ns) = self.namespaces.get_mut(&namespace) else {
@@ -566,15 +654,21 @@ impl Actor {
         match ns.phase {
             Phase::Connected(_) => ns.deliver(event),
             Phase::Connecting => ns.received.push(event),
-            Phase::Idle => tracing::debug!(namespace = %ns.name, "event for a disconnected namespace ignored"),
+            Phase::Idle => {
+                tracing::debug!(namespace = %ns.name, "event for a disconnected namespace ignored")
+            }
         }
     }
 
     // ----- shutdown -----
 
     async fn shutdown(&mut self) {
-        let connected: Vec<Arc<str>> =
-            self.namespaces.iter_mut().filter(|ns| ns.is_connected()).map(|ns| ns.name.clone()).collect();
+        let connected: Vec<Arc<str>> = self
+            .namespaces
+            .iter_mut()
+            .filter(|ns| ns.is_connected())
+            .map(|ns| ns.name.clone())
+            .collect();
         for namespace in &connected {
             self.write_packet(&Packet::disconnect(&**namespace));
         }
@@ -586,7 +680,9 @@ impl Actor {
             ns.fail_outbox(&AckError::Closed);
             ns.answer_waiters(&Err(ConnectError::Closed));
             if was_connected {
-                ns.deliver(SocketEvent::Disconnect(DisconnectReason::IoClientDisconnect));
+                ns.deliver(SocketEvent::Disconnect(
+                    DisconnectReason::IoClientDisconnect,
+                ));
             }
             ns.set_state(SocketState::Closed);
             ns.link = None;
@@ -618,7 +714,9 @@ async fn engine_progress(engine: &mut Engine) -> EngineProgress {
         Engine::Opening { task, .. } => EngineProgress::Opened(match task.await {
             Ok(Ok(session)) => Ok(session),
             Ok(Err(error)) => Err(ConnectError::Transport(error)),
-            Err(join_error) => Err(ConnectError::Transport(TransportError::Io(join_error.to_string()))),
+            Err(join_error) => Err(ConnectError::Transport(TransportError::Io(
+                join_error.to_string(),
+            ))),
         }),
         Engine::Idle | Engine::Waiting { .. } => std::future::pending().await,
     }

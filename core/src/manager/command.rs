@@ -1,5 +1,6 @@
 //! Commands from the public handles to the connection task.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -13,11 +14,23 @@ use crate::value::Value;
 /// The reply to an emit with acknowledgement.
 pub(crate) type AckResult = Result<Vec<Value>, AckError>;
 
+/// An event numbered in the order the connection task produced it, so that a listener
+/// added later never sees what came before it.
+#[derive(Debug)]
+pub(crate) struct Delivery {
+    /// Position among everything produced for this socket, from 0.
+    pub(crate) seq: u64,
+    /// The event.
+    pub(crate) event: SocketEvent,
+}
+
 /// How the connection task reaches one socket.
 #[derive(Debug, Clone)]
 pub(crate) struct SocketLink {
     /// Incoming events, to the socket's dispatcher.
-    pub(crate) event_tx: mpsc::Sender<SocketEvent>,
+    pub(crate) event_tx: mpsc::Sender<Delivery>,
+    /// How many events were produced for this socket (delivered or dropped).
+    pub(crate) produced: Arc<AtomicU64>,
     /// The socket's observable state.
     pub(crate) state_tx: Arc<watch::Sender<SocketState>>,
 }
@@ -48,7 +61,11 @@ pub(crate) enum Command {
     /// Send an event (buffered until the namespace is connected).
     Emit(OutgoingEmit),
     /// Answer the server's ack request `id`.
-    Ack { namespace: Arc<str>, id: u64, args: Vec<Value> },
+    Ack {
+        namespace: Arc<str>,
+        id: u64,
+        args: Vec<Value>,
+    },
     /// The caller stopped waiting for ack `id`.
     ForgetAck { namespace: Arc<str>, id: u64 },
     /// Disconnect one namespace.

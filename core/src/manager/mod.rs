@@ -46,7 +46,9 @@ struct ManagerInner {
 
 impl std::fmt::Debug for Manager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Manager").field("url", &self.inner.url.as_str()).finish()
+        f.debug_struct("Manager")
+            .field("url", &self.inner.url.as_str())
+            .finish()
     }
 }
 
@@ -62,7 +64,10 @@ impl Manager {
 
     /// A builder for a manager with options.
     pub fn builder(url: &str) -> ManagerBuilder {
-        ManagerBuilder { url: url.to_owned(), options: ManagerOptions::default() }
+        ManagerBuilder {
+            url: url.to_owned(),
+            options: ManagerOptions::default(),
+        }
     }
 
     /// A manager for `url` with `options`. Must be called within a tokio runtime.
@@ -72,7 +77,9 @@ impl Manager {
     pub fn with_options(url: &str, options: ManagerOptions) -> Result<Self, ConnectError> {
         let url = Url::parse(url).map_err(|e| ConnectError::InvalidUrl(format!("{url}: {e}")))?;
         if tokio::runtime::Handle::try_current().is_err() {
-            return Err(ConnectError::InvalidOption("a Manager needs a tokio runtime".into()));
+            return Err(ConnectError::InvalidOption(
+                "a Manager needs a tokio runtime".into(),
+            ));
         }
         let endpoint = Arc::new(Endpoint::new(&url, &options)?);
         let options = Arc::new(options);
@@ -110,7 +117,11 @@ impl Manager {
     /// that namespace is returned as it is.
     pub fn socket_with(&self, namespace: &str, options: SocketOptions) -> Socket {
         let namespace = normalize_namespace(namespace);
-        let mut sockets = self.inner.sockets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut sockets = self
+            .inner
+            .sockets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         sockets
             .entry(namespace.clone())
             .or_insert_with(|| {
@@ -154,7 +165,13 @@ impl Manager {
     /// with [`AckError::Closed`](crate::AckError::Closed). Waits until the task has stopped.
     pub async fn close(&self) {
         let (reply_tx, reply_rx) = oneshot::channel();
-        if self.inner.command_tx.send(Command::Close { reply: reply_tx }).await.is_ok() {
+        if self
+            .inner
+            .command_tx
+            .send(Command::Close { reply: reply_tx })
+            .await
+            .is_ok()
+        {
             let _ = reply_rx.await;
         }
     }
@@ -193,7 +210,9 @@ impl ManagerBuilder {
 
     /// Adds a header to every request and to the WebSocket handshake.
     pub fn extra_header(mut self, name: &str, value: &str) -> Self {
-        self.options.extra_headers.push((name.to_owned(), value.to_owned()));
+        self.options
+            .extra_headers
+            .push((name.to_owned(), value.to_owned()));
         self
     }
 
@@ -282,7 +301,10 @@ impl ManagerBuilder {
     ///
     /// # Errors
     /// As [`Socket::connect`].
-    pub(crate) async fn connect_with_auth(self, auth: Option<Value>) -> Result<(Manager, Socket), ConnectError> {
+    pub(crate) async fn connect_with_auth(
+        self,
+        auth: Option<Value>,
+    ) -> Result<(Manager, Socket), ConnectError> {
         let manager = self.build()?;
         let socket = manager.socket_with(&manager.url_namespace(), SocketOptions { auth });
         socket.connect().await?;

@@ -1,12 +1,13 @@
 //! The namespace table: per-namespace phase, buffers and pending acks. Plain data, no I/O.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::command::{AckResult, OutgoingEmit, SocketLink};
+use super::command::{AckResult, Delivery, OutgoingEmit, SocketLink};
 use crate::error::{AckError, ConnectError};
 use crate::event::SocketEvent;
 use crate::state::SocketState;
@@ -79,14 +80,25 @@ impl Namespace {
     /// once there is room again.
     pub(crate) fn deliver(&mut self, event: SocketEvent) {
         let Some(link) = &self.link else { return };
+        let seq = |link: &SocketLink| link.produced.fetch_add(1, Ordering::AcqRel);
         if self.lagged > 0 {
-            if link.event_tx.try_send(SocketEvent::Lagged(self.lagged)).is_err() {
+            let lagged = Delivery {
+                seq: seq(link),
+                event: SocketEvent::Lagged(self.lagged),
+            };
+            if link.event_tx.try_send(lagged).is_err() {
                 self.lagged += 1;
                 return;
             }
             self.lagged = 0;
         }
-        if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) = link.event_tx.try_send(event) {
+        let delivery = Delivery {
+            seq: seq(link),
+            event,
+        };
+        if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) =
+            link.event_tx.try_send(delivery)
+        {
             self.lagged += 1;
             tracing::warn!(namespace = %self.name, "event queue full, event dropped");
         }
@@ -125,7 +137,9 @@ pub(crate) struct Namespaces {
 impl Namespaces {
     /// The namespace named `name`, created idle if new.
     pub(crate) fn entry(&mut self, name: &Arc<str>) -> &mut Namespace {
-        self.table.entry(name.clone()).or_insert_with(|| Namespace::new(name.clone()))
+        self.table
+            .entry(name.clone())
+            .or_insert_with(|| Namespace::new(name.clone()))
     }
 
     /// The namespace named `name`, if known.
@@ -145,7 +159,10 @@ impl Namespaces {
 
     /// The earliest pending CONNECT deadline.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.table.values().filter_map(|ns| ns.connect_deadline).min()
+        self.table
+            .values()
+            .filter_map(|ns| ns.connect_deadline)
+            .min()
     }
 }
 
@@ -155,10 +172,14 @@ mod tests {
     use crate::event::DisconnectReason;
     use tokio::sync::{mpsc, watch};
 
-    fn linked(ns: &mut Namespace, capacity: usize) -> mpsc::Receiver<SocketEvent> {
+    fn linked(ns: &mut Namespace, capacity: usize) -> mpsc::Receiver<Delivery> {
         let (event_tx, event_rx) = mpsc::channel(capacity);
         let (state_tx, _) = watch::channel(SocketState::Idle);
-        ns.link = Some(SocketLink { event_tx, state_tx: Arc::new(state_tx) });
+        ns.link = Some(SocketLink {
+            event_tx,
+            produced: Default::default(),
+            state_tx: Arc::new(state_tx),
+        });
         event_rx
     }
 
@@ -180,10 +201,19 @@ mod tests {
         ns.deliver(SocketEvent::Disconnect(DisconnectReason::TransportClose));
         ns.deliver(SocketEvent::Disconnect(DisconnectReason::TransportError));
         assert_eq!(ns.lagged, 2);
-        assert!(matches!(event_rx.try_recv(), Ok(SocketEvent::Disconnect(DisconnectReason::PingTimeout))));
+        let first = event_rx.try_recv().expect("first event");
+        assert!(matches!(
+            first.event,
+            SocketEvent::Disconnect(DisconnectReason::PingTimeout)
+        ));
         ns.deliver(SocketEvent::Disconnect(DisconnectReason::ParseError));
-        assert!(matches!(event_rx.try_recv(), Ok(SocketEvent::Lagged(2))));
-        assert_eq!(ns.lagged, 1, "the event after the lag report found the queue full again");
+        let lag = event_rx.try_recv().expect("lag report");
+        assert!(matches!(lag.event, SocketEvent::Lagged(2)));
+        assert_eq!(lag.seq, 3, "dropped events are numbered too");
+        assert_eq!(
+            ns.lagged, 1,
+            "the event after the lag report found the queue full again"
+        );
     }
 
     #[test]
@@ -200,8 +230,13 @@ mod tests {
     fn next_deadline_is_the_earliest_pending_connect() {
         let mut namespaces = Namespaces::default();
         let now = Instant::now();
-        namespaces.entry(&"/a".into()).connect_deadline = Some(now + std::time::Duration::from_secs(5));
-        namespaces.entry(&"/b".into()).connect_deadline = Some(now + std::time::Duration::from_secs(1));
-        assert_eq!(namespaces.next_deadline(), Some(now + std::time::Duration::from_secs(1)));
+        namespaces.entry(&"/a".into()).connect_deadline =
+            Some(now + std::time::Duration::from_secs(5));
+        namespaces.entry(&"/b".into()).connect_deadline =
+            Some(now + std::time::Duration::from_secs(1));
+        assert_eq!(
+            namespaces.next_deadline(),
+            Some(now + std::time::Duration::from_secs(1))
+        );
     }
 }

@@ -61,7 +61,11 @@ impl ReconnectPolicy {
     /// `base ± randomization_factor × base`, at most the maximum delay (JS `backo2`).
     fn jitter(&self, base: Duration) -> Duration {
         let deviation = base.mul_f64(self.randomization_factor * fastrand::f64());
-        let delay = if fastrand::bool() { base.saturating_sub(deviation) } else { base + deviation };
+        let delay = if fastrand::bool() {
+            base.saturating_sub(deviation)
+        } else {
+            base + deviation
+        };
         delay.min(self.max)
     }
 }
@@ -89,7 +93,9 @@ mod tests {
     #[test]
     fn delays_double_from_the_minimum_up_to_the_maximum_without_jitter() {
         let mut policy = ReconnectPolicy::new(&options(None, 0.0));
-        let delays: Vec<u64> = (0..5).map(|_| policy.next_attempt().unwrap().1.as_millis() as u64).collect();
+        let delays: Vec<u64> = (0..5)
+            .map(|_| policy.next_attempt().unwrap().1.as_millis() as u64)
+            .collect();
         assert_eq!(delays, [1000, 2000, 4000, 5000, 5000]);
     }
 

@@ -95,7 +95,10 @@ mod tests {
         let a = v.as_array().unwrap();
         assert_eq!(a[1], Value::Binary(bufs()[0].clone()));
         assert_eq!(a[2].get("nested"), Some(&Value::Binary(bufs()[1].clone())));
-        assert_eq!(a[3].as_array().unwrap()[0], Value::Binary(bufs()[0].clone()));
+        assert_eq!(
+            a[3].as_array().unwrap()[0],
+            Value::Binary(bufs()[0].clone())
+        );
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Socket.IO v5 packets: the text encoding and a decoder that reassembles binary packets.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
 use super::binary::{attachment_count, reconstruct};
-use crate::value::{write_json, write_value, BinaryAs};
 use crate::value::Value;
+use crate::value::{write_json, write_value, BinaryAs};
 
 /// Event names a peer may not use (the reference parser rejects them).
 pub const RESERVED_EVENTS: [&str; 6] = [
@@ -93,7 +94,7 @@ pub struct Packet {
 ///
 /// Any of these is a protocol error: the JavaScript client closes the connection with
 /// reason `parse error` and reconnects. After an error the [`Decoder`] is reset.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum DecodeError {
     /// The packet text is empty.
     #[error("empty packet")]
@@ -117,7 +118,7 @@ pub enum DecodeError {
     IdOverflow,
     /// The payload after the header is not JSON.
     #[error("invalid JSON payload: {0}")]
-    InvalidJson(#[source] serde_json::Error),
+    InvalidJson(#[source] Arc<serde_json::Error>),
     /// The payload does not have the shape its packet type requires.
     #[error("invalid payload for {kind:?}: {reason}")]
     InvalidPayload {
@@ -281,9 +282,10 @@ impl Packet {
     /// ```
     pub fn encode(&self, out: &mut String, attachments: &mut Vec<Bytes>) {
         let count = match self.kind {
-            PacketKind::Event | PacketKind::Ack | PacketKind::BinaryEvent | PacketKind::BinaryAck => {
-                self.data.as_ref().map_or(0, attachment_count)
-            }
+            PacketKind::Event
+            | PacketKind::Ack
+            | PacketKind::BinaryEvent
+            | PacketKind::BinaryAck => self.data.as_ref().map_or(0, attachment_count),
             _ => 0,
         };
         let kind = match self.kind {
@@ -506,7 +508,10 @@ fn parse(text: &str, limits: &DecodeLimits) -> Result<(Packet, usize), DecodeErr
     let data = if rest.is_empty() {
         None
     } else {
-        Some(serde_json::from_str::<Value>(rest).map_err(DecodeError::InvalidJson)?)
+        Some(
+            serde_json::from_str::<Value>(rest)
+                .map_err(|e| DecodeError::InvalidJson(Arc::new(e)))?,
+        )
     };
     check_payload(kind, data.as_ref())?;
 
@@ -548,7 +553,9 @@ fn check_payload(kind: PacketKind, data: Option<&Value>) -> Result<(), DecodeErr
         }
         (PacketKind::Event | PacketKind::BinaryEvent, None) => invalid("event has no payload"),
         (PacketKind::Ack | PacketKind::BinaryAck, None | Some(Value::Array(_))) => Ok(()),
-        (PacketKind::Ack | PacketKind::BinaryAck, Some(_)) => invalid("ack payload must be an array"),
+        (PacketKind::Ack | PacketKind::BinaryAck, Some(_)) => {
+            invalid("ack payload must be an array")
+        }
     }
 }
 
@@ -608,7 +615,12 @@ mod tests {
     }
 
     fn obj(pairs: &[(&str, Value)]) -> Value {
-        Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Map>())
+        Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect::<Map>(),
+        )
     }
 
     fn as_binary(mut p: Packet) -> Packet {
@@ -645,7 +657,9 @@ mod tests {
         same(
             &Packet::connect(
                 "/",
-                Some(json(r#"{"sid":"d4_vDBmZgtn9YMFsAAAA","pid":"jlqCRh_5RTtgngLaAAAB"}"#)),
+                Some(json(
+                    r#"{"sid":"d4_vDBmZgtn9YMFsAAAA","pid":"jlqCRh_5RTtgngLaAAAB"}"#,
+                )),
             ),
             r#"40{"pid":"jlqCRh_5RTtgngLaAAAB","sid":"d4_vDBmZgtn9YMFsAAAA"}"#,
         );
@@ -660,8 +674,11 @@ mod tests {
 
     #[test]
     fn decodes_server_connect_with_keys_in_server_order() {
-        let p = decode_all(r#"0{"sid":"d4_vDBmZgtn9YMFsAAAA","pid":"jlqCRh_5RTtgngLaAAAB"}"#, &[])
-            .unwrap();
+        let p = decode_all(
+            r#"0{"sid":"d4_vDBmZgtn9YMFsAAAA","pid":"jlqCRh_5RTtgngLaAAAB"}"#,
+            &[],
+        )
+        .unwrap();
         assert_eq!(p.kind, PacketKind::Connect);
         assert_eq!(
             p.data.unwrap().get("pid").and_then(Value::as_str),
@@ -687,12 +704,18 @@ mod tests {
 
     #[test]
     fn decodes_connect_error_in_server_key_order() {
-        let p = decode_all(r#"4/mw,{"message":"not authorized","data":{"reason":"x"}}"#, &[])
-            .unwrap();
+        let p = decode_all(
+            r#"4/mw,{"message":"not authorized","data":{"reason":"x"}}"#,
+            &[],
+        )
+        .unwrap();
         assert_eq!(p.kind, PacketKind::ConnectError);
         assert_eq!(p.nsp, "/mw");
         let data = p.data.unwrap();
-        assert_eq!(data.get("message").and_then(Value::as_str), Some("not authorized"));
+        assert_eq!(
+            data.get("message").and_then(Value::as_str),
+            Some("not authorized")
+        );
         assert_eq!(data.get("data"), Some(&json(r#"{"reason":"x"}"#)));
     }
 
@@ -710,27 +733,51 @@ mod tests {
 
     #[test]
     fn encodes_event_and_ack_packets() {
-        let ev = |nsp, items: &str, id| Packet::event(nsp, json(items).as_array().unwrap().clone(), id);
-        let ack = |nsp, id, items: &str| Packet::ack(nsp, id, json(items).as_array().unwrap().clone());
+        let ev =
+            |nsp, items: &str, id| Packet::event(nsp, json(items).as_array().unwrap().clone(), id);
+        let ack =
+            |nsp, id, items: &str| Packet::ack(nsp, id, json(items).as_array().unwrap().clone());
         same(&ev("/", r#"["message","a"]"#, None), r#"42["message","a"]"#);
         same(
             &ev("/", r#"["message-with-ack",1,{"x":true}]"#, Some(0)),
             r#"420["message-with-ack",1,{"x":true}]"#,
         );
         same(&ack("/", 0, r#"[1,{"x":true}]"#), r#"430[1,{"x":true}]"#);
-        same(&ev("/", r#"["auth",{"token":"abc"}]"#, None), r#"42["auth",{"token":"abc"}]"#);
-        same(&ev("/custom", r#"["auth",{}]"#, None), r#"42/custom,["auth",{}]"#);
-        same(&ev("/admin", r#"["tellme"]"#, Some(1)), r#"42/admin,1["tellme"]"#);
+        same(
+            &ev("/", r#"["auth",{"token":"abc"}]"#, None),
+            r#"42["auth",{"token":"abc"}]"#,
+        );
+        same(
+            &ev("/custom", r#"["auth",{}]"#, None),
+            r#"42/custom,["auth",{}]"#,
+        );
+        same(
+            &ev("/admin", r#"["tellme"]"#, Some(1)),
+            r#"42/admin,1["tellme"]"#,
+        );
         same(&ack("/admin", 13, r#"["bar"]"#), r#"43/admin,13["bar"]"#);
-        same(&ev("/", r#"["question",42]"#, Some(0)), r#"420["question",42]"#);
-        same(&ev("/", r#"["question",42]"#, Some(1)), r#"421["question",42]"#);
+        same(
+            &ev("/", r#"["question",42]"#, Some(0)),
+            r#"420["question",42]"#,
+        );
+        same(
+            &ev("/", r#"["question",42]"#, Some(1)),
+            r#"421["question",42]"#,
+        );
         same(&ack("/", 1, "[99]"), "431[99]");
         same(&ack("/admin", 456, "[]"), "43/admin,456[]");
         same(
-            &ev("/", r#"["message-with-ack",1,"2",{"3":[false]}]"#, Some(456)),
+            &ev(
+                "/",
+                r#"["message-with-ack",1,"2",{"3":[false]}]"#,
+                Some(456),
+            ),
             r#"42456["message-with-ack",1,"2",{"3":[false]}]"#,
         );
-        same(&ack("/", 456, r#"[1,"2",{"3":[false]}]"#), r#"43456[1,"2",{"3":[false]}]"#);
+        same(
+            &ack("/", 456, r#"[1,"2",{"3":[false]}]"#),
+            r#"43456[1,"2",{"3":[false]}]"#,
+        );
     }
 
     #[test]
@@ -785,7 +832,11 @@ mod tests {
     fn encodes_binary_event_with_nested_buffer() {
         let p = Packet::event(
             "/",
-            vec!["bin-back".into(), bin(&[1, 2, 3]), obj(&[("nested", bin(&[4, 5]))])],
+            vec![
+                "bin-back".into(),
+                bin(&[1, 2, 3]),
+                obj(&[("nested", bin(&[4, 5]))]),
+            ],
             None,
         );
         check_wire(
@@ -853,9 +904,15 @@ mod tests {
     #[test]
     fn decodes_namespace_without_trailing_comma() {
         let p = decode_all("0/custom", &[]).unwrap();
-        assert_eq!((p.kind, p.nsp.as_str(), p.data), (PacketKind::Connect, "/custom", None));
+        assert_eq!(
+            (p.kind, p.nsp.as_str(), p.data),
+            (PacketKind::Connect, "/custom", None)
+        );
         let p = decode_all("1/custom", &[]).unwrap();
-        assert_eq!((p.kind, p.nsp.as_str()), (PacketKind::Disconnect, "/custom"));
+        assert_eq!(
+            (p.kind, p.nsp.as_str()),
+            (PacketKind::Disconnect, "/custom")
+        );
     }
 
     #[test]
@@ -876,7 +933,10 @@ mod tests {
     fn decodes_largest_ack_id_and_rejects_overflow() {
         let p = decode_all("318446744073709551615[]", &[]).unwrap();
         assert_eq!(p.id, Some(u64::MAX));
-        assert!(matches!(decode_err("318446744073709551616[]"), DecodeError::IdOverflow));
+        assert!(matches!(
+            decode_err("318446744073709551616[]"),
+            DecodeError::IdOverflow
+        ));
     }
 
     #[test]
@@ -913,7 +973,10 @@ mod tests {
             "6+1-[]",
             "5é-[]",
         ] {
-            assert!(matches!(decode_err(text), DecodeError::IllegalAttachments), "{text}");
+            assert!(
+                matches!(decode_err(text), DecodeError::IllegalAttachments),
+                "{text}"
+            );
         }
     }
 
@@ -933,8 +996,18 @@ mod tests {
 
     #[test]
     fn rejects_invalid_json() {
-        for text in ["2abc", "2[", r#"2/admin,["a""#, "2abc[\"a\"]", "0{1}", "2[\"a\"] x"] {
-            assert!(matches!(decode_err(text), DecodeError::InvalidJson(_)), "{text}");
+        for text in [
+            "2abc",
+            "2[",
+            r#"2/admin,["a""#,
+            "2abc[\"a\"]",
+            "0{1}",
+            "2[\"a\"] x",
+        ] {
+            assert!(
+                matches!(decode_err(text), DecodeError::InvalidJson(_)),
+                "{text}"
+            );
         }
     }
 
@@ -947,7 +1020,7 @@ mod tests {
             "1{}",
             "1/admin,[]",
             "4[]",
-            "41",
+            "4true",
             "4null",
             "2{}",
             r#"2"message""#,
@@ -996,10 +1069,16 @@ mod tests {
     #[test]
     fn rejects_text_while_waiting_for_attachments() {
         let mut d = decoder();
-        assert!(d.decode_text(r#"52-["a",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#).unwrap().is_none());
+        assert!(d
+            .decode_text(r#"52-["a",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#)
+            .unwrap()
+            .is_none());
         assert!(d.decode_binary(Bytes::from_static(&[1])).unwrap().is_none());
         assert!(d.is_waiting());
-        assert!(matches!(d.decode_text(r#"2["b"]"#), Err(DecodeError::UnexpectedText)));
+        assert!(matches!(
+            d.decode_text(r#"2["b"]"#),
+            Err(DecodeError::UnexpectedText)
+        ));
         assert!(!d.is_waiting());
         assert!(d.decode_text(r#"2["b"]"#).unwrap().is_some());
     }
@@ -1053,7 +1132,10 @@ mod tests {
     #[test]
     fn reset_drops_a_partial_packet() {
         let mut d = decoder();
-        assert!(d.decode_text(r#"51-["a",{"_placeholder":true,"num":0}]"#).unwrap().is_none());
+        assert!(d
+            .decode_text(r#"51-["a",{"_placeholder":true,"num":0}]"#)
+            .unwrap()
+            .is_none());
         d.reset();
         assert!(!d.is_waiting());
         assert!(d.decode_text(r#"2["b"]"#).unwrap().is_some());
@@ -1082,9 +1164,8 @@ mod tests {
     }
 
     fn arb_json_object() -> impl Strategy<Value = Value> {
-        prop::collection::btree_map(".{0,8}", arb_json(), 0..4).prop_map(|m| {
-            Value::Object(m.into_iter().map(|(k, v)| (k, Value::from(v))).collect())
-        })
+        prop::collection::btree_map(".{0,8}", arb_json(), 0..4)
+            .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k, Value::from(v))).collect()))
     }
 
     fn arb_packet() -> impl Strategy<Value = Packet> {
@@ -1093,16 +1174,21 @@ mod tests {
             (arb_nsp(), prop::option::of(arb_json_object()))
                 .prop_map(|(nsp, auth)| Packet::connect(nsp, auth)),
             arb_nsp().prop_map(Packet::disconnect),
-            (arb_nsp(), arb_name(), args(), any::<Option<u64>>(), any::<bool>()).prop_map(
-                |(nsp, name, mut args, id, binary_kind)| {
+            (
+                arb_nsp(),
+                arb_name(),
+                args(),
+                any::<Option<u64>>(),
+                any::<bool>()
+            )
+                .prop_map(|(nsp, name, mut args, id, binary_kind)| {
                     args.insert(0, name);
                     let mut p = Packet::event(nsp, args, id);
                     if binary_kind {
                         p.kind = PacketKind::BinaryEvent;
                     }
                     p
-                }
-            ),
+                }),
             (arb_nsp(), any::<u64>(), args(), any::<bool>()).prop_map(
                 |(nsp, id, args, binary_kind)| {
                     let mut p = Packet::ack(nsp, id, args);
@@ -1112,7 +1198,11 @@ mod tests {
                     p
                 }
             ),
-            (arb_nsp(), any::<String>(), prop::option::of(arb_json().prop_map(Value::from)))
+            (
+                arb_nsp(),
+                any::<String>(),
+                prop::option::of(arb_json().prop_map(Value::from))
+            )
                 .prop_map(|(nsp, msg, data)| Packet::connect_error(nsp, &msg, data)),
         ]
     }

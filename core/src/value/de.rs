@@ -6,8 +6,8 @@ use std::fmt;
 
 use bytes::Bytes;
 use serde::de::{
-    self, DeserializeOwned, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer,
-    MapAccess, SeqAccess, VariantAccess, Visitor,
+    self, DeserializeOwned, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess,
+    SeqAccess, VariantAccess, Visitor,
 };
 use serde::forward_to_deserialize_any;
 
@@ -703,7 +703,10 @@ mod tests {
     fn binary_deserializes_as_byte_vec_and_bytes() {
         let v = Value::Binary(Bytes::from_static(&[7, 8]));
         assert_eq!(from_value::<Vec<u8>>(v.clone()).unwrap(), vec![7, 8]);
-        assert_eq!(from_value::<Bytes>(v.clone()).unwrap(), Bytes::from_static(&[7, 8]));
+        assert_eq!(
+            from_value::<Bytes>(v.clone()).unwrap(),
+            Bytes::from_static(&[7, 8])
+        );
         assert_eq!(from_value::<Value>(v.clone()).unwrap(), v);
     }
 
@@ -714,7 +717,10 @@ mod tests {
 
     #[test]
     fn enums_deserialize_from_string_or_single_key_object() {
-        assert_eq!(from_value::<Shape>(json(r#""Empty""#)).unwrap(), Shape::Empty);
+        assert_eq!(
+            from_value::<Shape>(json(r#""Empty""#)).unwrap(),
+            Shape::Empty
+        );
         assert_eq!(
             from_value::<Shape>(json(r#"{"Circle":2}"#)).unwrap(),
             Shape::Circle(2.0)
@@ -821,7 +827,13 @@ mod tests {
 
     fn sample() -> impl Strategy<Value = Sample> {
         (
-            (".*", any::<u64>(), any::<i64>(), -1e12f64..1e12, any::<bool>()),
+            (
+                ".*",
+                any::<u64>(),
+                any::<i64>(),
+                -1e12f64..1e12,
+                any::<bool>(),
+            ),
             (
                 any::<Option<i32>>(),
                 prop::collection::vec(any::<u16>(), 0..5),
@@ -831,14 +843,21 @@ mod tests {
             (
                 prop::collection::vec(any::<u8>(), 0..16),
                 prop::collection::vec(
-                    (".*", prop::option::of(prop::collection::vec(any::<u8>(), 0..8))),
+                    (
+                        ".*",
+                        prop::option::of(prop::collection::vec(any::<u8>(), 0..8)),
+                    ),
                     0..3,
                 ),
                 shape(),
             ),
         )
             .prop_map(
-                |((name, id, delta, ratio, flag), (maybe, list, map, keyed), (raw, nested, shape))| {
+                |(
+                    (name, id, delta, ratio, flag),
+                    (maybe, list, map, keyed),
+                    (raw, nested, shape),
+                )| {
                     Sample {
                         name,
                         id,

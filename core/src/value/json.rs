@@ -38,7 +38,11 @@ pub(crate) fn write_value(value: &Value, out: &mut String, binary: &mut BinaryAs
         Value::String(s) => write_str(s, out),
         Value::Binary(b) => match binary {
             BinaryAs::Placeholder(attachments) => {
-                let _ = write!(out, r#"{{"_placeholder":true,"num":{}}}"#, attachments.len());
+                let _ = write!(
+                    out,
+                    r#"{{"_placeholder":true,"num":{}}}"#,
+                    attachments.len()
+                );
                 attachments.push(b.clone());
             }
             BinaryAs::NodeBuffer => {
@@ -216,8 +220,8 @@ pub(crate) mod tests {
 
     #[test]
     fn writes_compact_json() {
-        let v: Value = serde_json::from_str(r#" { "b" : [1, -2, 2.5, true, null], "a" : "x" } "#)
-            .unwrap();
+        let v: Value =
+            serde_json::from_str(r#" { "b" : [1, -2, 2.5, true, null], "a" : "x" } "#).unwrap();
         assert_eq!(write(&v).0, r#"{"a":"x","b":[1,-2,2.5,true,null]}"#);
     }
 

@@ -618,9 +618,9 @@ impl ser::Serializer for ArgsSerializer {
         index: u32,
         variant: &'static str,
     ) -> Result<Vec<Value>, ValueError> {
-        Ok(vec![ValueSerializer.serialize_unit_variant(
-            name, index, variant,
-        )?])
+        Ok(vec![
+            ValueSerializer.serialize_unit_variant(name, index, variant)?
+        ])
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
@@ -636,9 +636,9 @@ impl ser::Serializer for ArgsSerializer {
         variant: &'static str,
         value: &T,
     ) -> Result<Vec<Value>, ValueError> {
-        Ok(vec![ValueSerializer.serialize_newtype_variant(
-            name, index, variant, value,
-        )?])
+        Ok(vec![
+            ValueSerializer.serialize_newtype_variant(name, index, variant, value)?
+        ])
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, ValueError> {
         ValueSerializer.serialize_seq(len).map(OneArg)
@@ -651,7 +651,9 @@ impl ser::Serializer for ArgsSerializer {
         name: &'static str,
         len: usize,
     ) -> Result<Self::SerializeTupleStruct, ValueError> {
-        ValueSerializer.serialize_tuple_struct(name, len).map(OneArg)
+        ValueSerializer
+            .serialize_tuple_struct(name, len)
+            .map(OneArg)
     }
     fn serialize_tuple_variant(
         self,
@@ -736,11 +738,11 @@ mod tests {
             blob: vec![1, 2],
         })
         .unwrap();
-        let mut expected = match json(r#"{"room":"lobby","seq":7,"tags":["a","b"],"reply_to":null}"#)
-        {
-            Value::Object(o) => o,
-            other => panic!("{other:?}"),
-        };
+        let mut expected =
+            match json(r#"{"room":"lobby","seq":7,"tags":["a","b"],"reply_to":null}"#) {
+                Value::Object(o) => o,
+                other => panic!("{other:?}"),
+            };
         expected.insert("blob".into(), Value::Binary(Bytes::from_static(&[1, 2])));
         assert_eq!(v, Value::Object(expected));
     }
@@ -789,8 +791,14 @@ mod tests {
 
     #[test]
     fn wide_integers_convert_only_when_they_fit() {
-        assert_eq!(to_value(&(u64::MAX as u128)).unwrap(), Value::from(u64::MAX));
-        assert_eq!(to_value(&(i64::MIN as i128)).unwrap(), Value::from(i64::MIN));
+        assert_eq!(
+            to_value(&(u64::MAX as u128)).unwrap(),
+            Value::from(u64::MAX)
+        );
+        assert_eq!(
+            to_value(&(i64::MIN as i128)).unwrap(),
+            Value::from(i64::MIN)
+        );
         assert!(to_value(&u128::MAX).is_err());
         assert!(to_value(&i128::MIN).is_err());
     }

@@ -360,7 +360,9 @@ impl ServerProcess {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .unwrap_or_else(|error| panic!("cannot start `{node}` (is Node.js installed?): {error}"));
+            .unwrap_or_else(|error| {
+                panic!("cannot start `{node}` (is Node.js installed?): {error}")
+            });
         let pid = child.id().expect("a running child has an id");
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = child.stdout.take().expect("piped stdout");
@@ -381,7 +383,9 @@ impl ServerProcess {
                 let _ = child.kill().await;
                 let _ = tokio::time::timeout(Duration::from_secs(5), stderr_task).await;
                 let log = log.lock().map(|log| log.clone()).unwrap_or_default();
-                panic!("the test server (config {config}) did not start: {reason}\nits stderr:\n{log}");
+                panic!(
+                    "the test server (config {config}) did not start: {reason}\nits stderr:\n{log}"
+                );
             }
         };
         tokio::spawn(async move {

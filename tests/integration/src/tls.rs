@@ -53,7 +53,10 @@ impl TestCa {
         let ca_pem = ca.pem();
         write(&dir.path().join("ca.pem"), &ca_pem);
         write(&dir.path().join("server.pem"), &server_cert.pem());
-        write(&dir.path().join("server-key.pem"), &server_key.serialize_pem());
+        write(
+            &dir.path().join("server-key.pem"),
+            &server_key.serialize_pem(),
+        );
         TestCa {
             dir,
             ca_pem,

@@ -35,7 +35,11 @@ impl Endpoint {
             "http" | "https" => {}
             "ws" => base.set_scheme("http").map_err(|_| invalid_url(url))?,
             "wss" => base.set_scheme("https").map_err(|_| invalid_url(url))?,
-            other => return Err(ConnectError::InvalidUrl(format!("unsupported scheme `{other}`"))),
+            other => {
+                return Err(ConnectError::InvalidUrl(format!(
+                    "unsupported scheme `{other}`"
+                )))
+            }
         }
         if base.host_str().is_none() {
             return Err(invalid_url(url));
@@ -70,7 +74,14 @@ impl Endpoint {
             .tcp_nodelay(true)
             .build()
             .map_err(|e| ConnectError::InvalidOption(format!("HTTP client: {e}")))?;
-        Ok(Self { base, headers, jar, http, tls, max_incoming_bytes: options.max_incoming_bytes })
+        Ok(Self {
+            base,
+            headers,
+            jar,
+            http,
+            tls,
+            max_incoming_bytes: options.max_incoming_bytes,
+        })
     }
 
     /// The HTTP URL of a request over `transport`, for session `sid` (none for a handshake).
@@ -78,7 +89,9 @@ impl Endpoint {
         let mut url = self.base.clone();
         {
             let mut query = url.query_pairs_mut();
-            query.append_pair("EIO", "4").append_pair("transport", transport.as_str());
+            query
+                .append_pair("EIO", "4")
+                .append_pair("transport", transport.as_str());
             if let Some(sid) = sid {
                 query.append_pair("sid", sid);
             }
@@ -147,17 +160,24 @@ pub(crate) async fn read_body(
 ) -> Result<String, TransportError> {
     if let Some(length) = response.content_length() {
         if length > limit as u64 {
-            return Err(TransportError::TooLarge { size: length as usize, limit });
+            return Err(TransportError::TooLarge {
+                size: length as usize,
+                limit,
+            });
         }
     }
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(request_error)? {
         if body.len() + chunk.len() > limit {
-            return Err(TransportError::TooLarge { size: body.len() + chunk.len(), limit });
+            return Err(TransportError::TooLarge {
+                size: body.len() + chunk.len(),
+                limit,
+            });
         }
         body.extend_from_slice(&chunk);
     }
-    String::from_utf8(body).map_err(|_| TransportError::Io("the server sent a body that is not UTF-8".into()))
+    String::from_utf8(body)
+        .map_err(|_| TransportError::Io("the server sent a body that is not UTF-8".into()))
 }
 
 /// Turns an HTTP error response into a typed error carrying the server's message.
@@ -166,7 +186,11 @@ pub(crate) async fn http_error(response: reqwest::Response) -> TransportError {
     let body = read_body(response, 64 * 1024).await.unwrap_or_default();
     let message = serde_json::from_str::<serde_json::Value>(&body)
         .ok()
-        .and_then(|json| json.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+        .and_then(|json| {
+            json.get("message")
+                .and_then(|m| m.as_str())
+                .map(str::to_owned)
+        })
         .unwrap_or(body);
     TransportError::Http { status, message }
 }

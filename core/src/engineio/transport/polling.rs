@@ -60,7 +60,12 @@ pub(crate) async fn handshake(
     endpoint: &Endpoint,
 ) -> Result<(Handshake, Vec<EnginePacket>), TransportError> {
     let url = endpoint.url(TransportKind::Polling, None);
-    let response = endpoint.http().get(url).send().await.map_err(request_error)?;
+    let response = endpoint
+        .http()
+        .get(url)
+        .send()
+        .await
+        .map_err(request_error)?;
     if !response.status().is_success() {
         return Err(http_error(response).await);
     }
@@ -68,7 +73,9 @@ pub(crate) async fn handshake(
     let mut packets = decode_payload(&body)?.into_iter();
     match packets.next() {
         Some(EnginePacket::Open(handshake)) => Ok((handshake, packets.collect())),
-        other => Err(TransportError::Handshake(format!("expected an open packet, got {other:?}"))),
+        other => Err(TransportError::Handshake(format!(
+            "expected an open packet, got {other:?}"
+        ))),
     }
 }
 
@@ -85,8 +92,20 @@ impl Polling {
             inbound_tx.clone(),
             pause_rx,
         ));
-        let post_task = tokio::spawn(run_post_loop(endpoint, url, post_rx, inbound_tx, max_payload));
-        Self { inbound_rx, post_tx, pause_tx, get_task, post_task }
+        let post_task = tokio::spawn(run_post_loop(
+            endpoint,
+            url,
+            post_rx,
+            inbound_tx,
+            max_payload,
+        ));
+        Self {
+            inbound_rx,
+            post_tx,
+            pause_tx,
+            get_task,
+            post_task,
+        }
     }
 
     /// The next report of the polling tasks. Cancel-safe.
@@ -110,7 +129,9 @@ impl Polling {
     pub(crate) fn pause(&self) -> oneshot::Receiver<()> {
         let _ = self.pause_tx.send(true);
         let (drained_tx, drained_rx) = oneshot::channel();
-        if let Err(mpsc::error::TrySendError::Full(barrier)) = self.post_tx.try_send(PostItem::Barrier(drained_tx)) {
+        if let Err(mpsc::error::TrySendError::Full(barrier)) =
+            self.post_tx.try_send(PostItem::Barrier(drained_tx))
+        {
             let post_tx = self.post_tx.clone();
             tokio::spawn(async move {
                 let _ = post_tx.send(barrier).await;
@@ -143,7 +164,12 @@ async fn run_get_loop(
         let report = match poll_once(&endpoint, url.clone()).await {
             Ok(packets) => {
                 let closed = packets.iter().any(|p| matches!(p, EnginePacket::Close));
-                if inbound_tx.send(PollInbound::Packets(packets)).await.is_err() || closed {
+                if inbound_tx
+                    .send(PollInbound::Packets(packets))
+                    .await
+                    .is_err()
+                    || closed
+                {
                     return;
                 }
                 continue;
@@ -155,9 +181,17 @@ async fn run_get_loop(
     }
 }
 
-async fn poll_once(endpoint: &Endpoint, url: url::Url) -> Result<Vec<EnginePacket>, TransportError> {
+async fn poll_once(
+    endpoint: &Endpoint,
+    url: url::Url,
+) -> Result<Vec<EnginePacket>, TransportError> {
     tracing::trace!("poll request");
-    let response = endpoint.http().get(url).send().await.map_err(request_error)?;
+    let response = endpoint
+        .http()
+        .get(url)
+        .send()
+        .await
+        .map_err(request_error)?;
     if !response.status().is_success() {
         return Err(http_error(response).await);
     }
@@ -180,7 +214,9 @@ async fn run_post_loop(
             match item {
                 PostItem::Packet(packet) => packets.push(packet),
                 PostItem::Barrier(done_tx) => {
-                    if let Err(error) = post_all(&endpoint, &url, &mut packets, &mut body, max_payload).await {
+                    if let Err(error) =
+                        post_all(&endpoint, &url, &mut packets, &mut body, max_payload).await
+                    {
                         let _ = inbound_tx.send(PollInbound::Failed(error)).await;
                         return;
                     }

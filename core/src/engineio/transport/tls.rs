@@ -10,7 +10,9 @@ use crate::error::TransportError;
 /// Builds the rustls client configuration: the system roots plus `extra_ca_pems`.
 ///
 /// Each item of `extra_ca_pems` is a PEM file's content holding one or more certificates.
-pub(crate) fn client_config(extra_ca_pems: &[Vec<u8>]) -> Result<Arc<ClientConfig>, TransportError> {
+pub(crate) fn client_config(
+    extra_ca_pems: &[Vec<u8>],
+) -> Result<Arc<ClientConfig>, TransportError> {
     let mut roots = RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
     for error in &native.errors {
@@ -23,7 +25,9 @@ pub(crate) fn client_config(extra_ca_pems: &[Vec<u8>]) -> Result<Arc<ClientConfi
             .collect::<Result<_, _>>()
             .map_err(|e| TransportError::Tls(format!("bad CA certificate PEM: {e}")))?;
         if certs.is_empty() {
-            return Err(TransportError::Tls("the CA certificate PEM holds no certificate".into()));
+            return Err(TransportError::Tls(
+                "the CA certificate PEM holds no certificate".into(),
+            ));
         }
         for cert in certs {
             roots

@@ -25,14 +25,17 @@ pub(crate) enum WsInbound {
 /// An open WebSocket to the server.
 #[derive(Debug)]
 pub(crate) struct WebSocket {
-    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    stream: Box<WebSocketStream<MaybeTlsStream<TcpStream>>>,
     text: String,
 }
 
 impl WebSocket {
     /// Opens a WebSocket for session `sid` (none for a WebSocket-only handshake), with the
     /// extra headers and the cookies of the endpoint.
-    pub(crate) async fn connect(endpoint: &Endpoint, sid: Option<&str>) -> Result<Self, TransportError> {
+    pub(crate) async fn connect(
+        endpoint: &Endpoint,
+        sid: Option<&str>,
+    ) -> Result<Self, TransportError> {
         let url = endpoint.ws_url(sid);
         let mut request = url
             .as_str()
@@ -49,12 +52,19 @@ impl WebSocket {
             .max_message_size(Some(limit))
             .max_frame_size(Some(limit));
         let connector = endpoint.is_tls().then(|| Connector::Rustls(endpoint.tls()));
-        let (stream, response) =
-            tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, connector)
-                .await
-                .map_err(handshake_error)?;
+        let (stream, response) = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(config),
+            true,
+            connector,
+        )
+        .await
+        .map_err(handshake_error)?;
         endpoint.store_cookies(response.headers());
-        Ok(Self { stream, text: String::new() })
+        Ok(Self {
+            stream: Box::new(stream),
+            text: String::new(),
+        })
     }
 
     /// Reads the next packet. Cancel-safe.
@@ -65,7 +75,9 @@ impl WebSocket {
                 Some(Err(error)) => {
                     tracing::debug!(%error, "websocket read failed");
                     return match error {
-                        WsError::Capacity(e) => WsInbound::Invalid(TransportError::WebSocket(e.to_string())),
+                        WsError::Capacity(e) => {
+                            WsInbound::Invalid(TransportError::WebSocket(e.to_string()))
+                        }
                         _ => WsInbound::Closed,
                     };
                 }
@@ -122,7 +134,13 @@ fn handshake_error(error: WsError) -> TransportError {
                 .unwrap_or_default();
             TransportError::Http { status, message }
         }
-        WsError::Io(e) => TransportError::Io(e.to_string()),
+        WsError::Io(e) => match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            Some(tls) => TransportError::Tls(tls.to_string()),
+            None => TransportError::Io(e.to_string()),
+        },
         WsError::Tls(e) => TransportError::Tls(e.to_string()),
         other => TransportError::WebSocket(other.to_string()),
     }

@@ -1,0 +1,150 @@
+//! Namespaces multiplexed on one connection, auth payloads and refusals.
+
+mod common;
+
+use common::{builder, next_event, Mode};
+use ferrio::{ConnectError, SocketOptions, Value};
+use ferrio_integration_tests::TestServer;
+use serde_json::json;
+
+async fn namespaces_share_one_engine_connection(mode: Mode) {
+    let server = TestServer::start().await;
+    let manager = builder(&server, mode).build().expect("manager");
+    let main = manager.socket("/");
+    let custom = manager.socket("/custom");
+    main.connect().await.expect("main");
+    custom.connect().await.expect("custom");
+    assert_ne!(main.id(), custom.id(), "each namespace has its own sid");
+    let main_ack = main.emit_with_ack("getId", &()).await.expect("getId");
+    assert_eq!(main_ack.args[0].as_str(), main.id().as_deref());
+    let clients = server.clients().await;
+    assert_eq!(clients["engineClients"], 1, "{clients}");
+    manager.close().await;
+}
+per_transport!(
+    namespaces_share_one_engine_connection,
+    namespaces_share_one_engine_connection
+);
+
+#[tokio::test]
+async fn namespace_opened_after_the_connection_is_up_connects() {
+    let server = TestServer::start().await;
+    let manager = builder(&server, Mode::Upgrade).build().expect("manager");
+    manager.socket("/").connect().await.expect("main");
+    common::wait_for_transport(&manager, ferrio::TransportKind::WebSocket).await;
+    let abc = manager.socket("/abc");
+    let mut events = abc.events();
+    abc.connect().await.expect("abc");
+    let handshake = next_event(&mut events, "handshake").await;
+    assert!(handshake.args[0].get("auth").is_some());
+    manager.close().await;
+}
+
+#[tokio::test]
+async fn disconnecting_one_namespace_leaves_the_others_connected() {
+    let server = TestServer::start().await;
+    let manager = builder(&server, Mode::WebSocket).build().expect("manager");
+    let main = manager.socket("/");
+    let custom = manager.socket("/custom");
+    main.connect().await.expect("main");
+    custom.connect().await.expect("custom");
+    custom.disconnect().await;
+    let ack = main
+        .emit_with_ack("echo", &"still here")
+        .await
+        .expect("main still works");
+    assert_eq!(ack.args, [Value::from("still here")]);
+    assert!(!custom.connected());
+    assert!(main.connected());
+    manager.close().await;
+}
+
+#[tokio::test]
+async fn auth_payload_reaches_the_server_middleware() {
+    let server = TestServer::start().await;
+    let manager = builder(&server, Mode::WebSocket).build().expect("manager");
+    let auth = ferrio::to_value(&json!({"token": "secret"})).expect("auth");
+    let socket = manager.socket_with("/auth", SocketOptions { auth: Some(auth) });
+    let mut events = socket.events();
+    socket.connect().await.expect("accepted");
+    let welcome = next_event(&mut events, "welcome").await;
+    assert_eq!(welcome.args, [Value::from("secret")]);
+    manager.close().await;
+}
+
+async fn middleware_refusal_gives_connect_error_with_message_and_data(mode: Mode) {
+    let server = TestServer::start().await;
+    let manager = builder(&server, mode).build().expect("manager");
+    let socket = manager.socket("/no");
+    let result = socket.connect().await;
+    match result {
+        Err(ConnectError::Rejected { message, data }) => {
+            assert_eq!(message, "Auth failed (custom namespace)");
+            let data = data.expect("data");
+            assert_eq!(data.get("reason"), Some(&Value::from("denied")));
+            assert_eq!(data.get("code"), Some(&Value::from(42)));
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(!socket.connected());
+    manager.close().await;
+}
+per_transport!(
+    middleware_refusal_gives_connect_error_with_message_and_data,
+    middleware_refusal_gives_connect_error_with_message_and_data
+);
+
+#[tokio::test]
+async fn wrong_token_is_refused_with_the_servers_data() {
+    let server = TestServer::start().await;
+    let manager = builder(&server, Mode::WebSocket).build().expect("manager");
+    let auth = ferrio::to_value(&json!({"token": "nope"})).expect("auth");
+    let socket = manager.socket_with("/auth", SocketOptions { auth: Some(auth) });
+    let error = socket.connect().await.expect_err("refused");
+    assert!(
+        matches!(&error, ConnectError::Rejected { message, data: Some(data) } if message == "invalid token" && data.get("token") == Some(&Value::from("nope"))),
+        "{error:?}"
+    );
+    manager.close().await;
+}
+
+#[tokio::test]
+async fn unknown_namespace_is_refused_and_others_keep_working() {
+    let server = TestServer::start().await;
+    let manager = builder(&server, Mode::WebSocket).build().expect("manager");
+    let main = manager.socket("/");
+    main.connect().await.expect("main");
+    let error = manager
+        .socket("/random")
+        .connect()
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(&error, ConnectError::Rejected { message, .. } if message == "Invalid namespace"),
+        "{error:?}"
+    );
+    assert!(main.emit_with_ack("echo", &1).await.is_ok());
+    manager.close().await;
+}
+
+#[tokio::test]
+async fn connect_event_and_handler_fire_for_a_slow_middleware_namespace() {
+    let server = TestServer::start().await;
+    let manager = builder(&server, Mode::Polling).build().expect("manager");
+    let slow = manager.socket("/slow");
+    let (connected_tx, connected_rx) = tokio::sync::oneshot::channel();
+    let connected_tx = std::sync::Mutex::new(Some(connected_tx));
+    slow.on("connect", move |_| {
+        if let Some(tx) = connected_tx.lock().unwrap().take() {
+            let _ = tx.send(());
+        }
+    });
+    slow.emit("echo", &"buffered before connect")
+        .await
+        .expect("buffered");
+    slow.connect().await.expect("slow namespace");
+    common::within(connected_rx).await.expect("connect handler");
+    let received = server.wait_for_event("/slow", "echo").await;
+    assert_eq!(received["args"], json!(["buffered before connect"]));
+    manager.close().await;
+}
