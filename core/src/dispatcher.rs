@@ -4,11 +4,12 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::error::ConnectError;
 use crate::event::{Event, SocketEvent};
 use crate::manager::command::Delivery;
+use crate::state::SocketState;
 use crate::value::{Map, Value};
 
 /// A listener: called with each matching event, on the socket's dispatcher task.
@@ -185,16 +186,44 @@ fn connect_error_value(error: &ConnectError) -> Value {
     Value::Object(object)
 }
 
-/// Runs a socket's dispatcher until the connection task drops its end.
-pub(crate) async fn run_dispatcher(
+/// Starts a socket's dispatcher on a thread of its own, so that a blocking listener never
+/// stalls a tokio worker. Listeners run within the caller's runtime context: `tokio::spawn`
+/// from a listener spawns on that runtime.
+pub(crate) fn spawn_dispatcher(
+    namespace: &str,
+    event_rx: mpsc::Receiver<Delivery>,
+    registration_rx: mpsc::UnboundedReceiver<Registration>,
+    state_rx: watch::Receiver<SocketState>,
+) {
+    let runtime = tokio::runtime::Handle::current();
+    let spawned = std::thread::Builder::new()
+        .name(format!("ferrio-dispatch {namespace}"))
+        .spawn(move || runtime.block_on(run_dispatcher(event_rx, registration_rx, state_rx)));
+    if let Err(error) = spawned {
+        tracing::error!(%error, "could not start a dispatcher thread");
+    }
+}
+
+/// Runs a socket's dispatcher until the socket is closed or every sender is gone.
+async fn run_dispatcher(
     mut event_rx: mpsc::Receiver<Delivery>,
     mut registration_rx: mpsc::UnboundedReceiver<Registration>,
+    mut state_rx: watch::Receiver<SocketState>,
 ) {
     let mut registry = Registry::default();
     let mut registrations_open = true;
     loop {
         tokio::select! {
             biased;
+            closed = state_rx.wait_for(|state| *state == SocketState::Closed) => {
+                if closed.is_ok() {
+                    // Deliver what the connection task produced before closing, then stop.
+                    while let Ok(Delivery { seq, event }) = event_rx.try_recv() {
+                        registry.dispatch(seq, event).await;
+                    }
+                }
+                return;
+            }
             registration = registration_rx.recv(), if registrations_open => match registration {
                 Some(registration) => registry.apply(registration),
                 None => registrations_open = false,

@@ -103,6 +103,10 @@ pub enum EmitError {
     /// The arguments could not be serialized.
     #[error("could not serialize the arguments: {0}")]
     Serialize(#[from] ValueError),
+    /// The namespace is not connected and its offline buffer is full
+    /// ([`BufferPolicy::Reject`](crate::BufferPolicy::Reject)); retry after reconnection.
+    #[error("the offline buffer is full")]
+    BufferFull,
     /// The outgoing queue is full (only from `try_emit`); retry later or use `emit().await`.
     #[error("the outgoing queue is full")]
     QueueFull,
@@ -124,6 +128,10 @@ pub enum AckError {
     /// handled it.
     #[error("disconnected before the acknowledgement arrived")]
     Disconnected,
+    /// The buffered packet was discarded before it was sent (buffer cleared, or dropped to
+    /// make room with [`BufferPolicy::DropOldest`](crate::BufferPolicy::DropOldest)).
+    #[error("the buffered packet was discarded")]
+    Discarded,
     /// The client was closed; make a new one.
     #[error("the client is closed")]
     Closed,

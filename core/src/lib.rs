@@ -21,6 +21,7 @@ mod error;
 mod event;
 mod manager;
 mod options;
+mod retry;
 mod socket;
 pub mod socketio;
 mod state;
@@ -32,8 +33,10 @@ pub use dispatcher::ListenerId;
 pub use error::{AckError, AckReplyError, ConnectError, EmitError, ProtocolError, TransportError};
 pub use event::{DisconnectReason, Event, ManagerEvent, SocketEvent};
 pub use manager::{Manager, ManagerBuilder};
-pub use options::{ManagerOptions, SocketOptions, TransportKind};
-pub use socket::{Ack, Socket, RESERVED_EVENTS};
+pub use options::{
+    BufferPolicy, ManagerOptions, ReconnectHook, ReconnectUpdate, SocketOptions, TransportKind,
+};
+pub use socket::{Ack, BufferedEmits, Socket, RESERVED_EVENTS};
 pub use state::{EngineState, SocketState};
 pub use stream::EventStream;
 pub use value::{from_args, from_value, to_args, to_value, Map, Value, ValueError};

@@ -1,9 +1,64 @@
 //! Connection options, with the official JavaScript client's names and defaults.
 
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::socketio::DecodeLimits;
 use crate::value::Value;
+
+/// Fresh settings returned by a [`ReconnectHook`] before a reconnection attempt. Fields left
+/// `None` keep their current value.
+#[derive(Debug, Clone, Default)]
+pub struct ReconnectUpdate {
+    /// A new server URL (its path is ignored: namespaces stay as they are).
+    pub url: Option<String>,
+    /// New query parameters, replacing the previous ones.
+    pub query: Option<Vec<(String, String)>>,
+    /// New extra headers, replacing the previous ones.
+    pub extra_headers: Option<Vec<(String, String)>>,
+    /// A new auth payload for every namespace (a JSON object), e.g. a refreshed token.
+    pub auth: Option<Value>,
+}
+
+/// An async callback called before every reconnection attempt with the attempt number
+/// (from 1), returning fresh settings (token refresh). It runs under
+/// [`ManagerOptions::reconnect_hook_timeout`]; a hook that times out fails the attempt.
+#[derive(Clone)]
+pub struct ReconnectHook(pub(crate) Arc<HookFn>);
+
+/// The boxed form of a [`ReconnectHook`].
+type HookFn = dyn Fn(u32) -> Pin<Box<dyn Future<Output = ReconnectUpdate> + Send>> + Send + Sync;
+
+impl ReconnectHook {
+    /// Wraps an async closure.
+    pub fn new<F, Fut>(hook: F) -> Self
+    where
+        F: Fn(u32) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ReconnectUpdate> + Send + 'static,
+    {
+        Self(Arc::new(move |attempt| Box::pin(hook(attempt))))
+    }
+}
+
+impl fmt::Debug for ReconnectHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReconnectHook")
+    }
+}
+
+/// What to do with an emit when the offline buffer is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BufferPolicy {
+    /// Refuse the new emit with [`EmitError::BufferFull`](crate::EmitError::BufferFull).
+    #[default]
+    Reject,
+    /// Drop the oldest buffered emit (its ack fails with
+    /// [`AckError::Discarded`](crate::AckError::Discarded)) to make room.
+    DropOldest,
+}
 
 /// An Engine.IO transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -56,6 +111,24 @@ pub struct ManagerOptions {
     pub reconnection_delay_max: Duration,
     /// Jitter factor of the reconnection delay, 0 to 1 (JS `randomizationFactor`). Default 0.5.
     pub randomization_factor: f64,
+    /// Reconnect a namespace after the server disconnected it (`io server disconnect`).
+    /// Default false, as in the JS client.
+    pub reconnect_on_server_disconnect: bool,
+    /// Called before every reconnection attempt for fresh URL, query, headers or auth.
+    pub on_reconnect: Option<ReconnectHook>,
+    /// Time allowed to [`ManagerOptions::on_reconnect`]. Default 10 s.
+    pub reconnect_hook_timeout: Duration,
+    /// Most emits buffered per namespace while it is not connected. Default 10,000.
+    pub max_buffered_emits: usize,
+    /// Most bytes buffered per namespace while it is not connected. Default 16 MiB.
+    pub max_buffered_bytes: usize,
+    /// What happens to an emit when the buffer is full. Default [`BufferPolicy::Reject`].
+    pub buffer_policy: BufferPolicy,
+    /// The event that [`Socket::join_room`](crate::Socket::join_room) emits with the room
+    /// name (and `leave_room` with `room_leave_event`). Default `join` / `leave`.
+    pub room_join_event: String,
+    /// See [`ManagerOptions::room_join_event`]. Default `leave`.
+    pub room_leave_event: String,
     /// Extra CA certificates (PEM) trusted for `https://`/`wss://`, beside the system roots.
     pub ca_certs_pem: Vec<Vec<u8>>,
     /// Largest HTTP body or WebSocket message accepted from the server. Default 16 MiB.
@@ -88,6 +161,14 @@ impl Default for ManagerOptions {
             reconnection_delay: Duration::from_secs(1),
             reconnection_delay_max: Duration::from_secs(5),
             randomization_factor: 0.5,
+            reconnect_on_server_disconnect: false,
+            on_reconnect: None,
+            reconnect_hook_timeout: Duration::from_secs(10),
+            max_buffered_emits: 10_000,
+            max_buffered_bytes: 16 * 1024 * 1024,
+            buffer_policy: BufferPolicy::Reject,
+            room_join_event: "join".into(),
+            room_leave_event: "leave".into(),
             ca_certs_pem: Vec::new(),
             max_incoming_bytes: 16 * 1024 * 1024,
             decode_limits: DecodeLimits::default(),
@@ -103,4 +184,8 @@ impl Default for ManagerOptions {
 pub struct SocketOptions {
     /// The auth payload sent in CONNECT (JS `auth`); must be a JSON object.
     pub auth: Option<Value>,
+    /// Tries per emit beyond the first, for at-least-once delivery (JS `retries`). With
+    /// retries, emits go one at a time through an ordered queue and each waits for the
+    /// server's ack (`ack_timeout` per try), so the server must acknowledge them. Default 0.
+    pub retries: u32,
 }

@@ -1,19 +1,20 @@
 //! `Socket`: a cheap handle to one namespace of a manager's connection.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::dispatcher::{run_dispatcher, Filter, Handler, ListenerId, ListenerIds, Registration};
+use crate::dispatcher::{spawn_dispatcher, Filter, Handler, ListenerId, ListenerIds, Registration};
 use crate::engineio::EnginePacket;
 use crate::error::{AckError, ConnectError, EmitError};
 use crate::event::{Event, SocketEvent};
 use crate::manager::command::{AckResult, Command, OutgoingEmit, SocketLink};
-use crate::options::{ManagerOptions, SocketOptions};
+use crate::options::{BufferPolicy, ManagerOptions, SocketOptions};
+use crate::retry::{run_retry_queue, RetryItem, RETRY_QUEUE_CAPACITY};
 use crate::socketio::{Packet, PacketKind};
 use crate::state::{EngineState, SocketState};
 use crate::stream::EventStream;
@@ -50,6 +51,28 @@ struct SocketInner {
     listener_ids: ListenerIds,
     next_ack_id: AtomicU64,
     outgoing_listeners: AtomicUsize,
+    /// The at-least-once queue, when `retries` is set.
+    retry_tx: Option<mpsc::Sender<RetryItem>>,
+}
+
+/// A socket reference that does not keep it alive.
+#[derive(Clone)]
+pub(crate) struct WeakSocket(Weak<SocketInner>);
+
+impl WeakSocket {
+    /// The socket, if it is still alive.
+    pub(crate) fn upgrade(&self) -> Option<Socket> {
+        self.0.upgrade().map(|inner| Socket { inner })
+    }
+}
+
+/// The size of a socket's offline buffer (emits waiting for the namespace to connect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufferedEmits {
+    /// Buffered emits.
+    pub emits: usize,
+    /// Their size on the wire, in bytes.
+    pub bytes: usize,
 }
 
 impl std::fmt::Debug for Socket {
@@ -90,9 +113,15 @@ impl Socket {
         let (event_tx, event_rx) = mpsc::channel(options.incoming_capacity.max(1));
         let (registration_tx, registration_rx) = mpsc::unbounded_channel();
         let (state_tx, state_rx) = watch::channel(SocketState::Idle);
-        tokio::spawn(run_dispatcher(event_rx, registration_rx));
-        Self {
-            inner: Arc::new(SocketInner {
+        spawn_dispatcher(&namespace, event_rx, registration_rx, state_rx.clone());
+        let retries = socket_options.retries;
+        let inner = Arc::new_cyclic(|weak| {
+            let retry_tx = (retries > 0).then(|| {
+                let (retry_tx, retry_rx) = mpsc::channel(RETRY_QUEUE_CAPACITY);
+                tokio::spawn(run_retry_queue(WeakSocket(weak.clone()), retry_rx, retries));
+                retry_tx
+            });
+            SocketInner {
                 namespace,
                 auth: socket_options.auth,
                 options,
@@ -100,6 +129,7 @@ impl Socket {
                 link: SocketLink {
                     event_tx,
                     produced: Arc::default(),
+                    buffer: Arc::default(),
                     state_tx: Arc::new(state_tx),
                 },
                 state_rx,
@@ -108,8 +138,10 @@ impl Socket {
                 listener_ids: ListenerIds::default(),
                 next_ack_id: AtomicU64::new(0),
                 outgoing_listeners: AtomicUsize::new(0),
-            }),
-        }
+                retry_tx,
+            }
+        });
+        Self { inner }
     }
 
     /// The namespace, e.g. `/` or `/admin`.
@@ -220,6 +252,15 @@ impl Socket {
     /// # Errors
     /// As [`Socket::emit`].
     pub async fn emit_values(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
+        if let Some(retry_tx) = &self.inner.retry_tx {
+            self.prepare(event, args.clone(), None, false)?;
+            let item = RetryItem {
+                event: event.to_owned(),
+                args,
+                reply: None,
+            };
+            return retry_tx.send(item).await.map_err(|_| EmitError::Closed);
+        }
         let emit = self.prepare(event, args, None, false)?;
         self.inner
             .command_tx
@@ -307,6 +348,32 @@ impl Socket {
         args: Vec<Value>,
         timeout: Duration,
     ) -> Result<Ack, AckError> {
+        let Some(retry_tx) = &self.inner.retry_tx else {
+            return self.emit_values_with_ack_once(event, args, timeout).await;
+        };
+        self.prepare(event, args.clone(), None, false)?;
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let item = RetryItem {
+            event: event.to_owned(),
+            args,
+            reply: Some(reply_tx),
+        };
+        retry_tx.send(item).await.map_err(|_| AckError::Closed)?;
+        reply_rx.await.map_err(|_| AckError::Closed)?
+    }
+
+    /// The default ack timeout.
+    pub(crate) fn ack_timeout(&self) -> Duration {
+        self.inner.options.ack_timeout
+    }
+
+    /// One emit with ack, without retries.
+    pub(crate) async fn emit_values_with_ack_once(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        timeout: Duration,
+    ) -> Result<Ack, AckError> {
         let id = self.inner.next_ack_id.fetch_add(1, Ordering::Relaxed);
         let (ack_tx, ack_rx) = oneshot::channel::<AckResult>();
         let emit = self.prepare(event, args, Some((id, ack_tx)), false)?;
@@ -386,6 +453,19 @@ impl Socket {
                 return Err(EmitError::PayloadTooLarge { size: largest, max });
             }
         }
+        if !volatile
+            && !self.connected()
+            && self.inner.options.buffer_policy == BufferPolicy::Reject
+        {
+            let buffered = self.buffered();
+            let size = text.len() + attachments.iter().map(|a| a.len()).sum::<usize>();
+            let options = &self.inner.options;
+            if buffered.emits >= options.max_buffered_emits
+                || buffered.bytes + size > options.max_buffered_bytes
+            {
+                return Err(EmitError::BufferFull);
+            }
+        }
         let mut packets = Vec::with_capacity(1 + attachments.len());
         packets.push(EnginePacket::Message(text));
         packets.extend(attachments.into_iter().map(EnginePacket::Binary));
@@ -395,6 +475,48 @@ impl Socket {
             ack,
             volatile,
         })
+    }
+
+    /// The offline buffer: emits made while the namespace is not connected, sent in order
+    /// once it is.
+    pub fn buffered(&self) -> BufferedEmits {
+        let buffer = &self.inner.link.buffer;
+        BufferedEmits {
+            emits: buffer.emits.load(Ordering::Acquire),
+            bytes: buffer.bytes.load(Ordering::Acquire),
+        }
+    }
+
+    /// Discards the offline buffer; the acks of the discarded emits fail with
+    /// [`AckError::Discarded`].
+    pub async fn clear_buffer(&self) {
+        let _ = self
+            .inner
+            .command_tx
+            .send(Command::ClearBuffer {
+                namespace: self.inner.namespace.clone(),
+            })
+            .await;
+    }
+
+    /// Joins `room`: emits the join event (`room_join_event`, default `join`) with the room
+    /// name now if connected, else at the next connection, and again after every
+    /// reconnection that did not recover the session (the server forgets rooms then).
+    pub async fn join_room(&self, room: &str) {
+        let command = Command::JoinRoom {
+            namespace: self.inner.namespace.clone(),
+            room: room.to_owned(),
+        };
+        let _ = self.inner.command_tx.send(command).await;
+    }
+
+    /// Leaves `room`: forgets the intent and emits the leave event when connected.
+    pub async fn leave_room(&self, room: &str) {
+        let command = Command::LeaveRoom {
+            namespace: self.inner.namespace.clone(),
+            room: room.to_owned(),
+        };
+        let _ = self.inner.command_tx.send(command).await;
     }
 
     /// Calls `handler` with every `event` from the server (also `connect`, `disconnect`

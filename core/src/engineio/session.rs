@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -73,6 +73,9 @@ pub(crate) struct EngineSession {
     inbound: VecDeque<EnginePacket>,
     outgoing: VecDeque<EnginePacket>,
     ping_deadline: Instant,
+    /// The same deadline on the wall clock, which keeps running while the process is
+    /// suspended (the monotonic clock does not, on Linux and Android).
+    wall_deadline: SystemTime,
 }
 
 impl std::fmt::Debug for EngineSession {
@@ -105,6 +108,7 @@ impl EngineSession {
                     let mut session = Self {
                         endpoint: endpoint.clone(),
                         ping_deadline: Instant::now() + heartbeat_window(&handshake),
+                        wall_deadline: SystemTime::now() + heartbeat_window(&handshake),
                         handshake,
                         active,
                         upgrade: Upgrade::Idle,
@@ -187,6 +191,12 @@ impl EngineSession {
         !matches!(self.upgrade, Upgrade::Pausing { .. } | Upgrade::Ready(_))
     }
 
+    /// Whether the heartbeat deadline passed on the wall clock: after a suspension longer
+    /// than `pingInterval + pingTimeout` the connection counts as expired.
+    pub(crate) fn is_expired(&self) -> bool {
+        SystemTime::now() > self.wall_deadline
+    }
+
     /// Queues `packet`; [`EngineSession::flush`] writes it.
     pub(crate) fn send(&mut self, packet: EnginePacket) {
         self.outgoing.push_back(packet);
@@ -199,6 +209,7 @@ impl EngineSession {
                 match packet {
                     EnginePacket::Ping => {
                         self.ping_deadline = Instant::now() + heartbeat_window(&self.handshake);
+                        self.wall_deadline = SystemTime::now() + heartbeat_window(&self.handshake);
                         self.outgoing.push_back(EnginePacket::Pong);
                         return SessionEvent::Flush;
                     }

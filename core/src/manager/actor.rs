@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant, Sleep};
 
 use super::command::{Command, OutgoingEmit};
-use super::namespaces::{Namespaces, Phase};
+use super::namespaces::{BufferLimits, Namespaces, Phase};
 use super::reconnect::ReconnectPolicy;
 use crate::engineio::session::{EngineSession, OpenOptions, SessionEvent};
 use crate::engineio::transport::Endpoint;
@@ -30,13 +30,20 @@ enum Engine {
     Idle,
     /// A handshake is under way.
     Opening {
-        task: JoinHandle<Result<EngineSession, TransportError>>,
+        task: JoinHandle<Result<Opened, ConnectError>>,
         deadline: Instant,
     },
     /// Connected.
     Open(Box<EngineSession>),
     /// Waiting to reconnect.
     Waiting { until: Instant },
+}
+
+/// A session that opened, with the settings a reconnection hook changed.
+struct Opened {
+    session: EngineSession,
+    endpoint: Arc<Endpoint>,
+    auth: Option<Value>,
 }
 
 /// The state owned by the connection task.
@@ -190,16 +197,61 @@ impl Actor {
             Command::ForgetAck { namespace, id } => {
                 if let Some(ns) = self.namespaces.get_mut(&namespace) {
                     ns.sent_acks.remove(&id);
-                    ns.outbox
-                        .retain(|emit| emit.ack.as_ref().map(|(ack_id, _)| *ack_id) != Some(id));
+                    ns.unbuffer_ack(id);
                 }
             }
             Command::Disconnect { namespace } => self.disconnect_namespace(&namespace),
+            Command::ReconnectNow => {
+                if matches!(self.engine, Engine::Waiting { .. }) {
+                    tracing::debug!("reconnecting now");
+                    let _ = self
+                        .manager_event_tx
+                        .send(ManagerEvent::ReconnectAttempt(self.reconnect.attempts));
+                    self.start_open();
+                }
+            }
+            Command::ClearBuffer { namespace } => {
+                if let Some(ns) = self.namespaces.get_mut(&namespace) {
+                    ns.fail_outbox(&AckError::Discarded);
+                }
+            }
+            Command::JoinRoom { namespace, room } => {
+                let ns = self.namespaces.entry(&namespace);
+                if !ns.rooms.contains(&room) {
+                    ns.rooms.push(room.clone());
+                }
+                if ns.is_connected() {
+                    let event = self.options.room_join_event.clone();
+                    self.write_packet(&Packet::event(
+                        &*namespace,
+                        vec![event.into(), room.into()],
+                        None,
+                    ));
+                }
+            }
+            Command::LeaveRoom { namespace, room } => {
+                let ns = self.namespaces.entry(&namespace);
+                ns.rooms.retain(|r| *r != room);
+                if ns.is_connected() {
+                    let event = self.options.room_leave_event.clone();
+                    self.write_packet(&Packet::event(
+                        &*namespace,
+                        vec![event.into(), room.into()],
+                        None,
+                    ));
+                }
+            }
             Command::Close { .. } => {}
         }
     }
 
     fn on_emit(&mut self, emit: OutgoingEmit) {
+        if matches!(&self.engine, Engine::Open(session) if session.is_expired()) {
+            // The heartbeat deadline passed while the process was suspended: the
+            // connection is dead even if no timer fired yet. Buffer instead of writing.
+            tracing::debug!("heartbeat deadline passed, closing before the emit");
+            self.close_engine(DisconnectReason::PingTimeout);
+        }
         let writable = match &self.engine {
             Engine::Open(session) => session.is_writable(),
             _ => false,
@@ -216,7 +268,17 @@ impl Actor {
                 let _ = ack_tx.send(Err(AckError::Disconnected));
             }
         } else {
-            ns.outbox.push_back(emit);
+            let limits = BufferLimits {
+                max_emits: self.options.max_buffered_emits,
+                max_bytes: self.options.max_buffered_bytes,
+                policy: self.options.buffer_policy,
+            };
+            for discarded in ns.buffer(emit, limits) {
+                tracing::warn!(namespace = %discarded.namespace, "offline buffer full, emit discarded");
+                if let Some((_, ack_tx)) = discarded.ack {
+                    let _ = ack_tx.send(Err(AckError::Discarded));
+                }
+            }
         }
     }
 
@@ -256,8 +318,10 @@ impl Actor {
         let ns = self.namespaces.entry(namespace);
         ns.phase = Phase::Connecting;
         ns.connect_deadline = Some(Instant::now() + timeout);
+        ns.retry_at = None;
         ns.set_state(SocketState::Connecting);
-        let packet = Packet::connect(&**namespace, ns.auth.clone());
+        ns.sent_pid = ns.pid.clone();
+        let packet = Packet::connect(&**namespace, ns.connect_payload());
         self.write_packet(&packet);
     }
 
@@ -305,18 +369,51 @@ impl Actor {
     // ----- engine -----
 
     fn start_open(&mut self) {
+        let attempt = self.reconnect.attempts;
+        let hook = self.options.on_reconnect.clone().filter(|_| attempt > 0);
         let endpoint = self.endpoint.clone();
-        let options = self.open_options.clone();
-        let task = tokio::spawn(async move { EngineSession::open(endpoint, &options).await });
+        let options = self.options.clone();
+        let open_options = self.open_options.clone();
+        let task = tokio::spawn(async move {
+            let mut endpoint = endpoint;
+            let mut auth = None;
+            if let Some(hook) = hook {
+                let limit = options.reconnect_hook_timeout;
+                let update = tokio::time::timeout(limit, (hook.0)(attempt))
+                    .await
+                    .map_err(|_| ConnectError::Timeout(limit))?;
+                if update.url.is_some() || update.query.is_some() || update.extra_headers.is_some()
+                {
+                    endpoint = Arc::new(endpoint.updated(&update, &options)?);
+                }
+                auth = update.auth;
+            }
+            let session = EngineSession::open(endpoint.clone(), &open_options).await?;
+            Ok(Opened {
+                session,
+                endpoint,
+                auth,
+            })
+        });
         self.engine = Engine::Opening {
             task,
             deadline: Instant::now() + self.options.timeout,
         };
     }
 
-    fn on_opened(&mut self, opened: Result<EngineSession, ConnectError>) {
-        match opened {
-            Ok(session) => {
+    fn on_opened(&mut self, opened: Result<Box<Opened>, ConnectError>) {
+        match opened.map(|opened| *opened) {
+            Ok(Opened {
+                session,
+                endpoint,
+                auth,
+            }) => {
+                self.endpoint = endpoint;
+                if let Some(auth) = auth {
+                    for ns in self.namespaces.iter_mut() {
+                        ns.auth = Some(auth.clone());
+                    }
+                }
                 tracing::debug!(sid = %session.handshake().sid, transport = session.transport().as_str(), "engine open");
                 self.publish_engine(Some(&session));
                 self.engine = Engine::Open(Box::new(session));
@@ -404,6 +501,7 @@ impl Actor {
             let was_connected = ns.is_connected();
             ns.phase = Phase::Idle;
             ns.connect_deadline = None;
+            ns.retry_at = None;
             ns.received.clear();
             ns.fail_sent_acks(&AckError::Disconnected);
             if !ns.active {
@@ -468,6 +566,21 @@ impl Actor {
             _ => {}
         }
         let timeout = self.options.timeout;
+        let engine_open = matches!(self.engine, Engine::Open(_));
+        let retries: Vec<Arc<str>> = self
+            .namespaces
+            .iter_mut()
+            .filter(|ns| ns.retry_at.is_some_and(|at| at <= now))
+            .map(|ns| {
+                ns.retry_at = None;
+                ns.name.clone()
+            })
+            .collect();
+        for namespace in retries {
+            if engine_open {
+                self.send_connect(&namespace);
+            }
+        }
         for ns in self.namespaces.iter_mut() {
             if ns.connect_deadline.is_some_and(|deadline| deadline <= now) {
                 ns.connect_deadline = None;
@@ -540,11 +653,13 @@ impl Actor {
     }
 
     fn on_connect_reply(&mut self, namespace: &Arc<str>, data: Option<Value>) {
-        let sid = data
-            .as_ref()
-            .and_then(|d| d.get("sid"))
-            .and_then(Value::as_str)
-            .map(Arc::<str>::from);
+        let field = |name: &str| {
+            data.as_ref()
+                .and_then(|d| d.get(name))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let (sid, pid) = (field("sid"), field("pid"));
         let Some(ns) = self.namespaces.get_mut(namespace) else {
             return;
         };
@@ -563,22 +678,42 @@ impl Actor {
             tracing::debug!(%namespace, "unexpected CONNECT reply ignored");
             return;
         }
+        let recovered = ns.sent_pid.is_some() && ns.sent_pid == pid;
+        if !recovered {
+            ns.offset = None;
+        }
+        ns.pid = pid;
+        let sid: Arc<str> = sid.into();
+        tracing::debug!(%namespace, %sid, recovered, "namespace connected");
         ns.phase = Phase::Connected(sid.clone());
         ns.connect_deadline = None;
         ns.set_state(SocketState::Connected {
             sid: sid.clone(),
-            recovered: false,
+            recovered,
         });
         for event in std::mem::take(&mut ns.received) {
             ns.deliver(event);
         }
         ns.deliver(SocketEvent::Connect {
             sid: sid.to_string(),
-            recovered: false,
+            recovered,
         });
         ns.answer_waiters(&Ok(()));
-        let outbox = std::mem::take(&mut ns.outbox);
+        let rooms = if recovered {
+            Vec::new()
+        } else {
+            ns.rooms.clone()
+        };
+        let outbox = ns.take_outbox();
         self.reconnect.reset();
+        let join_event = self.options.room_join_event.clone();
+        for room in rooms {
+            self.write_packet(&Packet::event(
+                &**namespace,
+                vec![join_event.clone().into(), room.into()],
+                None,
+            ));
+        }
         for emit in outbox {
             self.write_emit(emit);
         }
@@ -611,16 +746,22 @@ impl Actor {
     }
 
     fn on_server_disconnect(&mut self, namespace: &Arc<str>) {
+        let reconnect = self.options.reconnect_on_server_disconnect;
+        let delay = self.options.reconnection_delay;
         let Some(ns) = self.namespaces.get_mut(namespace) else {
             return;
         };
         let reason = DisconnectReason::IoServerDisconnect;
         let was_connected = ns.is_connected();
         ns.phase = Phase::Idle;
-        ns.active = false;
+        ns.active = reconnect;
         ns.connect_deadline = None;
         ns.fail_sent_acks(&AckError::Disconnected);
-        ns.answer_waiters(&Err(ConnectError::Disconnected(reason)));
+        if reconnect {
+            ns.retry_at = Some(Instant::now() + delay);
+        } else {
+            ns.answer_waiters(&Err(ConnectError::Disconnected(reason)));
+        }
         ns.set_state(SocketState::Disconnected(reason));
         if was_connected {
             ns.deliver(SocketEvent::Disconnect(reason));
@@ -650,6 +791,7 @@ impl Actor {
             tracing::debug!(%namespace, "event for an unknown namespace ignored");
             return;
         };
+        ns.take_offset(id, &mut items);
         let event = SocketEvent::Event(Event::new(namespace, name, items, ack));
         match ns.phase {
             Phase::Connected(_) => ns.deliver(event),
@@ -704,7 +846,7 @@ impl Actor {
 /// What the engine did: an event of the open session, or the outcome of a handshake.
 enum EngineProgress {
     Session(SessionEvent),
-    Opened(Result<EngineSession, ConnectError>),
+    Opened(Result<Box<Opened>, ConnectError>),
 }
 
 /// The next event of the open session or handshake; pending when there is neither.
@@ -712,8 +854,7 @@ async fn engine_progress(engine: &mut Engine) -> EngineProgress {
     match engine {
         Engine::Open(session) => EngineProgress::Session(session.next_event().await),
         Engine::Opening { task, .. } => EngineProgress::Opened(match task.await {
-            Ok(Ok(session)) => Ok(session),
-            Ok(Err(error)) => Err(ConnectError::Transport(error)),
+            Ok(opened) => opened.map(Box::new),
             Err(join_error) => Err(ConnectError::Transport(TransportError::Io(
                 join_error.to_string(),
             ))),

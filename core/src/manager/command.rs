@@ -1,6 +1,6 @@
 //! Commands from the public handles to the connection task.
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -31,8 +31,19 @@ pub(crate) struct SocketLink {
     pub(crate) event_tx: mpsc::Sender<Delivery>,
     /// How many events were produced for this socket (delivered or dropped).
     pub(crate) produced: Arc<AtomicU64>,
+    /// The size of the socket's offline buffer, kept by the connection task.
+    pub(crate) buffer: Arc<BufferStats>,
     /// The socket's observable state.
     pub(crate) state_tx: Arc<watch::Sender<SocketState>>,
+}
+
+/// The size of a socket's offline buffer, readable without asking the connection task.
+#[derive(Debug, Default)]
+pub(crate) struct BufferStats {
+    /// Buffered emits.
+    pub(crate) emits: AtomicUsize,
+    /// Buffered bytes (text and attachments).
+    pub(crate) bytes: AtomicUsize,
 }
 
 /// An encoded emit on its way to the server.
@@ -46,6 +57,20 @@ pub(crate) struct OutgoingEmit {
     pub(crate) ack: Option<(u64, oneshot::Sender<AckResult>)>,
     /// Dropped rather than buffered when the connection is not writable.
     pub(crate) volatile: bool,
+}
+
+impl OutgoingEmit {
+    /// Bytes on the wire: the text and every attachment.
+    pub(crate) fn size(&self) -> usize {
+        self.packets
+            .iter()
+            .map(|packet| match packet {
+                EnginePacket::Message(text) => text.len(),
+                EnginePacket::Binary(data) => data.len(),
+                _ => 0,
+            })
+            .sum()
+    }
 }
 
 /// A request to the connection task.
@@ -70,6 +95,14 @@ pub(crate) enum Command {
     ForgetAck { namespace: Arc<str>, id: u64 },
     /// Disconnect one namespace.
     Disconnect { namespace: Arc<str> },
+    /// Skip the remaining reconnection delay.
+    ReconnectNow,
+    /// Discard a namespace's offline buffer.
+    ClearBuffer { namespace: Arc<str> },
+    /// Record a room intent and emit the join event when connected.
+    JoinRoom { namespace: Arc<str>, room: String },
+    /// Forget a room intent and emit the leave event when connected.
+    LeaveRoom { namespace: Arc<str>, room: String },
     /// Close everything.
     Close { reply: oneshot::Sender<()> },
 }

@@ -16,7 +16,9 @@ use url::Url;
 use crate::engineio::transport::Endpoint;
 use crate::error::ConnectError;
 use crate::event::ManagerEvent;
-use crate::options::{ManagerOptions, SocketOptions, TransportKind};
+use crate::options::{
+    BufferPolicy, ManagerOptions, ReconnectHook, ReconnectUpdate, SocketOptions, TransportKind,
+};
 use crate::socket::Socket;
 use crate::state::EngineState;
 use crate::value::Value;
@@ -156,6 +158,12 @@ impl Manager {
         self.inner.engine_rx.clone()
     }
 
+    /// Skips the remaining reconnection delay and tries now (for apps that learn the
+    /// network is back). Does nothing when no reconnection is pending.
+    pub async fn reconnect_now(&self) {
+        let _ = self.inner.command_tx.send(Command::ReconnectNow).await;
+    }
+
     /// Manager events from now on: open, close, reconnection attempts and outcome.
     pub fn events(&self) -> broadcast::Receiver<ManagerEvent> {
         self.inner.manager_event_tx.subscribe()
@@ -276,6 +284,51 @@ impl ManagerBuilder {
         self
     }
 
+    /// Reconnect a namespace after a server-side disconnect too (default false).
+    pub fn reconnect_on_server_disconnect(mut self, enabled: bool) -> Self {
+        self.options.reconnect_on_server_disconnect = enabled;
+        self
+    }
+
+    /// Calls `hook` before every reconnection attempt for fresh URL, query, headers or
+    /// auth (token refresh); see [`ReconnectHook`].
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # fn f() -> Result<(), ferrio::ConnectError> {
+    /// let manager = ferrio::Manager::builder("http://localhost:3000")
+    ///     .on_reconnect(|attempt| async move {
+    ///         let token = format!("token-{attempt}");
+    ///         ferrio::ReconnectUpdate {
+    ///             auth: Some(ferrio::to_value(&serde_json::json!({ "token": token })).unwrap()),
+    ///             ..Default::default()
+    ///         }
+    ///     })
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_reconnect<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(u32) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ReconnectUpdate> + Send + 'static,
+    {
+        self.options.on_reconnect = Some(ReconnectHook::new(hook));
+        self
+    }
+
+    /// Bounds of each namespace's offline buffer and what happens when it is full.
+    pub fn offline_buffer(
+        mut self,
+        max_emits: usize,
+        max_bytes: usize,
+        policy: BufferPolicy,
+    ) -> Self {
+        self.options.max_buffered_emits = max_emits;
+        self.options.max_buffered_bytes = max_bytes;
+        self.options.buffer_policy = policy;
+        self
+    }
+
     /// Trusts an extra CA certificate (PEM), beside the system roots.
     pub fn ca_cert_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.options.ca_certs_pem.push(pem.into());
@@ -306,7 +359,13 @@ impl ManagerBuilder {
         auth: Option<Value>,
     ) -> Result<(Manager, Socket), ConnectError> {
         let manager = self.build()?;
-        let socket = manager.socket_with(&manager.url_namespace(), SocketOptions { auth });
+        let socket = manager.socket_with(
+            &manager.url_namespace(),
+            SocketOptions {
+                auth,
+                ..SocketOptions::default()
+            },
+        );
         socket.connect().await?;
         Ok((manager, socket))
     }

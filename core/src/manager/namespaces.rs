@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use super::command::{AckResult, Delivery, OutgoingEmit, SocketLink};
 use crate::error::{AckError, ConnectError};
 use crate::event::SocketEvent;
+use crate::options::BufferPolicy;
 use crate::state::SocketState;
 
 /// Where a namespace stands with the server.
@@ -44,6 +45,18 @@ pub(crate) struct Namespace {
     pub(crate) sent_acks: HashMap<u64, oneshot::Sender<AckResult>>,
     /// Events dropped since the consumer's queue was last writable.
     pub(crate) lagged: u64,
+    /// Bytes in `outbox`.
+    pub(crate) buffered_bytes: usize,
+    /// Connection state recovery: the private session id the server gave.
+    pub(crate) pid: Option<String>,
+    /// Connection state recovery: the offset of the last event received.
+    pub(crate) offset: Option<String>,
+    /// The `pid` sent in the pending CONNECT, to tell whether the session was recovered.
+    pub(crate) sent_pid: Option<String>,
+    /// Rooms to re-join after a reconnection that was not recovered, in join order.
+    pub(crate) rooms: Vec<String>,
+    /// When to retry CONNECT after a server-side disconnect (when that is enabled).
+    pub(crate) retry_at: Option<Instant>,
 }
 
 impl Namespace {
@@ -60,6 +73,104 @@ impl Namespace {
             received: Vec::new(),
             sent_acks: HashMap::new(),
             lagged: 0,
+            buffered_bytes: 0,
+            pid: None,
+            offset: None,
+            sent_pid: None,
+            rooms: Vec::new(),
+            retry_at: None,
+        }
+    }
+
+    /// The CONNECT payload: the auth object, preceded by `pid` and `offset` when a
+    /// session can be recovered (JS: `Object.assign({pid, offset}, auth)`).
+    pub(crate) fn connect_payload(&self) -> Option<crate::value::Value> {
+        use crate::value::{Map, Value};
+        let Some(pid) = &self.pid else {
+            return self.auth.clone();
+        };
+        let mut payload = Map::new();
+        payload.insert("pid".into(), Value::String(pid.clone()));
+        if let Some(offset) = &self.offset {
+            payload.insert("offset".into(), Value::String(offset.clone()));
+        }
+        if let Some(Value::Object(auth)) = &self.auth {
+            payload.extend(auth.clone());
+        }
+        Some(Value::Object(payload))
+    }
+
+    /// Takes the connection state recovery offset off an event's arguments: with a `pid`,
+    /// the server appends it as a last string argument to events that ask for no ack.
+    pub(crate) fn take_offset(&mut self, ack_id: Option<u64>, args: &mut Vec<crate::value::Value>) {
+        if self.pid.is_none() || ack_id.is_some() {
+            return;
+        }
+        if let Some(crate::value::Value::String(_)) = args.last() {
+            if let Some(crate::value::Value::String(offset)) = args.pop() {
+                self.offset = Some(offset);
+            }
+        }
+    }
+
+    /// Adds `emit` to the offline buffer within `limits`. Returns the emits dropped or
+    /// refused to stay within them (their acks must be failed).
+    pub(crate) fn buffer(&mut self, emit: OutgoingEmit, limits: BufferLimits) -> Vec<OutgoingEmit> {
+        let size = emit.size();
+        let mut discarded = Vec::new();
+        let fits = |ns: &Self| {
+            ns.outbox.len() < limits.max_emits && ns.buffered_bytes + size <= limits.max_bytes
+        };
+        while !fits(self) {
+            let oldest = match limits.policy {
+                BufferPolicy::DropOldest => self.outbox.pop_front(),
+                BufferPolicy::Reject => None,
+            };
+            match oldest {
+                Some(oldest) => {
+                    self.buffered_bytes -= oldest.size();
+                    discarded.push(oldest);
+                }
+                _ => {
+                    discarded.push(emit);
+                    self.publish_buffer();
+                    return discarded;
+                }
+            }
+        }
+        self.buffered_bytes += size;
+        self.outbox.push_back(emit);
+        self.publish_buffer();
+        discarded
+    }
+
+    /// Empties the offline buffer, returning what it held in order.
+    pub(crate) fn take_outbox(&mut self) -> VecDeque<OutgoingEmit> {
+        self.buffered_bytes = 0;
+        let outbox = std::mem::take(&mut self.outbox);
+        self.publish_buffer();
+        outbox
+    }
+
+    /// Removes the buffered emit waiting for ack `id`, if any.
+    pub(crate) fn unbuffer_ack(&mut self, id: u64) {
+        let before = self.outbox.len();
+        self.outbox
+            .retain(|emit| emit.ack.as_ref().map(|(ack_id, _)| *ack_id) != Some(id));
+        if self.outbox.len() != before {
+            self.buffered_bytes = self.outbox.iter().map(OutgoingEmit::size).sum();
+            self.publish_buffer();
+        }
+    }
+
+    fn publish_buffer(&self) {
+        if let Some(link) = &self.link {
+            link.buffer
+                .emits
+                .store(self.outbox.len(), Ordering::Release);
+            link.buffer
+                .bytes
+                .store(self.buffered_bytes, Ordering::Release);
         }
     }
 
@@ -120,12 +231,20 @@ impl Namespace {
 
     /// Fails the acks of buffered packets and drops the buffer.
     pub(crate) fn fail_outbox(&mut self, error: &AckError) {
-        for emit in self.outbox.drain(..) {
+        for emit in self.take_outbox() {
             if let Some((_, ack_tx)) = emit.ack {
                 let _ = ack_tx.send(Err(error.clone()));
             }
         }
     }
+}
+
+/// Bounds of a namespace's offline buffer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BufferLimits {
+    pub(crate) max_emits: usize,
+    pub(crate) max_bytes: usize,
+    pub(crate) policy: BufferPolicy,
 }
 
 /// All namespaces of a manager.
@@ -178,6 +297,7 @@ mod tests {
         ns.link = Some(SocketLink {
             event_tx,
             produced: Default::default(),
+            buffer: Default::default(),
             state_tx: Arc::new(state_tx),
         });
         event_rx
@@ -224,6 +344,99 @@ mod tests {
         ns.fail_sent_acks(&AckError::Disconnected);
         assert!(matches!(ack_rx.try_recv(), Ok(Err(AckError::Disconnected))));
         assert!(ns.sent_acks.is_empty());
+    }
+
+    fn emit(id: u64, bytes: usize) -> (OutgoingEmit, oneshot::Receiver<AckResult>) {
+        let (ack_tx, ack_rx) = oneshot::channel();
+        let packets = vec![crate::engineio::EnginePacket::Message("x".repeat(bytes))];
+        (
+            OutgoingEmit {
+                namespace: "/".into(),
+                packets,
+                ack: Some((id, ack_tx)),
+                volatile: false,
+            },
+            ack_rx,
+        )
+    }
+
+    fn limits(max_emits: usize, policy: BufferPolicy) -> BufferLimits {
+        BufferLimits {
+            max_emits,
+            max_bytes: 100,
+            policy,
+        }
+    }
+
+    #[test]
+    fn full_buffer_refuses_the_new_emit_by_default() {
+        let mut ns = Namespace::new("/".into());
+        assert!(ns
+            .buffer(emit(1, 10).0, limits(2, BufferPolicy::Reject))
+            .is_empty());
+        assert!(ns
+            .buffer(emit(2, 10).0, limits(2, BufferPolicy::Reject))
+            .is_empty());
+        let refused = ns.buffer(emit(3, 10).0, limits(2, BufferPolicy::Reject));
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].ack.as_ref().map(|a| a.0), Some(3));
+        assert_eq!(ns.outbox.len(), 2);
+        assert_eq!(ns.buffered_bytes, 20);
+    }
+
+    #[test]
+    fn full_buffer_drops_the_oldest_with_drop_oldest() {
+        let mut ns = Namespace::new("/".into());
+        ns.buffer(emit(1, 10).0, limits(2, BufferPolicy::DropOldest));
+        ns.buffer(emit(2, 10).0, limits(2, BufferPolicy::DropOldest));
+        let dropped = ns.buffer(emit(3, 10).0, limits(2, BufferPolicy::DropOldest));
+        assert_eq!(dropped[0].ack.as_ref().map(|a| a.0), Some(1));
+        let ids: Vec<u64> = ns
+            .outbox
+            .iter()
+            .filter_map(|e| e.ack.as_ref().map(|a| a.0))
+            .collect();
+        assert_eq!(ids, [2, 3]);
+    }
+
+    #[test]
+    fn byte_bound_applies_too() {
+        let mut ns = Namespace::new("/".into());
+        ns.buffer(emit(1, 60).0, limits(10, BufferPolicy::Reject));
+        let refused = ns.buffer(emit(2, 60).0, limits(10, BufferPolicy::Reject));
+        assert_eq!(refused.len(), 1);
+        assert_eq!(ns.buffered_bytes, 60);
+    }
+
+    #[test]
+    fn connect_payload_puts_pid_and_offset_before_the_auth() {
+        use crate::value::Value;
+        let mut ns = Namespace::new("/".into());
+        let mut auth = crate::value::Map::new();
+        auth.insert("token".into(), Value::from("t"));
+        ns.auth = Some(Value::Object(auth.clone()));
+        assert_eq!(ns.connect_payload(), Some(Value::Object(auth)));
+        ns.pid = Some("p".into());
+        ns.offset = Some("o".into());
+        let payload = ns.connect_payload().expect("payload");
+        assert_eq!(payload.get("pid"), Some(&Value::from("p")));
+        assert_eq!(payload.get("offset"), Some(&Value::from("o")));
+        assert_eq!(payload.get("token"), Some(&Value::from("t")));
+    }
+
+    #[test]
+    fn offset_is_taken_only_from_events_without_ack_once_a_pid_is_known() {
+        use crate::value::Value;
+        let mut ns = Namespace::new("/".into());
+        let mut args = vec![Value::from(1), Value::from("off1")];
+        ns.take_offset(None, &mut args);
+        assert_eq!(args.len(), 2, "no pid: nothing is taken");
+        ns.pid = Some("p".into());
+        ns.take_offset(Some(4), &mut args);
+        assert_eq!(args.len(), 2, "events asking for an ack carry no offset");
+        ns.take_offset(None, &mut args);
+        assert_eq!(args, [Value::from(1)]);
+        assert_eq!(ns.offset.as_deref(), Some("off1"));
     }
 
     #[test]

@@ -64,7 +64,13 @@ async fn auth_payload_reaches_the_server_middleware() {
     let server = TestServer::start().await;
     let manager = builder(&server, Mode::WebSocket).build().expect("manager");
     let auth = ferrio::to_value(&json!({"token": "secret"})).expect("auth");
-    let socket = manager.socket_with("/auth", SocketOptions { auth: Some(auth) });
+    let socket = manager.socket_with(
+        "/auth",
+        SocketOptions {
+            auth: Some(auth),
+            ..Default::default()
+        },
+    );
     let mut events = socket.events();
     socket.connect().await.expect("accepted");
     let welcome = next_event(&mut events, "welcome").await;
@@ -99,7 +105,13 @@ async fn wrong_token_is_refused_with_the_servers_data() {
     let server = TestServer::start().await;
     let manager = builder(&server, Mode::WebSocket).build().expect("manager");
     let auth = ferrio::to_value(&json!({"token": "nope"})).expect("auth");
-    let socket = manager.socket_with("/auth", SocketOptions { auth: Some(auth) });
+    let socket = manager.socket_with(
+        "/auth",
+        SocketOptions {
+            auth: Some(auth),
+            ..Default::default()
+        },
+    );
     let error = socket.connect().await.expect_err("refused");
     assert!(
         matches!(&error, ConnectError::Rejected { message, data: Some(data) } if message == "invalid token" && data.get("token") == Some(&Value::from("nope"))),

@@ -11,12 +11,18 @@ use reqwest::cookie::{CookieStore, Jar};
 use url::Url;
 
 use crate::error::{ConnectError, TransportError};
-use crate::options::{ManagerOptions, TransportKind};
+use crate::options::{ManagerOptions, ReconnectUpdate, TransportKind};
 
 /// Where and how to reach the server: URLs, headers, cookies, TLS. Shared by all transports
 /// of a manager, so the cookie jar serves polling requests and the WebSocket upgrade alike.
 #[derive(Debug)]
 pub(crate) struct Endpoint {
+    /// The URL as the user gave it.
+    url: Url,
+    /// The user's query parameters.
+    query: Vec<(String, String)>,
+    /// The user's extra headers.
+    extra_headers: Vec<(String, String)>,
     /// `http(s)://host:port/path/` with the user's query parameters.
     base: Url,
     headers: HeaderMap,
@@ -30,6 +36,51 @@ pub(crate) struct Endpoint {
 impl Endpoint {
     /// Builds the endpoint for `url` (its path is the namespace, not the Engine.IO path).
     pub(crate) fn new(url: &Url, options: &ManagerOptions) -> Result<Self, ConnectError> {
+        let tls = tls::client_config(&options.ca_certs_pem)
+            .map_err(|e| ConnectError::InvalidOption(e.to_string()))?;
+        Self::assemble(
+            url,
+            &options.query,
+            &options.extra_headers,
+            options,
+            Arc::new(Jar::default()),
+            tls,
+        )
+    }
+
+    /// The same endpoint with the fresh settings of a reconnection hook; the cookie jar and
+    /// TLS configuration carry over.
+    pub(crate) fn updated(
+        &self,
+        update: &ReconnectUpdate,
+        options: &ManagerOptions,
+    ) -> Result<Self, ConnectError> {
+        let url = match &update.url {
+            Some(url) => {
+                Url::parse(url).map_err(|e| ConnectError::InvalidUrl(format!("{url}: {e}")))?
+            }
+            None => self.url.clone(),
+        };
+        let query = update.query.as_ref().unwrap_or(&self.query);
+        let headers = update.extra_headers.as_ref().unwrap_or(&self.extra_headers);
+        Self::assemble(
+            &url,
+            query,
+            headers,
+            options,
+            self.jar.clone(),
+            self.tls.clone(),
+        )
+    }
+
+    fn assemble(
+        url: &Url,
+        query: &[(String, String)],
+        extra_headers: &[(String, String)],
+        options: &ManagerOptions,
+        jar: Arc<Jar>,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> Result<Self, ConnectError> {
         let mut base = url.clone();
         match base.scheme() {
             "http" | "https" => {}
@@ -54,18 +105,15 @@ impl Endpoint {
         base.set_path(&path);
         base.set_fragment(None);
         {
-            let mut query = base.query_pairs_mut();
-            for (key, value) in &options.query {
-                query.append_pair(key, value);
+            let mut pairs = base.query_pairs_mut();
+            for (key, value) in query {
+                pairs.append_pair(key, value);
             }
         }
         if base.query() == Some("") {
             base.set_query(None);
         }
-        let headers = header_map(&options.extra_headers)?;
-        let tls = tls::client_config(&options.ca_certs_pem)
-            .map_err(|e| ConnectError::InvalidOption(e.to_string()))?;
-        let jar = Arc::new(Jar::default());
+        let headers = header_map(extra_headers)?;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls((*tls).clone())
             .cookie_provider(jar.clone())
@@ -75,6 +123,9 @@ impl Endpoint {
             .build()
             .map_err(|e| ConnectError::InvalidOption(format!("HTTP client: {e}")))?;
         Ok(Self {
+            url: url.clone(),
+            query: query.to_vec(),
+            extra_headers: extra_headers.to_vec(),
             base,
             headers,
             jar,
