@@ -262,11 +262,7 @@ impl Socket {
             return retry_tx.send(item).await.map_err(|_| EmitError::Closed);
         }
         let emit = self.prepare(event, args, None, false)?;
-        self.inner
-            .command_tx
-            .send(Command::Emit(emit))
-            .await
-            .map_err(|_| EmitError::Closed)
+        self.send_emit(emit).await
     }
 
     /// Emits without waiting: fails with [`EmitError::QueueFull`] when the outgoing queue
@@ -275,7 +271,26 @@ impl Socket {
     /// # Errors
     /// As [`Socket::emit`], plus [`EmitError::QueueFull`].
     pub fn try_emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
-        let emit = self.prepare(event, to_args(args)?, None, false)?;
+        self.try_emit_values(event, to_args(args)?)
+    }
+
+    /// Like [`Socket::try_emit`], with values as arguments. While the namespace is not
+    /// connected, a full offline buffer ([`BufferPolicy::Reject`]) refuses the emit with
+    /// [`EmitError::BufferFull`], as far as the last published buffer size tells.
+    ///
+    /// # Errors
+    /// As [`Socket::try_emit`].
+    pub fn try_emit_values(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
+        let emit = self.prepare(event, args, None, false)?;
+        let options = &self.inner.options;
+        if !self.connected() && options.buffer_policy == BufferPolicy::Reject {
+            let buffered = self.buffered();
+            if buffered.emits >= options.max_buffered_emits
+                || buffered.bytes + emit.size() > options.max_buffered_bytes
+            {
+                return Err(EmitError::BufferFull);
+            }
+        }
         self.inner
             .command_tx
             .try_send(Command::Emit(emit))
@@ -283,6 +298,25 @@ impl Socket {
                 mpsc::error::TrySendError::Full(_) => EmitError::QueueFull,
                 mpsc::error::TrySendError::Closed(_) => EmitError::Closed,
             })
+    }
+
+    /// Hands `emit` to the connection task. While the namespace is not connected, waits to
+    /// learn whether the offline buffer took it.
+    async fn send_emit(&self, mut emit: OutgoingEmit) -> Result<(), EmitError> {
+        let admission_rx = (!emit.volatile && !self.connected()).then(|| {
+            let (admission_tx, admission_rx) = oneshot::channel();
+            emit.admission = Some(admission_tx);
+            admission_rx
+        });
+        self.inner
+            .command_tx
+            .send(Command::Emit(emit))
+            .await
+            .map_err(|_| EmitError::Closed)?;
+        match admission_rx {
+            Some(admission_rx) => admission_rx.await.unwrap_or(Err(EmitError::Closed)),
+            None => Ok(()),
+        }
     }
 
     /// Emits a volatile event: dropped, not buffered, when the connection is not writable.
@@ -295,11 +329,7 @@ impl Socket {
         args: &T,
     ) -> Result<(), EmitError> {
         let emit = self.prepare(event, to_args(args)?, None, true)?;
-        self.inner
-            .command_tx
-            .send(Command::Emit(emit))
-            .await
-            .map_err(|_| EmitError::Closed)
+        self.send_emit(emit).await
     }
 
     /// Emits `event` and waits for the server's acknowledgement, at most the manager's
@@ -378,12 +408,10 @@ impl Socket {
         let (ack_tx, ack_rx) = oneshot::channel::<AckResult>();
         let emit = self.prepare(event, args, Some((id, ack_tx)), false)?;
         let deadline = tokio::time::Instant::now() + timeout;
-        let sent =
-            tokio::time::timeout_at(deadline, self.inner.command_tx.send(Command::Emit(emit)))
-                .await;
-        match sent {
+        match tokio::time::timeout_at(deadline, self.send_emit(emit)).await {
             Ok(Ok(())) => {}
-            Ok(Err(_)) => return Err(AckError::Closed),
+            Ok(Err(EmitError::Closed)) => return Err(AckError::Closed),
+            Ok(Err(error)) => return Err(AckError::Emit(error)),
             Err(_) => return Err(AckError::Timeout(timeout)),
         }
         match tokio::time::timeout_at(deadline, ack_rx).await {
@@ -453,19 +481,7 @@ impl Socket {
                 return Err(EmitError::PayloadTooLarge { size: largest, max });
             }
         }
-        if !volatile
-            && !self.connected()
-            && self.inner.options.buffer_policy == BufferPolicy::Reject
-        {
-            let buffered = self.buffered();
-            let size = text.len() + attachments.iter().map(|a| a.len()).sum::<usize>();
-            let options = &self.inner.options;
-            if buffered.emits >= options.max_buffered_emits
-                || buffered.bytes + size > options.max_buffered_bytes
-            {
-                return Err(EmitError::BufferFull);
-            }
-        }
+
         let mut packets = Vec::with_capacity(1 + attachments.len());
         packets.push(EnginePacket::Message(text));
         packets.extend(attachments.into_iter().map(EnginePacket::Binary));
@@ -474,6 +490,7 @@ impl Socket {
             packets,
             ack,
             volatile,
+            admission: None,
         })
     }
 

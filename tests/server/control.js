@@ -91,6 +91,19 @@ const actions = {
     nsp.volatile.emit(requireString(body, "event"), ...eventArgs(body));
     return { sockets: nsp.sockets.size };
   },
+  // Emits `event` with 0, 1, ..., count - 1 to the namespace, one every `intervalMs`, and
+  // answers once all were emitted: a steady stream for fault tests.
+  async tick(ctx, body) {
+    const nsp = namespace(ctx, body.nsp);
+    const event = requireString(body, "event");
+    const count = body.count ?? 100;
+    const intervalMs = body.intervalMs ?? 10;
+    for (let n = 0; n < count; n += 1) {
+      nsp.emit(event, n);
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+    return { emitted: count };
+  },
   emitToRoom(ctx, body) {
     const nsp = namespace(ctx, body.nsp);
     nsp.to(requireString(body, "room")).emit(requireString(body, "event"), ...eventArgs(body));

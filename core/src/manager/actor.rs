@@ -9,17 +9,20 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant, Sleep};
 
 use super::command::{Command, OutgoingEmit};
-use super::namespaces::{BufferLimits, Namespaces, Phase};
+use super::namespaces::{BufferLimits, Buffered, Namespaces, Phase};
 use super::reconnect::ReconnectPolicy;
 use crate::engineio::session::{EngineSession, OpenOptions, SessionEvent};
-use crate::engineio::transport::Endpoint;
+use crate::engineio::transport::{polling, Endpoint};
 use crate::engineio::EnginePacket;
-use crate::error::{AckError, ConnectError, ProtocolError, TransportError};
+use crate::error::{AckError, ConnectError, EmitError, ProtocolError, TransportError};
 use crate::event::{AckResponder, DisconnectReason, Event, ManagerEvent, SocketEvent};
-use crate::options::ManagerOptions;
+use crate::options::{ManagerOptions, TransportKind};
 use crate::socketio::{Decoder, Packet, PacketKind};
 use crate::state::{EngineState, SocketState};
 use crate::value::Value;
+
+/// Time allowed to close a lost polling session before reconnecting.
+const ABANDON_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How many commands are handled per wake-up.
 const COMMAND_BATCH: usize = 64;
@@ -60,6 +63,9 @@ pub(crate) struct Actor {
     manager_event_tx: broadcast::Sender<ManagerEvent>,
     text: String,
     attachments: Vec<bytes::Bytes>,
+    /// A polling session lost by a failed request: the server may not know it is gone,
+    /// and would keep it (and its recoverable state) until its ping timeout.
+    abandoned_sid: Option<String>,
 }
 
 impl Actor {
@@ -88,6 +94,7 @@ impl Actor {
             manager_event_tx,
             text: String::new(),
             attachments: Vec::new(),
+            abandoned_sid: None,
         }
     }
 
@@ -264,6 +271,9 @@ impl Actor {
             self.write_emit(emit);
         } else if emit.volatile {
             tracing::trace!(namespace = %emit.namespace, "volatile emit dropped: not writable");
+            if let Some(admission) = emit.admission {
+                let _ = admission.send(Ok(()));
+            }
             if let Some((_, ack_tx)) = emit.ack {
                 let _ = ack_tx.send(Err(AckError::Disconnected));
             }
@@ -273,16 +283,28 @@ impl Actor {
                 max_bytes: self.options.max_buffered_bytes,
                 policy: self.options.buffer_policy,
             };
-            for discarded in ns.buffer(emit, limits) {
-                tracing::warn!(namespace = %discarded.namespace, "offline buffer full, emit discarded");
-                if let Some((_, ack_tx)) = discarded.ack {
-                    let _ = ack_tx.send(Err(AckError::Discarded));
+            match ns.buffer(emit, limits) {
+                Buffered::Taken { dropped } => {
+                    for oldest in dropped {
+                        tracing::warn!(namespace = %oldest.namespace, "offline buffer full, oldest emit dropped");
+                        if let Some((_, ack_tx)) = oldest.ack {
+                            let _ = ack_tx.send(Err(AckError::Discarded));
+                        }
+                    }
+                }
+                Buffered::Refused(emit) => {
+                    if let Some(admission) = emit.admission {
+                        let _ = admission.send(Err(EmitError::BufferFull));
+                    }
                 }
             }
         }
     }
 
-    fn write_emit(&mut self, emit: OutgoingEmit) {
+    fn write_emit(&mut self, mut emit: OutgoingEmit) {
+        if let Some(admission) = emit.admission.take() {
+            let _ = admission.send(Ok(()));
+        }
         let Engine::Open(session) = &mut self.engine else {
             return;
         };
@@ -374,7 +396,14 @@ impl Actor {
         let endpoint = self.endpoint.clone();
         let options = self.options.clone();
         let open_options = self.open_options.clone();
+        let abandoned_sid = self.abandoned_sid.clone();
         let task = tokio::spawn(async move {
+            if let Some(sid) = abandoned_sid {
+                // Close the lost session first, so that the server stores it for recovery
+                // instead of keeping it alive until its ping timeout.
+                let limit = options.timeout.min(ABANDON_TIMEOUT);
+                let _ = tokio::time::timeout(limit, polling::abandon(&endpoint, &sid)).await;
+            }
             let mut endpoint = endpoint;
             let mut auth = None;
             if let Some(hook) = hook {
@@ -409,6 +438,7 @@ impl Actor {
                 auth,
             }) => {
                 self.endpoint = endpoint;
+                self.abandoned_sid = None;
                 if let Some(auth) = auth {
                     for ns in self.namespaces.iter_mut() {
                         ns.auth = Some(auth.clone());
@@ -461,6 +491,13 @@ impl Actor {
                 match &error {
                     Some(error) => tracing::debug!(%reason, %error, "engine closed"),
                     None => tracing::debug!(%reason, "engine closed"),
+                }
+                if let Engine::Open(session) = &self.engine {
+                    if session.transport() == TransportKind::Polling
+                        && reason != DisconnectReason::TransportClose
+                    {
+                        self.abandoned_sid = Some(session.handshake().sid.clone());
+                    }
                 }
                 self.on_engine_closed(reason);
             }
@@ -577,6 +614,7 @@ impl Actor {
             })
             .collect();
         for namespace in retries {
+            tracing::debug!(%namespace, engine_open, "connecting again after a server-side disconnect");
             if engine_open {
                 self.send_connect(&namespace);
             }
@@ -753,6 +791,7 @@ impl Actor {
         };
         let reason = DisconnectReason::IoServerDisconnect;
         let was_connected = ns.is_connected();
+        tracing::debug!(%namespace, reconnect, "disconnected by the server");
         ns.phase = Phase::Idle;
         ns.active = reconnect;
         ns.connect_deadline = None;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::engineio::EnginePacket;
-use crate::error::{AckError, ConnectError};
+use crate::error::{AckError, ConnectError, EmitError};
 use crate::event::SocketEvent;
 use crate::state::SocketState;
 use crate::value::Value;
@@ -57,6 +57,9 @@ pub(crate) struct OutgoingEmit {
     pub(crate) ack: Option<(u64, oneshot::Sender<AckResult>)>,
     /// Dropped rather than buffered when the connection is not writable.
     pub(crate) volatile: bool,
+    /// Told whether the emit was taken (sent or buffered) or refused (buffer full). Set
+    /// when the emitter saw the namespace disconnected; a full buffer refuses only these.
+    pub(crate) admission: Option<oneshot::Sender<Result<(), EmitError>>>,
 }
 
 impl OutgoingEmit {

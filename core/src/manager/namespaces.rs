@@ -113,35 +113,38 @@ impl Namespace {
         }
     }
 
-    /// Adds `emit` to the offline buffer within `limits`. Returns the emits dropped or
-    /// refused to stay within them (their acks must be failed).
-    pub(crate) fn buffer(&mut self, emit: OutgoingEmit, limits: BufferLimits) -> Vec<OutgoingEmit> {
+    /// Adds `emit` to the offline buffer within `limits`. With [`BufferPolicy::Reject`], a
+    /// full buffer refuses an emit whose emitter waits for admission and takes the others
+    /// beyond the bound (they were made while the emitter believed the namespace
+    /// connected); with [`BufferPolicy::DropOldest`] the oldest emits make room.
+    pub(crate) fn buffer(&mut self, mut emit: OutgoingEmit, limits: BufferLimits) -> Buffered {
         let size = emit.size();
-        let mut discarded = Vec::new();
-        let fits = |ns: &Self| {
-            ns.outbox.len() < limits.max_emits && ns.buffered_bytes + size <= limits.max_bytes
-        };
-        while !fits(self) {
-            let oldest = match limits.policy {
-                BufferPolicy::DropOldest => self.outbox.pop_front(),
-                BufferPolicy::Reject => None,
-            };
-            match oldest {
-                Some(oldest) => {
-                    self.buffered_bytes -= oldest.size();
-                    discarded.push(oldest);
-                }
-                _ => {
-                    discarded.push(emit);
+        let mut dropped = Vec::new();
+        while self.outbox.len() >= limits.max_emits || self.buffered_bytes + size > limits.max_bytes
+        {
+            match limits.policy {
+                BufferPolicy::DropOldest => match self.outbox.pop_front() {
+                    Some(oldest) => {
+                        self.buffered_bytes -= oldest.size();
+                        dropped.push(oldest);
+                    }
+                    None => break,
+                },
+                BufferPolicy::Reject if emit.admission.is_some() => {
                     self.publish_buffer();
-                    return discarded;
+                    return Buffered::Refused(emit);
                 }
+                BufferPolicy::Reject => break,
             }
         }
+        let admission = emit.admission.take();
         self.buffered_bytes += size;
         self.outbox.push_back(emit);
         self.publish_buffer();
-        discarded
+        if let Some(admission) = admission {
+            let _ = admission.send(Ok(()));
+        }
+        Buffered::Taken { dropped }
     }
 
     /// Empties the offline buffer, returning what it held in order.
@@ -239,6 +242,15 @@ impl Namespace {
     }
 }
 
+/// What [`Namespace::buffer`] did with an emit.
+#[derive(Debug)]
+pub(crate) enum Buffered {
+    /// Buffered; these older emits were dropped to make room.
+    Taken { dropped: Vec<OutgoingEmit> },
+    /// Refused: the buffer is full.
+    Refused(OutgoingEmit),
+}
+
 /// Bounds of a namespace's offline buffer.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BufferLimits {
@@ -276,11 +288,12 @@ impl Namespaces {
         self.table.values().any(|ns| ns.active)
     }
 
-    /// The earliest pending CONNECT deadline.
+    /// The earliest pending CONNECT deadline or retry.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.table
             .values()
-            .filter_map(|ns| ns.connect_deadline)
+            .flat_map(|ns| [ns.connect_deadline, ns.retry_at])
+            .flatten()
             .min()
     }
 }
@@ -346,17 +359,33 @@ mod tests {
         assert!(ns.sent_acks.is_empty());
     }
 
-    fn emit(id: u64, bytes: usize) -> (OutgoingEmit, oneshot::Receiver<AckResult>) {
-        let (ack_tx, ack_rx) = oneshot::channel();
+    fn emit(id: u64, bytes: usize) -> OutgoingEmit {
+        let (ack_tx, _) = oneshot::channel();
         let packets = vec![crate::engineio::EnginePacket::Message("x".repeat(bytes))];
+        OutgoingEmit {
+            namespace: "/".into(),
+            packets,
+            ack: Some((id, ack_tx)),
+            volatile: false,
+            admission: None,
+        }
+    }
+
+    /// An emit whose emitter waits to learn whether it was taken.
+    fn admitted(
+        id: u64,
+        bytes: usize,
+    ) -> (
+        OutgoingEmit,
+        oneshot::Receiver<Result<(), crate::EmitError>>,
+    ) {
+        let (admission_tx, admission_rx) = oneshot::channel();
         (
             OutgoingEmit {
-                namespace: "/".into(),
-                packets,
-                ack: Some((id, ack_tx)),
-                volatile: false,
+                admission: Some(admission_tx),
+                ..emit(id, bytes)
             },
-            ack_rx,
+            admission_rx,
         )
     }
 
@@ -368,43 +397,65 @@ mod tests {
         }
     }
 
+    fn ids(ns: &Namespace) -> Vec<u64> {
+        ns.outbox
+            .iter()
+            .filter_map(|e| e.ack.as_ref().map(|a| a.0))
+            .collect()
+    }
+
     #[test]
-    fn full_buffer_refuses_the_new_emit_by_default() {
+    fn full_buffer_refuses_an_emit_that_waits_for_admission() {
         let mut ns = Namespace::new("/".into());
-        assert!(ns
-            .buffer(emit(1, 10).0, limits(2, BufferPolicy::Reject))
-            .is_empty());
-        assert!(ns
-            .buffer(emit(2, 10).0, limits(2, BufferPolicy::Reject))
-            .is_empty());
-        let refused = ns.buffer(emit(3, 10).0, limits(2, BufferPolicy::Reject));
-        assert_eq!(refused.len(), 1);
-        assert_eq!(refused[0].ack.as_ref().map(|a| a.0), Some(3));
-        assert_eq!(ns.outbox.len(), 2);
+        let (first, mut first_admission) = admitted(1, 10);
+        assert!(matches!(
+            ns.buffer(first, limits(2, BufferPolicy::Reject)),
+            Buffered::Taken { .. }
+        ));
+        assert!(matches!(first_admission.try_recv(), Ok(Ok(()))));
+        ns.buffer(emit(2, 10), limits(2, BufferPolicy::Reject));
+        let (third, _) = admitted(3, 10);
+        assert!(
+            matches!(ns.buffer(third, limits(2, BufferPolicy::Reject)), Buffered::Refused(e) if e.ack.as_ref().map(|a| a.0) == Some(3))
+        );
+        assert_eq!(ids(&ns), [1, 2]);
         assert_eq!(ns.buffered_bytes, 20);
+    }
+
+    #[test]
+    fn full_buffer_takes_an_emit_made_while_believed_connected() {
+        let mut ns = Namespace::new("/".into());
+        ns.buffer(emit(1, 10), limits(1, BufferPolicy::Reject));
+        assert!(matches!(
+            ns.buffer(emit(2, 10), limits(1, BufferPolicy::Reject)),
+            Buffered::Taken { .. }
+        ));
+        assert_eq!(ids(&ns), [1, 2]);
     }
 
     #[test]
     fn full_buffer_drops_the_oldest_with_drop_oldest() {
         let mut ns = Namespace::new("/".into());
-        ns.buffer(emit(1, 10).0, limits(2, BufferPolicy::DropOldest));
-        ns.buffer(emit(2, 10).0, limits(2, BufferPolicy::DropOldest));
-        let dropped = ns.buffer(emit(3, 10).0, limits(2, BufferPolicy::DropOldest));
+        ns.buffer(emit(1, 10), limits(2, BufferPolicy::DropOldest));
+        ns.buffer(emit(2, 10), limits(2, BufferPolicy::DropOldest));
+        let Buffered::Taken { dropped } =
+            ns.buffer(emit(3, 10), limits(2, BufferPolicy::DropOldest))
+        else {
+            panic!("taken");
+        };
         assert_eq!(dropped[0].ack.as_ref().map(|a| a.0), Some(1));
-        let ids: Vec<u64> = ns
-            .outbox
-            .iter()
-            .filter_map(|e| e.ack.as_ref().map(|a| a.0))
-            .collect();
-        assert_eq!(ids, [2, 3]);
+        assert_eq!(ids(&ns), [2, 3]);
     }
 
     #[test]
     fn byte_bound_applies_too() {
         let mut ns = Namespace::new("/".into());
-        ns.buffer(emit(1, 60).0, limits(10, BufferPolicy::Reject));
-        let refused = ns.buffer(emit(2, 60).0, limits(10, BufferPolicy::Reject));
-        assert_eq!(refused.len(), 1);
+        ns.buffer(emit(1, 60), limits(10, BufferPolicy::Reject));
+        let (second, _) = admitted(2, 60);
+        assert!(matches!(
+            ns.buffer(second, limits(10, BufferPolicy::Reject)),
+            Buffered::Refused(_)
+        ));
         assert_eq!(ns.buffered_bytes, 60);
     }
 

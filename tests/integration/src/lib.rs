@@ -18,9 +18,11 @@
 //! [`TestCa`] makes a certificate authority and a server certificate for TLS tests
 //! ([`TestServer::start_tls`]).
 
+mod proxy;
 mod server;
 mod tls;
 
+pub use proxy::FaultProxy;
 pub use server::TestServer;
 pub use tls::TestCa;
 

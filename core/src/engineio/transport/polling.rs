@@ -79,6 +79,23 @@ pub(crate) async fn handshake(
     }
 }
 
+/// Closes session `sid` on the server (a POST of a close packet), for a session this
+/// client lost track of; errors are ignored.
+pub(crate) async fn abandon(endpoint: &Endpoint, sid: &str) {
+    let url = endpoint.url(TransportKind::Polling, Some(sid));
+    let sent = endpoint
+        .http()
+        .post(url)
+        .header(http::header::CONTENT_TYPE, "text/plain;charset=UTF-8")
+        .body("1")
+        .send()
+        .await;
+    tracing::debug!(
+        ok = sent.as_ref().is_ok_and(|r| r.status().is_success()),
+        "lost polling session closed"
+    );
+}
+
 impl Polling {
     /// Starts the GET and POST tasks of session `sid`.
     pub(crate) fn start(endpoint: Arc<Endpoint>, sid: &str, max_payload: Option<u64>) -> Self {

@@ -42,6 +42,16 @@ pub fn builder(server: &TestServer, mode: Mode) -> ManagerBuilder {
     }
 }
 
+/// Logs the client's tracing output to the test's stderr when `RUST_LOG` is set.
+pub fn init_logs() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+}
+
 /// A client connected to `server`'s `/` in `mode`, after any upgrade completed.
 pub async fn connect(server: &TestServer, mode: Mode) -> Client {
     let client = Client::builder(&server.url())
@@ -70,6 +80,7 @@ pub async fn wait_for_transport(manager: &Manager, transport: TransportKind) {
 
 /// Runs `future`, failing the test if it takes longer than [`WAIT`].
 pub async fn within<T>(future: impl Future<Output = T>) -> T {
+    init_logs();
     tokio::time::timeout(WAIT, future)
         .await
         .expect("timed out waiting")
@@ -130,4 +141,22 @@ pub fn builder_for(builder: ManagerBuilder, mode: Mode) -> ManagerBuilder {
         Mode::WebSocket => builder.transports(&[TransportKind::WebSocket]),
         Mode::Upgrade => builder,
     }
+}
+
+/// Generates one `#[tokio::test]` over WebSocket and one over polling calling `$body(mode)`.
+#[macro_export]
+macro_rules! per_transport_pair {
+    ($body:ident) => {
+        mod $body {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn polling() {
+                super::$body(common::Mode::Polling).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn websocket() {
+                super::$body(common::Mode::WebSocket).await
+            }
+        }
+    };
 }
