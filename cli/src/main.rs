@@ -1,3 +1,48 @@
-//! The `ferrio` command.
+//! The `ferrio` command: talk to Socket.IO servers from a shell (see `ferrio --help`).
 
-fn main() {}
+mod args;
+mod input;
+mod json;
+mod output;
+mod session;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+fn main() -> ExitCode {
+    // Usage errors exit with 2, `--help` and `--version` with 0.
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let status = match cli.command {
+        Command::Connect(args) => runtime.block_on(session::run(args)),
+    };
+    // The stdin reader may still be blocked in a read: do not wait for it.
+    runtime.shutdown_background();
+    status
+}
+
+/// Logs to stderr, only when `RUST_LOG` is set.
+fn init_logging() {
+    if std::env::var_os("RUST_LOG").is_none() {
+        return;
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}

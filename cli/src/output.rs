@@ -1,0 +1,315 @@
+//! The stdout lines: one JSON object per line, written by a single writer task.
+
+use ferrio::{AckError, ConnectError, ManagerEvent, SocketEvent};
+use serde::Serialize;
+use serde_json::Value as Json;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use crate::json::{args_to_json, to_json};
+
+/// Capacity of the queue of lines to the writer task.
+pub const LINE_CAPACITY: usize = 1024;
+
+/// Most lines the writer takes from its queue before one flush.
+const WRITE_BATCH: usize = 256;
+
+/// One output line; `type` is the variant's name in snake case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Line {
+    /// A namespace is connected.
+    Connect { namespace: String, sid: String },
+    /// An event from the server.
+    Event {
+        namespace: String,
+        event: String,
+        args: Vec<Json>,
+    },
+    /// The reply to an emit with ack.
+    Ack {
+        namespace: String,
+        event: String,
+        args: Vec<Json>,
+    },
+    /// An emit with ack got no reply: `timeout`, `disconnected`, `closed` (or `discarded`
+    /// when the offline buffer dropped it).
+    AckError {
+        namespace: String,
+        event: String,
+        error: &'static str,
+    },
+    /// A namespace could not be connected.
+    ConnectError {
+        namespace: String,
+        message: String,
+        data: Json,
+    },
+    /// A namespace was disconnected.
+    Disconnect {
+        namespace: String,
+        reason: &'static str,
+    },
+    /// Events were dropped because stdout was too slow.
+    Lagged { namespace: String, dropped: u64 },
+    /// A reconnection attempt starts.
+    ReconnectAttempt { attempt: u32 },
+    /// Reconnected after this many attempts.
+    Reconnect { attempt: u32 },
+    /// A reconnection attempt failed.
+    ReconnectError { message: String },
+    /// Reconnection gave up.
+    ReconnectFailed,
+    /// A bad input line or a command that could not be carried out.
+    Error { message: String },
+}
+
+impl Line {
+    /// The line for something a socket of `namespace` observed.
+    pub fn from_socket_event(namespace: &str, event: SocketEvent) -> Line {
+        let namespace = namespace.to_owned();
+        match event {
+            SocketEvent::Connect { sid, .. } => Line::Connect { namespace, sid },
+            SocketEvent::ConnectError(error) => Line::connect_error(namespace, error),
+            SocketEvent::Disconnect(reason) => Line::Disconnect {
+                namespace,
+                reason: reason.as_str(),
+            },
+            SocketEvent::Event(event) => Line::Event {
+                namespace,
+                event: event.name,
+                args: args_to_json(event.args),
+            },
+            SocketEvent::Lagged(dropped) => Line::Lagged { namespace, dropped },
+        }
+    }
+
+    /// The `connect_error` line: the server's message and data for a rejection, else the
+    /// error's text and `null`.
+    pub fn connect_error(namespace: String, error: ConnectError) -> Line {
+        match error {
+            ConnectError::Rejected { message, data } => Line::ConnectError {
+                namespace,
+                message,
+                data: data.map_or(Json::Null, to_json),
+            },
+            other => Line::ConnectError {
+                namespace,
+                message: other.to_string(),
+                data: Json::Null,
+            },
+        }
+    }
+
+    /// The line for a manager event; `None` for those the contract does not print (open, close).
+    pub fn from_manager_event(event: ManagerEvent) -> Option<Line> {
+        match event {
+            ManagerEvent::ReconnectAttempt(attempt) => Some(Line::ReconnectAttempt { attempt }),
+            ManagerEvent::Reconnect(attempt) => Some(Line::Reconnect { attempt }),
+            ManagerEvent::ReconnectError(error) => Some(Line::ReconnectError {
+                message: error.to_string(),
+            }),
+            ManagerEvent::ReconnectFailed => Some(Line::ReconnectFailed),
+            ManagerEvent::Open | ManagerEvent::Close(_) => None,
+        }
+    }
+
+    /// The `ack` or `ack_error` line for the outcome of an emit with ack; an emit that could
+    /// not be sent at all (reserved name, too large) is an `error` line.
+    pub fn from_ack(
+        namespace: String,
+        event: String,
+        result: Result<ferrio::Ack, AckError>,
+    ) -> Line {
+        let error = match result {
+            Ok(ack) => {
+                return Line::Ack {
+                    namespace,
+                    event,
+                    args: args_to_json(ack.args),
+                }
+            }
+            Err(AckError::Timeout(_)) => "timeout",
+            Err(AckError::Disconnected) => "disconnected",
+            Err(AckError::Closed) => "closed",
+            Err(AckError::Discarded) => "discarded",
+            Err(AckError::Emit(error)) => {
+                return Line::Error {
+                    message: format!("emit \"{event}\" on {namespace}: {error}"),
+                }
+            }
+        };
+        Line::AckError {
+            namespace,
+            event,
+            error,
+        }
+    }
+
+    /// The line as JSON text, without the newline.
+    pub fn to_json_string(&self) -> String {
+        // A `Line` holds only strings, numbers and JSON values: it always serializes.
+        serde_json::to_string(self)
+            .unwrap_or_else(|e| format!(r#"{{"type":"error","message":"{e}"}}"#))
+    }
+}
+
+/// Writes each line received to `out`, newline-terminated, flushing whenever the queue is
+/// empty (so no line waits in a buffer). Stops when every sender is gone; after a write
+/// error (stdout closed) it keeps draining the queue so senders never block.
+pub async fn run_writer(mut line_rx: mpsc::Receiver<Line>, out: impl AsyncWrite + Unpin) {
+    let mut out = tokio::io::BufWriter::new(out);
+    let mut lines = Vec::with_capacity(WRITE_BATCH);
+    let mut broken = false;
+    while line_rx.recv_many(&mut lines, WRITE_BATCH).await > 0 {
+        if broken {
+            lines.clear();
+            continue;
+        }
+        let mut text = String::new();
+        for line in lines.drain(..) {
+            text.push_str(&line.to_json_string());
+            text.push('\n');
+        }
+        if let Err(error) = write_all_and_flush(&mut out, text.as_bytes()).await {
+            tracing::debug!(%error, "stdout closed, output dropped from now on");
+            broken = true;
+        }
+    }
+}
+
+async fn write_all_and_flush(
+    out: &mut (impl AsyncWrite + Unpin),
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    out.write_all(bytes).await?;
+    out.flush().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrio::DisconnectReason;
+    use serde_json::json;
+
+    fn text(line: Line) -> Json {
+        serde_json::from_str(&line.to_json_string()).unwrap()
+    }
+
+    #[test]
+    fn each_line_has_its_type_in_snake_case() {
+        assert_eq!(
+            text(Line::Connect {
+                namespace: "/".into(),
+                sid: "abc".into()
+            }),
+            json!({"type": "connect", "namespace": "/", "sid": "abc"})
+        );
+        assert_eq!(
+            text(Line::AckError {
+                namespace: "/".into(),
+                event: "e".into(),
+                error: "timeout"
+            }),
+            json!({"type": "ack_error", "namespace": "/", "event": "e", "error": "timeout"})
+        );
+        assert_eq!(
+            text(Line::ReconnectFailed),
+            json!({"type": "reconnect_failed"})
+        );
+        assert_eq!(
+            text(Line::ReconnectAttempt { attempt: 2 }),
+            json!({"type": "reconnect_attempt", "attempt": 2})
+        );
+    }
+
+    #[test]
+    fn a_rejection_carries_the_server_message_and_data() {
+        let data = ferrio::Value::from(json!({"code": 42}));
+        let error = ConnectError::Rejected {
+            message: "no".into(),
+            data: Some(data),
+        };
+        assert_eq!(
+            text(Line::connect_error("/no".into(), error)),
+            json!({"type": "connect_error", "namespace": "/no", "message": "no", "data": {"code": 42}})
+        );
+    }
+
+    #[test]
+    fn other_connect_errors_have_null_data() {
+        let line = text(Line::connect_error("/".into(), ConnectError::Closed));
+        assert_eq!(line["data"], Json::Null);
+        assert_eq!(line["message"], "the client is closed");
+    }
+
+    #[test]
+    fn disconnect_reasons_use_the_javascript_strings() {
+        let line = Line::from_socket_event(
+            "/",
+            SocketEvent::Disconnect(DisconnectReason::IoServerDisconnect),
+        );
+        assert_eq!(text(line)["reason"], "io server disconnect");
+    }
+
+    #[test]
+    fn ack_outcomes_map_to_ack_ack_error_or_error() {
+        let ok = Line::from_ack(
+            "/".into(),
+            "e".into(),
+            Ok(ferrio::Ack {
+                args: vec![1.into()],
+            }),
+        );
+        assert_eq!(
+            text(ok),
+            json!({"type": "ack", "namespace": "/", "event": "e", "args": [1]})
+        );
+        let lost = Line::from_ack("/".into(), "e".into(), Err(AckError::Disconnected));
+        assert_eq!(text(lost)["error"], "disconnected");
+        let closed = Line::from_ack("/".into(), "e".into(), Err(AckError::Closed));
+        assert_eq!(text(closed)["error"], "closed");
+        let reserved = AckError::Emit(ferrio::EmitError::ReservedEvent("connect".into()));
+        assert_eq!(
+            text(Line::from_ack("/".into(), "connect".into(), Err(reserved)))["type"],
+            "error"
+        );
+    }
+
+    #[test]
+    fn open_and_close_manager_events_print_nothing() {
+        assert_eq!(Line::from_manager_event(ManagerEvent::Open), None);
+        assert_eq!(
+            Line::from_manager_event(ManagerEvent::Reconnect(3)),
+            Some(Line::Reconnect { attempt: 3 })
+        );
+    }
+
+    #[tokio::test]
+    async fn the_writer_writes_one_line_per_message_in_order() {
+        let (line_tx, line_rx) = mpsc::channel(4);
+        let mut out = Vec::new();
+        let writer = async {
+            run_writer(line_rx, &mut out).await;
+        };
+        let sender = async move {
+            for attempt in 1..=3 {
+                line_tx
+                    .send(Line::ReconnectAttempt { attempt })
+                    .await
+                    .unwrap();
+            }
+        };
+        tokio::join!(writer, sender);
+        let text = String::from_utf8(out).unwrap();
+        let attempts: Vec<u64> = text
+            .lines()
+            .map(|line| {
+                serde_json::from_str::<Json>(line).unwrap()["attempt"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(attempts, [1, 2, 3]);
+    }
+}

@@ -1,0 +1,459 @@
+//! `ferrio connect`: connects the namespaces, runs the stdin command loop, prints events.
+//!
+//! Tasks: one reader per namespace (its pull stream, created before `connect()` so the
+//! `connect` line comes first), one for the manager's events, and one writer that owns
+//! stdout; they all send [`Line`]s to the writer through one bounded channel. The command
+//! loop runs in the main task: emits are awaited in order there, and emits with ack wait in
+//! a set of futures that the loop polls alongside (see [`CommandLoop`]).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use ferrio::{
+    ConnectError, EventStream, Manager, ManagerBuilder, ManagerEvent, Socket, SocketEvent,
+    SocketOptions, TransportKind,
+};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinSet;
+
+use crate::args::{ConnectArgs, Transport};
+use crate::input::{parse_line, Command, Emit, Target};
+use crate::json::from_json;
+use crate::output::{run_writer, Line, LINE_CAPACITY};
+
+/// Exit status of a connection failure.
+const EXIT_CONNECTION_FAILED: u8 = 1;
+/// Exit status of a usage error.
+const EXIT_USAGE: u8 = 2;
+/// How long the reader tasks may take to print the last events after the manager closed.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Buffer of the stdin reader.
+const STDIN_BUFFER: usize = 64 * 1024;
+
+/// An emit-with-ack waiting for its reply; yields the line to print.
+type PendingAck = Pin<Box<dyn Future<Output = Line> + Send>>;
+
+/// Runs `ferrio connect` and returns the exit status.
+pub async fn run(args: ConnectArgs) -> ExitCode {
+    let setup = match Setup::from_args(&args) {
+        Ok(setup) => setup,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let (line_tx, line_rx) = mpsc::channel(LINE_CAPACITY);
+    let writer = tokio::spawn(run_writer(line_rx, tokio::io::stdout()));
+    // Capacity 1: one "the connection is lost for good" is enough.
+    let (lost_tx, lost_rx) = mpsc::channel(1);
+
+    let manager = setup.manager;
+    let mut readers = JoinSet::new();
+    readers.spawn(forward_manager_events(
+        manager.events(),
+        line_tx.clone(),
+        lost_tx.clone(),
+    ));
+    let mut sockets = Vec::with_capacity(setup.namespaces.len());
+    for namespace in &setup.namespaces {
+        let socket = manager.socket_with(
+            namespace,
+            SocketOptions {
+                auth: setup.auth.clone(),
+                ..SocketOptions::default()
+            },
+        );
+        let lost_tx = (!setup.reconnection).then(|| lost_tx.clone());
+        readers.spawn(forward_socket_events(
+            namespace.clone(),
+            socket.events(),
+            line_tx.clone(),
+            lost_tx,
+        ));
+        sockets.push((namespace.clone(), socket));
+    }
+    drop(lost_tx);
+
+    let connected = connect_all(&sockets, setup.reconnection, &line_tx).await;
+    let status = match connected {
+        Some(refused) => {
+            let mut commands = CommandLoop {
+                sockets: &sockets,
+                refused,
+                line_tx: &line_tx,
+                acks: FuturesUnordered::new(),
+            };
+            let stdin = BufReader::with_capacity(STDIN_BUFFER, tokio::io::stdin());
+            match commands.run(stdin, lost_rx).await {
+                End::Input => 0,
+                End::ConnectionLost => EXIT_CONNECTION_FAILED,
+            }
+        }
+        None => EXIT_CONNECTION_FAILED,
+    };
+
+    manager.close().await;
+    // The pull streams and the manager events end after the close; the readers print what
+    // is left, then stop.
+    drop(sockets);
+    drop(manager);
+    if tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while readers.join_next().await.is_some() {}
+    })
+    .await
+    .is_err()
+    {
+        tracing::warn!("event readers still running after close, stopping them");
+        readers.shutdown().await;
+    }
+    drop(line_tx);
+    let _ = writer.await;
+    ExitCode::from(status)
+}
+
+/// What the arguments ask for, checked.
+struct Setup {
+    manager: Manager,
+    namespaces: Vec<String>,
+    auth: Option<ferrio::Value>,
+    reconnection: bool,
+}
+
+impl Setup {
+    /// Builds the manager. Errors are usage errors (exit 2).
+    fn from_args(args: &ConnectArgs) -> Result<Setup, String> {
+        let auth = match &args.auth {
+            Some(auth) => Some(from_json(auth.clone()).map_err(|e| format!("--auth: {e}"))?),
+            None => None,
+        };
+        let manager = manager_builder(args)?.build().map_err(|e| e.to_string())?;
+        Ok(Setup {
+            manager,
+            namespaces: namespace_list(&args.namespaces),
+            auth,
+            reconnection: !args.no_reconnection,
+        })
+    }
+}
+
+/// The manager's options from the arguments; reads the `--ca-cert` file.
+fn manager_builder(args: &ConnectArgs) -> Result<ManagerBuilder, String> {
+    let mut builder = Manager::builder(&args.url);
+    builder = match args.transport {
+        Transport::Upgrade => builder
+            .transports(&[TransportKind::Polling, TransportKind::WebSocket])
+            .upgrade(true),
+        Transport::Websocket => builder.transports(&[TransportKind::WebSocket]),
+        Transport::Polling => builder.transports(&[TransportKind::Polling]).upgrade(false),
+    };
+    for (name, value) in &args.headers {
+        builder = builder.extra_header(name, value);
+    }
+    if let Some(path) = &args.ca_cert {
+        let pem = std::fs::read(path).map_err(|e| format!("--ca-cert {}: {e}", path.display()))?;
+        builder = builder.ca_cert_pem(pem);
+    }
+    builder = builder.reconnection(!args.no_reconnection);
+    if let Some(attempts) = args.reconnection_attempts {
+        builder = builder.reconnection_attempts(attempts);
+    }
+    if let Some(ms) = args.reconnection_delay_ms {
+        builder = builder.reconnection_delay(Duration::from_millis(ms));
+    }
+    if let Some(ms) = args.reconnection_delay_max_ms {
+        builder = builder.reconnection_delay_max(Duration::from_millis(ms));
+    }
+    Ok(builder)
+}
+
+/// The namespaces to connect, normalized, without duplicates, in order; `/` when none.
+fn namespace_list(given: &[String]) -> Vec<String> {
+    let mut namespaces: Vec<String> = Vec::new();
+    for namespace in given.iter().map(|n| normalize_namespace(n)) {
+        if !namespaces.contains(&namespace) {
+            namespaces.push(namespace);
+        }
+    }
+    if namespaces.is_empty() {
+        namespaces.push("/".to_owned());
+    }
+    namespaces
+}
+
+/// `/x` for `x`, `/x/` and `/x`; `/` for an empty name (as the manager names them).
+fn normalize_namespace(namespace: &str) -> String {
+    format!("/{}", namespace.trim_matches('/'))
+}
+
+/// Connects every namespace at once. Returns the namespaces the server refused, or `None`
+/// when the session cannot go on: a namespace failed for good, or none is left.
+async fn connect_all(
+    sockets: &[(String, Socket)],
+    reconnection: bool,
+    line_tx: &mpsc::Sender<Line>,
+) -> Option<Vec<String>> {
+    let mut connects = Vec::with_capacity(sockets.len());
+    for (_, socket) in sockets {
+        let socket = socket.clone();
+        connects.push(tokio::spawn(async move { socket.connect().await }));
+    }
+    let mut refused = Vec::new();
+    let mut failed = false;
+    for ((namespace, _), connect) in sockets.iter().zip(connects) {
+        let result = connect.await.unwrap_or(Err(ConnectError::Closed));
+        match result {
+            Ok(()) => {}
+            // The reader prints these from the socket's stream.
+            Err(ConnectError::Rejected { .. }) => refused.push(namespace.clone()),
+            Err(ConnectError::Transport(_) | ConnectError::Timeout(_)) if reconnection => {
+                tracing::debug!(%namespace, "namespace not connected yet, the manager retries");
+            }
+            Err(ConnectError::Transport(_) | ConnectError::Timeout(_)) => failed = true,
+            // Errors the socket's stream does not report.
+            Err(error) => {
+                let _ = line_tx
+                    .send(Line::connect_error(namespace.clone(), error))
+                    .await;
+                failed = true;
+            }
+        }
+    }
+    (!failed && refused.len() < sockets.len()).then_some(refused)
+}
+
+/// Prints what one namespace's socket observes; reports a lost connection on `lost_tx`
+/// (given when reconnection is off).
+async fn forward_socket_events(
+    namespace: String,
+    mut stream: EventStream,
+    line_tx: mpsc::Sender<Line>,
+    lost_tx: Option<mpsc::Sender<()>>,
+) {
+    while let Some(event) = stream.next().await {
+        let lost = matches!(&event, SocketEvent::Disconnect(reason) if reason.is_recoverable());
+        if line_tx
+            .send(Line::from_socket_event(&namespace, event))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        if let (true, Some(lost_tx)) = (lost, &lost_tx) {
+            let _ = lost_tx.try_send(());
+        }
+    }
+}
+
+/// Prints the manager's reconnection events; reports `reconnect_failed` on `lost_tx`.
+async fn forward_manager_events(
+    mut event_rx: broadcast::Receiver<ManagerEvent>,
+    line_tx: mpsc::Sender<Line>,
+    lost_tx: mpsc::Sender<()>,
+) {
+    loop {
+        let event = match event_rx.recv().await {
+            Ok(event) => event,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "manager events missed");
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let failed = matches!(event, ManagerEvent::ReconnectFailed);
+        if let Some(line) = Line::from_manager_event(event) {
+            if line_tx.send(line).await.is_err() {
+                return;
+            }
+        }
+        if failed {
+            let _ = lost_tx.try_send(());
+        }
+    }
+}
+
+/// Why the command loop ended.
+enum End {
+    /// End of input or `{"disconnect":true}`, pending acks settled.
+    Input,
+    /// The connection is lost for good (reconnection gave up, or is off).
+    ConnectionLost,
+}
+
+/// Whether to read the next line.
+enum Next {
+    Continue,
+    Stop,
+}
+
+/// The stdin command loop.
+///
+/// Emits must reach the manager in input order, and an emit with ack must not hold up
+/// the lines after it. The ack futures therefore live in `acks`, polled in this task
+/// before anything else: a new one is polled (and its packet queued) before the next line
+/// is read, and while a later emit waits for room in the manager's queue the earlier ack
+/// emits, ahead of it in that (fair) queue, are polled first.
+struct CommandLoop<'a> {
+    sockets: &'a [(String, Socket)],
+    refused: Vec<String>,
+    line_tx: &'a mpsc::Sender<Line>,
+    acks: FuturesUnordered<PendingAck>,
+}
+
+impl CommandLoop<'_> {
+    async fn run(
+        &mut self,
+        mut input: impl AsyncBufRead + Unpin,
+        mut lost_rx: mpsc::Receiver<()>,
+    ) -> End {
+        let mut buffer = Vec::new();
+        let end = loop {
+            tokio::select! {
+                biased;
+                Some(line) = self.acks.next(), if !self.acks.is_empty() => self.print(line).await,
+                Some(()) = lost_rx.recv() => break End::ConnectionLost,
+                // `read_until` keeps what it read in `buffer` when cancelled.
+                read = input.read_until(b'\n', &mut buffer) => {
+                    match read {
+                        Ok(0) => break End::Input,
+                        Ok(_) => {
+                            let next = self.on_line(&buffer).await;
+                            buffer.clear();
+                            if let Next::Stop = next {
+                                break End::Input;
+                            }
+                        }
+                        Err(error) => {
+                            tracing::debug!(%error, "stdin failed");
+                            break End::Input;
+                        }
+                    }
+                }
+            }
+        };
+        while let Some(line) = self.acks.next().await {
+            self.print(line).await;
+        }
+        end
+    }
+
+    async fn on_line(&mut self, bytes: &[u8]) -> Next {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            self.error("not UTF-8 text".to_owned()).await;
+            return Next::Continue;
+        };
+        match parse_line(text) {
+            Ok(None) => Next::Continue,
+            Ok(Some(Command::Emit(emit))) => {
+                self.emit(emit).await;
+                Next::Continue
+            }
+            Ok(Some(Command::Disconnect(Target::Namespace(namespace)))) => {
+                let namespace = normalize_namespace(&namespace);
+                match self.socket(&namespace).cloned() {
+                    Some(socket) => self.drive(socket.disconnect()).await,
+                    None => {
+                        self.error(format!(
+                            "disconnect: namespace {namespace} was not given with --namespace"
+                        ))
+                        .await
+                    }
+                }
+                Next::Continue
+            }
+            Ok(Some(Command::Disconnect(Target::All))) => {
+                let sockets = self.sockets;
+                for (_, socket) in sockets {
+                    self.drive(socket.disconnect()).await;
+                }
+                Next::Stop
+            }
+            Err(message) => {
+                self.error(message).await;
+                Next::Continue
+            }
+        }
+    }
+
+    async fn emit(&mut self, emit: Emit) {
+        let namespace = match &emit.namespace {
+            Some(namespace) => normalize_namespace(namespace),
+            None => self.sockets[0].0.clone(),
+        };
+        let Some(socket) = self.socket(&namespace).cloned() else {
+            let message = format!(
+                "emit \"{}\": namespace {namespace} was not given with --namespace",
+                emit.event
+            );
+            return self.error(message).await;
+        };
+        if self.refused.contains(&namespace) {
+            let message = format!(
+                "emit \"{}\": namespace {namespace} was refused by the server",
+                emit.event
+            );
+            return self.error(message).await;
+        }
+        let Emit {
+            event, args, ack, ..
+        } = emit;
+        match ack {
+            None => {
+                if let Err(error) = self.drive(socket.emit_values(&event, args)).await {
+                    self.error(format!("emit \"{event}\" on {namespace}: {error}"))
+                        .await;
+                }
+            }
+            Some(timeout) => self.acks.push(Box::pin(async move {
+                let result = socket.emit_values_with_ack(&event, args, timeout).await;
+                Line::from_ack(namespace, event, result)
+            })),
+        }
+    }
+
+    /// Awaits `future` while printing the acks that settle meanwhile (polled first).
+    async fn drive<F: Future>(&mut self, future: F) -> F::Output {
+        tokio::pin!(future);
+        loop {
+            tokio::select! {
+                biased;
+                Some(line) = self.acks.next(), if !self.acks.is_empty() => self.print(line).await,
+                output = &mut future => return output,
+            }
+        }
+    }
+
+    fn socket(&self, namespace: &str) -> Option<&Socket> {
+        self.sockets
+            .iter()
+            .find(|(name, _)| name == namespace)
+            .map(|(_, socket)| socket)
+    }
+
+    async fn print(&self, line: Line) {
+        let _ = self.line_tx.send(line).await;
+    }
+
+    async fn error(&self, message: String) {
+        self.print(Line::Error { message }).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_default_to_the_main_one() {
+        assert_eq!(namespace_list(&[]), ["/"]);
+    }
+
+    #[test]
+    fn namespaces_are_normalized_and_deduplicated_in_order() {
+        let given = ["custom", "/", "/custom/", "/abc"].map(String::from);
+        assert_eq!(namespace_list(&given), ["/custom", "/", "/abc"]);
+    }
+}
