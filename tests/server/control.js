@@ -104,6 +104,13 @@ const actions = {
     }
     return { emitted: count };
   },
+  // Writes `data` as a raw Engine.IO message to every socket of the namespace: Socket.IO
+  // text the client must decode (garbage included, to test parse errors).
+  raw(ctx, body) {
+    const sockets = targetSockets(ctx, body);
+    sockets.forEach((socket) => socket.conn.write(requireString(body, "data")));
+    return { sent: sockets.length };
+  },
   emitToRoom(ctx, body) {
     const nsp = namespace(ctx, body.nsp);
     nsp.to(requireString(body, "room")).emit(requireString(body, "event"), ...eventArgs(body));

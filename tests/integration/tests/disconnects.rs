@@ -158,3 +158,38 @@ async fn closed_manager_fails_emits_and_connects_with_closed() {
     ));
     assert_eq!(socket.state(), SocketState::Closed);
 }
+
+async fn garbage_from_the_server_gives_parse_error_then_reconnection(mode: Mode) {
+    let server = TestServer::start().await;
+    let client = Client::builder(&server.url())
+        .manager(|b| common::builder_for(b, mode).reconnection_delay(Duration::from_millis(50)))
+        .connect()
+        .await
+        .expect("connect");
+    common::wait_for_transport(client.manager(), mode.final_transport()).await;
+    let mut events = client.events();
+    for garbage in ["9nope", "2{\"not\":\"an array\"}", "2[\"truncated\""] {
+        server
+            .control("raw", json!({"nsp": "/", "data": garbage}))
+            .await;
+        match next_lifecycle(&mut events).await {
+            SocketEvent::Disconnect(reason) => {
+                assert_eq!(reason, DisconnectReason::ParseError, "{garbage}")
+            }
+            other => panic!("expected a disconnect after {garbage}, got {other:?}"),
+        }
+        assert!(
+            matches!(
+                next_lifecycle(&mut events).await,
+                SocketEvent::Connect { .. }
+            ),
+            "reconnected after {garbage}"
+        );
+    }
+    assert!(client.emit_with_ack("echo", &1).await.is_ok());
+    client.close().await;
+}
+per_transport!(
+    garbage_from_the_server_gives_parse_error_then_reconnection,
+    garbage_from_the_server_gives_parse_error_then_reconnection
+);

@@ -26,7 +26,6 @@ pub(crate) enum WsInbound {
 #[derive(Debug)]
 pub(crate) struct WebSocket {
     stream: Box<WebSocketStream<MaybeTlsStream<TcpStream>>>,
-    text: String,
 }
 
 impl WebSocket {
@@ -63,7 +62,6 @@ impl WebSocket {
         endpoint.store_cookies(response.headers());
         Ok(Self {
             stream: Box::new(stream),
-            text: String::new(),
         })
     }
 
@@ -100,9 +98,10 @@ impl WebSocket {
         let message = match packet {
             EnginePacket::Binary(data) => Message::Binary(data.clone()),
             other => {
-                self.text.clear();
-                other.encode_text(&mut self.text);
-                Message::Text(self.text.as_str().into())
+                // Encoded straight into the frame's own buffer: one copy of the payload.
+                let mut text = String::with_capacity(text_capacity(other));
+                other.encode_text(&mut text);
+                Message::Text(text.into())
             }
         };
         self.stream.feed(message).await.map_err(write_error)
@@ -116,6 +115,14 @@ impl WebSocket {
     /// Closes the WebSocket (the Node server ignores an Engine.IO close packet here).
     pub(crate) async fn close(&mut self) {
         let _ = self.stream.close(None).await;
+    }
+}
+
+/// Room for a packet's text form: its type digit and its message, if any.
+fn text_capacity(packet: &EnginePacket) -> usize {
+    match packet {
+        EnginePacket::Message(text) => text.len() + 1,
+        _ => 8,
     }
 }
 

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Makes a Swift 6 toolchain available on Debian 12, which has none: a Debian trixie root
+# with `swiftlang`, built once with mmdebstrap and cached outside the repository
+# (shared/reference/swift-on-linux.md). Prints the root's path.
+#
+#   bindings/swift/toolchain.sh            # build the root if missing, print its path
+#   FERRIO_SWIFT_ROOT=/path ...            # use another cache location
+set -euo pipefail
+
+root="${FERRIO_SWIFT_ROOT:-/var/cache/ferrio/swift-trixie}"
+if [ -x "$root/usr/bin/swift" ] && [ -f "$root/.ferrio-ready" ]; then
+  echo "$root"
+  exit 0
+fi
+
+if ! command -v mmdebstrap >/dev/null 2>&1; then
+  echo "swift: installing mmdebstrap" >&2
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap >&2
+fi
+
+mirror="$(grep -hE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null \
+  | grep -v security | grep -oE 'https?://[^ ]+' | head -n1 || true)"
+mirror="${mirror:-http://deb.debian.org/debian}"
+echo "swift: building a Debian trixie root with swiftlang in $root (about a minute, ~560 MB download)" >&2
+rm -rf "$root.partial"
+mkdir -p "$(dirname "$root")"
+mmdebstrap --variant=apt --include=swiftlang,libc6-dev,ca-certificates trixie "$root.partial" "$mirror" >&2
+touch "$root.partial/.ferrio-ready"
+rm -rf "$root"
+mv "$root.partial" "$root"
+echo "$root"
