@@ -3,7 +3,7 @@
 SERVER_DIR := tests/server
 
 .PHONY: test
-test: test-rust
+test: test-rust test-cluster
 
 # The reference Socket.IO server's packages, installed from the lockfile when it changed.
 .PHONY: deps-node
@@ -13,8 +13,46 @@ $(SERVER_DIR)/node_modules/.package-lock.json: $(SERVER_DIR)/package-lock.json
 	npm ci --prefix $(SERVER_DIR)
 	touch $@
 
+# The scaled-out deployment of the cluster tests (tests/cluster): redis-server and nginx
+# from Debian's packages, installed when missing; the tests run them by hand on loopback
+# ports, never as services.
+.PHONY: deps-cluster
+deps-cluster: deps-node
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || missing="$$missing nginx-light"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+# Ferrio against two socket.io nodes (Redis adapter) behind nginx (tests/cluster/README.md).
+# The test target needs the `cluster` feature, so `cargo test --workspace` leaves it out.
+.PHONY: test-cluster
+test-cluster: deps-cluster
+	cargo clippy -p ferrio-integration-tests --features cluster --all-targets -- -D warnings
+	cargo test -p ferrio-integration-tests --features cluster --test cluster
+
 .PHONY: test-rust
 test-rust: deps-node
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo test --workspace
+
+# The Python package (bindings/python): built with maturin (debug profile, fast to build) into
+# a venv outside the repository, linted (ruff, mypy --strict) and tested against the
+# reference server. FERRIO_VENV overrides where the venv lives.
+FERRIO_VENV ?= $${XDG_CACHE_HOME:-$$HOME/.cache}/ferrio/venv
+PYTHON_DIR := bindings/python
+
+.PHONY: test-python
+test-python: deps-node
+	test -x "$(FERRIO_VENV)/bin/python" || python3 -m venv "$(FERRIO_VENV)"
+	"$(FERRIO_VENV)/bin/python" -m pip install --quiet --upgrade pip
+	"$(FERRIO_VENV)/bin/python" -m pip install --quiet -r $(PYTHON_DIR)/requirements-dev.txt
+	PATH="$(FERRIO_VENV)/bin:$$PATH" MATURIN_PEP517_ARGS="--profile dev" "$(FERRIO_VENV)/bin/python" -m pip install --quiet --force-reinstall --no-deps --no-build-isolation ./$(PYTHON_DIR)
+	cd $(PYTHON_DIR) && "$(FERRIO_VENV)/bin/ruff" check python tests
+	cd $(PYTHON_DIR) && "$(FERRIO_VENV)/bin/ruff" format --check python tests
+	cd $(PYTHON_DIR) && "$(FERRIO_VENV)/bin/mypy" --strict python/ferrio tests
+	cd $(PYTHON_DIR) && "$(FERRIO_VENV)/bin/python" -m pytest

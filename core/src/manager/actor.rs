@@ -66,6 +66,8 @@ pub(crate) struct Actor {
     /// A polling session lost by a failed request: the server may not know it is gone,
     /// and would keep it (and its recoverable state) until its ping timeout.
     abandoned_sid: Option<String>,
+    /// Whether a namespace connected on the current session.
+    connected_on_session: bool,
 }
 
 impl Actor {
@@ -95,6 +97,7 @@ impl Actor {
             text: String::new(),
             attachments: Vec::new(),
             abandoned_sid: None,
+            connected_on_session: false,
         }
     }
 
@@ -439,6 +442,7 @@ impl Actor {
             }) => {
                 self.endpoint = endpoint;
                 self.abandoned_sid = None;
+                self.connected_on_session = false;
                 if let Some(auth) = auth {
                     for ns in self.namespaces.iter_mut() {
                         ns.auth = Some(auth.clone());
@@ -499,8 +503,34 @@ impl Actor {
                         self.abandoned_sid = Some(session.handshake().sid.clone());
                     }
                 }
+                if let Some(error) = error {
+                    self.report_failed_attempt(error);
+                }
                 self.on_engine_closed(reason);
             }
+        }
+    }
+
+    /// A session that failed before any namespace connected on it is a failed connection
+    /// attempt (say a load balancer without sticky sessions answering `Session ID
+    /// unknown`): report the error as a failed handshake would be.
+    fn report_failed_attempt(&mut self, error: TransportError) {
+        if self.connected_on_session {
+            return;
+        }
+        let error = ConnectError::Transport(error);
+        if self.reconnect.attempts > 0 {
+            let _ = self
+                .manager_event_tx
+                .send(ManagerEvent::ReconnectError(error.clone()));
+        }
+        for ns in self
+            .namespaces
+            .iter_mut()
+            .filter(|ns| ns.active && !ns.is_connected())
+        {
+            ns.answer_waiters(&Err(error.clone()));
+            ns.deliver(SocketEvent::ConnectError(error.clone()));
         }
     }
 
@@ -646,6 +676,7 @@ impl Actor {
         let transport = session.transport();
         if let Err((reason, error)) = session.flush().await {
             tracing::debug!(%error, "write failed");
+            self.report_failed_attempt(error);
             self.close_engine(reason);
             return;
         }
@@ -737,6 +768,7 @@ impl Actor {
             recovered,
         });
         ns.answer_waiters(&Ok(()));
+        self.connected_on_session = true;
         let rooms = if recovered {
             Vec::new()
         } else {

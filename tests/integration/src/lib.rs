@@ -15,13 +15,18 @@
 //! # }
 //! ```
 //!
+//! [`TestCluster`] starts Redis, two nodes of the reference server with the Redis adapter and
+//! nginx in front (sticky by cookie, and round robin), for tests of scaled-out deployments.
+//!
 //! [`TestCa`] makes a certificate authority and a server certificate for TLS tests
 //! ([`TestServer::start_tls`]).
 
+mod cluster;
 mod proxy;
 mod server;
 mod tls;
 
+pub use cluster::TestCluster;
 pub use proxy::FaultProxy;
 pub use server::TestServer;
 pub use tls::TestCa;

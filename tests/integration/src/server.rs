@@ -29,6 +29,33 @@ pub struct TestServer {
     config: Value,
     ca: Option<Arc<TestCa>>,
     http: reqwest::Client,
+    program: Program,
+}
+
+/// What a server process runs: a Node script using the reference server's packages (its
+/// first argument is the configuration) and further arguments.
+#[derive(Debug, Clone)]
+pub(crate) struct Program {
+    script: PathBuf,
+    extra_args: Vec<String>,
+}
+
+impl Program {
+    /// The reference server, `tests/server/server.js`.
+    fn reference() -> Program {
+        Program {
+            script: server_dir().join("server.js"),
+            extra_args: Vec::new(),
+        }
+    }
+
+    /// `script` (relative to `tests/`) with `extra_args` after the configuration.
+    pub(crate) fn new(script: &str, extra_args: Vec<String>) -> Program {
+        Program {
+            script: server_dir().join("..").join(script),
+            extra_args,
+        }
+    }
 }
 
 impl TestServer {
@@ -49,7 +76,17 @@ impl TestServer {
         TestServer::launch(config, Some(Arc::new(TestCa::generate()))).await
     }
 
-    async fn launch(mut config: Value, ca: Option<Arc<TestCa>>) -> TestServer {
+    async fn launch(config: Value, ca: Option<Arc<TestCa>>) -> TestServer {
+        TestServer::launch_program(Program::reference(), config, ca).await
+    }
+
+    /// Starts `program` (a server speaking the reference server's `READY` line and control
+    /// channel) with `config`.
+    pub(crate) async fn launch_program(
+        program: Program,
+        mut config: Value,
+        ca: Option<Arc<TestCa>>,
+    ) -> TestServer {
         let object = config
             .as_object_mut()
             .expect("the test server configuration must be a JSON object");
@@ -62,7 +99,7 @@ impl TestServer {
                 }),
             );
         }
-        let (process, ready) = ServerProcess::spawn(&config).await;
+        let (process, ready) = ServerProcess::spawn(&program, &config).await;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(client_config(ca.as_deref()))
             .build()
@@ -74,6 +111,7 @@ impl TestServer {
             config,
             ca,
             http,
+            program,
         }
     }
 
@@ -310,7 +348,7 @@ impl TestServer {
         self.kill().await;
         let mut config = self.config.clone();
         config["port"] = json!(self.port);
-        let (process, ready) = ServerProcess::spawn(&config).await;
+        let (process, ready) = ServerProcess::spawn(&self.program, &config).await;
         self.process = process;
         self.control_port = ready.control;
     }
@@ -341,7 +379,7 @@ struct ServerProcess {
 }
 
 impl ServerProcess {
-    async fn spawn(config: &Value) -> (ServerProcess, Ready) {
+    async fn spawn(program: &Program, config: &Value) -> (ServerProcess, Ready) {
         let server_dir = server_dir();
         assert!(
             server_dir.join("node_modules").is_dir(),
@@ -351,8 +389,9 @@ impl ServerProcess {
         );
         let node = std::env::var("FERRIO_NODE").unwrap_or_else(|_| "node".to_owned());
         let mut child = Command::new(&node)
-            .arg(server_dir.join("server.js"))
+            .arg(&program.script)
             .arg(config.to_string())
+            .args(&program.extra_args)
             .current_dir(&server_dir)
             .env("FERRIO_EXIT_ON_STDIN_CLOSE", "1")
             .stdin(Stdio::piped())

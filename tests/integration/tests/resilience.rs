@@ -61,7 +61,12 @@ async fn wait_manager_event(
 
 /// Waits until the socket's state satisfies `wanted`.
 async fn wait_state(client: &Client, wanted: impl Fn(&SocketState) -> bool) {
-    let mut state = client.watch_state();
+    wait_state_of(client.socket(), wanted).await;
+}
+
+/// Waits until `socket`'s state satisfies `wanted`.
+async fn wait_state_of(socket: &ferrio::Socket, wanted: impl Fn(&SocketState) -> bool) {
+    let mut state = socket.watch_state();
     within(state.wait_for(|s| wanted(s)))
         .await
         .expect("socket alive");
@@ -397,7 +402,9 @@ async fn reconnect_hook_runs_before_every_attempt_and_the_server_sees_the_new_to
         [Value::from("secret")]
     );
     server.set_token("fresh-1").await;
-    proxy.cut();
+    cut_off(&proxy);
+    wait_state_of(&socket, |s| !s.is_connected()).await;
+    proxy.refuse_all(false);
     assert_eq!(
         next_event(&mut events, "welcome").await.args,
         [Value::from("fresh-1")]
