@@ -2,6 +2,7 @@
 //! that drives the transports.
 
 pub mod handshake;
+mod heartbeat;
 pub mod packet;
 pub mod payload;
 pub(crate) mod session;

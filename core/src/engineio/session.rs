@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, timeout, Instant};
 
+use super::heartbeat::Heartbeat;
 use super::transport::polling::{self, PollInbound, Polling};
 use super::transport::websocket::{WebSocket, WsInbound};
 use super::transport::Endpoint;
@@ -72,10 +73,7 @@ pub(crate) struct EngineSession {
     upgrade: Upgrade,
     inbound: VecDeque<EnginePacket>,
     outgoing: VecDeque<EnginePacket>,
-    ping_deadline: Instant,
-    /// The same deadline on the wall clock, which keeps running while the process is
-    /// suspended (the monotonic clock does not, on Linux and Android).
-    wall_deadline: SystemTime,
+    heartbeat: Heartbeat,
 }
 
 impl std::fmt::Debug for EngineSession {
@@ -107,8 +105,11 @@ impl EngineSession {
                 Ok((handshake, active, inbound)) => {
                     let mut session = Self {
                         endpoint: endpoint.clone(),
-                        ping_deadline: Instant::now() + heartbeat_window(&handshake),
-                        wall_deadline: SystemTime::now() + heartbeat_window(&handshake),
+                        heartbeat: Heartbeat::new(
+                            heartbeat_window(&handshake),
+                            Instant::now(),
+                            SystemTime::now(),
+                        ),
                         handshake,
                         active,
                         upgrade: Upgrade::Idle,
@@ -194,7 +195,7 @@ impl EngineSession {
     /// Whether the heartbeat deadline passed on the wall clock: after a suspension longer
     /// than `pingInterval + pingTimeout` the connection counts as expired.
     pub(crate) fn is_expired(&self) -> bool {
-        SystemTime::now() > self.wall_deadline
+        self.heartbeat.is_expired(SystemTime::now())
     }
 
     /// Queues `packet`; [`EngineSession::flush`] writes it.
@@ -208,8 +209,7 @@ impl EngineSession {
             if let Some(packet) = self.inbound.pop_front() {
                 match packet {
                     EnginePacket::Ping => {
-                        self.ping_deadline = Instant::now() + heartbeat_window(&self.handshake);
-                        self.wall_deadline = SystemTime::now() + heartbeat_window(&self.handshake);
+                        self.heartbeat.on_ping(Instant::now(), SystemTime::now());
                         self.outgoing.push_back(EnginePacket::Pong);
                         return SessionEvent::Flush;
                     }
@@ -228,7 +228,7 @@ impl EngineSession {
                     }
                 }
             }
-            let deadline = self.ping_deadline;
+            let deadline = self.heartbeat.deadline();
             let Self {
                 active,
                 upgrade,
