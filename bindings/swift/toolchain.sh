@@ -8,9 +8,34 @@
 set -euo pipefail
 
 root="${FERRIO_SWIFT_ROOT:-/var/cache/ferrio/swift-trixie}"
-if [ -x "$root/usr/bin/swift" ] && [ -f "$root/.ferrio-ready" ]; then
+
+# `usr/bin/swift` is an absolute symlink (/usr/libexec/swift/bin/swift) that only resolves
+# inside the root: test the relative `swiftc` link and the marker written after a full build.
+ready() {
+  [ -f "$root/.ferrio-ready" ] && [ -x "$root/usr/bin/swiftc" ] \
+    && [ -x "$root/usr/libexec/swift/bin/swift-build" ]
+}
+
+if ready; then
   echo "$root"
   exit 0
+fi
+
+mkdir -p "$(dirname "$root")"
+# One build at a time; a concurrent caller waits and then finds the root ready.
+exec 9>"$root.build.lock"
+flock 9
+if ready; then
+  echo "$root"
+  exit 0
+fi
+
+# Never delete a root something is mounted in (a repository bind-mounted by an interrupted
+# test run would be deleted with it).
+if grep -qs " $root[/ ]" /proc/mounts || grep -qs " $root.partial[/ ]" /proc/mounts; then
+  echo "swift: $root (or $root.partial) still has mounts; unmount them first:" >&2
+  grep -s " $root" /proc/mounts | awk '{print "  " $2}' >&2
+  exit 1
 fi
 
 if ! command -v mmdebstrap >/dev/null 2>&1; then
@@ -23,10 +48,9 @@ mirror="$(grep -hE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d
   | grep -v security | grep -oE 'https?://[^ ]+' | head -n1 || true)"
 mirror="${mirror:-http://deb.debian.org/debian}"
 echo "swift: building a Debian trixie root with swiftlang in $root (about a minute, ~560 MB download)" >&2
-rm -rf "$root.partial"
-mkdir -p "$(dirname "$root")"
+rm -rf --one-file-system "$root.partial"
 mmdebstrap --variant=apt --include=swiftlang,libc6-dev,ca-certificates trixie "$root.partial" "$mirror" >&2
 touch "$root.partial/.ferrio-ready"
-rm -rf "$root"
+rm -rf --one-file-system "$root"
 mv "$root.partial" "$root"
 echo "$root"

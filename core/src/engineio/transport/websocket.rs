@@ -114,7 +114,7 @@ impl WebSocket {
 
     /// Closes the WebSocket (the Node server ignores an Engine.IO close packet here).
     pub(crate) async fn close(&mut self) {
-        let _ = self.stream.close(None).await;
+        let _ = WebSocketStream::close(&mut self.stream, None).await;
     }
 }
 

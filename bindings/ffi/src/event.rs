@@ -1,0 +1,195 @@
+//! `EventRecord`: the flat envelope in which every event a socket observes crosses.
+
+use std::sync::Arc;
+
+use crate::ack::AckRequest;
+use crate::json;
+
+/// Why a socket was disconnected; the JavaScript client's reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DisconnectReason {
+    /// The server disconnected the socket; no automatic reconnection.
+    IoServerDisconnect,
+    /// The client disconnected; no automatic reconnection.
+    IoClientDisconnect,
+    /// No ping from the server in time.
+    PingTimeout,
+    /// The connection was closed (server, proxy or network).
+    TransportClose,
+    /// The transport failed.
+    TransportError,
+    /// The server sent data that could not be decoded.
+    ParseError,
+}
+
+impl From<ferrio::DisconnectReason> for DisconnectReason {
+    fn from(reason: ferrio::DisconnectReason) -> Self {
+        match reason {
+            ferrio::DisconnectReason::IoServerDisconnect => DisconnectReason::IoServerDisconnect,
+            ferrio::DisconnectReason::IoClientDisconnect => DisconnectReason::IoClientDisconnect,
+            ferrio::DisconnectReason::PingTimeout => DisconnectReason::PingTimeout,
+            ferrio::DisconnectReason::TransportClose => DisconnectReason::TransportClose,
+            ferrio::DisconnectReason::TransportError => DisconnectReason::TransportError,
+            ferrio::DisconnectReason::ParseError => DisconnectReason::ParseError,
+        }
+    }
+}
+
+/// What an [`EventRecord`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum EventKind {
+    /// An event from the server: `name`, `args_json`, `attachments`, maybe `ack`.
+    Event,
+    /// The namespace is connected: `sid`, `recovered`.
+    Connect,
+    /// The namespace was disconnected: `reason` (also the one argument, as a string).
+    Disconnect,
+    /// The namespace could not be connected: `error`; the argument is `{message, data}`.
+    ConnectError,
+    /// The consumer was too slow: `dropped` events were lost.
+    Lagged,
+}
+
+/// One event a socket observed, flat: parse `args_json` in the foreign language and put
+/// `attachments[K]` in place of each `{"_placeholder":true,"num":K}`.
+#[derive(Debug, uniffi::Record)]
+pub struct EventRecord {
+    /// What happened.
+    pub kind: EventKind,
+    /// The namespace, e.g. `/`.
+    pub namespace: String,
+    /// The event name; `connect`, `disconnect`, `connect_error` or `lagged` for the others.
+    pub name: String,
+    /// The arguments: JSON text of an array, binary nodes as placeholders.
+    pub args_json: String,
+    /// The bytes of the placeholders, by number.
+    pub attachments: Vec<Vec<u8>>,
+    /// Answers the server's acknowledgement request, when it asked for one.
+    pub ack: Option<Arc<AckRequest>>,
+    /// The session id, for `Connect`.
+    pub sid: Option<String>,
+    /// Whether connection state recovery restored the session, for `Connect`.
+    pub recovered: bool,
+    /// Why, for `Disconnect`.
+    pub reason: Option<DisconnectReason>,
+    /// The error message, for `ConnectError`.
+    pub error: Option<String>,
+    /// Events lost, for `Lagged`.
+    pub dropped: u64,
+}
+
+impl EventRecord {
+    fn lifecycle(kind: EventKind, namespace: &str, name: &str, args_json: String) -> Self {
+        EventRecord {
+            kind,
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            args_json,
+            attachments: Vec::new(),
+            ack: None,
+            sid: None,
+            recovered: false,
+            reason: None,
+            error: None,
+            dropped: 0,
+        }
+    }
+
+    /// The record of what socket `namespace` observed.
+    pub(crate) fn from_core(namespace: &str, event: ferrio::SocketEvent) -> Self {
+        match event {
+            ferrio::SocketEvent::Event(mut event) => {
+                let args = std::mem::take(&mut event.args);
+                let (args_json, attachments) = json::args_to_json(&args);
+                EventRecord {
+                    namespace: event.namespace.to_string(),
+                    name: std::mem::take(&mut event.name),
+                    args_json,
+                    attachments,
+                    ack: event.wants_ack().then(|| Arc::new(AckRequest::new(event))),
+                    ..Self::lifecycle(EventKind::Event, "", "", String::new())
+                }
+            }
+            ferrio::SocketEvent::Connect { sid, recovered } => EventRecord {
+                sid: Some(sid),
+                recovered,
+                ..Self::lifecycle(EventKind::Connect, namespace, "connect", "[]".into())
+            },
+            ferrio::SocketEvent::Disconnect(reason) => EventRecord {
+                reason: Some(reason.into()),
+                ..Self::lifecycle(
+                    EventKind::Disconnect,
+                    namespace,
+                    "disconnect",
+                    format!("[\"{}\"]", reason.as_str()),
+                )
+            },
+            ferrio::SocketEvent::ConnectError(error) => {
+                let args_json = connect_error_args(&error);
+                EventRecord {
+                    error: Some(error.to_string()),
+                    ..Self::lifecycle(
+                        EventKind::ConnectError,
+                        namespace,
+                        "connect_error",
+                        args_json,
+                    )
+                }
+            }
+            ferrio::SocketEvent::Lagged(dropped) => EventRecord {
+                dropped,
+                ..Self::lifecycle(
+                    EventKind::Lagged,
+                    namespace,
+                    "lagged",
+                    format!("[{dropped}]"),
+                )
+            },
+        }
+    }
+}
+
+/// The `connect_error` argument as the JavaScript client shows it: `[{message, data}]`.
+fn connect_error_args(error: &ferrio::ConnectError) -> String {
+    let (message, data) = match error {
+        ferrio::ConnectError::Rejected { message, data } => (message.clone(), data.as_ref()),
+        other => (other.to_string(), None),
+    };
+    let message = serde_json::to_string(&message).unwrap_or_else(|_| "\"\"".into());
+    match data {
+        Some(data) => format!(
+            "[{{\"message\":{message},\"data\":{}}}]",
+            json::value_to_json(data)
+        ),
+        None => format!("[{{\"message\":{message}}}]"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rejection_becomes_message_and_data() {
+        let data = json::value_from_json(r#"{"reason":"denied","code":42}"#, vec![]).unwrap();
+        let error = ferrio::ConnectError::Rejected {
+            message: "Auth failed".into(),
+            data: Some(data),
+        };
+        let record = EventRecord::from_core("/no", ferrio::SocketEvent::ConnectError(error));
+        assert_eq!(record.kind, EventKind::ConnectError);
+        assert_eq!(
+            record.args_json,
+            r#"[{"message":"Auth failed","data":{"code":42,"reason":"denied"}}]"#
+        );
+        assert_eq!(record.namespace, "/no");
+    }
+
+    #[test]
+    fn a_disconnect_carries_its_reason_as_enum_and_string() {
+        let event = ferrio::SocketEvent::Disconnect(ferrio::DisconnectReason::TransportClose);
+        let record = EventRecord::from_core("/", event);
+        assert_eq!(record.reason, Some(DisconnectReason::TransportClose));
+        assert_eq!(record.args_json, r#"["transport close"]"#);
+    }
+}

@@ -1,0 +1,292 @@
+//! Arguments across the boundary: JSON text plus binary attachments.
+//!
+//! A list of arguments crosses as the JSON text of an array in which every binary node is
+//! the placeholder `{"_placeholder":true,"num":K}`, K indexing `attachments` (depth-first,
+//! the order in which the text is written), which carries the bytes. This is the Socket.IO
+//! wire convention; each language parses the text with its own JSON parser and puts its
+//! byte type back in place of the placeholders.
+
+use std::cell::RefCell;
+
+use bytes::Bytes;
+use ferrio::Value;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+
+/// Why JSON text and attachments are not a valid list of arguments.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum JsonError {
+    /// The text is not JSON.
+    #[error("not valid JSON: {0}")]
+    Syntax(String),
+    /// The arguments must be a JSON array.
+    #[error("the arguments must be a JSON array")]
+    NotAnArray,
+    /// A placeholder names a missing attachment, or is malformed.
+    #[error("{0}")]
+    Placeholder(String),
+}
+
+/// Parses one JSON value, with placeholders replaced by `attachments`.
+pub(crate) fn value_from_json(text: &str, attachments: Vec<Vec<u8>>) -> Result<Value, JsonError> {
+    let mut value: Value =
+        serde_json::from_str(text).map_err(|e| JsonError::Syntax(e.to_string()))?;
+    if !attachments.is_empty() || text.contains("_placeholder") {
+        let attachments: Vec<Bytes> = attachments.into_iter().map(Bytes::from).collect();
+        ferrio::socketio::binary::reconstruct(&mut value, &attachments)
+            .map_err(|e| JsonError::Placeholder(e.to_string()))?;
+    }
+    Ok(value)
+}
+
+/// Parses a list of arguments: a JSON array, with placeholders replaced by `attachments`.
+pub(crate) fn args_from_json(
+    text: &str,
+    attachments: Vec<Vec<u8>>,
+) -> Result<Vec<Value>, JsonError> {
+    match value_from_json(text, attachments)? {
+        Value::Array(args) => Ok(args),
+        _ => Err(JsonError::NotAnArray),
+    }
+}
+
+/// Writes a list of arguments as the JSON text of an array, binary nodes as placeholders,
+/// and returns it with the attachments.
+pub(crate) fn args_to_json(args: &[Value]) -> (String, Vec<Vec<u8>>) {
+    let attachments = RefCell::new(Vec::new());
+    let text = write(&Placeheld::Args(args, &attachments));
+    (text, attachments.into_inner())
+}
+
+/// Writes one value as JSON text, binary nodes as placeholders whose bytes are dropped:
+/// for diagnostics such as a connect error's `data`.
+pub(crate) fn value_to_json(value: &Value) -> String {
+    let attachments = RefCell::new(Vec::new());
+    write(&Placeheld::Value(value, &attachments))
+}
+
+fn write(value: &Placeheld<'_>) -> String {
+    // Serializing a `Value` cannot fail: keys are strings, numbers are serde_json's.
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// A value serialized with its binary nodes as placeholders, collecting their bytes.
+enum Placeheld<'a> {
+    Args(&'a [Value], &'a RefCell<Vec<Vec<u8>>>),
+    Value(&'a Value, &'a RefCell<Vec<Vec<u8>>>),
+}
+
+impl Serialize for Placeheld<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Placeheld::Args(args, attachments) => {
+                let mut seq = serializer.serialize_seq(Some(args.len()))?;
+                for arg in *args {
+                    seq.serialize_element(&Placeheld::Value(arg, attachments))?;
+                }
+                seq.end()
+            }
+            Placeheld::Value(value, attachments) => match value {
+                Value::Null => serializer.serialize_unit(),
+                Value::Bool(b) => serializer.serialize_bool(*b),
+                Value::Number(n) => n.serialize(serializer),
+                Value::String(s) => serializer.serialize_str(s),
+                Value::Binary(bytes) => {
+                    let num = {
+                        let mut attachments = attachments.borrow_mut();
+                        attachments.push(bytes.to_vec());
+                        attachments.len() - 1
+                    };
+                    let mut map = serializer.serialize_map(Some(2))?;
+                    map.serialize_entry("_placeholder", &true)?;
+                    map.serialize_entry("num", &num)?;
+                    map.end()
+                }
+                Value::Array(items) => Placeheld::Args(items, attachments).serialize(serializer),
+                Value::Object(object) => {
+                    let mut map = serializer.serialize_map(Some(object.len()))?;
+                    for (key, value) in object {
+                        map.serialize_entry(key, &Placeheld::Value(value, attachments))?;
+                    }
+                    map.end()
+                }
+            },
+        }
+    }
+}
+
+/// Serializes values as the arguments of an emit: `to_args` gives one argument per
+/// element of a top-level tuple.
+pub(crate) struct ArgsTuple<'a>(pub(crate) &'a [Value]);
+
+impl Serialize for ArgsTuple<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut tuple = serializer.serialize_tuple(self.0.len())?;
+        for value in self.0 {
+            tuple.serialize_element(value)?;
+        }
+        tuple.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bin(bytes: &[u8]) -> Value {
+        Value::Binary(Bytes::copy_from_slice(bytes))
+    }
+
+    mod args_from_json {
+        use super::*;
+
+        #[test]
+        fn parses_an_array_into_one_value_per_argument() {
+            let args = args_from_json(r#"["a",1,{"b":[true,null]}]"#, vec![]).unwrap();
+            assert_eq!(args.len(), 3);
+            assert_eq!(args[0], Value::from("a"));
+            assert_eq!(args[1].as_i64(), Some(1));
+            assert_eq!(args[2].to_string(), r#"{"b":[true,null]}"#);
+        }
+
+        #[test]
+        fn puts_attachments_back_in_place_of_nested_placeholders() {
+            let text = r#"[{"_placeholder":true,"num":1},{"x":[{"_placeholder":true,"num":0}]}]"#;
+            let args = args_from_json(text, vec![vec![1, 2], vec![3]]).unwrap();
+            assert_eq!(args[0], bin(&[3]));
+            assert_eq!(
+                args[1].get("x").unwrap().as_array().unwrap()[0],
+                bin(&[1, 2])
+            );
+        }
+
+        #[test]
+        fn rejects_a_placeholder_without_its_attachment() {
+            let text = r#"[{"_placeholder":true,"num":2}]"#;
+            assert!(matches!(
+                args_from_json(text, vec![vec![1]]),
+                Err(JsonError::Placeholder(_))
+            ));
+        }
+
+        #[test]
+        fn rejects_text_that_is_not_an_array() {
+            assert!(matches!(
+                args_from_json(r#"{"a":1}"#, vec![]),
+                Err(JsonError::NotAnArray)
+            ));
+            assert!(matches!(
+                args_from_json("\"a\"", vec![]),
+                Err(JsonError::NotAnArray)
+            ));
+        }
+
+        #[test]
+        fn rejects_invalid_json() {
+            assert!(matches!(
+                args_from_json("[1,", vec![]),
+                Err(JsonError::Syntax(_))
+            ));
+            assert!(matches!(
+                args_from_json("", vec![]),
+                Err(JsonError::Syntax(_))
+            ));
+        }
+
+        #[test]
+        fn keeps_big_integers_and_floats_exact() {
+            let args =
+                args_from_json("[18446744073709551615,-9223372036854775808,0.5]", vec![]).unwrap();
+            assert_eq!(args[0].as_u64(), Some(u64::MAX));
+            assert_eq!(args[1].as_i64(), Some(i64::MIN));
+            assert_eq!(args[2].as_f64(), Some(0.5));
+        }
+    }
+
+    mod args_to_json {
+        use super::*;
+
+        #[test]
+        fn writes_compact_json_without_attachments() {
+            let args = args_from_json(r#"["héllo \"q\"",1.5,{"b":null,"a":[]}]"#, vec![]).unwrap();
+            let (text, attachments) = args_to_json(&args);
+            assert_eq!(text, r#"["héllo \"q\"",1.5,{"a":[],"b":null}]"#);
+            assert!(attachments.is_empty());
+        }
+
+        #[test]
+        fn numbers_placeholders_depth_first_in_writing_order() {
+            let mut object = ferrio::Map::new();
+            object.insert("deep".into(), Value::Array(vec![bin(&[4, 5])]));
+            let args = vec![bin(&[1, 2, 3]), Value::Object(object), bin(&[])];
+            let (text, attachments) = args_to_json(&args);
+            assert_eq!(
+                text,
+                r#"[{"_placeholder":true,"num":0},{"deep":[{"_placeholder":true,"num":1}]},{"_placeholder":true,"num":2}]"#
+            );
+            assert_eq!(attachments, vec![vec![1, 2, 3], vec![4, 5], vec![]]);
+        }
+
+        #[test]
+        fn writes_no_arguments_as_an_empty_array() {
+            assert_eq!(args_to_json(&[]), ("[]".to_owned(), vec![]));
+        }
+
+        #[test]
+        fn round_trips_through_args_from_json() {
+            let args = vec![
+                Value::from("x"),
+                Value::Array(vec![bin(&[9]), Value::Null, Value::from(-3)]),
+                bin(&[0xff, 0]),
+            ];
+            let (text, attachments) = args_to_json(&args);
+            assert_eq!(args_from_json(&text, attachments).unwrap(), args);
+        }
+    }
+
+    mod value_to_json {
+        use super::*;
+
+        #[test]
+        fn writes_one_value() {
+            let value = value_from_json(r#"{"reason":"denied","code":42}"#, vec![]).unwrap();
+            assert_eq!(value_to_json(&value), r#"{"code":42,"reason":"denied"}"#);
+        }
+    }
+
+    mod args_tuple {
+        use super::*;
+
+        #[test]
+        fn gives_one_argument_per_value() {
+            let args = vec![Value::from("a"), Value::Array(vec![]), bin(&[1])];
+            assert_eq!(ferrio::to_args(&ArgsTuple(&args)).unwrap(), args);
+            assert!(ferrio::to_args(&ArgsTuple(&[])).unwrap().is_empty());
+        }
+    }
+
+    mod round_trip {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn arb_arg() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                any::<i64>().prop_map(Value::from),
+                ".*".prop_map(Value::from),
+                proptest::collection::vec(any::<u8>(), 0..8).prop_map(Value::from),
+                any::<bool>().prop_map(Value::from),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_argument_lists_survive_text_and_attachments(
+                items in proptest::collection::vec(arb_arg(), 0..8)
+            ) {
+                let (text, attachments) = args_to_json(&items);
+                prop_assert_eq!(args_from_json(&text, attachments).unwrap(), items);
+            }
+        }
+    }
+}

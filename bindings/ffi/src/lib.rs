@@ -1,0 +1,53 @@
+//! `ferrio-ffi`: the UniFFI layer over the `ferrio` core, shared by the Python, Kotlin and
+//! Swift packages. Thin: types converted, threads arranged, no protocol logic.
+//!
+//! - Events cross in drained batches ([`EventStream::next_batch`], [`EventListener`]) as
+//!   flat [`EventRecord`]s: JSON text plus binary attachments (see [`json`]).
+//! - Emits are cheap sync calls ([`Socket::emit`], [`Socket::emit_batch`]); async is for
+//!   real waits (connect, ack, next batch), run on this crate's own tokio runtime.
+//! - Every export catches panics into a typed error's `Panic` variant.
+
+uniffi::setup_scaffolding!();
+
+mod ack;
+mod client;
+mod error;
+mod event;
+mod json;
+mod listener;
+mod manager;
+mod manager_events;
+mod options;
+mod runtime;
+mod socket;
+mod stream;
+mod tracker;
+
+pub use ack::{AckRecord, AckRequest, EmitRecord};
+pub use client::{connect, connect_blocking, Client};
+pub use error::{AckError, AckReplyError, CallError, ConnectError, EmitError, ListenerError};
+pub use event::{DisconnectReason, EventKind, EventRecord};
+pub use listener::{EventListener, Subscription};
+pub use manager::Manager;
+pub use manager_events::{ManagerEvent, ManagerEventStream};
+pub use options::{ClientOptions, Transport};
+pub use socket::Socket;
+pub use stream::EventStream;
+
+/// How many listener delivery threads are alive in the process (for leak tests).
+#[uniffi::export]
+pub fn live_delivery_threads() -> u32 {
+    u32::try_from(listener::live_delivery_threads()).unwrap_or(u32::MAX)
+}
+
+/// How many tasks are alive on the FFI runtime (for leak tests).
+#[uniffi::export]
+pub fn live_runtime_tasks() -> u64 {
+    u64::try_from(runtime::runtime().metrics().num_alive_tasks()).unwrap_or(u64::MAX)
+}
+
+/// The version of the ferrio library.
+#[uniffi::export]
+pub fn ferrio_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}

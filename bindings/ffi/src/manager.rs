@@ -1,0 +1,157 @@
+//! `Manager`: one connection shared by many namespaces; `close` releases everything.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::error::{CallError, ConnectError};
+use crate::manager_events::ManagerEventStream;
+use crate::options::{parse_auth, ClientOptions, Transport};
+use crate::runtime::{block_on, guard, on_runtime, runtime};
+use crate::socket::Socket;
+use crate::tracker::{lock, Tracker};
+
+/// One Engine.IO connection to a server, multiplexing namespaces ([`Socket`]s).
+///
+/// The connection opens when the first socket connects and reconnects by itself. `close`
+/// (or dropping it) closes the connection, ends every stream and stops every delivery
+/// thread made from it.
+#[derive(uniffi::Object)]
+pub struct Manager {
+    core: Mutex<Option<ferrio::Manager>>,
+    tracker: Arc<Tracker>,
+    ack_timeout: Duration,
+    auth_json: Option<String>,
+}
+
+impl Manager {
+    pub(crate) fn from_core(core: ferrio::Manager, options: &ClientOptions) -> Self {
+        Manager {
+            ack_timeout: Duration::from_millis(options.ack_timeout_ms),
+            auth_json: options.auth_json.clone(),
+            core: Mutex::new(Some(core)),
+            tracker: Tracker::new(),
+        }
+    }
+
+    fn core(&self) -> Option<ferrio::Manager> {
+        lock(&self.core).clone()
+    }
+
+    pub(crate) fn socket_for(&self, core: ferrio::Socket) -> Arc<Socket> {
+        Arc::new(Socket::new(core, self.tracker.clone(), self.ack_timeout))
+    }
+
+    /// Closes the core manager and everything tracked; returns when all has stopped.
+    async fn shut(core: Option<ferrio::Manager>, tracker: Arc<Tracker>) {
+        if let Some(core) = core {
+            core.close().await;
+        }
+        for delivery in tracker.close() {
+            delivery.stop().await;
+        }
+    }
+}
+
+#[uniffi::export]
+impl Manager {
+    /// A manager for `options.url`; nothing connects until a socket does.
+    ///
+    /// # Errors
+    /// [`ConnectError::InvalidUrl`], [`ConnectError::InvalidOption`].
+    #[uniffi::constructor]
+    pub fn new(options: ClientOptions) -> Result<Arc<Self>, ConnectError> {
+        guard(|| {
+            options.auth()?;
+            let _runtime = runtime().enter();
+            let core = ferrio::Manager::with_options(&options.url, options.manager_options())?;
+            Ok(Arc::new(Manager::from_core(core, &options)))
+        })
+    }
+
+    /// The socket of `namespace`, with the auth payload `auth_json` (JSON text of an
+    /// object; the options' `auth_json` when `None`). Call `connect` on it. A namespace
+    /// has one core socket: a second call shares it (and its first auth).
+    ///
+    /// # Errors
+    /// [`ConnectError::InvalidOption`] for bad auth, [`ConnectError::Closed`].
+    pub fn socket(
+        &self,
+        namespace: String,
+        auth_json: Option<String>,
+    ) -> Result<Arc<Socket>, ConnectError> {
+        guard(|| {
+            let core = self.core().ok_or(ConnectError::Closed)?;
+            let auth = parse_auth(auth_json.as_deref().or(self.auth_json.as_deref()))?;
+            let _runtime = runtime().enter();
+            let socket = core.socket_with(
+                &namespace,
+                ferrio::SocketOptions {
+                    auth,
+                    ..Default::default()
+                },
+            );
+            Ok(self.socket_for(socket))
+        })
+    }
+
+    /// The transport in use, while connected.
+    pub fn transport(&self) -> Result<Option<Transport>, CallError> {
+        guard(|| {
+            Ok(self
+                .core()
+                .and_then(|core| core.transport())
+                .map(Transport::from))
+        })
+    }
+
+    /// Connection events from now on: open, close, reconnection attempts and outcome.
+    pub fn events(&self) -> Result<Arc<ManagerEventStream>, CallError> {
+        guard(|| {
+            let events = self.core().map(|core| core.events());
+            Ok(Arc::new(ManagerEventStream::new(
+                events,
+                self.tracker.closed_rx(),
+            )))
+        })
+    }
+
+    /// Whether `close` was called.
+    pub fn is_closed(&self) -> Result<bool, CallError> {
+        guard(|| Ok(self.tracker.is_closed()))
+    }
+
+    /// Disconnects every namespace, closes the connection, ends the streams and waits for
+    /// the delivery threads to stop. Pending acks fail with `Closed`.
+    pub async fn close(&self) -> Result<(), CallError> {
+        let core = lock(&self.core).take();
+        let tracker = self.tracker.clone();
+        on_runtime(async move {
+            Manager::shut(core, tracker).await;
+            Ok(())
+        })
+        .await
+    }
+
+    /// `close`, blocking the calling thread.
+    pub fn close_blocking(&self) -> Result<(), CallError> {
+        let core = lock(&self.core).take();
+        let tracker = self.tracker.clone();
+        block_on(async move {
+            Manager::shut(core, tracker).await;
+            Ok(())
+        })
+    }
+}
+
+impl Drop for Manager {
+    fn drop(&mut self) {
+        let core = lock(&self.core).take();
+        if core.is_some() || !self.tracker.is_closed() {
+            let tracker = self.tracker.clone();
+            // Not awaited: a dropped manager closes in the background.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                runtime().spawn(Manager::shut(core, tracker));
+            }));
+        }
+    }
+}

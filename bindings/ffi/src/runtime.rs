@@ -1,0 +1,147 @@
+//! The FFI crate's own tokio runtime, and the panic guards every export goes through.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::OnceLock;
+
+use tokio::runtime::{Builder, Runtime};
+use tokio::task::JoinHandle;
+
+/// Worker threads of the runtime: the connection tasks are I/O bound.
+const WORKER_THREADS: usize = 2;
+
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+
+/// The runtime that runs every core task and every exported async function.
+pub(crate) fn runtime() -> &'static Runtime {
+    RUNTIME.get_or_init(|| {
+        Builder::new_multi_thread()
+            .worker_threads(WORKER_THREADS)
+            .thread_name("ferrio-runtime")
+            .enable_all()
+            .build()
+            .expect("the ferrio runtime could not be started")
+    })
+}
+
+/// A panic caught at the boundary; every error enum of the FFI turns it into its `Panic`
+/// variant.
+#[derive(Debug)]
+pub(crate) struct Panic(pub(crate) String);
+
+impl Panic {
+    fn from_payload(payload: Box<dyn Any + Send>) -> Self {
+        let message = match payload.downcast::<String>() {
+            Ok(message) => *message,
+            Err(payload) => match payload.downcast::<&'static str>() {
+                Ok(message) => (*message).to_owned(),
+                Err(_) => "panic with a non-string payload".to_owned(),
+            },
+        };
+        tracing::error!(%message, "panic caught at the FFI boundary");
+        Panic(message)
+    }
+}
+
+/// Runs a synchronous export body, turning a panic into the error's `Panic` variant.
+pub(crate) fn guard<T, E: From<Panic>>(body: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+    catch_unwind(AssertUnwindSafe(body))
+        .unwrap_or_else(|payload| Err(Panic::from_payload(payload).into()))
+}
+
+/// Runs an async export body as a task on the FFI runtime and awaits it: the foreign
+/// executor only polls a join handle, so the body has the runtime's timers and I/O. A panic
+/// becomes the error's `Panic` variant; dropping the returned future (a cancelled
+/// coroutine) aborts the task.
+pub(crate) async fn on_runtime<T, E, F>(body: F) -> Result<T, E>
+where
+    F: Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: From<Panic> + Send + 'static,
+{
+    let mut task = match catch_unwind(AssertUnwindSafe(|| runtime().spawn(body))) {
+        Ok(task) => AbortOnDrop(task),
+        Err(payload) => return Err(Panic::from_payload(payload).into()),
+    };
+    match task.await_result().await {
+        Ok(result) => result,
+        Err(error) if error.is_panic() => Err(Panic::from_payload(error.into_panic()).into()),
+        Err(error) => Err(Panic(format!("task stopped: {error}")).into()),
+    }
+}
+
+/// Runs an async body on the FFI runtime and blocks the calling (foreign) thread until it
+/// finishes: for callers without an async runtime, such as a Python script.
+pub(crate) fn block_on<T, E, F>(body: F) -> Result<T, E>
+where
+    F: Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: From<Panic> + Send + 'static,
+{
+    guard(|| runtime().block_on(on_runtime(body)))
+}
+
+/// Aborts the task when the awaiting side goes away.
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> AbortOnDrop<T> {
+    async fn await_result(&mut self) -> Result<T, tokio::task::JoinError> {
+        (&mut self.0).await
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    enum TestError {
+        Panic(String),
+    }
+
+    impl From<Panic> for TestError {
+        fn from(panic: Panic) -> Self {
+            TestError::Panic(panic.0)
+        }
+    }
+
+    #[test]
+    fn guard_turns_a_panic_into_the_panic_variant() {
+        let result: Result<(), TestError> = guard(|| panic!("boom"));
+        assert_eq!(result, Err(TestError::Panic("boom".into())));
+    }
+
+    #[test]
+    fn guard_passes_results_through() {
+        assert_eq!(guard(|| Ok::<_, TestError>(7)), Ok(7));
+    }
+
+    #[test]
+    fn a_panicking_async_body_becomes_the_panic_variant() {
+        let result: Result<(), TestError> = block_on(async { panic!("async {}", "boom") });
+        assert_eq!(result, Err(TestError::Panic("async boom".into())));
+    }
+
+    #[test]
+    fn async_bodies_run_with_the_runtime_timers() {
+        let result: Result<u8, TestError> = block_on(async {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            Ok(1)
+        });
+        assert_eq!(result, Ok(1));
+    }
+
+    #[test]
+    fn blocking_inside_the_runtime_is_an_error_not_a_crash() {
+        let result: Result<(), TestError> =
+            block_on(async { block_on::<(), TestError, _>(async { Ok(()) }) });
+        assert!(matches!(result, Err(TestError::Panic(_))), "{result:?}");
+    }
+}

@@ -1,0 +1,257 @@
+//! `Socket`: one namespace; emits as cheap sync calls, acks and connects as async waits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::ack::{AckRecord, EmitRecord};
+use crate::error::{AckError, CallError, ConnectError, EmitError};
+use crate::json::{self, ArgsTuple};
+use crate::listener::{Delivery, EventListener, Subscription};
+use crate::runtime::{block_on, guard, on_runtime};
+use crate::stream::EventStream;
+use crate::tracker::{lock, SocketCell, Tracker};
+
+/// A namespace on a manager's connection.
+#[derive(uniffi::Object)]
+pub struct Socket {
+    namespace: String,
+    core: Arc<SocketCell>,
+    tracker: Arc<Tracker>,
+    ack_timeout: Duration,
+}
+
+impl Socket {
+    pub(crate) fn new(core: ferrio::Socket, tracker: Arc<Tracker>, ack_timeout: Duration) -> Self {
+        Socket {
+            namespace: core.namespace().to_owned(),
+            core: tracker.socket(core),
+            tracker,
+            ack_timeout,
+        }
+    }
+
+    /// The core handle; `None` once the manager is closed.
+    fn core(&self) -> Option<ferrio::Socket> {
+        lock(&self.core).clone()
+    }
+
+    fn try_emit(
+        &self,
+        core: &ferrio::Socket,
+        event: &str,
+        args_json: &str,
+        attachments: Vec<Vec<u8>>,
+    ) -> Result<(), EmitError> {
+        let args = json::args_from_json(args_json, attachments)?;
+        Ok(core.try_emit(event, &ArgsTuple(&args))?)
+    }
+}
+
+#[uniffi::export]
+impl Socket {
+    /// The namespace, e.g. `/` or `/admin`.
+    pub fn namespace(&self) -> String {
+        self.namespace.clone()
+    }
+
+    /// The socket id given by the server, while connected.
+    pub fn id(&self) -> Result<Option<String>, CallError> {
+        guard(|| Ok(self.core().and_then(|core| core.id())))
+    }
+
+    /// Whether the namespace is connected.
+    pub fn connected(&self) -> Result<bool, CallError> {
+        guard(|| Ok(self.core().is_some_and(|core| core.connected())))
+    }
+
+    /// Connects the namespace (opening the connection if needed) and waits for the server.
+    /// Emits made before are sent, in order, once connected.
+    ///
+    /// # Errors
+    /// [`ConnectError::Rejected`] with the server's message and data, `Transport`,
+    /// `Timeout`, `Closed`.
+    pub async fn connect(&self) -> Result<(), ConnectError> {
+        let core = self.core().ok_or(ConnectError::Closed)?;
+        on_runtime(async move { Ok(core.connect().await?) }).await
+    }
+
+    /// `connect`, blocking the calling thread.
+    pub fn connect_blocking(&self) -> Result<(), ConnectError> {
+        let core = self.core().ok_or(ConnectError::Closed)?;
+        block_on(async move { Ok(core.connect().await?) })
+    }
+
+    /// Disconnects this namespace (`io client disconnect`).
+    pub async fn disconnect(&self) -> Result<(), CallError> {
+        let Some(core) = self.core() else {
+            return Ok(());
+        };
+        on_runtime(async move {
+            core.disconnect().await;
+            Ok(())
+        })
+        .await
+    }
+
+    /// `disconnect`, blocking the calling thread.
+    pub fn disconnect_blocking(&self) -> Result<(), CallError> {
+        let Some(core) = self.core() else {
+            return Ok(());
+        };
+        block_on(async move {
+            core.disconnect().await;
+            Ok(())
+        })
+    }
+
+    /// Queues an emit without waiting: `args_json` is the JSON text of the argument array,
+    /// binary nodes as `{"_placeholder":true,"num":K}` into `attachments`.
+    ///
+    /// # Errors
+    /// [`EmitError::QueueFull`] when the outgoing queue is full: nothing was queued; retry
+    /// with `emit_async` (or `emit_blocking`), which waits for room. Also `ReservedEvent`,
+    /// `InvalidArgs`, `PayloadTooLarge`, `TooManyAttachments`, `Closed`.
+    pub fn emit(
+        &self,
+        event: String,
+        args_json: String,
+        attachments: Vec<Vec<u8>>,
+    ) -> Result<(), EmitError> {
+        guard(|| {
+            let core = self.core().ok_or(EmitError::Closed)?;
+            self.try_emit(&core, &event, &args_json, attachments)
+        })
+    }
+
+    /// Queues emits in order without waiting, until one cannot be queued; returns how
+    /// many were. Retry the first one not queued with `emit_async` or `emit`, which report
+    /// why (a full queue, or its own error).
+    pub fn emit_batch(&self, emits: Vec<EmitRecord>) -> Result<u32, EmitError> {
+        guard(|| {
+            let core = self.core().ok_or(EmitError::Closed)?;
+            let mut queued = 0u32;
+            for emit in emits {
+                if self
+                    .try_emit(&core, &emit.event, &emit.args_json, emit.attachments)
+                    .is_err()
+                {
+                    break;
+                }
+                queued += 1;
+            }
+            Ok(queued)
+        })
+    }
+
+    /// Queues an emit, waiting while the outgoing queue is full (backpressure).
+    ///
+    /// # Errors
+    /// As `emit`, without `QueueFull`.
+    pub async fn emit_async(
+        &self,
+        event: String,
+        args_json: String,
+        attachments: Vec<Vec<u8>>,
+    ) -> Result<(), EmitError> {
+        let core = self.core().ok_or(EmitError::Closed)?;
+        on_runtime(async move {
+            let args = json::args_from_json(&args_json, attachments)?;
+            Ok(core.emit_values(&event, args).await?)
+        })
+        .await
+    }
+
+    /// `emit_async`, blocking the calling thread.
+    pub fn emit_blocking(
+        &self,
+        event: String,
+        args_json: String,
+        attachments: Vec<Vec<u8>>,
+    ) -> Result<(), EmitError> {
+        let core = self.core().ok_or(EmitError::Closed)?;
+        block_on(async move {
+            let args = json::args_from_json(&args_json, attachments)?;
+            Ok(core.emit_values(&event, args).await?)
+        })
+    }
+
+    /// Emits and waits for the server's acknowledgement, at most `timeout_ms` (the
+    /// manager's `ack_timeout_ms` when `None`).
+    ///
+    /// # Errors
+    /// [`AckError::Timeout`], `Disconnected`, `Closed`, and the emit errors.
+    pub async fn emit_with_ack(
+        &self,
+        event: String,
+        args_json: String,
+        attachments: Vec<Vec<u8>>,
+        timeout_ms: Option<u64>,
+    ) -> Result<AckRecord, AckError> {
+        let core = self.core().ok_or(AckError::Closed)?;
+        let timeout = timeout_ms.map_or(self.ack_timeout, Duration::from_millis);
+        on_runtime(emit_with_ack(core, event, args_json, attachments, timeout)).await
+    }
+
+    /// `emit_with_ack`, blocking the calling thread.
+    pub fn emit_with_ack_blocking(
+        &self,
+        event: String,
+        args_json: String,
+        attachments: Vec<Vec<u8>>,
+        timeout_ms: Option<u64>,
+    ) -> Result<AckRecord, AckError> {
+        let core = self.core().ok_or(AckError::Closed)?;
+        let timeout = timeout_ms.map_or(self.ack_timeout, Duration::from_millis);
+        block_on(emit_with_ack(core, event, args_json, attachments, timeout))
+    }
+
+    /// A pull stream of everything this socket observes from now on. A closed stream
+    /// when the manager is closed.
+    pub fn events(&self) -> Result<Arc<EventStream>, CallError> {
+        guard(|| {
+            let closed_rx = self.tracker.closed_rx();
+            let stream = EventStream::new(
+                self.namespace.clone(),
+                self.core().map(|core| core.events()),
+                closed_rx,
+            );
+            Ok(Arc::new(stream))
+        })
+    }
+
+    /// Calls `listener` with batches of at most `max_batch` events (64 is a good value)
+    /// from a delivery thread of its own, until the subscription is cancelled or the
+    /// manager closed.
+    pub fn subscribe(
+        &self,
+        listener: Arc<dyn EventListener>,
+        max_batch: u32,
+    ) -> Result<Arc<Subscription>, CallError> {
+        guard(|| {
+            let delivery = Delivery::start(
+                self.namespace.clone(),
+                self.core().map(|core| core.events()),
+                listener,
+                max_batch,
+                self.tracker.closed_rx(),
+            )
+            .map_err(|e| CallError::Panic {
+                detail: format!("could not start a delivery thread: {e}"),
+            })?;
+            self.tracker.delivery(&delivery);
+            Ok(Arc::new(Subscription::new(delivery)))
+        })
+    }
+}
+
+async fn emit_with_ack(
+    core: ferrio::Socket,
+    event: String,
+    args_json: String,
+    attachments: Vec<Vec<u8>>,
+    timeout: Duration,
+) -> Result<AckRecord, AckError> {
+    let args = json::args_from_json(&args_json, attachments)?;
+    let ack = core.emit_values_with_ack(&event, args, timeout).await?;
+    Ok(ack.into())
+}

@@ -1,0 +1,73 @@
+"""Turns the native layer's typed errors into ferrio's exceptions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import exceptions as exc
+from ._ffi import ferrio_ffi as ffi
+
+
+def _data(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def convert(error: BaseException) -> BaseException:
+    """The ferrio exception for a native error; other exceptions unchanged."""
+    if isinstance(error, exc.FerrioError):
+        return error
+    detail = str(error)
+    if isinstance(error, ffi.ConnectError):
+        if isinstance(error, ffi.ConnectError.Rejected):
+            return exc.ConnectionRefusedError(error.server_message, _data(error.data_json))
+        if isinstance(error, ffi.ConnectError.Panic):
+            return exc.InternalError(error.detail)
+        return exc.ConnectionError(_message(error))
+    if isinstance(error, ffi.AckError):
+        if isinstance(error, ffi.AckError.Timeout):
+            return exc.TimeoutError(f"no acknowledgement within {error.timeout_ms} ms")
+        if isinstance(
+            error, (ffi.AckError.Disconnected, ffi.AckError.Closed, ffi.AckError.Discarded)
+        ):
+            return exc.DisconnectedError(_message(error))
+        if isinstance(error, ffi.AckError.Panic):
+            return exc.InternalError(error.detail)
+        return exc.EmitError(_message(error))
+    if isinstance(error, ffi.EmitError):
+        if isinstance(error, ffi.EmitError.Closed):
+            return exc.DisconnectedError("the client is closed")
+        if isinstance(error, ffi.EmitError.Panic):
+            return exc.InternalError(error.detail)
+        return exc.EmitError(_message(error))
+    if isinstance(error, ffi.AckReplyError):
+        if isinstance(error, ffi.AckReplyError.Panic):
+            return exc.InternalError(error.detail)
+        return exc.EmitError(_message(error))
+    if isinstance(error, (ffi.CallError, ffi.InternalError)):
+        return exc.InternalError(detail)
+    return error
+
+
+_MESSAGES = {
+    "Timeout": "connection timed out",
+    "Closed": "the client is closed",
+    "Disconnected": "disconnected before the acknowledgement arrived",
+    "Discarded": "the buffered packet was discarded",
+    "QueueFull": "the outgoing queue is full",
+    "BufferFull": "the offline buffer is full",
+}
+
+
+def _message(error: BaseException) -> str:
+    name = type(error).__name__
+    for field in ("detail", "event"):
+        value = getattr(error, field, None)
+        if isinstance(value, str):
+            return f"{name}: {value}"
+    return _MESSAGES.get(name, name) if not str(error) else f"{name}: {error}"

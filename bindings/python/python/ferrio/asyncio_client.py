@@ -1,0 +1,586 @@
+"""``AsyncClient``: the asyncio API, in the style of python-socketio's ``AsyncClient``.
+
+Events are pulled from the native layer in drained batches by one task per namespace on
+the caller's event loop, and dispatched there: sync handlers are called in place, async
+ones run as tasks. Emits made in one loop iteration cross the boundary together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+from types import TracebackType
+from typing import Any, Callable, TypeVar, overload
+
+from . import _codec
+from . import exceptions as exc
+from ._errors import convert
+from ._event import Event
+from ._ffi import ferrio_ffi as ffi
+from ._handlers import RESERVED_EVENTS, Handler, Registered
+from ._options import Auth, Settings, transport_name
+
+logger = logging.getLogger("ferrio")
+
+#: Events per pull and per emit batch: the per-call cost stops falling past 64.
+BATCH = 64
+#: How long `connect`/`disconnect` wait for their handlers to have run.
+HANDLER_WAIT = 5.0
+
+F = TypeVar("F", bound=Handler)
+_Pending = tuple[ffi.Socket, ffi.EmitRecord]
+_END = object()
+
+
+class _Namespace:
+    """One connected namespace: its socket, its pull task and what it has seen."""
+
+    def __init__(self, name: str, socket: ffi.Socket, stream: ffi.EventStream) -> None:
+        self.name = name
+        self.socket = socket
+        self.stream = stream
+        self.task: asyncio.Task[None] | None = None
+        self.sid: str | None = None
+        self.connected = asyncio.Event()
+        self.failed = asyncio.Event()
+        self.disconnected = asyncio.Event()
+
+
+class EventIterator:
+    """``async for event in client.events()``: custom events from its creation on."""
+
+    def __init__(self, client: AsyncClient, namespace: str | None) -> None:
+        self._client = client
+        self._namespace = namespace
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        client._iterators.add(self._queue)
+
+    def __aiter__(self) -> EventIterator:
+        return self
+
+    async def __anext__(self) -> Event:
+        while True:
+            item = await self._queue.get()
+            if item is _END:
+                self._queue.put_nowait(_END)
+                raise StopAsyncIteration
+            if self._namespace is None or item.namespace == self._namespace:
+                return item  # type: ignore[no-any-return]
+
+    async def aclose(self) -> None:
+        """Stops receiving."""
+        self._client._iterators.discard(self._queue)
+        self._queue.put_nowait(_END)
+
+
+class AsyncClient:
+    """A Socket.IO client for asyncio.
+
+    ::
+
+        client = ferrio.AsyncClient(reconnection_delay=0.5)
+
+        @client.on("chat")
+        async def on_chat(message):
+            print(message)
+
+        await client.connect("http://localhost:3000", auth={"token": "t"})
+        reply = await client.call("join", "lobby", timeout=5)
+        await client.disconnect()
+
+    Times are in seconds. ``reconnection_attempts=0`` means unlimited.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        reconnection: bool = True,
+        reconnection_attempts: int = 0,
+        reconnection_delay: float = 1,
+        reconnection_delay_max: float = 5,
+        randomization_factor: float = 0.5,
+        ack_timeout: float = 30,
+        ca_cert: str | None = None,
+    ) -> None:
+        self._url = url
+        self._settings = Settings(
+            reconnection=reconnection,
+            reconnection_attempts=reconnection_attempts,
+            reconnection_delay=reconnection_delay,
+            reconnection_delay_max=reconnection_delay_max,
+            randomization_factor=randomization_factor,
+            ack_timeout=ack_timeout,
+            ca_cert=ca_cert,
+        )
+        self._handlers: dict[str, dict[str, Registered]] = {}
+        self._manager: ffi.Manager | None = None
+        self._namespaces: dict[str, _Namespace] = {}
+        self._iterators: set[asyncio.Queue[Any]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._pending: list[_Pending] = []
+        self._backlog: collections.deque[_Pending] = collections.deque()
+        self._backlog_lock: asyncio.Lock | None = None
+        self._flush_handle: asyncio.Handle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed: asyncio.Event | None = None
+
+    # Handlers -----------------------------------------------------------------------------
+
+    @overload
+    def on(
+        self, event: str, handler: None = None, namespace: str | None = None
+    ) -> Callable[[F], F]: ...
+
+    @overload
+    def on(self, event: str, handler: F, namespace: str | None = None) -> F: ...
+
+    def on(
+        self, event: str, handler: F | None = None, namespace: str | None = None
+    ) -> F | Callable[[F], F]:
+        """Registers ``handler`` for ``event`` in ``namespace`` (default ``/``); as a
+        decorator without ``handler``. ``"*"`` catches every event without a handler of its
+        own (called with the event name first). A handler may be sync or async; its return
+        value answers the server's acknowledgement request (a tuple for several values).
+        Built-in events: ``connect``, ``connect_error`` (the error data), ``disconnect``
+        (the reason)."""
+
+        def register(function: F) -> F:
+            self._handlers.setdefault(namespace or "/", {})[event] = Registered(function)
+            return function
+
+        if handler is None:
+            return register
+        return register(handler)
+
+    @overload
+    def event(self, handler: F) -> F: ...
+
+    @overload
+    def event(self, *, namespace: str | None = None) -> Callable[[F], F]: ...
+
+    def event(
+        self, handler: F | None = None, *, namespace: str | None = None
+    ) -> F | Callable[[F], F]:
+        """Registers a handler named after its function: ``@client.event`` or
+        ``@client.event(namespace="/admin")``."""
+        if handler is not None:
+            return self.on(handler.__name__, handler)
+        return lambda function: self.on(function.__name__, function, namespace)
+
+    # Connection ---------------------------------------------------------------------------
+
+    async def connect(
+        self,
+        url: str | None = None,
+        headers: dict[str, str] | None = None,
+        auth: Auth = None,
+        transports: str | list[str] | None = None,
+        namespaces: str | list[str] | None = None,
+        socketio_path: str = "socket.io",
+        wait_timeout: float = 20,
+    ) -> None:
+        """Connects to ``url`` and every namespace of ``namespaces`` (default: those with
+        handlers, else ``/``), and returns once all are connected and their ``connect``
+        handlers have run.
+
+        Raises :class:`ferrio.ConnectionRefusedError` (with the server's ``message`` and
+        ``data``) when the server refuses a namespace, :class:`ferrio.ConnectionError`
+        when the server cannot be reached within ``wait_timeout`` seconds.
+        """
+        if self._manager is not None:
+            raise exc.ConnectionError("already connected")
+        url = url or self._url
+        if url is None:
+            raise ValueError("connect() needs a URL")
+        if isinstance(namespaces, str):
+            namespaces = [namespaces]
+        names = list(namespaces or self._handlers.keys() or ["/"])
+        options = self._settings.options(
+            url,
+            headers=headers,
+            auth=auth,
+            transports=transports,
+            socketio_path=socketio_path,
+            wait_timeout=wait_timeout,
+        )
+        self._loop = asyncio.get_running_loop()
+        self._backlog_lock = asyncio.Lock()
+        self._closed = asyncio.Event()
+        try:
+            manager = ffi.Manager(options)
+            self._manager = manager
+            for name in names:
+                socket = manager.socket(name, None)
+                state = _Namespace(socket.namespace(), socket, socket.events())
+                state.task = self._loop.create_task(self._pull(state))
+                self._namespaces[state.name] = state
+        except Exception as error:
+            await self._shutdown()
+            raise convert(error) from None
+        results = await asyncio.gather(
+            *(self._connect_namespace(state) for state in self._namespaces.values()),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                await self._shutdown()
+                raise result
+
+    async def _connect_namespace(self, state: _Namespace) -> None:
+        try:
+            await state.socket.connect()
+        except Exception as error:
+            # The connect_error handler runs before connect() raises, as in python-socketio.
+            await _wait(state.failed, HANDLER_WAIT)
+            raise convert(error) from None
+        await _wait(state.connected, HANDLER_WAIT)
+
+    async def disconnect(self) -> None:
+        """Flushes pending emits, disconnects every namespace (their ``disconnect``
+        handlers run) and releases the connection."""
+        if self._manager is None:
+            return
+        try:
+            await self._flush()
+        except exc.FerrioError as error:
+            logger.warning("emits lost on disconnect: %s", error)
+        connected = [s for s in self._namespaces.values() if s.sid is not None]
+        for state in connected:
+            state.disconnected.clear()
+            try:
+                await state.socket.disconnect()
+            except Exception as error:
+                logger.warning("disconnect failed: %s", convert(error))
+        for state in connected:
+            await _wait(state.disconnected, HANDLER_WAIT)
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        manager, self._manager = self._manager, None
+        if manager is not None:
+            try:
+                await manager.close()
+            except Exception as error:
+                logger.error("close failed: %s", convert(error))
+        tasks = [s.task for s in self._namespaces.values() if s.task is not None]
+        for state in self._namespaces.values():
+            state.stream.close()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        current = asyncio.current_task()
+        handlers = [t for t in self._tasks if t is not current]
+        if handlers:
+            _, late = await asyncio.wait(handlers, timeout=HANDLER_WAIT)
+            for task in late:
+                task.cancel()
+        for queue in self._iterators:
+            queue.put_nowait(_END)
+        self._iterators.clear()
+        self._namespaces.clear()
+        self._pending.clear()
+        self._backlog.clear()
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        if self._closed is not None:
+            self._closed.set()
+
+    async def wait(self) -> None:
+        """Waits until the client is disconnected with :meth:`disconnect`."""
+        if self._closed is not None:
+            await self._closed.wait()
+
+    async def __aenter__(self) -> AsyncClient:
+        if self._url is not None and self._manager is None:
+            await self.connect(self._url)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.disconnect()
+
+    # State --------------------------------------------------------------------------------
+
+    @property
+    def sid(self) -> str | None:
+        """The session id of the ``/`` namespace, while connected."""
+        return self.get_sid("/")
+
+    def get_sid(self, namespace: str | None = None) -> str | None:
+        """The session id of ``namespace`` (default ``/``), while connected."""
+        state = self._namespaces.get(namespace or "/")
+        return None if state is None else state.socket.id()
+
+    @property
+    def connected(self) -> bool:
+        """Whether every namespace of the client is connected."""
+        states = list(self._namespaces.values())
+        return bool(states) and all(s.socket.connected() for s in states)
+
+    @property
+    def namespaces(self) -> list[str]:
+        """The namespaces connected now."""
+        return [name for name, s in self._namespaces.items() if s.socket.connected()]
+
+    @property
+    def transport(self) -> str | None:
+        """``"polling"`` or ``"websocket"`` while connected, else ``None``."""
+        if self._manager is None:
+            return None
+        return transport_name(self._manager.transport())
+
+    # Emitting -----------------------------------------------------------------------------
+
+    def _namespace(self, namespace: str | None, event: str) -> _Namespace:
+        state = self._namespaces.get(namespace or "/")
+        if state is None:
+            raise exc.BadNamespaceError(f"{namespace or '/'} is not a connected namespace")
+        if event in RESERVED_EVENTS:
+            raise exc.EmitError(f"{event!r} is a reserved event name")
+        return state
+
+    async def emit(
+        self,
+        event: str,
+        data: Any = None,
+        namespace: str | None = None,
+        callback: Callable[..., Any] | None = None,
+    ) -> None:
+        """Sends ``event`` with ``data`` (a tuple for several arguments; ``bytes`` anywhere
+        travel as binary). Buffered while the namespace is (re)connecting.
+
+        Emits of one loop iteration cross to the native layer together; an error found
+        there (e.g. too many attachments) is raised by the emit that flushes, or logged.
+        With ``callback``, it is called with the server's acknowledgement values.
+        """
+        state = self._namespace(namespace, event)
+        if callback is not None:
+            task = asyncio.get_running_loop().create_task(
+                self._call_back(state, event, data, callback)
+            )
+            self._keep(task)
+            return
+        text, attachments = _codec.encode(_codec.args_of(data))
+        self._pending.append(
+            (state.socket, ffi.EmitRecord(event=event, args_json=text, attachments=attachments))
+        )
+        if len(self._pending) >= BATCH or self._backlog:
+            await self._flush()
+        elif self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush_soon)
+
+    async def call(
+        self,
+        event: str,
+        data: Any = None,
+        namespace: str | None = None,
+        timeout: float | None = 60,
+    ) -> Any:
+        """Sends ``event`` and returns the server's acknowledgement: ``None``, its one value,
+        or a tuple of its values. Raises :class:`ferrio.TimeoutError` after ``timeout``
+        seconds (``None``: the client's ``ack_timeout``)."""
+        state = self._namespace(namespace, event)
+        await self._flush()
+        text, attachments = _codec.encode(_codec.args_of(data))
+        timeout_ms = None if timeout is None else max(0, int(timeout * 1000))
+        try:
+            ack = await state.socket.emit_with_ack(event, text, attachments, timeout_ms)
+        except Exception as error:
+            raise convert(error) from None
+        return _codec.unpack(_codec.decode(ack.args_json, ack.attachments))
+
+    async def _call_back(
+        self, state: _Namespace, event: str, data: Any, callback: Callable[..., Any]
+    ) -> None:
+        try:
+            reply = await self.call(event, data, state.name, timeout=None)
+        except exc.FerrioError as error:
+            logger.warning("no acknowledgement for %r: %s", event, error)
+            return
+        values = _codec.args_of(reply)
+        result = callback(*values)
+        if asyncio.iscoroutine(result):
+            await result
+
+    def _flush_soon(self) -> None:
+        self._flush_handle = None
+        if not self._pending:
+            return
+        items, self._pending = self._pending, []
+        if self._backlog:
+            self._backlog.extend(items)
+            return
+        try:
+            left = self._send_now(items)
+        except Exception as error:
+            logger.error("emit failed: %s", convert(error))
+            return
+        if left:
+            self._backlog.extend(left)
+            self._keep(asyncio.get_running_loop().create_task(self._drain_logged()))
+
+    async def _flush(self) -> None:
+        """Sends everything pending, in order, waiting while the native queue is full."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        if self._pending:
+            items, self._pending = self._pending, []
+            if self._backlog:
+                self._backlog.extend(items)
+            else:
+                try:
+                    left = self._send_now(items)
+                except Exception as error:
+                    raise convert(error) from None
+                self._backlog.extend(left)
+        if self._backlog:
+            await self._drain()
+
+    def _send_now(self, items: list[_Pending]) -> list[_Pending]:
+        """Queues ``items`` without waiting; returns those that could not be queued."""
+        start = 0
+        while start < len(items):
+            socket = items[start][0]
+            end = start + 1
+            while end < len(items) and items[end][0] is socket:
+                end += 1
+            records = [record for _, record in items[start:end]]
+            queued = socket.emit_batch(records)
+            if queued < len(records):
+                return items[start + queued :]
+            start = end
+        return []
+
+    async def _drain(self) -> None:
+        """Sends the backlog in order; the head waits for room (or reports its error)."""
+        assert self._backlog_lock is not None
+        first_error: BaseException | None = None
+        async with self._backlog_lock:
+            while self._backlog:
+                socket, record = self._backlog.popleft()
+                try:
+                    await socket.emit_async(record.event, record.args_json, record.attachments)
+                except Exception as error:
+                    first_error = first_error or convert(error)
+                if self._backlog:
+                    items = list(self._backlog)
+                    self._backlog.clear()
+                    self._backlog.extend(self._send_now(items))
+        if first_error is not None:
+            raise first_error
+
+    async def _drain_logged(self) -> None:
+        try:
+            await self._drain()
+        except exc.FerrioError as error:
+            logger.error("emit failed: %s", error)
+
+    # Receiving ----------------------------------------------------------------------------
+
+    def events(self, namespace: str | None = None) -> EventIterator:
+        """Custom events from now on, as :class:`ferrio.Event`, until :meth:`disconnect`:
+        ``async for event in client.events(): ...``. Answer an acknowledgement request with
+        ``event.ack(...)``."""
+        return EventIterator(self, namespace)
+
+    async def _pull(self, state: _Namespace) -> None:
+        stream = state.stream
+        while True:
+            try:
+                batch = await stream.next_batch(BATCH)
+            except Exception as error:
+                logger.error("event stream failed: %s", convert(error))
+                return
+            if not batch:
+                return
+            for record in batch:
+                try:
+                    self._dispatch(state, record)
+                except Exception:
+                    logger.exception("dispatching %r failed", record.name)
+
+    def _dispatch(self, state: _Namespace, record: ffi.EventRecord) -> None:
+        kind = record.kind
+        handlers = self._handlers.get(state.name) or {}
+        if kind == ffi.EventKind.EVENT:
+            name = record.name
+            args = _codec.decode(record.args_json, record.attachments)
+            ack = record.ack
+            if self._iterators:
+                event = Event(state.name, name, args, ack)
+                for queue in self._iterators:
+                    queue.put_nowait(event)
+            handler = handlers.get(name)
+            if handler is not None:
+                self._run(handler, args, ack)
+            elif "*" in handlers:
+                self._run(handlers["*"], [name, *args], ack)
+            elif ack is not None and not self._iterators:
+                ack.send("[]", [])
+        elif kind == ffi.EventKind.CONNECT:
+            state.sid = record.sid
+            self._builtin(handlers, "connect", [])
+            state.connected.set()
+        elif kind == ffi.EventKind.DISCONNECT:
+            state.sid = None
+            self._builtin(handlers, "disconnect", _codec.decode(record.args_json))
+            state.disconnected.set()
+        elif kind == ffi.EventKind.CONNECT_ERROR:
+            self._builtin(handlers, "connect_error", _codec.decode(record.args_json))
+            state.failed.set()
+        elif kind == ffi.EventKind.LAGGED:
+            logger.warning("%s: %d events dropped (consumer too slow)", state.name, record.dropped)
+
+    def _builtin(self, handlers: dict[str, Registered], name: str, args: list[Any]) -> None:
+        handler = handlers.get(name)
+        if handler is not None:
+            self._run(handler, handler.fit(args), None)
+
+    def _run(self, handler: Registered, args: list[Any], ack: ffi.AckRequest | None) -> None:
+        if handler.is_async:
+            loop = asyncio.get_running_loop()
+            self._keep(loop.create_task(self._run_async(handler, args, ack)))
+            return
+        try:
+            result = handler.function(*args)
+        except Exception:
+            logger.exception("handler of %r failed", handler.function)
+            return
+        if ack is not None:
+            _answer(ack, result)
+
+    async def _run_async(
+        self, handler: Registered, args: list[Any], ack: ffi.AckRequest | None
+    ) -> None:
+        try:
+            result = await handler.function(*args)
+        except Exception:
+            logger.exception("handler of %r failed", handler.function)
+            return
+        if ack is not None:
+            _answer(ack, result)
+
+    def _keep(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _answer(ack: ffi.AckRequest, result: Any) -> None:
+    text, attachments = _codec.encode(_codec.args_of(result))
+    try:
+        ack.send(text, attachments)
+    except Exception as error:
+        logger.warning("acknowledgement not sent: %s", convert(error))
+
+
+async def _wait(event: asyncio.Event, timeout: float) -> None:
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout)

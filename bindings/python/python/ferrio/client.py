@@ -1,0 +1,205 @@
+"""``Client``: a blocking client for scripts, in the style of python-socketio's
+``SimpleClient``. No asyncio, no threads of its own: calls block in the native layer
+(without holding the GIL) and ``receive`` pulls drained batches.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from types import TracebackType
+from typing import Any
+
+from . import _codec
+from . import exceptions as exc
+from ._errors import convert
+from ._ffi import ferrio_ffi as ffi
+from ._handlers import RESERVED_EVENTS
+from ._options import Auth, Settings, transport_name
+
+#: Longest single blocking wait in `receive`, so that Ctrl-C is seen.
+_SLICE_MS = 200
+
+
+class Client:
+    """A blocking Socket.IO client for one namespace.
+
+    ::
+
+        with ferrio.Client() as client:
+            client.connect("http://localhost:3000")
+            client.emit("chat", "hello")
+            event, *args = client.receive(timeout=5)
+
+    Times are in seconds. ``reconnection_attempts=0`` means unlimited.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        reconnection: bool = True,
+        reconnection_attempts: int = 0,
+        reconnection_delay: float = 1,
+        reconnection_delay_max: float = 5,
+        randomization_factor: float = 0.5,
+        ack_timeout: float = 30,
+        ca_cert: str | None = None,
+    ) -> None:
+        self._url = url
+        self._settings = Settings(
+            reconnection=reconnection,
+            reconnection_attempts=reconnection_attempts,
+            reconnection_delay=reconnection_delay,
+            reconnection_delay_max=reconnection_delay_max,
+            randomization_factor=randomization_factor,
+            ack_timeout=ack_timeout,
+            ca_cert=ca_cert,
+        )
+        self._manager: ffi.Manager | None = None
+        self._socket: ffi.Socket | None = None
+        self._stream: ffi.EventStream | None = None
+        self._received: collections.deque[list[Any]] = collections.deque()
+
+    def connect(
+        self,
+        url: str | None = None,
+        headers: dict[str, str] | None = None,
+        auth: Auth = None,
+        transports: str | list[str] | None = None,
+        namespace: str = "/",
+        socketio_path: str = "socket.io",
+        wait_timeout: float = 20,
+    ) -> None:
+        """Connects to ``url`` and ``namespace``; raises as ``AsyncClient.connect``."""
+        if self._manager is not None:
+            raise exc.ConnectionError("already connected")
+        url = url or self._url
+        if url is None:
+            raise ValueError("connect() needs a URL")
+        options = self._settings.options(
+            url,
+            headers=headers,
+            auth=auth,
+            transports=transports,
+            socketio_path=socketio_path,
+            wait_timeout=wait_timeout,
+        )
+        try:
+            self._manager = ffi.Manager(options)
+            self._socket = self._manager.socket(namespace, None)
+            self._stream = self._socket.events()
+            self._socket.connect_blocking()
+        except Exception as error:
+            self._close()
+            raise convert(error) from None
+
+    def _ready(self, event: str) -> ffi.Socket:
+        if self._socket is None:
+            raise exc.DisconnectedError("not connected")
+        if event in RESERVED_EVENTS:
+            raise exc.EmitError(f"{event!r} is a reserved event name")
+        return self._socket
+
+    def emit(self, event: str, data: Any = None) -> None:
+        """Sends ``event`` with ``data`` (a tuple for several arguments; ``bytes`` travel as
+        binary). Waits only while the outgoing queue is full."""
+        socket = self._ready(event)
+        text, attachments = _codec.encode(_codec.args_of(data))
+        try:
+            socket.emit(event, text, attachments)
+        except ffi.EmitError.QueueFull:
+            try:
+                socket.emit_blocking(event, text, attachments)
+            except Exception as error:
+                raise convert(error) from None
+        except Exception as error:
+            raise convert(error) from None
+
+    def call(self, event: str, data: Any = None, timeout: float | None = 60) -> Any:
+        """Sends ``event`` and returns the server's acknowledgement (``None``, one value or
+        a tuple); raises :class:`ferrio.TimeoutError` after ``timeout`` seconds."""
+        socket = self._ready(event)
+        text, attachments = _codec.encode(_codec.args_of(data))
+        timeout_ms = None if timeout is None else max(0, int(timeout * 1000))
+        try:
+            ack = socket.emit_with_ack_blocking(event, text, attachments, timeout_ms)
+        except Exception as error:
+            raise convert(error) from None
+        return _codec.unpack(_codec.decode(ack.args_json, ack.attachments))
+
+    def receive(self, timeout: float | None = None) -> list[Any]:
+        """The next event from the server as ``[event, *args]``; raises
+        :class:`ferrio.TimeoutError` when none arrives within ``timeout`` seconds and
+        :class:`ferrio.DisconnectedError` when the client is closed. An acknowledgement the
+        server asked for is sent, empty, as python-socketio's ``SimpleClient`` does."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._received:
+            stream = self._stream
+            if stream is None:
+                raise exc.DisconnectedError("not connected")
+            wait_ms = _SLICE_MS
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise exc.TimeoutError("no event received in time")
+                wait_ms = min(wait_ms, max(1, int(left * 1000)))
+            try:
+                batch = stream.next_batch_blocking(64, wait_ms)
+            except Exception as error:
+                raise convert(error) from None
+            if not batch and stream.is_closed():
+                raise exc.DisconnectedError("the client is closed")
+            for record in batch:
+                if record.kind == ffi.EventKind.EVENT:
+                    args = _codec.decode(record.args_json, record.attachments)
+                    self._received.append([record.name, *args])
+                    if record.ack is not None:
+                        record.ack.send("[]", [])
+        return self._received.popleft()
+
+    def disconnect(self) -> None:
+        """Disconnects and releases the connection."""
+        if self._socket is not None:
+            try:
+                self._socket.disconnect_blocking()
+            except Exception as error:
+                raise convert(error) from None
+        self._close()
+
+    def _close(self) -> None:
+        manager = self._manager
+        self._manager = self._socket = self._stream = None
+        if manager is not None:
+            try:
+                manager.close_blocking()
+            except Exception as error:
+                raise convert(error) from None
+
+    @property
+    def sid(self) -> str | None:
+        """The session id, while connected."""
+        return None if self._socket is None else self._socket.id()
+
+    @property
+    def connected(self) -> bool:
+        """Whether the namespace is connected."""
+        return self._socket is not None and self._socket.connected()
+
+    @property
+    def transport(self) -> str | None:
+        """``"polling"`` or ``"websocket"`` while connected, else ``None``."""
+        return None if self._manager is None else transport_name(self._manager.transport())
+
+    def __enter__(self) -> Client:
+        if self._url is not None and self._manager is None:
+            self.connect(self._url)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.disconnect()

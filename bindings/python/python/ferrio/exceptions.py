@@ -1,0 +1,50 @@
+"""Exceptions raised by ferrio: one base, :class:`FerrioError`, as in python-socketio.
+
+The names ``ConnectionError`` and ``TimeoutError`` shadow the builtins only inside this
+module and as ``ferrio.ConnectionError``/``ferrio.TimeoutError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class FerrioError(Exception):
+    """Base class of every ferrio error."""
+
+
+class ConnectionError(FerrioError):
+    """The connection or a namespace could not be established."""
+
+
+class ConnectionRefusedError(ConnectionError):
+    """The server refused the namespace; ``message`` and ``data`` are the server's."""
+
+    def __init__(self, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+        #: The arguments of the ``connect_error`` event, as python-socketio gives them.
+        self.error_args = (
+            {"message": message, "data": data} if data is not None else {"message": message}
+        )
+
+
+class TimeoutError(FerrioError):
+    """No acknowledgement (or event, for ``receive``) arrived in time."""
+
+
+class DisconnectedError(FerrioError):
+    """The client is not connected, or the connection dropped while waiting."""
+
+
+class BadNamespaceError(FerrioError):
+    """The namespace is not one of those the client connected."""
+
+
+class EmitError(FerrioError):
+    """The event could not be sent: reserved name, too large, too many attachments, bad data."""
+
+
+class InternalError(FerrioError):
+    """A bug in ferrio, caught at the native boundary."""

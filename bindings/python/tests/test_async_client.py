@@ -1,0 +1,322 @@
+"""AsyncClient against the reference server: transports, events, acks, binary, namespaces,
+auth, disconnect reasons, timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+import ferrio
+from conftest import TestServer, until
+from recorder import Recorder
+
+
+@pytest.mark.parametrize(
+    ("transports", "expected"),
+    [(["polling"], "polling"), (["websocket"], "websocket"), (None, "websocket")],
+    ids=["polling", "websocket", "upgrade"],
+)
+async def test_connects_over_each_transport(
+    server: TestServer, transports: Any, expected: str
+) -> None:
+    client = ferrio.AsyncClient()
+    await client.connect(server.url, transports=transports)
+    try:
+        assert client.connected
+        await until(lambda: client.transport == expected)
+        assert await client.call("echo", "over " + expected) == "over " + expected
+        clients = await server.acontrol("clients")
+        mine = [c for c in clients["namespaces"]["/"] if c["id"] == client.sid]
+        assert mine and mine[0]["transport"] == expected
+    finally:
+        await client.disconnect()
+    assert not client.connected
+    assert client.transport is None
+
+
+async def test_the_connect_handler_runs_before_connect_returns(server: TestServer) -> None:
+    client = ferrio.AsyncClient()
+    connected = Recorder()
+    client.on("connect", connected)
+    await client.connect(server.url)
+    try:
+        assert connected.calls.qsize() == 1
+        assert client.sid is not None and client.get_sid("/") == client.sid
+    finally:
+        await client.disconnect()
+
+
+async def test_events_travel_both_ways(server: TestServer) -> None:
+    client = ferrio.AsyncClient()
+    back = Recorder()
+    client.on("message-back", back)
+    await client.connect(server.url, transports=["websocket"])
+    try:
+        await client.emit("message", ("hello", 1, {"a": [True, None]}))
+        assert await back.next() == ("hello", 1, {"a": [True, None]})
+        await client.emit("message", "one")
+        assert await back.next() == ("one",)
+        await client.emit("message")
+        assert await back.next() == ()
+    finally:
+        await client.disconnect()
+
+
+async def test_server_emits_reach_decorated_sync_and_async_handlers(server: TestServer) -> None:
+    client = ferrio.AsyncClient()
+    sync_calls = Recorder()
+    async_calls: asyncio.Queue[str] = asyncio.Queue()
+
+    @client.event
+    def takeUtf8(text: str) -> None:
+        sync_calls(text)
+
+    @client.on("hi")
+    async def on_hi(*args: Any) -> None:
+        await asyncio.sleep(0)
+        async_calls.put_nowait("hi")
+
+    await client.connect(server.url)
+    try:
+        await client.emit("getUtf8")
+        texts = [(await sync_calls.next())[0] for _ in range(4)]
+        assert texts == ["てすと", "Я Б Г Д Ж Й", "Ä ä Ü ü ß", "utf8 — string"]
+        await client.emit("hi")
+        assert await asyncio.wait_for(async_calls.get(), 10) == "hi"
+    finally:
+        await client.disconnect()
+
+
+async def test_events_can_be_iterated_with_async_for(server: TestServer) -> None:
+    client = ferrio.AsyncClient()
+    await client.connect(server.url)
+    events = client.events()
+    try:
+        await server.acontrol("emit", {"event": "news", "args": [1, {"x": "y"}]})
+        event = await asyncio.wait_for(events.__anext__(), 10)
+        assert (event.namespace, event.name, event.args) == ("/", "news", [1, {"x": "y"}])
+        assert list(event) == ["news", 1, {"x": "y"}]
+    finally:
+        await client.disconnect()
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(events.__anext__(), 10)
+
+
+async def test_call_returns_the_acknowledgement_one_value_or_a_tuple(server: TestServer) -> None:
+    client = ferrio.AsyncClient()
+    await client.connect(server.url)
+    try:
+        assert await client.call("echo", "one") == "one"
+        assert await client.call("echo", ("a", 2, [3])) == ("a", 2, [3])
+        assert await client.call("echo") is None
+        assert await client.call("getId") == client.sid
+    finally:
+        await client.disconnect()
+
+
+async def test_a_handler_return_value_answers_the_servers_ack_request(server: TestServer) -> None:
+    client = ferrio.AsyncClient()
+    answers = Recorder()
+    client.on("answer", answers)
+
+    @client.on("question")
+    def question(n: int) -> Any:
+        return (n * 2, "doubled")
+
+    await client.connect(server.url)
+    try:
+        await client.emit("askMe", 21)
+        assert await answers.next() == (42, "doubled")
+    finally:
+        await client.disconnect()
+
+
+async def test_an_async_handler_answers_acks_and_events_can_ack_too(server: TestServer) -> None:
+    client = ferrio.AsyncClient()
+
+    @client.on("question")
+    async def question(n: int) -> int:
+        await asyncio.sleep(0)
+        return n + 1
+
+    await client.connect(server.url)
+    try:
+        answer = await server.acontrol(
+            "emitWithAck", {"event": "question", "args": [1], "timeoutMs": 5000}
+        )
+        assert answer["responses"] == [2]  # the first value of each socket's ack
+        events = client.events()
+        pending = asyncio.ensure_future(
+            server.acontrol("emitWithAck", {"event": "manual", "args": [], "timeoutMs": 5000})
+        )
+        event = await asyncio.wait_for(events.__anext__(), 10)
+        assert event.wants_ack
+        event.ack({"by": b"\x07"})
+        answer = await pending
+        assert answer["responses"] == [{"by": {"$binary": "Bw=="}}]
+    finally:
+        await client.disconnect()
+
+
+async def test_bytes_nested_in_arguments_travel_as_binary(server: TestServer) -> None:
+    client = ferrio.AsyncClient()
+    back = Recorder()
+    nested = Recorder()
+    client.on("message-back", back)
+    client.on("nestedbin", nested)
+    await client.connect(server.url, transports=["websocket"])
+    try:
+        payload = (b"\x01\x02", {"deep": [bytearray(b"\x03"), {"x": memoryview(b"\x04\x05")}]})
+        await client.emit("message", payload)
+        assert await back.next() == (b"\x01\x02", {"deep": [b"\x03", {"x": b"\x04\x05"}]})
+        received = await server.acontrol("received", {"nsp": "/"})
+        last = [e for e in received["events"] if e["event"] == "message"][-1]
+        assert last["args"][0] == {"$binary": "AQI="}
+        await client.emit("getNestedBin")
+        assert await nested.next() == (
+            b"\x01\x02\x03",
+            {"nested": {"deep": [b"\x04\x05"]}, "text": "x"},
+        )
+        assert await client.call("echo", [b"", b"\xff"]) == [b"", b"\xff"]
+    finally:
+        await client.disconnect()
+
+
+async def test_namespaces_share_one_connection_with_their_own_auth_and_sids(
+    server: TestServer,
+) -> None:
+    client = ferrio.AsyncClient()
+    auth = Recorder()
+    client.on("auth", auth, namespace="/custom")
+    await client.connect(server.url, namespaces=["/", "/custom"], auth={"token": "abc"})
+    try:
+        assert await auth.next() == ({"token": "abc"},)
+        assert set(client.namespaces) == {"/", "/custom"}
+        assert client.get_sid("/custom") not in (None, client.sid)
+        assert await client.call("getId", namespace="/custom") == client.get_sid("/custom")
+        with pytest.raises(ferrio.BadNamespaceError):
+            await client.emit("x", namespace="/other")
+    finally:
+        await client.disconnect()
+
+
+async def test_an_auth_rejection_raises_with_the_servers_message_and_data(
+    server: TestServer,
+) -> None:
+    client = ferrio.AsyncClient()
+    errors = Recorder()
+    client.on("connect_error", errors, namespace="/no")
+    with pytest.raises(ferrio.ConnectionRefusedError) as raised:
+        await client.connect(server.url, namespaces=["/no"])
+    assert raised.value.message == "Auth failed (custom namespace)"
+    assert raised.value.data == {"reason": "denied", "code": 42}
+    assert isinstance(raised.value, ferrio.ConnectionError)
+    assert isinstance(raised.value, ferrio.FerrioError)
+    assert errors.calls.qsize() == 1
+    assert await errors.next() == (
+        {"message": "Auth failed (custom namespace)", "data": {"reason": "denied", "code": 42}},
+    )
+    assert not client.connected
+
+
+async def test_an_unreachable_server_raises_connection_error(fresh_server: Any) -> None:
+    server = fresh_server()
+    port = server.port
+    server.stop()
+    client = ferrio.AsyncClient(reconnection=False)
+    with pytest.raises(ferrio.ConnectionError):
+        await client.connect(f"http://127.0.0.1:{port}", wait_timeout=5)
+
+
+async def test_a_server_disconnect_reports_io_server_disconnect(server: TestServer) -> None:
+    client = ferrio.AsyncClient()
+    reasons = Recorder()
+    client.on("disconnect", reasons)
+    await client.connect(server.url)
+    try:
+        await client.emit("disconnectMe")
+        assert await reasons.next() == ("io server disconnect",)
+        assert not client.connected
+    finally:
+        await client.disconnect()
+
+
+async def test_a_closed_transport_reports_transport_close_and_reconnects(
+    server: TestServer,
+) -> None:
+    client = ferrio.AsyncClient(reconnection_delay=0.05, reconnection_delay_max=0.2)
+    reasons = Recorder()
+    connects = Recorder()
+    client.on("connect", connects)
+
+    @client.event
+    def disconnect() -> None:  # a disconnect handler may also take no reason
+        reasons("called")
+
+    reason_with_arg = Recorder()
+    client.on("disconnect", reason_with_arg, namespace="/custom")
+    await client.connect(server.url, namespaces=["/", "/custom"])
+    try:
+        await connects.next()
+        await client.emit("closeTransport")
+        assert await reasons.next() == ("called",)
+        assert await reason_with_arg.next() == ("transport close",)
+        await connects.next()
+        assert await client.call("echo", "back") == "back"
+    finally:
+        await client.disconnect()
+
+
+async def test_a_call_without_reply_raises_ferrio_timeout_error(server: TestServer) -> None:
+    client = ferrio.AsyncClient()
+    await client.connect(server.url)
+    try:
+        with pytest.raises(ferrio.TimeoutError):
+            await client.call("hi", timeout=0.2)
+    finally:
+        await client.disconnect()
+
+
+async def test_reserved_events_cannot_be_emitted(server: TestServer) -> None:
+    client = ferrio.AsyncClient()
+    await client.connect(server.url)
+    try:
+        with pytest.raises(ferrio.EmitError):
+            await client.emit("disconnect")
+        with pytest.raises(ferrio.EmitError):
+            await client.call("connect")
+    finally:
+        await client.disconnect()
+
+
+async def test_many_emits_arrive_in_order(server: TestServer) -> None:
+    client = ferrio.AsyncClient()
+    await client.connect(server.url, transports=["websocket"])
+    try:
+        for _ in range(5000):
+            await client.emit("countMe")
+        assert await client.call("count") == 5000
+    finally:
+        await client.disconnect()
+
+
+async def test_emit_callback_receives_the_acknowledgement(server: TestServer) -> None:
+    client = ferrio.AsyncClient()
+    replies = Recorder()
+    await client.connect(server.url)
+    try:
+        await client.emit("echo", ("x", 1), callback=replies)
+        assert await replies.next() == ("x", 1)
+    finally:
+        await client.disconnect()
+
+
+async def test_async_with_connects_and_disconnects(server: TestServer) -> None:
+    async with ferrio.AsyncClient(server.url) as client:
+        assert client.connected
+        assert await client.call("echo", 1) == 1
+    assert not client.connected
+    with pytest.raises(ferrio.BadNamespaceError):
+        await client.emit("x")

@@ -1,0 +1,117 @@
+"""Deterministic release: no thread, native thread or runtime task outlives a closed client."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import threading
+
+import ferrio
+from conftest import TestServer, until
+from ferrio._ffi import ferrio_ffi as ffi
+from recorder import Recorder
+
+
+def native_threads() -> int:
+    return len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else 0
+
+
+async def test_no_thread_or_task_outlives_a_disconnected_client(server: TestServer) -> None:
+    await asyncio.to_thread(lambda: None)  # start the loop's executor before the baseline
+    threads_before = threading.enumerate()
+    native_before = native_threads()
+    for _ in range(3):
+        client = ferrio.AsyncClient()
+        client.on("message-back", Recorder())
+        await client.connect(server.url, namespaces=["/", "/custom"])
+        assert await client.call("echo", 1) == 1
+        await client.disconnect()
+    del client
+    gc.collect()
+    assert threading.enumerate() == threads_before
+    assert ffi.live_delivery_threads() == 0
+    await until(lambda: ffi.live_runtime_tasks() == 0)
+    await until(lambda: native_threads() <= native_before)
+
+
+def test_no_thread_outlives_a_closed_sync_client(server: TestServer) -> None:
+    threads_before = threading.enumerate()
+    with ferrio.Client(server.url) as client:
+        client.emit("message", 1)
+        assert client.receive(timeout=10) == ["message-back", 1]
+    assert threading.enumerate() == threads_before
+    assert ffi.live_delivery_threads() == 0
+
+
+class Listener(ffi.EventListener):  # type: ignore[misc]
+    """A native listener: batches arrive on the subscription's delivery thread."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.threads: set[str] = set()
+        self.got = threading.Event()
+
+    def on_events(self, batch: list[ffi.EventRecord]) -> None:
+        self.threads.add(threading.current_thread().name)
+        self.names.extend(record.name for record in batch)
+        if "message-back" in self.names:
+            self.got.set()
+
+
+def test_listener_batches_come_from_one_delivery_thread_that_close_stops(
+    server: TestServer,
+) -> None:
+    manager = ffi.Manager(ffi.ClientOptions(url=server.url))
+    socket = manager.socket("/", None)
+    listener = Listener()
+    subscription = socket.subscribe(listener, 64)
+    assert ffi.live_delivery_threads() == 1
+    socket.connect_blocking()
+    socket.emit("message", "[1]", [])
+    assert listener.got.wait(10)
+    assert listener.names[0] == "connect"
+    assert len(listener.threads) == 1 and threading.main_thread().name not in listener.threads
+    manager.close_blocking()
+    assert ffi.live_delivery_threads() == 0
+    subscription.cancel()  # after close: a no-op
+    assert manager.is_closed()
+
+
+def test_a_cancelled_subscription_stops_its_thread(server: TestServer) -> None:
+    manager = ffi.Manager(ffi.ClientOptions(url=server.url))
+    socket = manager.socket("/", None)
+    subscription = socket.subscribe(Listener(), 64)
+    assert ffi.live_delivery_threads() == 1
+    subscription.cancel()
+    assert ffi.live_delivery_threads() == 0
+    manager.close_blocking()
+
+
+def test_a_closed_manager_refuses_work_with_typed_errors(server: TestServer) -> None:
+    manager = ffi.Manager(ffi.ClientOptions(url=server.url))
+    socket = manager.socket("/", None)
+    manager.close_blocking()
+    try:
+        socket.emit("x", "[]", [])
+    except ffi.EmitError.Closed:
+        pass
+    else:
+        raise AssertionError("emit on a closed manager succeeded")
+    stream = socket.events()
+    assert stream.next_batch_blocking(64, 10) == []
+    assert stream.is_closed()
+
+
+def test_invalid_arguments_are_typed_errors(server: TestServer) -> None:
+    manager = ffi.Manager(ffi.ClientOptions(url=server.url))
+    socket = manager.socket("/", None)
+    try:
+        for text in ["{", '{"a":1}', '[{"_placeholder":true,"num":1}]']:
+            try:
+                socket.emit("x", text, [])
+            except ffi.EmitError.InvalidArgs:
+                continue
+            raise AssertionError(f"{text} was accepted")
+    finally:
+        manager.close_blocking()

@@ -1,0 +1,225 @@
+import Foundation
+internal import FerrioUniFFI
+
+/// A handler of ``Socket/on(_:perform:)``.
+public typealias EventHandler = @Sendable (Event) async throws -> Void
+
+/// Identifies a registered handler, to remove it with ``Socket/off(_:)``.
+public struct HandlerID: Sendable, Hashable {
+    let value: UInt64
+}
+
+/// One socket's dispatcher: a task pulls the native event stream in drained batches (up to
+/// 64 per call) and hands each event, in order, to the handlers and to the `AsyncStream`s
+/// of the socket. Handlers run one at a time; a slow handler delays the next event.
+final class EventHub: Sendable {
+    /// The lifecycle milestones `connect` and `disconnect` wait for.
+    enum Milestone: Hashable {
+        case connected, failed, disconnected
+    }
+
+    private struct Subscriber {
+        let name: String?
+        let continuation: AsyncStream<Event>.Continuation
+    }
+
+    private struct Waiter {
+        let milestone: Milestone
+        let beyond: Int
+        let continuation: CheckedContinuation<Void, Never>
+    }
+
+    private struct State {
+        var nextID: UInt64 = 0
+        var handlers: [String: [(id: UInt64, handler: EventHandler)]] = [:]
+        var subscribers: [UInt64: Subscriber] = [:]
+        var counts: [Milestone: Int] = [:]
+        var waiters: [UInt64: Waiter] = [:]
+        var ended = false
+    }
+
+    let namespace: String
+    private let state = Locked(State())
+
+    /// The hub whose handler the current task is running: `connect`, `disconnect` and
+    /// `close` called from a handler must not wait for that hub, which waits for them.
+    @TaskLocal static var dispatching: EventHub?
+
+    /// Whether the current task runs one of this hub's handlers.
+    var isDispatchingHere: Bool { EventHub.dispatching === self }
+
+    init(namespace: String) {
+        self.namespace = namespace
+    }
+
+    // MARK: Registration
+
+    func add(_ name: String, _ handler: @escaping EventHandler) -> HandlerID {
+        state.withLock { state in
+            state.nextID += 1
+            state.handlers[name, default: []].append((state.nextID, handler))
+            return HandlerID(value: state.nextID)
+        }
+    }
+
+    func remove(_ id: HandlerID) {
+        state.withLock { state in
+            for name in state.handlers.keys {
+                state.handlers[name]?.removeAll { $0.id == id.value }
+            }
+        }
+    }
+
+    func removeAll(named name: String) {
+        _ = state.withLock { $0.handlers.removeValue(forKey: name) }
+    }
+
+    /// Events (named `name`, or all) from now on, until the socket's manager closes; ending
+    /// the iteration unregisters the stream.
+    func stream(named name: String?) -> AsyncStream<Event> {
+        AsyncStream { continuation in
+            let id: UInt64? = state.withLock { state in
+                if state.ended { return nil }
+                state.nextID += 1
+                state.subscribers[state.nextID] = Subscriber(name: name, continuation: continuation)
+                return state.nextID
+            }
+            guard let id else {
+                continuation.finish()
+                return
+            }
+            continuation.onTermination = { [weak self] _ in
+                _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+            }
+        }
+    }
+
+    /// How many `AsyncStream`s are registered.
+    var subscriberCount: Int {
+        state.withLock { $0.subscribers.count }
+    }
+
+    // MARK: Milestones
+
+    func count(of milestone: Milestone) -> Int {
+        state.withLock { $0.counts[milestone, default: 0] }
+    }
+
+    /// Waits until `milestone` happened more than `beyond` times, the hub ended, or
+    /// `timeout` passed.
+    func wait(for milestone: Milestone, beyond: Int, timeout: Duration) async {
+        let id = state.withLock { state -> UInt64 in
+            state.nextID += 1
+            return state.nextID
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                if state.ended || state.counts[milestone, default: 0] > beyond { return true }
+                state.waiters[id] = Waiter(milestone: milestone, beyond: beyond, continuation: continuation)
+                return false
+            }
+            if done {
+                continuation.resume()
+                return
+            }
+            Task { [weak self] in
+                try? await Task.sleep(for: timeout)
+                self?.release { id2, _ in id2 == id }
+            }
+        }
+    }
+
+    /// Resumes (outside the lock) the waiters `matching` selects.
+    private func release(_ matching: (UInt64, Waiter) -> Bool) {
+        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            let ids = state.waiters.filter { matching($0.key, $0.value) }.map(\.key)
+            return ids.compactMap { state.waiters.removeValue(forKey: $0)?.continuation }
+        }
+        ready.forEach { $0.resume() }
+    }
+
+    private func reached(_ milestone: Milestone) {
+        let count = state.withLock { state -> Int in
+            state.counts[milestone, default: 0] += 1
+            return state.counts[milestone]!
+        }
+        release { _, waiter in waiter.milestone == milestone && count > waiter.beyond }
+    }
+
+    // MARK: Dispatch
+
+    /// Pulls `stream` until it ends (the manager closed), then ends every `AsyncStream` and
+    /// releases every waiter.
+    func run(_ stream: EventStream) async {
+        while true {
+            let batch: [EventRecord]
+            do {
+                batch = try await stream.nextBatch(max: 64)
+            } catch {
+                break
+            }
+            if batch.isEmpty { break }
+            for record in batch {
+                await dispatch(record)
+            }
+        }
+        let subscribers = state.withLock { state -> [Subscriber] in
+            state.ended = true
+            defer { state.subscribers.removeAll() }
+            return Array(state.subscribers.values)
+        }
+        subscribers.forEach { $0.continuation.finish() }
+        release { _, _ in true }
+    }
+
+    private func dispatch(_ record: EventRecord) async {
+        switch record.kind {
+        case .event:
+            guard let arguments = try? Arguments(text: record.argsJson, attachments: record.attachments)
+            else { return }
+            let event = Event(
+                namespace: record.namespace, name: record.name, arguments: arguments,
+                responder: record.ack.map(Responder.init))
+            let (handlers, subscribers) = state.withLock { state in
+                let handlers = state.handlers[event.name] ?? []
+                return (handlers.isEmpty ? state.handlers["*"] ?? [] : handlers,
+                        Array(state.subscribers.values))
+            }
+            for subscriber in subscribers where subscriber.name == nil || subscriber.name == event.name {
+                subscriber.continuation.yield(event)
+            }
+            if handlers.isEmpty && subscribers.isEmpty {
+                // Nobody can answer: release the server's callback at once.
+                try? event.acknowledge()
+            }
+            await run(handlers, with: event)
+        case .connect:
+            await lifecycle(record, "connect")
+            reached(.connected)
+        case .disconnect:
+            await lifecycle(record, "disconnect")
+            reached(.disconnected)
+        case .connectError:
+            await lifecycle(record, "connect_error")
+            reached(.failed)
+        case .lagged:
+            break
+        }
+    }
+
+    private func lifecycle(_ record: EventRecord, _ name: String) async {
+        let handlers = state.withLock { $0.handlers[name] ?? [] }
+        guard !handlers.isEmpty,
+            let arguments = try? Arguments(text: record.argsJson, attachments: record.attachments)
+        else { return }
+        await run(handlers, with: Event(namespace: namespace, name: name, arguments: arguments, responder: nil))
+    }
+
+    private func run(_ handlers: [(id: UInt64, handler: EventHandler)], with event: Event) async {
+        await EventHub.$dispatching.withValue(self) {
+            for (_, handler) in handlers {
+                try? await handler(event)
+            }
+        }
+    }
+}

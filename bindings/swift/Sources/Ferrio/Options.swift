@@ -1,0 +1,132 @@
+import Foundation
+internal import FerrioUniFFI
+
+/// An Engine.IO transport.
+public enum Transport: String, Sendable, Hashable, CaseIterable {
+    /// HTTP long-polling.
+    case polling
+    /// WebSocket.
+    case websocket
+
+    init(_ native: FerrioUniFFI.Transport) {
+        switch native {
+        case .polling: self = .polling
+        case .websocket: self = .websocket
+        }
+    }
+
+    var native: FerrioUniFFI.Transport {
+        switch self {
+        case .polling: return .polling
+        case .websocket: return .websocket
+        }
+    }
+}
+
+/// Why a socket was disconnected: the JavaScript client's reasons, as its strings.
+public enum DisconnectReason: String, Sendable, Hashable {
+    /// The server disconnected the socket; no automatic reconnection.
+    case serverDisconnect = "io server disconnect"
+    /// The client disconnected; no automatic reconnection.
+    case clientDisconnect = "io client disconnect"
+    /// No ping from the server in time.
+    case pingTimeout = "ping timeout"
+    /// The connection was closed (server, proxy or network).
+    case transportClose = "transport close"
+    /// The transport failed.
+    case transportError = "transport error"
+    /// The server sent data that could not be decoded.
+    case parseError = "parse error"
+
+    init(_ native: FerrioUniFFI.DisconnectReason) {
+        switch native {
+        case .ioServerDisconnect: self = .serverDisconnect
+        case .ioClientDisconnect: self = .clientDisconnect
+        case .pingTimeout: self = .pingTimeout
+        case .transportClose: self = .transportClose
+        case .transportError: self = .transportError
+        case .parseError: self = .parseError
+        }
+    }
+
+    /// Whether the client reconnects by itself after it.
+    public var reconnectsAutomatically: Bool {
+        self != .serverDisconnect && self != .clientDisconnect
+    }
+}
+
+/// Options of a connection, with the JavaScript client's names and defaults.
+public struct ClientOptions: Sendable {
+    /// The Engine.IO path on the server (JS `path`).
+    public var path = "/socket.io/"
+    /// Query parameters added to every request (JS `query`).
+    public var query: [String: String] = [:]
+    /// Headers added to every request and to the WebSocket handshake (JS `extraHeaders`).
+    public var extraHeaders: [String: String] = [:]
+    /// Transports to try, in order (JS `transports`).
+    public var transports: [Transport] = [.polling, .websocket]
+    /// Upgrade from polling to WebSocket when offered (JS `upgrade`).
+    public var upgrade = true
+    /// Handshake and namespace connect timeout (JS `timeout`).
+    public var timeout: Duration = .seconds(20)
+    /// Default timeout of ``Socket/emitWithAck(_:_:timeout:)`` (JS `ackTimeout`).
+    public var ackTimeout: Duration = .seconds(30)
+    /// Reconnect automatically (JS `reconnection`).
+    public var reconnection = true
+    /// Attempts before giving up; `nil` for unlimited (JS `reconnectionAttempts`).
+    public var reconnectionAttempts: Int? = nil
+    /// First reconnection delay (JS `reconnectionDelay`).
+    public var reconnectionDelay: Duration = .seconds(1)
+    /// Longest reconnection delay (JS `reconnectionDelayMax`).
+    public var reconnectionDelayMax: Duration = .seconds(5)
+    /// Jitter of the reconnection delay, 0 to 1 (JS `randomizationFactor`).
+    public var randomizationFactor = 0.5
+    /// An extra CA certificate (PEM) trusted beside the system roots.
+    public var caCertificatePEM: String? = nil
+    /// The auth payload of every namespace (JS `auth`): an object.
+    public var auth: [String: JSONValue]? = nil
+
+    public init() {}
+
+    /// Options changed by `configure`: `ClientOptions { $0.transports = [.websocket] }`.
+    public init(_ configure: (inout ClientOptions) -> Void) {
+        configure(&self)
+    }
+
+    func native(url: String) throws -> FerrioUniFFI.ClientOptions {
+        FerrioUniFFI.ClientOptions(
+            url: url,
+            path: path,
+            query: query,
+            extraHeaders: extraHeaders,
+            transports: transports.map(\.native),
+            upgrade: upgrade,
+            timeoutMs: timeout.milliseconds,
+            ackTimeoutMs: ackTimeout.milliseconds,
+            reconnection: reconnection,
+            reconnectionAttempts: reconnectionAttempts.map { UInt32(clamping: $0) },
+            reconnectionDelayMs: reconnectionDelay.milliseconds,
+            reconnectionDelayMaxMs: reconnectionDelayMax.milliseconds,
+            randomizationFactor: randomizationFactor,
+            caCertPem: caCertificatePEM,
+            authJson: try auth.map(authJSON)
+        )
+    }
+}
+
+/// The JSON text of an auth payload.
+func authJSON(_ auth: [String: JSONValue]) throws -> String {
+    let (text, attachments) = try Codec.encode([JSONValue.object(auth)])
+    guard attachments.isEmpty else { throw FerrioError.invalidOption("auth cannot carry binary data") }
+    // `[{...}]` → `{...}`
+    return String(text.dropFirst().dropLast())
+}
+
+extension Duration {
+    /// Whole milliseconds, at least 0.
+    var milliseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        let ms = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        return ms < 0 ? 0 : UInt64(ms)
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+internal import FerrioUniFFI
+
+/// One namespace on a ``Manager``'s connection.
+///
+/// ```swift
+/// let socket = try manager.socket(forNamespace: "/chat")
+/// socket.on("message") { event in print(event.arguments) }
+/// try await socket.connect()
+/// try await socket.emit("message", "hello", ["room": "lobby"])
+/// let reply = try await socket.emitWithAck("join", "lobby", timeout: .seconds(5))
+/// for await event in socket.events(named: "news") { print(event.arguments) }
+/// ```
+///
+/// Events are dispatched in order by one task per socket, from its creation until its
+/// manager closes; handlers run one at a time.
+public final class Socket: Sendable {
+    /// The namespace, e.g. `/` or `/chat`.
+    public let namespace: String
+    /// The manager whose connection this socket uses.
+    public let manager: Manager
+    let native: FerrioUniFFI.Socket
+    let hub: EventHub
+
+    init(manager: Manager, native: FerrioUniFFI.Socket) throws {
+        self.manager = manager
+        self.native = native
+        self.namespace = native.namespace()
+        let hub = EventHub(namespace: namespace)
+        self.hub = hub
+        let stream = try FerrioError.native { try native.events() }
+        manager.track(hub, Task { await hub.run(stream) })
+    }
+
+    // MARK: State
+
+    /// The session id given by the server, while connected.
+    public var id: String? {
+        (try? native.id()) ?? nil
+    }
+
+    /// Whether the namespace is connected.
+    public var isConnected: Bool {
+        (try? native.connected()) ?? false
+    }
+
+    // MARK: Connecting
+
+    /// Connects the namespace (opening the connection if needed), waits for the server, and
+    /// returns once the `connect` handlers have run (called from one of this socket's
+    /// handlers, it does not wait for them). Emits made before are sent once connected, in
+    /// order.
+    ///
+    /// - Throws: ``FerrioError/connect(message:data:)`` when the server refuses the
+    ///   namespace (after the `connect_error` handlers ran), ``FerrioError/connectionFailed(_:)``,
+    ///   ``FerrioError/connectTimeout``, ``FerrioError/closed``.
+    public func connect() async throws {
+        let connects = hub.count(of: .connected)
+        let failures = hub.count(of: .failed)
+        let waits = !hub.isDispatchingHere
+        do {
+            try await native.connect()
+        } catch {
+            if waits { await hub.wait(for: .failed, beyond: failures, timeout: .seconds(5)) }
+            throw FerrioError.from(error)
+        }
+        if waits { await hub.wait(for: .connected, beyond: connects, timeout: .seconds(5)) }
+    }
+
+    /// Disconnects this namespace (`io client disconnect`) and returns once its `disconnect`
+    /// handlers have run (not waiting for them when called from one of this socket's
+    /// handlers). The connection stays open for the manager's other sockets.
+    public func disconnect() async {
+        let wasConnected = isConnected
+        let disconnects = hub.count(of: .disconnected)
+        try? await native.disconnect()
+        if wasConnected && !hub.isDispatchingHere {
+            await hub.wait(for: .disconnected, beyond: disconnects, timeout: .seconds(5))
+        }
+    }
+
+    // MARK: Emitting
+
+    /// Sends `event` with `arguments`, each `Encodable` (`Data` anywhere travels as binary).
+    /// While the namespace is offline, emits are buffered and sent in order after
+    /// (re)connection; waits only while the outgoing queue is full.
+    ///
+    /// - Throws: ``FerrioError/reservedEvent(_:)``, ``FerrioError/encoding(_:)``,
+    ///   ``FerrioError/bufferFull``, ``FerrioError/closed``, ...
+    public func emit(_ event: String, _ arguments: any Encodable...) async throws {
+        try await emit(event, arguments: arguments)
+    }
+
+    /// ``emit(_:_:)`` with the arguments as an array.
+    public func emit(_ event: String, arguments: [any Encodable]) async throws {
+        let (text, attachments) = try Codec.encode(arguments)
+        do {
+            try native.emit(event: event, argsJson: text, attachments: attachments)
+        } catch EmitError.QueueFull {
+            try await FerrioError.native {
+                try await native.emitAsync(event: event, argsJson: text, attachments: attachments)
+            }
+        } catch {
+            throw FerrioError.from(error)
+        }
+    }
+
+    /// Sends `event` and returns the server's acknowledgement (the arguments of its
+    /// callback); decode them with ``Arguments/decode(_:at:)``.
+    ///
+    /// - Parameter timeout: how long to wait; the options' `ackTimeout` when `nil`.
+    /// - Throws: ``FerrioError/timeout``, ``FerrioError/disconnected``, and the errors of
+    ///   ``emit(_:_:)``.
+    public func emitWithAck(
+        _ event: String, _ arguments: any Encodable..., timeout: Duration? = nil
+    ) async throws -> Arguments {
+        try await emitWithAck(event, arguments: arguments, timeout: timeout)
+    }
+
+    /// ``emitWithAck(_:_:timeout:)`` with the arguments as an array.
+    public func emitWithAck(
+        _ event: String, arguments: [any Encodable], timeout: Duration? = nil
+    ) async throws -> Arguments {
+        let (text, attachments) = try Codec.encode(arguments)
+        let ack = try await FerrioError.native {
+            try await native.emitWithAck(
+                event: event, argsJson: text, attachments: attachments,
+                timeoutMs: timeout?.milliseconds)
+        }
+        return try Arguments(text: ack.argsJson, attachments: ack.attachments)
+    }
+
+    // MARK: Receiving
+
+    /// Calls `handler` with every `event` (in order, one handler at a time), until
+    /// ``off(_:)``. `"*"` receives the events without a handler of their own. Lifecycle
+    /// events: `connect`, `disconnect` (the reason), `connect_error` (`{message, data}`).
+    /// Errors thrown by the handler are ignored.
+    @discardableResult
+    public func on(_ event: String, perform handler: @escaping EventHandler) -> HandlerID {
+        hub.add(event, handler)
+    }
+
+    /// Calls `handler` with the first argument of every `event`, decoded as `type`; events
+    /// whose argument does not decode are skipped.
+    @discardableResult
+    public func on<T: Decodable & Sendable>(
+        _ event: String, as type: T.Type, perform handler: @escaping @Sendable (T) async -> Void
+    ) -> HandlerID {
+        hub.add(event) { event in
+            await handler(try event.decode(T.self))
+        }
+    }
+
+    /// Calls `handler` with the reason whenever the namespace is disconnected.
+    @discardableResult
+    public func onDisconnect(perform handler: @escaping @Sendable (DisconnectReason) async -> Void) -> HandlerID {
+        hub.add("disconnect") { event in
+            if let reason = event.arguments.value?.stringValue.flatMap(DisconnectReason.init(rawValue:)) {
+                await handler(reason)
+            }
+        }
+    }
+
+    /// Removes the handler `id`.
+    public func off(_ id: HandlerID) {
+        hub.remove(id)
+    }
+
+    /// Removes every handler of `event`.
+    public func off(_ event: String) {
+        hub.removeAll(named: event)
+    }
+
+    /// Every event from the server from now on (not the lifecycle events), until the manager
+    /// closes. Ending the iteration (`break`, a cancelled task) unregisters the stream.
+    public var events: AsyncStream<Event> {
+        hub.stream(named: nil)
+    }
+
+    /// The events named `name` from now on, as ``events``.
+    public func events(named name: String) -> AsyncStream<Event> {
+        hub.stream(named: name)
+    }
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# `make test-swift`: compiles the Swift package and runs its tests against the reference
+# server, on a machine without a Swift compiler of its own (Debian 12).
+#
+# 1. toolchain.sh: a Debian trixie root with swiftlang, cached outside the repository.
+# 2. generate.sh: ferrio-ffi built on the host, Swift bindings generated into the package.
+# 3. Reference servers started on the host (Node is not in the root; the root shares the
+#    host's network); their ports reach the tests through FERRIO_TEST_* variables.
+# 4. /proc, /dev and the repository mounted in the root (the repository at the same
+#    absolute path, so rpaths and generated paths match); `swift build` + `swift test` run
+#    there, building into a cache inside the root (outside the repository).
+# 5. Mounts undone (deepest first) and servers stopped, also on failure.
+#
+# FERRIO_SKIP_SWIFT=1 skips all of it, saying so. Extra arguments go to `swift test`
+# (e.g. `--filter Reconnection`).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+server_js="$repo/tests/server/server.js"
+
+loud() {
+  printf '\n%s\n%s\n%s\n\n' "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" \
+    "!!! swift: $*" "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" >&2
+}
+cannot() {
+  loud "CANNOT RUN THE SWIFT TESTS ON THIS MACHINE: $*
+!!! (set FERRIO_SKIP_SWIFT=1 to skip Swift explicitly)"
+  exit 1
+}
+
+if [ "${FERRIO_SKIP_SWIFT:-0}" = 1 ]; then
+  loud "Swift SKIPPED (FERRIO_SKIP_SWIFT=1): the Swift package was neither built nor tested"
+  exit 0
+fi
+
+[ "$(uname -s)" = Linux ] || cannot "this runner needs Linux (on macOS run \`swift test\` in bindings/swift)"
+[ "$(id -u)" = 0 ] || cannot "chroot and mount need root"
+command -v node >/dev/null 2>&1 || cannot "node is missing (the reference server)"
+command -v chroot >/dev/null 2>&1 || cannot "chroot is missing"
+
+start=$SECONDS
+root="$("$here/toolchain.sh")" || cannot "the Swift toolchain root could not be built (toolchain.sh)"
+echo "swift: toolchain root $root ($((SECONDS - start)) s)" >&2
+
+"$here/generate.sh"
+
+# One runner at a time per toolchain root: the mounts are shared.
+exec 8>"$root.lock"
+flock 8
+
+work="$(mktemp -d)"
+mounted=()
+server_pids=()
+cleanup() {
+  local status=$?
+  set +e
+  # Deepest first.
+  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
+    umount -R "${mounted[$i]}" 2>/dev/null || umount -R -l "${mounted[$i]}" \
+      || echo "swift: could not unmount ${mounted[$i]}" >&2
+  done
+  for pid in "${server_pids[@]}"; do
+    kill "$pid" 2>/dev/null
+  done
+  for pid in "${server_pids[@]}"; do
+    wait "$pid" 2>/dev/null
+  done
+  rm -rf "$work"
+  [ "$status" = 0 ] || [ "$status" = 130 ] || loud "make test-swift FAILED (exit $status)"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Starts a reference server; sets $server_port and $server_control. Its stdin is a pipe held
+# by this script (FERRIO_EXIT_ON_STDIN_CLOSE), so it also ends if this script is killed.
+start_server() {
+  local name=$1 config=$2 out="$work/$1.out"
+  exec {fd}> >(FERRIO_EXIT_ON_STDIN_CLOSE=1 exec node "$server_js" "$config" >"$out" 2>"$work/$name.err")
+  server_pids+=("$!")
+  local ready=""
+  for _ in $(seq 300); do
+    ready="$(grep -m1 '^READY ' "$out" 2>/dev/null || true)"
+    [ -n "$ready" ] && break
+    sleep 0.1
+  done
+  [ -n "$ready" ] || { cat "$work/$name.err" >&2; loud "the $name reference server did not start"; exit 1; }
+  server_port="$(sed -E 's/.*"port":([0-9]+).*/\1/' <<<"$ready")"
+  server_control="$(sed -E 's/.*"control":([0-9]+).*/\1/' <<<"$ready")"
+  echo "swift: $name server on port $server_port (control $server_control)" >&2
+}
+
+start_server default '{}'
+default_port=$server_port default_control=$server_control
+# Restarted by the reconnection tests, so that the others keep a stable server.
+start_server restartable '{}'
+restart_port=$server_port restart_control=$server_control
+
+# Mounts left by a run that was killed (we hold the lock: nobody else uses them), deepest
+# first.
+{ grep -s " $root/" /proc/mounts || true; } | awk '{print $2}' | sort -r | while read -r stale; do
+  echo "swift: unmounting $stale, left by an earlier run" >&2
+  umount -R "$stale" 2>/dev/null || umount -R -l "$stale" 2>/dev/null || true
+done
+
+mount_in_root() { # kind source target
+  mkdir -p "$3"
+  case $1 in
+    proc) mount -t proc proc "$3" ;;
+    rbind) mount --rbind "$2" "$3" && mount --make-rslave "$3" ;;
+    bind) mount --bind "$2" "$3" ;;
+  esac
+  mounted+=("$3")
+}
+mount_in_root proc proc "$root/proc" || cannot "mounting /proc in $root failed"
+mount_in_root rbind /dev "$root/dev" || cannot "mounting /dev in $root failed"
+mount_in_root bind "$repo" "$root$repo" || cannot "mounting $repo in $root failed"
+
+# SwiftPM's outputs: a cache inside the root, one per repository path.
+scratch="/var/cache/ferrio-swiftpm/$(echo "$repo" | tr '/' '_')"
+compile_start=$SECONDS
+chroot "$root" /usr/bin/env -i \
+  PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" \
+  FERRIO_TEST_URL="http://127.0.0.1:$default_port" FERRIO_TEST_CONTROL="$default_control" \
+  FERRIO_TEST_RESTART_URL="http://127.0.0.1:$restart_port" FERRIO_TEST_RESTART_CONTROL="$restart_control" \
+  /bin/bash -c 'set -euo pipefail; cd "$1"; shift; scratch=$1; shift
+    swift build --scratch-path "$scratch" --build-tests
+    echo "swift: compiled" >&2
+    swift test --scratch-path "$scratch" --skip-build "$@"' \
+  swift "$here" "$scratch" "$@"
+echo "swift: build + tests took $((SECONDS - compile_start)) s, $((SECONDS - start)) s in all" >&2
