@@ -3,7 +3,7 @@
 SERVER_DIR := tests/server
 
 .PHONY: test
-test: test-rust test-python test-cluster test-swift
+test: test-rust test-python test-cluster test-kotlin test-swift
 
 # The reference Socket.IO server's packages, installed from the lockfile when it changed.
 .PHONY: deps-node

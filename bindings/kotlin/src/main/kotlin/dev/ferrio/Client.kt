@@ -1,0 +1,71 @@
+package dev.ferrio
+
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.StateFlow
+import java.net.URI
+import kotlin.time.Duration
+
+/**
+ * The common case: one namespace (the path of [url], `/` when none) on a connection of its
+ * own. Register handlers, then [connect]; [close] (or `use { }`) releases everything.
+ *
+ * ```
+ * Client("http://localhost:3000/chat").use { client ->
+ *     client.on("message") { args, _ -> println(args) }
+ *     client.connect()
+ *     val reply = client.emitWithAck("join", "lobby", timeout = 5.seconds)
+ * }
+ * ```
+ */
+public class Client(url: String, options: ClientOptions = ClientOptions()) : AutoCloseable {
+    /** The connection, to open more namespaces on it. */
+    public val manager: Manager = Manager(url, options)
+
+    /** The socket of the URL's namespace. */
+    public val socket: Socket = try {
+        manager.socket(namespaceOf(url))
+    } catch (error: Exception) {
+        manager.close()
+        throw error
+    }
+
+    /** See [Socket.state]. */
+    public val state: StateFlow<ConnectionState> get() = socket.state
+
+    /** See [Socket.id]. */
+    public val id: String? get() = socket.id
+
+    /** See [Socket.connected]. */
+    public val connected: Boolean get() = socket.connected
+
+    /** See [Socket.connect]. */
+    public suspend fun connect(): Unit = socket.connect()
+
+    /** See [Socket.disconnect]. */
+    public suspend fun disconnect(): Unit = socket.disconnect()
+
+    /** See [Socket.on]. */
+    public fun on(event: String, handler: EventHandler): Registration = socket.on(event, handler)
+
+    /** See [Socket.emit]. */
+    public fun emit(event: String, vararg args: Any?): Unit = socket.emit(event, *args)
+
+    /** See [Socket.emitWithAck]. */
+    public suspend fun emitWithAck(event: String, vararg args: Any?, timeout: Duration? = null): List<Any?> =
+        socket.emitWithAck(event, *args, timeout = timeout)
+
+    /** See [Socket.events]. */
+    public fun events(): Flow<SocketEvent> = socket.events()
+
+    /** See [Manager.close]. */
+    override fun close(): Unit = manager.close()
+}
+
+private fun namespaceOf(url: String): String {
+    val path = try {
+        URI(url).path
+    } catch (_: java.net.URISyntaxException) {
+        null
+    }
+    return if (path.isNullOrEmpty()) "/" else path
+}

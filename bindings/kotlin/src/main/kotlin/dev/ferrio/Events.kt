@@ -1,0 +1,112 @@
+package dev.ferrio
+
+import dev.ferrio.ffi.DisconnectReason as FfiDisconnectReason
+
+/** Why a socket was disconnected: the JavaScript client's reasons. */
+public sealed class DisconnectReason(
+    /** The JavaScript client's string, e.g. `"io server disconnect"`. */
+    public val description: String,
+) {
+    /** Whether the client reconnects by itself after this (JS `socket.active`). */
+    public val reconnects: Boolean
+        get() = this !is IoServerDisconnect && this !is IoClientDisconnect
+
+    /** The server disconnected the socket; no automatic reconnection. */
+    public data object IoServerDisconnect : DisconnectReason("io server disconnect")
+
+    /** The client disconnected ([Socket.disconnect]); no automatic reconnection. */
+    public data object IoClientDisconnect : DisconnectReason("io client disconnect")
+
+    /** No ping from the server in time. */
+    public data object PingTimeout : DisconnectReason("ping timeout")
+
+    /** The connection was closed (server, proxy or network). */
+    public data object TransportClose : DisconnectReason("transport close")
+
+    /** The transport failed. */
+    public data object TransportError : DisconnectReason("transport error")
+
+    /** The server sent data that could not be decoded. */
+    public data object ParseError : DisconnectReason("parse error")
+}
+
+internal fun FfiDisconnectReason.toReason(): DisconnectReason = when (this) {
+    FfiDisconnectReason.IO_SERVER_DISCONNECT -> DisconnectReason.IoServerDisconnect
+    FfiDisconnectReason.IO_CLIENT_DISCONNECT -> DisconnectReason.IoClientDisconnect
+    FfiDisconnectReason.PING_TIMEOUT -> DisconnectReason.PingTimeout
+    FfiDisconnectReason.TRANSPORT_CLOSE -> DisconnectReason.TransportClose
+    FfiDisconnectReason.TRANSPORT_ERROR -> DisconnectReason.TransportError
+    FfiDisconnectReason.PARSE_ERROR -> DisconnectReason.ParseError
+}
+
+/** What a socket observes: [Socket.events] yields these, in order. */
+public sealed class SocketEvent {
+    /** The namespace, e.g. `/`. */
+    public abstract val namespace: String
+
+    /**
+     * An event from the server: its [name], its [args] (see [Values] for their types) and,
+     * when the server asked for an acknowledgement, [ack] to answer it once.
+     */
+    public data class Message(
+        override val namespace: String,
+        val name: String,
+        val args: List<Any?>,
+        val ack: Ack?,
+    ) : SocketEvent()
+
+    /** The namespace is connected as [sid]; [recovered] when the server restored the session. */
+    public data class Connected(
+        override val namespace: String,
+        val sid: String,
+        val recovered: Boolean,
+    ) : SocketEvent()
+
+    /** The namespace was disconnected; it reconnects by itself when [DisconnectReason.reconnects]. */
+    public data class Disconnected(
+        override val namespace: String,
+        val reason: DisconnectReason,
+    ) : SocketEvent()
+
+    /** The namespace could not be connected (refused by the server, or unreachable). */
+    public data class ConnectFailed(
+        override val namespace: String,
+        val error: ConnectException,
+    ) : SocketEvent()
+
+    /** The consumer was too slow: [dropped] events were lost. */
+    public data class Lagged(
+        override val namespace: String,
+        val dropped: Long,
+    ) : SocketEvent()
+}
+
+/** The state of a socket's namespace, as [Socket.state] reports it. */
+public sealed class ConnectionState {
+    /** Not connected yet, or disconnected by the client. */
+    public data object Idle : ConnectionState()
+
+    /** [Socket.connect] is waiting for the server. */
+    public data object Connecting : ConnectionState()
+
+    /** Connected as [sid]. */
+    public data class Connected(val sid: String, val recovered: Boolean) : ConnectionState()
+
+    /** Disconnected; reconnecting by itself when [DisconnectReason.reconnects]. */
+    public data class Disconnected(val reason: DisconnectReason) : ConnectionState()
+
+    /** The last connection attempt failed. */
+    public data class Failed(val error: ConnectException) : ConnectionState()
+
+    /** The manager is closed. */
+    public data object Closed : ConnectionState()
+}
+
+/** A transport of the Engine.IO connection. */
+public enum class Transport {
+    /** HTTP long-polling. */
+    POLLING,
+
+    /** WebSocket. */
+    WEBSOCKET,
+}

@@ -1,0 +1,294 @@
+package dev.ferrio
+
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.flow
+import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.withTimeoutOrNull
+import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.CopyOnWriteArrayList
+import java.util.concurrent.atomic.AtomicBoolean
+import java.util.concurrent.atomic.AtomicInteger
+import java.util.logging.Level
+import java.util.logging.Logger
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.seconds
+import dev.ferrio.ffi.EmitException as FfiEmitException
+import dev.ferrio.ffi.EventKind as FfiEventKind
+import dev.ferrio.ffi.EventListener as FfiEventListener
+import dev.ferrio.ffi.EventRecord as FfiEventRecord
+import dev.ferrio.ffi.Socket as FfiSocket
+
+/** Events per native call: the per-call cost stops falling past 64 (ffi-costs.md). */
+internal const val BATCH = 64
+
+/** How long [Socket.connect] and [Socket.disconnect] wait for their handlers to have run. */
+private val HANDLER_WAIT = 5.seconds
+
+internal val logger: Logger = Logger.getLogger("dev.ferrio")
+
+/**
+ * Handles one event: its [args][SocketEvent.Message.args] and, when the server asked for an
+ * acknowledgement, the [Ack] to answer it with (once).
+ *
+ * Handlers run on the socket's delivery thread, one batch of events after the other: return
+ * quickly, and launch a coroutine for long work.
+ */
+public fun interface EventHandler {
+    public fun handle(args: List<Any?>, ack: Ack?)
+}
+
+/** A handler registered with [Socket.on]; [close] removes it. */
+public class Registration internal constructor(private val remove: () -> Unit) : AutoCloseable {
+    override fun close(): Unit = remove()
+}
+
+/**
+ * A namespace on a [Manager]'s connection.
+ *
+ * ```
+ * socket.on("chat") { args, ack -> println(args) }
+ * socket.connect()
+ * socket.emit("chat", "hello", mapOf("room" to "lobby"))
+ * val reply = socket.emitWithAck("join", "lobby", timeout = 5.seconds)
+ * ```
+ */
+public class Socket internal constructor(private val ffi: FfiSocket) {
+    /** The namespace, e.g. `/` or `/admin`. */
+    public val namespace: String = ffi.namespace()
+
+    private val handlers = ConcurrentHashMap<String, CopyOnWriteArrayList<EventHandler>>()
+    private val openStreams = AtomicInteger()
+    private val mutableState = MutableStateFlow<ConnectionState>(ConnectionState.Idle)
+    private val connects = MutableStateFlow(0L)
+    private val failures = MutableStateFlow(0L)
+    private val disconnects = MutableStateFlow(0L)
+    private val isClosed = AtomicBoolean(false)
+
+    /** The connection state, updated before the handlers of each change run. */
+    public val state: StateFlow<ConnectionState> = mutableState.asStateFlow()
+
+    // Last: the delivery thread may call back as soon as it exists.
+    private val subscription = native { ffi.subscribe(Delivery(this), BATCH.toUInt()) }
+
+    /** The session id given by the server, while connected. */
+    public val id: String? get() = if (isClosed.get()) null else native { ffi.id() }
+
+    /** Whether the namespace is connected. */
+    public val connected: Boolean get() = !isClosed.get() && native { ffi.connected() }
+
+    /**
+     * Connects the namespace (opening the connection if needed) and returns once the server
+     * accepted it and the `connect` handlers have run. Emits made before are sent, in order,
+     * once connected.
+     *
+     * @throws ConnectException with the server's message and data when it refuses the
+     *   namespace ([ConnectException.refused]), or when it cannot be reached in time.
+     */
+    public suspend fun connect() {
+        if (connected) return
+        val connectsBefore = connects.value
+        val failuresBefore = failures.value
+        mutableState.compareAndSet(ConnectionState.Idle, ConnectionState.Connecting)
+        try {
+            native { ffi.connect() }
+        } catch (error: ConnectException) {
+            // The connect_error handlers run before connect() throws.
+            withTimeoutOrNull(HANDLER_WAIT) { failures.first { it > failuresBefore } }
+            throw error
+        }
+        withTimeoutOrNull(HANDLER_WAIT) { connects.first { it > connectsBefore } }
+    }
+
+    /**
+     * Disconnects the namespace (`io client disconnect`, no reconnection) and returns once its
+     * `disconnect` handlers have run. [connect] connects it again.
+     */
+    public suspend fun disconnect() {
+        if (isClosed.get()) return
+        val wasConnected = connected
+        val disconnectsBefore = disconnects.value
+        native { ffi.disconnect() }
+        if (wasConnected) {
+            withTimeoutOrNull(HANDLER_WAIT) { disconnects.first { it > disconnectsBefore } }
+        }
+        mutableState.update { if (it is ConnectionState.Connecting) ConnectionState.Idle else it }
+    }
+
+    /**
+     * Sends [event] with [args] (see [Values]; [ByteArray]s anywhere travel as binary)
+     * without waiting. Buffered while the namespace is connecting or reconnecting, and sent in
+     * order once connected. When the outgoing queue is full, waits for room.
+     *
+     * @throws EmitException for a reserved event name or arguments that cannot be sent.
+     * @throws ClosedException once the manager is closed.
+     */
+    public fun emit(event: String, vararg args: Any?) {
+        val encoded = Codec.encode(args.asList())
+        native {
+            try {
+                ffi.emit(event, encoded.text, encoded.attachments)
+            } catch (_: FfiEmitException.QueueFull) {
+                ffi.emitBlocking(event, encoded.text, encoded.attachments)
+            }
+        }
+    }
+
+    /**
+     * Sends [event] with [args] and returns the values the server acknowledged it with.
+     *
+     * @param timeout how long to wait; the manager's [ClientOptions.ackTimeout] when `null`.
+     * @throws TimeoutException when no acknowledgement came in time.
+     * @throws DisconnectedException when the connection dropped before it came.
+     * @throws EmitException for a reserved event name or arguments that cannot be sent.
+     */
+    public suspend fun emitWithAck(event: String, vararg args: Any?, timeout: Duration? = null): List<Any?> {
+        val encoded = Codec.encode(args.asList())
+        val reply = native { ffi.emitWithAck(event, encoded.text, encoded.attachments, timeout?.millis()) }
+        return Codec.decode(reply.argsJson, reply.attachments)
+    }
+
+    /**
+     * Calls [handler] with each [event] from the server; `connect`, `disconnect` (the reason's
+     * description) and `connect_error` (`{message, data}`) report the namespace's changes.
+     * Several handlers of one event run in registration order.
+     *
+     * An acknowledgement requested for an event without handler (and while no [events] flow
+     * is open) is answered with no values.
+     */
+    public fun on(event: String, handler: EventHandler): Registration {
+        handlers.computeIfAbsent(event) { CopyOnWriteArrayList() }.add(handler)
+        return Registration { handlers[event]?.remove(handler) }
+    }
+
+    /** Removes every handler of [event]. */
+    public fun off(event: String) {
+        handlers.remove(event)
+    }
+
+    /**
+     * Everything this socket observes from this call on, in order, delivered from the native
+     * layer in drained batches. Collect it once; the flow completes when the manager closes,
+     * and stops receiving when its collector stops (cancelled or done).
+     */
+    public fun events(): Flow<SocketEvent> {
+        if (isClosed.get()) return flow { }
+        val stream = native { ffi.events() }
+        val collected = AtomicBoolean(false)
+        openStreams.incrementAndGet()
+        return flow {
+            check(collected.compareAndSet(false, true)) { "events() flows can be collected once" }
+            try {
+                while (true) {
+                    val batch = native { stream.nextBatch(BATCH.toUInt()) }
+                    if (batch.isEmpty()) break
+                    for (record in batch) {
+                        emit(toEvent(record) ?: continue)
+                    }
+                }
+            } finally {
+                openStreams.decrementAndGet()
+                stream.cancel()
+                stream.destroy()
+            }
+        }
+    }
+
+    /**
+     * Called once the manager is closed (its delivery threads have stopped). The native
+     * socket stays usable and answers [ClosedException]; its small remains go with the GC.
+     */
+    internal fun release() {
+        if (!isClosed.compareAndSet(false, true)) return
+        mutableState.value = ConnectionState.Closed
+        subscription.destroy()
+    }
+
+    private fun toEvent(record: FfiEventRecord): SocketEvent? = when (record.kind) {
+        FfiEventKind.EVENT -> SocketEvent.Message(
+            record.namespace,
+            record.name,
+            Codec.decode(record.argsJson, record.attachments),
+            record.ack?.let(::Ack),
+        )
+        FfiEventKind.CONNECT -> SocketEvent.Connected(record.namespace, record.sid.orEmpty(), record.recovered)
+        FfiEventKind.DISCONNECT -> SocketEvent.Disconnected(record.namespace, reason(record))
+        FfiEventKind.CONNECT_ERROR -> SocketEvent.ConnectFailed(record.namespace, connectError(record))
+        FfiEventKind.LAGGED -> SocketEvent.Lagged(record.namespace, record.dropped.toLong())
+    }
+
+    /** On the delivery thread: updates the state and runs the handlers. */
+    private fun dispatch(record: FfiEventRecord) {
+        when (record.kind) {
+            FfiEventKind.EVENT -> {
+                val ack = record.ack?.let(::Ack)
+                val registered = handlers[record.name]
+                if (registered.isNullOrEmpty()) {
+                    if (ack != null && openStreams.get() == 0) ack.send()
+                    return
+                }
+                val args = Codec.decode(record.argsJson, record.attachments)
+                for (handler in registered) run(record.name, handler, args, ack)
+            }
+            FfiEventKind.CONNECT -> {
+                mutableState.value = ConnectionState.Connected(record.sid.orEmpty(), record.recovered)
+                runBuiltin("connect", emptyList())
+                connects.update { it + 1 }
+            }
+            FfiEventKind.DISCONNECT -> {
+                val reason = reason(record)
+                mutableState.value = ConnectionState.Disconnected(reason)
+                runBuiltin("disconnect", listOf(reason.description))
+                disconnects.update { it + 1 }
+            }
+            FfiEventKind.CONNECT_ERROR -> {
+                mutableState.value = ConnectionState.Failed(connectError(record))
+                runBuiltin("connect_error", Codec.decode(record.argsJson, record.attachments))
+                failures.update { it + 1 }
+            }
+            FfiEventKind.LAGGED ->
+                logger.warning("$namespace: ${record.dropped} events dropped (handlers too slow)")
+        }
+    }
+
+    private fun runBuiltin(name: String, args: List<Any?>) {
+        handlers[name]?.forEach { run(name, it, args, null) }
+    }
+
+    private fun run(name: String, handler: EventHandler, args: List<Any?>, ack: Ack?) {
+        try {
+            handler.handle(args, ack)
+        } catch (error: Exception) {
+            logger.log(Level.WARNING, "$namespace: the handler of `$name` failed", error)
+        }
+    }
+
+    /** The native listener: batches arrive on the socket's delivery thread. */
+    private class Delivery(private val socket: Socket) : FfiEventListener {
+        override fun onEvents(batch: List<FfiEventRecord>) {
+            NativeThreads.stayAttached()
+            for (record in batch) {
+                try {
+                    socket.dispatch(record)
+                } catch (error: Exception) {
+                    logger.log(Level.WARNING, "${socket.namespace}: dispatching `${record.name}` failed", error)
+                }
+            }
+        }
+    }
+}
+
+private fun reason(record: FfiEventRecord): DisconnectReason =
+    record.reason?.toReason() ?: DisconnectReason.TransportClose
+
+/** The `connect_error` record's `[{message, data}]` as an exception. */
+private fun connectError(record: FfiEventRecord): ConnectException {
+    val detail = Codec.decode(record.argsJson, record.attachments).firstOrNull() as? Map<*, *>
+    val message = detail?.get("message") as? String ?: record.error.orEmpty()
+    // The FFI record says "refused" only in its error text (see the Kotlin README).
+    val refused = record.error == "the server refused the connection: $message"
+    return ConnectException(message, detail?.get("data"), refused)
+}

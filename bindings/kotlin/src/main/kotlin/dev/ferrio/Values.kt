@@ -1,0 +1,115 @@
+package dev.ferrio
+
+import kotlinx.serialization.json.Json
+import kotlinx.serialization.json.JsonArray
+import kotlinx.serialization.json.JsonElement
+import kotlinx.serialization.json.JsonNull
+import kotlinx.serialization.json.JsonObject
+import kotlinx.serialization.json.JsonPrimitive
+import kotlinx.serialization.json.booleanOrNull
+import java.math.BigInteger
+
+/**
+ * Conversions between the values of events and kotlinx.serialization's [JsonElement].
+ *
+ * What can be sent: `null`, [JsonElement], [String], [Char], [Boolean], numbers (including
+ * unsigned ones, `BigInteger`, `BigDecimal`), [Map]s with string keys, [Iterable]s, arrays,
+ * and [ByteArray] at any depth, which travels as a binary attachment.
+ *
+ * What is received: JSON objects as `Map<String, Any?>` (in the server's key order), arrays as
+ * `List<Any?>`, strings, integers as [Long] (or [BigInteger] when larger), other numbers as
+ * [Double], booleans, `null`, and binary attachments as [ByteArray]. A [JsonElement] has no
+ * binary node, so received values are plain Kotlin values; [toJson] turns one (without binary)
+ * into a [JsonElement], e.g. for `Json.decodeFromJsonElement`.
+ */
+public object Values {
+    /** [value] as a [JsonElement]; throws [IllegalArgumentException] for binary or other types. */
+    public fun toJson(value: Any?): JsonElement = Codec.toJson(value, null)
+
+    /** A [JsonElement] as the Kotlin values events carry. */
+    public fun fromJson(element: JsonElement): Any? = Codec.fromJson(element, emptyList())
+}
+
+/**
+ * Arguments across the native boundary: the JSON text of an array, in which each binary node
+ * is `{"_placeholder":true,"num":K}` with its bytes in `attachments[K]` (depth first, in
+ * writing order): the Socket.IO wire convention, which the FFI layer speaks too.
+ */
+internal object Codec {
+    class Encoded(val text: String, val attachments: List<ByteArray>)
+
+    fun encode(args: List<Any?>): Encoded {
+        if (args.isEmpty()) return Encoded("[]", emptyList())
+        val attachments = ArrayList<ByteArray>(0)
+        val text = JsonArray(args.map { toJson(it, attachments) }).toString()
+        return Encoded(text, attachments)
+    }
+
+    fun decode(text: String, attachments: List<ByteArray>): List<Any?> {
+        val array = Json.parseToJsonElement(text)
+        require(array is JsonArray) { "arguments must be a JSON array: $text" }
+        return array.map { fromJson(it, attachments) }
+    }
+
+    fun toJson(value: Any?, attachments: MutableList<ByteArray>?): JsonElement = when (value) {
+        null -> JsonNull
+        is JsonElement -> value
+        is String -> JsonPrimitive(value)
+        is Boolean -> JsonPrimitive(value)
+        is Number -> JsonPrimitive(value)
+        is Char -> JsonPrimitive(value.toString())
+        is UInt -> JsonPrimitive(value.toLong())
+        is UShort -> JsonPrimitive(value.toInt())
+        is UByte -> JsonPrimitive(value.toInt())
+        is ULong -> JsonPrimitive(BigInteger(value.toString()))
+        is ByteArray -> placeholder(value, attachments)
+        is Map<*, *> -> JsonObject(
+            value.entries.associateTo(LinkedHashMap(value.size)) { (key, item) ->
+                require(key is String) { "object keys must be strings, not ${key?.let { it::class }}" }
+                key to toJson(item, attachments)
+            },
+        )
+        is Iterable<*> -> JsonArray(value.map { toJson(it, attachments) })
+        is Array<*> -> JsonArray(value.map { toJson(it, attachments) })
+        is IntArray -> JsonArray(value.map { JsonPrimitive(it) })
+        is LongArray -> JsonArray(value.map { JsonPrimitive(it) })
+        is DoubleArray -> JsonArray(value.map { JsonPrimitive(it) })
+        is FloatArray -> JsonArray(value.map { JsonPrimitive(it) })
+        is ShortArray -> JsonArray(value.map { JsonPrimitive(it) })
+        is BooleanArray -> JsonArray(value.map { JsonPrimitive(it) })
+        else -> throw IllegalArgumentException("a ${value::class.qualifiedName} cannot be sent")
+    }
+
+    private fun placeholder(bytes: ByteArray, attachments: MutableList<ByteArray>?): JsonElement {
+        requireNotNull(attachments) { "binary data has no JSON form" }
+        attachments.add(bytes)
+        return JsonObject(
+            mapOf("_placeholder" to JsonPrimitive(true), "num" to JsonPrimitive(attachments.size - 1)),
+        )
+    }
+
+    fun fromJson(element: JsonElement, attachments: List<ByteArray>): Any? = when (element) {
+        is JsonNull -> null
+        is JsonPrimitive -> when {
+            element.isString -> element.content
+            else -> element.booleanOrNull ?: number(element.content)
+        }
+        is JsonArray -> element.map { fromJson(it, attachments) }
+        is JsonObject -> attachment(element, attachments)
+            ?: element.entries.associateTo(LinkedHashMap(element.size)) { (key, item) ->
+                key to fromJson(item, attachments)
+            }
+    }
+
+    private fun number(text: String): Any =
+        text.toLongOrNull()
+            ?: if (text.any { it == '.' || it == 'e' || it == 'E' }) text.toDouble() else BigInteger(text)
+
+    private fun attachment(element: JsonObject, attachments: List<ByteArray>): ByteArray? {
+        if (attachments.isEmpty() || element.size != 2) return null
+        val flag = element["_placeholder"] as? JsonPrimitive ?: return null
+        val num = element["num"] as? JsonPrimitive ?: return null
+        if (flag.isString || flag.booleanOrNull != true || num.isString) return null
+        return num.content.toIntOrNull()?.let { attachments.getOrNull(it) }
+    }
+}

@@ -1,0 +1,65 @@
+package dev.ferrio
+
+import kotlinx.serialization.json.JsonObject
+import kotlinx.serialization.json.JsonPrimitive
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+import java.math.BigInteger
+
+/** The argument codec, without a server. */
+class ValuesTest {
+    @Test
+    fun `kotlin values become compact JSON text with binary as numbered placeholders`() {
+        val encoded = Codec.encode(
+            listOf(bytes(1, 2, 3), mapOf("deep" to listOf(bytes(4, 5)), "n" to 1), "é\"", null, bytes()),
+        )
+        assertEquals(
+            """[{"_placeholder":true,"num":0},{"deep":[{"_placeholder":true,"num":1}],"n":1},"é\"",null,""" +
+                """{"_placeholder":true,"num":2}]""",
+            encoded.text,
+        )
+        assertEquals(listOf(bin(1, 2, 3), bin(4, 5), bin()), plain(encoded.attachments))
+        assertEquals(Codec.Encoded("[]", emptyList()).text, Codec.encode(emptyList()).text)
+    }
+
+    @Test
+    fun `received JSON becomes kotlin values with the attachments in place`() {
+        val args = Codec.decode(
+            """[{"_placeholder":true,"num":1},{"x":[{"_placeholder":true,"num":0}]},18446744073709551615,0.5,-3]""",
+            listOf(bytes(9), bytes(8)),
+        )
+        assertEquals(
+            listOf(bin(8), mapOf("x" to listOf(bin(9))), BigInteger("18446744073709551615"), 0.5, -3L),
+            plain(args),
+        )
+    }
+
+    @Test
+    fun `a placeholder-shaped object without attachments stays an object`() {
+        assertEquals(
+            listOf(mapOf("_placeholder" to true, "num" to 0L)),
+            Codec.decode("""[{"_placeholder":true,"num":0}]""", emptyList()),
+        )
+    }
+
+    @Test
+    fun `values convert to and from JsonElement`() {
+        val element = Values.toJson(mapOf("a" to listOf(1, true, null), "b" to 'c', "u" to 7u))
+        assertEquals(
+            JsonObject(
+                mapOf(
+                    "a" to kotlinx.serialization.json.JsonArray(
+                        listOf(JsonPrimitive(1), JsonPrimitive(true), kotlinx.serialization.json.JsonNull),
+                    ),
+                    "b" to JsonPrimitive("c"),
+                    "u" to JsonPrimitive(7L),
+                ),
+            ),
+            element,
+        )
+        assertEquals(mapOf("a" to listOf(1L, true, null), "b" to "c", "u" to 7L), Values.fromJson(element))
+        assertThrows<IllegalArgumentException> { Values.toJson(bytes(1)) }
+        assertThrows<IllegalArgumentException> { Values.toJson(mapOf(1 to 2)) }
+    }
+}
