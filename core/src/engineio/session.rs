@@ -98,7 +98,7 @@ impl EngineSession {
             }
             tracing::debug!(transport = kind.as_str(), "opening engine session");
             let opened = match kind {
-                TransportKind::Polling => Self::open_polling(&endpoint, options).await,
+                TransportKind::Polling => Self::open_polling(&endpoint).await,
                 TransportKind::WebSocket => Self::open_websocket(&endpoint).await,
             };
             match opened {
@@ -132,7 +132,6 @@ impl EngineSession {
 
     async fn open_polling(
         endpoint: &Arc<Endpoint>,
-        _options: &OpenOptions,
     ) -> Result<(Handshake, Active, Vec<EnginePacket>), TransportError> {
         let (handshake, inbound) = polling::handshake(endpoint).await?;
         let polling = Polling::start(endpoint.clone(), &handshake.sid, handshake.max_payload);
