@@ -3,7 +3,7 @@
 SERVER_DIR := tests/server
 
 .PHONY: test
-test: test-rust test-python test-cluster test-kotlin test-swift
+test: test-rust test-python test-cluster test-kotlin test-swift examples-rust examples-bindings test-cross-language test-cluster-bindings
 
 # The reference Socket.IO server's packages, installed from the lockfile when it changed.
 .PHONY: deps-node
@@ -82,3 +82,56 @@ test-kotlin: deps-node
 .PHONY: test-swift
 test-swift: deps-node
 	bindings/swift/test.sh
+
+# The chat examples of the bindings (examples/python, examples/kotlin, examples/swift), each
+# run once against `ferrio serve --port 0` (tests/cross-language/smoke-examples.sh). After
+# test-python (its venv has the package); the Kotlin example is a Maven module that depends
+# on the Kotlin package, installed in ~/.m2 here; Swift runs in test-swift's toolchain root.
+.PHONY: examples-bindings
+examples-bindings: test-python
+	cargo build -p ferrio-cli
+	"$(FERRIO_VENV)/bin/ruff" check --config $(PYTHON_DIR)/pyproject.toml examples/python tests/cross-language
+	"$(FERRIO_VENV)/bin/ruff" format --check --config $(PYTHON_DIR)/pyproject.toml examples/python tests/cross-language
+	"$(FERRIO_VENV)/bin/mypy" --config-file $(PYTHON_DIR)/pyproject.toml --strict examples/python tests/cross-language
+	mvn -B -q -f $(KOTLIN_DIR)/pom.xml -DskipTests install
+	mvn -B -q -f examples/kotlin/pom.xml compile
+	FERRIO_PYTHON="$(FERRIO_VENV)/bin/python" bash tests/cross-language/smoke-examples.sh
+
+# A Python client and a Kotlin client exchange messages in one room of the reference server
+# (tests/cross-language). After test-python (its venv has the package).
+.PHONY: test-cross-language
+test-cross-language: test-python
+	FERRIO_PYTHON="$(FERRIO_VENV)/bin/python" bash tests/cross-language/run.sh
+
+# One cluster test per binding (test_cluster.py, ClusterTest.kt, ClusterTests.swift): each
+# against its own cluster from `ferrio-cluster` (tests/integration/src/bin/cluster.rs), which
+# passes the addresses in FERRIO_CLUSTER_* (the tests skip themselves without them). After
+# test-python (its venv has the package); Maven and test.sh build the others.
+FERRIO_CLUSTER := $(CURDIR)/target/debug/ferrio-cluster
+
+.PHONY: test-cluster-bindings
+test-cluster-bindings: deps-cluster test-python
+	cargo build -p ferrio-integration-tests --features cluster --bin ferrio-cluster
+	cd $(PYTHON_DIR) && "$(FERRIO_CLUSTER)" -- "$(FERRIO_VENV)/bin/python" -m pytest -q tests/test_cluster.py
+	"$(FERRIO_CLUSTER)" -- mvn -B -q -f $(KOTLIN_DIR)/pom.xml test -Dtest=ClusterTest -Dsurefire.failIfNoSpecifiedTests=false
+	"$(FERRIO_CLUSTER)" -- bindings/swift/test.sh --filter ClusterTests
+
+# Benchmarks (benches/README.md): Ferrio (Rust, Python) against socket.io-client,
+# python-socketio, rust_socketio and a raw tokio-tungstenite floor, each its own process
+# against benches/server.mjs on loopback. Builds every client in release (Rust clients in
+# target/bench, the Python package into a venv outside the repository, the JS client from
+# its lockfile), then writes benches/results.json and BENCHMARKS.md. Not part of `test`:
+# about 10 minutes on 2 cores. BENCH_ARGS goes to benches/run.py (e.g. `--quick --runs 1`).
+FERRIO_BENCH_VENV ?= $${XDG_CACHE_HOME:-$$HOME/.cache}/ferrio/bench-venv
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: deps-node
+	npm ci --prefix benches/js --no-audit --no-fund
+	test -x "$(FERRIO_BENCH_VENV)/bin/python" || python3 -m venv "$(FERRIO_BENCH_VENV)"
+	"$(FERRIO_BENCH_VENV)/bin/python" -m pip install --quiet -r benches/requirements.txt
+	PATH="$(FERRIO_BENCH_VENV)/bin:$$PATH" "$(FERRIO_BENCH_VENV)/bin/python" -m pip install --quiet --force-reinstall --no-deps --no-build-isolation ./$(PYTHON_DIR)
+	CARGO_TARGET_DIR="$(CURDIR)/target/bench" cargo build --release --locked --manifest-path benches/rust/Cargo.toml
+	CARGO_TARGET_DIR="$(CURDIR)/target/bench" cargo build --release --locked --manifest-path benches/rust-socketio/Cargo.toml
+	FERRIO_BENCH_VENV="$(FERRIO_BENCH_VENV)" python3 benches/run.py $(BENCH_ARGS)
+	python3 benches/report.py

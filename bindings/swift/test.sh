@@ -6,7 +6,7 @@
 # 2. generate.sh: ferrio-ffi built on the host, Swift bindings generated into the package.
 # 3. Reference servers started on the host (Node is not in the root; the root shares the
 #    host's network); their ports reach the tests through FERRIO_TEST_* variables.
-# 4. /proc, /dev and the repository mounted in the root (the repository at the same
+# 4. in-root.sh: /proc, /dev and the repository mounted in the root (the repository at the same
 #    absolute path, so rpaths and generated paths match); `swift build` + `swift test` run
 #    there, building into a cache inside the root (outside the repository).
 # 5. Mounts undone (deepest first) and servers stopped, also on failure.
@@ -45,21 +45,11 @@ echo "swift: toolchain root $root ($((SECONDS - start)) s)" >&2
 
 "$here/generate.sh"
 
-# One runner at a time per toolchain root: the mounts are shared.
-exec 8>"$root.lock"
-flock 8
-
 work="$(mktemp -d)"
-mounted=()
 server_pids=()
 cleanup() {
   local status=$?
   set +e
-  # Deepest first.
-  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
-    umount -R "${mounted[$i]}" 2>/dev/null || umount -R -l "${mounted[$i]}" \
-      || echo "swift: could not unmount ${mounted[$i]}" >&2
-  done
   for pid in "${server_pids[@]}"; do
     kill "$pid" 2>/dev/null
   done
@@ -97,33 +87,16 @@ default_port=$server_port default_control=$server_control
 start_server restartable '{}'
 restart_port=$server_port restart_control=$server_control
 
-# Mounts left by a run that was killed (we hold the lock: nobody else uses them), deepest
-# first.
-{ grep -s " $root/" /proc/mounts || true; } | awk '{print $2}' | sort -r | while read -r stale; do
-  echo "swift: unmounting $stale, left by an earlier run" >&2
-  umount -R "$stale" 2>/dev/null || umount -R -l "$stale" 2>/dev/null || true
-done
-
-mount_in_root() { # kind source target
-  mkdir -p "$3"
-  case $1 in
-    proc) mount -t proc proc "$3" ;;
-    rbind) mount --rbind "$2" "$3" && mount --make-rslave "$3" ;;
-    bind) mount --bind "$2" "$3" ;;
-  esac
-  mounted+=("$3")
-}
-mount_in_root proc proc "$root/proc" || cannot "mounting /proc in $root failed"
-mount_in_root rbind /dev "$root/dev" || cannot "mounting /dev in $root failed"
-mount_in_root bind "$repo" "$root$repo" || cannot "mounting $repo in $root failed"
-
 # SwiftPM's outputs: a cache inside the root, one per repository path.
 scratch="/var/cache/ferrio-swiftpm/$(echo "$repo" | tr '/' '_')"
+# The cluster test's addresses (ferrio-cluster, `make test-cluster-bindings`), when set.
+mapfile -t cluster_env < <(env | grep -E '^FERRIO_CLUSTER_[A-Z_]+=' || true)
 compile_start=$SECONDS
-chroot "$root" /usr/bin/env -i \
-  PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" \
+# in-root.sh: the root's lock, the mounts (/proc, /dev, the repository) and their undoing.
+"$here/in-root.sh" "$root" \
   FERRIO_TEST_URL="http://127.0.0.1:$default_port" FERRIO_TEST_CONTROL="$default_control" \
   FERRIO_TEST_RESTART_URL="http://127.0.0.1:$restart_port" FERRIO_TEST_RESTART_CONTROL="$restart_control" \
+  "${cluster_env[@]}" -- \
   /bin/bash -c 'set -euo pipefail; cd "$1"; shift; scratch=$1; shift
     swift build --scratch-path "$scratch" --build-tests
     echo "swift: compiled" >&2

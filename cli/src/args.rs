@@ -1,14 +1,18 @@
 //! Command-line arguments (clap derive): the `ferrio` command and its subcommands.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const TOP_EXAMPLES: &str = "\
 Examples:
-  ferrio connect http://localhost:3000
+  ferrio demo                           # a guided session against a built-in server
+  ferrio serve                          # a local Socket.IO server on http://127.0.0.1:3000
+  ferrio connect http://localhost:3000  # talk to any Socket.IO server
   echo '{\"emit\":\"echo\",\"args\":[1],\"ack\":true}' | ferrio connect http://localhost:3000
-  ferrio connect --help";
+  ferrio help connect";
 
 const CONNECT_EXAMPLES: &str = "\
 Input (stdin), one JSON object per line; blank lines are ignored:
@@ -29,11 +33,29 @@ Output (stdout), one JSON object per line, each with a \"type\":
 Namespaces: without --namespace, \"/\" is connected. The URL's path is NOT a namespace here
 (http://host:3000/admin still connects \"/\"); use --namespace /admin.
 
-Exit status: 0 normal end, 1 connection failure, 2 usage error.
+Interactive use: when stdin is a terminal, a short form is accepted besides JSON:
+  emit [/NS] EVENT [ARG]...   emit; each ARG is JSON (1, true, {\"a\":1}, \"two words\"),
+                              else a plain word is a string; ARGs starting with { [ or \"
+                              must be valid JSON
+  ack [/NS] EVENT [ARG]...    emit and wait for the acknowledgement (5 s)
+  disconnect [NS]             disconnect one namespace, or all and quit
+  help                        list these commands
+  quit                        wait for pending acks, then exit (also Ctrl-D)
+  With --output auto (the default), events print as readable, colored lines with local
+  timestamps when stdin and stdout are both terminals; otherwise JSON lines (the contract
+  above). NO_COLOR turns colors off.
+
+Scripts: --count N exits 0 once N event lines were printed (later events are not
+printed); --timeout S ends the session after S seconds. With either, end of input does
+not end the session: it waits for the count or the timeout.
+
+Exit status: 0 normal end, --count reached, or --timeout without --count; 1 connection
+failure; 2 usage error; 3 --timeout before --count events arrived.
 Logs go to stderr, only when RUST_LOG is set (e.g. RUST_LOG=ferrio=debug).
 
 Examples:
   ferrio connect http://localhost:3000
+  ferrio connect http://localhost:3000 --count 1 --timeout 10 < /dev/null   # wait for one event
   ferrio connect https://chat.example --namespace / --namespace /admin --auth '{\"token\":\"s3cret\"}'
   ferrio connect ws://localhost:3000 --transport websocket --header 'Authorization: Bearer abc'
   printf '%s\\n' '{\"emit\":\"echo\",\"args\":[\"hi\"],\"ack\":true}' | ferrio connect http://localhost:3000";
@@ -47,12 +69,71 @@ pub struct Cli {
     pub command: Command,
 }
 
+const SERVE_EXAMPLES: &str = "\
+What it does (namespace /, and /admin which needs the auth {\"token\":\"secret\"}):
+  echo(...args)             acknowledges with the same arguments; without an ack request,
+                            emits \"echo\" back with them
+  join(room) / leave(room)  joins / leaves the room, acknowledges with true
+  broadcast(room, ...args)  emits \"message\" with the args to everyone in the room (the
+                            sender too, if it is in it); acknowledges with true
+  chat(...args)             emits \"chat\" with the args to every client of the namespace
+  drop                      closes this client's connection (it sees \"transport close\" over
+                            WebSocket, then reconnects): to try reconnection
+  whoami (/admin only)      acknowledges with the auth payload the socket connected with
+  A refused /admin connection gets the connect error {\"message\":\"unauthorized\"}.
+  Binary arguments pass through unchanged.
+
+Output: the URL alone on the first line of stdout (e.g. http://127.0.0.1:3000); connections
+and disconnections are logged to stderr. Ctrl-C stops it.
+
+Examples:
+  ferrio serve
+  ferrio serve --port 0                     # a free port; read the URL from stdout
+  ferrio serve --host 0.0.0.0 --port 8080   # reachable from other machines";
+
+const DEMO_EXAMPLES: &str = "\
+It starts the embedded server (see ferrio serve) on a free loopback port, connects two
+clients, alice and bob, and shows: connect, an event, an acknowledgement, a room
+broadcast, binary, a dropped connection and the automatic reconnection. Each step has a
+timeout; the exit status is 0 when every step passed, 1 otherwise.
+
+Examples:
+  ferrio demo
+  cargo run -p ferrio-cli -- demo";
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Connect to a server; JSON commands on stdin, JSON events on stdout.
+    /// Connect to a server; JSON commands on stdin, JSON events on stdout (or an
+    /// interactive session in a terminal).
     #[command(after_help = CONNECT_EXAMPLES)]
     Connect(ConnectArgs),
+    /// Run a local Socket.IO server (echo, rooms, an /admin namespace with auth).
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
+    /// Show what Ferrio does: two clients against a built-in server, step by step.
+    #[command(after_help = DEMO_EXAMPLES)]
+    Demo(DemoArgs),
+}
+
+/// Arguments of `ferrio serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The port to listen on; 0 picks a free one (the printed URL tells which).
+    #[arg(long, default_value_t = 3000)]
+    pub port: u16,
+
+    /// The address to listen on: loopback by default; 0.0.0.0 or :: exposes the server.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+}
+
+/// Arguments of `ferrio demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The longest any one step may take, in seconds, before the demo fails.
+    #[arg(long, value_name = "S", default_value = "10", value_parser = parse_seconds)]
+    pub step_timeout: Duration,
 }
 
 /// Arguments of `ferrio connect`.
@@ -97,6 +178,31 @@ pub struct ConnectArgs {
     /// Do not reconnect after a lost connection.
     #[arg(long)]
     pub no_reconnection: bool,
+
+    /// Exit 0 once N events (`event` lines) were received; later events are not printed.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// End the session after S seconds (fractions allowed): exit 0, or 3 when --count
+    /// was given and not reached.
+    #[arg(long, value_name = "S", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
+
+    /// Output format: readable text when stdin and stdout are terminals (auto), or always
+    /// JSON lines, or always text.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Auto)]
+    pub output: OutputFormat,
+}
+
+/// The `--output` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Text in an interactive terminal session, JSON lines otherwise.
+    Auto,
+    /// One JSON object per line (the scripting contract).
+    Json,
+    /// Readable lines with local timestamps (colored on a terminal unless NO_COLOR is set).
+    Text,
 }
 
 /// The `--transport` choices.
@@ -121,6 +227,16 @@ fn parse_auth(text: &str) -> Result<serde_json::Value, String> {
     }
 }
 
+/// A duration in seconds, fractions allowed: `10`, `0.5`.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a number of seconds, e.g. 10 or 0.5, got {text:?}"))?;
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|_| format!("expected a positive number of seconds, got {text:?}"))
+}
+
 /// `--header "Name: value"`: split at the first colon, both sides trimmed.
 fn parse_header(text: &str) -> Result<(String, String), String> {
     let (name, value) = text
@@ -142,6 +258,7 @@ mod tests {
         let argv = ["ferrio", "connect"].iter().chain(args);
         Cli::try_parse_from(argv).map(|cli| match cli.command {
             Command::Connect(args) => args,
+            other => panic!("not connect: {other:?}"),
         })
     }
 
@@ -229,5 +346,51 @@ mod tests {
         assert_eq!(args.reconnection_delay_max_ms, Some(20));
         assert!(args.no_reconnection);
         assert!(connect(&["ws://h", "--transport", "carrier-pigeon"]).is_err());
+    }
+
+    #[test]
+    fn count_and_timeout_parse_and_output_defaults_to_auto() {
+        let args = connect(&["http://h", "--count", "2", "--timeout", "1.5"]).unwrap();
+        assert_eq!(args.count, Some(2));
+        assert_eq!(args.timeout, Some(Duration::from_millis(1500)));
+        assert_eq!(args.output, OutputFormat::Auto);
+        let args = connect(&["http://h", "--output", "json"]).unwrap();
+        assert_eq!(args.output, OutputFormat::Json);
+    }
+
+    #[test]
+    fn a_zero_count_or_a_bad_timeout_is_a_usage_error() {
+        for bad in [
+            &["http://h", "--count", "0"][..],
+            &["http://h", "--timeout", "-1"],
+            &["http://h", "--timeout", "soon"],
+        ] {
+            assert_eq!(connect(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn serve_listens_on_loopback_port_3000_by_default() {
+        let cli = Cli::try_parse_from(["ferrio", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.port, 3000);
+        assert!(args.host.is_loopback());
+        let cli = Cli::try_parse_from(["ferrio", "serve", "--port", "0", "--host", "::1"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.port, 0);
+        assert!(args.host.is_ipv6());
+    }
+
+    #[test]
+    fn demo_steps_time_out_after_ten_seconds_by_default() {
+        let cli = Cli::try_parse_from(["ferrio", "demo"]).unwrap();
+        let Command::Demo(args) = cli.command else {
+            panic!("not demo")
+        };
+        assert_eq!(args.step_timeout, Duration::from_secs(10));
     }
 }

@@ -1,10 +1,15 @@
 //! The `ferrio` command: talk to Socket.IO servers from a shell (see `ferrio --help`).
 
 mod args;
+mod clock;
+mod demo;
 mod input;
 mod json;
 mod output;
+mod pretty;
+mod server;
 mod session;
+mod shortform;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -16,6 +21,8 @@ use crate::args::{Cli, Command};
 fn main() -> ExitCode {
     // Usage errors exit with 2, `--help` and `--version` with 0.
     let cli = Cli::parse();
+    // Before any thread starts: the local time offset can only be read then.
+    clock::init();
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -29,6 +36,8 @@ fn main() -> ExitCode {
     };
     let status = match cli.command {
         Command::Connect(args) => runtime.block_on(session::run(args)),
+        Command::Serve(args) => runtime.block_on(server::run(args)),
+        Command::Demo(args) => runtime.block_on(demo::run(args)),
     };
     // The stdin reader may still be blocked in a read: do not wait for it.
     runtime.shutdown_background();

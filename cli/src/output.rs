@@ -6,7 +6,9 @@ use serde_json::Value as Json;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
+use crate::clock;
 use crate::json::{args_to_json, to_json};
+use crate::pretty::{self, Style};
 
 /// Capacity of the queue of lines to the writer task.
 pub const LINE_CAPACITY: usize = 1024;
@@ -154,26 +156,65 @@ impl Line {
     }
 }
 
+/// How the writer prints lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Render {
+    /// One JSON object per line: the contract.
+    Json,
+    /// Readable text with local timestamps (see [`crate::pretty`]).
+    Text(Style),
+}
+
+/// The `--count` limit: after `limit` event lines, later ones are not printed and
+/// `reached_tx` is told once.
+#[derive(Debug)]
+pub struct EventLimit {
+    /// Event lines to print.
+    pub limit: u64,
+    /// Told once, after the last of them was flushed.
+    pub reached_tx: mpsc::Sender<()>,
+}
+
 /// Writes each line received to `out`, newline-terminated, flushing whenever the queue is
 /// empty (so no line waits in a buffer). Stops when every sender is gone; after a write
 /// error (stdout closed) it keeps draining the queue so senders never block.
-pub async fn run_writer(mut line_rx: mpsc::Receiver<Line>, out: impl AsyncWrite + Unpin) {
+pub async fn run_writer(
+    mut line_rx: mpsc::Receiver<Line>,
+    out: impl AsyncWrite + Unpin,
+    render: Render,
+    event_limit: Option<EventLimit>,
+) {
     let mut out = tokio::io::BufWriter::new(out);
     let mut lines = Vec::with_capacity(WRITE_BATCH);
     let mut broken = false;
+    let mut events = 0u64;
     while line_rx.recv_many(&mut lines, WRITE_BATCH).await > 0 {
         if broken {
             lines.clear();
             continue;
         }
         let mut text = String::new();
+        let mut reached = false;
         for line in lines.drain(..) {
-            text.push_str(&line.to_json_string());
+            if let (Line::Event { .. }, Some(limit)) = (&line, &event_limit) {
+                if events >= limit.limit {
+                    continue;
+                }
+                events += 1;
+                reached |= events == limit.limit;
+            }
+            match render {
+                Render::Json => text.push_str(&line.to_json_string()),
+                Render::Text(style) => text.push_str(&pretty::render(&line, &clock::now(), style)),
+            }
             text.push('\n');
         }
         if let Err(error) = write_all_and_flush(&mut out, text.as_bytes()).await {
             tracing::debug!(%error, "stdout closed, output dropped from now on");
             broken = true;
+        }
+        if let (true, Some(limit)) = (reached, &event_limit) {
+            let _ = limit.reached_tx.try_send(());
         }
     }
 }
@@ -290,7 +331,7 @@ mod tests {
         let (line_tx, line_rx) = mpsc::channel(4);
         let mut out = Vec::new();
         let writer = async {
-            run_writer(line_rx, &mut out).await;
+            run_writer(line_rx, &mut out, Render::Json, None).await;
         };
         let sender = async move {
             for attempt in 1..=3 {
@@ -311,5 +352,54 @@ mod tests {
             })
             .collect();
         assert_eq!(attempts, [1, 2, 3]);
+    }
+
+    fn event(n: u64) -> Line {
+        Line::Event {
+            namespace: "/".into(),
+            event: "e".into(),
+            args: vec![json!(n)],
+        }
+    }
+
+    #[tokio::test]
+    async fn the_event_limit_prints_that_many_events_and_tells_once() {
+        let (line_tx, line_rx) = mpsc::channel(8);
+        let (reached_tx, mut reached_rx) = mpsc::channel(1);
+        for line in [
+            event(1),
+            Line::ReconnectAttempt { attempt: 1 },
+            event(2),
+            event(3),
+        ] {
+            line_tx.send(line).await.unwrap();
+        }
+        drop(line_tx);
+        let mut out = Vec::new();
+        let limit = EventLimit {
+            limit: 2,
+            reached_tx,
+        };
+        run_writer(line_rx, &mut out, Render::Json, Some(limit)).await;
+        let text = String::from_utf8(out).unwrap();
+        let types: Vec<Json> = text
+            .lines()
+            .map(|line| serde_json::from_str::<Json>(line).unwrap()["type"].clone())
+            .collect();
+        assert_eq!(types, ["event", "reconnect_attempt", "event"]);
+        assert_eq!(reached_rx.try_recv(), Ok(()));
+        assert!(reached_rx.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn text_output_is_one_readable_line_per_event() {
+        let (line_tx, line_rx) = mpsc::channel(2);
+        line_tx.send(event(7)).await.unwrap();
+        drop(line_tx);
+        let mut out = Vec::new();
+        run_writer(line_rx, &mut out, Render::Text(Style::new(false)), None).await;
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 1);
+        assert!(text.trim_end().ends_with("event      /  e 7"), "{text}");
     }
 }

@@ -5,8 +5,13 @@
 //! stdout; they all send [`Line`]s to the writer through one bounded channel. The command
 //! loop runs in the main task: emits are awaited in order there, and emits with ack wait in
 //! a set of futures that the loop polls alongside (see [`CommandLoop`]).
+//!
+//! When stdin is a terminal the loop also takes the short form of [`crate::shortform`];
+//! when stdout is one too the writer prints readable text (see [`crate::pretty`]).
+//! `--count` is counted by the writer, `--timeout` bounds the whole session.
 
 use std::future::Future;
+use std::io::IsTerminal;
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -19,16 +24,21 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
-use crate::args::{ConnectArgs, Transport};
+use crate::args::{ConnectArgs, OutputFormat, Transport};
 use crate::input::{parse_line, Command, Emit, Target};
 use crate::json::from_json;
-use crate::output::{run_writer, Line, LINE_CAPACITY};
+use crate::output::{run_writer, EventLimit, Line, Render, LINE_CAPACITY};
+use crate::pretty::Style;
+use crate::shortform::{parse_interactive, Interactive, HELP};
 
 /// Exit status of a connection failure.
 const EXIT_CONNECTION_FAILED: u8 = 1;
 /// Exit status of a usage error.
 const EXIT_USAGE: u8 = 2;
+/// Exit status when `--timeout` ends the session before `--count` events arrived.
+const EXIT_COUNT_NOT_REACHED: u8 = 3;
 /// How long the reader tasks may take to print the last events after the manager closed.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Buffer of the stdin reader.
@@ -46,8 +56,25 @@ pub async fn run(args: ConnectArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    let interactive = std::io::stdin().is_terminal();
+    let render = match args.output {
+        OutputFormat::Json => Render::Json,
+        OutputFormat::Text => Render::Text(Style::for_stdout()),
+        OutputFormat::Auto if interactive && std::io::stdout().is_terminal() => {
+            Render::Text(Style::for_stdout())
+        }
+        OutputFormat::Auto => Render::Json,
+    };
+    // Capacity 1: the writer tells once that the count is reached.
+    let (reached_tx, reached_rx) = mpsc::channel(1);
+    let event_limit = args.count.map(|limit| EventLimit { limit, reached_tx });
     let (line_tx, line_rx) = mpsc::channel(LINE_CAPACITY);
-    let writer = tokio::spawn(run_writer(line_rx, tokio::io::stdout()));
+    let writer = tokio::spawn(run_writer(
+        line_rx,
+        tokio::io::stdout(),
+        render,
+        event_limit,
+    ));
     // Capacity 1: one "the connection is lost for good" is enough.
     let (lost_tx, lost_rx) = mpsc::channel(1);
 
@@ -78,22 +105,37 @@ pub async fn run(args: ConnectArgs) -> ExitCode {
     }
     drop(lost_tx);
 
-    let connected = connect_all(&sockets, setup.reconnection, &line_tx).await;
-    let status = match connected {
-        Some(refused) => {
-            let mut commands = CommandLoop {
-                sockets: &sockets,
-                refused,
-                line_tx: &line_tx,
-                acks: FuturesUnordered::new(),
-            };
-            let stdin = BufReader::with_capacity(STDIN_BUFFER, tokio::io::stdin());
-            match commands.run(stdin, lost_rx).await {
-                End::Input => 0,
-                End::ConnectionLost => EXIT_CONNECTION_FAILED,
-            }
+    let session = async {
+        let refused = connect_all(&sockets, setup.reconnection, &line_tx).await?;
+        if interactive {
+            eprintln!(
+                "ferrio connect: {} ({}). Type help for commands; quit or Ctrl-D to exit.",
+                args.url,
+                setup.namespaces.join(", ")
+            );
         }
-        None => EXIT_CONNECTION_FAILED,
+        let mut commands = CommandLoop {
+            sockets: &sockets,
+            refused,
+            line_tx: &line_tx,
+            acks: FuturesUnordered::new(),
+            interactive,
+            keep_open: args.count.is_some() || args.timeout.is_some(),
+        };
+        let stdin = BufReader::with_capacity(STDIN_BUFFER, tokio::io::stdin());
+        Some(commands.run(stdin, lost_rx, reached_rx).await)
+    };
+    let end = match args.timeout {
+        Some(timeout) => tokio::time::timeout_at(Instant::now() + timeout, session)
+            .await
+            .unwrap_or(Some(End::TimedOut)),
+        None => session.await,
+    };
+    let status = match end {
+        Some(End::Input | End::CountReached) => 0,
+        Some(End::TimedOut) if args.count.is_some() => EXIT_COUNT_NOT_REACHED,
+        Some(End::TimedOut) => 0,
+        Some(End::ConnectionLost) | None => EXIT_CONNECTION_FAILED,
     };
 
     manager.close().await;
@@ -277,10 +319,14 @@ async fn forward_manager_events(
 
 /// Why the command loop ended.
 enum End {
-    /// End of input or `{"disconnect":true}`, pending acks settled.
+    /// End of input, `{"disconnect":true}` or `quit`, pending acks settled.
     Input,
     /// The connection is lost for good (reconnection gave up, or is off).
     ConnectionLost,
+    /// `--count` events were printed.
+    CountReached,
+    /// `--timeout` elapsed.
+    TimedOut,
 }
 
 /// Whether to read the next line.
@@ -301,6 +347,10 @@ struct CommandLoop<'a> {
     refused: Vec<String>,
     line_tx: &'a mpsc::Sender<Line>,
     acks: FuturesUnordered<PendingAck>,
+    /// Whether stdin is a terminal: the short form is accepted.
+    interactive: bool,
+    /// Whether the session outlives the end of input (`--count` or `--timeout`).
+    keep_open: bool,
 }
 
 impl CommandLoop<'_> {
@@ -308,16 +358,21 @@ impl CommandLoop<'_> {
         &mut self,
         mut input: impl AsyncBufRead + Unpin,
         mut lost_rx: mpsc::Receiver<()>,
+        mut reached_rx: mpsc::Receiver<()>,
     ) -> End {
         let mut buffer = Vec::new();
+        let mut input_open = true;
         let end = loop {
             tokio::select! {
                 biased;
                 Some(line) = self.acks.next(), if !self.acks.is_empty() => self.print(line).await,
                 Some(()) = lost_rx.recv() => break End::ConnectionLost,
+                // Ends with `None` at once when there is no --count.
+                Some(()) = reached_rx.recv() => break End::CountReached,
                 // `read_until` keeps what it read in `buffer` when cancelled.
-                read = input.read_until(b'\n', &mut buffer) => {
+                read = input.read_until(b'\n', &mut buffer), if input_open => {
                     match read {
+                        Ok(0) if self.keep_open => input_open = false,
                         Ok(0) => break End::Input,
                         Ok(_) => {
                             let next = self.on_line(&buffer).await;
@@ -326,16 +381,24 @@ impl CommandLoop<'_> {
                                 break End::Input;
                             }
                         }
+                        Err(error) if self.keep_open => {
+                            tracing::debug!(%error, "stdin failed");
+                            input_open = false;
+                        }
                         Err(error) => {
                             tracing::debug!(%error, "stdin failed");
                             break End::Input;
                         }
                     }
                 }
+                // After the end of input with --count or --timeout: wait for them.
+                () = std::future::pending(), if !input_open => {}
             }
         };
-        while let Some(line) = self.acks.next().await {
-            self.print(line).await;
+        if let End::Input = end {
+            while let Some(line) = self.acks.next().await {
+                self.print(line).await;
+            }
         }
         end
     }
@@ -345,7 +408,21 @@ impl CommandLoop<'_> {
             self.error("not UTF-8 text".to_owned()).await;
             return Next::Continue;
         };
-        match parse_line(text) {
+        let parsed = if self.interactive {
+            match parse_interactive(text) {
+                Ok(Some(Interactive::Help)) => {
+                    eprintln!("{HELP}");
+                    return Next::Continue;
+                }
+                Ok(Some(Interactive::Quit)) => return Next::Stop,
+                Ok(Some(Interactive::Command(command))) => Ok(Some(command)),
+                Ok(None) => Ok(None),
+                Err(message) => Err(message),
+            }
+        } else {
+            parse_line(text)
+        };
+        match parsed {
             Ok(None) => Next::Continue,
             Ok(Some(Command::Emit(emit))) => {
                 self.emit(emit).await;

@@ -216,8 +216,12 @@ async fn run_dispatcher(
         tokio::select! {
             biased;
             closed = state_rx.wait_for(|state| *state == SocketState::Closed) => {
-                if closed.is_ok() {
-                    // Deliver what the connection task produced before closing, then stop.
+                                if closed.is_ok() {
+                    // Deliver what the connection task produced before closing, to the
+                    // listeners and streams added before it, then stop.
+                    while let Ok(registration) = registration_rx.try_recv() {
+                        registry.apply(registration);
+                    }
                     while let Ok(Delivery { seq, event }) = event_rx.try_recv() {
                         registry.dispatch(seq, event).await;
                     }
