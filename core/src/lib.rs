@@ -40,3 +40,8 @@ pub use socket::{Ack, BufferedEmits, Socket, RESERVED_EVENTS};
 pub use state::{EngineState, SocketState};
 pub use stream::EventStream;
 pub use value::{from_args, from_value, to_args, to_value, Map, Value, ValueError};
+
+/// The README's Rust examples, compiled as doctests so that the quickstart stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
