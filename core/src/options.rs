@@ -140,7 +140,8 @@ pub struct ManagerOptions {
     /// Capacity of the queue of commands (emits) to the connection task. Default 1024.
     pub command_capacity: usize,
     /// Capacity of each socket's queue of incoming events. Default 1024. When a consumer
-    /// falls this far behind, further events are dropped and a
+    /// falls this far behind, the connection stops reading (TCP slows the server down)
+    /// for up to a second; past that, further events are dropped and a
     /// [`SocketEvent::Lagged`](crate::SocketEvent::Lagged) reports how many.
     pub incoming_capacity: usize,
 }

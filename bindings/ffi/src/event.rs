@@ -149,6 +149,47 @@ impl EventRecord {
     }
 }
 
+/// A drained batch in its cheapest form to cross: plain events (no attachments, no ack
+/// request) as one JSON text, everything else as records.
+///
+/// `json` is the JSON text of an array with one item per event, in order: a plain event is
+/// the array `[name, ...args]`; any other event is the integer K, standing for `others[K]`.
+/// One JSON parse in the foreign language replaces lifting a record per event.
+#[derive(Debug, uniffi::Record)]
+pub struct JsonBatch {
+    /// UTF-8 JSON text of the array described above; empty once the stream is closed.
+    pub json: Vec<u8>,
+    /// The events that are not plain, referenced from `json` by index.
+    pub others: Vec<EventRecord>,
+}
+
+impl JsonBatch {
+    /// Packs `events` of socket `namespace`.
+    pub(crate) fn pack(namespace: &str, events: Vec<ferrio::SocketEvent>) -> Self {
+        let mut json = Vec::with_capacity(events.len() * 64 + 2);
+        let mut others = Vec::new();
+        json.push(b'[');
+        for (i, event) in events.into_iter().enumerate() {
+            if i > 0 {
+                json.push(b',');
+            }
+            match event {
+                ferrio::SocketEvent::Event(event)
+                    if !event.wants_ack() && !json::has_binary(&event.args) =>
+                {
+                    json::write_named_args(&mut json, &event.name, &event.args);
+                }
+                other => {
+                    json.extend_from_slice(others.len().to_string().as_bytes());
+                    others.push(EventRecord::from_core(namespace, other));
+                }
+            }
+        }
+        json.push(b']');
+        JsonBatch { json, others }
+    }
+}
+
 /// The `connect_error` argument as the JavaScript client shows it: `[{message, data}]`.
 fn connect_error_args(error: &ferrio::ConnectError) -> String {
     let (message, data) = match error {

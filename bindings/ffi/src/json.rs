@@ -58,6 +58,58 @@ pub(crate) fn args_to_json(args: &[Value]) -> (String, Vec<Vec<u8>>) {
     (text, attachments.into_inner())
 }
 
+/// Whether any argument holds a binary node.
+pub(crate) fn has_binary(args: &[Value]) -> bool {
+    args.iter()
+        .any(|arg| ferrio::socketio::binary::attachment_count(arg) > 0)
+}
+
+/// Appends the JSON text of `[name, ...args]` to `out`; `args` must hold no binary node.
+pub(crate) fn write_named_args(out: &mut Vec<u8>, name: &str, args: &[Value]) {
+    let attachments = RefCell::new(Vec::new());
+    out.push(b'[');
+    // Writing a string or a `Value` into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, name);
+    for arg in args {
+        out.push(b',');
+        let _ = serde_json::to_writer(&mut *out, &Placeheld::Value(arg, &attachments));
+    }
+    out.push(b']');
+}
+
+/// Splits the JSON text of an array of `[name, ...args]` arrays (no placeholders) into
+/// emits, in order.
+pub(crate) fn named_args_from_json(text: &[u8]) -> Result<Vec<(String, Vec<Value>)>, JsonError> {
+    let mut items: Vec<Vec<Value>> =
+        serde_json::from_slice(text).map_err(|e| JsonError::Syntax(e.to_string()))?;
+    if contains_placeholder(text) {
+        // As `value_from_json` without attachments: a placeholder names a missing one.
+        for item in &mut items {
+            for value in item.iter_mut() {
+                ferrio::socketio::binary::reconstruct(value, &[])
+                    .map_err(|e| JsonError::Placeholder(e.to_string()))?;
+            }
+        }
+    }
+    items
+        .into_iter()
+        .map(|mut item| {
+            if item.is_empty() {
+                return Err(JsonError::NotAnArray);
+            }
+            match item.remove(0) {
+                Value::String(name) => Ok((name, item)),
+                _ => Err(JsonError::NotAnArray),
+            }
+        })
+        .collect()
+}
+
+fn contains_placeholder(text: &[u8]) -> bool {
+    text.windows(b"_placeholder".len())
+        .any(|w| w == b"_placeholder")
+}
+
 /// Writes one value as JSON text, binary nodes as placeholders whose bytes are dropped:
 /// for diagnostics such as a connect error's `data`.
 pub(crate) fn value_to_json(value: &Value) -> String {
@@ -112,21 +164,6 @@ impl Serialize for Placeheld<'_> {
                 }
             },
         }
-    }
-}
-
-/// Serializes values as the arguments of an emit: `to_args` gives one argument per
-/// element of a top-level tuple.
-pub(crate) struct ArgsTuple<'a>(pub(crate) &'a [Value]);
-
-impl Serialize for ArgsTuple<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeTuple;
-        let mut tuple = serializer.serialize_tuple(self.0.len())?;
-        for value in self.0 {
-            tuple.serialize_element(value)?;
-        }
-        tuple.end()
     }
 }
 
@@ -255,14 +292,37 @@ mod tests {
         }
     }
 
-    mod args_tuple {
+    mod json_batches {
         use super::*;
 
         #[test]
-        fn gives_one_argument_per_value() {
-            let args = vec![Value::from("a"), Value::Array(vec![]), bin(&[1])];
-            assert_eq!(ferrio::to_args(&ArgsTuple(&args)).unwrap(), args);
-            assert!(ferrio::to_args(&ArgsTuple(&[])).unwrap().is_empty());
+        fn named_args_split_into_emits_in_order() {
+            let emits = named_args_from_json(br#"[["a",1,{"b":2}],["c"]]"#).unwrap();
+            assert_eq!(emits.len(), 2);
+            assert_eq!(emits[0].0, "a");
+            assert_eq!(emits[0].1.len(), 2);
+            assert_eq!(emits[1], ("c".to_owned(), vec![]));
+        }
+
+        #[test]
+        fn named_args_reject_a_missing_name_and_placeholders() {
+            assert!(named_args_from_json(br#"[[1]]"#).is_err());
+            assert!(named_args_from_json(br#"[[]]"#).is_err());
+            assert!(named_args_from_json(br#"[["a",{"_placeholder":true,"num":0}]]"#).is_err());
+            assert!(named_args_from_json(br#"[["a","_placeholder"]]"#).is_ok());
+        }
+
+        #[test]
+        fn write_named_args_round_trips() {
+            let args = args_from_json(r#"["x",{"k":[1,null]}]"#, vec![]).unwrap();
+            let mut out = Vec::new();
+            write_named_args(&mut out, "ev\"1", &args);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                r#"["ev\"1","x",{"k":[1,null]}]"#
+            );
+            assert!(!has_binary(&args));
+            assert!(has_binary(&[bin(&[1])]));
         }
     }
 

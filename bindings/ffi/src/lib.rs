@@ -26,7 +26,7 @@ mod tracker;
 pub use ack::{AckRecord, AckRequest, EmitRecord};
 pub use client::{connect, connect_blocking, Client};
 pub use error::{AckError, AckReplyError, CallError, ConnectError, EmitError, ListenerError};
-pub use event::{DisconnectReason, EventKind, EventRecord};
+pub use event::{DisconnectReason, EventKind, EventRecord, JsonBatch};
 pub use listener::{EventListener, Subscription};
 pub use manager::Manager;
 pub use manager_events::{ManagerEvent, ManagerEventStream};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::ack::{AckRecord, EmitRecord};
 use crate::error::{AckError, CallError, ConnectError, EmitError};
-use crate::json::{self, ArgsTuple};
+use crate::json;
 use crate::listener::{Delivery, EventListener, Subscription};
 use crate::runtime::{block_on, guard, on_runtime};
 use crate::stream::EventStream;
@@ -43,7 +43,7 @@ impl Socket {
         attachments: Vec<Vec<u8>>,
     ) -> Result<(), EmitError> {
         let args = json::args_from_json(args_json, attachments)?;
-        Ok(core.try_emit(event, &ArgsTuple(&args))?)
+        Ok(core.try_emit_values(event, args)?)
     }
 }
 
@@ -135,6 +135,25 @@ impl Socket {
                     .try_emit(&core, &emit.event, &emit.args_json, emit.attachments)
                     .is_err()
                 {
+                    break;
+                }
+                queued += 1;
+            }
+            Ok(queued)
+        })
+    }
+
+    /// `emit_batch` in one JSON text: an array of `[event, ...args]` arrays, without
+    /// binary (no placeholders). Queues them in order without waiting, until one cannot
+    /// be queued; returns how many were (send the rest with `emit_async`, which reports
+    /// why). Invalid text queues nothing and is an error.
+    pub fn emit_batch_json(&self, batch_json: Vec<u8>) -> Result<u32, EmitError> {
+        guard(|| {
+            let core = self.core().ok_or(EmitError::Closed)?;
+            let emits = json::named_args_from_json(&batch_json)?;
+            let mut queued = 0u32;
+            for (event, args) in emits {
+                if core.try_emit_values(&event, args).is_err() {
                     break;
                 }
                 queued += 1;

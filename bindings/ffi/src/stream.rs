@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Mutex};
 
 use crate::error::CallError;
-use crate::event::EventRecord;
+use crate::event::{EventRecord, JsonBatch};
 use crate::runtime::{block_on, guard, on_runtime};
 
 /// Most events per batch: past 64 the per-event cost no longer drops (ffi-costs.md).
@@ -25,6 +25,34 @@ pub struct EventStream {
 }
 
 impl EventStream {
+    /// Waits for at least one event, then takes what is queued, up to `max`, as core
+    /// events. Empty once the stream or its manager is closed.
+    fn next_core(
+        &self,
+        max: u32,
+    ) -> impl std::future::Future<Output = Vec<ferrio::SocketEvent>> + Send + 'static {
+        let stream = self.stream.clone();
+        let mut stop_rx = self.stop_tx.subscribe();
+        let mut closed_rx = self.closed_rx.clone();
+        let max = usize::try_from(max.clamp(1, MAX_BATCH)).unwrap_or(64);
+        async move {
+            let mut slot = stream.lock().await;
+            let Some(core) = slot.as_mut() else {
+                return Vec::new();
+            };
+            let batch = tokio::select! {
+                biased;
+                _ = stop_rx.wait_for(|stop| *stop) => Vec::new(),
+                batch = core.next_batch(max) => batch,
+                _ = closed_rx.wait_for(|closed| *closed) => Vec::new(),
+            };
+            if batch.is_empty() {
+                *slot = None;
+            }
+            batch
+        }
+    }
+
     pub(crate) fn new(
         namespace: String,
         stream: Option<ferrio::EventStream>,
@@ -98,6 +126,36 @@ impl EventStream {
         })
     }
 
+    /// `next_batch` packed for languages where lifting a record per event is the main
+    /// cost (Python): plain events as one JSON text, the rest as records (see
+    /// [`JsonBatch`]). An empty `json` once closed.
+    pub async fn next_json_batch(&self, max: u32) -> Result<JsonBatch, CallError> {
+        let next = self.next_core(max);
+        let namespace = self.namespace.clone();
+        on_runtime(async move { Ok(pack(&namespace, next.await)) }).await
+    }
+
+    /// `next_json_batch`, blocking the calling thread at most `timeout_ms`: `json` is `[]`
+    /// on timeout, empty once closed (see `is_closed`).
+    pub fn next_json_batch_blocking(
+        &self,
+        max: u32,
+        timeout_ms: u64,
+    ) -> Result<JsonBatch, CallError> {
+        let next = self.next_core(max);
+        let namespace = self.namespace.clone();
+        block_on(async move {
+            let timeout = Duration::from_millis(timeout_ms);
+            match tokio::time::timeout(timeout, next).await {
+                Ok(events) => Ok(pack(&namespace, events)),
+                Err(_) => Ok(JsonBatch {
+                    json: b"[]".to_vec(),
+                    others: Vec::new(),
+                }),
+            }
+        })
+    }
+
     /// Whether the stream has ended (closed, or its manager closed).
     pub fn is_closed(&self) -> Result<bool, CallError> {
         guard(|| {
@@ -117,4 +175,15 @@ impl EventStream {
             Ok(())
         })
     }
+}
+
+/// An empty `json` marks the end of the stream.
+fn pack(namespace: &str, events: Vec<ferrio::SocketEvent>) -> JsonBatch {
+    if events.is_empty() {
+        return JsonBatch {
+            json: Vec::new(),
+            others: Vec::new(),
+        };
+    }
+    JsonBatch::pack(namespace, events)
 }

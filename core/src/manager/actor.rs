@@ -27,6 +27,15 @@ const ABANDON_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// How many commands are handled per wake-up.
 const COMMAND_BATCH: usize = 64;
 
+/// How long reading from the server pauses while a socket's event queue is full: the
+/// consumer catches up and TCP slows the server down, instead of events being dropped.
+/// Past this, reading resumes and what does not fit is dropped (reported as `Lagged`), so
+/// a stalled consumer cannot stall the heartbeat.
+const MAX_BACKPRESSURE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How often a paused reader checks for room again.
+const BACKPRESSURE_POLL: std::time::Duration = std::time::Duration::from_micros(500);
+
 /// The engine connection's lifecycle.
 enum Engine {
     /// No connection and none wanted.
@@ -106,6 +115,7 @@ impl Actor {
         let mut commands = Vec::with_capacity(COMMAND_BATCH);
         let mut timer: Pin<Box<Sleep>> = Box::pin(sleep_until(Instant::now()));
         let mut armed: Option<Instant> = None;
+        let mut full_since: Option<Instant> = None;
         loop {
             let deadline = self.next_deadline();
             if deadline != armed {
@@ -114,6 +124,12 @@ impl Actor {
                 }
                 armed = deadline;
             }
+            let readable = if self.namespaces.have_room() {
+                full_since = None;
+                true
+            } else {
+                full_since.get_or_insert_with(Instant::now).elapsed() >= MAX_BACKPRESSURE
+            };
             tokio::select! {
                 received = command_rx.recv_many(&mut commands, COMMAND_BATCH) => {
                     if received == 0 {
@@ -129,7 +145,8 @@ impl Actor {
                         self.on_command(command);
                     }
                 }
-                progress = engine_progress(&mut self.engine) => match progress {
+                () = tokio::time::sleep(BACKPRESSURE_POLL), if !readable => {}
+                progress = engine_progress(&mut self.engine), if readable => match progress {
                     EngineProgress::Session(event) => self.on_session_event(event),
                     EngineProgress::Opened(opened) => self.on_opened(opened),
                 },

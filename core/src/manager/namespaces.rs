@@ -189,8 +189,9 @@ impl Namespace {
         }
     }
 
-    /// Hands `event` to the socket's dispatcher without waiting. When its queue is full the
-    /// event is dropped and counted; the count is delivered as [`SocketEvent::Lagged`] first
+    /// Hands `event` to the socket's dispatcher without waiting. The connection stops
+    /// reading while a queue is full (up to a second, see the actor); when it is still
+    /// full the event is dropped and counted; the count is delivered as [`SocketEvent::Lagged`] first
     /// once there is room again.
     pub(crate) fn deliver(&mut self, event: SocketEvent) {
         let Some(link) = &self.link else { return };
@@ -271,6 +272,16 @@ impl Namespaces {
         self.table
             .entry(name.clone())
             .or_insert_with(|| Namespace::new(name.clone()))
+    }
+
+    /// Whether every socket's event queue has room for what one packet from the server
+    /// can produce (an event, and a `Lagged` report before it).
+    pub(crate) fn have_room(&self) -> bool {
+        self.table.values().all(|ns| {
+            ns.link
+                .as_ref()
+                .is_none_or(|link| link.event_tx.capacity() >= 2)
+        })
     }
 
     /// The namespace named `name`, if known.

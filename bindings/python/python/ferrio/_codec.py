@@ -8,10 +8,41 @@ wire convention, which the native layer speaks too.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _encode_plain = _encoder.encode
+
+
+def _not_plain(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _c_encoder() -> Callable[[Any], str] | None:
+    """CPython's C encoder, made once: ``JSONEncoder.encode`` builds one per call, which
+    costs more than encoding a small event (profiled: a third of an emit)."""
+    try:
+        from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    if c_make_encoder is None:
+        return None
+    # markers=None: no circular-reference bookkeeping (a cycle fails with RecursionError).
+    chunks = c_make_encoder(None, _not_plain, encode_basestring, None, ":", ",", False, False, True)
+
+    def encode(value: Any) -> str:
+        return "".join(chunks(value, 0))
+
+    try:
+        if encode([1, "é", {"a": None, "b": 1.5}]) != '[1,"é",{"a":null,"b":1.5}]':
+            return None
+    except Exception:
+        return None
+    return encode
+
+
+#: JSON text of plain JSON values; raises ``TypeError`` on anything else (e.g. bytes).
+encode_plain: Callable[[Any], str] = _c_encoder() or _encode_plain
 _decode = json.loads
 
 
@@ -27,7 +58,7 @@ def args_of(data: Any) -> list[Any]:
 def encode(args: list[Any]) -> tuple[str, list[bytes]]:
     """JSON text of ``args`` with binary values as placeholders, and their bytes."""
     try:
-        return _encode_plain(args), []
+        return encode_plain(args), []
     except TypeError:
         pass
     attachments: list[bytes] = []

@@ -4,7 +4,7 @@ pub(crate) mod polling;
 pub(crate) mod tls;
 pub(crate) mod websocket;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::cookie::{CookieStore, Jar};
@@ -27,7 +27,9 @@ pub(crate) struct Endpoint {
     base: Url,
     headers: HeaderMap,
     jar: Arc<Jar>,
-    http: reqwest::Client,
+    /// Built on first use: a WebSocket-only connection never pays for an HTTP client.
+    http: OnceLock<reqwest::Client>,
+    connect_timeout: std::time::Duration,
     tls: Arc<rustls::ClientConfig>,
     /// Largest body or message accepted from the server.
     pub(crate) max_incoming_bytes: usize,
@@ -114,14 +116,6 @@ impl Endpoint {
             base.set_query(None);
         }
         let headers = header_map(extra_headers)?;
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls((*tls).clone())
-            .cookie_provider(jar.clone())
-            .default_headers(headers.clone())
-            .connect_timeout(options.timeout)
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| ConnectError::InvalidOption(format!("HTTP client: {e}")))?;
         Ok(Self {
             url: url.clone(),
             query: query.to_vec(),
@@ -129,7 +123,8 @@ impl Endpoint {
             base,
             headers,
             jar,
-            http,
+            http: OnceLock::new(),
+            connect_timeout: options.timeout,
             tls,
             max_incoming_bytes: options.max_incoming_bytes,
         })
@@ -170,8 +165,20 @@ impl Endpoint {
         self.jar.set_cookies(&mut cookies, &self.base);
     }
 
-    pub(crate) fn http(&self) -> &reqwest::Client {
-        &self.http
+    /// The HTTP client of the polling transport, built on first use.
+    pub(crate) fn http(&self) -> Result<&reqwest::Client, TransportError> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls((*self.tls).clone())
+            .cookie_provider(self.jar.clone())
+            .default_headers(self.headers.clone())
+            .connect_timeout(self.connect_timeout)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| TransportError::Io(format!("HTTP client: {e}")))?;
+        Ok(self.http.get_or_init(|| http))
     }
 
     pub(crate) fn headers(&self) -> &HeaderMap {

@@ -61,7 +61,7 @@ pub(crate) async fn handshake(
 ) -> Result<(Handshake, Vec<EnginePacket>), TransportError> {
     let url = endpoint.url(TransportKind::Polling, None);
     let response = endpoint
-        .http()
+        .http()?
         .get(url)
         .send()
         .await
@@ -83,8 +83,8 @@ pub(crate) async fn handshake(
 /// client lost track of; errors are ignored.
 pub(crate) async fn abandon(endpoint: &Endpoint, sid: &str) {
     let url = endpoint.url(TransportKind::Polling, Some(sid));
-    let sent = endpoint
-        .http()
+    let Ok(http) = endpoint.http() else { return };
+    let sent = http
         .post(url)
         .header(http::header::CONTENT_TYPE, "text/plain;charset=UTF-8")
         .body("1")
@@ -204,7 +204,7 @@ async fn poll_once(
 ) -> Result<Vec<EnginePacket>, TransportError> {
     tracing::trace!("poll request");
     let response = endpoint
-        .http()
+        .http()?
         .get(url)
         .send()
         .await
@@ -262,7 +262,7 @@ async fn post_all(
         packets.drain(..consumed);
         tracing::trace!(bytes = body.len(), packets = consumed, "post request");
         let response = endpoint
-            .http()
+            .http()?
             .post(url.clone())
             .header(http::header::CONTENT_TYPE, "text/plain;charset=UTF-8")
             .body(body.clone())

@@ -11,6 +11,11 @@ use super::Endpoint;
 use crate::engineio::EnginePacket;
 use crate::error::TransportError;
 
+/// Bytes read per `read` call, and the read buffer's size. tungstenite's default (128 KiB)
+/// zero-fills that much on every read attempt and keeps it resident per connection;
+/// Socket.IO packets are small, and larger frames still grow the buffer as needed.
+pub(crate) const READ_BUFFER_SIZE: usize = 16 * 1024;
+
 /// What reading the WebSocket gave.
 #[derive(Debug)]
 pub(crate) enum WsInbound {
@@ -48,6 +53,7 @@ impl WebSocket {
         }
         let limit = endpoint.max_incoming_bytes;
         let config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER_SIZE)
             .max_message_size(Some(limit))
             .max_frame_size(Some(limit));
         let connector = endpoint.is_tls().then(|| Connector::Rustls(endpoint.tls()));

@@ -1,0 +1,181 @@
+//! Ferrio (Rust) bench client: `ferrio <scenario> <url> <n>`.
+#[path = "../common.rs"]
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::*;
+use ferrio::{Client, TransportKind, Value};
+
+async fn connect(url: &str, websocket_only: bool) -> Client {
+    Client::builder(url)
+        .manager(|m| {
+            let m = m.reconnection(false);
+            if websocket_only {
+                m.transports(&[TransportKind::WebSocket])
+            } else {
+                m
+            }
+        })
+        .connect()
+        .await
+        .expect("connect")
+}
+
+#[tokio::main]
+async fn main() {
+    let a = args();
+    match a.scenario.as_str() {
+        "emit" => {
+            let client = connect(&a.url, true).await;
+            client.emit_with_ack("echo", &"warm up").await.unwrap();
+            let m = Meter::start();
+            for i in 0..a.n {
+                client
+                    .emit(
+                        "e",
+                        &Msg {
+                            n: i as u64,
+                            s: PAYLOAD,
+                        },
+                    )
+                    .await
+                    .unwrap();
+            }
+            let ack = client
+                .emit_with_ack_timeout("count", &(), ACK_TIMEOUT)
+                .await
+                .unwrap();
+            let (wall, cpu) = m.stop();
+            assert_eq!(ack.args[0].as_u64(), Some(a.n as u64), "server count");
+            throughput(a.n, wall, cpu, serde_json::json!({}));
+            client.close().await;
+        }
+        "receive" => {
+            let client = connect(&a.url, true).await;
+            let received = Arc::new(AtomicU64::new(0));
+            let done = Arc::new(tokio::sync::Notify::new());
+            let r = received.clone();
+            client.on("r", move |event| {
+                if !event.args.is_empty() {
+                    r.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+            let d = done.clone();
+            client.on("done", move |_| d.notify_one());
+            client.emit_with_ack("echo", &"warm up").await.unwrap();
+            let m = Meter::start();
+            client.emit("send", &a.n).await.unwrap();
+            // Ends on `done`, or 2 s after the last event if `done` was dropped.
+            let (mut seen, mut last) = (0, Instant::now());
+            let mut quiet = Duration::ZERO;
+            loop {
+                tokio::select! {
+                    () = done.notified() => break,
+                    () = tokio::time::sleep(Duration::from_millis(200)) => {
+                        let now = received.load(Ordering::Relaxed);
+                        if now != seen {
+                            (seen, last) = (now, Instant::now());
+                        } else if now > 0 && last.elapsed() > Duration::from_secs(2) {
+                            quiet = last.elapsed();
+                            break;
+                        }
+                    }
+                }
+            }
+            let (mut wall, cpu) = m.stop();
+            wall -= quiet.as_secs_f64();
+            let got = received.load(Ordering::Relaxed) as usize;
+            throughput(
+                a.n,
+                wall,
+                cpu,
+                serde_json::json!({"received": got, "dropped": a.n - got}),
+            );
+            client.close().await;
+        }
+        "ack" => {
+            let client = connect(&a.url, true).await;
+            client.emit_with_ack("echo", &"warm up").await.unwrap();
+            let mut samples = Vec::with_capacity(a.n);
+            let m = Meter::start();
+            for i in 0..a.n {
+                let t = Instant::now();
+                let ack = client
+                    .emit_with_ack(
+                        "echo",
+                        &Msg {
+                            n: i as u64,
+                            s: PAYLOAD,
+                        },
+                    )
+                    .await
+                    .unwrap();
+                samples.push(t.elapsed().as_secs_f64() * 1e6);
+                assert_eq!(ack.args.len(), 1);
+            }
+            let (wall, cpu) = m.stop();
+            latencies(samples, wall, cpu);
+            client.close().await;
+        }
+        "binary" => {
+            let client = connect(&a.url, true).await;
+            let data = Bytes::from(vec![7u8; 64 * 1024]);
+            client.emit_with_ack("echo", &"warm up").await.unwrap();
+            let mut samples = Vec::with_capacity(a.n);
+            let m = Meter::start();
+            for _ in 0..a.n {
+                let t = Instant::now();
+                let ack = client
+                    .emit_values_with_ack("bin", vec![Value::Binary(data.clone())], ACK_TIMEOUT)
+                    .await
+                    .unwrap();
+                samples.push(t.elapsed().as_secs_f64() * 1e6);
+                assert!(matches!(&ack.args[0], Value::Binary(b) if b.len() == data.len()));
+            }
+            let (wall, cpu) = m.stop();
+            latencies(samples, wall, cpu);
+            client.close().await;
+        }
+        "connect_ws" | "connect_upgrade" => {
+            let ws = a.scenario == "connect_ws";
+            let mut samples = Vec::with_capacity(a.n);
+            let m = Meter::start();
+            for _ in 0..a.n {
+                let t = Instant::now();
+                let client = connect(&a.url, ws).await;
+                if !ws {
+                    let mut engine = client.manager().watch_engine();
+                    engine
+                        .wait_for(|s| s.transport == Some(TransportKind::WebSocket))
+                        .await
+                        .unwrap();
+                }
+                samples.push(t.elapsed().as_secs_f64() * 1e6);
+                client.close().await;
+            }
+            let (wall, cpu) = m.stop();
+            latencies(samples, wall, cpu);
+        }
+        "memory" => {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let before = rss_kib();
+            let mut clients = Vec::with_capacity(a.n);
+            for chunk in 0..a.n.div_ceil(100) {
+                let k = (a.n - chunk * 100).min(100);
+                let batch = (0..k).map(|_| connect(&a.url, true));
+                clients.extend(futures_util::future::join_all(batch).await);
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let after = rss_kib();
+            memory(before, after, clients.len());
+            for c in &clients {
+                c.close().await;
+            }
+        }
+        other => panic!("unknown scenario {other}"),
+    }
+}

@@ -1,0 +1,60 @@
+// The benchmark server: socket.io (tests/server's locked copy) on loopback, with only the
+// handlers the scenarios need. Prints `READY {"port":P}`; exits when stdin closes.
+//
+//   e(...)            counted per socket (emit throughput)
+//   count(ack)        ack(count of `e` so far); resets it
+//   send(n)           emits n `r` events ({n:i,s:"..."}), then `done`(n) (receive throughput)
+//   echo(...a, ack)   ack(...a)              (ack round trip)
+//   bin(buf, ack)     ack(buf)               (binary echo)
+import http from "node:http";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(path.join(here, "..", "tests", "server", "package.json"));
+const { Server } = require("socket.io");
+
+const PAYLOAD = "0123456789abcdef";
+const httpServer = http.createServer();
+const io = new Server(httpServer, {
+  pingInterval: 25000,
+  pingTimeout: 20000,
+  maxHttpBufferSize: 1e7,
+  perMessageDeflate: false,
+  httpCompression: false,
+});
+
+io.on("connection", (socket) => {
+  let count = 0;
+  socket.on("e", () => {
+    count += 1;
+  });
+  socket.on("count", (ack) => {
+    const n = count;
+    count = 0;
+    ack(n);
+  });
+  socket.on("echo", (...args) => {
+    const ack = args.pop();
+    ack(...args);
+  });
+  socket.on("bin", (buf, ack) => ack(buf));
+  socket.on("send", (n) => {
+    let i = 0;
+    // Chunks of 256 per macrotask so the server's own I/O keeps flowing.
+    const step = () => {
+      const end = Math.min(n, i + 256);
+      for (; i < end; i++) socket.emit("r", { n: i, s: PAYLOAD });
+      if (i < n) setImmediate(step);
+      else socket.emit("done", n);
+    };
+    step();
+  });
+});
+
+httpServer.listen(0, "127.0.0.1", () => {
+  process.stdout.write(`READY ${JSON.stringify({ port: httpServer.address().port })}\n`);
+});
+process.stdin.on("end", () => process.exit(0));
+process.stdin.resume();
