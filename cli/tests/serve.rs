@@ -230,6 +230,11 @@ async fn drop_closes_the_connection_as_transport_close_and_the_client_reconnects
     .unwrap();
     let first_sid = client.id().unwrap();
     let mut events = client.events();
+    // socketioxide may answer CONNECT before its connect handler has registered the
+    // namespace's handlers: one acknowledged round trip proves `drop` is registered too.
+    within("ready", client.emit_with_ack("echo", &"ready"))
+        .await
+        .unwrap();
     client.emit("drop", &()).await.unwrap();
     let reason = within("disconnect", async {
         loop {
