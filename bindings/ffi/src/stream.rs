@@ -40,6 +40,8 @@ impl EventStream {
             let Some(core) = slot.as_mut() else {
                 return Vec::new();
             };
+            // A closed stream stops at once; a closed manager first drains what is queued
+            // (the last disconnect, a connect error).
             let batch = tokio::select! {
                 biased;
                 _ = stop_rx.wait_for(|stop| *stop) => Vec::new(),
@@ -66,34 +68,17 @@ impl EventStream {
         }
     }
 
-    /// Waits for at least one event, then takes what is queued, up to `max`. Empty once
-    /// the stream or its manager is closed.
+    /// Waits for at least one event, then takes what is queued, up to `max`, as records.
+    /// Empty once the stream or its manager is closed.
     fn next(
         &self,
         max: u32,
     ) -> impl std::future::Future<Output = Vec<EventRecord>> + Send + 'static {
-        let stream = self.stream.clone();
-        let mut stop_rx = self.stop_tx.subscribe();
-        let mut closed_rx = self.closed_rx.clone();
         let namespace = self.namespace.clone();
-        let max = usize::try_from(max.clamp(1, MAX_BATCH)).unwrap_or(64);
+        let batch = self.next_core(max);
         async move {
-            let mut slot = stream.lock().await;
-            let Some(core) = slot.as_mut() else {
-                return Vec::new();
-            };
-            // A closed stream stops at once; a closed manager first drains what is queued
-            // (the last disconnect, a connect error).
-            let batch = tokio::select! {
-                biased;
-                _ = stop_rx.wait_for(|stop| *stop) => Vec::new(),
-                batch = core.next_batch(max) => batch,
-                _ = closed_rx.wait_for(|closed| *closed) => Vec::new(),
-            };
-            if batch.is_empty() {
-                *slot = None;
-            }
             batch
+                .await
                 .into_iter()
                 .map(|event| EventRecord::from_core(&namespace, event))
                 .collect()
