@@ -448,8 +448,9 @@ async fn reconnect_now_skips_the_remaining_backoff() {
         .await
         .expect("connect");
     let mut manager_events = client.manager().events();
-    proxy.cut();
+    cut_off(&proxy);
     wait_manager_event(&mut manager_events, |e| matches!(e, ManagerEvent::Close(_))).await;
+    proxy.refuse_all(false);
     client.manager().reconnect_now().await;
     wait_manager_event(&mut manager_events, |e| {
         matches!(e, ManagerEvent::Reconnect(1))
