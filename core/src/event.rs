@@ -85,6 +85,15 @@ impl Event {
     /// Parses all arguments into `T`, as one array: use a tuple for several arguments,
     /// e.g. `let (room, n): (String, u32) = event.parse()?`.
     ///
+    /// # Examples
+    /// ```no_run
+    /// # fn f(socket: ferrio::Socket) {
+    /// socket.on("score", |event| match event.parse::<(String, u32)>() {
+    ///     Ok((player, points)) => println!("{player}: {points}"),
+    ///     Err(e) => eprintln!("unexpected arguments: {e}"),
+    /// });
+    /// # }
+    /// ```
     /// # Errors
     /// [`ValueError`] if the arguments do not match `T`.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ValueError> {

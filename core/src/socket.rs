@@ -34,6 +34,20 @@ pub const RESERVED_EVENTS: [&str; 6] = [
 ///
 /// Cheap to clone; all clones are the same socket. Create one with
 /// [`Manager::socket`](crate::Manager::socket) or [`Client::connect`](crate::Client::connect).
+///
+/// # Examples
+/// Two namespaces on one connection:
+/// ```no_run
+/// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+/// let manager = ferrio::Manager::new("http://localhost:3000")?;
+/// let main = manager.socket("/");
+/// let admin = manager.socket("/admin");
+/// main.connect().await?;
+/// admin.connect().await?;
+/// admin.emit("kick", &"alice").await?;
+/// manager.close().await;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Socket {
     inner: Arc<SocketInner>,
@@ -321,6 +335,13 @@ impl Socket {
 
     /// Emits a volatile event: dropped, not buffered, when the connection is not writable.
     ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(socket: ferrio::Socket) -> Result<(), ferrio::EmitError> {
+    /// // A position update is worthless once stale: never buffer it.
+    /// socket.emit_volatile("position", &(48.85, 2.35)).await?;
+    /// # Ok(()) }
+    /// ```
     /// # Errors
     /// As [`Socket::emit`].
     pub async fn emit_volatile<T: Serialize + ?Sized>(
@@ -356,6 +377,17 @@ impl Socket {
 
     /// Like [`Socket::emit_with_ack`], with its own timeout.
     ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(socket: ferrio::Socket) {
+    /// use std::time::Duration;
+    /// match socket.emit_with_ack_timeout("echo", &"hi", Duration::from_secs(2)).await {
+    ///     Ok(ack) => println!("reply: {:?}", ack.args),
+    ///     Err(ferrio::AckError::Timeout(_)) => println!("no reply within 2 s"),
+    ///     Err(e) => println!("failed: {e}"),
+    /// }
+    /// # }
+    /// ```
     /// # Errors
     /// As [`Socket::emit_with_ack`].
     pub async fn emit_with_ack_timeout<T: Serialize + ?Sized>(
@@ -496,6 +528,16 @@ impl Socket {
 
     /// The offline buffer: emits made while the namespace is not connected, sent in order
     /// once it is.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(socket: ferrio::Socket) {
+    /// let waiting = socket.buffered();
+    /// if waiting.emits > 100 {
+    ///     socket.clear_buffer().await;
+    /// }
+    /// # }
+    /// ```
     pub fn buffered(&self) -> BufferedEmits {
         let buffer = &self.inner.link.buffer;
         BufferedEmits {
@@ -519,6 +561,14 @@ impl Socket {
     /// Joins `room`: emits the join event (`room_join_event`, default `join`) with the room
     /// name now if connected, else at the next connection, and again after every
     /// reconnection that did not recover the session (the server forgets rooms then).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(socket: ferrio::Socket) {
+    /// socket.join_room("lobby").await;
+    /// socket.on("news", |event| println!("lobby news: {:?}", event.args));
+    /// # }
+    /// ```
     pub async fn join_room(&self, room: &str) {
         let command = Command::JoinRoom {
             namespace: self.inner.namespace.clone(),
@@ -539,8 +589,28 @@ impl Socket {
     /// Calls `handler` with every `event` from the server (also `connect`, `disconnect`
     /// with the reason string, and `connect_error` with `{message, data}`).
     ///
-    /// Handlers run on this socket's dispatcher task, in order; a slow handler delays the
+    /// Handlers run on this socket's dispatcher thread, in order; a slow handler delays the
     /// next events of this socket only. Answer an ack request with [`Event::ack`].
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # fn f(socket: ferrio::Socket) {
+    /// #[derive(serde::Deserialize)]
+    /// struct Chat {
+    ///     user: String,
+    ///     text: String,
+    /// }
+    /// let id = socket.on("chat", |event| {
+    ///     if let Ok((chat,)) = event.parse::<(Chat,)>() {
+    ///         println!("{}: {}", chat.user, chat.text);
+    ///     }
+    /// });
+    /// socket.on("ping-me", |event| {
+    ///     let _ = event.ack(&"pong");
+    /// });
+    /// socket.off(id);
+    /// # }
+    /// ```
     pub fn on(&self, event: &str, handler: impl Fn(Event) + Send + Sync + 'static) -> ListenerId {
         self.add(Filter::Named(event.to_owned()), false, Arc::new(handler))
     }
@@ -564,6 +634,13 @@ impl Socket {
     }
 
     /// Calls `handler` with every custom event from the server (catch-all).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # fn f(socket: ferrio::Socket) {
+    /// socket.on_any(|event| println!("{} {:?}", event.name, event.args));
+    /// # }
+    /// ```
     pub fn on_any(&self, handler: impl Fn(Event) + Send + Sync + 'static) -> ListenerId {
         self.add(Filter::Any, false, Arc::new(handler))
     }
@@ -608,6 +685,21 @@ impl Socket {
 
     /// A stream of everything this socket observes from now on: events, connects,
     /// disconnects, errors. It applies backpressure: events wait while it is full.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(socket: ferrio::Socket) {
+    /// use ferrio::SocketEvent;
+    /// let mut events = socket.events();
+    /// while let Some(event) = events.next().await {
+    ///     match event {
+    ///         SocketEvent::Event(event) => println!("{}: {:?}", event.name, event.args),
+    ///         SocketEvent::Disconnect(reason) => println!("disconnected: {reason:?}"),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub fn events(&self) -> EventStream {
         let (stream_tx, stream_rx) = mpsc::channel(self.inner.options.incoming_capacity.max(1));
         let from = self.produced();

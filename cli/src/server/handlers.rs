@@ -37,25 +37,36 @@ pub struct Context {
 }
 
 /// Registers the namespaces `/` and `/admin` and their events on `io`.
+///
+/// The events are registered by a middleware, which socketioxide awaits before it sends
+/// CONNECT: its connect handler runs in a task spawned after CONNECT is sent, so a client
+/// that emits at once could otherwise reach a socket with no handlers yet.
 pub fn register(io: &SocketIo, context: Context) {
+    use socketioxide::handler::ConnectHandler as _;
     let main = context.clone();
-    io.ns("/", move |socket: SocketRef| {
+    let prepare_main = move |socket: SocketRef| {
         let context = main.clone();
-        async move { on_connect(socket, context, None) }
-    });
-    let admin = context.clone();
-    let check = context;
-    let handler = move |socket: SocketRef, Data(auth): Data<serde_json::Value>| {
-        let context = admin.clone();
-        async move { on_connect(socket, context, Some(auth)) }
+        async move { prepare(socket, context, None) }
     };
-    let middleware = move |socket: SocketRef, Data(auth): Data<serde_json::Value>| {
+    io.ns("/", connected.with(prepare_main));
+    let admin = context.clone();
+    let prepare_admin = move |socket: SocketRef, Data(auth): Data<serde_json::Value>| {
+        let context = admin.clone();
+        async move { prepare(socket, context, Some(auth)) }
+    };
+    let check = context;
+    let check_admin = move |socket: SocketRef, Data(auth): Data<serde_json::Value>| {
         let context = check.clone();
         async move { check_token(&socket, &auth, &context) }
     };
-    use socketioxide::handler::ConnectHandler as _;
-    io.ns(ADMIN_NAMESPACE, handler.with(middleware));
+    io.ns(
+        ADMIN_NAMESPACE,
+        connected.with(prepare_admin).with(check_admin),
+    );
 }
+
+/// The connect handler: everything was set up by [`prepare`] before CONNECT was sent.
+async fn connected(_socket: SocketRef) {}
 
 /// `/admin`'s middleware: the auth payload must have `"token": "secret"`.
 fn check_token(
@@ -80,8 +91,13 @@ fn check_token(
     Err(UNAUTHORIZED)
 }
 
-/// A namespace connection: notes its TCP connection, logs it, registers the events.
-fn on_connect(socket: SocketRef, context: Context, auth: Option<serde_json::Value>) {
+/// A namespace connection being accepted (a middleware, run before CONNECT is sent): notes
+/// its TCP connection, logs it, registers the events.
+fn prepare(
+    socket: SocketRef,
+    context: Context,
+    auth: Option<serde_json::Value>,
+) -> Result<(), Infallible> {
     let conn = socket.req_parts().extensions.get::<ConnInfo>().cloned();
     if let Some(conn) = &conn {
         context.connections.note(&socket.id.to_string(), conn);
@@ -125,6 +141,7 @@ fn on_connect(socket: SocketRef, context: Context, auth: Option<serde_json::Valu
             }
         });
     }
+    Ok(())
 }
 
 /// `echo(...args)`: acknowledges with the same arguments, or emits them back as `echo`.

@@ -160,11 +160,33 @@ impl Manager {
 
     /// Skips the remaining reconnection delay and tries now (for apps that learn the
     /// network is back). Does nothing when no reconnection is pending.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn on_network_available(manager: ferrio::Manager) {
+    /// manager.reconnect_now().await;
+    /// # }
+    /// ```
     pub async fn reconnect_now(&self) {
         let _ = self.inner.command_tx.send(Command::ReconnectNow).await;
     }
 
     /// Manager events from now on: open, close, reconnection attempts and outcome.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(manager: ferrio::Manager) {
+    /// use ferrio::ManagerEvent;
+    /// let mut events = manager.events();
+    /// while let Ok(event) = events.recv().await {
+    ///     match event {
+    ///         ManagerEvent::ReconnectAttempt(n) => println!("reconnecting, attempt {n}"),
+    ///         ManagerEvent::ReconnectFailed => break,
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub fn events(&self) -> broadcast::Receiver<ManagerEvent> {
         self.inner.manager_event_tx.subscribe()
     }
@@ -197,6 +219,20 @@ fn normalize_namespace(namespace: &str) -> String {
 }
 
 /// Builds a [`Manager`] with options named after the JavaScript client's.
+///
+/// # Examples
+/// ```no_run
+/// # fn f() -> Result<(), ferrio::ConnectError> {
+/// use std::time::Duration;
+/// use ferrio::TransportKind;
+/// let manager = ferrio::Manager::builder("https://example.com")
+///     .transports(&[TransportKind::WebSocket])
+///     .reconnection_delay(Duration::from_millis(500))
+///     .reconnection_attempts(10)
+///     .extra_header("x-app-version", "2.1")
+///     .build()?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct ManagerBuilder {
     url: String,

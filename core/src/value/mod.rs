@@ -21,6 +21,23 @@ pub use ser::{to_args, to_value};
 pub type Map = BTreeMap<String, Value>;
 
 /// One Socket.IO argument: a JSON value in which any node may be binary.
+///
+/// # Examples
+/// ```
+/// # fn main() -> Result<(), ferrio::ValueError> {
+/// use bytes::Bytes;
+/// #[derive(serde::Serialize)]
+/// struct Upload {
+///     name: &'static str,
+///     data: Bytes,
+/// }
+/// let upload = Upload { name: "a.png", data: Bytes::from_static(&[1, 2, 3]) };
+/// let value = ferrio::to_value(&upload)?;
+/// assert!(value.contains_binary());
+/// assert_eq!(value.get("name").and_then(ferrio::Value::as_str), Some("a.png"));
+/// assert_eq!(value.get("data").and_then(ferrio::Value::as_bytes), Some(&upload.data));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Value {
     /// JSON `null`.
