@@ -84,7 +84,7 @@ test-swift: deps-node
 	bindings/swift/test.sh
 
 # The chat examples of the bindings (examples/python, examples/kotlin, examples/swift), each
-# run once against `ferrio serve --port 0` (tests/cross-language/smoke-examples.sh). After
+# run once against `ferrio serve --port 0` (examples/smoke-bindings.sh). After
 # test-python (its venv has the package); the Kotlin example is a Maven module that depends
 # on the Kotlin package, installed in ~/.m2 here; Swift runs in test-swift's toolchain root.
 .PHONY: examples-bindings
@@ -95,7 +95,7 @@ examples-bindings: test-python
 	"$(FERRIO_VENV)/bin/mypy" --config-file $(PYTHON_DIR)/pyproject.toml --strict examples/python tests/cross-language
 	mvn -B -q -f $(KOTLIN_DIR)/pom.xml -DskipTests install
 	mvn -B -q -f examples/kotlin/pom.xml compile
-	FERRIO_PYTHON="$(FERRIO_VENV)/bin/python" bash tests/cross-language/smoke-examples.sh
+	FERRIO_PYTHON="$(FERRIO_VENV)/bin/python" bash examples/smoke-bindings.sh
 
 # A Python client and a Kotlin client exchange messages in one room of the reference server
 # (tests/cross-language). After test-python (its venv has the package).

@@ -3,32 +3,16 @@
 # Expects the binaries built: `cargo build -p ferrio-cli -p rust-chat -p rust-token-refresh`.
 set -euo pipefail
 
-bin="${CARGO_TARGET_DIR:-target}/debug"
-work="$(mktemp -d)"
-server_pid=""
-cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# The server prints its URL alone on the first line of stdout; read it through a FIFO.
-mkfifo "$work/stdout"
-"$bin/ferrio" serve --port 0 >"$work/stdout" 2>"$work/server.log" &
-server_pid=$!
-exec 3<"$work/stdout"
-if ! read -r -t 30 url <&3; then
-    echo "smoke-rust: ferrio serve printed no URL" >&2
-    cat "$work/server.log" >&2
-    exit 1
-fi
-echo "smoke-rust: ferrio serve on $url"
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bin="${CARGO_TARGET_DIR:-$repo/target}/debug"
+source "$repo/examples/ferrio-serve.sh"
+ferrio_serve_start "$bin/ferrio" smoke-rust
 
 run() {
     echo "smoke-rust: $*"
     if ! timeout 60 "$@"; then
         echo "smoke-rust: FAILED: $*" >&2
-        cat "$work/server.log" >&2
+        cat "$server_log" >&2
         exit 1
     fi
 }

@@ -8,28 +8,11 @@
 # -DskipTests install). FERRIO_SKIP_SWIFT=1 skips the Swift example, saying so.
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="${CARGO_TARGET_DIR:-$repo/target}/debug"
 python="${FERRIO_PYTHON:-python3}"
-work="$(mktemp -d)"
-server_pid=""
-cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# The server prints its URL alone on the first line of stdout; read it through a FIFO.
-mkfifo "$work/stdout"
-"$bin/ferrio" serve --port 0 >"$work/stdout" 2>"$work/server.log" &
-server_pid=$!
-exec 3<"$work/stdout"
-if ! read -r -t 30 url <&3; then
-    echo "examples: ferrio serve printed no URL" >&2
-    cat "$work/server.log" >&2
-    exit 1
-fi
-echo "examples: ferrio serve on $url"
+source "$repo/examples/ferrio-serve.sh"
+ferrio_serve_start "$bin/ferrio" examples
 
 run() { # language command...
     local language=$1 start=$SECONDS
@@ -37,7 +20,7 @@ run() { # language command...
     echo "examples: $language: $*"
     if ! timeout 300 "$@"; then
         echo "examples: FAILED: the $language example" >&2
-        cat "$work/server.log" >&2
+        cat "$server_log" >&2
         exit 1
     fi
     echo "examples: $language passed ($((SECONDS - start)) s)"
