@@ -62,6 +62,28 @@ async fn placement(cluster: &TestCluster, clients: &[Client]) -> Vec<usize> {
     nodes
 }
 
+/// The modes of [`connect_mixed`]'s clients: four default ones (polling, then the upgrade)
+/// and two that stay on polling.
+const MIXED_MODES: [Mode; 6] = [
+    Mode::Upgrade,
+    Mode::Upgrade,
+    Mode::Upgrade,
+    Mode::Upgrade,
+    Mode::Polling,
+    Mode::Polling,
+];
+
+/// A client per [`MIXED_MODES`] through the sticky routing, with the node (index) of each.
+async fn connect_mixed(cluster: &TestCluster) -> (Vec<Client>, Vec<usize>) {
+    let url = cluster.sticky_url();
+    let mut clients = Vec::new();
+    for mode in MIXED_MODES {
+        clients.push(connect(&url, mode).await);
+    }
+    let nodes = placement(cluster, &clients).await;
+    (clients, nodes)
+}
+
 /// The next event of `stream` whose name is one of `names`.
 async fn next_of(stream: &mut ferrio::EventStream, names: &[&str]) -> ferrio::Event {
     within(async {
@@ -138,22 +160,8 @@ async fn sticky_cookie_routing_keeps_every_session_on_its_node_across_many_heart
     let cluster =
         TestCluster::start_with(json!({"pingInterval": PING_INTERVAL_MS, "pingTimeout": 2000}))
             .await;
-    let url = cluster.sticky_url();
-    // Four default clients (polling, then the upgrade) and two that stay on polling, where
-    // every heartbeat is a new request that must carry the cookie.
-    let modes = [
-        Mode::Upgrade,
-        Mode::Upgrade,
-        Mode::Upgrade,
-        Mode::Upgrade,
-        Mode::Polling,
-        Mode::Polling,
-    ];
-    let mut clients = Vec::new();
-    for mode in modes {
-        clients.push(connect(&url, mode).await);
-    }
-    let nodes = placement(&cluster, &clients).await;
+    // Polling clients make every heartbeat a new request that must carry the cookie.
+    let (clients, nodes) = connect_mixed(&cluster).await;
     let engine_sids: Vec<String> = clients.iter().map(engine_sid).collect();
     eprintln!("placement (0 = A, 1 = B): {nodes:?}");
     assert!(
@@ -163,7 +171,7 @@ async fn sticky_cookie_routing_keeps_every_session_on_its_node_across_many_heart
 
     // Many heartbeats: the polling clients make one GET (and one POST for the pong) per
     // heartbeat; wait until each made HEARTBEATS more GETs.
-    for (index, mode) in modes.iter().enumerate() {
+    for (index, mode) in MIXED_MODES.iter().enumerate() {
         if *mode != Mode::Polling {
             continue;
         }
@@ -193,7 +201,7 @@ async fn sticky_cookie_routing_keeps_every_session_on_its_node_across_many_heart
         );
         assert_eq!(
             client.manager().transport(),
-            Some(modes[index].final_transport())
+            Some(MIXED_MODES[index].final_transport())
         );
         let requests = requests_of(node, &engine_sids[index]).await;
         assert!(
@@ -204,7 +212,7 @@ async fn sticky_cookie_routing_keeps_every_session_on_its_node_across_many_heart
             .iter()
             .filter(|r| r["transport"] == "websocket")
             .count();
-        let expected = usize::from(modes[index] == Mode::Upgrade);
+        let expected = usize::from(MIXED_MODES[index] == Mode::Upgrade);
         assert_eq!(upgrades, expected, "client {index}: {requests:?}");
         let ack = client
             .emit_with_ack("echo", &index)
@@ -290,20 +298,7 @@ async fn clients_of_a_killed_node_reconnect_through_nginx_to_the_other_node_and_
 ) {
     const NOTES: u64 = 5;
     let cluster = TestCluster::start().await;
-    let url = cluster.sticky_url();
-    let modes = [
-        Mode::Upgrade,
-        Mode::Upgrade,
-        Mode::Upgrade,
-        Mode::Upgrade,
-        Mode::Polling,
-        Mode::Polling,
-    ];
-    let mut clients = Vec::new();
-    for mode in modes {
-        clients.push(connect(&url, mode).await);
-    }
-    let nodes = placement(&cluster, &clients).await;
+    let (clients, nodes) = connect_mixed(&cluster).await;
     eprintln!("placement (0 = A, 1 = B): {nodes:?}");
     let victims: Vec<usize> = (0..clients.len()).filter(|i| nodes[*i] == 0).collect();
     let survivors: Vec<usize> = (0..clients.len()).filter(|i| nodes[*i] == 1).collect();
@@ -359,7 +354,7 @@ async fn clients_of_a_killed_node_reconnect_through_nginx_to_the_other_node_and_
     for (index, elapsed, buffered) in &reconnections {
         eprintln!(
             "client {index} ({:?}) reconnected {} ms after node A was killed ({buffered} of {NOTES} emits buffered)",
-            modes[*index],
+            MIXED_MODES[*index],
             elapsed.as_millis()
         );
     }
@@ -371,7 +366,7 @@ async fn clients_of_a_killed_node_reconnect_through_nginx_to_the_other_node_and_
 
     for &index in &victims {
         let client = &clients[index];
-        wait_for_transport(client.manager(), modes[index].final_transport()).await;
+        wait_for_transport(client.manager(), MIXED_MODES[index].final_transport()).await;
         let new_sid = sid(client);
         assert_ne!(new_sid, old_sids[index], "a new session on the other node");
         assert_eq!(cluster.node_of(&new_sid).await, Some(1), "client {index}");
