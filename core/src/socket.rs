@@ -1,15 +1,18 @@
 //! `Socket`: a cheap handle to one namespace of a manager's connection.
 
+use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::dispatcher::{spawn_dispatcher, Filter, Handler, ListenerId, ListenerIds, Registration};
-use crate::engineio::EnginePacket;
+use crate::dispatcher::{
+    spawn_dispatcher, DispatcherStart, Filter, Handler, ListenerId, ListenerIds, Registration,
+};
 use crate::error::{AckError, ConnectError, EmitError};
 use crate::event::{Event, SocketEvent};
 use crate::manager::command::{AckResult, Command, OutgoingEmit, SocketLink};
@@ -18,7 +21,7 @@ use crate::retry::{run_retry_queue, RetryItem, RETRY_QUEUE_CAPACITY};
 use crate::socketio::{Packet, PacketKind};
 use crate::state::{EngineState, SocketState};
 use crate::stream::EventStream;
-use crate::value::{from_args, to_args, Value, ValueError};
+use crate::value::{from_args, to_args, write_plain_args, Value, ValueError};
 
 /// Event names the server reserves; emitting them is an error.
 pub const RESERVED_EVENTS: [&str; 6] = [
@@ -48,11 +51,26 @@ struct SocketInner {
     state_rx: watch::Receiver<SocketState>,
     engine_rx: watch::Receiver<EngineState>,
     registration_tx: mpsc::UnboundedSender<Registration>,
+    /// What the dispatcher needs, until the first listener or stream starts it: a socket
+    /// nobody listens to costs no thread.
+    dispatcher: Mutex<Option<DispatcherStart>>,
     listener_ids: ListenerIds,
     next_ack_id: AtomicU64,
     outgoing_listeners: AtomicUsize,
     /// The at-least-once queue, when `retries` is set.
     retry_tx: Option<mpsc::Sender<RetryItem>>,
+}
+
+/// Room for the text of a small emit besides its namespace and event name: one
+/// allocation for typical arguments (larger ones grow the buffer).
+const PLAIN_EMIT_CAPACITY: usize = 64;
+
+/// Refuses the event names the server reserves.
+fn check_event(event: &str) -> Result<(), EmitError> {
+    if RESERVED_EVENTS.contains(&event) {
+        return Err(EmitError::ReservedEvent(event.to_owned()));
+    }
+    Ok(())
 }
 
 /// A socket reference that does not keep it alive.
@@ -113,7 +131,13 @@ impl Socket {
         let (event_tx, event_rx) = mpsc::channel(options.incoming_capacity.max(1));
         let (registration_tx, registration_rx) = mpsc::unbounded_channel();
         let (state_tx, state_rx) = watch::channel(SocketState::Idle);
-        spawn_dispatcher(&namespace, event_rx, registration_rx, state_rx.clone());
+        let dispatcher = DispatcherStart {
+            name: format!("ferrio-dispatch {namespace}"),
+            runtime: tokio::runtime::Handle::current(),
+            event_rx,
+            registration_rx,
+            state_rx: state_rx.clone(),
+        };
         let retries = socket_options.retries;
         let inner = Arc::new_cyclic(|weak| {
             let retry_tx = (retries > 0).then(|| {
@@ -129,12 +153,14 @@ impl Socket {
                 link: SocketLink {
                     event_tx,
                     produced: Arc::default(),
+                    listened: Arc::default(),
                     buffer: Arc::default(),
                     state_tx: Arc::new(state_tx),
                 },
                 state_rx,
                 engine_rx,
                 registration_tx,
+                dispatcher: Mutex::new(Some(dispatcher)),
                 listener_ids: ListenerIds::default(),
                 next_ack_id: AtomicU64::new(0),
                 outgoing_listeners: AtomicUsize::new(0),
@@ -244,7 +270,10 @@ impl Socket {
         event: &str,
         args: &T,
     ) -> Result<(), EmitError> {
-        self.emit_values(event, to_args(args)?).await
+        match self.prepare_plain(event, args, None, false)? {
+            Some(emit) => self.send_emit(emit).await,
+            None => self.emit_values(event, to_args(args)?).await,
+        }
     }
 
     /// Emits `event` with values as its arguments; see [`Socket::emit`].
@@ -271,7 +300,10 @@ impl Socket {
     /// # Errors
     /// As [`Socket::emit`], plus [`EmitError::QueueFull`].
     pub fn try_emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
-        self.try_emit_values(event, to_args(args)?)
+        match self.prepare_plain(event, args, None, false)? {
+            Some(emit) => self.try_send_emit(emit),
+            None => self.try_emit_values(event, to_args(args)?),
+        }
     }
 
     /// Like [`Socket::try_emit`], with values as arguments. While the namespace is not
@@ -282,6 +314,11 @@ impl Socket {
     /// As [`Socket::try_emit`].
     pub fn try_emit_values(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
         let emit = self.prepare(event, args, None, false)?;
+        self.try_send_emit(emit)
+    }
+
+    /// Hands `emit` to the connection task without waiting.
+    fn try_send_emit(&self, emit: OutgoingEmit) -> Result<(), EmitError> {
         let options = &self.inner.options;
         if !self.connected() && options.buffer_policy == BufferPolicy::Reject {
             let buffered = self.buffered();
@@ -328,7 +365,10 @@ impl Socket {
         event: &str,
         args: &T,
     ) -> Result<(), EmitError> {
-        let emit = self.prepare(event, to_args(args)?, None, true)?;
+        let emit = match self.prepare_plain(event, args, None, true)? {
+            Some(emit) => emit,
+            None => self.prepare(event, to_args(args)?, None, true)?,
+        };
         self.send_emit(emit).await
     }
 
@@ -364,6 +404,17 @@ impl Socket {
         args: &T,
         timeout: Duration,
     ) -> Result<Ack, AckError> {
+        if self.inner.retry_tx.is_none() {
+            let id = self.inner.next_ack_id.fetch_add(1, Ordering::Relaxed);
+            let emit = match self.prepare_plain(event, args, Some(id), false)? {
+                Some(emit) => emit,
+                None => {
+                    let args = to_args(args).map_err(EmitError::from)?;
+                    self.prepare(event, args, Some(id), false)?
+                }
+            };
+            return self.send_and_await_ack(id, emit, timeout).await;
+        }
         let args = to_args(args).map_err(EmitError::from)?;
         self.emit_values_with_ack(event, args, timeout).await
     }
@@ -405,8 +456,19 @@ impl Socket {
         timeout: Duration,
     ) -> Result<Ack, AckError> {
         let id = self.inner.next_ack_id.fetch_add(1, Ordering::Relaxed);
+        let emit = self.prepare(event, args, Some(id), false)?;
+        self.send_and_await_ack(id, emit, timeout).await
+    }
+
+    /// Sends `emit`, an event asking for ack `id`, and waits for the reply.
+    async fn send_and_await_ack(
+        &self,
+        id: u64,
+        mut emit: OutgoingEmit,
+        timeout: Duration,
+    ) -> Result<Ack, AckError> {
         let (ack_tx, ack_rx) = oneshot::channel::<AckResult>();
-        let emit = self.prepare(event, args, Some((id, ack_tx)), false)?;
+        emit.ack = Some((id, ack_tx));
         let deadline = tokio::time::Instant::now() + timeout;
         match tokio::time::timeout_at(deadline, self.send_emit(emit)).await {
             Ok(Ok(())) => {}
@@ -428,16 +490,16 @@ impl Socket {
         }
     }
 
+    /// The emit of `event` with `args` as values: the path that handles binary, and
+    /// what the retry queue and outgoing listeners need.
     fn prepare(
         &self,
         event: &str,
         args: Vec<Value>,
-        ack: Option<(u64, oneshot::Sender<AckResult>)>,
+        ack_id: Option<u64>,
         volatile: bool,
     ) -> Result<OutgoingEmit, EmitError> {
-        if RESERVED_EVENTS.contains(&event) {
-            return Err(EmitError::ReservedEvent(event.to_owned()));
-        }
+        check_event(event)?;
         if self.inner.outgoing_listeners.load(Ordering::Relaxed) > 0 {
             let outgoing = Event::new(
                 self.inner.namespace.clone(),
@@ -456,12 +518,60 @@ impl Socket {
         let packet = Packet {
             kind: PacketKind::Event,
             nsp: self.inner.namespace.to_string(),
-            id: ack.as_ref().map(|(id, _)| *id),
+            id: ack_id,
             data: Some(Value::Array(data)),
         };
         let mut text = String::new();
         let mut attachments = Vec::new();
         packet.encode(&mut text, &mut attachments);
+        self.finish(text, attachments, volatile)
+    }
+
+    /// The emit of `event` with `args` written straight to text (no [`Value`]s), or
+    /// `None` when it needs [`Socket::prepare`]: the arguments hold binary (see
+    /// [`write_plain_args`]), the retry queue keeps values, or outgoing listeners get them.
+    fn prepare_plain<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+        ack_id: Option<u64>,
+        volatile: bool,
+    ) -> Result<Option<OutgoingEmit>, EmitError> {
+        check_event(event)?;
+        if self.inner.retry_tx.is_some()
+            || self.inner.outgoing_listeners.load(Ordering::Relaxed) > 0
+        {
+            return Ok(None);
+        }
+        let namespace = &*self.inner.namespace;
+        let mut text = Vec::with_capacity(PLAIN_EMIT_CAPACITY + namespace.len() + event.len());
+        // What `Packet::encode` writes for an event without attachments.
+        text.push(PacketKind::Event.digit());
+        if !namespace.is_empty() && namespace != "/" {
+            text.extend_from_slice(namespace.as_bytes());
+            text.push(b',');
+        }
+        if let Some(id) = ack_id {
+            let _ = write!(text, "{id}");
+        }
+        text.push(b'[');
+        if serde_json::to_writer(&mut text, event).is_err() || !write_plain_args(args, &mut text) {
+            return Ok(None);
+        }
+        text.push(b']');
+        let Ok(text) = String::from_utf8(text) else {
+            return Ok(None);
+        };
+        self.finish(text, Vec::new(), volatile).map(Some)
+    }
+
+    /// Checks an encoded emit against the attachment and payload limits.
+    fn finish(
+        &self,
+        text: String,
+        attachments: Vec<Bytes>,
+        volatile: bool,
+    ) -> Result<OutgoingEmit, EmitError> {
         let max_attachments = self.inner.options.max_outgoing_attachments;
         if attachments.len() > max_attachments {
             return Err(EmitError::TooManyAttachments {
@@ -473,7 +583,7 @@ impl Socket {
             let max = usize::try_from(max).unwrap_or(usize::MAX);
             let largest = attachments
                 .iter()
-                .map(|a| a.len())
+                .map(Bytes::len)
                 .chain([text.len() + 1])
                 .max()
                 .unwrap_or(0);
@@ -481,14 +591,11 @@ impl Socket {
                 return Err(EmitError::PayloadTooLarge { size: largest, max });
             }
         }
-
-        let mut packets = Vec::with_capacity(1 + attachments.len());
-        packets.push(EnginePacket::Message(text));
-        packets.extend(attachments.into_iter().map(EnginePacket::Binary));
         Ok(OutgoingEmit {
             namespace: self.inner.namespace.clone(),
-            packets,
-            ack,
+            text,
+            attachments,
+            ack: None,
             volatile,
             admission: None,
         })
@@ -552,15 +659,12 @@ impl Socket {
 
     /// Removes one listener.
     pub fn off(&self, id: ListenerId) {
-        let _ = self.inner.registration_tx.send(Registration::Remove(id));
+        self.unregister(Registration::Remove(id));
     }
 
     /// Removes every listener of `event`.
     pub fn off_event(&self, event: &str) {
-        let _ = self
-            .inner
-            .registration_tx
-            .send(Registration::RemoveAll(Filter::Named(event.to_owned())));
+        self.unregister(Registration::RemoveAll(Filter::Named(event.to_owned())));
     }
 
     /// Calls `handler` with every custom event from the server (catch-all).
@@ -570,10 +674,7 @@ impl Socket {
 
     /// Removes every catch-all listener.
     pub fn off_any(&self) {
-        let _ = self
-            .inner
-            .registration_tx
-            .send(Registration::RemoveAll(Filter::Any));
+        self.unregister(Registration::RemoveAll(Filter::Any));
     }
 
     /// Calls `handler` with every event this socket emits.
@@ -587,15 +688,12 @@ impl Socket {
     /// Removes every outgoing catch-all listener.
     pub fn off_any_outgoing(&self) {
         self.inner.outgoing_listeners.store(0, Ordering::Relaxed);
-        let _ = self
-            .inner
-            .registration_tx
-            .send(Registration::RemoveAll(Filter::AnyOutgoing));
+        self.unregister(Registration::RemoveAll(Filter::AnyOutgoing));
     }
 
     fn add(&self, filter: Filter, once: bool, handler: Handler) -> ListenerId {
         let id = self.inner.listener_ids.next();
-        let from = self.produced();
+        let from = self.listen();
         let _ = self.inner.registration_tx.send(Registration::Add {
             id,
             filter,
@@ -610,7 +708,7 @@ impl Socket {
     /// disconnects, errors. It applies backpressure: events wait while it is full.
     pub fn events(&self) -> EventStream {
         let (stream_tx, stream_rx) = mpsc::channel(self.inner.options.incoming_capacity.max(1));
-        let from = self.produced();
+        let from = self.listen();
         let _ = self
             .inner
             .registration_tx
@@ -618,10 +716,32 @@ impl Socket {
         EventStream::new(stream_rx)
     }
 
-    /// How many events were produced for this socket so far: a listener added now gets the
-    /// ones numbered from here.
-    fn produced(&self) -> u64 {
-        self.inner.link.produced.load(Ordering::Acquire)
+    /// Starts the dispatcher if it is not running, and returns how many events were
+    /// produced for this socket so far: a listener added now gets the ones numbered from
+    /// here.
+    ///
+    /// The connection task numbers an event, then checks `listened`; this sets `listened`,
+    /// then reads the count (all `SeqCst`). So an event it skipped for want of a listener
+    /// is numbered below the count read here, and no listener added now expects it.
+    fn listen(&self) -> u64 {
+        let start = self
+            .inner
+            .dispatcher
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(start) = start {
+            spawn_dispatcher(start);
+        }
+        self.inner.link.listened.store(true, Ordering::SeqCst);
+        self.inner.link.produced.load(Ordering::SeqCst)
+    }
+
+    /// Hands a removal to the dispatcher; without a dispatcher there is nothing to remove.
+    fn unregister(&self, registration: Registration) {
+        if self.inner.link.listened.load(Ordering::SeqCst) {
+            let _ = self.inner.registration_tx.send(registration);
+        }
     }
 }
 

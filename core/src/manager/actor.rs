@@ -77,6 +77,9 @@ pub(crate) struct Actor {
     abandoned_sid: Option<String>,
     /// Whether a namespace connected on the current session.
     connected_on_session: bool,
+    /// Whether the heartbeat deadline was checked for the batch of commands at hand: one
+    /// clock read per batch, not per emit.
+    expiry_checked: bool,
 }
 
 impl Actor {
@@ -107,6 +110,7 @@ impl Actor {
             attachments: Vec::new(),
             abandoned_sid: None,
             connected_on_session: false,
+            expiry_checked: false,
         }
     }
 
@@ -136,6 +140,7 @@ impl Actor {
                         self.shutdown().await;
                         return;
                     }
+                    self.expiry_checked = false;
                     for command in commands.drain(..) {
                         if let Command::Close { reply } = command {
                             self.shutdown().await;
@@ -273,11 +278,14 @@ impl Actor {
     }
 
     fn on_emit(&mut self, emit: OutgoingEmit) {
-        if matches!(&self.engine, Engine::Open(session) if session.is_expired()) {
-            // The heartbeat deadline passed while the process was suspended: the
-            // connection is dead even if no timer fired yet. Buffer instead of writing.
-            tracing::debug!("heartbeat deadline passed, closing before the emit");
-            self.close_engine(DisconnectReason::PingTimeout);
+        if !self.expiry_checked {
+            self.expiry_checked = true;
+            if matches!(&self.engine, Engine::Open(session) if session.is_expired()) {
+                // The heartbeat deadline passed while the process was suspended: the
+                // connection is dead even if no timer fired yet. Buffer instead of writing.
+                tracing::debug!("heartbeat deadline passed, closing before the emit");
+                self.close_engine(DisconnectReason::PingTimeout);
+            }
         }
         let writable = match &self.engine {
             Engine::Open(session) => session.is_writable(),
@@ -337,8 +345,9 @@ impl Actor {
                 .sent_acks
                 .insert(id, ack_tx);
         }
-        for packet in emit.packets {
-            session.send(packet);
+        session.send(EnginePacket::Message(emit.text));
+        for attachment in emit.attachments {
+            session.send(EnginePacket::Binary(attachment));
         }
     }
 

@@ -195,7 +195,7 @@ impl Namespace {
     /// once there is room again.
     pub(crate) fn deliver(&mut self, event: SocketEvent) {
         let Some(link) = &self.link else { return };
-        let seq = |link: &SocketLink| link.produced.fetch_add(1, Ordering::AcqRel);
+        let seq = |link: &SocketLink| link.produced.fetch_add(1, Ordering::SeqCst);
         if self.lagged > 0 {
             let lagged = Delivery {
                 seq: seq(link),
@@ -207,10 +207,13 @@ impl Namespace {
             }
             self.lagged = 0;
         }
-        let delivery = Delivery {
-            seq: seq(link),
-            event,
-        };
+        let seq = seq(link);
+        // Numbered first, then checked (see `Socket::listen`): without a listener or a
+        // stream, no one can ever want this event.
+        if !link.listened.load(Ordering::SeqCst) {
+            return;
+        }
+        let delivery = Delivery { seq, event };
         if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) =
             link.event_tx.try_send(delivery)
         {
@@ -260,24 +263,30 @@ pub(crate) struct BufferLimits {
     pub(crate) policy: BufferPolicy,
 }
 
-/// All namespaces of a manager.
+/// All namespaces of a manager, in the order they were first used. A manager has a few,
+/// so a scan (names compare by pointer first) beats hashing the name on every emit.
 #[derive(Debug, Default)]
 pub(crate) struct Namespaces {
-    table: HashMap<Arc<str>, Namespace>,
+    table: Vec<Namespace>,
 }
 
 impl Namespaces {
     /// The namespace named `name`, created idle if new.
     pub(crate) fn entry(&mut self, name: &Arc<str>) -> &mut Namespace {
-        self.table
-            .entry(name.clone())
-            .or_insert_with(|| Namespace::new(name.clone()))
+        let index = match self.table.iter().position(|ns| ns.name == *name) {
+            Some(index) => index,
+            None => {
+                self.table.push(Namespace::new(name.clone()));
+                self.table.len() - 1
+            }
+        };
+        &mut self.table[index]
     }
 
     /// Whether every socket's event queue has room for what one packet from the server
     /// can produce (an event, and a `Lagged` report before it).
     pub(crate) fn have_room(&self) -> bool {
-        self.table.values().all(|ns| {
+        self.table.iter().all(|ns| {
             ns.link
                 .as_ref()
                 .is_none_or(|link| link.event_tx.capacity() >= 2)
@@ -286,23 +295,23 @@ impl Namespaces {
 
     /// The namespace named `name`, if known.
     pub(crate) fn get_mut(&mut self, name: &str) -> Option<&mut Namespace> {
-        self.table.get_mut(name)
+        self.table.iter_mut().find(|ns| &*ns.name == name)
     }
 
     /// Every namespace.
     pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Namespace> {
-        self.table.values_mut()
+        self.table.iter_mut()
     }
 
     /// Whether any namespace wants to be connected.
     pub(crate) fn any_active(&self) -> bool {
-        self.table.values().any(|ns| ns.active)
+        self.table.iter().any(|ns| ns.active)
     }
 
     /// The earliest pending CONNECT deadline or retry.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.table
-            .values()
+            .iter()
             .flat_map(|ns| [ns.connect_deadline, ns.retry_at])
             .flatten()
             .min()
@@ -321,6 +330,7 @@ mod tests {
         ns.link = Some(SocketLink {
             event_tx,
             produced: Default::default(),
+            listened: Arc::new(true.into()),
             buffer: Default::default(),
             state_tx: Arc::new(state_tx),
         });
@@ -372,10 +382,10 @@ mod tests {
 
     fn emit(id: u64, bytes: usize) -> OutgoingEmit {
         let (ack_tx, _) = oneshot::channel();
-        let packets = vec![crate::engineio::EnginePacket::Message("x".repeat(bytes))];
         OutgoingEmit {
             namespace: "/".into(),
-            packets,
+            text: "x".repeat(bytes),
+            attachments: Vec::new(),
             ack: Some((id, ack_tx)),
             volatile: false,
             admission: None,
