@@ -2,7 +2,7 @@
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -50,10 +50,12 @@ struct SocketInner {
     link: SocketLink,
     state_rx: watch::Receiver<SocketState>,
     engine_rx: watch::Receiver<EngineState>,
-    registration_tx: mpsc::UnboundedSender<Registration>,
-    /// What the dispatcher needs, until the first listener or stream starts it: a socket
-    /// nobody listens to costs no thread.
-    dispatcher: Mutex<Option<DispatcherStart>>,
+    /// Listener changes, to the dispatcher. The first listener or stream makes the channel
+    /// and starts the dispatcher (see [`Socket::listen`]): a socket nobody listens to costs
+    /// no thread and no queue.
+    registration_tx: OnceLock<mpsc::UnboundedSender<Registration>>,
+    /// The runtime the socket was made in, where its listeners run.
+    runtime: tokio::runtime::Handle,
     listener_ids: ListenerIds,
     next_ack_id: AtomicU64,
     outgoing_listeners: AtomicUsize,
@@ -128,16 +130,7 @@ impl Socket {
         command_tx: mpsc::Sender<Command>,
         engine_rx: watch::Receiver<EngineState>,
     ) -> Self {
-        let (event_tx, event_rx) = mpsc::channel(options.incoming_capacity.max(1));
-        let (registration_tx, registration_rx) = mpsc::unbounded_channel();
         let (state_tx, state_rx) = watch::channel(SocketState::Idle);
-        let dispatcher = DispatcherStart {
-            name: format!("ferrio-dispatch {namespace}"),
-            runtime: tokio::runtime::Handle::current(),
-            event_rx,
-            registration_rx,
-            state_rx: state_rx.clone(),
-        };
         let retries = socket_options.retries;
         let inner = Arc::new_cyclic(|weak| {
             let retry_tx = (retries > 0).then(|| {
@@ -151,7 +144,7 @@ impl Socket {
                 options,
                 command_tx,
                 link: SocketLink {
-                    event_tx,
+                    event_tx: Arc::default(),
                     produced: Arc::default(),
                     listened: Arc::default(),
                     buffer: Arc::default(),
@@ -159,8 +152,8 @@ impl Socket {
                 },
                 state_rx,
                 engine_rx,
-                registration_tx,
-                dispatcher: Mutex::new(Some(dispatcher)),
+                registration_tx: OnceLock::new(),
+                runtime: tokio::runtime::Handle::current(),
                 listener_ids: ListenerIds::default(),
                 next_ack_id: AtomicU64::new(0),
                 outgoing_listeners: AtomicUsize::new(0),
@@ -507,10 +500,9 @@ impl Socket {
                 args.clone(),
                 None,
             );
-            let _ = self
-                .inner
-                .registration_tx
-                .send(Registration::Outgoing(outgoing));
+            if let Some(registration_tx) = self.inner.registration_tx.get() {
+                let _ = registration_tx.send(Registration::Outgoing(outgoing));
+            }
         }
         let mut data = Vec::with_capacity(args.len() + 1);
         data.push(Value::String(event.to_owned()));
@@ -693,8 +685,7 @@ impl Socket {
 
     fn add(&self, filter: Filter, once: bool, handler: Handler) -> ListenerId {
         let id = self.inner.listener_ids.next();
-        let from = self.listen();
-        let _ = self.inner.registration_tx.send(Registration::Add {
+        self.listen(|from| Registration::Add {
             id,
             filter,
             once,
@@ -708,39 +699,46 @@ impl Socket {
     /// disconnects, errors. It applies backpressure: events wait while it is full.
     pub fn events(&self) -> EventStream {
         let (stream_tx, stream_rx) = mpsc::channel(self.inner.options.incoming_capacity.max(1));
-        let from = self.listen();
-        let _ = self
-            .inner
-            .registration_tx
-            .send(Registration::Stream { stream_tx, from });
+        self.listen(|from| Registration::Stream { stream_tx, from });
         EventStream::new(stream_rx)
     }
 
-    /// Starts the dispatcher if it is not running, and returns how many events were
-    /// produced for this socket so far: a listener added now gets the ones numbered from
-    /// here.
+    /// Hands the dispatcher (started if need be) the listener or stream `registration`
+    /// makes from the number of events produced so far: it gets the events numbered from
+    /// there.
     ///
     /// The connection task numbers an event, then checks `listened`; this sets `listened`,
     /// then reads the count (all `SeqCst`). So an event it skipped for want of a listener
     /// is numbered below the count read here, and no listener added now expects it.
-    fn listen(&self) -> u64 {
-        let start = self
+    fn listen(&self, registration: impl FnOnce(u64) -> Registration) {
+        let registration_tx = self
             .inner
-            .dispatcher
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(start) = start {
-            spawn_dispatcher(start);
-        }
+            .registration_tx
+            .get_or_init(|| self.start_dispatcher());
         self.inner.link.listened.store(true, Ordering::SeqCst);
-        self.inner.link.produced.load(Ordering::SeqCst)
+        let from = self.inner.link.produced.load(Ordering::SeqCst);
+        let _ = registration_tx.send(registration(from));
+    }
+
+    /// Makes the event and registration queues and starts the dispatcher on them.
+    fn start_dispatcher(&self) -> mpsc::UnboundedSender<Registration> {
+        let (event_tx, event_rx) = mpsc::channel(self.inner.options.incoming_capacity.max(1));
+        let (registration_tx, registration_rx) = mpsc::unbounded_channel();
+        let _ = self.inner.link.event_tx.set(event_tx);
+        spawn_dispatcher(DispatcherStart {
+            name: format!("ferrio-dispatch {}", self.inner.namespace),
+            runtime: self.inner.runtime.clone(),
+            event_rx,
+            registration_rx,
+            state_rx: self.inner.state_rx.clone(),
+        });
+        registration_tx
     }
 
     /// Hands a removal to the dispatcher; without a dispatcher there is nothing to remove.
     fn unregister(&self, registration: Registration) {
-        if self.inner.link.listened.load(Ordering::SeqCst) {
-            let _ = self.inner.registration_tx.send(registration);
+        if let Some(registration_tx) = self.inner.registration_tx.get() {
+            let _ = registration_tx.send(registration);
         }
     }
 }

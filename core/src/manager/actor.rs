@@ -4,13 +4,14 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant, Sleep};
 
 use super::command::{Command, OutgoingEmit};
 use super::namespaces::{BufferLimits, Buffered, Namespaces, Phase};
 use super::reconnect::ReconnectPolicy;
+use super::ManagerEventTx;
 use crate::engineio::session::{EngineSession, OpenOptions, SessionEvent};
 use crate::engineio::transport::{polling, Endpoint};
 use crate::engineio::EnginePacket;
@@ -69,7 +70,7 @@ pub(crate) struct Actor {
     namespaces: Namespaces,
     reconnect: ReconnectPolicy,
     engine_state_tx: watch::Sender<EngineState>,
-    manager_event_tx: broadcast::Sender<ManagerEvent>,
+    manager_event_tx: ManagerEventTx,
     text: String,
     attachments: Vec<bytes::Bytes>,
     /// A polling session lost by a failed request: the server may not know it is gone,
@@ -89,7 +90,7 @@ impl Actor {
         options: Arc<ManagerOptions>,
         command_tx: mpsc::WeakSender<Command>,
         engine_state_tx: watch::Sender<EngineState>,
-        manager_event_tx: broadcast::Sender<ManagerEvent>,
+        manager_event_tx: ManagerEventTx,
     ) -> Self {
         Self {
             open_options: OpenOptions {
@@ -236,8 +237,7 @@ impl Actor {
             Command::ReconnectNow => {
                 if matches!(self.engine, Engine::Waiting { .. }) {
                     tracing::debug!("reconnecting now");
-                    let _ = self
-                        .manager_event_tx
+                    self.manager_event_tx
                         .send(ManagerEvent::ReconnectAttempt(self.reconnect.attempts));
                     self.start_open();
                 }
@@ -478,10 +478,9 @@ impl Actor {
                 self.publish_engine(Some(&session));
                 self.engine = Engine::Open(Box::new(session));
                 self.decoder.reset();
-                let _ = self.manager_event_tx.send(ManagerEvent::Open);
+                self.manager_event_tx.send(ManagerEvent::Open);
                 if self.reconnect.attempts > 0 {
-                    let _ = self
-                        .manager_event_tx
+                    self.manager_event_tx
                         .send(ManagerEvent::Reconnect(self.reconnect.attempts));
                 }
                 let wanted: Vec<Arc<str>> = self
@@ -502,8 +501,7 @@ impl Actor {
         tracing::debug!(%error, attempt = self.reconnect.attempts, "engine failed to open");
         self.engine = Engine::Idle;
         if self.reconnect.attempts > 0 {
-            let _ = self
-                .manager_event_tx
+            self.manager_event_tx
                 .send(ManagerEvent::ReconnectError(error.clone()));
         }
         for ns in self.namespaces.iter_mut().filter(|ns| ns.active) {
@@ -546,8 +544,7 @@ impl Actor {
         }
         let error = ConnectError::Transport(error);
         if self.reconnect.attempts > 0 {
-            let _ = self
-                .manager_event_tx
+            self.manager_event_tx
                 .send(ManagerEvent::ReconnectError(error.clone()));
         }
         for ns in self
@@ -609,7 +606,7 @@ impl Actor {
                 ns.deliver(SocketEvent::Disconnect(reason));
             }
         }
-        let _ = self.manager_event_tx.send(ManagerEvent::Close(reason));
+        self.manager_event_tx.send(ManagerEvent::Close(reason));
         self.schedule_reconnect();
     }
 
@@ -632,7 +629,7 @@ impl Actor {
             None => {
                 let attempts = self.reconnect.attempts;
                 tracing::info!(attempts, "reconnection failed, giving up");
-                let _ = self.manager_event_tx.send(ManagerEvent::ReconnectFailed);
+                self.manager_event_tx.send(ManagerEvent::ReconnectFailed);
                 for ns in self.namespaces.iter_mut().filter(|ns| ns.active) {
                     ns.active = false;
                     ns.answer_waiters(&Err(ConnectError::ReconnectFailed(attempts)));
@@ -651,8 +648,7 @@ impl Actor {
                 self.on_open_failed(ConnectError::Timeout(self.options.timeout));
             }
             Engine::Waiting { until } if *until <= now => {
-                let _ = self
-                    .manager_event_tx
+                self.manager_event_tx
                     .send(ManagerEvent::ReconnectAttempt(self.reconnect.attempts));
                 self.start_open();
             }

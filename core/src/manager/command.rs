@@ -1,7 +1,7 @@
 //! Commands from the public handles to the connection task.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -27,8 +27,8 @@ pub(crate) struct Delivery {
 /// How the connection task reaches one socket.
 #[derive(Debug, Clone)]
 pub(crate) struct SocketLink {
-    /// Incoming events, to the socket's dispatcher.
-    pub(crate) event_tx: mpsc::Sender<Delivery>,
+    /// Incoming events, to the socket's dispatcher; set when the dispatcher starts.
+    pub(crate) event_tx: Arc<OnceLock<mpsc::Sender<Delivery>>>,
     /// How many events were produced for this socket (delivered or dropped).
     pub(crate) produced: Arc<AtomicU64>,
     /// Whether the socket has (or had) a listener or a stream, i.e. a running dispatcher.

@@ -197,26 +197,31 @@ impl Namespace {
         let Some(link) = &self.link else { return };
         let seq = |link: &SocketLink| link.produced.fetch_add(1, Ordering::SeqCst);
         if self.lagged > 0 {
-            let lagged = Delivery {
-                seq: seq(link),
-                event: SocketEvent::Lagged(self.lagged),
-            };
-            if link.event_tx.try_send(lagged).is_err() {
-                self.lagged += 1;
-                return;
+            // Only a dispatcher's full queue counts events as lagged: its queue is there.
+            if let Some(event_tx) = link.event_tx.get() {
+                let lagged = Delivery {
+                    seq: seq(link),
+                    event: SocketEvent::Lagged(self.lagged),
+                };
+                if event_tx.try_send(lagged).is_err() {
+                    self.lagged += 1;
+                    return;
+                }
             }
             self.lagged = 0;
         }
         let seq = seq(link);
         // Numbered first, then checked (see `Socket::listen`): without a listener or a
-        // stream, no one can ever want this event.
+        // stream yet, no one can ever want this event. Once `listened` is set, so is the
+        // dispatcher's queue.
         if !link.listened.load(Ordering::SeqCst) {
             return;
         }
+        let Some(event_tx) = link.event_tx.get() else {
+            return;
+        };
         let delivery = Delivery { seq, event };
-        if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) =
-            link.event_tx.try_send(delivery)
-        {
+        if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) = event_tx.try_send(delivery) {
             self.lagged += 1;
             tracing::warn!(namespace = %self.name, "event queue full, event dropped");
         }
@@ -289,7 +294,8 @@ impl Namespaces {
         self.table.iter().all(|ns| {
             ns.link
                 .as_ref()
-                .is_none_or(|link| link.event_tx.capacity() >= 2)
+                .and_then(|link| link.event_tx.get())
+                .is_none_or(|event_tx| event_tx.capacity() >= 2)
         })
     }
 
@@ -328,7 +334,7 @@ mod tests {
         let (event_tx, event_rx) = mpsc::channel(capacity);
         let (state_tx, _) = watch::channel(SocketState::Idle);
         ns.link = Some(SocketLink {
-            event_tx,
+            event_tx: Arc::new(event_tx.into()),
             produced: Default::default(),
             listened: Arc::new(true.into()),
             buffer: Default::default(),
