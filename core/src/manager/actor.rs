@@ -117,7 +117,8 @@ impl Actor {
 
     /// Runs until closed or until every handle is dropped.
     pub(crate) async fn run(mut self, mut command_rx: mpsc::Receiver<Command>) {
-        let mut commands = Vec::with_capacity(COMMAND_BATCH);
+        // Grown by use: an idle connection does not hold room for a full batch.
+        let mut commands = Vec::new();
         let mut timer: Pin<Box<Sleep>> = Box::pin(sleep_until(Instant::now()));
         let mut armed: Option<Instant> = None;
         let mut full_since: Option<Instant> = None;

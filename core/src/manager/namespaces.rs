@@ -377,6 +377,35 @@ mod tests {
     }
 
     #[test]
+    fn events_for_a_socket_nobody_listens_to_are_numbered_but_not_queued() {
+        let mut ns = Namespace::new("/".into());
+        let (state_tx, _) = watch::channel(SocketState::Idle);
+        let link = SocketLink {
+            event_tx: Arc::default(),
+            produced: Default::default(),
+            listened: Default::default(),
+            buffer: Default::default(),
+            state_tx: Arc::new(state_tx),
+        };
+        ns.link = Some(link.clone());
+        let mut namespaces = Namespaces::default();
+        namespaces.table.push(ns);
+        for _ in 0..3 {
+            namespaces.table[0].deliver(SocketEvent::Disconnect(DisconnectReason::PingTimeout));
+        }
+        assert_eq!(link.produced.load(Ordering::SeqCst), 3);
+        assert_eq!(namespaces.table[0].lagged, 0, "nothing was dropped");
+        assert!(namespaces.have_room(), "reading never waits for a listener");
+        // The dispatcher starts: its queue is set, then `listened`.
+        let (event_tx, mut event_rx) = mpsc::channel(4);
+        link.event_tx.set(event_tx).expect("set once");
+        link.listened.store(true, Ordering::SeqCst);
+        namespaces.table[0].deliver(SocketEvent::Disconnect(DisconnectReason::ParseError));
+        let delivery = event_rx.try_recv().expect("queued once listened");
+        assert_eq!(delivery.seq, 3);
+    }
+
+    #[test]
     fn failing_sent_acks_answers_each_waiter_once() {
         let mut ns = Namespace::new("/".into());
         let (ack_tx, mut ack_rx) = oneshot::channel();
