@@ -338,11 +338,18 @@ impl Socket {
             emit.admission = Some(admission_tx);
             admission_rx
         });
-        self.inner
-            .command_tx
-            .send(Command::Emit(emit))
-            .await
-            .map_err(|_| EmitError::Closed)?;
+        // A free slot is taken without the waiting machinery of `send` (the semaphore
+        // hands freed slots to waiting senders first, so this does not overtake them).
+        match self.inner.command_tx.try_send(Command::Emit(emit)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(command)) => self
+                .inner
+                .command_tx
+                .send(command)
+                .await
+                .map_err(|_| EmitError::Closed)?,
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(EmitError::Closed),
+        }
         match admission_rx {
             Some(admission_rx) => admission_rx.await.unwrap_or(Err(EmitError::Closed)),
             None => Ok(()),
