@@ -186,18 +186,31 @@ fn connect_error_value(error: &ConnectError) -> Value {
     Value::Object(object)
 }
 
+/// What a socket's dispatcher runs with; kept by the socket until its first listener or
+/// stream.
+pub(crate) struct DispatcherStart {
+    /// The thread's name.
+    pub(crate) name: String,
+    /// The runtime the socket was made in: listeners run within its context.
+    pub(crate) runtime: tokio::runtime::Handle,
+    pub(crate) event_rx: mpsc::Receiver<Delivery>,
+    pub(crate) registration_rx: mpsc::UnboundedReceiver<Registration>,
+    pub(crate) state_rx: watch::Receiver<SocketState>,
+}
+
 /// Starts a socket's dispatcher on a thread of its own, so that a blocking listener never
-/// stalls a tokio worker. Listeners run within the caller's runtime context: `tokio::spawn`
+/// stalls a tokio worker. Listeners run within the socket's runtime context: `tokio::spawn`
 /// from a listener spawns on that runtime.
-pub(crate) fn spawn_dispatcher(
-    namespace: &str,
-    event_rx: mpsc::Receiver<Delivery>,
-    registration_rx: mpsc::UnboundedReceiver<Registration>,
-    state_rx: watch::Receiver<SocketState>,
-) {
-    let runtime = tokio::runtime::Handle::current();
+pub(crate) fn spawn_dispatcher(start: DispatcherStart) {
+    let DispatcherStart {
+        name,
+        runtime,
+        event_rx,
+        registration_rx,
+        state_rx,
+    } = start;
     let spawned = std::thread::Builder::new()
-        .name(format!("ferrio-dispatch {namespace}"))
+        .name(name)
         .spawn(move || runtime.block_on(run_dispatcher(event_rx, registration_rx, state_rx)));
     if let Err(error) = spawned {
         tracing::error!(%error, "could not start a dispatcher thread");

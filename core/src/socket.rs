@@ -1,15 +1,18 @@
 //! `Socket`: a cheap handle to one namespace of a manager's connection.
 
+use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::dispatcher::{spawn_dispatcher, Filter, Handler, ListenerId, ListenerIds, Registration};
-use crate::engineio::EnginePacket;
+use crate::dispatcher::{
+    spawn_dispatcher, DispatcherStart, Filter, Handler, ListenerId, ListenerIds, Registration,
+};
 use crate::error::{AckError, ConnectError, EmitError};
 use crate::event::{Event, SocketEvent};
 use crate::manager::command::{AckResult, Command, OutgoingEmit, SocketLink};
@@ -18,7 +21,7 @@ use crate::retry::{run_retry_queue, RetryItem, RETRY_QUEUE_CAPACITY};
 use crate::socketio::{Packet, PacketKind};
 use crate::state::{EngineState, SocketState};
 use crate::stream::EventStream;
-use crate::value::{from_args, to_args, Value, ValueError};
+use crate::value::{from_args, to_args, write_plain_args, Value, ValueError};
 
 /// Event names the server reserves; emitting them is an error.
 pub const RESERVED_EVENTS: [&str; 6] = [
@@ -61,12 +64,29 @@ struct SocketInner {
     link: SocketLink,
     state_rx: watch::Receiver<SocketState>,
     engine_rx: watch::Receiver<EngineState>,
-    registration_tx: mpsc::UnboundedSender<Registration>,
+    /// Listener changes, to the dispatcher. The first listener or stream makes the channel
+    /// and starts the dispatcher (see [`Socket::listen`]): a socket nobody listens to costs
+    /// no thread and no queue.
+    registration_tx: OnceLock<mpsc::UnboundedSender<Registration>>,
+    /// The runtime the socket was made in, where its listeners run.
+    runtime: tokio::runtime::Handle,
     listener_ids: ListenerIds,
     next_ack_id: AtomicU64,
     outgoing_listeners: AtomicUsize,
     /// The at-least-once queue, when `retries` is set.
     retry_tx: Option<mpsc::Sender<RetryItem>>,
+}
+
+/// Room for the text of a small emit besides its namespace and event name: one
+/// allocation for typical arguments (larger ones grow the buffer).
+const PLAIN_EMIT_CAPACITY: usize = 64;
+
+/// Refuses the event names the server reserves.
+fn check_event(event: &str) -> Result<(), EmitError> {
+    if RESERVED_EVENTS.contains(&event) {
+        return Err(EmitError::ReservedEvent(event.to_owned()));
+    }
+    Ok(())
 }
 
 /// A socket reference that does not keep it alive.
@@ -124,10 +144,7 @@ impl Socket {
         command_tx: mpsc::Sender<Command>,
         engine_rx: watch::Receiver<EngineState>,
     ) -> Self {
-        let (event_tx, event_rx) = mpsc::channel(options.incoming_capacity.max(1));
-        let (registration_tx, registration_rx) = mpsc::unbounded_channel();
         let (state_tx, state_rx) = watch::channel(SocketState::Idle);
-        spawn_dispatcher(&namespace, event_rx, registration_rx, state_rx.clone());
         let retries = socket_options.retries;
         let inner = Arc::new_cyclic(|weak| {
             let retry_tx = (retries > 0).then(|| {
@@ -141,14 +158,16 @@ impl Socket {
                 options,
                 command_tx,
                 link: SocketLink {
-                    event_tx,
+                    event_tx: Arc::default(),
                     produced: Arc::default(),
+                    listened: Arc::default(),
                     buffer: Arc::default(),
                     state_tx: Arc::new(state_tx),
                 },
                 state_rx,
                 engine_rx,
-                registration_tx,
+                registration_tx: OnceLock::new(),
+                runtime: tokio::runtime::Handle::current(),
                 listener_ids: ListenerIds::default(),
                 next_ack_id: AtomicU64::new(0),
                 outgoing_listeners: AtomicUsize::new(0),
@@ -258,7 +277,10 @@ impl Socket {
         event: &str,
         args: &T,
     ) -> Result<(), EmitError> {
-        self.emit_values(event, to_args(args)?).await
+        match self.prepare_plain(event, args, None, false)? {
+            Some(emit) => self.send_emit(emit).await,
+            None => self.emit_values(event, to_args(args)?).await,
+        }
     }
 
     /// Emits `event` with values as its arguments; see [`Socket::emit`].
@@ -285,7 +307,10 @@ impl Socket {
     /// # Errors
     /// As [`Socket::emit`], plus [`EmitError::QueueFull`].
     pub fn try_emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
-        self.try_emit_values(event, to_args(args)?)
+        match self.prepare_plain(event, args, None, false)? {
+            Some(emit) => self.try_send_emit(emit),
+            None => self.try_emit_values(event, to_args(args)?),
+        }
     }
 
     /// Like [`Socket::try_emit`], with values as arguments. While the namespace is not
@@ -296,6 +321,11 @@ impl Socket {
     /// As [`Socket::try_emit`].
     pub fn try_emit_values(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
         let emit = self.prepare(event, args, None, false)?;
+        self.try_send_emit(emit)
+    }
+
+    /// Hands `emit` to the connection task without waiting.
+    fn try_send_emit(&self, emit: OutgoingEmit) -> Result<(), EmitError> {
         let options = &self.inner.options;
         if !self.connected() && options.buffer_policy == BufferPolicy::Reject {
             let buffered = self.buffered();
@@ -322,11 +352,18 @@ impl Socket {
             emit.admission = Some(admission_tx);
             admission_rx
         });
-        self.inner
-            .command_tx
-            .send(Command::Emit(emit))
-            .await
-            .map_err(|_| EmitError::Closed)?;
+        // A free slot is taken without the waiting machinery of `send` (the semaphore
+        // hands freed slots to waiting senders first, so this does not overtake them).
+        match self.inner.command_tx.try_send(Command::Emit(emit)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(command)) => self
+                .inner
+                .command_tx
+                .send(command)
+                .await
+                .map_err(|_| EmitError::Closed)?,
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(EmitError::Closed),
+        }
         match admission_rx {
             Some(admission_rx) => admission_rx.await.unwrap_or(Err(EmitError::Closed)),
             None => Ok(()),
@@ -349,7 +386,10 @@ impl Socket {
         event: &str,
         args: &T,
     ) -> Result<(), EmitError> {
-        let emit = self.prepare(event, to_args(args)?, None, true)?;
+        let emit = match self.prepare_plain(event, args, None, true)? {
+            Some(emit) => emit,
+            None => self.prepare(event, to_args(args)?, None, true)?,
+        };
         self.send_emit(emit).await
     }
 
@@ -396,6 +436,17 @@ impl Socket {
         args: &T,
         timeout: Duration,
     ) -> Result<Ack, AckError> {
+        if self.inner.retry_tx.is_none() {
+            let id = self.inner.next_ack_id.fetch_add(1, Ordering::Relaxed);
+            let emit = match self.prepare_plain(event, args, Some(id), false)? {
+                Some(emit) => emit,
+                None => {
+                    let args = to_args(args).map_err(EmitError::from)?;
+                    self.prepare(event, args, Some(id), false)?
+                }
+            };
+            return self.send_and_await_ack(id, emit, timeout).await;
+        }
         let args = to_args(args).map_err(EmitError::from)?;
         self.emit_values_with_ack(event, args, timeout).await
     }
@@ -437,8 +488,19 @@ impl Socket {
         timeout: Duration,
     ) -> Result<Ack, AckError> {
         let id = self.inner.next_ack_id.fetch_add(1, Ordering::Relaxed);
+        let emit = self.prepare(event, args, Some(id), false)?;
+        self.send_and_await_ack(id, emit, timeout).await
+    }
+
+    /// Sends `emit`, an event asking for ack `id`, and waits for the reply.
+    async fn send_and_await_ack(
+        &self,
+        id: u64,
+        mut emit: OutgoingEmit,
+        timeout: Duration,
+    ) -> Result<Ack, AckError> {
         let (ack_tx, ack_rx) = oneshot::channel::<AckResult>();
-        let emit = self.prepare(event, args, Some((id, ack_tx)), false)?;
+        emit.ack = Some((id, ack_tx));
         let deadline = tokio::time::Instant::now() + timeout;
         match tokio::time::timeout_at(deadline, self.send_emit(emit)).await {
             Ok(Ok(())) => {}
@@ -460,16 +522,16 @@ impl Socket {
         }
     }
 
+    /// The emit of `event` with `args` as values: the path that handles binary, and
+    /// what the retry queue and outgoing listeners need.
     fn prepare(
         &self,
         event: &str,
         args: Vec<Value>,
-        ack: Option<(u64, oneshot::Sender<AckResult>)>,
+        ack_id: Option<u64>,
         volatile: bool,
     ) -> Result<OutgoingEmit, EmitError> {
-        if RESERVED_EVENTS.contains(&event) {
-            return Err(EmitError::ReservedEvent(event.to_owned()));
-        }
+        check_event(event)?;
         if self.inner.outgoing_listeners.load(Ordering::Relaxed) > 0 {
             let outgoing = Event::new(
                 self.inner.namespace.clone(),
@@ -477,10 +539,9 @@ impl Socket {
                 args.clone(),
                 None,
             );
-            let _ = self
-                .inner
-                .registration_tx
-                .send(Registration::Outgoing(outgoing));
+            if let Some(registration_tx) = self.inner.registration_tx.get() {
+                let _ = registration_tx.send(Registration::Outgoing(outgoing));
+            }
         }
         let mut data = Vec::with_capacity(args.len() + 1);
         data.push(Value::String(event.to_owned()));
@@ -488,12 +549,60 @@ impl Socket {
         let packet = Packet {
             kind: PacketKind::Event,
             nsp: self.inner.namespace.to_string(),
-            id: ack.as_ref().map(|(id, _)| *id),
+            id: ack_id,
             data: Some(Value::Array(data)),
         };
         let mut text = String::new();
         let mut attachments = Vec::new();
         packet.encode(&mut text, &mut attachments);
+        self.finish(text, attachments, volatile)
+    }
+
+    /// The emit of `event` with `args` written straight to text (no [`Value`]s), or
+    /// `None` when it needs [`Socket::prepare`]: the arguments hold binary (see
+    /// [`write_plain_args`]), the retry queue keeps values, or outgoing listeners get them.
+    fn prepare_plain<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+        ack_id: Option<u64>,
+        volatile: bool,
+    ) -> Result<Option<OutgoingEmit>, EmitError> {
+        check_event(event)?;
+        if self.inner.retry_tx.is_some()
+            || self.inner.outgoing_listeners.load(Ordering::Relaxed) > 0
+        {
+            return Ok(None);
+        }
+        let namespace = &*self.inner.namespace;
+        let mut text = Vec::with_capacity(PLAIN_EMIT_CAPACITY + namespace.len() + event.len());
+        // What `Packet::encode` writes for an event without attachments.
+        text.push(PacketKind::Event.digit());
+        if !namespace.is_empty() && namespace != "/" {
+            text.extend_from_slice(namespace.as_bytes());
+            text.push(b',');
+        }
+        if let Some(id) = ack_id {
+            let _ = write!(text, "{id}");
+        }
+        text.push(b'[');
+        if serde_json::to_writer(&mut text, event).is_err() || !write_plain_args(args, &mut text) {
+            return Ok(None);
+        }
+        text.push(b']');
+        let Ok(text) = String::from_utf8(text) else {
+            return Ok(None);
+        };
+        self.finish(text, Vec::new(), volatile).map(Some)
+    }
+
+    /// Checks an encoded emit against the attachment and payload limits.
+    fn finish(
+        &self,
+        text: String,
+        attachments: Vec<Bytes>,
+        volatile: bool,
+    ) -> Result<OutgoingEmit, EmitError> {
         let max_attachments = self.inner.options.max_outgoing_attachments;
         if attachments.len() > max_attachments {
             return Err(EmitError::TooManyAttachments {
@@ -505,7 +614,7 @@ impl Socket {
             let max = usize::try_from(max).unwrap_or(usize::MAX);
             let largest = attachments
                 .iter()
-                .map(|a| a.len())
+                .map(Bytes::len)
                 .chain([text.len() + 1])
                 .max()
                 .unwrap_or(0);
@@ -513,14 +622,11 @@ impl Socket {
                 return Err(EmitError::PayloadTooLarge { size: largest, max });
             }
         }
-
-        let mut packets = Vec::with_capacity(1 + attachments.len());
-        packets.push(EnginePacket::Message(text));
-        packets.extend(attachments.into_iter().map(EnginePacket::Binary));
         Ok(OutgoingEmit {
             namespace: self.inner.namespace.clone(),
-            packets,
-            ack,
+            text,
+            attachments,
+            ack: None,
             volatile,
             admission: None,
         })
@@ -622,15 +728,12 @@ impl Socket {
 
     /// Removes one listener.
     pub fn off(&self, id: ListenerId) {
-        let _ = self.inner.registration_tx.send(Registration::Remove(id));
+        self.unregister(Registration::Remove(id));
     }
 
     /// Removes every listener of `event`.
     pub fn off_event(&self, event: &str) {
-        let _ = self
-            .inner
-            .registration_tx
-            .send(Registration::RemoveAll(Filter::Named(event.to_owned())));
+        self.unregister(Registration::RemoveAll(Filter::Named(event.to_owned())));
     }
 
     /// Calls `handler` with every custom event from the server (catch-all).
@@ -647,10 +750,7 @@ impl Socket {
 
     /// Removes every catch-all listener.
     pub fn off_any(&self) {
-        let _ = self
-            .inner
-            .registration_tx
-            .send(Registration::RemoveAll(Filter::Any));
+        self.unregister(Registration::RemoveAll(Filter::Any));
     }
 
     /// Calls `handler` with every event this socket emits.
@@ -664,16 +764,12 @@ impl Socket {
     /// Removes every outgoing catch-all listener.
     pub fn off_any_outgoing(&self) {
         self.inner.outgoing_listeners.store(0, Ordering::Relaxed);
-        let _ = self
-            .inner
-            .registration_tx
-            .send(Registration::RemoveAll(Filter::AnyOutgoing));
+        self.unregister(Registration::RemoveAll(Filter::AnyOutgoing));
     }
 
     fn add(&self, filter: Filter, once: bool, handler: Handler) -> ListenerId {
         let id = self.inner.listener_ids.next();
-        let from = self.produced();
-        let _ = self.inner.registration_tx.send(Registration::Add {
+        self.listen(|from| Registration::Add {
             id,
             filter,
             once,
@@ -702,18 +798,47 @@ impl Socket {
     /// ```
     pub fn events(&self) -> EventStream {
         let (stream_tx, stream_rx) = mpsc::channel(self.inner.options.incoming_capacity.max(1));
-        let from = self.produced();
-        let _ = self
-            .inner
-            .registration_tx
-            .send(Registration::Stream { stream_tx, from });
+        self.listen(|from| Registration::Stream { stream_tx, from });
         EventStream::new(stream_rx)
     }
 
-    /// How many events were produced for this socket so far: a listener added now gets the
-    /// ones numbered from here.
-    fn produced(&self) -> u64 {
-        self.inner.link.produced.load(Ordering::Acquire)
+    /// Hands the dispatcher (started if need be) the listener or stream `registration`
+    /// makes from the number of events produced so far: it gets the events numbered from
+    /// there.
+    ///
+    /// The connection task numbers an event, then checks `listened`; this sets `listened`,
+    /// then reads the count (all `SeqCst`). So an event it skipped for want of a listener
+    /// is numbered below the count read here, and no listener added now expects it.
+    fn listen(&self, registration: impl FnOnce(u64) -> Registration) {
+        let registration_tx = self
+            .inner
+            .registration_tx
+            .get_or_init(|| self.start_dispatcher());
+        self.inner.link.listened.store(true, Ordering::SeqCst);
+        let from = self.inner.link.produced.load(Ordering::SeqCst);
+        let _ = registration_tx.send(registration(from));
+    }
+
+    /// Makes the event and registration queues and starts the dispatcher on them.
+    fn start_dispatcher(&self) -> mpsc::UnboundedSender<Registration> {
+        let (event_tx, event_rx) = mpsc::channel(self.inner.options.incoming_capacity.max(1));
+        let (registration_tx, registration_rx) = mpsc::unbounded_channel();
+        let _ = self.inner.link.event_tx.set(event_tx);
+        spawn_dispatcher(DispatcherStart {
+            name: format!("ferrio-dispatch {}", self.inner.namespace),
+            runtime: self.inner.runtime.clone(),
+            event_rx,
+            registration_rx,
+            state_rx: self.inner.state_rx.clone(),
+        });
+        registration_tx
+    }
+
+    /// Hands a removal to the dispatcher; without a dispatcher there is nothing to remove.
+    fn unregister(&self, registration: Registration) {
+        if let Some(registration_tx) = self.inner.registration_tx.get() {
+            let _ = registration_tx.send(registration);
+        }
     }
 }
 

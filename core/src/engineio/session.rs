@@ -118,6 +118,9 @@ impl EngineSession {
                     };
                     if kind == TransportKind::Polling && session.may_upgrade(options) {
                         session.start_probe();
+                        if let Active::Polling(polling) = &session.active {
+                            polling.hold();
+                        }
                     }
                     return Ok(session);
                 }
@@ -249,6 +252,9 @@ impl EngineSession {
                         UpgradeProgress::Probed(Err(error)) => {
                             tracing::debug!(%error, "upgrade failed, staying on polling");
                             *upgrade = Upgrade::Idle;
+                            if let Active::Polling(polling) = active {
+                                polling.release();
+                            }
                         }
                         UpgradeProgress::Drained => {
                             if let Upgrade::Pausing { drained_rx, .. } = upgrade {

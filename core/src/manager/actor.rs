@@ -4,13 +4,14 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant, Sleep};
 
 use super::command::{Command, OutgoingEmit};
 use super::namespaces::{BufferLimits, Buffered, Namespaces, Phase};
 use super::reconnect::ReconnectPolicy;
+use super::ManagerEventTx;
 use crate::engineio::session::{EngineSession, OpenOptions, SessionEvent};
 use crate::engineio::transport::{polling, Endpoint};
 use crate::engineio::EnginePacket;
@@ -69,7 +70,7 @@ pub(crate) struct Actor {
     namespaces: Namespaces,
     reconnect: ReconnectPolicy,
     engine_state_tx: watch::Sender<EngineState>,
-    manager_event_tx: broadcast::Sender<ManagerEvent>,
+    manager_event_tx: ManagerEventTx,
     text: String,
     attachments: Vec<bytes::Bytes>,
     /// A polling session lost by a failed request: the server may not know it is gone,
@@ -77,6 +78,9 @@ pub(crate) struct Actor {
     abandoned_sid: Option<String>,
     /// Whether a namespace connected on the current session.
     connected_on_session: bool,
+    /// Whether the heartbeat deadline was checked for the batch of commands at hand: one
+    /// clock read per batch, not per emit.
+    expiry_checked: bool,
 }
 
 impl Actor {
@@ -86,7 +90,7 @@ impl Actor {
         options: Arc<ManagerOptions>,
         command_tx: mpsc::WeakSender<Command>,
         engine_state_tx: watch::Sender<EngineState>,
-        manager_event_tx: broadcast::Sender<ManagerEvent>,
+        manager_event_tx: ManagerEventTx,
     ) -> Self {
         Self {
             open_options: OpenOptions {
@@ -107,12 +111,14 @@ impl Actor {
             attachments: Vec::new(),
             abandoned_sid: None,
             connected_on_session: false,
+            expiry_checked: false,
         }
     }
 
     /// Runs until closed or until every handle is dropped.
     pub(crate) async fn run(mut self, mut command_rx: mpsc::Receiver<Command>) {
-        let mut commands = Vec::with_capacity(COMMAND_BATCH);
+        // Grown by use: an idle connection does not hold room for a full batch.
+        let mut commands = Vec::new();
         let mut timer: Pin<Box<Sleep>> = Box::pin(sleep_until(Instant::now()));
         let mut armed: Option<Instant> = None;
         let mut full_since: Option<Instant> = None;
@@ -136,6 +142,7 @@ impl Actor {
                         self.shutdown().await;
                         return;
                     }
+                    self.expiry_checked = false;
                     for command in commands.drain(..) {
                         if let Command::Close { reply } = command {
                             self.shutdown().await;
@@ -231,8 +238,7 @@ impl Actor {
             Command::ReconnectNow => {
                 if matches!(self.engine, Engine::Waiting { .. }) {
                     tracing::debug!("reconnecting now");
-                    let _ = self
-                        .manager_event_tx
+                    self.manager_event_tx
                         .send(ManagerEvent::ReconnectAttempt(self.reconnect.attempts));
                     self.start_open();
                 }
@@ -273,11 +279,14 @@ impl Actor {
     }
 
     fn on_emit(&mut self, emit: OutgoingEmit) {
-        if matches!(&self.engine, Engine::Open(session) if session.is_expired()) {
-            // The heartbeat deadline passed while the process was suspended: the
-            // connection is dead even if no timer fired yet. Buffer instead of writing.
-            tracing::debug!("heartbeat deadline passed, closing before the emit");
-            self.close_engine(DisconnectReason::PingTimeout);
+        if !self.expiry_checked {
+            self.expiry_checked = true;
+            if matches!(&self.engine, Engine::Open(session) if session.is_expired()) {
+                // The heartbeat deadline passed while the process was suspended: the
+                // connection is dead even if no timer fired yet. Buffer instead of writing.
+                tracing::debug!("heartbeat deadline passed, closing before the emit");
+                self.close_engine(DisconnectReason::PingTimeout);
+            }
         }
         let writable = match &self.engine {
             Engine::Open(session) => session.is_writable(),
@@ -337,8 +346,9 @@ impl Actor {
                 .sent_acks
                 .insert(id, ack_tx);
         }
-        for packet in emit.packets {
-            session.send(packet);
+        session.send(EnginePacket::Message(emit.text));
+        for attachment in emit.attachments {
+            session.send(EnginePacket::Binary(attachment));
         }
     }
 
@@ -469,10 +479,9 @@ impl Actor {
                 self.publish_engine(Some(&session));
                 self.engine = Engine::Open(Box::new(session));
                 self.decoder.reset();
-                let _ = self.manager_event_tx.send(ManagerEvent::Open);
+                self.manager_event_tx.send(ManagerEvent::Open);
                 if self.reconnect.attempts > 0 {
-                    let _ = self
-                        .manager_event_tx
+                    self.manager_event_tx
                         .send(ManagerEvent::Reconnect(self.reconnect.attempts));
                 }
                 let wanted: Vec<Arc<str>> = self
@@ -493,8 +502,7 @@ impl Actor {
         tracing::debug!(%error, attempt = self.reconnect.attempts, "engine failed to open");
         self.engine = Engine::Idle;
         if self.reconnect.attempts > 0 {
-            let _ = self
-                .manager_event_tx
+            self.manager_event_tx
                 .send(ManagerEvent::ReconnectError(error.clone()));
         }
         for ns in self.namespaces.iter_mut().filter(|ns| ns.active) {
@@ -537,8 +545,7 @@ impl Actor {
         }
         let error = ConnectError::Transport(error);
         if self.reconnect.attempts > 0 {
-            let _ = self
-                .manager_event_tx
+            self.manager_event_tx
                 .send(ManagerEvent::ReconnectError(error.clone()));
         }
         for ns in self
@@ -600,7 +607,7 @@ impl Actor {
                 ns.deliver(SocketEvent::Disconnect(reason));
             }
         }
-        let _ = self.manager_event_tx.send(ManagerEvent::Close(reason));
+        self.manager_event_tx.send(ManagerEvent::Close(reason));
         self.schedule_reconnect();
     }
 
@@ -623,7 +630,7 @@ impl Actor {
             None => {
                 let attempts = self.reconnect.attempts;
                 tracing::info!(attempts, "reconnection failed, giving up");
-                let _ = self.manager_event_tx.send(ManagerEvent::ReconnectFailed);
+                self.manager_event_tx.send(ManagerEvent::ReconnectFailed);
                 for ns in self.namespaces.iter_mut().filter(|ns| ns.active) {
                     ns.active = false;
                     ns.answer_waiters(&Err(ConnectError::ReconnectFailed(attempts)));
@@ -642,8 +649,7 @@ impl Actor {
                 self.on_open_failed(ConnectError::Timeout(self.options.timeout));
             }
             Engine::Waiting { until } if *until <= now => {
-                let _ = self
-                    .manager_event_tx
+                self.manager_event_tx
                     .send(ManagerEvent::ReconnectAttempt(self.reconnect.attempts));
                 self.start_open();
             }

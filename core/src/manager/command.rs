@@ -1,11 +1,11 @@
 //! Commands from the public handles to the connection task.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::{Arc, OnceLock};
 
+use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::engineio::EnginePacket;
 use crate::error::{AckError, ConnectError, EmitError};
 use crate::event::SocketEvent;
 use crate::state::SocketState;
@@ -27,10 +27,13 @@ pub(crate) struct Delivery {
 /// How the connection task reaches one socket.
 #[derive(Debug, Clone)]
 pub(crate) struct SocketLink {
-    /// Incoming events, to the socket's dispatcher.
-    pub(crate) event_tx: mpsc::Sender<Delivery>,
+    /// Incoming events, to the socket's dispatcher; set when the dispatcher starts.
+    pub(crate) event_tx: Arc<OnceLock<mpsc::Sender<Delivery>>>,
     /// How many events were produced for this socket (delivered or dropped).
     pub(crate) produced: Arc<AtomicU64>,
+    /// Whether the socket has (or had) a listener or a stream, i.e. a running dispatcher.
+    /// Until then events are numbered but not queued: nobody would take them.
+    pub(crate) listened: Arc<AtomicBool>,
     /// The size of the socket's offline buffer, kept by the connection task.
     pub(crate) buffer: Arc<BufferStats>,
     /// The socket's observable state.
@@ -51,8 +54,10 @@ pub(crate) struct BufferStats {
 pub(crate) struct OutgoingEmit {
     /// The namespace.
     pub(crate) namespace: Arc<str>,
-    /// The text packet, then its attachments.
-    pub(crate) packets: Vec<EnginePacket>,
+    /// The Socket.IO text of the packet.
+    pub(crate) text: String,
+    /// Its binary attachments, in order.
+    pub(crate) attachments: Vec<Bytes>,
     /// The ack id and where its reply goes.
     pub(crate) ack: Option<(u64, oneshot::Sender<AckResult>)>,
     /// Dropped rather than buffered when the connection is not writable.
@@ -65,14 +70,7 @@ pub(crate) struct OutgoingEmit {
 impl OutgoingEmit {
     /// Bytes on the wire: the text and every attachment.
     pub(crate) fn size(&self) -> usize {
-        self.packets
-            .iter()
-            .map(|packet| match packet {
-                EnginePacket::Message(text) => text.len(),
-                EnginePacket::Binary(data) => data.len(),
-                _ => 0,
-            })
-            .sum()
+        self.text.len() + self.attachments.iter().map(Bytes::len).sum::<usize>()
     }
 }
 

@@ -6,7 +6,7 @@ mod namespaces;
 mod reconnect;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -27,6 +27,27 @@ use command::Command;
 /// Capacity of the broadcast of manager events.
 const MANAGER_EVENT_CAPACITY: usize = 64;
 
+/// The broadcast of manager events, made on the first [`Manager::events`]: its buffer is
+/// allocated up front, and without a subscriber every event would be dropped anyway.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ManagerEventTx(Arc<OnceLock<broadcast::Sender<ManagerEvent>>>);
+
+impl ManagerEventTx {
+    /// Sends `event` to the current subscribers, if any.
+    pub(crate) fn send(&self, event: ManagerEvent) {
+        if let Some(tx) = self.0.get() {
+            let _ = tx.send(event);
+        }
+    }
+
+    /// A receiver of the events sent from now on.
+    fn subscribe(&self) -> broadcast::Receiver<ManagerEvent> {
+        self.0
+            .get_or_init(|| broadcast::channel(MANAGER_EVENT_CAPACITY).0)
+            .subscribe()
+    }
+}
+
 /// One Engine.IO connection to a server, multiplexing namespaces ([`Socket`]s).
 ///
 /// Cheap to clone. The connection opens when the first socket connects, reconnects by
@@ -42,7 +63,7 @@ struct ManagerInner {
     options: Arc<ManagerOptions>,
     command_tx: mpsc::Sender<Command>,
     engine_rx: watch::Receiver<EngineState>,
-    manager_event_tx: broadcast::Sender<ManagerEvent>,
+    manager_event_tx: ManagerEventTx,
     sockets: Mutex<HashMap<String, Socket>>,
 }
 
@@ -87,7 +108,7 @@ impl Manager {
         let options = Arc::new(options);
         let (command_tx, command_rx) = mpsc::channel(options.command_capacity.max(1));
         let (engine_tx, engine_rx) = watch::channel(EngineState::default());
-        let (manager_event_tx, _) = broadcast::channel(MANAGER_EVENT_CAPACITY);
+        let manager_event_tx = ManagerEventTx::default();
         let actor = actor::Actor::new(
             endpoint,
             options.clone(),

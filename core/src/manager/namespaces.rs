@@ -195,25 +195,33 @@ impl Namespace {
     /// once there is room again.
     pub(crate) fn deliver(&mut self, event: SocketEvent) {
         let Some(link) = &self.link else { return };
-        let seq = |link: &SocketLink| link.produced.fetch_add(1, Ordering::AcqRel);
+        let seq = |link: &SocketLink| link.produced.fetch_add(1, Ordering::SeqCst);
         if self.lagged > 0 {
-            let lagged = Delivery {
-                seq: seq(link),
-                event: SocketEvent::Lagged(self.lagged),
-            };
-            if link.event_tx.try_send(lagged).is_err() {
-                self.lagged += 1;
-                return;
+            // Only a dispatcher's full queue counts events as lagged: its queue is there.
+            if let Some(event_tx) = link.event_tx.get() {
+                let lagged = Delivery {
+                    seq: seq(link),
+                    event: SocketEvent::Lagged(self.lagged),
+                };
+                if event_tx.try_send(lagged).is_err() {
+                    self.lagged += 1;
+                    return;
+                }
             }
             self.lagged = 0;
         }
-        let delivery = Delivery {
-            seq: seq(link),
-            event,
+        let seq = seq(link);
+        // Numbered first, then checked (see `Socket::listen`): without a listener or a
+        // stream yet, no one can ever want this event. Once `listened` is set, so is the
+        // dispatcher's queue.
+        if !link.listened.load(Ordering::SeqCst) {
+            return;
+        }
+        let Some(event_tx) = link.event_tx.get() else {
+            return;
         };
-        if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) =
-            link.event_tx.try_send(delivery)
-        {
+        let delivery = Delivery { seq, event };
+        if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) = event_tx.try_send(delivery) {
             self.lagged += 1;
             tracing::warn!(namespace = %self.name, "event queue full, event dropped");
         }
@@ -260,49 +268,56 @@ pub(crate) struct BufferLimits {
     pub(crate) policy: BufferPolicy,
 }
 
-/// All namespaces of a manager.
+/// All namespaces of a manager, in the order they were first used. A manager has a few,
+/// so a scan (names compare by pointer first) beats hashing the name on every emit.
 #[derive(Debug, Default)]
 pub(crate) struct Namespaces {
-    table: HashMap<Arc<str>, Namespace>,
+    table: Vec<Namespace>,
 }
 
 impl Namespaces {
     /// The namespace named `name`, created idle if new.
     pub(crate) fn entry(&mut self, name: &Arc<str>) -> &mut Namespace {
-        self.table
-            .entry(name.clone())
-            .or_insert_with(|| Namespace::new(name.clone()))
+        let index = match self.table.iter().position(|ns| ns.name == *name) {
+            Some(index) => index,
+            None => {
+                self.table.push(Namespace::new(name.clone()));
+                self.table.len() - 1
+            }
+        };
+        &mut self.table[index]
     }
 
     /// Whether every socket's event queue has room for what one packet from the server
     /// can produce (an event, and a `Lagged` report before it).
     pub(crate) fn have_room(&self) -> bool {
-        self.table.values().all(|ns| {
+        self.table.iter().all(|ns| {
             ns.link
                 .as_ref()
-                .is_none_or(|link| link.event_tx.capacity() >= 2)
+                .and_then(|link| link.event_tx.get())
+                .is_none_or(|event_tx| event_tx.capacity() >= 2)
         })
     }
 
     /// The namespace named `name`, if known.
     pub(crate) fn get_mut(&mut self, name: &str) -> Option<&mut Namespace> {
-        self.table.get_mut(name)
+        self.table.iter_mut().find(|ns| &*ns.name == name)
     }
 
     /// Every namespace.
     pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Namespace> {
-        self.table.values_mut()
+        self.table.iter_mut()
     }
 
     /// Whether any namespace wants to be connected.
     pub(crate) fn any_active(&self) -> bool {
-        self.table.values().any(|ns| ns.active)
+        self.table.iter().any(|ns| ns.active)
     }
 
     /// The earliest pending CONNECT deadline or retry.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.table
-            .values()
+            .iter()
             .flat_map(|ns| [ns.connect_deadline, ns.retry_at])
             .flatten()
             .min()
@@ -319,8 +334,9 @@ mod tests {
         let (event_tx, event_rx) = mpsc::channel(capacity);
         let (state_tx, _) = watch::channel(SocketState::Idle);
         ns.link = Some(SocketLink {
-            event_tx,
+            event_tx: Arc::new(event_tx.into()),
             produced: Default::default(),
+            listened: Arc::new(true.into()),
             buffer: Default::default(),
             state_tx: Arc::new(state_tx),
         });
@@ -361,6 +377,35 @@ mod tests {
     }
 
     #[test]
+    fn events_for_a_socket_nobody_listens_to_are_numbered_but_not_queued() {
+        let mut ns = Namespace::new("/".into());
+        let (state_tx, _) = watch::channel(SocketState::Idle);
+        let link = SocketLink {
+            event_tx: Arc::default(),
+            produced: Default::default(),
+            listened: Default::default(),
+            buffer: Default::default(),
+            state_tx: Arc::new(state_tx),
+        };
+        ns.link = Some(link.clone());
+        let mut namespaces = Namespaces::default();
+        namespaces.table.push(ns);
+        for _ in 0..3 {
+            namespaces.table[0].deliver(SocketEvent::Disconnect(DisconnectReason::PingTimeout));
+        }
+        assert_eq!(link.produced.load(Ordering::SeqCst), 3);
+        assert_eq!(namespaces.table[0].lagged, 0, "nothing was dropped");
+        assert!(namespaces.have_room(), "reading never waits for a listener");
+        // The dispatcher starts: its queue is set, then `listened`.
+        let (event_tx, mut event_rx) = mpsc::channel(4);
+        link.event_tx.set(event_tx).expect("set once");
+        link.listened.store(true, Ordering::SeqCst);
+        namespaces.table[0].deliver(SocketEvent::Disconnect(DisconnectReason::ParseError));
+        let delivery = event_rx.try_recv().expect("queued once listened");
+        assert_eq!(delivery.seq, 3);
+    }
+
+    #[test]
     fn failing_sent_acks_answers_each_waiter_once() {
         let mut ns = Namespace::new("/".into());
         let (ack_tx, mut ack_rx) = oneshot::channel();
@@ -372,10 +417,10 @@ mod tests {
 
     fn emit(id: u64, bytes: usize) -> OutgoingEmit {
         let (ack_tx, _) = oneshot::channel();
-        let packets = vec![crate::engineio::EnginePacket::Message("x".repeat(bytes))];
         OutgoingEmit {
             namespace: "/".into(),
-            packets,
+            text: "x".repeat(bytes),
+            attachments: Vec::new(),
             ack: Some((id, ack_tx)),
             volatile: false,
             admission: None,

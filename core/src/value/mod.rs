@@ -8,6 +8,7 @@
 
 mod de;
 mod json;
+mod plain;
 mod ser;
 
 use std::collections::BTreeMap;
@@ -64,6 +65,7 @@ pub struct ValueError(pub(crate) String);
 
 pub use de::from_args;
 pub(crate) use json::{write_json, write_value, BinaryAs};
+pub(crate) use plain::write_plain_args;
 
 /// Proptest strategies for values, shared by the codec tests.
 #[cfg(test)]

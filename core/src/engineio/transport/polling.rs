@@ -2,6 +2,7 @@
 //! flight. A pending GET is never cancelled while the session lives.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -37,12 +38,31 @@ const POST_QUEUE_CAPACITY: usize = 1024;
 /// Capacity of the queue of GET responses to the session.
 const INBOUND_CAPACITY: usize = 16;
 
+/// How long the GET loop waits, once, for the outcome of an upgrade probe before polling
+/// again. A GET pending when the probe succeeds is answered only by the server's upgrade
+/// check, a noop it writes every 100 ms (engine.io `checkIntervalTimer`); waiting up to that
+/// long instead lets the upgrade finish as soon as the probe does, and never costs more
+/// than the noop would. Meanwhile the server keeps what it has to send, for the next GET
+/// or the WebSocket.
+const PROBE_HOLD: Duration = Duration::from_millis(100);
+
+/// What the GET loop does after a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GetMode {
+    /// Poll again at once.
+    Run,
+    /// An upgrade probe is under way: wait for its outcome (see [`PROBE_HOLD`]).
+    Hold,
+    /// Stop: the upgrade goes ahead.
+    Pause,
+}
+
 /// A running polling transport.
 #[derive(Debug)]
 pub(crate) struct Polling {
     inbound_rx: mpsc::Receiver<PollInbound>,
     post_tx: mpsc::Sender<PostItem>,
-    pause_tx: watch::Sender<bool>,
+    mode_tx: watch::Sender<GetMode>,
     get_task: JoinHandle<()>,
     post_task: JoinHandle<()>,
 }
@@ -101,13 +121,13 @@ impl Polling {
     pub(crate) fn start(endpoint: Arc<Endpoint>, sid: &str, max_payload: Option<u64>) -> Self {
         let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_CAPACITY);
         let (post_tx, post_rx) = mpsc::channel(POST_QUEUE_CAPACITY);
-        let (pause_tx, pause_rx) = watch::channel(false);
+        let (mode_tx, mode_rx) = watch::channel(GetMode::Run);
         let url = endpoint.url(TransportKind::Polling, Some(sid));
         let get_task = tokio::spawn(run_get_loop(
             endpoint.clone(),
             url.clone(),
             inbound_tx.clone(),
-            pause_rx,
+            mode_rx,
         ));
         let post_task = tokio::spawn(run_post_loop(
             endpoint,
@@ -119,7 +139,7 @@ impl Polling {
         Self {
             inbound_rx,
             post_tx,
-            pause_tx,
+            mode_tx,
             get_task,
             post_task,
         }
@@ -141,10 +161,21 @@ impl Polling {
             .map_err(|_| TransportError::Io("polling stopped".into()))
     }
 
+    /// An upgrade probe started: after the next GET response, wait for its outcome (at
+    /// most [`PROBE_HOLD`]) before polling again.
+    pub(crate) fn hold(&self) {
+        let _ = self.mode_tx.send(GetMode::Hold);
+    }
+
+    /// The upgrade probe failed: poll as usual.
+    pub(crate) fn release(&self) {
+        let _ = self.mode_tx.send(GetMode::Run);
+    }
+
     /// Stops issuing GETs once the one in flight completes, and returns a receiver answered
     /// once every packet queued so far has been posted.
     pub(crate) fn pause(&self) -> oneshot::Receiver<()> {
-        let _ = self.pause_tx.send(true);
+        let _ = self.mode_tx.send(GetMode::Pause);
         let (drained_tx, drained_rx) = oneshot::channel();
         if let Err(mpsc::error::TrySendError::Full(barrier)) =
             self.post_tx.try_send(PostItem::Barrier(drained_tx))
@@ -171,10 +202,11 @@ async fn run_get_loop(
     endpoint: Arc<Endpoint>,
     url: url::Url,
     inbound_tx: mpsc::Sender<PollInbound>,
-    pause_rx: watch::Receiver<bool>,
+    mut mode_rx: watch::Receiver<GetMode>,
 ) {
+    let mut held = false;
     loop {
-        if *pause_rx.borrow() {
+        if *mode_rx.borrow() == GetMode::Pause {
             let _ = inbound_tx.send(PollInbound::Paused).await;
             return;
         }
@@ -188,6 +220,11 @@ async fn run_get_loop(
                     || closed
                 {
                     return;
+                }
+                if !held && *mode_rx.borrow() == GetMode::Hold {
+                    held = true;
+                    let probed = mode_rx.wait_for(|mode| *mode != GetMode::Hold);
+                    let _ = tokio::time::timeout(PROBE_HOLD, probed).await;
                 }
                 continue;
             }
