@@ -80,17 +80,7 @@ pub(crate) async fn handshake(
     endpoint: &Endpoint,
 ) -> Result<(Handshake, Vec<EnginePacket>), TransportError> {
     let url = endpoint.url(TransportKind::Polling, None);
-    let response = endpoint
-        .http()?
-        .get(url)
-        .send()
-        .await
-        .map_err(request_error)?;
-    if !response.status().is_success() {
-        return Err(http_error(response).await);
-    }
-    let body = read_body(response, endpoint.max_incoming_bytes).await?;
-    let mut packets = decode_payload(&body)?.into_iter();
+    let mut packets = poll_once(endpoint, url).await?.into_iter();
     match packets.next() {
         Some(EnginePacket::Open(handshake)) => Ok((handshake, packets.collect())),
         other => Err(TransportError::Handshake(format!(
@@ -235,6 +225,7 @@ async fn run_get_loop(
     }
 }
 
+/// One polling GET: the packets of its payload.
 async fn poll_once(
     endpoint: &Endpoint,
     url: url::Url,
