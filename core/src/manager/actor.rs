@@ -4,6 +4,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
+use futures_util::future::OptionFuture;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant, Sleep};
@@ -33,9 +34,6 @@ const COMMAND_BATCH: usize = 64;
 /// Past this, reading resumes and what does not fit is dropped (reported as `Lagged`), so
 /// a stalled consumer cannot stall the heartbeat.
 const MAX_BACKPRESSURE: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// How often a paused reader checks for room again.
-const BACKPRESSURE_POLL: std::time::Duration = std::time::Duration::from_micros(500);
 
 /// The engine connection's lifecycle.
 enum Engine {
@@ -130,12 +128,18 @@ impl Actor {
                 }
                 armed = deadline;
             }
-            let readable = if self.namespaces.have_room() {
+            // While a socket's queue is full, reading waits for room, at most until the
+            // backpressure ends.
+            let backpressure = if self.namespaces.have_room() {
                 full_since = None;
-                true
+                None
             } else {
-                full_since.get_or_insert_with(Instant::now).elapsed() >= MAX_BACKPRESSURE
+                let since = *full_since.get_or_insert_with(Instant::now);
+                (since.elapsed() < MAX_BACKPRESSURE).then(|| {
+                    tokio::time::timeout_at(since + MAX_BACKPRESSURE, self.namespaces.room_freed())
+                })
             };
+            let readable = backpressure.is_none();
             tokio::select! {
                 received = command_rx.recv_many(&mut commands, COMMAND_BATCH) => {
                     if received == 0 {
@@ -152,7 +156,7 @@ impl Actor {
                         self.on_command(command);
                     }
                 }
-                () = tokio::time::sleep(BACKPRESSURE_POLL), if !readable => {}
+                Some(_) = OptionFuture::from(backpressure), if !readable => {}
                 progress = engine_progress(&mut self.engine), if readable => match progress {
                     EngineProgress::Session(event) => self.on_session_event(event),
                     EngineProgress::Opened(opened) => self.on_opened(opened),

@@ -4,7 +4,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use tokio::sync::oneshot;
+use std::future::Future;
+
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::command::{AckResult, Delivery, OutgoingEmit, SocketLink};
@@ -289,14 +291,31 @@ impl Namespaces {
     }
 
     /// Whether every socket's event queue has room for what one packet from the server
-    /// can produce (an event, and a `Lagged` report before it).
+    /// can produce (an event, and a `Lagged` report before it). A queue whose consumer is
+    /// gone counts as having room: nothing will ever drain it.
     pub(crate) fn have_room(&self) -> bool {
-        self.table.iter().all(|ns| {
-            ns.link
-                .as_ref()
-                .and_then(|link| link.event_tx.get())
-                .is_none_or(|event_tx| event_tx.capacity() >= 2)
-        })
+        self.event_queues().all(has_room)
+    }
+
+    /// Resolves once every queue that [`Namespaces::have_room`] finds full has room again.
+    pub(crate) fn room_freed(&self) -> impl Future<Output = ()> + Send + 'static {
+        let full: Vec<mpsc::Sender<Delivery>> = self
+            .event_queues()
+            .filter(|event_tx| !has_room(event_tx))
+            .cloned()
+            .collect();
+        async move {
+            for event_tx in full {
+                // The permits are dropped at once: this only waits for the room.
+                let _ = event_tx.reserve_many(EVENTS_PER_PACKET).await;
+            }
+        }
+    }
+
+    fn event_queues(&self) -> impl Iterator<Item = &mpsc::Sender<Delivery>> {
+        self.table
+            .iter()
+            .filter_map(|ns| ns.link.as_ref().and_then(|link| link.event_tx.get()))
     }
 
     /// The namespace named `name`, if known.
@@ -322,6 +341,15 @@ impl Namespaces {
             .flatten()
             .min()
     }
+}
+
+/// The most queue slots one packet from the server takes: an event, and a `Lagged` report
+/// before it.
+const EVENTS_PER_PACKET: usize = 2;
+
+/// Whether `event_tx` can take what one packet produces, or has no consumer left.
+fn has_room(event_tx: &mpsc::Sender<Delivery>) -> bool {
+    event_tx.is_closed() || event_tx.capacity() >= EVENTS_PER_PACKET
 }
 
 #[cfg(test)]

@@ -559,3 +559,39 @@ async fn a_handler_slower_than_ping_timeout_does_not_cause_a_ping_timeout() {
     );
     client.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_consumer_gets_every_event_in_order_through_backpressure() {
+    const TICKS: u64 = 150;
+    let server = TestServer::start().await;
+    let client = Client::builder(&server.url())
+        .manager(|b| {
+            builder_for(b, Mode::WebSocket).options(|options| options.incoming_capacity = 4)
+        })
+        .connect()
+        .await
+        .expect("connect");
+    let mut events = client.events();
+    let ticks = server.control(
+        "tick",
+        json!({"event": "tick", "count": TICKS, "intervalMs": 0}),
+    );
+    let consume = async {
+        let mut received = Vec::new();
+        while received.len() < TICKS as usize {
+            match events.next().await.expect("stream open") {
+                SocketEvent::Event(event) if event.name == "tick" => {
+                    received.push(event.args[0].as_u64().expect("tick number"));
+                    // Slower than the server: the queue of 4 fills at once.
+                    tokio::time::sleep(Duration::from_millis(3)).await;
+                }
+                SocketEvent::Lagged(dropped) => panic!("{dropped} events dropped"),
+                _ => {}
+            }
+        }
+        received
+    };
+    let (_, received) = within(async { tokio::join!(ticks, consume) }).await;
+    assert_eq!(received, (0..TICKS).collect::<Vec<u64>>());
+    client.close().await;
+}
