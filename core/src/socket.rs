@@ -20,6 +20,8 @@ use crate::state::{EngineState, SocketState};
 use crate::stream::EventStream;
 use crate::value::{from_args, to_args, Value, ValueError};
 
+mod json_emit;
+
 /// Event names the server reserves; emitting them is an error.
 pub const RESERVED_EVENTS: [&str; 6] = [
     "connect",
