@@ -113,5 +113,21 @@ def test_invalid_arguments_are_typed_errors(server: TestServer) -> None:
             except ffi.EmitError.InvalidArgs:
                 continue
             raise AssertionError(f"{text} was accepted")
+        for blob in [b"[", b'{"a":1}', b'[["x",NaN]]', b'[["x",{"_placeholder":true,"num":0}]]']:
+            try:
+                socket.emit_batch_json(blob)
+            except ffi.EmitError.InvalidArgs:
+                continue
+            raise AssertionError(f"{blob!r} was accepted")
+        # Well-formed JSON, but not [event, ...args]: nothing queued from there on.
+        assert socket.emit_batch_json(b'[["x",1],[2],["y"]]') == 1
+        pipe = socket.event_pipe()
+        try:
+            pipe.emit_with_ack(b"{", [], 1000)
+        except ffi.AckError.InvalidArgs:
+            pass
+        else:
+            raise AssertionError("an invalid call was accepted")
+        pipe.close()
     finally:
         manager.close_blocking()
