@@ -196,8 +196,8 @@ impl EventPipe {
         })
     }
 
-    /// Emits with an acknowledgement request without waiting. `data_json` is the UTF-8 JSON
-    /// text of `[event, ...args]`, binary nodes as placeholders into `attachments`. The
+    /// Emits with an acknowledgement request without waiting. `data_json` is the JSON text
+    /// of `[event, ...args]`, binary nodes as placeholders into `attachments`. The
     /// reply, or why there is none (no reply within `timeout_ms`, disconnection, ...),
     /// comes back through [`EventPipe::take`] with the returned id.
     ///
@@ -205,16 +205,13 @@ impl EventPipe {
     /// [`AckError::InvalidArgs`] and `Closed` at once; the others in the reply.
     pub fn emit_with_ack(
         &self,
-        data_json: Vec<u8>,
+        data_json: String,
         attachments: Vec<Vec<u8>>,
         timeout_ms: u64,
     ) -> Result<u64, AckError> {
         guard(|| {
             let core = lock(&self.core).clone().ok_or(AckError::Closed)?;
-            let text = std::str::from_utf8(&data_json).map_err(|e| AckError::InvalidArgs {
-                detail: e.to_string(),
-            })?;
-            let mut args = json::args_from_json(text, attachments)?.into_iter();
+            let mut args = json::args_from_json(&data_json, attachments)?.into_iter();
             let Some(ferrio::Value::String(event)) = args.next() else {
                 return Err(AckError::InvalidArgs {
                     detail: "the first item must be the event name".to_owned(),
@@ -320,7 +317,7 @@ mod tests {
     #[test]
     fn a_call_without_a_socket_is_refused_at_once() {
         let pipe = pipe_without_socket();
-        let result = pipe.emit_with_ack(b"[\"e\"]".to_vec(), Vec::new(), 1000);
+        let result = pipe.emit_with_ack("[\"e\"]".into(), Vec::new(), 1000);
         assert!(matches!(result, Err(AckError::Closed)), "{result:?}");
     }
 

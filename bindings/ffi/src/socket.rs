@@ -150,7 +150,7 @@ impl Socket {
     /// into values. Queues them in order without waiting, until one cannot be queued;
     /// returns how many were (send the rest with `emit_async`, which reports why). Text
     /// that is not a JSON array queues nothing and is an error.
-    pub fn emit_batch_json(&self, batch_json: Vec<u8>) -> Result<u32, EmitError> {
+    pub fn emit_batch_json(&self, batch_json: String) -> Result<u32, EmitError> {
         guard(|| {
             let core = self.core().ok_or(EmitError::Closed)?;
             let mut queued = 0u32;

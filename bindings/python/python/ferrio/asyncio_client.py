@@ -456,9 +456,7 @@ class AsyncClient:
         text, attachments = _codec.encode([event, *_codec.args_of(data)])
         seconds = self._settings.ack_timeout if timeout is None else timeout
         try:
-            call_id = state.pipe.emit_with_ack(
-                text.encode(), attachments, max(0, int(seconds * 1000))
-            )
+            call_id = state.pipe.emit_with_ack(text, attachments, max(0, int(seconds * 1000)))
         except Exception as error:
             raise convert(error) from None
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -529,8 +527,7 @@ class AsyncClient:
                 end += 1
             run = [item for _, item in items[start:end]]
             if plain:
-                blob = ("[" + ",".join(run) + "]").encode()
-                queued = socket.emit_batch_json(blob)
+                queued = socket.emit_batch_json("[" + ",".join(run) + "]")
             else:
                 queued = socket.emit_batch(run)
             if queued < len(run):
