@@ -28,8 +28,8 @@ from ._options import Auth, Settings, transport_name
 
 logger = logging.getLogger("ferrio")
 
-#: Emits per batch: one call lowers the batch's bytes through a RustBuffer, a fixed cost
-#: that still showed at 64 (py-spy: 17 % of an emit loop's CPU).
+#: Emits per batch: each batch is one native call that lowers its text through a
+#: RustBuffer, a fixed cost that still showed at 64 (py-spy: 17 % of an emit loop's CPU).
 BATCH = 256
 #: Events per pull: plain events cross as one JSON text (one ``json.loads`` per batch),
 #: so larger drained batches keep getting cheaper.
@@ -47,7 +47,8 @@ _END = object()
 
 
 class _Namespace:
-    """One connected namespace: its socket, its pull task and what it has seen."""
+    """One connected namespace: its socket, how its events arrive (an event pipe the loop
+    watches, or a pull task) and what it has seen."""
 
     def __init__(
         self, name: str, socket: ffi.Socket, stream: ffi.EventStream | None, pipe: Any
