@@ -36,7 +36,8 @@ pub use manager::{Manager, ManagerBuilder};
 pub use options::{
     BufferPolicy, ManagerOptions, ReconnectHook, ReconnectUpdate, SocketOptions, TransportKind,
 };
-pub use socket::{Ack, BufferedEmits, Socket, RESERVED_EVENTS};
+pub use socket::{Ack, BufferedEmits, Socket};
+pub use socketio::RESERVED_EVENTS;
 pub use state::{EngineState, SocketState};
 pub use stream::EventStream;
 pub use value::{from_args, from_value, to_args, to_value, Map, Value, ValueError};

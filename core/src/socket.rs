@@ -18,20 +18,12 @@ use crate::event::{Event, SocketEvent};
 use crate::manager::command::{AckResult, Command, OutgoingEmit, SocketLink};
 use crate::options::{BufferPolicy, ManagerOptions, SocketOptions};
 use crate::retry::{run_retry_queue, RetryItem, RETRY_QUEUE_CAPACITY};
-use crate::socketio::{Packet, PacketKind};
+use crate::socketio::{Packet, PacketKind, RESERVED_EVENTS};
 use crate::state::{EngineState, SocketState};
 use crate::stream::EventStream;
 use crate::value::{from_args, to_args, write_plain_args, Value, ValueError};
 
-/// Event names the server reserves; emitting them is an error.
-pub const RESERVED_EVENTS: [&str; 6] = [
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
+mod json_emit;
 
 /// A namespace on a manager's connection: emit, listen, acknowledge.
 ///

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use ferrio::Value;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 
 /// Why JSON text and attachments are not a valid list of arguments.
 #[derive(Debug, thiserror::Error)]
@@ -77,32 +78,18 @@ pub(crate) fn write_named_args(out: &mut Vec<u8>, name: &str, args: &[Value]) {
     out.push(b']');
 }
 
-/// Splits the JSON text of an array of `[name, ...args]` arrays (no placeholders) into
-/// emits, in order.
-pub(crate) fn named_args_from_json(text: &[u8]) -> Result<Vec<(String, Vec<Value>)>, JsonError> {
-    let mut items: Vec<Vec<Value>> =
-        serde_json::from_slice(text).map_err(|e| JsonError::Syntax(e.to_string()))?;
-    if contains_placeholder(text) {
+/// Splits the JSON text of an array of `[event, ...args]` arrays (no placeholders) into
+/// the text of each emit, in order. The core checks each emit's shape as it queues it.
+pub(crate) fn split_batch(text: &str) -> Result<Vec<&str>, JsonError> {
+    let emits: Vec<&RawValue> =
+        serde_json::from_str(text).map_err(|e| JsonError::Syntax(e.to_string()))?;
+    if contains_placeholder(text.as_bytes()) {
         // As `value_from_json` without attachments: a placeholder names a missing one.
-        for item in &mut items {
-            for value in item.iter_mut() {
-                ferrio::socketio::binary::reconstruct(value, &[])
-                    .map_err(|e| JsonError::Placeholder(e.to_string()))?;
-            }
+        for emit in &emits {
+            value_from_json(emit.get(), Vec::new())?;
         }
     }
-    items
-        .into_iter()
-        .map(|mut item| {
-            if item.is_empty() {
-                return Err(JsonError::NotAnArray);
-            }
-            match item.remove(0) {
-                Value::String(name) => Ok((name, item)),
-                _ => Err(JsonError::NotAnArray),
-            }
-        })
-        .collect()
+    Ok(emits.into_iter().map(RawValue::get).collect())
 }
 
 fn contains_placeholder(text: &[u8]) -> bool {
@@ -296,20 +283,20 @@ mod tests {
         use super::*;
 
         #[test]
-        fn named_args_split_into_emits_in_order() {
-            let emits = named_args_from_json(br#"[["a",1,{"b":2}],["c"]]"#).unwrap();
-            assert_eq!(emits.len(), 2);
-            assert_eq!(emits[0].0, "a");
-            assert_eq!(emits[0].1.len(), 2);
-            assert_eq!(emits[1], ("c".to_owned(), vec![]));
+        fn a_batch_splits_into_the_text_of_each_emit_in_order() {
+            let emits = split_batch(r#"[["a",1,{"b":2}], ["c"]]"#).unwrap();
+            assert_eq!(emits, vec![r#"["a",1,{"b":2}]"#, r#"["c"]"#]);
         }
 
         #[test]
-        fn named_args_reject_a_missing_name_and_placeholders() {
-            assert!(named_args_from_json(br#"[[1]]"#).is_err());
-            assert!(named_args_from_json(br#"[[]]"#).is_err());
-            assert!(named_args_from_json(br#"[["a",{"_placeholder":true,"num":0}]]"#).is_err());
-            assert!(named_args_from_json(br#"[["a","_placeholder"]]"#).is_ok());
+        fn a_batch_rejects_invalid_text_and_placeholders() {
+            assert!(matches!(split_batch("[[\"a\"]"), Err(JsonError::Syntax(_))));
+            assert!(matches!(split_batch("{}"), Err(JsonError::Syntax(_))));
+            assert!(matches!(
+                split_batch(r#"[["a",{"_placeholder":true,"num":0}]]"#),
+                Err(JsonError::Placeholder(_))
+            ));
+            assert!(split_batch(r#"[["a","_placeholder"]]"#).is_ok());
         }
 
         #[test]

@@ -3,6 +3,8 @@
 //!
 //! - Events cross in drained batches ([`EventStream::next_batch`], [`EventListener`]) as
 //!   flat [`EventRecord`]s: JSON text plus binary attachments (see [`json`]).
+//! - On Unix, [`EventPipe`] announces events and ack replies on a file descriptor, for
+//!   event loops that watch descriptors (asyncio): no callback from a Rust thread.
 //! - Emits are cheap sync calls ([`Socket::emit`], [`Socket::emit_batch`]); async is for
 //!   real waits (connect, ack, next batch), run on this crate's own tokio runtime.
 //! - Every export catches panics into a typed error's `Panic` variant.
@@ -18,6 +20,8 @@ mod listener;
 mod manager;
 mod manager_events;
 mod options;
+#[cfg(unix)]
+mod pipe;
 mod runtime;
 mod socket;
 mod stream;
@@ -31,6 +35,8 @@ pub use listener::{EventListener, Subscription};
 pub use manager::Manager;
 pub use manager_events::{ManagerEvent, ManagerEventStream};
 pub use options::{ClientOptions, Transport};
+#[cfg(unix)]
+pub use pipe::{AckReply, EventPipe, PipeBatch};
 pub use socket::Socket;
 pub use stream::EventStream;
 

@@ -7,6 +7,8 @@ use crate::ack::{AckRecord, EmitRecord};
 use crate::error::{AckError, CallError, ConnectError, EmitError};
 use crate::json;
 use crate::listener::{Delivery, EventListener, Subscription};
+#[cfg(unix)]
+use crate::pipe::EventPipe;
 use crate::runtime::{block_on, guard, on_runtime};
 use crate::stream::EventStream;
 use crate::tracker::{lock, SocketCell, Tracker};
@@ -144,16 +146,16 @@ impl Socket {
     }
 
     /// `emit_batch` in one JSON text: an array of `[event, ...args]` arrays, without
-    /// binary (no placeholders). Queues them in order without waiting, until one cannot
-    /// be queued; returns how many were (send the rest with `emit_async`, which reports
-    /// why). Invalid text queues nothing and is an error.
-    pub fn emit_batch_json(&self, batch_json: Vec<u8>) -> Result<u32, EmitError> {
+    /// binary (no placeholders). Each emit is checked and framed as it is, never parsed
+    /// into values. Queues them in order without waiting, until one cannot be queued;
+    /// returns how many were (send the rest with `emit_async`, which reports why). Text
+    /// that is not a JSON array queues nothing and is an error.
+    pub fn emit_batch_json(&self, batch_json: String) -> Result<u32, EmitError> {
         guard(|| {
             let core = self.core().ok_or(EmitError::Closed)?;
-            let emits = json::named_args_from_json(&batch_json)?;
             let mut queued = 0u32;
-            for (event, args) in emits {
-                if core.try_emit_values(&event, args).is_err() {
+            for emit in json::split_batch(&batch_json)? {
+                if core.try_emit_json(emit).is_err() {
                     break;
                 }
                 queued += 1;
@@ -235,6 +237,26 @@ impl Socket {
                 closed_rx,
             );
             Ok(Arc::new(stream))
+        })
+    }
+
+    /// Like `events`, delivered through a descriptor the caller's event loop watches (see
+    /// [`EventPipe`]), which also carries the replies to its `emit_with_ack`.
+    #[cfg(unix)]
+    pub fn event_pipe(&self) -> Result<Arc<EventPipe>, CallError> {
+        guard(|| {
+            let stream = EventStream::new(
+                self.namespace.clone(),
+                self.core().map(|core| core.events()),
+                self.tracker.closed_rx(),
+            );
+            let pipe =
+                EventPipe::new(stream, self.core.clone(), self.namespace.clone()).map_err(|e| {
+                    CallError::Panic {
+                        detail: format!("could not open the event pipe: {e}"),
+                    }
+                })?;
+            Ok(Arc::new(pipe))
         })
     }
 

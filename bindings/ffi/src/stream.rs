@@ -27,7 +27,7 @@ pub struct EventStream {
 impl EventStream {
     /// Waits for at least one event, then takes what is queued, up to `max`, as core
     /// events. Empty once the stream or its manager is closed.
-    fn next_core(
+    pub(crate) fn next_core(
         &self,
         max: u32,
     ) -> impl std::future::Future<Output = Vec<ferrio::SocketEvent>> + Send + 'static {

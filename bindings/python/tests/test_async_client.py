@@ -10,6 +10,7 @@ import pytest
 
 import ferrio
 from conftest import TestServer, until
+from ferrio._ffi import ferrio_ffi as ffi
 from recorder import Recorder
 
 
@@ -273,6 +274,36 @@ async def test_a_call_without_reply_raises_ferrio_timeout_error(server: TestServ
     client = ferrio.AsyncClient()
     await client.connect(server.url)
     try:
+        with pytest.raises(ferrio.TimeoutError):
+            await client.call("hi", timeout=0.2)
+    finally:
+        await client.disconnect()
+
+
+async def test_a_pending_call_fails_with_disconnected_error_on_disconnect(
+    server: TestServer,
+) -> None:
+    client = ferrio.AsyncClient()
+    await client.connect(server.url)
+    pending = asyncio.ensure_future(client.call("hi", timeout=30))
+    await asyncio.sleep(0.1)
+    await client.disconnect()
+    with pytest.raises(ferrio.DisconnectedError):
+        await asyncio.wait_for(pending, 10)
+
+
+async def test_without_an_event_pipe_events_and_calls_go_through_a_pull_task(
+    server: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ffi.Socket, "event_pipe", None)  # as where the platform has none
+    client = ferrio.AsyncClient()
+    back = Recorder()
+    client.on("message-back", back)
+    await client.connect(server.url, transports=["websocket"])
+    try:
+        await client.emit("message", ("hello", b"\x01"))
+        assert await back.next() == ("hello", b"\x01")
+        assert await client.call("echo", ("a", 2)) == ("a", 2)
         with pytest.raises(ferrio.TimeoutError):
             await client.call("hi", timeout=0.2)
     finally:

@@ -113,5 +113,21 @@ def test_invalid_arguments_are_typed_errors(server: TestServer) -> None:
             except ffi.EmitError.InvalidArgs:
                 continue
             raise AssertionError(f"{text} was accepted")
+        for blob in ["[", '{"a":1}', '[["x",NaN]]', '[["x",{"_placeholder":true,"num":0}]]']:
+            try:
+                socket.emit_batch_json(blob)
+            except ffi.EmitError.InvalidArgs:
+                continue
+            raise AssertionError(f"{blob} was accepted")
+        # Well-formed JSON, but not [event, ...args]: nothing queued from there on.
+        assert socket.emit_batch_json('[["x",1],[2],["y"]]') == 1
+        pipe = socket.event_pipe()
+        try:
+            pipe.emit_with_ack("{", [], 1000)
+        except ffi.AckError.InvalidArgs:
+            pass
+        else:
+            raise AssertionError("an invalid call was accepted")
+        pipe.close()
     finally:
         manager.close_blocking()

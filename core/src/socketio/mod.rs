@@ -3,4 +3,4 @@
 pub mod binary;
 pub mod packet;
 
-pub use packet::{DecodeError, DecodeLimits, Decoder, Packet, PacketKind};
+pub use packet::{DecodeError, DecodeLimits, Decoder, Packet, PacketKind, RESERVED_EVENTS};

@@ -1,0 +1,330 @@
+//! `EventPipe`: a socket's events and ack replies, announced on a file descriptor that the
+//! foreign event loop watches (asyncio `add_reader`) and taken with a sync call.
+//!
+//! An awaited UniFFI future wakes its foreign loop with a callback from a tokio thread
+//! (thread state, GIL, `call_soon_threadsafe`): ~150 µs of CPU per wake-up in Python. Here a
+//! tokio thread only writes one byte to a socket pair; the loop wakes from its own poll,
+//! as it does for a socket of its own.
+
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::error::{AckError, CallError};
+use crate::event::{EventRecord, JsonBatch};
+use crate::json;
+use crate::runtime::{guard, runtime};
+use crate::stream::{EventStream, MAX_BATCH};
+use crate::tracker::{lock, SocketCell};
+
+/// Events the pipe holds before its task stops pulling from the core (backpressure).
+const CAPACITY: usize = MAX_BATCH as usize;
+
+/// A socket's events and the replies to [`EventPipe::emit_with_ack`], signalled on
+/// [`EventPipe::fd`]: when it is readable, call [`EventPipe::take`].
+#[derive(uniffi::Object)]
+pub struct EventPipe {
+    namespace: String,
+    core: Arc<SocketCell>,
+    stream: Arc<EventStream>,
+    shared: Arc<Shared>,
+    reader: UnixStream,
+    next_call: AtomicU64,
+}
+
+/// What the pull task, the ack tasks and the taker share.
+struct Shared {
+    queue: Mutex<Queue>,
+    writer: UnixStream,
+    signalled: AtomicBool,
+    room: Notify,
+    closed: AtomicBool,
+}
+
+#[derive(Default)]
+struct Queue {
+    events: Vec<ferrio::SocketEvent>,
+    acks: Vec<(u64, Result<ferrio::Ack, ferrio::AckError>)>,
+    ended: bool,
+}
+
+impl Shared {
+    fn push(&self, fill: impl FnOnce(&mut Queue)) {
+        fill(&mut lock(&self.queue));
+        self.signal();
+    }
+
+    /// One byte per wake-up: set until the taker clears it.
+    fn signal(&self) {
+        if !self.signalled.swap(true, Ordering::AcqRel) {
+            // Non-blocking: a full socket already holds a wake-up.
+            let _ = (&self.writer).write(&[1]);
+        }
+    }
+}
+
+impl EventPipe {
+    /// A pipe of `stream`, pulled by a task on the FFI runtime until the stream ends.
+    pub(crate) fn new(
+        stream: EventStream,
+        core: Arc<SocketCell>,
+        namespace: String,
+    ) -> std::io::Result<Self> {
+        let (reader, writer) = UnixStream::pair()?;
+        reader.set_nonblocking(true)?;
+        writer.set_nonblocking(true)?;
+        let shared = Arc::new(Shared {
+            queue: Mutex::default(),
+            writer,
+            signalled: AtomicBool::new(false),
+            room: Notify::new(),
+            closed: AtomicBool::new(false),
+        });
+        let stream = Arc::new(stream);
+        runtime().spawn(pull(stream.clone(), shared.clone()));
+        Ok(EventPipe {
+            namespace,
+            core,
+            stream,
+            shared,
+            reader,
+            next_call: AtomicU64::new(0),
+        })
+    }
+
+    /// Reads the pending wake-up bytes, so that the descriptor is readable again only after
+    /// the next signal.
+    fn clear_signal(&self) {
+        let mut bytes = [0u8; 64];
+        while matches!((&self.reader).read(&mut bytes), Ok(n) if n == bytes.len()) {}
+        self.shared.signalled.store(false, Ordering::Release);
+    }
+}
+
+/// Moves the stream's events into the pipe, waiting while it is full.
+async fn pull(stream: Arc<EventStream>, shared: Arc<Shared>) {
+    loop {
+        loop {
+            let room = shared.room.notified();
+            if shared.closed.load(Ordering::Acquire) {
+                shared.push(|queue| queue.ended = true);
+                return;
+            }
+            if lock(&shared.queue).events.len() < CAPACITY {
+                break;
+            }
+            room.await;
+        }
+        let batch = stream.next_core(MAX_BATCH).await;
+        if batch.is_empty() {
+            shared.push(|queue| queue.ended = true);
+            return;
+        }
+        shared.push(|queue| queue.events.extend(batch));
+    }
+}
+
+#[uniffi::export]
+impl EventPipe {
+    /// The descriptor to watch for reading (asyncio: `loop.add_reader(pipe.fd(), ...)`):
+    /// readable when [`EventPipe::take`] has something.
+    pub fn fd(&self) -> i32 {
+        self.reader.as_raw_fd()
+    }
+
+    /// Takes, without waiting, up to `max` events and every ack reply that arrived, packed
+    /// as described at [`PipeBatch`]. `ended` once the stream has ended and is drained.
+    pub fn take(&self, max: u32) -> Result<PipeBatch, CallError> {
+        guard(|| {
+            // Cleared before taking: whatever arrives after the take signals again.
+            self.clear_signal();
+            let max = usize::try_from(max.clamp(1, MAX_BATCH)).unwrap_or(64);
+            let (events, replies, ended, left) = {
+                let mut queue = lock(&self.shared.queue);
+                let count = queue.events.len().min(max);
+                let events: Vec<_> = queue.events.drain(..count).collect();
+                let replies = std::mem::take(&mut queue.acks);
+                let left = !queue.events.is_empty();
+                (events, replies, queue.ended && !left, left)
+            };
+            if left {
+                self.shared.signal();
+            }
+            self.shared.room.notify_one();
+            let JsonBatch { mut json, others } = JsonBatch::pack(&self.namespace, events);
+            let mut acks = Vec::new();
+            for (id, reply) in replies {
+                match reply {
+                    Ok(ack) if !json::has_binary(&ack.args) => {
+                        // `[...]` becomes `[...,{"ack":id,"args":[...]}]`.
+                        json.pop();
+                        if json.len() > 1 {
+                            json.push(b',');
+                        }
+                        json.extend_from_slice(format!("{{\"ack\":{id},\"args\":").as_bytes());
+                        json.extend_from_slice(json::args_to_json(&ack.args).0.as_bytes());
+                        json.extend_from_slice(b"}]");
+                    }
+                    Ok(ack) => {
+                        let (args_json, attachments) = json::args_to_json(&ack.args);
+                        acks.push(AckReply {
+                            id,
+                            args_json,
+                            attachments,
+                            error: None,
+                        });
+                    }
+                    Err(error) => acks.push(AckReply {
+                        id,
+                        args_json: String::new(),
+                        attachments: Vec::new(),
+                        error: Some(error.into()),
+                    }),
+                }
+            }
+            Ok(PipeBatch {
+                json,
+                others,
+                acks,
+                ended,
+            })
+        })
+    }
+
+    /// Emits with an acknowledgement request without waiting. `data_json` is the JSON text
+    /// of `[event, ...args]`, binary nodes as placeholders into `attachments`. The
+    /// reply, or why there is none (no reply within `timeout_ms`, disconnection, ...),
+    /// comes back through [`EventPipe::take`] with the returned id.
+    ///
+    /// # Errors
+    /// [`AckError::InvalidArgs`] and `Closed` at once; the others in the reply.
+    pub fn emit_with_ack(
+        &self,
+        data_json: String,
+        attachments: Vec<Vec<u8>>,
+        timeout_ms: u64,
+    ) -> Result<u64, AckError> {
+        guard(|| {
+            let core = lock(&self.core).clone().ok_or(AckError::Closed)?;
+            let mut args = json::args_from_json(&data_json, attachments)?.into_iter();
+            let Some(ferrio::Value::String(event)) = args.next() else {
+                return Err(AckError::InvalidArgs {
+                    detail: "the first item must be the event name".to_owned(),
+                });
+            };
+            let args: Vec<_> = args.collect();
+            let timeout = Duration::from_millis(timeout_ms);
+            let id = self.next_call.fetch_add(1, Ordering::Relaxed);
+            let shared = self.shared.clone();
+            runtime().spawn(async move {
+                let reply = core.emit_values_with_ack(&event, args, timeout).await;
+                shared.push(|queue| queue.acks.push((id, reply)));
+            });
+            Ok(id)
+        })
+    }
+
+    /// Ends the pipe: its task stops (`take` then reports `ended`); ack replies still
+    /// to come are dropped.
+    pub fn close(&self) -> Result<(), CallError> {
+        self.shared.closed.store(true, Ordering::Release);
+        self.shared.room.notify_one();
+        self.stream.close()
+    }
+}
+
+impl Drop for EventPipe {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+/// What [`EventPipe::take`] hands over, in the cheapest form to cross.
+///
+/// `json` is the UTF-8 JSON text of an array, in order: a plain event (no attachments, no
+/// ack request) is the array `[name, ...args]`; any other event is the integer K, standing
+/// for `others[K]`; a reply without binary to `emit_with_ack` call `id` is the object
+/// `{"ack":id,"args":[...]}`. Other replies, and failures, are in `acks`.
+#[derive(Debug, uniffi::Record)]
+pub struct PipeBatch {
+    /// The JSON text described above; `[]` when there is nothing.
+    pub json: Vec<u8>,
+    /// The events that are not plain, referenced from `json` by index.
+    pub others: Vec<EventRecord>,
+    /// Replies with binary, and calls that got no reply, in the order they arrived.
+    pub acks: Vec<AckReply>,
+    /// The stream has ended and everything was taken: stop watching the descriptor.
+    pub ended: bool,
+}
+
+/// The reply to [`EventPipe::emit_with_ack`] call `id` when it does not fit in
+/// [`PipeBatch::json`]: with binary, or why there is none.
+#[derive(Debug, uniffi::Record)]
+pub struct AckReply {
+    /// The id `emit_with_ack` returned.
+    pub id: u64,
+    /// The values the server passed to its callback: JSON text of an array.
+    pub args_json: String,
+    /// The bytes of the placeholders in `args_json`, by number.
+    pub attachments: Vec<Vec<u8>>,
+    /// Set when there is no reply (timeout, disconnection, closed, ...).
+    pub error: Option<AckError>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    fn pipe_without_socket() -> EventPipe {
+        let (_closed_tx, closed_rx) = tokio::sync::watch::channel(false);
+        let stream = EventStream::new("/".into(), None, closed_rx);
+        EventPipe::new(stream, Arc::default(), "/".into()).unwrap()
+    }
+
+    /// Takes until `ended`, for at most a second.
+    fn take_until_ended(pipe: &EventPipe) {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        loop {
+            let batch = pipe.take(64).unwrap();
+            assert_eq!(batch.json, b"[]");
+            if batch.ended {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the pipe never ended");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn the_end_of_the_stream_is_signalled_on_the_descriptor_then_taken() {
+        let pipe = pipe_without_socket();
+        let mut byte = [0u8; 1];
+        let mut reader = pipe.reader.try_clone().unwrap();
+        reader.set_nonblocking(false).unwrap();
+        reader
+            .set_read_timeout(Some(Duration::from_secs(1)))
+            .unwrap();
+        assert_eq!(reader.read(&mut byte).unwrap(), 1, "no wake-up byte");
+        take_until_ended(&pipe);
+    }
+
+    #[test]
+    fn a_call_without_a_socket_is_refused_at_once() {
+        let pipe = pipe_without_socket();
+        let result = pipe.emit_with_ack("[\"e\"]".into(), Vec::new(), 1000);
+        assert!(matches!(result, Err(AckError::Closed)), "{result:?}");
+    }
+
+    #[test]
+    fn closing_ends_the_pipe() {
+        let pipe = pipe_without_socket();
+        pipe.close().unwrap();
+        take_until_ended(&pipe);
+    }
+}
