@@ -6,7 +6,6 @@ import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
 import kotlinx.coroutines.launch
-import kotlinx.serialization.json.JsonPrimitive
 import java.util.concurrent.locks.ReentrantLock
 import kotlin.concurrent.withLock
 import dev.ferrio.ffi.EmitRecord as FfiEmitRecord
@@ -182,7 +181,8 @@ internal class Outbox {
         text.append('[')
         for ((index, item) in run.withIndex()) {
             if (index > 0) text.append(',')
-            text.append('[').append(JsonPrimitive(item.event).toString())
+            text.append('[')
+            Codec.writeString(text, item.event)
             // `argsJson` is `[...]`: its items follow the name, its `]` closes the entry.
             if (item.argsJson.length > 2) text.append(',').append(item.argsJson, 1, item.argsJson.length) else text.append(']')
         }
