@@ -116,12 +116,13 @@ test-cluster-bindings: deps-cluster test-python
 	"$(FERRIO_CLUSTER)" -- mvn -B -q -f $(KOTLIN_DIR)/pom.xml test -Dtest=ClusterTest -Dsurefire.failIfNoSpecifiedTests=false
 	"$(FERRIO_CLUSTER)" -- bindings/swift/test.sh --filter ClusterTests
 
-# Benchmarks (benches/README.md): Ferrio (Rust, Python) against socket.io-client,
+# Benchmarks (benches/README.md): Ferrio (Rust, Python, Kotlin) against socket.io-client,
 # python-socketio, rust_socketio and a raw tokio-tungstenite floor, each its own process
 # against benches/server.mjs on loopback. Builds every client in release (Rust clients in
 # target/bench, the Python package into a venv outside the repository, the JS client from
-# its lockfile), then writes benches/results.json and BENCHMARKS.md. Not part of `test`:
-# about 10 minutes on 2 cores. BENCH_ARGS goes to benches/run.py (e.g. `--quick --runs 1`).
+# its lockfile, the Kotlin client with the Kotlin package in one Maven reactor, against the
+# release cdylib), then writes benches/results.json and BENCHMARKS.md. Not part of `test`:
+# about 13 minutes on 2 cores. BENCH_ARGS goes to benches/run.py (e.g. `--quick --runs 1`).
 FERRIO_BENCH_VENV ?= $${XDG_CACHE_HOME:-$$HOME/.cache}/ferrio/bench-venv
 BENCH_ARGS ?=
 
@@ -133,5 +134,6 @@ bench: deps-node
 	PATH="$(FERRIO_BENCH_VENV)/bin:$$PATH" "$(FERRIO_BENCH_VENV)/bin/python" -m pip install --quiet --force-reinstall --no-deps --no-build-isolation ./$(PYTHON_DIR)
 	CARGO_TARGET_DIR="$(CURDIR)/target/bench" cargo build --release --locked --manifest-path benches/rust/Cargo.toml
 	CARGO_TARGET_DIR="$(CURDIR)/target/bench" cargo build --release --locked --manifest-path benches/rust-socketio/Cargo.toml
+	mvn -B -q -f benches/kotlin/pom.xml -Dferrio.profile=release -DskipTests package
 	FERRIO_BENCH_VENV="$(FERRIO_BENCH_VENV)" python3 benches/run.py $(BENCH_ARGS)
 	python3 benches/report.py

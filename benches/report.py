@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["floor", "ferrio", "rust_socketio", "js", "ferrio_py", "python_socketio"]
+ORDER = ["floor", "ferrio", "rust_socketio", "js", "ferrio_py", "python_socketio", "ferrio_kt"]
 LABEL = {
     "floor": "floor (tokio-tungstenite)",
     "ferrio": "**Ferrio (Rust)**",
@@ -18,6 +18,7 @@ LABEL = {
     "js": "socket.io-client 4.8 (JS)",
     "ferrio_py": "**Ferrio (Python)**",
     "python_socketio": "python-socketio 5 (AsyncClient)",
+    "ferrio_kt": "**Ferrio (Kotlin)**",
 }
 
 
@@ -125,9 +126,9 @@ def main() -> None:
         f"Each client runs as its own process against the same Node bench server "
         f"(`benches/server.mjs`, socket.io {m.get('socket.io (server)')}) on loopback, over "
         f"WebSocket unless stated. Medians of {results['runs']} runs. CPU is the client process's own "
-        "user + system time (getrusage / process.cpuUsage) over the measured loop only; the Node "
-        "server is the ceiling for the fast clients' wall-clock throughput, so CPU per message is "
-        "the fair comparison. The floor is a minimal client written directly on tokio-tungstenite "
+        "user + system time (getrusage / process.cpuUsage / the JVM's processCpuTime) over the "
+        "measured loop only; the Node server is the ceiling for the fast clients' wall-clock "
+        "throughput, so CPU per message is the fair comparison. The floor is a minimal client written directly on tokio-tungstenite "
         "(benches/rust/src/bin/floor.rs): the wire format only, JSON encode/decode of the "
         "arguments, no dispatch.",
         "",
@@ -189,8 +190,7 @@ def main() -> None:
                        f"**{lib['release_ffi_stripped_bytes']:,} bytes ({lib['release_ffi_stripped_mib']:.2f} MiB)**.")
     else:
         out.append(f"not measured: {lib.get('error')}")
-    out += ["", "## Clients not measured", "", f"- Kotlin: {results.get('kotlin')}", ""]
-    out += ["## Machine and versions", "", "| | |", "|---|---|"]
+    out += ["", "## Machine and versions", "", "| | |", "|---|---|"]
     for key, value in m.items():
         out.append(f"| {key} | {value} |")
     out += ["", f"Total run time: {results.get('elapsed_s', 0):.0f} s.", ""]

@@ -22,6 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benches"
 RUST_BIN = ROOT / "target" / "bench" / "release"
 VENV_PY = Path(os.environ.get("FERRIO_BENCH_VENV", Path.home() / ".cache/ferrio/bench-venv")) / "bin/python"
+KOTLIN_JAR = BENCH / "kotlin" / "client" / "target" / "ferrio-bench.jar"
+# JNA searches jna.library.path before the class path: the Kotlin client loads the release
+# cdylib built here, whatever profile's library the package's jar holds.
+KOTLIN_LIB_DIR = ROOT / "target" / "release"
 
 # client id -> (label, command prefix; the scenario, url and n are appended)
 CLIENTS: dict[str, tuple[str, list[str]]] = {
@@ -33,6 +37,10 @@ CLIENTS: dict[str, tuple[str, list[str]]] = {
     "python_socketio": (
         "python-socketio 5 (AsyncClient)",
         [str(VENV_PY), str(BENCH / "python_client.py"), "python-socketio"],
+    ),
+    "ferrio_kt": (
+        "Ferrio (Kotlin)",
+        ["java", f"-Djna.library.path={KOTLIN_LIB_DIR}", "-jar", str(KOTLIN_JAR)],
     ),
 }
 
@@ -142,6 +150,7 @@ def machine() -> dict:
         "rustc": version(["rustc", "--version"]),
         "node": version(["node", "--version"]),
         "python": version([str(VENV_PY), "--version"]),
+        "java": (version(["java", "--version"]).splitlines() or ["unknown"])[0],
         "socket.io (server)": npm_version("socket.io", ROOT / "tests" / "server"),
         "socket.io-client": npm_version("socket.io-client", BENCH / "js"),
         "python-socketio": version([str(VENV_PY), "-c",
@@ -207,15 +216,9 @@ def main() -> None:
             c: {"summary": summarize(per_client[c]), "raw": per_client[c]} for c in clients
         }
     results["library"] = library_size()
-    results["kotlin"] = kotlin_status()
     results["elapsed_s"] = time.time() - started
     Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {args.out} in {results['elapsed_s']:.0f} s")
-
-
-def kotlin_status() -> str:
-    return ("bindings/kotlin exists but has no benchmark client yet (its package is being "
-            "written concurrently); not measured")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ public class Manager(
     private val ffi: FfiManager
     private val sockets = ConcurrentHashMap<String, Socket>()
     private val closed = AtomicBoolean(false)
+    private val outbox = Outbox()
 
     init {
         NativeThreads.init()
@@ -45,7 +46,7 @@ public class Manager(
     public fun socket(namespace: String = "/", auth: JsonObject? = null): Socket {
         if (closed.get()) throw ClosedException()
         val name = if (namespace.startsWith("/")) namespace else "/$namespace"
-        return sockets.computeIfAbsent(name) { Socket(native { ffi.socket(name, auth?.toString()) }) }
+        return sockets.computeIfAbsent(name) { Socket(native { ffi.socket(name, auth?.toString()) }, outbox) }
     }
 
     /** The transport in use, while connected. */
@@ -56,13 +57,15 @@ public class Manager(
     public val isClosed: Boolean get() = closed.get()
 
     /**
-     * Disconnects every namespace, closes the connection and waits (briefly: at most one
-     * batch of handlers) for the delivery threads to stop. Pending acknowledgements fail
-     * with [ClosedException]; [Socket.events] flows complete. Idempotent.
+     * Hands the pending [Socket.emit]s to the native layer (errors logged), then disconnects
+     * every namespace, closes the connection and waits (briefly: at most one batch of
+     * handlers) for the delivery threads to stop. Pending acknowledgements fail with
+     * [ClosedException]; [Socket.events] flows complete. Idempotent.
      */
     override fun close() {
         if (!closed.compareAndSet(false, true)) return
         try {
+            outbox.close()
             native { ffi.closeBlocking() }
         } finally {
             // The native objects stay (closed, answering ClosedException) until the GC

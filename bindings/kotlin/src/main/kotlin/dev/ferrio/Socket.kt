@@ -1,5 +1,6 @@
 package dev.ferrio
 
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
@@ -7,6 +8,7 @@ import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.flow.flow
 import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.withContext
 import kotlinx.coroutines.withTimeoutOrNull
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.CopyOnWriteArrayList
@@ -16,7 +18,6 @@ import java.util.logging.Level
 import java.util.logging.Logger
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
-import dev.ferrio.ffi.EmitException as FfiEmitException
 import dev.ferrio.ffi.EventKind as FfiEventKind
 import dev.ferrio.ffi.EventListener as FfiEventListener
 import dev.ferrio.ffi.EventRecord as FfiEventRecord
@@ -24,6 +25,9 @@ import dev.ferrio.ffi.Socket as FfiSocket
 
 /** Events per native call: the per-call cost stops falling past 64 (ffi-costs.md). */
 internal const val BATCH = 64
+
+/** Event names Socket.IO reserves; emitting one is an [EmitException]. */
+private val RESERVED_EVENTS = setOf("connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener")
 
 /** How long [Socket.connect] and [Socket.disconnect] wait for their handlers to have run. */
 private val HANDLER_WAIT = 5.seconds
@@ -56,7 +60,7 @@ public class Registration internal constructor(private val remove: () -> Unit) :
  * val reply = socket.emitWithAck("join", "lobby", timeout = 5.seconds)
  * ```
  */
-public class Socket internal constructor(private val ffi: FfiSocket) {
+public class Socket internal constructor(internal val ffi: FfiSocket, private val outbox: Outbox) {
     /** The namespace, e.g. `/` or `/admin`. */
     public val namespace: String = ffi.namespace()
 
@@ -109,6 +113,7 @@ public class Socket internal constructor(private val ffi: FfiSocket) {
      */
     public suspend fun disconnect() {
         if (isClosed.get()) return
+        flushLogged()
         val wasConnected = connected
         val disconnectsBefore = disconnects.value
         native { ffi.disconnect() }
@@ -121,24 +126,36 @@ public class Socket internal constructor(private val ffi: FfiSocket) {
     /**
      * Sends [event] with [args] (see [Values]; [ByteArray]s anywhere travel as binary)
      * without waiting. Buffered while the namespace is connecting or reconnecting, and sent in
-     * order once connected. When the outgoing queue is full, waits for room.
+     * order once connected.
      *
-     * @throws EmitException for a reserved event name or arguments that cannot be sent.
+     * Emits cross to the native layer in batches (one native call per batch instead of one
+     * per emit): this call checks the event name and encodes [args], then appends the emit
+     * to the manager's pending emits, which the emit completing a batch of 64 sends, and a
+     * background flusher otherwise sends as soon as it runs (on `Dispatchers.IO`).
+     * [emitWithAck], [disconnect] and [Manager.close] send the pending emits first. Emits of
+     * one manager (all its namespaces) reach the native layer in the order of their `emit`
+     * calls; when its outgoing queue is full, the sender waits for room, so an emit that
+     * completes a batch may wait.
+     *
+     * An error found while sending (e.g. a full offline buffer, a packet larger than the
+     * server's `maxPayload`) is thrown by the emit that sent the batch (the batch's first
+     * such error), else logged as a warning on the `dev.ferrio` logger (java.util.logging),
+     * naming the namespace and event: no emit is dropped silently.
+     *
+     * @throws EmitException for a reserved event name, or an error found while sending the
+     *   batch this call completed.
+     * @throws IllegalArgumentException for arguments of a type that cannot be sent.
      * @throws ClosedException once the manager is closed.
      */
     public fun emit(event: String, vararg args: Any?) {
-        val encoded = Codec.encode(args.asList())
-        native {
-            try {
-                ffi.emit(event, encoded.text, encoded.attachments)
-            } catch (_: FfiEmitException.QueueFull) {
-                ffi.emitBlocking(event, encoded.text, encoded.attachments)
-            }
-        }
+        if (isClosed.get()) throw ClosedException()
+        if (event in RESERVED_EVENTS) throw EmitException("`$event` is a reserved event name")
+        outbox.add(this, event, Codec.encode(args.asList()))
     }
 
     /**
-     * Sends [event] with [args] and returns the values the server acknowledged it with.
+     * Sends [event] with [args] and returns the values the server acknowledged it with. The
+     * pending [emit]s are sent first, so the server receives them before this event.
      *
      * @param timeout how long to wait; the manager's [ClientOptions.ackTimeout] when `null`.
      * @throws TimeoutException when no acknowledgement came in time.
@@ -147,8 +164,15 @@ public class Socket internal constructor(private val ffi: FfiSocket) {
      */
     public suspend fun emitWithAck(event: String, vararg args: Any?, timeout: Duration? = null): List<Any?> {
         val encoded = Codec.encode(args.asList())
+        flushLogged()
         val reply = native { ffi.emitWithAck(event, encoded.text, encoded.attachments, timeout?.millis()) }
         return Codec.decode(reply.argsJson, reply.attachments)
+    }
+
+    /** Sends the pending emits (waiting for room off the caller's thread), logging errors. */
+    private suspend fun flushLogged() {
+        if (outbox.isIdle()) return
+        withContext(Dispatchers.IO) { outbox.flushLogged() }
     }
 
     /**

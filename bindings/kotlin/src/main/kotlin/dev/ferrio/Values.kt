@@ -24,7 +24,7 @@ import java.math.BigInteger
  */
 public object Values {
     /** [value] as a [JsonElement]; throws [IllegalArgumentException] for binary or other types. */
-    public fun toJson(value: Any?): JsonElement = Codec.toJson(value, null)
+    public fun toJson(value: Any?): JsonElement = Codec.toJson(value)
 
     /** A [JsonElement] as the Kotlin values events carry. */
     public fun fromJson(element: JsonElement): Any? = Codec.fromJson(element, emptyList())
@@ -36,13 +36,22 @@ public object Values {
  * writing order): the Socket.IO wire convention, which the FFI layer speaks too.
  */
 internal object Codec {
+    private const val HEX = "0123456789abcdef"
+
     class Encoded(val text: String, val attachments: List<ByteArray>)
 
+    /**
+     * Writes the text directly, without a [JsonElement] tree (building the tree and printing
+     * it were most of an emit's cost); leaves other than strings go through [toJson].
+     *
+     * @throws IllegalArgumentException for a value that cannot be sent.
+     */
     fun encode(args: List<Any?>): Encoded {
         if (args.isEmpty()) return Encoded("[]", emptyList())
         val attachments = ArrayList<ByteArray>(0)
-        val text = JsonArray(args.map { toJson(it, attachments) }).toString()
-        return Encoded(text, attachments)
+        val text = StringBuilder(64)
+        write(text, args, attachments)
+        return Encoded(text.toString(), attachments)
     }
 
     fun decode(text: String, attachments: List<ByteArray>): List<Any?> {
@@ -51,7 +60,63 @@ internal object Codec {
         return array.map { fromJson(it, attachments) }
     }
 
-    fun toJson(value: Any?, attachments: MutableList<ByteArray>?): JsonElement = when (value) {
+    private fun write(out: StringBuilder, value: Any?, attachments: MutableList<ByteArray>) {
+        when (value) {
+            null -> out.append("null")
+            is String -> writeString(out, value)
+            is ByteArray -> {
+                attachments.add(value)
+                out.append("""{"_placeholder":true,"num":""").append(attachments.size - 1).append('}')
+            }
+            is Map<*, *> -> {
+                out.append('{')
+                var first = true
+                for ((key, item) in value) {
+                    require(key is String) { "object keys must be strings, not ${key?.let { it::class }}" }
+                    if (!first) out.append(',')
+                    first = false
+                    writeString(out, key)
+                    out.append(':')
+                    write(out, item, attachments)
+                }
+                out.append('}')
+            }
+            is Iterable<*> -> writeArray(out, value, attachments)
+            is Array<*> -> writeArray(out, value.asIterable(), attachments)
+            else -> out.append(toJson(value).toString())
+        }
+    }
+
+    private fun writeArray(out: StringBuilder, items: Iterable<*>, attachments: MutableList<ByteArray>) {
+        out.append('[')
+        var first = true
+        for (item in items) {
+            if (!first) out.append(',')
+            first = false
+            write(out, item, attachments)
+        }
+        out.append(']')
+    }
+
+    /** [text] as a JSON string: quotes, backslashes and control characters escaped. */
+    fun writeString(out: StringBuilder, text: String) {
+        out.append('"')
+        var start = 0
+        for (index in text.indices) {
+            val char = text[index]
+            if (char != '"' && char != '\\' && char >= ' ') continue
+            out.append(text, start, index)
+            when (char) {
+                '"', '\\' -> out.append('\\').append(char)
+                else -> out.append("\\u00").append(HEX[char.code shr 4]).append(HEX[char.code and 0xf])
+            }
+            start = index + 1
+        }
+        out.append(text, start, text.length).append('"')
+    }
+
+    /** [value] as a [JsonElement] tree; binary has no JSON form. */
+    fun toJson(value: Any?): JsonElement = when (value) {
         null -> JsonNull
         is JsonElement -> value
         is String -> JsonPrimitive(value)
@@ -62,15 +127,15 @@ internal object Codec {
         is UShort -> JsonPrimitive(value.toInt())
         is UByte -> JsonPrimitive(value.toInt())
         is ULong -> JsonPrimitive(BigInteger(value.toString()))
-        is ByteArray -> placeholder(value, attachments)
+        is ByteArray -> throw IllegalArgumentException("binary data has no JSON form")
         is Map<*, *> -> JsonObject(
             value.entries.associateTo(LinkedHashMap(value.size)) { (key, item) ->
                 require(key is String) { "object keys must be strings, not ${key?.let { it::class }}" }
-                key to toJson(item, attachments)
+                key to toJson(item)
             },
         )
-        is Iterable<*> -> JsonArray(value.map { toJson(it, attachments) })
-        is Array<*> -> JsonArray(value.map { toJson(it, attachments) })
+        is Iterable<*> -> JsonArray(value.map(::toJson))
+        is Array<*> -> JsonArray(value.map(::toJson))
         is IntArray -> JsonArray(value.map { JsonPrimitive(it) })
         is LongArray -> JsonArray(value.map { JsonPrimitive(it) })
         is DoubleArray -> JsonArray(value.map { JsonPrimitive(it) })
@@ -78,14 +143,6 @@ internal object Codec {
         is ShortArray -> JsonArray(value.map { JsonPrimitive(it) })
         is BooleanArray -> JsonArray(value.map { JsonPrimitive(it) })
         else -> throw IllegalArgumentException("a ${value::class.qualifiedName} cannot be sent")
-    }
-
-    private fun placeholder(bytes: ByteArray, attachments: MutableList<ByteArray>?): JsonElement {
-        requireNotNull(attachments) { "binary data has no JSON form" }
-        attachments.add(bytes)
-        return JsonObject(
-            mapOf("_placeholder" to JsonPrimitive(true), "num" to JsonPrimitive(attachments.size - 1)),
-        )
     }
 
     fun fromJson(element: JsonElement, attachments: List<ByteArray>): Any? = when (element) {

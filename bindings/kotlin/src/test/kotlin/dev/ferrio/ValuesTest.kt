@@ -1,5 +1,6 @@
 package dev.ferrio
 
+import kotlinx.serialization.json.Json
 import kotlinx.serialization.json.JsonObject
 import kotlinx.serialization.json.JsonPrimitive
 import org.junit.jupiter.api.Assertions.assertEquals
@@ -21,6 +22,21 @@ class ValuesTest {
         )
         assertEquals(listOf(bin(1, 2, 3), bin(4, 5), bin()), plain(encoded.attachments))
         assertEquals(Codec.Encoded("[]", emptyList()).text, Codec.encode(emptyList()).text)
+    }
+
+    @Test
+    fun `the written text is the JSON of the values, escapes and leaves included`() {
+        val values = listOf(
+            "q\"b\\c\u0001\n\t\u001fé😀",
+            mapOf("k\"" to listOf(1, 2.5, -3L, true, null, 'c', 7u, ULong.MAX_VALUE, BigInteger.TEN.pow(30))),
+            intArrayOf(1, 2),
+            arrayOf("a", listOf<Any?>()),
+            JsonObject(mapOf("j" to JsonPrimitive("x"))),
+            emptyMap<String, Any?>(),
+        )
+        val text = Codec.encode(values).text
+        assertEquals(Values.toJson(values), Json.parseToJsonElement(text))
+        assertEquals(Values.toJson(values.drop(1)).toString(), Codec.encode(values.drop(1)).text)
     }
 
     @Test
