@@ -102,10 +102,6 @@ def target_rows(results: dict) -> list[str]:
     if "stripped_mib" in lib:
         met = "met" if lib["stripped_bytes"] <= 4_000_000 else "**not met**"
         rows.append(f"| `ferrio-ffi` library, release profile, stripped | {lib['stripped_bytes'] / 1e6:.2f} MB | ≤ 4 MB | {met} |")
-    if "release_ffi_stripped_bytes" in lib:
-        size = lib["release_ffi_stripped_bytes"]
-        met = "met" if size <= 4_000_000 else "**not met**"
-        rows.append(f"| `ferrio-ffi` library, `release-ffi` profile (opt-level s), stripped | {size / 1e6:.2f} MB | ≤ 4 MB | {met} |")
     return rows
 
 
@@ -183,11 +179,6 @@ def main() -> None:
     if "stripped_bytes" in lib:
         out.append(f"`{lib['path']}`, stripped: **{lib['stripped_bytes']:,} bytes "
                    f"({lib['stripped_mib']:.2f} MiB)**.")
-        if "release_ffi_stripped_bytes" in lib:
-            out.append("")
-            out.append(f"`target/release-ffi/libferrio_ffi.so` (`cargo build --profile release-ffi -p ferrio-ffi`: "
-                       f"fat LTO, one codegen unit, opt-level \"s\", stripped): "
-                       f"**{lib['release_ffi_stripped_bytes']:,} bytes ({lib['release_ffi_stripped_mib']:.2f} MiB)**.")
     else:
         out.append(f"not measured: {lib.get('error')}")
     out += ["", "## Machine and versions", "", "| | |", "|---|---|"]

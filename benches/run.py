@@ -175,14 +175,6 @@ def library_size() -> dict:
     result = {"path": f"{shown} (the Python wheel's, release profile)",
               "unstripped_bytes": lib.stat().st_size,
               "stripped_bytes": size, "stripped_mib": size / 1024 / 1024}
-    # The distribution profile (Cargo.toml `release-ffi`: opt-level "s", stripped), when
-    # built: `cargo build --profile release-ffi -p ferrio-ffi`.
-    dist = ROOT / "target" / "release-ffi" / "libferrio_ffi.so"
-    if dist.exists():
-        subprocess.run(["strip", "-o", str(stripped), str(dist)], check=True)
-        result["release_ffi_stripped_bytes"] = stripped.stat().st_size
-        result["release_ffi_stripped_mib"] = stripped.stat().st_size / 1024 / 1024
-        stripped.unlink()
     return result
 
 
