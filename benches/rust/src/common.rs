@@ -37,10 +37,15 @@ pub fn cpu() -> Duration {
 
 /// Resident set size now, in KiB.
 pub fn rss_kib() -> u64 {
+    status_kib("VmRSS:")
+}
+
+/// A KiB field of `/proc/self/status` (0 when it cannot be read).
+fn status_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }
@@ -74,12 +79,7 @@ pub fn percentile(samples: &mut [f64], p: f64) -> f64 {
 /// Peak resident set size of this process image, in KiB (VmHWM: unlike ru_maxrss, it
 /// does not include the parent's memory before exec).
 pub fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+    status_kib("VmHWM:")
 }
 
 /// Prints the one result line the driver reads.

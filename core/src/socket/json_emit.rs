@@ -88,31 +88,8 @@ impl<'de> Visitor<'de> for NamedArgsVisitor {
 }
 
 /// A JSON string, borrowed from the text when it has no escapes.
-struct EventName<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for EventName<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(EventNameVisitor)
-    }
-}
-
-struct EventNameVisitor;
-
-impl<'de> Visitor<'de> for EventNameVisitor {
-    type Value = EventName<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the event name, a string")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, name: &'de str) -> Result<Self::Value, E> {
-        Ok(EventName(Cow::Borrowed(name)))
-    }
-
-    fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
-        Ok(EventName(Cow::Owned(name.to_owned())))
-    }
-}
+#[derive(serde::Deserialize)]
+struct EventName<'a>(#[serde(borrow)] Cow<'a, str>);
 
 #[cfg(test)]
 mod tests {
