@@ -4,7 +4,8 @@
 //! - Events cross in drained batches ([`EventStream::next_batch`], [`EventListener`]) as
 //!   flat [`EventRecord`]s: JSON text plus binary attachments (see [`json`]).
 //! - On Unix, [`EventPipe`] announces events and ack replies on a file descriptor, for
-//!   event loops that watch descriptors (asyncio): no callback from a Rust thread.
+//!   event loops that watch descriptors (asyncio): no callback from a Rust thread. Its
+//!   call socket carries plain ack requests and replies as datagrams: no FFI call at all.
 //! - Emits are cheap sync calls ([`Socket::emit`], [`Socket::emit_batch`]); async is for
 //!   real waits (connect, ack, next batch), run on this crate's own tokio runtime.
 //! - Every export catches panics into a typed error's `Panic` variant.

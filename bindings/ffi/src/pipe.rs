@@ -22,6 +22,10 @@ use crate::runtime::{guard, runtime};
 use crate::stream::{EventStream, MAX_BATCH};
 use crate::tracker::{lock, SocketCell};
 
+mod calls;
+
+use calls::CallSocket;
+
 /// Events the pipe holds before its task stops pulling from the core (backpressure).
 const CAPACITY: usize = MAX_BATCH as usize;
 
@@ -34,6 +38,7 @@ pub struct EventPipe {
     stream: Arc<EventStream>,
     shared: Arc<Shared>,
     reader: UnixStream,
+    calls: CallSocket,
     next_call: AtomicU64,
 }
 
@@ -43,13 +48,15 @@ struct Shared {
     writer: UnixStream,
     signalled: AtomicBool,
     room: Notify,
+    /// Stops the call socket's task (see `calls`).
+    stop: Notify,
     closed: AtomicBool,
 }
 
 #[derive(Default)]
 struct Queue {
     events: Vec<ferrio::SocketEvent>,
-    acks: Vec<(u64, Result<ferrio::Ack, ferrio::AckError>)>,
+    acks: Vec<(u64, Result<ferrio::Ack, AckError>)>,
     ended: bool,
 }
 
@@ -83,8 +90,10 @@ impl EventPipe {
             writer,
             signalled: AtomicBool::new(false),
             room: Notify::new(),
+            stop: Notify::new(),
             closed: AtomicBool::new(false),
         });
+        let calls = CallSocket::open(core.clone(), shared.clone())?;
         let stream = Arc::new(stream);
         runtime().spawn(pull(stream.clone(), shared.clone()));
         Ok(EventPipe {
@@ -93,6 +102,7 @@ impl EventPipe {
             stream,
             shared,
             reader,
+            calls,
             next_call: AtomicU64::new(0),
         })
     }
@@ -183,7 +193,7 @@ impl EventPipe {
                         id,
                         args_json: String::new(),
                         attachments: Vec::new(),
-                        error: Some(error.into()),
+                        error: Some(error),
                     }),
                 }
             }
@@ -211,22 +221,31 @@ impl EventPipe {
     ) -> Result<u64, AckError> {
         guard(|| {
             let core = lock(&self.core).clone().ok_or(AckError::Closed)?;
-            let mut args = json::args_from_json(&data_json, attachments)?.into_iter();
-            let Some(ferrio::Value::String(event)) = args.next() else {
-                return Err(AckError::InvalidArgs {
-                    detail: "the first item must be the event name".to_owned(),
-                });
-            };
-            let args: Vec<_> = args.collect();
+            let (event, args) = named_args(&data_json, attachments)?;
             let timeout = Duration::from_millis(timeout_ms);
             let id = self.next_call.fetch_add(1, Ordering::Relaxed);
             let shared = self.shared.clone();
             runtime().spawn(async move {
                 let reply = core.emit_values_with_ack(&event, args, timeout).await;
-                shared.push(|queue| queue.acks.push((id, reply)));
+                shared.push(|queue| queue.acks.push((id, reply.map_err(AckError::from))));
             });
             Ok(id)
         })
+    }
+
+    /// The descriptor of the call socket, a datagram socket (non-blocking) through which
+    /// calls need no FFI call: watch it for reading too.
+    ///
+    /// A request is one datagram: the call id and the timeout in milliseconds, each a
+    /// little-endian `u64`, then the UTF-8 JSON text of `[event, ...args]` without binary;
+    /// at most 65,536 bytes. The caller picks the ids, at or above 2^63
+    /// (those of [`EventPipe::emit_with_ack`] count up from 0). A reply without binary
+    /// that fits comes back as one datagram: the id, then the JSON text of the reply's
+    /// arguments; any other reply, and every failure, comes through [`EventPipe::take`]
+    /// like those of `emit_with_ack`. When a request cannot be written (the socket is
+    /// full), use `emit_with_ack`.
+    pub fn call_fd(&self) -> i32 {
+        self.calls.fd()
     }
 
     /// Ends the pipe: its task stops (`take` then reports `ended`); ack replies still
@@ -234,6 +253,7 @@ impl EventPipe {
     pub fn close(&self) -> Result<(), CallError> {
         self.shared.closed.store(true, Ordering::Release);
         self.shared.room.notify_one();
+        self.shared.stop.notify_one();
         self.stream.close()
     }
 }
@@ -242,6 +262,20 @@ impl Drop for EventPipe {
     fn drop(&mut self) {
         let _ = self.close();
     }
+}
+
+/// The event name and the arguments of the JSON text of `[event, ...args]`.
+fn named_args(
+    data_json: &str,
+    attachments: Vec<Vec<u8>>,
+) -> Result<(String, Vec<ferrio::Value>), AckError> {
+    let mut args = json::args_from_json(data_json, attachments)?.into_iter();
+    let Some(ferrio::Value::String(event)) = args.next() else {
+        return Err(AckError::InvalidArgs {
+            detail: "the first item must be the event name".to_owned(),
+        });
+    };
+    Ok((event, args.collect()))
 }
 
 /// What [`EventPipe::take`] hands over, in the cheapest form to cross.
@@ -281,7 +315,7 @@ mod tests {
     use super::*;
     use std::time::Instant;
 
-    fn pipe_without_socket() -> EventPipe {
+    pub(super) fn pipe_without_socket() -> EventPipe {
         let (_closed_tx, closed_rx) = tokio::sync::watch::channel(false);
         let stream = EventStream::new("/".into(), None, closed_rx);
         EventPipe::new(stream, Arc::default(), "/".into()).unwrap()

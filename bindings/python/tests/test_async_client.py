@@ -117,6 +117,32 @@ async def test_call_returns_the_acknowledgement_one_value_or_a_tuple(server: Tes
         await client.disconnect()
 
 
+async def test_replies_too_large_for_a_datagram_arrive_whole(server: TestServer) -> None:
+    client = ferrio.AsyncClient()
+    await client.connect(server.url)
+    try:
+        large = "é" * 100_000  # 200,000 bytes of UTF-8: more than one call datagram
+        assert await client.call("echo", large) == large
+        assert await client.call("echo", (large, 1)) == (large, 1)
+    finally:
+        await client.disconnect()
+
+
+async def test_many_concurrent_calls_each_get_their_own_reply(server: TestServer) -> None:
+    client = ferrio.AsyncClient()
+    await client.connect(server.url)
+    try:
+        # More requests and replies than the call socket buffers: some take the native
+        # call and the taken queue instead, none is lost.
+        payload = "x" * 2_000
+        replies = await asyncio.gather(
+            *(client.call("echo", (i, payload), timeout=30) for i in range(2_000))
+        )
+        assert replies == [(i, payload) for i in range(2_000)]
+    finally:
+        await client.disconnect()
+
+
 async def test_a_handler_return_value_answers_the_servers_ack_request(server: TestServer) -> None:
     client = ferrio.AsyncClient()
     answers = Recorder()

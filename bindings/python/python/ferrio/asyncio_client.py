@@ -15,6 +15,8 @@ import collections
 import contextlib
 import json
 import logging
+import os
+import struct
 from types import TracebackType
 from typing import Any, Callable, TypeVar, overload
 
@@ -44,6 +46,18 @@ _Pending = tuple[ffi.Socket, "str | ffi.EmitRecord"]
 _decode_json = json.loads
 _encode_plain = _codec.encode_plain
 _END = object()
+#: The call socket of an event pipe (``EventPipe.call_fd``): a request datagram is the
+#: call id and the timeout in ms (little-endian u64s), then the JSON text of
+#: ``[event, *args]``; a reply datagram the id, then the JSON text of the reply's values.
+_CALL_HEADER = struct.Struct("<QQ").pack
+_REPLY_ID = struct.Struct("<Q").unpack_from
+#: The largest datagram either side of the call socket sends.
+_MAX_CALL_DATAGRAM = 65536
+#: Ids of calls made through the call socket (those of ``EventPipe.emit_with_ack`` are
+#: below).
+_FIRST_CALL_ID = 1 << 63
+_read = os.read
+_write = os.write
 
 
 class _Namespace:
@@ -59,8 +73,11 @@ class _Namespace:
         self.stream = stream
         self.pipe = pipe
         self.task: asyncio.Task[None] | None = None
-        #: With a pipe: the pending `call`s by id, and set once the pipe has ended.
+        #: With a pipe: the pending `call`s by id, the pipe's call socket and the next id
+        #: of a call made through it, and set once the pipe has ended.
         self.calls: dict[int, asyncio.Future[Any]] = {}
+        self.call_fd = -1 if pipe is None else pipe.call_fd()
+        self.next_call = _FIRST_CALL_ID
         self.drained = asyncio.Event()
         self.sid: str | None = None
         self.connected = asyncio.Event()
@@ -257,9 +274,11 @@ class AsyncClient:
             state = _Namespace(socket.namespace(), socket, None, pipe)
             try:
                 self._loop.add_reader(pipe.fd(), self._on_pipe, state)
-                return state
             except NotImplementedError:  # e.g. the proactor loop
                 pipe.close()
+            else:
+                self._loop.add_reader(state.call_fd, self._on_reply, state)
+                return state
         state = _Namespace(socket.namespace(), socket, socket.events(), None)
         state.task = self._loop.create_task(self._pull(state))
         return state
@@ -440,7 +459,9 @@ class AsyncClient:
         """Sends ``event`` and returns the server's acknowledgement: ``None``, its one value,
         or a tuple of its values. Raises :class:`ferrio.TimeoutError` after ``timeout``
         seconds (``None``: the client's ``ack_timeout``)."""
-        state = self._namespace(namespace, event)
+        state = self._namespaces.get(namespace or "/")
+        if state is None or event in RESERVED_EVENTS:
+            state = self._namespace(namespace, event)  # raises the right error
         if self._pending or self._backlog:
             await self._flush()
         if state.pipe is None:
@@ -451,16 +472,33 @@ class AsyncClient:
             except Exception as error:
                 raise convert(error) from None
             return _codec.unpack(_codec.decode(ack.args_json, ack.attachments))
-        # The reply comes back through the pipe (see `_on_pipe`): no async native call.
+        # The reply comes back through the pipe (see `_on_reply`, `_on_pipe`): no async
+        # native call, and for plain arguments no native call at all.
         if state.drained.is_set():
             raise exc.DisconnectedError("the client is closed")
-        text, attachments = _codec.encode([event, *_codec.args_of(data)])
         seconds = self._settings.ack_timeout if timeout is None else timeout
-        try:
-            call_id = state.pipe.emit_with_ack(text, attachments, max(0, int(seconds * 1000)))
-        except Exception as error:
-            raise convert(error) from None
+        timeout_ms = max(0, int(seconds * 1000))
+        if data is None:
+            named = [event]
+        elif isinstance(data, tuple):
+            named = [event, *data]
+        else:
+            named = [event, data]
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        try:
+            call_id = state.next_call
+            request = _CALL_HEADER(call_id, timeout_ms) + _encode_plain(named).encode()
+            if len(request) > _MAX_CALL_DATAGRAM:
+                raise OverflowError
+            _write(state.call_fd, request)  # one datagram, whole or not at all
+            state.next_call = call_id + 1
+        except (TypeError, OverflowError, OSError):
+            # Binary arguments, too large, or the socket is full: the native call.
+            text, attachments = _codec.encode(named)
+            try:
+                call_id = state.pipe.emit_with_ack(text, attachments, timeout_ms)
+            except Exception as error:
+                raise convert(error) from None
         state.calls[call_id] = future
         return await future
 
@@ -599,12 +637,26 @@ class AsyncClient:
         if batch.ended:
             self._end_pipe(state)
 
+    def _on_reply(self, state: _Namespace) -> None:
+        """The call socket is readable: settles the call its datagram answers."""
+        try:
+            reply = _read(state.call_fd, _MAX_CALL_DATAGRAM)
+        except BlockingIOError:
+            return
+        (call_id,) = _REPLY_ID(reply)
+        future = state.calls.pop(call_id, None)
+        if future is None or future.done():  # cancelled meanwhile
+            return
+        args = _decode_json(reply[8:])
+        future.set_result(args[0] if len(args) == 1 else _codec.unpack(args))
+
     def _end_pipe(self, state: _Namespace) -> None:
         """Stops watching an ended pipe; its pending calls fail."""
         if state.drained.is_set() or self._loop is None:
             return
         state.drained.set()
         self._loop.remove_reader(state.pipe.fd())
+        self._loop.remove_reader(state.call_fd)
         calls, state.calls = state.calls, {}
         for future in calls.values():
             if not future.done():
