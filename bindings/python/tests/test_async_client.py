@@ -143,6 +143,37 @@ async def test_many_concurrent_calls_each_get_their_own_reply(server: TestServer
         await client.disconnect()
 
 
+async def test_plain_calls_need_no_native_call_and_a_full_call_socket_falls_back_to_one(
+    server: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    native_calls: list[str] = []
+    emit_with_ack = ffi.EventPipe.emit_with_ack
+
+    def counted(pipe: Any, text: str, attachments: list[bytes], timeout_ms: int) -> int:
+        native_calls.append(text)
+        return emit_with_ack(pipe, text, attachments, timeout_ms)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(ffi.EventPipe, "emit_with_ack", counted)
+    client = ferrio.AsyncClient()
+    await client.connect(server.url)
+    try:
+        assert await client.call("echo", {"a": [1, None]}) == {"a": [1, None]}
+        assert native_calls == []
+        assert await client.call("echo", b"\x01") == b"\x01"  # binary: the native call
+        assert len(native_calls) == 1
+
+        def full(fd: int, data: bytes) -> int:
+            raise BlockingIOError
+
+        monkeypatch.setattr(ferrio.asyncio_client, "_write", full)
+        assert await client.call("echo", ("full", 2)) == ("full", 2)
+        assert native_calls[1:] == ['["echo","full",2]']
+        with pytest.raises(ferrio.TimeoutError):
+            await client.call("hi", timeout=0.2)
+    finally:
+        await client.disconnect()
+
+
 async def test_a_handler_return_value_answers_the_servers_ack_request(server: TestServer) -> None:
     client = ferrio.AsyncClient()
     answers = Recorder()

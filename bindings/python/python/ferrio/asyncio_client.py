@@ -485,15 +485,17 @@ class AsyncClient:
         else:
             named = [event, data]
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        call_id = state.next_call
         try:
-            call_id = state.next_call
             request = _CALL_HEADER(call_id, timeout_ms) + _encode_plain(named).encode()
-            if len(request) > _MAX_CALL_DATAGRAM:
-                raise OverflowError
-            _write(state.call_fd, request)  # one datagram, whole or not at all
+            # One datagram, written whole or not at all.
+            sent = len(request) <= _MAX_CALL_DATAGRAM and _write(state.call_fd, request) > 0
+        except (TypeError, struct.error, OSError):
+            # Binary arguments, a timeout beyond 64 bits, or the socket is full.
+            sent = False
+        if sent:
             state.next_call = call_id + 1
-        except (TypeError, OverflowError, OSError):
-            # Binary arguments, too large, or the socket is full: the native call.
+        else:
             text, attachments = _codec.encode(named)
             try:
                 call_id = state.pipe.emit_with_ack(text, attachments, timeout_ms)
@@ -647,7 +649,7 @@ class AsyncClient:
         future = state.calls.pop(call_id, None)
         if future is None or future.done():  # cancelled meanwhile
             return
-        args = _decode_json(reply[8:])
+        args = _decode_json(reply[8:].decode())
         future.set_result(args[0] if len(args) == 1 else _codec.unpack(args))
 
     def _end_pipe(self, state: _Namespace) -> None:
