@@ -30,10 +30,9 @@ const MAX_CALL_DATAGRAM: usize = 65_536;
 
 /// The socket pair of one event pipe.
 pub(super) struct CallSocket {
-    /// The foreign loop's end, non-blocking; its descriptor is [`CallSocket::fd`].
+    /// The foreign loop's end, non-blocking; its descriptor is [`CallSocket::fd`]. The
+    /// native end belongs to [`serve`] and the ack tasks.
     foreign: StdDatagram,
-    /// Kept so that the native end, owned by [`serve`] and the ack tasks, sees its peer.
-    _native: Arc<UnixDatagram>,
 }
 
 impl CallSocket {
@@ -46,11 +45,8 @@ impl CallSocket {
             let _runtime = runtime().enter();
             Arc::new(UnixDatagram::from_std(native)?)
         };
-        runtime().spawn(serve(native.clone(), core, shared));
-        Ok(CallSocket {
-            foreign,
-            _native: native,
-        })
+        runtime().spawn(serve(native, core, shared));
+        Ok(CallSocket { foreign })
     }
 
     /// The descriptor of the foreign end.
@@ -61,18 +57,23 @@ impl CallSocket {
 
 /// Reads requests until the pipe closes and starts each call.
 async fn serve(native: Arc<UnixDatagram>, core: Arc<SocketCell>, shared: Arc<Shared>) {
-    let mut request = vec![0u8; MAX_CALL_DATAGRAM];
+    // Made by the first request: a socket that never calls costs no buffer.
+    let mut request = Vec::new();
     loop {
         let stop = shared.stop.notified();
         if shared.closed.load(Ordering::Acquire) {
             return;
         }
-        let received = tokio::select! {
-            received = native.recv(&mut request) => received,
+        let readable = tokio::select! {
+            readable = native.readable() => readable,
             () = stop => return,
         };
-        match received {
+        if request.is_empty() {
+            request = vec![0u8; MAX_CALL_DATAGRAM];
+        }
+        match readable.and_then(|()| native.try_recv(&mut request)) {
             Ok(len) => start(&request[..len], &native, &core, &shared),
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(error) => {
                 tracing::debug!(%error, "call socket closed");
                 return;
