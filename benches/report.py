@@ -10,16 +10,25 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["floor", "ferrio", "rust_socketio", "js", "ferrio_py", "python_socketio", "ferrio_kt"]
+ORDER = ["floor", "ferrio", "floor_ct", "ferrio_ct", "rust_socketio", "js", "ferrio_py",
+         "python_socketio", "ferrio_kt"]
 LABEL = {
     "floor": "floor (tokio-tungstenite)",
     "ferrio": "**Ferrio (Rust)**",
+    "floor_ct": "floor, current-thread runtime",
+    "ferrio_ct": "**Ferrio (Rust)**, current-thread runtime",
     "rust_socketio": "rust_socketio 0.6",
     "js": "socket.io-client 4.8 (JS)",
     "ferrio_py": "**Ferrio (Python)**",
     "python_socketio": "python-socketio 5 (AsyncClient)",
     "ferrio_kt": "**Ferrio (Kotlin)**",
 }
+
+
+# The floor each client is compared with: its own runtime's (see run.py).
+BASE = {"floor_ct": "floor_ct", "ferrio_ct": "floor_ct"}
+# Clients that run in some scenarios only: no row where they did not run.
+PARTIAL = {"floor_ct", "ferrio_ct"}
 
 
 def get(results: dict, scenario: str, client: str, key: str) -> float | None:
@@ -62,13 +71,15 @@ def table(results: dict, scenario: str, columns: list[tuple[str, str, int]], bas
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for client in clients_of(results):
         why = failed(results, scenario, client)
+        if why == "not run" and client in PARTIAL:
+            continue
         if why:
             lines.append(f"| {LABEL[client]} | {why} |" + " |" * (len(head) - 2))
             continue
         cells = [fmt(get(results, scenario, client, key), d) for _, key, d in columns]
         if base_key:
             cells.append(ratio(get(results, scenario, client, base_key[1]),
-                               get(results, scenario, "floor", base_key[1])))
+                               get(results, scenario, BASE.get(client, "floor"), base_key[1])))
         lines.append(f"| {LABEL[client]} | " + " | ".join(cells) + " |")
     return lines
 
@@ -90,6 +101,12 @@ def target_rows(results: dict) -> list[str]:
     add("Ferrio (Rust) CPU per emitted message vs floor", r("emit", "ferrio", "cpu_us_per_msg"), 1.25, "≤ 1.25x")
     add("Ferrio (Rust) CPU per received message vs floor", r("receive", "ferrio", "cpu_us_per_msg"), 1.25, "≤ 1.25x")
     add("Ferrio (Rust) ack p50 vs floor", r("ack", "ferrio", "p50_us"), 1.1, "≤ 1.1x")
+    add("Ferrio (Rust) CPU per emitted message vs floor, both on a current-thread runtime",
+        r("emit", "ferrio_ct", "cpu_us_per_msg", "floor_ct"), 1.25, "≤ 1.25x")
+    add("Ferrio (Rust) CPU per received message vs floor, both on a current-thread runtime",
+        r("receive", "ferrio_ct", "cpu_us_per_msg", "floor_ct"), 1.25, "≤ 1.25x")
+    add("Ferrio (Rust) ack p50 vs floor, both on a current-thread runtime",
+        r("ack", "ferrio_ct", "p50_us", "floor_ct"), 1.1, "≤ 1.1x")
     add("Ferrio (Rust) connect time (WebSocket) vs floor", r("connect_ws", "ferrio", "p50_us"), 1.5, "≤ 1.5x")
     add("Ferrio (Rust) connect time (polling + upgrade) vs floor", r("connect_upgrade", "ferrio", "p50_us"), 1.5, "≤ 1.5x")
     add("Ferrio (Rust) memory per idle connection vs floor", r("memory", "ferrio", "kib_per_conn"), 1.25, "≤ 1.25x")
@@ -126,7 +143,11 @@ def main() -> None:
         "measured loop only; the Node server is the ceiling for the fast clients' wall-clock "
         "throughput, so CPU per message is the fair comparison. The floor is a minimal client written directly on tokio-tungstenite "
         "(benches/rust/src/bin/floor.rs): the wire format only, JSON encode/decode of the "
-        "arguments, no dispatch.",
+        "arguments, no dispatch. The Rust clients run on tokio's default multi-thread runtime; "
+        "the floor and Ferrio (Rust) also run on a current-thread runtime in the emit, receive "
+        "and ack scenarios (`BENCH_RUNTIME=current_thread`), compared there with the floor on "
+        "the same runtime: the difference between the two is what handing work between threads "
+        "costs (see the analysis below).",
         "",
         "## Targets",
         "",

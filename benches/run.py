@@ -31,6 +31,12 @@ KOTLIN_LIB_DIR = ROOT / "target" / "release"
 CLIENTS: dict[str, tuple[str, list[str]]] = {
     "floor": ("floor (tokio-tungstenite)", [str(RUST_BIN / "floor")]),
     "ferrio": ("Ferrio (Rust)", [str(RUST_BIN / "ferrio")]),
+    # The same two on a current-thread tokio runtime (`env` execs the client: wait4 still
+    # measures it alone): where the handoff between threads is not paid.
+    "floor_ct": ("floor, current-thread runtime",
+                 ["env", "BENCH_RUNTIME=current_thread", str(RUST_BIN / "floor")]),
+    "ferrio_ct": ("Ferrio (Rust), current-thread runtime",
+                  ["env", "BENCH_RUNTIME=current_thread", str(RUST_BIN / "ferrio")]),
     "rust_socketio": ("rust_socketio 0.6", [str(RUST_BIN / "rust-socketio-bench")]),
     "js": ("socket.io-client 4.8 (JS)", ["node", str(BENCH / "js" / "client.mjs")]),
     "ferrio_py": ("Ferrio (Python)", [str(VENV_PY), str(BENCH / "python_client.py"), "ferrio"]),
@@ -43,6 +49,9 @@ CLIENTS: dict[str, tuple[str, list[str]]] = {
         ["java", f"-Djna.library.path={KOTLIN_LIB_DIR}", "-jar", str(KOTLIN_JAR)],
     ),
 }
+
+# Clients run in some scenarios only (the others in all).
+SCENARIOS_OF = {"floor_ct": {"emit", "receive", "ack"}, "ferrio_ct": {"emit", "receive", "ack"}}
 
 FULL = {"emit": 100_000, "receive": 100_000, "ack": 5_000, "binary": 2_000,
         "connect_ws": 50, "connect_upgrade": 30, "memory": 1_000}
@@ -194,9 +203,10 @@ def main() -> None:
     for scenario in scenarios:
         server, url = start_server()
         try:
-            per_client: dict[str, list[dict]] = {c: [] for c in clients}
+            here = [c for c in clients if scenario in SCENARIOS_OF.get(c, {scenario})]
+            per_client: dict[str, list[dict]] = {c: [] for c in here}
             for run in range(args.runs):
-                for client in clients:
+                for client in here:
                     r = run_one_rusage(CLIENTS[client][1], scenario, url, sizes[scenario])
                     per_client[client].append(r)
                     status = "ok" if r["ok"] else f"FAILED ({r.get('error')})"
@@ -205,7 +215,7 @@ def main() -> None:
         finally:
             stop_server(server)
         results["scenarios"][scenario] = {
-            c: {"summary": summarize(per_client[c]), "raw": per_client[c]} for c in clients
+            c: {"summary": summarize(per_client[c]), "raw": per_client[c]} for c in here
         }
     results["library"] = library_size()
     results["elapsed_s"] = time.time() - started

@@ -18,6 +18,17 @@ pub struct Args {
     pub n: usize,
 }
 
+/// The tokio runtime the client runs on: tokio's default multi-thread runtime, or a
+/// current-thread one when `BENCH_RUNTIME=current_thread` (the harness's `_ct` clients).
+pub fn runtime() -> tokio::runtime::Runtime {
+    let mut builder = if std::env::var("BENCH_RUNTIME").as_deref() == Ok("current_thread") {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    builder.enable_all().build().expect("tokio runtime")
+}
+
 pub fn args() -> Args {
     let mut it = std::env::args().skip(1);
     let scenario = it.next().expect("scenario");

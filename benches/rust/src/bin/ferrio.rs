@@ -25,8 +25,11 @@ async fn connect(url: &str, websocket_only: bool) -> Client {
         .expect("connect")
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    runtime().block_on(run());
+}
+
+async fn run() {
     let a = args();
     match a.scenario.as_str() {
         "emit" => {

@@ -143,8 +143,11 @@ async fn read_ack(ws: &mut Ws, id: u64) -> serde_json::Value {
     }
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    runtime().block_on(run());
+}
+
+async fn run() {
     let a = args();
     match a.scenario.as_str() {
         "emit" => {
