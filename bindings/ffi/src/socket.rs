@@ -175,11 +175,7 @@ impl Socket {
         attachments: Vec<Vec<u8>>,
     ) -> Result<(), EmitError> {
         let core = self.core().ok_or(EmitError::Closed)?;
-        on_runtime(async move {
-            let args = json::args_from_json(&args_json, attachments)?;
-            Ok(core.emit_values(&event, args).await?)
-        })
-        .await
+        on_runtime(emit_queued(core, event, args_json, attachments)).await
     }
 
     /// `emit_async`, blocking the calling thread.
@@ -190,10 +186,7 @@ impl Socket {
         attachments: Vec<Vec<u8>>,
     ) -> Result<(), EmitError> {
         let core = self.core().ok_or(EmitError::Closed)?;
-        block_on(async move {
-            let args = json::args_from_json(&args_json, attachments)?;
-            Ok(core.emit_values(&event, args).await?)
-        })
+        block_on(emit_queued(core, event, args_json, attachments))
     }
 
     /// Emits and waits for the server's acknowledgement, at most `timeout_ms` (the
@@ -285,6 +278,18 @@ impl Socket {
     }
 }
 
+/// The emit of `emit_async` and `emit_blocking`: waits while the outgoing queue is full.
+async fn emit_queued(
+    core: ferrio::Socket,
+    event: String,
+    args_json: String,
+    attachments: Vec<Vec<u8>>,
+) -> Result<(), EmitError> {
+    let args = json::args_from_json(&args_json, attachments)?;
+    Ok(core.emit_values(&event, args).await?)
+}
+
+/// The call of `emit_with_ack` and `emit_with_ack_blocking`.
 async fn emit_with_ack(
     core: ferrio::Socket,
     event: String,
