@@ -390,6 +390,35 @@ async def test_many_emits_arrive_in_order(server: TestServer) -> None:
         await client.disconnect()
 
 
+async def test_events_arriving_one_by_one_pause_the_pipe_and_all_arrive_in_order(
+    server: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A long pause makes every small batch after the first one pause the pipe.
+    monkeypatch.setattr(ferrio.asyncio_client, "PIPE_PAUSE", 0.05)
+    client = ferrio.AsyncClient()
+    back = Recorder()
+    client.on("message-back", back)
+    pauses = 0
+    resume = client._resume_pipe
+
+    def counting_resume(state: Any) -> None:
+        nonlocal pauses
+        pauses += 1
+        resume(state)
+
+    monkeypatch.setattr(client, "_resume_pipe", counting_resume)
+    await client.connect(server.url, transports=["websocket"])
+    try:
+        for i in range(200):
+            await client.emit("message", i)
+            if i % 20 == 0:
+                await asyncio.sleep(0.001)
+        assert [(await back.next())[0] for _ in range(200)] == list(range(200))
+        assert pauses > 0
+    finally:
+        await client.disconnect()
+
+
 async def test_emit_callback_receives_the_acknowledgement(server: TestServer) -> None:
     client = ferrio.AsyncClient()
     replies = Recorder()
