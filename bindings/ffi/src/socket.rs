@@ -245,7 +245,7 @@ impl Socket {
             );
             let pipe =
                 EventPipe::new(stream, self.core.clone(), self.namespace.clone()).map_err(|e| {
-                    CallError::Panic {
+                    CallError::Resource {
                         detail: format!("could not open the event pipe: {e}"),
                     }
                 })?;
@@ -269,7 +269,7 @@ impl Socket {
                 max_batch,
                 self.tracker.closed_rx(),
             )
-            .map_err(|e| CallError::Panic {
+            .map_err(|e| CallError::Resource {
                 detail: format!("could not start a delivery thread: {e}"),
             })?;
             self.tracker.delivery(&delivery);

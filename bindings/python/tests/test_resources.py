@@ -131,3 +131,11 @@ def test_invalid_arguments_are_typed_errors(server: TestServer) -> None:
         pipe.close()
     finally:
         manager.close_blocking()
+
+
+def test_a_resource_the_system_refuses_is_a_connection_error_not_an_internal_one() -> None:
+    from ferrio._errors import convert
+
+    error = convert(ffi.CallError.Resource("could not open the event pipe: too many open files"))
+    assert isinstance(error, ferrio.ConnectionError)
+    assert "too many open files" in str(error)

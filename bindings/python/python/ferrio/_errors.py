@@ -49,6 +49,8 @@ def convert(error: BaseException) -> BaseException:
         if isinstance(error, ffi.AckReplyError.Panic):
             return exc.InternalError(error.detail)
         return exc.EmitError(_message(error))
+    if isinstance(error, ffi.CallError.Resource):
+        return exc.ConnectionError(error.detail)
     if isinstance(error, (ffi.CallError, ffi.InternalError)):
         return exc.InternalError(detail)
     return error

@@ -134,6 +134,7 @@ extension FerrioError {
 
     static func from(_ error: CallError) -> FerrioError {
         switch error {
+        case .Resource(let detail): return .connectionFailed(detail)
         case .Panic(let detail): return .internal(detail)
         }
     }

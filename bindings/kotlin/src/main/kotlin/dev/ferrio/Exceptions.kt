@@ -98,6 +98,7 @@ internal fun ferrioError(error: Exception): Exception = when (error) {
         is FfiAckReplyException.Panic -> InternalException(error.detail)
     }
     is FfiCallException -> when (error) {
+        is FfiCallException.Resource -> ConnectException(error.detail)
         is FfiCallException.Panic -> InternalException(error.detail)
     }
     is FfiInternalException -> InternalException(error.message ?: "internal error")

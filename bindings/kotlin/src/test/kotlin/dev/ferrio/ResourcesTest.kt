@@ -81,4 +81,11 @@ class ResourcesTest {
         org.junit.jupiter.api.assertThrows<ClosedException> { socket.connect() }
         assertEquals(emptyList<SocketEvent>(), socket.events().toList())
     }
+
+    @Test
+    fun `a resource the system refuses is a ConnectException, not an internal one`() {
+        val error = ferrioError(dev.ferrio.ffi.CallException.Resource("could not start a delivery thread: EAGAIN"))
+        assertTrue(error is ConnectException, error.toString())
+        assertTrue("EAGAIN" in (error.message ?: ""))
+    }
 }
