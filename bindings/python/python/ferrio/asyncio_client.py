@@ -468,9 +468,7 @@ class AsyncClient:
         """Sends ``event`` and returns the server's acknowledgement: ``None``, its one value,
         or a tuple of its values. Raises :class:`ferrio.TimeoutError` after ``timeout``
         seconds (``None``: the client's ``ack_timeout``)."""
-        state = self._namespaces.get(namespace or "/")
-        if state is None or event in RESERVED_EVENTS:
-            state = self._namespace(namespace, event)  # raises the right error
+        state = self._namespace(namespace, event)
         if self._pending or self._backlog:
             await self._flush()
         if state.pipe is None:
@@ -487,12 +485,7 @@ class AsyncClient:
             raise exc.DisconnectedError("the client is closed")
         seconds = self._settings.ack_timeout if timeout is None else timeout
         timeout_ms = max(0, int(seconds * 1000))
-        if data is None:
-            named = [event]
-        elif isinstance(data, tuple):
-            named = [event, *data]
-        else:
-            named = [event, data]
+        named = [event, *_codec.args_of(data)]
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         call_id = state.next_call
         try:
