@@ -66,6 +66,11 @@ impl Shared {
         self.signal();
     }
 
+    /// Queues the reply to call `id` (or why there is none) for [`EventPipe::take`].
+    fn push_reply(&self, id: u64, reply: Result<ferrio::Ack, impl Into<AckError>>) {
+        self.push(|queue| queue.acks.push((id, reply.map_err(Into::into))));
+    }
+
     /// One byte per wake-up: set until the taker clears it.
     fn signal(&self) {
         if !self.signalled.swap(true, Ordering::AcqRel) {
@@ -227,7 +232,7 @@ impl EventPipe {
             let shared = self.shared.clone();
             runtime().spawn(async move {
                 let reply = core.emit_values_with_ack(&event, args, timeout).await;
-                shared.push(|queue| queue.acks.push((id, reply.map_err(AckError::from))));
+                shared.push_reply(id, reply);
             });
             Ok(id)
         })

@@ -100,7 +100,7 @@ fn start(request: &[u8], native: &Arc<UnixDatagram>, core: &SocketCell, shared: 
     let (core, (event, args)) = match call {
         Ok(call) => call,
         Err(error) => {
-            shared.push(|queue| queue.acks.push((id, Err(error))));
+            shared.push_reply(id, Err::<ferrio::Ack, _>(error));
             return;
         }
     };
@@ -116,7 +116,7 @@ fn start(request: &[u8], native: &Arc<UnixDatagram>, core: &SocketCell, shared: 
                 }
             }
         }
-        shared.push(|queue| queue.acks.push((id, reply.map_err(AckError::from))));
+        shared.push_reply(id, reply);
     });
 }
 
