@@ -137,3 +137,25 @@ bench: deps-node
 	mvn -B -q -f benches/kotlin/pom.xml -Dferrio.profile=release -DskipTests package
 	FERRIO_BENCH_VENV="$(FERRIO_BENCH_VENV)" python3 benches/run.py $(BENCH_ARGS)
 	python3 benches/report.py
+
+# Packaging and release checks, fast (~30 s on first use, then seconds): one version in
+# every package (packaging/version.py), the release workflow (.github/workflows/release.yml,
+# which runs only on a hosted CI) validated with actionlint, every shell script of the
+# repository through shellcheck (from Debian, installed when missing), and the Maven
+# Central bundle script tested with a throwaway gpg key. actionlint comes from the Go module
+# proxy into FERRIO_GO_BIN.
+FERRIO_GO_BIN ?= $${XDG_CACHE_HOME:-$$HOME/.cache}/ferrio/go-bin
+ACTIONLINT_VERSION := v1.7.12
+
+.PHONY: check-packaging
+check-packaging:
+	python3 packaging/version.py check
+	@command -v shellcheck >/dev/null 2>&1 || { \
+		echo "installing shellcheck"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get -o DPkg::Lock::Timeout=600 update -q && \
+		apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends shellcheck; }
+	test -x "$(FERRIO_GO_BIN)/actionlint" || GOBIN="$(FERRIO_GO_BIN)" GOFLAGS=-buildvcs=false go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	"$(FERRIO_GO_BIN)/actionlint" -shellcheck=shellcheck .github/workflows/*.yml
+	git ls-files -z '*.sh' | xargs -0 shellcheck -S warning
+	bash packaging/tests/central-bundle.sh
