@@ -24,7 +24,7 @@ deps-cluster: deps-node
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
+		apt-get -o DPkg::Lock::Timeout=600 update -q && apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $$missing; \
 	fi
 
 # Ferrio against two socket.io nodes (Redis adapter) behind nginx (tests/cluster/README.md).
