@@ -116,6 +116,16 @@ test-cluster-bindings: deps-cluster test-python
 	"$(FERRIO_CLUSTER)" -- mvn -B -q -f $(KOTLIN_DIR)/pom.xml test -Dtest=ClusterTest -Dsurefire.failIfNoSpecifiedTests=false
 	"$(FERRIO_CLUSTER)" -- bindings/swift/test.sh --filter ClusterTests
 
+# The Python package's wheels and sdist in target/dist (packaging/wheels.sh): manylinux2014
+# x86_64 and aarch64 and musllinux_1_2 x86_64 wheels (py3-none: one per platform for every
+# Python >= 3.9), cross-linked with zig; each checked with auditwheel and installed in a
+# fresh venv without cargo on the PATH, where the full pytest suite runs (x86_64 natively,
+# musl in a musl-built CPython, aarch64 under qemu-user in an arm64 Debian root). Not part of
+# `test`: about 25 minutes on 2 cores from a warm cargo registry.
+.PHONY: wheels
+wheels: deps-node
+	bash packaging/wheels.sh
+
 # Benchmarks (benches/README.md): Ferrio (Rust, Python, Kotlin) against socket.io-client,
 # python-socketio, rust_socketio and a raw tokio-tungstenite floor, each its own process
 # against benches/server.mjs on loopback. Builds every client in release (Rust clients in
