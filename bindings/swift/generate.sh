@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds ferrio-ffi on the host and generates its UniFFI Swift bindings into the package
+# Builds ferrio-ffi (debug) on the host and generates its UniFFI Swift bindings into the package
 # (gitignored, never committed):
 #   Sources/FerrioFFI/     FerrioFFI.h + module.modulemap  (the C module, a system library)
 #   Sources/FerrioUniFFI/  Ferrio.swift                   (the generated Swift layer)
@@ -11,9 +11,13 @@ repo="$(cd "$here/../.." && pwd)"
 cd "$repo"
 
 cargo build -p ferrio-ffi
+case "$(uname -s)" in
+  Darwin) library=target/debug/libferrio_ffi.dylib ;;
+  *) library=target/debug/libferrio_ffi.so ;;
+esac
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-cargo run --quiet -p uniffi-bindgen -- generate --library target/debug/libferrio_ffi.so \
+cargo run --quiet -p uniffi-bindgen -- generate --library "$library" \
   --language swift --config uniffi.toml --out-dir "$out" | { grep -v 'swift-format' || true; }
 
 mkdir -p "$here/Sources/FerrioFFI" "$here/Sources/FerrioUniFFI"

@@ -3,7 +3,9 @@
 # server, on a machine without a Swift compiler of its own (Debian 12).
 #
 # 1. toolchain.sh: a Debian trixie root with swiftlang, cached outside the repository.
-# 2. generate.sh: ferrio-ffi built on the host, Swift bindings generated into the package.
+# 2. generate.sh: ferrio-ffi built on the host, Swift bindings generated into the package;
+#    a ferrio_ffi.pc for target/debug (install-ffi.sh --pc-only), which Package.swift's
+#    system library finds through PKG_CONFIG_PATH (the tests run with LD_LIBRARY_PATH).
 # 3. Reference servers started on the host (Node is not in the root; the root shares the
 #    host's network); their ports reach the tests through FERRIO_TEST_* variables.
 # 4. in-root.sh: /proc, /dev and the repository mounted in the root (the repository at the same
@@ -44,6 +46,11 @@ root="$("$here/toolchain.sh")" || cannot "the Swift toolchain root could not be 
 echo "swift: toolchain root $root ($((SECONDS - start)) s)" >&2
 
 "$here/generate.sh"
+# The package as a dependency would link it on Linux: through pkg-config, here pointing at
+# the library just built (target/ is inside the repository, mounted in the root).
+lib_dir="$repo/target/debug"
+pkgconfig_dir="$repo/target/swift-pkgconfig"
+"$here/install-ffi.sh" --pc-only "$lib_dir" "$pkgconfig_dir"
 
 work="$(mktemp -d)"
 server_pids=()
@@ -67,6 +74,7 @@ trap 'exit 130' INT TERM
 # by this script (FERRIO_EXIT_ON_STDIN_CLOSE), so it also ends if this script is killed.
 start_server() {
   local name=$1 config=$2 out="$work/$1.out"
+  # shellcheck disable=SC2034 # fd is never written: it only holds the server's stdin open
   exec {fd}> >(FERRIO_EXIT_ON_STDIN_CLOSE=1 exec node "$server_js" "$config" >"$out" 2>"$work/$name.err")
   server_pids+=("$!")
   local ready=""
@@ -96,10 +104,10 @@ compile_start=$SECONDS
 "$here/in-root.sh" "$root" \
   FERRIO_TEST_URL="http://127.0.0.1:$default_port" FERRIO_TEST_CONTROL="$default_control" \
   FERRIO_TEST_RESTART_URL="http://127.0.0.1:$restart_port" FERRIO_TEST_RESTART_CONTROL="$restart_control" \
-  "${cluster_env[@]}" -- \
-  /bin/bash -c 'set -euo pipefail; cd "$1"; shift; scratch=$1; shift
+  PKG_CONFIG_PATH="$pkgconfig_dir" "${cluster_env[@]}" -- \
+  /bin/bash -c 'set -euo pipefail; cd "$1"; scratch=$2; lib_dir=$3; shift 3
     swift build --scratch-path "$scratch" --build-tests
     echo "swift: compiled" >&2
-    swift test --scratch-path "$scratch" --skip-build "$@"' \
-  swift "$here" "$scratch" "$@"
+    LD_LIBRARY_PATH="$lib_dir" swift test --scratch-path "$scratch" --skip-build "$@"' \
+  swift "$here" "$scratch" "$lib_dir" "$@"
 echo "swift: build + tests took $((SECONDS - compile_start)) s, $((SECONDS - start)) s in all" >&2
