@@ -3,7 +3,7 @@
 SERVER_DIR := tests/server
 
 .PHONY: test
-test: test-rust test-python test-cluster test-kotlin test-swift examples-rust examples-bindings test-cross-language test-cluster-bindings
+test: test-rust test-python test-cluster test-kotlin check-android test-swift examples-rust examples-bindings test-cross-language test-cluster-bindings
 
 # The reference Socket.IO server's packages, installed from the lockfile when it changed.
 .PHONY: deps-node
@@ -64,8 +64,9 @@ test-python: deps-node
 	cd $(PYTHON_DIR) && "$(FERRIO_VENV)/bin/python" -m pytest
 
 # The Kotlin package (bindings/kotlin): the cdylib and its UniFFI Kotlin sources
-# (generate.sh, which Maven also runs), then Maven (downloads cached in ~/.m2) packs the
-# library into the jar and runs the JUnit tests against the reference server.
+# (generate.sh, which Maven also runs), then Maven (downloads cached in ~/.m2) puts the
+# library in the classes (natives.sh) and runs the JUnit tests against the reference server.
+# `mvn install` (examples-bindings) also cross-compiles the linux-aarch64 library for the jar.
 KOTLIN_DIR := bindings/kotlin
 
 .PHONY: test-kotlin
@@ -74,6 +75,15 @@ test-kotlin: deps-node
 	sh $(KOTLIN_DIR)/generate.sh
 	mvn -B -q -f $(KOTLIN_DIR)/pom.xml test
 	sh $(KOTLIN_DIR)/test-summary.sh
+
+# What can be proven about Android without the NDK (bindings/kotlin/android/check.sh):
+# `cargo check -p ferrio-ffi` for aarch64-linux-android and armv7-linux-androideabi (Debian's
+# clang and cross libc headers, installed when missing), and build-aar.sh's stop, saying what
+# to install, without an NDK. About 45 s per target the first time, a second when nothing
+# changed.
+.PHONY: check-android
+check-android:
+	bindings/kotlin/android/check.sh
 
 # The Swift package (bindings/swift): this machine has no Swift compiler, so test.sh runs
 # `swift build` + `swift test` in a cached Debian trixie root (toolchain.sh, built on first
@@ -86,7 +96,9 @@ test-swift: deps-node
 # The chat examples of the bindings (examples/python, examples/kotlin, examples/swift), each
 # run once against `ferrio serve --port 0` (examples/smoke-bindings.sh). After
 # test-python (its venv has the package); the Kotlin example is a Maven module that depends
-# on the Kotlin package, installed in ~/.m2 here; Swift runs in test-swift's toolchain root.
+# on the Kotlin package by its coordinates, installed in ~/.m2 here (the jar with its
+# linux-x86-64 and linux-aarch64 libraries, the sources and javadoc jars: check-jar.py
+# checks them); Swift runs in test-swift's toolchain root.
 .PHONY: examples-bindings
 examples-bindings: test-python
 	cargo build -p ferrio-cli
@@ -94,6 +106,7 @@ examples-bindings: test-python
 	"$(FERRIO_VENV)/bin/ruff" format --check --config $(PYTHON_DIR)/pyproject.toml examples/python tests/cross-language
 	"$(FERRIO_VENV)/bin/mypy" --config-file $(PYTHON_DIR)/pyproject.toml --strict examples/python tests/cross-language
 	mvn -B -q -f $(KOTLIN_DIR)/pom.xml -DskipTests install
+	python3 $(KOTLIN_DIR)/check-jar.py
 	mvn -B -q -f examples/kotlin/pom.xml compile
 	FERRIO_PYTHON="$(FERRIO_VENV)/bin/python" bash examples/smoke-bindings.sh
 
@@ -144,7 +157,7 @@ bench: deps-node
 	PATH="$(FERRIO_BENCH_VENV)/bin:$$PATH" "$(FERRIO_BENCH_VENV)/bin/python" -m pip install --quiet --force-reinstall --no-deps --no-build-isolation ./$(PYTHON_DIR)
 	CARGO_TARGET_DIR="$(CURDIR)/target/bench" cargo build --release --locked --manifest-path benches/rust/Cargo.toml
 	CARGO_TARGET_DIR="$(CURDIR)/target/bench" cargo build --release --locked --manifest-path benches/rust-socketio/Cargo.toml
-	mvn -B -q -f benches/kotlin/pom.xml -Dferrio.profile=release -DskipTests package
+	mvn -B -q -f benches/kotlin/pom.xml -Dferrio.profile=release -Dferrio.hostOnly=true -DskipTests package
 	FERRIO_BENCH_VENV="$(FERRIO_BENCH_VENV)" python3 benches/run.py $(BENCH_ARGS)
 	python3 benches/report.py
 
