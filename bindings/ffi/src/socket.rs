@@ -233,26 +233,6 @@ impl Socket {
         })
     }
 
-    /// Like `events`, delivered through a descriptor the caller's event loop watches (see
-    /// [`EventPipe`]), which also carries the replies to its `emit_with_ack`.
-    #[cfg(unix)]
-    pub fn event_pipe(&self) -> Result<Arc<EventPipe>, CallError> {
-        guard(|| {
-            let stream = EventStream::new(
-                self.namespace.clone(),
-                self.core().map(|core| core.events()),
-                self.tracker.closed_rx(),
-            );
-            let pipe =
-                EventPipe::new(stream, self.core.clone(), self.namespace.clone()).map_err(|e| {
-                    CallError::Resource {
-                        detail: format!("could not open the event pipe: {e}"),
-                    }
-                })?;
-            Ok(Arc::new(pipe))
-        })
-    }
-
     /// Calls `listener` with batches of at most `max_batch` events (64 is a good value)
     /// from a delivery thread of its own, until the subscription is cancelled or the
     /// manager closed.
@@ -274,6 +254,32 @@ impl Socket {
             })?;
             self.tracker.delivery(&delivery);
             Ok(Arc::new(Subscription::new(delivery)))
+        })
+    }
+}
+
+/// The event pipe is a Unix socket pair: exported where there are Unix sockets. Bindings
+/// generated from a library built for another platform (Windows) have no `event_pipe`;
+/// their users pull with [`Socket::events`] or [`Socket::subscribe`].
+#[cfg(unix)]
+#[uniffi::export]
+impl Socket {
+    /// Like `events`, delivered through a descriptor the caller's event loop watches (see
+    /// [`EventPipe`]), which also carries the replies to its `emit_with_ack`.
+    pub fn event_pipe(&self) -> Result<Arc<EventPipe>, CallError> {
+        guard(|| {
+            let stream = EventStream::new(
+                self.namespace.clone(),
+                self.core().map(|core| core.events()),
+                self.tracker.closed_rx(),
+            );
+            let pipe =
+                EventPipe::new(stream, self.core.clone(), self.namespace.clone()).map_err(|e| {
+                    CallError::Resource {
+                        detail: format!("could not open the event pipe: {e}"),
+                    }
+                })?;
+            Ok(Arc::new(pipe))
         })
     }
 }

@@ -20,8 +20,12 @@
 //!
 //! [`TestCa`] makes a certificate authority and a server certificate for TLS tests
 //! ([`TestServer::start_tls`]).
+//!
+//! [`launcher`] lets another process start the servers, for test binaries that cannot start
+//! Node themselves (a Windows build run by wine: `make test-windows`).
 
 mod cluster;
+pub mod launcher;
 mod proxy;
 mod server;
 mod tls;

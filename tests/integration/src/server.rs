@@ -11,6 +11,7 @@ use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
+use crate::launcher::{self, Launched};
 use crate::tls::{client_config, TestCa};
 
 /// How long the server may take to print its `READY` line.
@@ -22,6 +23,10 @@ const CONTROL_TIMEOUT: Duration = Duration::from_secs(120);
 /// ephemeral loopback port, with its control channel. Killed on `Drop`.
 ///
 /// Its stderr is forwarded to the test's stderr, each line prefixed with the process id.
+///
+/// With `FERRIO_TEST_LAUNCHER` set, a `ferrio-test-launcher` process at that address starts
+/// the servers instead (see [`crate::launcher`]): for a test binary that cannot start Node
+/// itself, a Windows build run by wine.
 pub struct TestServer {
     process: ServerProcess,
     port: u16,
@@ -36,23 +41,21 @@ pub struct TestServer {
 /// first argument is the configuration) and further arguments.
 #[derive(Debug, Clone)]
 pub(crate) struct Program {
-    script: PathBuf,
-    extra_args: Vec<String>,
+    /// The script's path relative to `tests/`.
+    pub(crate) script: String,
+    pub(crate) extra_args: Vec<String>,
 }
 
 impl Program {
     /// The reference server, `tests/server/server.js`.
     fn reference() -> Program {
-        Program {
-            script: server_dir().join("server.js"),
-            extra_args: Vec::new(),
-        }
+        Program::new("server/server.js", Vec::new())
     }
 
     /// `script` (relative to `tests/`) with `extra_args` after the configuration.
     pub(crate) fn new(script: &str, extra_args: Vec<String>) -> Program {
         Program {
-            script: server_dir().join("..").join(script),
+            script: script.to_owned(),
             extra_args,
         }
     }
@@ -99,7 +102,7 @@ impl TestServer {
                 }),
             );
         }
-        let (process, ready) = ServerProcess::spawn(&program, &config).await;
+        let (process, ready) = ServerProcess::start(&program, &config, ca.as_deref()).await;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(client_config(ca.as_deref()))
             .build()
@@ -150,7 +153,7 @@ impl TestServer {
 
     /// The server process's id.
     pub fn pid(&self) -> u32 {
-        self.process.pid
+        self.process.pid()
     }
 
     /// Sends a control action (`POST /<action>` with `body`) and returns its JSON answer.
@@ -327,19 +330,17 @@ impl TestServer {
     /// clients hit their ping timeout. The control channel is frozen too until
     /// [`TestServer::thaw`].
     pub fn freeze(&self) {
-        signal("STOP", self.process.pid);
+        self.process.signal(Signal::Stop);
     }
 
     /// Resumes a frozen server (SIGCONT).
     pub fn thaw(&self) {
-        signal("CONT", self.process.pid);
+        self.process.signal(Signal::Cont);
     }
 
     /// Kills the server process (SIGKILL) and waits for it to exit: its ports are free.
     pub async fn kill(&self) {
-        let mut child = self.process.child.lock().await;
-        // An error here means the process was already gone.
-        let _ = child.kill().await;
+        self.process.kill().await;
     }
 
     /// Starts a new server process with the same configuration on the same port, replacing
@@ -348,7 +349,8 @@ impl TestServer {
         self.kill().await;
         let mut config = self.config.clone();
         config["port"] = json!(self.port);
-        let (process, ready) = ServerProcess::spawn(&self.program, &config).await;
+        let (process, ready) =
+            ServerProcess::start(&self.program, &config, self.ca.as_deref()).await;
         self.process = process;
         self.control_port = ready.control;
     }
@@ -357,7 +359,7 @@ impl TestServer {
 impl std::fmt::Debug for TestServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TestServer")
-            .field("pid", &self.process.pid)
+            .field("pid", &self.process.pid())
             .field("url", &self.url())
             .field("control", &self.control_url())
             .finish()
@@ -365,21 +367,90 @@ impl std::fmt::Debug for TestServer {
 }
 
 /// The ports from the server's `READY` line.
-struct Ready {
-    port: u16,
-    control: u16,
+pub(crate) struct Ready {
+    pub(crate) port: u16,
+    pub(crate) control: u16,
+}
+
+/// The signals a test sends to a server process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signal {
+    /// SIGSTOP: the process freezes.
+    Stop,
+    /// SIGCONT: a frozen process resumes.
+    Cont,
+}
+
+impl Signal {
+    /// The name `kill -NAME` takes, also the launcher protocol's command.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Signal::Stop => "STOP",
+            Signal::Cont => "CONT",
+        }
+    }
+}
+
+/// A server process: a child of this process, or of a launcher.
+enum ServerProcess {
+    Child(Box<ChildServer>),
+    Launched(Launched),
+}
+
+impl ServerProcess {
+    /// Starts `program` with `config` (whose `tls` names the files of `ca`'s certificate),
+    /// through the launcher when `FERRIO_TEST_LAUNCHER` names one.
+    async fn start(
+        program: &Program,
+        config: &Value,
+        ca: Option<&TestCa>,
+    ) -> (ServerProcess, Ready) {
+        match launcher::address() {
+            Some(address) => {
+                let (launched, ready) = Launched::start(&address, program, config, ca).await;
+                (ServerProcess::Launched(launched), ready)
+            }
+            None => {
+                let (child, ready) = ChildServer::spawn(program, config).await;
+                (ServerProcess::Child(Box::new(child)), ready)
+            }
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        match self {
+            ServerProcess::Child(child) => child.pid,
+            ServerProcess::Launched(launched) => launched.pid(),
+        }
+    }
+
+    fn signal(&self, signal: Signal) {
+        match self {
+            ServerProcess::Child(child) => child.signal(signal),
+            ServerProcess::Launched(launched) => launched.signal(signal),
+        }
+    }
+
+    async fn kill(&self) {
+        match self {
+            ServerProcess::Child(child) => child.kill().await,
+            ServerProcess::Launched(launched) => launched.kill(),
+        }
+    }
 }
 
 /// The Node child process and the tasks forwarding its output.
-struct ServerProcess {
+pub(crate) struct ChildServer {
     child: Mutex<Child>,
-    pid: u32,
+    pub(crate) pid: u32,
     // The server exits when its stdin closes, so it never outlives a test process that died.
     _stdin: ChildStdin,
 }
 
-impl ServerProcess {
-    async fn spawn(program: &Program, config: &Value) -> (ServerProcess, Ready) {
+impl ChildServer {
+    /// Starts `program` with `config` and waits for its `READY` line; panics, with the
+    /// server's stderr, if it does not come.
+    pub(crate) async fn spawn(program: &Program, config: &Value) -> (ChildServer, Ready) {
         let server_dir = server_dir();
         assert!(
             server_dir.join("node_modules").is_dir(),
@@ -389,7 +460,7 @@ impl ServerProcess {
         );
         let node = std::env::var("FERRIO_NODE").unwrap_or_else(|_| "node".to_owned());
         let mut child = Command::new(&node)
-            .arg(&program.script)
+            .arg(server_dir.join("..").join(&program.script))
             .arg(config.to_string())
             .args(&program.extra_args)
             .current_dir(&server_dir)
@@ -432,16 +503,34 @@ impl ServerProcess {
                 eprintln!("[test-server {pid}] (stdout) {line}");
             }
         });
-        let process = ServerProcess {
+        let process = ChildServer {
             child: Mutex::new(child),
             pid,
             _stdin: stdin,
         };
         (process, ready)
     }
+
+    /// Sends `signal` to the process (`kill -NAME PID`).
+    pub(crate) fn signal(&self, signal: Signal) {
+        let (name, pid) = (signal.name(), self.pid);
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(pid.to_string())
+            .status()
+            .unwrap_or_else(|error| panic!("cannot run `kill -{name} {pid}`: {error}"));
+        assert!(status.success(), "`kill -{name} {pid}` failed: {status}");
+    }
+
+    /// Kills the process (SIGKILL) and waits for it to exit.
+    pub(crate) async fn kill(&self) {
+        let mut child = self.child.lock().await;
+        // An error here means the process was already gone.
+        let _ = child.kill().await;
+    }
 }
 
-impl Drop for ServerProcess {
+impl Drop for ChildServer {
     fn drop(&mut self) {
         // An error here means the process was already gone.
         let _ = self.child.get_mut().start_kill();
@@ -468,7 +557,7 @@ fn forward(
     })
 }
 
-fn parse_ready(line: &str) -> Result<Ready, String> {
+pub(crate) fn parse_ready(line: &str) -> Result<Ready, String> {
     let json = line
         .strip_prefix("READY ")
         .ok_or_else(|| format!("expected a READY line, got {line:?}"))?;
@@ -490,15 +579,6 @@ fn server_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("server")
-}
-
-fn signal(name: &str, pid: u32) {
-    let status = std::process::Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(pid.to_string())
-        .status()
-        .unwrap_or_else(|error| panic!("cannot run `kill -{name} {pid}`: {error}"));
-    assert!(status.success(), "`kill -{name} {pid}` failed: {status}");
 }
 
 fn millis(duration: Duration) -> u64 {
