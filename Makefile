@@ -40,6 +40,14 @@ test-rust: deps-node
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo test --workspace
 
+# Windows (x86_64-pc-windows-gnu): ferrio-ffi linted and linked for Windows, then the tests of
+# the core, of ferrio-ffi and the integration tests run by wine against the reference server
+# (tests/windows/run.sh: installs mingw-w64 and wine64 when missing, wine prefix cached in
+# ~/.cache/ferrio/wine). Not part of `make test`: see tests/windows/run.sh for its duration.
+.PHONY: test-windows
+test-windows: deps-node
+	bash tests/windows/run.sh
+
 # The Rust examples (examples/rust-*), each run once against `ferrio serve --port 0`.
 .PHONY: examples-rust
 examples-rust:
