@@ -106,7 +106,9 @@ test-swift: deps-node
 # test-python (its venv has the package); the Kotlin example is a Maven module that depends
 # on the Kotlin package by its coordinates, installed in ~/.m2 here (the jar with its
 # linux-x86-64 and linux-aarch64 libraries, the sources and javadoc jars: check-jar.py
-# checks them); Swift runs in test-swift's toolchain root.
+# checks them), and run again on an arm64 JVM under qemu-user with the jar's linux-aarch64
+# library (test-jar-arm64.sh; its arm64 Debian root is built once, cached); Swift runs in
+# test-swift's toolchain root.
 .PHONY: examples-bindings
 examples-bindings: test-python
 	cargo build -p ferrio-cli
@@ -117,6 +119,7 @@ examples-bindings: test-python
 	python3 $(KOTLIN_DIR)/check-jar.py
 	mvn -B -q -f examples/kotlin/pom.xml compile
 	FERRIO_PYTHON="$(FERRIO_VENV)/bin/python" bash examples/smoke-bindings.sh
+	bash $(KOTLIN_DIR)/test-jar-arm64.sh
 
 # A Python client and a Kotlin client exchange messages in one room of the reference server
 # (tests/cross-language). After test-python (its venv has the package).

@@ -19,6 +19,7 @@ import struct
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -37,6 +38,7 @@ def elf_machine(data: bytes) -> int | None:
 
 
 def check_jar(path: Path, platforms: list[str]) -> list[str]:
+    """The jar's problems: a platform's cdylib missing or for another architecture, no classes."""
     problems = []
     with zipfile.ZipFile(path) as jar:
         names = set(jar.namelist())
@@ -59,6 +61,7 @@ def check_jar(path: Path, platforms: list[str]) -> list[str]:
 
 
 def check_sources(path: Path) -> list[str]:
+    """The sources jar's problems: the Kotlin or generated sources missing, a cdylib packed."""
     with zipfile.ZipFile(path) as jar:
         names = set(jar.namelist())
     problems = [
@@ -71,6 +74,7 @@ def check_sources(path: Path) -> list[str]:
 
 
 def check_javadoc(path: Path) -> list[str]:
+    """The javadoc jar's problems: no index, no page of the public API."""
     with zipfile.ZipFile(path) as jar:
         names = jar.namelist()
     problems = []
@@ -82,18 +86,21 @@ def check_javadoc(path: Path) -> list[str]:
 
 
 def main() -> int:
+    """Checks every artifact of the installed version; 1 when any has a problem."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repository", type=Path, default=Path.home() / ".m2" / "repository")
     parser.add_argument("--host-only", action="store_true")
     args = parser.parse_args()
     version = subprocess.run(
         [sys.executable, str(ROOT / "packaging" / "version.py")],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     directory = args.repository / "dev" / "ferrio" / "ferrio" / version
     machine = subprocess.run(["uname", "-m"], check=True, capture_output=True, text=True)
     platforms = [HOST[machine.stdout.strip()]] if args.host_only else list(PLATFORMS)
-    checks = {
+    checks: dict[str, Callable[[Path], list[str]]] = {
         f"ferrio-{version}.jar": lambda path: check_jar(path, platforms),
         f"ferrio-{version}-sources.jar": check_sources,
         f"ferrio-{version}-javadoc.jar": check_javadoc,
