@@ -69,9 +69,11 @@ write_pc "$libdir" "$destdir$libdir/pkgconfig/ferrio_ffi.pc"
 echo "install-ffi: $destdir$libdir/libferrio_ffi.so and $destdir$libdir/pkgconfig/ferrio_ffi.pc (version $version)" >&2
 
 if [ -z "$destdir" ]; then
-  # `ldconfig -v -N` lists the loader's directories ("DIR: (from FILE)") without changing anything.
-  if ldconfig -v -N 2>/dev/null | grep -q "^$libdir:"; then
-    ldconfig
+  # ldconfig lives in sbin, which a plain user's PATH may lack; `ldconfig -v -N` lists the
+  # loader's directories ("DIR: (from FILE)") without changing anything.
+  ldconfig="$(PATH="$PATH:/usr/sbin:/sbin" command -v ldconfig || true)"
+  if [ -n "$ldconfig" ] && "$ldconfig" -v -N 2>/dev/null | grep -q "^$libdir:"; then
+    "$ldconfig"
   else
     echo "install-ffi: $libdir is not a directory of the dynamic loader: run programs with LD_LIBRARY_PATH=$libdir" >&2
   fi
