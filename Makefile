@@ -97,9 +97,12 @@ check-android:
 # `swift build` + `swift test` in a cached Debian trixie root (toolchain.sh, built on first
 # use, ~1.5 min) against reference servers started on the host. Needs root (chroot, mount);
 # fails loudly when it cannot run. FERRIO_SKIP_SWIFT=1 skips Swift explicitly.
+# check-release.sh: the package as a release publishes it loads in SwiftPM (Linux: pkg-config;
+# Apple: the XCFramework by URL and checksum), with no unsafe flags (~10 s).
 .PHONY: test-swift
 test-swift: deps-node
 	bindings/swift/test.sh
+	bindings/swift/check-release.sh
 
 # The chat examples of the bindings (examples/python, examples/kotlin, examples/swift), each
 # run once against `ferrio serve --port 0` (examples/smoke-bindings.sh). After
