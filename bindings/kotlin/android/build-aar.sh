@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Assembles Ferrio's Android library, dev.ferrio:ferrio-android:VERSION: an AAR (the Kotlin
 # package's classes, the ferrio-ffi cdylib for arm64-v8a, armeabi-v7a and x86_64, a manifest,
-# consumer ProGuard rules) and its POM, which depends on JNA's AAR (its Android natives)
+# consumer R8/ProGuard rules) and its POM, which depends on JNA's AAR (its Android natives)
 # rather than its jar.
 #
-#   bindings/kotlin/android/build-aar.sh [OUT_DIR]      # default: target/android
+#   bindings/kotlin/android/build-aar.sh [OUT_DIR]                # default: target/android
+#   bindings/kotlin/android/build-aar.sh --jni-dir DIR [OUT_DIR]  # libraries built elsewhere
 #   mvn install:install-file -Dfile=OUT_DIR/ferrio-android-VERSION.aar \
 #       -DpomFile=OUT_DIR/ferrio-android-VERSION.pom     # then, to use it from ~/.m2
 #
@@ -12,26 +13,35 @@
 # of $ANDROID_HOME/ndk/*). Without one it stops at once, exit status 3, saying what to
 # install. Also needs cargo and rustup (the Android targets are added when missing), Maven
 # and a JDK (the classes), python3 (the version, packaging/version.py); cargo-ndk is
-# installed with `cargo install` when missing.
+# installed with `cargo install` when missing. --jni-dir DIR packs DIR/<abi>/libferrio_ffi.so
+# instead of building them (e.g. built by another job), and needs no NDK.
 #
 # The libraries are built in release with cargo-ndk for API level 21 (cargo-ndk's default
 # and the oldest Rust supports). The 64-bit ones are linked with 16 KB page alignment
 # (-z max-page-size=16384), which Google Play requires of 64-bit native code; the script
-# checks every LOAD segment of each with the NDK's llvm-readelf. armeabi-v7a keeps 4 KB,
-# as the NDK's own clang does for 32-bit ARM: 16 KB pages exist on 64-bit devices only.
+# checks every LOAD segment of each (llvm-readelf: the NDK's, else one on the PATH, else
+# binutils' readelf) and refuses a library aligned to less. armeabi-v7a keeps 4 KB, as the
+# NDK's own clang does for 32-bit ARM: 16 KB pages exist on 64-bit devices only.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 kotlin=$root/bindings/kotlin
+jni_dir=""
+if [ "${1:-}" = --jni-dir ]; then
+    [ $# -ge 2 ] || { echo "usage: $0 [--jni-dir DIR] [OUT_DIR]" >&2; exit 2; }
+    jni_dir=$(cd "$2" && pwd)
+    shift 2
+fi
 out=${1:-$root/target/android}
 api=21
 cargo_ndk_version=4.1.2
-# Android ABI, Rust target, whether Google Play requires 16 KB pages of it.
+# Android ABI, Rust target, whether Google Play requires 16 KB pages of it, its ELF machine
+# (as readelf -h names it).
 abis=(
-    "arm64-v8a aarch64-linux-android 16k"
-    "armeabi-v7a armv7-linux-androideabi 4k"
-    "x86_64 x86_64-linux-android 16k"
+    "arm64-v8a aarch64-linux-android 16k AArch64"
+    "armeabi-v7a armv7-linux-androideabi 4k ARM"
+    "x86_64 x86_64-linux-android 16k X86-64"
 )
 
 die() {
@@ -53,59 +63,86 @@ EOF
 }
 
 # The NDK: ANDROID_NDK_HOME, ANDROID_NDK_ROOT, or the newest under the SDK's ndk/.
-ndk=${ANDROID_NDK_HOME:-${ANDROID_NDK_ROOT:-}}
-sdk=${ANDROID_HOME:-${ANDROID_SDK_ROOT:-}}
-if [ -z "$ndk" ] && [ -n "$sdk" ] && [ -d "$sdk/ndk" ]; then
-    ndk=$(find "$sdk/ndk" -mindepth 1 -maxdepth 1 -type d | sort -V | tail -n 1)
-fi
-[ -n "$ndk" ] || no_ndk "no Android NDK found: ANDROID_NDK_HOME and ANDROID_NDK_ROOT are unset and no \$ANDROID_HOME/ndk/* exists."
-[ -f "$ndk/source.properties" ] && [ -d "$ndk/toolchains/llvm/prebuilt" ] \
-    || no_ndk "$ndk is not an Android NDK (it lacks source.properties or toolchains/llvm/prebuilt)."
-readelf=$(find "$ndk/toolchains/llvm/prebuilt" -mindepth 3 -maxdepth 3 -path '*/bin/llvm-readelf' | head -n 1)
-[ -n "$readelf" ] || no_ndk "$ndk has no toolchains/llvm/prebuilt/*/bin/llvm-readelf."
-export ANDROID_NDK_HOME=$ndk
-echo "build-aar.sh: NDK $(sed -n 's/^Pkg.Revision *= *//p' "$ndk/source.properties") at $ndk"
+find_ndk() {
+    ndk=${ANDROID_NDK_HOME:-${ANDROID_NDK_ROOT:-}}
+    local sdk=${ANDROID_HOME:-${ANDROID_SDK_ROOT:-}}
+    if [ -z "$ndk" ] && [ -n "$sdk" ] && [ -d "$sdk/ndk" ]; then
+        ndk=$(find "$sdk/ndk" -mindepth 1 -maxdepth 1 -type d | sort -V | tail -n 1)
+    fi
+    [ -n "$ndk" ] || no_ndk "no Android NDK found: ANDROID_NDK_HOME and ANDROID_NDK_ROOT are unset and no \$ANDROID_HOME/ndk/* exists."
+    [ -f "$ndk/source.properties" ] && [ -d "$ndk/toolchains/llvm/prebuilt" ] \
+        || no_ndk "$ndk is not an Android NDK (it lacks source.properties or toolchains/llvm/prebuilt)."
+    readelf=$(find "$ndk/toolchains/llvm/prebuilt" -mindepth 3 -maxdepth 3 -path '*/bin/llvm-readelf' | head -n 1)
+    [ -n "$readelf" ] || no_ndk "$ndk has no toolchains/llvm/prebuilt/*/bin/llvm-readelf."
+    export ANDROID_NDK_HOME=$ndk
+    echo "build-aar.sh: NDK $(sed -n 's/^Pkg.Revision *= *//p' "$ndk/source.properties") at $ndk"
+}
 
-for tool in cargo rustup mvn jar python3; do
+readelf=""
+if [ -z "$jni_dir" ]; then
+    find_ndk
+    tools=(cargo rustup mvn jar python3)
+else
+    readelf=$(command -v llvm-readelf || compgen -c llvm-readelf- | sort -V | tail -n 1 || true)
+    readelf=${readelf:-$(command -v readelf || true)}
+    [ -n "$readelf" ] || die "no llvm-readelf or readelf to check the libraries' page alignment: install llvm or binutils"
+    tools=(mvn jar python3)
+fi
+
+for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null || die "$tool is missing: install it (cargo and rustup: https://rustup.rs; mvn: Maven; jar: a JDK 17; python3)"
 done
 version=$(python3 "$root/packaging/version.py")
 name=ferrio-android-$version
 
-# cargo-ndk, and the Rust targets of the three ABIs.
-if ! cargo ndk --version 2>/dev/null | grep -q "$cargo_ndk_version"; then
-    echo "build-aar.sh: installing cargo-ndk $cargo_ndk_version (cargo install)"
-    cargo install --locked --version "$cargo_ndk_version" cargo-ndk
-fi
-installed=$(rustup target list --installed)
-for abi in "${abis[@]}"; do
-    read -r _ triple _ <<<"$abi"
-    grep -qx "$triple" <<<"$installed" || rustup target add "$triple"
-done
-
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 
 # The native libraries, release, one per ABI, in the AAR's jni/<abi>/ layout.
-ndk_args=()
-for abi in "${abis[@]}"; do
-    read -r name_abi triple pages <<<"$abi"
-    ndk_args+=(-t "$name_abi")
-    if [ "$pages" = 16k ]; then
-        export "CARGO_TARGET_$(echo "$triple" | tr 'a-z-' 'A-Z_')_RUSTFLAGS=-C link-arg=-Wl,-z,max-page-size=16384"
+build_libraries() {
+    # cargo-ndk, and the Rust targets of the three ABIs.
+    if ! cargo ndk --version 2>/dev/null | grep -q "$cargo_ndk_version"; then
+        echo "build-aar.sh: installing cargo-ndk $cargo_ndk_version (cargo install)"
+        cargo install --locked --version "$cargo_ndk_version" cargo-ndk
     fi
-done
-echo "build-aar.sh: cargo ndk ${ndk_args[*]} -P $api build --release -p ferrio-ffi"
-(cd "$root" && cargo ndk "${ndk_args[@]}" -P "$api" -o "$stage/aar/jni" build --release -p ferrio-ffi)
+    local installed abi name_abi triple pages ndk_args=()
+    installed=$(rustup target list --installed)
+    for abi in "${abis[@]}"; do
+        read -r name_abi triple pages _ <<<"$abi"
+        grep -qx "$triple" <<<"$installed" || rustup target add "$triple"
+        ndk_args+=(-t "$name_abi")
+        if [ "$pages" = 16k ]; then
+            export "CARGO_TARGET_$(echo "$triple" | tr 'a-z-' 'A-Z_')_RUSTFLAGS=-C link-arg=-Wl,-z,max-page-size=16384"
+        fi
+    done
+    echo "build-aar.sh: cargo ndk ${ndk_args[*]} -P $api build --release -p ferrio-ffi"
+    (cd "$root" && cargo ndk "${ndk_args[@]}" -P "$api" -o "$stage/aar/jni" build --release -p ferrio-ffi)
+}
+
+if [ -z "$jni_dir" ]; then
+    build_libraries
+else
+    for abi in "${abis[@]}"; do
+        read -r name_abi _ <<<"$abi"
+        [ -f "$jni_dir/$name_abi/libferrio_ffi.so" ] || die "$jni_dir/$name_abi/libferrio_ffi.so is missing"
+        mkdir -p "$stage/aar/jni/$name_abi"
+        cp "$jni_dir/$name_abi/libferrio_ffi.so" "$stage/aar/jni/$name_abi/"
+    done
+    echo "build-aar.sh: the libraries of $jni_dir"
+fi
 
 for abi in "${abis[@]}"; do
-    read -r name_abi _ pages <<<"$abi"
+    read -r name_abi _ pages machine <<<"$abi"
     so=$stage/aar/jni/$name_abi/libferrio_ffi.so
-    [ -f "$so" ] || die "cargo ndk wrote no $so"
+    [ -f "$so" ] || die "no $so"
+    header=$("$readelf" -h "$so") || die "$name_abi/libferrio_ffi.so is not an ELF file"
+    grep -Eq "Type: +DYN" <<<"$header" || die "$name_abi/libferrio_ffi.so is not an ELF shared object"
+    grep -Eq "Machine: +.*\b$machine\$" <<<"$header" \
+        || die "$name_abi/libferrio_ffi.so is not for $machine: $(grep Machine: <<<"$header")"
     if [ "$pages" = 16k ]; then
-        # Every PT_LOAD's alignment (the last column of `llvm-readelf -l -W`) must be >= 16 KB.
+        # Every PT_LOAD's alignment (the last column of `readelf -l -W`) must be >= 16 KB.
         aligns=$("$readelf" -l -W "$so" | awk '$1 == "LOAD" { print $NF }')
-        [ -n "$aligns" ] || die "llvm-readelf found no LOAD segment in $so"
+        [ -n "$aligns" ] || die "$readelf found no LOAD segment in $so"
         for align in $aligns; do
             ((align >= 16384)) || die "$name_abi/libferrio_ffi.so has a LOAD segment aligned to $align, not 16 KB"
         done
@@ -215,7 +252,7 @@ cat >"$out/$name.pom" <<EOF
 EOF
 
 for abi in "${abis[@]}"; do
-    read -r name_abi _ _ <<<"$abi"
+    read -r name_abi _ <<<"$abi"
     echo "build-aar.sh: jni/$name_abi/libferrio_ffi.so $(wc -c <"$stage/aar/jni/$name_abi/libferrio_ffi.so") bytes"
 done
 echo "build-aar.sh: wrote $out/$name.aar ($(wc -c <"$out/$name.aar") bytes) and $out/$name.pom"

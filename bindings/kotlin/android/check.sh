@@ -9,11 +9,17 @@
 #      of a Debian cross libc (bionic's come only with the NDK): a check, which links nothing,
 #      not a build.
 #   2. build-aar.sh, without an NDK, stops with exit status 3 and says what to install.
+#   3. build-aar.sh assembles the AAR and its POM (what it does after cargo-ndk) from
+#      stand-in libraries (`--jni-dir`): tiny ELF shared objects that clang and lld link for
+#      each ABI with -nostdlib, since no Android libc is here; they stand for ferrio-ffi in
+#      this check only. The AAR's layout, classes, manifest and POM are checked, and the
+#      POM's dependencies (the JNA AAR included) resolve from Maven Central. build-aar.sh
+#      must refuse a 64-bit library aligned to 4 KB pages and one for the wrong ABI.
 #
 #   bindings/kotlin/android/check.sh [TARGET...]
 #
-# Installs what is missing: the Rust targets (rustup), clang, llvm (llvm-ar) and the cross
-# libc headers (apt-get, as root). A second run is fast (cargo's incremental check).
+# Installs what is missing: the Rust targets (rustup), clang, lld, llvm (llvm-ar) and the
+# cross libc headers (apt-get, as root). A second run is fast (cargo's incremental check).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -45,6 +51,7 @@ llvm_ar() {
 # Debian packages.
 packages=()
 command -v clang >/dev/null || packages+=(clang)
+command -v ld.lld >/dev/null || packages+=(lld)
 [ -n "$(llvm_ar)" ] || packages+=(llvm)
 for target in "${targets[@]}"; do
     read -r _ package include <<<"$(headers_of "$target")"
@@ -99,3 +106,61 @@ for words in "no Android NDK found" "ANDROID_NDK_HOME" "sdkmanager --install"; d
     grep -qF "$words" <<<"$message" || die "build-aar.sh's message without an NDK lacks \"$words\": $message"
 done
 echo "check-android: build-aar.sh without an NDK stops (exit 3) and says what to install"
+
+# 3. The assembly, from stand-in libraries.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+echo "int ferrio_stand_in(void) { return 0; }" >"$work/stand-in.c"
+stand_in() { # dir abi clang-target [linker flag]
+    mkdir -p "$1/$2"
+    clang --target="$3" -shared -nostdlib -fuse-ld=lld ${4:+"-Wl,$4"} -o "$1/$2/libferrio_ffi.so" "$work/stand-in.c"
+}
+page16k=-z,max-page-size=16384
+stand_in "$work/jni" arm64-v8a aarch64-linux-android$api "$page16k"
+stand_in "$work/jni" armeabi-v7a armv7a-linux-androideabi$api
+stand_in "$work/jni" x86_64 x86_64-linux-android$api "$page16k"
+
+# Refusals first (they stop before Maven): a 64-bit library with 4 KB pages, a wrong ABI.
+refused() { # what expected-message
+    local message
+    if message=$("$here/build-aar.sh" --jni-dir "$work/bad" "$work/bad-out" 2>&1); then
+        die "build-aar.sh packed $1"
+    fi
+    grep -qF "$2" <<<"$message" || die "build-aar.sh refused $1 without saying \"$2\": $message"
+    echo "check-android: build-aar.sh refuses $1"
+}
+cp -R "$work/jni" "$work/bad"
+stand_in "$work/bad" x86_64 x86_64-linux-android$api
+refused "an x86_64 library aligned to 4 KB pages" "x86_64/libferrio_ffi.so has a LOAD segment aligned to 0x1000, not 16 KB"
+cp "$work/jni/arm64-v8a/libferrio_ffi.so" "$work/bad/x86_64/"
+refused "an arm64 library as x86_64's" "x86_64/libferrio_ffi.so is not for X86-64"
+
+start=$SECONDS
+"$here/build-aar.sh" --jni-dir "$work/jni" "$work/out" >"$work/build.log" 2>&1 \
+    || { cat "$work/build.log" >&2; die "build-aar.sh --jni-dir failed"; }
+version=$(python3 "$root/packaging/version.py")
+aar=$work/out/ferrio-android-$version.aar
+pom=$work/out/ferrio-android-$version.pom
+mkdir "$work/aar"
+(cd "$work/aar" && jar xf "$aar")
+for entry in AndroidManifest.xml classes.jar R.txt proguard.txt \
+    jni/arm64-v8a/libferrio_ffi.so jni/armeabi-v7a/libferrio_ffi.so jni/x86_64/libferrio_ffi.so; do
+    [ -f "$work/aar/$entry" ] || die "the AAR lacks $entry"
+done
+cmp -s "$work/aar/jni/x86_64/libferrio_ffi.so" "$work/jni/x86_64/libferrio_ffi.so" \
+    || die "the AAR's jni/x86_64/libferrio_ffi.so is not the one given"
+classes=$(jar tf "$work/aar/classes.jar")
+for entry in dev/ferrio/Manager.class dev/ferrio/ffi/Manager.class META-INF/ferrio.kotlin_module; do
+    grep -qx "$entry" <<<"$classes" || die "the AAR's classes.jar lacks $entry"
+done
+! grep -q '\.so$' <<<"$classes" || die "the AAR's classes.jar carries a native library"
+grep -q "android:minSdkVersion=\"$api\"" "$work/aar/AndroidManifest.xml" || die "the manifest lacks minSdk $api"
+jna=$(sed -n 's:.*<jna.version>\(.*\)</jna.version>.*:\1:p' "$root/bindings/kotlin/pom.xml")
+tr -d ' \n' <"$pom" | grep -q "<artifactId>jna</artifactId><version>$jna</version><type>aar</type>" \
+    || die "the POM does not depend on net.java.dev.jna:jna:$jna@aar"
+grep -q "<version>$version</version>" "$pom" || die "the POM is not version $version"
+# Maven has no `aar` packaging of its own: resolve the same dependencies under `pom`.
+sed 's:<packaging>aar</packaging>:<packaging>pom</packaging>:' "$pom" >"$work/resolve.pom"
+mvn -B -q -f "$work/resolve.pom" dependency:resolve >"$work/resolve.log" 2>&1 \
+    || { cat "$work/resolve.log" >&2; die "the POM's dependencies do not resolve"; }
+echo "check-android: build-aar.sh --jni-dir assembled ferrio-android-$version.aar ($(wc -c <"$aar") bytes) and its POM, whose dependencies resolve ($((SECONDS - start)) s)"
