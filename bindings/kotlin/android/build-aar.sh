@@ -101,7 +101,7 @@ trap 'rm -rf "$stage"' EXIT
 # The native libraries, release, one per ABI, in the AAR's jni/<abi>/ layout.
 build_libraries() {
     # cargo-ndk, and the Rust targets of the three ABIs.
-    if ! cargo ndk --version 2>/dev/null | grep -q "$cargo_ndk_version"; then
+    if [[ "$(cargo ndk --version 2>/dev/null || true)" != *"$cargo_ndk_version"* ]]; then
         echo "build-aar.sh: installing cargo-ndk $cargo_ndk_version (cargo install)"
         cargo install --locked --version "$cargo_ndk_version" cargo-ndk
     fi
@@ -185,6 +185,7 @@ cat >"$stage/aar/proguard.txt" <<'EOF'
 EOF
 
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
 rm -f "$out/$name.aar"
 (cd "$stage/aar" && jar --create --no-manifest --file "$out/$name.aar" AndroidManifest.xml classes.jar R.txt proguard.txt jni)
 
