@@ -37,6 +37,12 @@ if [ -n "$url" ] || [ -n "$checksum" ]; then
   [[ $checksum =~ ^[0-9a-f]{64}$ ]] || fail "the checksum must be 64 hex digits (swift package compute-checksum): $checksum"
 fi
 
+# OUTDIR is emptied: never this package, nor a Rust workspace given by mistake.
+if [ -d "$out" ]; then
+  [ "$(cd "$out" && pwd -P)" != "$(cd "$here" && pwd -P)" ] || fail "OUTDIR is bindings/swift itself"
+  [ ! -e "$out/Cargo.toml" ] || fail "$out has a Cargo.toml: not an output directory"
+fi
+
 "$here/generate.sh"
 
 mkdir -p "$out"
