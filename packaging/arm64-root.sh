@@ -17,7 +17,11 @@
 set -euo pipefail
 
 root="${FERRIO_ARM64_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/ferrio/arm64-root}"
-suite="${FERRIO_ARM64_SUITE:-$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")}"
+# On Debian the host's release and mirror; elsewhere (an Ubuntu CI runner) Debian bookworm.
+host_id="$(. /etc/os-release && echo "${ID:-}")"
+host_suite="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
+[ "$host_id" = debian ] && [ -n "$host_suite" ] || host_suite=bookworm
+suite="${FERRIO_ARM64_SUITE:-$host_suite}"
 marker="$root/.ferrio-packages"
 
 wanted=("$@")
@@ -39,10 +43,11 @@ install_missing() {
   local missing=()
   command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
   command -v qemu-aarch64-static >/dev/null 2>&1 || missing+=(qemu-user-static)
+  [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "arm64-root: installing ${missing[*]}" >&2
-    apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >&2
   fi
 }
 
@@ -67,15 +72,18 @@ if [ -f "$marker" ]; then
 fi
 mapfile -t packages < <(printf '%s\n' "${packages[@]}" | sort -u)
 
-mirror="$(grep -hE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null \
-  | grep -v security | grep -oE 'https?://[^ ]+' | head -n1 || true)"
+mirror=""
+if [ "$host_id" = debian ]; then
+  mirror="$(grep -hE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null \
+    | grep -oE 'https?://[^ ]+' | grep -E '/debian/?$' | head -n1 || true)"
+fi
 mirror="${mirror:-http://deb.debian.org/debian}"
 echo "arm64-root: building a Debian $suite arm64 root with ${packages[*]} in $root" >&2
 rm -rf --one-file-system "$root.partial"
 # `extract` unpacks the packages and their dependencies without configuring them, which
 # would run arm64 maintainer scripts (binfmt_misc); check/qemu is the binfmt_misc check.
 mmdebstrap --variant=extract --architectures=arm64 --skip=check/qemu \
-  --include="$(IFS=,; echo "${packages[*]}")" "$suite" "$root.partial" "$mirror" >&2
+  --keyring=/usr/share/keyrings/debian-archive-keyring.gpg --include="$(IFS=,; echo "${packages[*]}")" "$suite" "$root.partial" "$mirror" >&2
 # For `chroot ROOT /usr/bin/qemu-aarch64-static PROGRAM` (a static binary: no libraries).
 cp "$(command -v qemu-aarch64-static)" "$root.partial/usr/bin/"
 printf '%s\n' "${packages[@]}" >"$root.partial/.ferrio-packages"
