@@ -6,13 +6,15 @@
 #    the rustup target, and a wine prefix in ~/.cache/ferrio/wine holding
 #    bcryptprimitives.dll built from bcryptprimitives.c (wine 8 has none, and every Rust
 #    Windows binary imports it).
-# 2. ferrio-ffi for Windows: clippy, and the DLL linked (its event pipe is Unix-only).
+# 2. ferrio-ffi for Windows: clippy (its event pipe is Unix-only), then the DLL linked.
 # 3. The tests of the core (`ferrio`), of `ferrio-ffi` and the integration tests, each
 #    binary run by wine (cargo's runner). wine starts a Linux program but gives it no
 #    standard streams, so the integration tests' servers come from ferrio-test-launcher,
 #    a Linux process (tests/integration/src/launcher.rs), through FERRIO_TEST_LAUNCHER.
 #
 # Usage: tests/windows/run.sh [CARGO TEST ARGS]... (e.g. `--test events -- --nocapture`).
+#        tests/windows/run.sh --check: only mingw-w64, the target and step 2's clippy
+#        (`make check-windows`, part of `make test`).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -25,9 +27,17 @@ fail() {
   exit 1
 }
 
+check_only=0
+if [ "${1:-}" = --check ]; then
+  check_only=1
+  shift
+fi
+
 missing=()
 command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || missing+=(gcc-mingw-w64-x86-64)
-[ -x /usr/lib/wine/wine64 ] || command -v wine64 >/dev/null 2>&1 || missing+=(wine64)
+if [ "$check_only" = 0 ]; then
+  [ -x /usr/lib/wine/wine64 ] || command -v wine64 >/dev/null 2>&1 || missing+=(wine64)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || fail "missing ${missing[*]}: run \`apt-get install ${missing[*]}\` as root"
   echo "test-windows: installing ${missing[*]}" >&2
@@ -38,6 +48,10 @@ fi
 if ! rustup target list --installed | grep -qx "$target"; then
   rustup target add "$target"
 fi
+cd "$repo"
+cargo clippy -p ferrio-ffi --all-targets --target "$target" -- -D warnings
+[ "$check_only" = 0 ] || exit 0
+
 wine="$(command -v wine64 || echo /usr/lib/wine/wine64)"
 [ -x "$wine" ] || fail "no wine64 binary (apt-get install wine64)"
 command -v node >/dev/null 2>&1 || fail "node is missing (the reference server): install Node.js"
@@ -56,8 +70,6 @@ if [ ! -f "$shim" ] || [ "$repo/tests/windows/bcryptprimitives.c" -nt "$shim" ];
 fi
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$wine"
 
-cd "$repo"
-cargo clippy -p ferrio-ffi --all-targets --target "$target" -- -D warnings
 cargo build -p ferrio-ffi --target "$target"
 ls -l "target/$target/debug/ferrio_ffi.dll"
 cargo build -p ferrio-integration-tests --bin ferrio-test-launcher
