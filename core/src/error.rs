@@ -38,6 +38,14 @@ pub enum TransportError {
         /// The configured limit.
         limit: usize,
     },
+    /// The server stopped reading: one more WebSocket frame would take the client's write
+    /// buffer past `limit` bytes (`ManagerOptions::max_write_buffer_bytes`), so the
+    /// connection ends. Raise the limit only if single messages are that large.
+    #[error("the server is not reading: the WebSocket write buffer is full ({limit} bytes)")]
+    WriteBufferFull {
+        /// The configured limit.
+        limit: usize,
+    },
     /// The server's handshake was not what Engine.IO v4 expects.
     #[error("unexpected handshake: {0}")]
     Handshake(String),

@@ -133,6 +133,14 @@ pub struct ManagerOptions {
     pub ca_certs_pem: Vec<Vec<u8>>,
     /// Largest HTTP body or WebSocket message accepted from the server. Default 16 MiB.
     pub max_incoming_bytes: usize,
+    /// Most bytes the WebSocket may hold waiting for the server to read them: frames not yet
+    /// taken by the operating system, such as the automatic replies to the server's ping
+    /// frames. Default 16 MiB. A server that stops reading cannot make the client hold more:
+    /// the write that would go past the bound fails with
+    /// [`TransportError::WriteBufferFull`](crate::TransportError::WriteBufferFull) and the
+    /// connection ends (reason `transport error`). One outgoing WebSocket message larger than
+    /// this bound cannot be sent either, so keep it above the server's `maxPayload`.
+    pub max_write_buffer_bytes: usize,
     /// Limits of the Socket.IO decoder (attachments count and size).
     pub decode_limits: DecodeLimits,
     /// Most binary attachments in one outgoing packet (the server's `maxAttachments`). Default 10.
@@ -172,6 +180,7 @@ impl Default for ManagerOptions {
             room_leave_event: "leave".into(),
             ca_certs_pem: Vec::new(),
             max_incoming_bytes: 16 * 1024 * 1024,
+            max_write_buffer_bytes: 16 * 1024 * 1024,
             decode_limits: DecodeLimits::default(),
             max_outgoing_attachments: 10,
             command_capacity: 1024,

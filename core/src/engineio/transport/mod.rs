@@ -33,6 +33,8 @@ pub(crate) struct Endpoint {
     tls: Arc<rustls::ClientConfig>,
     /// Largest body or message accepted from the server.
     pub(crate) max_incoming_bytes: usize,
+    /// Most bytes the WebSocket holds unwritten (`ManagerOptions::max_write_buffer_bytes`).
+    pub(crate) max_write_buffer_bytes: usize,
 }
 
 impl Endpoint {
@@ -127,6 +129,7 @@ impl Endpoint {
             connect_timeout: options.timeout,
             tls,
             max_incoming_bytes: options.max_incoming_bytes,
+            max_write_buffer_bytes: options.max_write_buffer_bytes,
         })
     }
 

@@ -16,6 +16,10 @@ use crate::error::TransportError;
 /// Socket.IO packets are small, and larger frames still grow the buffer as needed.
 pub(crate) const READ_BUFFER_SIZE: usize = 16 * 1024;
 
+/// Bytes gathered before they are written to the socket (tungstenite's default), or half
+/// the write bound when that is smaller: tungstenite wants the bound above this size.
+const WRITE_BUFFER_SIZE: usize = 128 * 1024;
+
 /// What reading the WebSocket gave.
 #[derive(Debug)]
 pub(crate) enum WsInbound {
@@ -31,6 +35,8 @@ pub(crate) enum WsInbound {
 #[derive(Debug)]
 pub(crate) struct WebSocket {
     stream: Box<WebSocketStream<MaybeTlsStream<TcpStream>>>,
+    /// The write buffer's bound, reported when it is reached.
+    max_write_buffer: usize,
 }
 
 impl WebSocket {
@@ -52,8 +58,11 @@ impl WebSocket {
             request.headers_mut().insert(http::header::COOKIE, cookies);
         }
         let limit = endpoint.max_incoming_bytes;
+        let (write_buffer, max_write_buffer) = write_buffer_sizes(endpoint.max_write_buffer_bytes);
         let config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER_SIZE)
+            .write_buffer_size(write_buffer)
+            .max_write_buffer_size(max_write_buffer)
             .max_message_size(Some(limit))
             .max_frame_size(Some(limit));
         let connector = endpoint.is_tls().then(|| Connector::Rustls(endpoint.tls()));
@@ -68,6 +77,7 @@ impl WebSocket {
         endpoint.store_cookies(response.headers());
         Ok(Self {
             stream: Box::new(stream),
+            max_write_buffer,
         })
     }
 
@@ -110,12 +120,20 @@ impl WebSocket {
                 Message::Text(text.into())
             }
         };
-        self.stream.feed(message).await.map_err(write_error)
+        let limit = self.max_write_buffer;
+        self.stream
+            .feed(message)
+            .await
+            .map_err(|error| write_error(error, limit))
     }
 
     /// Sends everything fed so far.
     pub(crate) async fn flush(&mut self) -> Result<(), TransportError> {
-        self.stream.flush().await.map_err(write_error)
+        let limit = self.max_write_buffer;
+        self.stream
+            .flush()
+            .await
+            .map_err(|error| write_error(error, limit))
     }
 
     /// Closes the WebSocket (the Node server ignores an Engine.IO close packet here).
@@ -132,8 +150,18 @@ fn text_capacity(packet: &EnginePacket) -> usize {
     }
 }
 
-fn write_error(error: WsError) -> TransportError {
-    TransportError::WebSocket(error.to_string())
+/// tungstenite's write buffer size and bound for a bound of `max` bytes: the bound must be
+/// above the buffer size, so a tiny bound shrinks the buffer (0 writes every frame at once).
+fn write_buffer_sizes(max: usize) -> (usize, usize) {
+    let buffer = WRITE_BUFFER_SIZE.min(max / 2);
+    (buffer, max.max(buffer + 1))
+}
+
+fn write_error(error: WsError, limit: usize) -> TransportError {
+    match error {
+        WsError::WriteBufferFull(_) => TransportError::WriteBufferFull { limit },
+        other => TransportError::WebSocket(other.to_string()),
+    }
 }
 
 fn handshake_error(error: WsError) -> TransportError {
@@ -156,5 +184,90 @@ fn handshake_error(error: WsError) -> TransportError {
         },
         WsError::Tls(e) => TransportError::Tls(e.to_string()),
         other => TransportError::WebSocket(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpSocket;
+    use tokio::task::JoinHandle;
+    use url::Url;
+
+    use super::*;
+    use crate::options::ManagerOptions;
+
+    /// Ping frames of 125 bytes sent by the hostile server: their pongs (131 bytes each,
+    /// masked) come to about 12 MiB, past the bound plus what the kernel buffers on loopback
+    /// (the client's send buffer grows to 4 MiB at most with Linux's default `tcp_wmem`).
+    const PINGS: usize = 96_000;
+
+    /// A server that accepts one WebSocket, sends `PINGS` ping frames then the Engine.IO
+    /// packet `6` (noop), and never reads. Its receive buffer is small, so the client's
+    /// pongs pile up on the client's side. The task keeps the connection open.
+    async fn ping_flooding_server() -> (Url, JoinHandle<()>) {
+        let socket = TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+        socket
+            .bind("127.0.0.1:0".parse().expect("address"))
+            .expect("bind");
+        let listener = socket.listen(1).expect("listen");
+        let port = listener.local_addr().expect("address").port();
+        let task = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.expect("accept");
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("upgrade");
+            let mut ping = vec![0x89, 125];
+            ping.extend_from_slice(&[b'p'; 125]);
+            let burst = ping.repeat(1000);
+            for _ in 0..PINGS / 1000 {
+                ws.get_mut().write_all(&burst).await.expect("send pings");
+            }
+            ws.get_mut()
+                .write_all(&[0x81, 1, b'6'])
+                .await
+                .expect("send noop");
+            std::future::pending::<()>().await;
+        });
+        let url = Url::parse(&format!("http://127.0.0.1:{port}")).expect("url");
+        (url, task)
+    }
+
+    async fn connect(url: &Url, max_write_buffer_bytes: usize) -> WebSocket {
+        let options = ManagerOptions {
+            max_write_buffer_bytes,
+            ..ManagerOptions::default()
+        };
+        let endpoint = Endpoint::new(url, &options).expect("endpoint");
+        WebSocket::connect(&endpoint, None).await.expect("connect")
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_reads_fills_the_bounded_write_buffer_and_the_next_write_fails() {
+        let limit = 256 * 1024;
+        let (url, server) = ping_flooding_server().await;
+        let mut ws = connect(&url, limit).await;
+        // Reading answers every ping; `recv` returns once the noop after them arrived.
+        assert!(matches!(
+            ws.recv().await,
+            WsInbound::Packet(EnginePacket::Noop)
+        ));
+        // The pongs filled the buffer to within one pong (131 bytes) of the bound.
+        let error = ws
+            .feed(&EnginePacket::Message("m".repeat(1024)))
+            .await
+            .expect_err("the write buffer is full");
+        assert!(
+            matches!(error, TransportError::WriteBufferFull { limit: l } if l == limit),
+            "{error:?}"
+        );
+        server.abort();
+    }
+
+    #[test]
+    fn the_write_buffer_stays_below_its_bound_even_when_the_bound_is_tiny() {
+        assert_eq!(write_buffer_sizes(16 << 20), (WRITE_BUFFER_SIZE, 16 << 20));
+        assert_eq!(write_buffer_sizes(100_000), (50_000, 100_000));
+        assert_eq!(write_buffer_sizes(1), (0, 1));
+        assert_eq!(write_buffer_sizes(0), (0, 1));
     }
 }
