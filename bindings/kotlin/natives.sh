@@ -103,16 +103,17 @@ install_lib() { # source jna-dir
 }
 
 # Removes the debug information of a packed library, with the GNU toolchain of its
-# platform or llvm-strip; keeps it, saying so, when neither is there.
-strip_lib() { # jna-dir gnu-triple
+# platform, llvm-strip, or (this machine's library) strip; keeps it, saying so, when none
+# is there.
+strip_lib() { # jna-dir gnu-triple [strip]
     local file=$classes/$1/$lib tool
-    for tool in "$2-strip" llvm-strip; do
+    for tool in "$2-strip" llvm-strip ${3:-}; do
         if command -v "$tool" >/dev/null; then
             "$tool" --strip-debug "$file"
             return
         fi
     done
-    echo "natives.sh: $1/$lib keeps its debug information ($2-strip and llvm-strip are missing)" >&2
+    echo "natives.sh: $1/$lib keeps its debug information (no $2-strip, llvm-strip${3:+ or $3})" >&2
 }
 
 host=$(rustc -vV | sed -n 's/^host: //p')
@@ -127,7 +128,7 @@ for platform in "${platforms[@]}"; do
                 || die "$target_dir/$profile/$lib is missing: generate.sh builds it (Maven runs it in generate-sources)"
             install_lib "$target_dir/$profile/$lib" "$jna"
         else
-            strip_lib "$jna" "$gnu"
+            strip_lib "$jna" "$gnu" strip
         fi
     elif [ "$mode" = host ]; then
         rm -rf "${classes:?}/$jna"
