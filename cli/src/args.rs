@@ -50,7 +50,8 @@ printed); --timeout S ends the session after S seconds. With either, end of inpu
 not end the session: it waits for the count or the timeout.
 
 Exit status: 0 normal end, --count reached, or --timeout without --count; 1 connection
-failure; 2 usage error; 3 --timeout before --count events arrived.
+failure, or --timeout before anything connected; 2 usage error; 3 --timeout before
+--count events arrived.
 Logs go to stderr, only when RUST_LOG is set (e.g. RUST_LOG=ferrio=debug).
 
 Examples:
@@ -184,7 +185,7 @@ pub struct ConnectArgs {
     pub count: Option<u64>,
 
     /// End the session after S seconds (fractions allowed): exit 0, or 3 when --count
-    /// was given and not reached.
+    /// was given and not reached, or 1 when no namespace ever connected.
     #[arg(long, value_name = "S", value_parser = parse_seconds)]
     pub timeout: Option<Duration>,
 

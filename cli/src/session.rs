@@ -14,6 +14,8 @@ use std::future::Future;
 use std::io::IsTerminal;
 use std::pin::Pin;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ferrio::{
@@ -33,7 +35,8 @@ use crate::output::{run_writer, EventLimit, Line, Render, LINE_CAPACITY};
 use crate::pretty::Style;
 use crate::shortform::{parse_interactive, Interactive, HELP};
 
-/// Exit status of a connection failure.
+/// Exit status of a connection failure, also when `--timeout` came before any namespace
+/// ever connected.
 const EXIT_CONNECTION_FAILED: u8 = 1;
 /// Exit status of a usage error.
 const EXIT_USAGE: u8 = 2;
@@ -85,6 +88,8 @@ pub async fn run(args: ConnectArgs) -> ExitCode {
         line_tx.clone(),
         lost_tx.clone(),
     ));
+    // Set by the readers on a namespace's first `connect`: a timeout before it is a failure.
+    let ever_connected = Arc::new(AtomicBool::new(false));
     let mut sockets = Vec::with_capacity(setup.namespaces.len());
     for namespace in &setup.namespaces {
         let socket = manager.socket_with(
@@ -100,6 +105,7 @@ pub async fn run(args: ConnectArgs) -> ExitCode {
             socket.events(),
             line_tx.clone(),
             lost_tx,
+            ever_connected.clone(),
         ));
         sockets.push((namespace.clone(), socket));
     }
@@ -131,8 +137,11 @@ pub async fn run(args: ConnectArgs) -> ExitCode {
             .unwrap_or(Some(End::TimedOut)),
         None => session.await,
     };
+    let connected = ever_connected.load(Ordering::Relaxed)
+        || sockets.iter().any(|(_, socket)| socket.connected());
     let status = match end {
         Some(End::Input | End::CountReached) => 0,
+        Some(End::TimedOut) if !connected => EXIT_CONNECTION_FAILED,
         Some(End::TimedOut) if args.count.is_some() => EXIT_COUNT_NOT_REACHED,
         Some(End::TimedOut) => 0,
         Some(End::ConnectionLost) | None => EXIT_CONNECTION_FAILED,
@@ -268,14 +277,18 @@ async fn connect_all(
 }
 
 /// Prints what one namespace's socket observes; reports a lost connection on `lost_tx`
-/// (given when reconnection is off).
+/// (given when reconnection is off) and sets `ever_connected` on a `connect`.
 async fn forward_socket_events(
     namespace: String,
     mut stream: EventStream,
     line_tx: mpsc::Sender<Line>,
     lost_tx: Option<mpsc::Sender<()>>,
+    ever_connected: Arc<AtomicBool>,
 ) {
     while let Some(event) = stream.next().await {
+        if let SocketEvent::Connect { .. } = event {
+            ever_connected.store(true, Ordering::Relaxed);
+        }
         let lost = matches!(&event, SocketEvent::Disconnect(reason) if reason.is_recoverable());
         if line_tx
             .send(Line::from_socket_event(&namespace, event))

@@ -442,6 +442,30 @@ async fn an_unreachable_server_without_reconnection_exits_with_one() {
     assert_eq!(cli.exit_code().await, 1);
 }
 
+/// A loopback URL where nothing listens: a port the system gave, then closed.
+fn url_where_nothing_listens() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    let port = listener.local_addr().expect("its address").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+#[tokio::test]
+async fn a_timeout_before_anything_connected_exits_with_one() {
+    for args in [&["--timeout", "1"][..], &["--count", "1", "--timeout", "1"]] {
+        let mut cli = Cli::connect(&url_where_nothing_listens(), args);
+        cli.close_stdin();
+
+        let lines = cli.rest().await;
+
+        assert!(
+            lines.iter().all(|line| line["type"] != "connect"),
+            "{args:?}: {lines:?}"
+        );
+        assert_eq!(cli.exit_code().await, 1, "{args:?}: {lines:?}");
+    }
+}
+
 #[tokio::test]
 async fn emits_with_and_without_ack_reach_the_server_in_input_order() {
     let server = TestServer::start().await;
