@@ -141,6 +141,15 @@ pub struct ManagerOptions {
     /// connection ends (reason `transport error`). One outgoing WebSocket message larger than
     /// this bound cannot be sent either, so keep it above the server's `maxPayload`.
     pub max_write_buffer_bytes: usize,
+    /// Most cookies kept from one host (the cookie jar serves sticky sessions). Default 50.
+    /// A cookie that takes its host past this count or past
+    /// [`ManagerOptions::max_cookie_bytes_per_host`] pushes out that host's least recently
+    /// set cookies (logged as a warning).
+    pub max_cookies_per_host: usize,
+    /// Most bytes (names, values, domains and paths) of the cookies kept from one host.
+    /// Default 16 KiB. A single cookie larger than this is ignored; see
+    /// [`ManagerOptions::max_cookies_per_host`] for the policy.
+    pub max_cookie_bytes_per_host: usize,
     /// Limits of the Socket.IO decoder (attachments count and size).
     pub decode_limits: DecodeLimits,
     /// Most binary attachments in one outgoing packet (the server's `maxAttachments`). Default 10.
@@ -181,6 +190,8 @@ impl Default for ManagerOptions {
             ca_certs_pem: Vec::new(),
             max_incoming_bytes: 16 * 1024 * 1024,
             max_write_buffer_bytes: 16 * 1024 * 1024,
+            max_cookies_per_host: 50,
+            max_cookie_bytes_per_host: 16 * 1024,
             decode_limits: DecodeLimits::default(),
             max_outgoing_attachments: 10,
             command_capacity: 1024,

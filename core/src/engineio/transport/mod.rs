@@ -1,5 +1,6 @@
 //! Engine.IO transports: I/O only. The session in [`super::session`] drives them.
 
+pub(crate) mod cookies;
 pub(crate) mod polling;
 pub(crate) mod tls;
 pub(crate) mod websocket;
@@ -7,9 +8,10 @@ pub(crate) mod websocket;
 use std::sync::{Arc, OnceLock};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::cookie::{CookieStore, Jar};
+use reqwest::cookie::CookieStore;
 use url::Url;
 
+use self::cookies::{CookieJar, CookieLimits};
 use crate::error::{ConnectError, TransportError};
 use crate::options::{ManagerOptions, ReconnectUpdate, TransportKind};
 
@@ -26,7 +28,7 @@ pub(crate) struct Endpoint {
     /// `http(s)://host:port/path/` with the user's query parameters.
     base: Url,
     headers: HeaderMap,
-    jar: Arc<Jar>,
+    jar: Arc<CookieJar>,
     /// Built on first use: a WebSocket-only connection never pays for an HTTP client.
     http: OnceLock<reqwest::Client>,
     connect_timeout: std::time::Duration,
@@ -47,7 +49,10 @@ impl Endpoint {
             &options.query,
             &options.extra_headers,
             options,
-            Arc::new(Jar::default()),
+            Arc::new(CookieJar::new(CookieLimits {
+                max_count: options.max_cookies_per_host,
+                max_bytes: options.max_cookie_bytes_per_host,
+            })),
             tls,
         )
     }
@@ -82,7 +87,7 @@ impl Endpoint {
         query: &[(String, String)],
         extra_headers: &[(String, String)],
         options: &ManagerOptions,
-        jar: Arc<Jar>,
+        jar: Arc<CookieJar>,
         tls: Arc<rustls::ClientConfig>,
     ) -> Result<Self, ConnectError> {
         let mut base = url.clone();
