@@ -9,6 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::handshake::Handshake;
+use crate::error::server_text;
 
 /// Standard base64; writes `=` padding, reads with or without it.
 pub(crate) const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -60,7 +61,7 @@ pub enum EngineDecodeError {
     #[error("unexpected data after packet type {0:?}")]
     UnexpectedData(char),
     /// The open packet's JSON is not a valid handshake.
-    #[error("bad handshake: {0}")]
+    #[error("bad handshake: {}", server_text(.0.to_string()))]
     BadHandshake(#[source] Arc<serde_json::Error>),
     /// A `b` packet is not valid standard base64.
     #[error("bad base64 in binary packet: {0}")]

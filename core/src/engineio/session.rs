@@ -14,7 +14,7 @@ use super::transport::polling::{self, PollInbound, Polling};
 use super::transport::websocket::{WebSocket, WsInbound};
 use super::transport::Endpoint;
 use super::{EnginePacket, Handshake};
-use crate::error::TransportError;
+use crate::error::{server_text, TransportError};
 use crate::event::DisconnectReason;
 use crate::options::TransportKind;
 
@@ -149,9 +149,9 @@ impl EngineSession {
             WsInbound::Packet(EnginePacket::Open(handshake)) => {
                 Ok((handshake, Active::WebSocket(ws), Vec::new()))
             }
-            WsInbound::Packet(other) => Err(TransportError::Handshake(format!(
+            WsInbound::Packet(other) => Err(TransportError::Handshake(server_text(format!(
                 "expected an open packet, got {other:?}"
-            ))),
+            )))),
             WsInbound::Closed => Err(TransportError::WebSocket(
                 "closed during the handshake".into(),
             )),
@@ -420,9 +420,9 @@ async fn probe(endpoint: &Endpoint, sid: &str) -> Result<WebSocket, TransportErr
     ws.flush().await?;
     match ws.recv().await {
         WsInbound::Packet(EnginePacket::PongProbe) => Ok(ws),
-        WsInbound::Packet(other) => Err(TransportError::WebSocket(format!(
+        WsInbound::Packet(other) => Err(TransportError::WebSocket(server_text(format!(
             "probe answered with {other:?}"
-        ))),
+        )))),
         WsInbound::Closed => Err(TransportError::WebSocket("probe closed".into())),
         WsInbound::Invalid(error) => Err(error),
     }

@@ -16,7 +16,7 @@ use super::ManagerEventTx;
 use crate::engineio::session::{EngineSession, OpenOptions, SessionEvent};
 use crate::engineio::transport::{polling, Endpoint};
 use crate::engineio::EnginePacket;
-use crate::error::{AckError, ConnectError, EmitError, ProtocolError, TransportError};
+use crate::error::{server_text, AckError, ConnectError, EmitError, ProtocolError, TransportError};
 use crate::event::{AckResponder, DisconnectReason, Event, ManagerEvent, SocketEvent};
 use crate::options::{ManagerOptions, TransportKind};
 use crate::socketio::{Decoder, Packet, PacketKind};
@@ -831,7 +831,10 @@ impl Actor {
             Some(Value::String(message)) => (message, None),
             _ => (String::new(), None),
         };
-        let error = ConnectError::Rejected { message, data };
+        let error = ConnectError::Rejected {
+            message: server_text(message),
+            data,
+        };
         tracing::debug!(%namespace, %error, "namespace refused");
         ns.phase = Phase::Idle;
         ns.active = false;

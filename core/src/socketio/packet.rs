@@ -6,6 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::binary::{attachment_count, reconstruct};
+use crate::error::server_text;
 use crate::value::Value;
 use crate::value::{write_json, write_value, BinaryAs};
 
@@ -117,7 +118,7 @@ pub enum DecodeError {
     #[error("ack id overflows u64")]
     IdOverflow,
     /// The payload after the header is not JSON.
-    #[error("invalid JSON payload: {0}")]
+    #[error("invalid JSON payload: {}", server_text(.0.to_string()))]
     InvalidJson(#[source] Arc<serde_json::Error>),
     /// The payload does not have the shape its packet type requires.
     #[error("invalid payload for {kind:?}: {reason}")]

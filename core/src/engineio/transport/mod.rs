@@ -12,7 +12,7 @@ use reqwest::cookie::CookieStore;
 use url::Url;
 
 use self::cookies::{CookieJar, CookieLimits};
-use crate::error::{ConnectError, TransportError};
+use crate::error::{server_text, ConnectError, TransportError};
 use crate::options::{ManagerOptions, ReconnectUpdate, TransportKind};
 
 /// Where and how to reach the server: URLs, headers, cookies, TLS. Shared by all transports
@@ -258,7 +258,10 @@ pub(crate) async fn http_error(response: reqwest::Response) -> TransportError {
                 .map(str::to_owned)
         })
         .unwrap_or(body);
-    TransportError::Http { status, message }
+    TransportError::Http {
+        status,
+        message: server_text(message),
+    }
 }
 
 pub(crate) fn request_error(error: reqwest::Error) -> TransportError {
@@ -269,9 +272,35 @@ pub(crate) fn request_error(error: reqwest::Error) -> TransportError {
         message.push_str(&inner.to_string());
         source = inner.source();
     }
+    // The message names the URL, which holds the server's session id.
+    let message = server_text(message);
     if message.contains("certificate") || message.contains("tls") || message.contains("TLS") {
         TransportError::Tls(message)
     } else {
         TransportError::Io(message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::MAX_SERVER_TEXT;
+
+    #[tokio::test]
+    async fn an_http_error_keeps_a_bounded_part_of_a_huge_body() {
+        let body = "e".repeat(60 * 1024);
+        let response = http::Response::builder()
+            .status(400)
+            .body(body)
+            .expect("response");
+        let error = http_error(reqwest::Response::from(response)).await;
+        let TransportError::Http { status, message } = error else {
+            panic!("{error:?}");
+        };
+        assert_eq!(status, 400);
+        assert_eq!(
+            message,
+            format!("{}… ({} bytes)", "e".repeat(MAX_SERVER_TEXT), 60 * 1024)
+        );
     }
 }

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use super::{http_error, read_body, request_error, Endpoint};
 use crate::engineio::payload::{decode_payload, encode_payload};
 use crate::engineio::{EnginePacket, Handshake};
-use crate::error::TransportError;
+use crate::error::{server_text, TransportError};
 use crate::options::TransportKind;
 
 /// What the polling tasks report to the session.
@@ -83,9 +83,9 @@ pub(crate) async fn handshake(
     let mut packets = poll_once(endpoint, url).await?.into_iter();
     match packets.next() {
         Some(EnginePacket::Open(handshake)) => Ok((handshake, packets.collect())),
-        other => Err(TransportError::Handshake(format!(
+        other => Err(TransportError::Handshake(server_text(format!(
             "expected an open packet, got {other:?}"
-        ))),
+        )))),
     }
 }
 

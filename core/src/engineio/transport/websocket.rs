@@ -9,7 +9,7 @@ use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use super::Endpoint;
 use crate::engineio::EnginePacket;
-use crate::error::TransportError;
+use crate::error::{server_text, TransportError};
 
 /// Bytes read per `read` call, and the read buffer's size. tungstenite's default (128 KiB)
 /// zero-fills that much on every read attempt and keeps it resident per connection;
@@ -171,7 +171,7 @@ fn handshake_error(error: WsError) -> TransportError {
             let message = response
                 .body()
                 .as_ref()
-                .map(|body| String::from_utf8_lossy(body).into_owned())
+                .map(|body| server_text(String::from_utf8_lossy(body)))
                 .unwrap_or_default();
             TransportError::Http { status, message }
         }
@@ -183,7 +183,8 @@ fn handshake_error(error: WsError) -> TransportError {
             None => TransportError::Io(e.to_string()),
         },
         WsError::Tls(e) => TransportError::Tls(e.to_string()),
-        other => TransportError::WebSocket(other.to_string()),
+        // Protocol errors may quote the server's headers.
+        other => TransportError::WebSocket(server_text(other.to_string())),
     }
 }
 
