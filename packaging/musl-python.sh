@@ -17,7 +17,10 @@ set -euo pipefail
 cache="${FERRIO_MUSL_PYTHON:-${XDG_CACHE_HOME:-$HOME/.cache}/ferrio/musl-python}"
 prefix="$cache/prefix"
 python="$prefix/bin/python3"
-suite="$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")"
+# On Debian the host's release and mirror; elsewhere (an Ubuntu CI runner) Debian bookworm.
+host_id="$(. /etc/os-release && echo "${ID:-}")"
+suite="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
+[ "$host_id" = debian ] && [ -n "$suite" ] || suite=bookworm
 
 ready() {
   [ -f "$cache/.ferrio-ready" ] && [ -x "$python" ]
@@ -41,21 +44,26 @@ missing=()
 command -v musl-gcc >/dev/null 2>&1 || missing+=(musl-tools musl-dev)
 command -v make >/dev/null 2>&1 || missing+=(make)
 [ -d /usr/include/linux ] || missing+=(linux-libc-dev)
+[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "musl-python: installing ${missing[*]}" >&2
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
 # The sources: a deb-src list and apt state of our own, verified against the archive's key.
-mirror="$(grep -hE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null \
-  | grep -v security | grep -oE 'https?://[^ ]+' | head -n1 || true)"
+mirror=""
+if [ "$host_id" = debian ]; then
+  mirror="$(grep -hE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null \
+    | grep -oE 'https?://[^ ]+' | grep -E '/debian/?$' | head -n1 || true)"
+fi
 mirror="${mirror:-http://deb.debian.org/debian}"
 apt_dir="$cache/apt"
 mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$cache/src"
 echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main" \
   >"$apt_dir/sources.list"
-apt_opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=/nonexistent"
+apt_opts=(-o APT::Sandbox::User=root -o "Dir::Etc::SourceList=$apt_dir/sources.list"
+  -o "Dir::Etc::SourceParts=/nonexistent"
   -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache")
 echo "musl-python: fetching the Debian sources of python3.11, libffi and zlib" >&2
 apt-get "${apt_opts[@]}" -qq update >&2
@@ -68,11 +76,15 @@ mkdir -p "$build/include"
 # musl-gcc sees only musl's headers; CPython's socket and file modules also want the
 # kernel's (the same for glibc and musl).
 ln -s /usr/include/linux /usr/include/asm-generic /usr/include/x86_64-linux-gnu/asm "$build/include/"
-# musl-gcc passes --print-multiarch to gcc, which answers x86_64-linux-gnu: CPython's
-# configure then stops on the mismatch with the musl triplet it detects.
+# musl-gcc passes -print-multiarch to gcc, which answers x86_64-linux-gnu: CPython's
+# configure then stops on the mismatch with the musl triplet it detects, and its setup.py
+# would add glibc's /usr/include/x86_64-linux-gnu to the extension modules' include path.
 cat >"$build/musl-cc" <<'WRAPPER'
 #!/bin/sh
-if [ "$*" = "--print-multiarch" ]; then echo x86_64-linux-musl; else exec musl-gcc "$@"; fi
+case "$*" in
+  -print-multiarch | --print-multiarch) echo x86_64-linux-musl ;;
+  *) exec musl-gcc "$@" ;;
+esac
 WRAPPER
 chmod +x "$build/musl-cc"
 jobs="$(nproc)"
