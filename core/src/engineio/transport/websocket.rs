@@ -198,15 +198,26 @@ mod tests {
     use super::*;
     use crate::options::ManagerOptions;
 
-    /// Ping frames of 125 bytes sent by the hostile server: their pongs (131 bytes each,
-    /// masked) come to about 12 MiB, past the bound plus what the kernel buffers on loopback
-    /// (the client's send buffer grows to 4 MiB at most with Linux's default `tcp_wmem`).
-    const PINGS: usize = 96_000;
+    /// The most a socket's send buffer grows to: Linux's `tcp_wmem` maximum, or 4 MiB (the
+    /// usual value, also macOS's) where it cannot be read.
+    fn send_buffer_max() -> usize {
+        std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem")
+            .ok()
+            .and_then(|text| text.split_whitespace().nth(2)?.parse().ok())
+            .unwrap_or(4 << 20)
+    }
 
-    /// A server that accepts one WebSocket, sends `PINGS` ping frames then the Engine.IO
+    /// How many ping frames of 125 bytes the hostile server sends: their pongs (131 bytes
+    /// each, masked) must exceed what the kernel takes in (the client's send buffer; the
+    /// server's receive buffer is tiny) plus the bound, with a margin.
+    fn ping_count(bound: usize) -> usize {
+        (send_buffer_max() + bound + (8 << 20)) / 131
+    }
+
+    /// A server that accepts one WebSocket, sends `pings` ping frames then the Engine.IO
     /// packet `6` (noop), and never reads. Its receive buffer is small, so the client's
     /// pongs pile up on the client's side. The task keeps the connection open.
-    async fn ping_flooding_server() -> (Url, JoinHandle<()>) {
+    async fn ping_flooding_server(pings: usize) -> (Url, JoinHandle<()>) {
         let socket = TcpSocket::new_v4().expect("socket");
         socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
         socket
@@ -220,7 +231,7 @@ mod tests {
             let mut ping = vec![0x89, 125];
             ping.extend_from_slice(&[b'p'; 125]);
             let burst = ping.repeat(1000);
-            for _ in 0..PINGS / 1000 {
+            for _ in 0..pings.div_ceil(1000) {
                 ws.get_mut().write_all(&burst).await.expect("send pings");
             }
             ws.get_mut()
@@ -245,7 +256,7 @@ mod tests {
     #[tokio::test]
     async fn a_server_that_never_reads_fills_the_bounded_write_buffer_and_the_next_write_fails() {
         let limit = 256 * 1024;
-        let (url, server) = ping_flooding_server().await;
+        let (url, server) = ping_flooding_server(ping_count(limit)).await;
         let mut ws = connect(&url, limit).await;
         // Reading answers every ping; `recv` returns once the noop after them arrived.
         assert!(matches!(
