@@ -144,7 +144,9 @@ pub struct ManagerOptions {
     /// Most cookies kept from one host (the cookie jar serves sticky sessions). Default 50.
     /// A cookie that takes its host past this count or past
     /// [`ManagerOptions::max_cookie_bytes_per_host`] pushes out that host's least recently
-    /// set cookies (logged as a warning).
+    /// set cookies (logged as a warning). At most 16 hosts keep cookies (a server may
+    /// redirect to other hosts): a new one drops the cookies of the host that set one least
+    /// recently.
     pub max_cookies_per_host: usize,
     /// Most bytes (names, values, domains and paths) of the cookies kept from one host.
     /// Default 16 KiB. A single cookie larger than this is ignored; see

@@ -4,9 +4,11 @@
 //! remembers, for every host that set cookies, the order they were last set in, and keeps
 //! each host within [`CookieLimits`]: a cookie that takes its host over a bound pushes out
 //! that host's least recently set cookies, and a cookie larger than the byte bound on its own
-//! is ignored.
+//! is ignored. At most [`MAX_HOSTS`] hosts keep cookies (a server redirecting to ever new
+//! host names cannot multiply the bound): a new one drops every cookie of the host that set
+//! one least recently.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use cookie_store::{Cookie, CookieStore as Store, RawCookie, StoreAction};
@@ -23,8 +25,19 @@ pub(crate) struct CookieLimits {
     pub(crate) max_bytes: usize,
 }
 
+/// The most hosts whose cookies the jar keeps. A manager talks to one server (a few across
+/// reconnection hooks and redirects).
+pub(crate) const MAX_HOSTS: usize = 16;
+
 /// Where a cookie lives in the store: domain, path, name.
 type Key = (String, String, String);
+
+/// The cookies one host set, least recently set first.
+#[derive(Debug)]
+struct HostCookies {
+    host: String,
+    keys: VecDeque<Key>,
+}
 
 /// A cookie jar bounded per host (see the module documentation).
 #[derive(Debug)]
@@ -36,8 +49,8 @@ pub(crate) struct CookieJar {
 #[derive(Debug, Default)]
 struct Inner {
     store: Store,
-    /// Per host that set cookies: their keys, least recently set first.
-    by_host: HashMap<String, VecDeque<Key>>,
+    /// The hosts that set cookies, the one that set one least recently first.
+    hosts: VecDeque<HostCookies>,
 }
 
 impl CookieJar {
@@ -81,12 +94,34 @@ impl CookieJar {
         );
         let mut inner = self.lock();
         let action = inner.store.insert(cookie.into_owned(), url);
-        let order = inner.by_host.entry(host.clone()).or_default();
-        order.retain(|known| *known != key);
+        let known = inner.hosts.iter().position(|known| known.host == host);
+        let mut cookies = known
+            .and_then(|index| inner.hosts.remove(index))
+            .unwrap_or_else(|| HostCookies {
+                host,
+                keys: VecDeque::new(),
+            });
+        cookies.keys.retain(|known| *known != key);
         if let Ok(StoreAction::Inserted | StoreAction::UpdatedExisting) = action {
-            order.push_back(key);
+            cookies.keys.push_back(key);
         }
-        inner.enforce(&host, self.limits);
+        inner.enforce(&mut cookies, self.limits);
+        if !cookies.keys.is_empty() {
+            inner.hosts.push_back(cookies);
+        }
+        while inner.hosts.len() > MAX_HOSTS {
+            let Some(oldest) = inner.hosts.pop_front() else {
+                break;
+            };
+            for (domain, path, name) in &oldest.keys {
+                inner.store.remove(domain, path, name);
+            }
+            tracing::warn!(
+                host = %oldest.host,
+                max_hosts = MAX_HOSTS,
+                "cookie jar holds too many hosts, dropped the cookies of the oldest"
+            );
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -96,12 +131,10 @@ impl CookieJar {
 }
 
 impl Inner {
-    /// Forgets `host`'s expired cookies, then drops its least recently set ones until it is
-    /// within `limits`.
-    fn enforce(&mut self, host: &str, limits: CookieLimits) {
-        let Some(mut order) = self.by_host.remove(host) else {
-            return;
-        };
+    /// Forgets the host's expired cookies, then drops its least recently set ones until it
+    /// is within `limits`.
+    fn enforce(&mut self, cookies: &mut HostCookies, limits: CookieLimits) {
+        let order = &mut cookies.keys;
         let store = &mut self.store;
         order.retain(|(domain, path, name)| {
             let live = store.get(domain, path, name).is_some();
@@ -127,15 +160,12 @@ impl Inner {
         }
         if dropped > 0 {
             tracing::warn!(
-                %host,
+                host = %cookies.host,
                 dropped,
                 max_count = limits.max_count,
                 max_bytes = limits.max_bytes,
                 "cookie jar full for this host, dropped its oldest cookies"
             );
-        }
-        if !order.is_empty() {
-            self.by_host.insert(host.to_owned(), order);
         }
     }
 }
@@ -260,6 +290,28 @@ mod tests {
         set(&jar, &second, &["x=1", "y=1", "z=1", "w=1"]);
         assert_eq!(names(&jar, &first), ["a", "b", "c"]);
         assert_eq!(names(&jar, &second), ["w", "y", "z"]);
+    }
+
+    #[test]
+    fn past_the_host_count_the_host_that_set_a_cookie_least_recently_loses_its_cookies() {
+        let jar = CookieJar::new(LIMITS);
+        let hosts: Vec<Url> = (0..=MAX_HOSTS)
+            .map(|i| url(&format!("http://h{i}.test/")))
+            .collect();
+        for host in &hosts {
+            set(&jar, host, &["a=1"]);
+        }
+        // Host 0 went when the 17th host came. Host 1 sets a cookie again, so host 2 is the
+        // least recent and goes when another host comes.
+        set(&jar, &hosts[1], &["b=1"]);
+        let host = url(&format!("http://h{}.test/", MAX_HOSTS + 1));
+        set(&jar, &host, &["a=1"]);
+        assert!(names(&jar, &hosts[0]).is_empty());
+        assert!(names(&jar, &hosts[2]).is_empty());
+        assert_eq!(names(&jar, &hosts[1]), ["a", "b"]);
+        assert_eq!(names(&jar, &host), ["a"]);
+        assert_eq!(jar.lock().hosts.len(), MAX_HOSTS);
+        assert_eq!(jar.lock().store.iter_any().count(), MAX_HOSTS + 1);
     }
 
     #[test]
