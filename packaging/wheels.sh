@@ -114,8 +114,10 @@ main() {
     tag="${tag%.whl}"
     tag="${tag##*.}"
     say "auditwheel show $name"
-    auditwheel show "$wheel" | tee "$tests/$name.audit"
-    if tr '\n' ' ' <"$tests/$name.audit" | grep -q "consistent with the following platform tag: \"$tag\""; then
+    auditwheel show "$wheel" >"$tests/$name.audit" 2>&1 || true
+    cat "$tests/$name.audit" >&2
+    if tr '\n' ' ' <"$tests/$name.audit" | tr -s ' ' \
+      | grep -qF "consistent with the following platform tag: \"$tag\""; then
       audit[$name]="$tag ok"
     else
       audit[$name]="NOT $tag"
@@ -211,28 +213,33 @@ main() {
   run_suite "manylinux-aarch64-py3.11-qemu" "$(clean_path "$venv/bin")" "${qemu[@]}" "$venv/bin/python"
 
   say "a wheel built from the sdist (debug profile)"
+  # What pip does on a platform without a wheel: build from the sdist, with cargo.
   venv="$tests/venv-sdist"
   python3 -m venv "$venv"
-  env -u CARGO_PROFILE_RELEASE_STRIP MATURIN_PEP517_ARGS="--profile dev" \
-    "$tools/bin/python" -m pip wheel --quiet --no-deps --no-build-isolation "$sdist" \
-    -w "$tests/from-sdist"
-  "$venv/bin/python" -m pip install --quiet --no-index "$tests"/from-sdist/ferrio-*.whl
-  if env -i PATH="$(clean_path "$venv/bin")" "$venv/bin/python" -c \
-    'import ferrio; ferrio.Client().disconnect()'; then
-    result[sdist]="builds a wheel; imports"
+  if env -u CARGO_PROFILE_RELEASE_STRIP MATURIN_PEP517_ARGS="--profile dev" \
+    "$tools/bin/python" -m pip wheel --no-deps --no-build-isolation "$sdist" \
+    -w "$tests/from-sdist" >"$tests/sdist.log" 2>&1 \
+    && "$venv/bin/python" -m pip install --quiet --no-index "$tests"/from-sdist/ferrio-*.whl \
+    && env -i PATH="$(clean_path "$venv/bin")" "$venv/bin/python" -c \
+      'import ferrio; ferrio.Client().disconnect()'; then
+    result[sdist]="builds a wheel (cargo, debug), which imports"
   else
-    result[sdist]="FAILED"
+    grep -E 'Caused by|error' "$tests/sdist.log" | tail -n 5 >&2 || true
+    result[sdist]="FAILED: no wheel from the sdist (log: $tests/sdist.log)"
   fi
 
   # --- Report ----------------------------------------------------------------------------------
   say "artifacts in $out ($((SECONDS - started)) s)"
   failed=0
-  printf '%-72s %10s  %s\n' artifact bytes "auditwheel / tests" >&2
-  printf '%-72s %10s  %s\n' "$(basename "$sdist")" "$(stat -c %s "$sdist")" "${result[sdist]}" >&2
-  [ "${result[sdist]}" != FAILED ] || failed=1
+  size() { # size FILE: bytes and MiB
+    awk -v bytes="$(stat -c %s "$1")" 'BEGIN { printf "%9d %6.2f MiB", bytes, bytes / 1048576 }'
+  }
+  printf '%-72s %20s  %s\n' artifact size "auditwheel / tests" >&2
+  printf '%-72s %20s  %s\n' "$(basename "$sdist")" "$(size "$sdist")" "${result[sdist]}" >&2
+  case "${result[sdist]}" in FAILED*) failed=1 ;; esac
   for wheel in "${wheels[@]}"; do
     name="$(basename "$wheel")"
-    printf '%-72s %10s  %s\n' "$name" "$(stat -c %s "$wheel")" "auditwheel: ${audit[$name]}" >&2
+    printf '%-72s %20s  %s\n' "$name" "$(size "$wheel")" "auditwheel: ${audit[$name]}" >&2
     case "${audit[$name]}" in NOT*) failed=1 ;; esac
   done
   for label in "${!result[@]}"; do
