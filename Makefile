@@ -3,7 +3,7 @@
 SERVER_DIR := tests/server
 
 .PHONY: test
-test: test-rust test-python test-cluster test-kotlin check-android check-windows test-swift examples-rust examples-bindings test-cross-language test-cluster-bindings
+test: check-packaging test-rust test-python test-cluster test-kotlin check-android check-windows test-swift examples-rust examples-bindings test-cross-language test-cluster-bindings
 
 # The reference Socket.IO server's packages, installed from the lockfile when it changed.
 .PHONY: deps-node
@@ -87,7 +87,7 @@ KOTLIN_DIR := bindings/kotlin
 .PHONY: test-kotlin
 test-kotlin: deps-node
 	cargo build -p ferrio-ffi
-	sh $(KOTLIN_DIR)/generate.sh
+	bash $(KOTLIN_DIR)/generate.sh
 	mvn -B -q -f $(KOTLIN_DIR)/pom.xml test
 	sh $(KOTLIN_DIR)/test-summary.sh
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the smoke scripts: starts `ferrio serve --port 0` in the background and sets
 # `url` to its address. The server and its scratch directory go away when the script exits;
 # `server_log` holds the server's stderr, to show when an example fails.

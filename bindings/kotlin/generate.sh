@@ -1,8 +1,8 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # Builds the ferrio-ffi cdylib and generates its UniFFI Kotlin bindings; run by Maven
 # (generate-sources) and so by `make test-kotlin`.
 #
-#   sh bindings/kotlin/generate.sh [PROFILE] [OUT_DIR]
+#   bash bindings/kotlin/generate.sh [PROFILE] [OUT_DIR]
 #
 # PROFILE is the cargo profile directory, `debug` (default) or `release`. OUT_DIR defaults
 # to bindings/kotlin/target/generated-sources/uniffi. Regenerates only when the library or
