@@ -58,8 +58,9 @@ for target in "${targets[@]}"; do
     [ -d "$include" ] || packages+=("$package")
 done
 if [ ${#packages[@]} -gt 0 ]; then
-    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-        || die "missing: ${packages[*]} (Debian packages: apt-get install ${packages[*]})"
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+        die "missing: ${packages[*]} (Debian packages: apt-get install ${packages[*]})"
+    fi
     echo "check-android: installing ${packages[*]} (apt-get)"
     apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${packages[@]}" >/dev/null \
         || { apt-get update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${packages[@]}" >/dev/null; } \
