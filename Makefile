@@ -155,7 +155,8 @@ test-cluster-bindings: deps-cluster test-python
 # Python >= 3.9), cross-linked with zig; each checked with auditwheel and installed in a
 # fresh venv without cargo on the PATH, where the full pytest suite runs (x86_64 natively,
 # musl in a musl-built CPython, aarch64 under qemu-user in an arm64 Debian root). Not part of
-# `test`: about 25 minutes on 2 cores from a warm cargo registry.
+# `test`: about 14 minutes on 2 cores from a warm cargo registry (the first run also builds
+# the musl CPython, ~7 minutes, and the arm64 root, ~15 s, both cached outside the repo).
 .PHONY: wheels
 wheels: deps-node
 	bash packaging/wheels.sh
