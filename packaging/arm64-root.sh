@@ -12,8 +12,11 @@
 #   FERRIO_ARM64_SUITE=trixie ...             # another Debian release (default: the host's)
 #
 # A root remembers the packages it was built with; asking for a package it lacks rebuilds it
-# with the union of both lists (a minute or two). Needs root (apt-get install of
-# mmdebstrap and qemu-user-static when missing).
+# with the union of both lists (a minute or two; not while a program runs from it). Needs
+# root (apt-get install of mmdebstrap and qemu-user-static when missing).
+#
+# Without binfmt_misc, a program under qemu cannot start another arm64 program (exec gives
+# ENOEXEC): run each one through qemu-aarch64-static. Host programs (x86_64) start as usual.
 set -euo pipefail
 
 root="${FERRIO_ARM64_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/ferrio/arm64-root}"
