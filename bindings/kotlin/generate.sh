@@ -24,7 +24,7 @@ case "$profile" in
 esac
 
 cd "$root"
-cargo build --quiet --profile "$cargo_profile" -p ferrio-ffi -p uniffi-bindgen
+cargo build --quiet --profile "$cargo_profile" -p ferrio-ffi
 lib="$root/target/$profile/libferrio_ffi.so"
 bindgen="$root/target/$profile/uniffi-bindgen"
 stamp="$out/.generated"

@@ -90,7 +90,7 @@ cross_build() { # triple jna-dir gnu-triple debian-package
     echo "natives.sh: cargo build -p ferrio-ffi --target $triple (profile $cargo_profile)"
     env "$linker_var=${!linker_var:-$gnu-gcc}" "$cc_var=${!cc_var:-$gnu-gcc}" \
         "$ar_var=${!ar_var:-$gnu-ar}" \
-        cargo build --quiet --profile "$cargo_profile" -p ferrio-ffi --target "$triple" \
+        cargo build --quiet --profile "$cargo_profile" -p ferrio-ffi --lib --target "$triple" \
         --manifest-path "$root/Cargo.toml"
     install_lib "$target_dir/$triple/$profile/$lib" "$jna"
 }

@@ -44,7 +44,7 @@ for target in "$device" "${simulator[@]}" "${macos[@]}"; do
   echo "build-xcframework: ferrio-ffi for $target" >&2
   # ferrio-ffi is a cdylib: ask for a static library. rustc prints what it must be linked
   # with (compare with Package.swift's appleSystemLibraries).
-  cargo rustc -p ferrio-ffi --release --target "$target" --crate-type staticlib \
+  cargo rustc -p ferrio-ffi --lib --release --target "$target" --crate-type staticlib \
     -- --print native-static-libs
 done
 

@@ -17,7 +17,7 @@ case "$(uname -s)" in
 esac
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-cargo run --quiet -p uniffi-bindgen -- generate --library "$library" \
+cargo run --quiet -p ferrio-ffi --bin uniffi-bindgen -- generate --library "$library" \
   --language swift --config uniffi.toml --out-dir "$out" | { grep -v 'swift-format' || true; }
 
 mkdir -p "$here/Sources/FerrioFFI" "$here/Sources/FerrioUniFFI"

@@ -70,7 +70,7 @@ if [ ! -f "$shim" ] || [ "$repo/tests/windows/bcryptprimitives.c" -nt "$shim" ];
 fi
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$wine"
 
-cargo build -p ferrio-ffi --target "$target"
+cargo build -p ferrio-ffi --lib --target "$target"
 ls -l "target/$target/debug/ferrio_ffi.dll"
 cargo build -p ferrio-integration-tests --bin ferrio-test-launcher
 target/debug/ferrio-test-launcher -- cargo test --target "$target" \

@@ -115,8 +115,8 @@ build_libraries() {
             export "CARGO_TARGET_$(echo "$triple" | tr 'a-z-' 'A-Z_')_RUSTFLAGS=-C link-arg=-Wl,-z,max-page-size=16384"
         fi
     done
-    echo "build-aar.sh: cargo ndk ${ndk_args[*]} -P $api build --release -p ferrio-ffi"
-    (cd "$root" && cargo ndk "${ndk_args[@]}" -P "$api" -o "$stage/aar/jni" build --release -p ferrio-ffi)
+    echo "build-aar.sh: cargo ndk ${ndk_args[*]} -P $api build --release -p ferrio-ffi --lib"
+    (cd "$root" && cargo ndk "${ndk_args[@]}" -P "$api" -o "$stage/aar/jni" build --release -p ferrio-ffi --lib)
 }
 
 if [ -z "$jni_dir" ]; then

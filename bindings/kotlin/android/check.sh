@@ -92,7 +92,7 @@ for target in "${targets[@]}"; do
         || cflags="$cflags -isystem $shim -march=armv7-a -mfloat-abi=softfp -mfpu=vfpv3-d16"
     start=$SECONDS
     env "CC_$var=clang --target=$clang_target" "CFLAGS_$var=$cflags" "AR_$var=$ar" \
-        cargo check --quiet -p ferrio-ffi --target "$target" --manifest-path "$root/Cargo.toml"
+        cargo check --quiet -p ferrio-ffi --lib --target "$target" --manifest-path "$root/Cargo.toml"
     echo "check-android: cargo check -p ferrio-ffi --target $target passed ($((SECONDS - start)) s)"
 done
 
