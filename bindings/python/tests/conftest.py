@@ -15,6 +15,14 @@ from typing import Any, Callable
 
 import pytest
 
+from ferrio._ffi import ferrio_ffi as ffi
+
+#: For tests of the event pipe itself: Unix only (a Windows library has none, and the
+#: package uses its pull task there).
+needs_event_pipe = pytest.mark.skipif(
+    not hasattr(ffi, "EventPipe"), reason="this platform's library has no event pipe (Unix only)"
+)
+
 SERVER_JS = Path(__file__).resolve().parents[3] / "tests" / "server" / "server.js"
 READY_TIMEOUT = 30.0
 CONTROL_TIMEOUT = 60.0

@@ -8,7 +8,7 @@ import os
 import threading
 
 import ferrio
-from conftest import TestServer, until
+from conftest import TestServer, needs_event_pipe, until
 from ferrio._ffi import ferrio_ffi as ffi
 from recorder import Recorder
 
@@ -131,6 +131,15 @@ def test_invalid_arguments_are_typed_errors(server: TestServer) -> None:
             raise AssertionError(f"{blob} was accepted")
         # Well-formed JSON, but not [event, ...args]: nothing queued from there on.
         assert socket.emit_batch_json('[["x",1],[2],["y"]]') == 1
+    finally:
+        manager.close_blocking()
+
+
+@needs_event_pipe
+def test_an_invalid_call_through_the_event_pipe_is_a_typed_error(server: TestServer) -> None:
+    manager = ffi.Manager(ffi.ClientOptions(url=server.url))
+    socket = manager.socket("/", None)
+    try:
         pipe = socket.event_pipe()
         try:
             pipe.emit_with_ack("{", [], 1000)
