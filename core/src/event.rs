@@ -107,6 +107,8 @@ impl Event {
 
     /// Answers the server's acknowledgement request with `args` (a tuple for several
     /// arguments, `()` for none). Handlers share one request: it is answered exactly once.
+    /// A request nobody answers is answered with no values when the last copy of the
+    /// event is dropped.
     ///
     /// # Errors
     /// [`AckReplyError::AlreadySent`] if it was answered before, or when the server asked
@@ -129,51 +131,80 @@ impl Event {
 }
 
 /// Answers one acknowledgement request of the server, exactly once.
+///
+/// Every copy of the event shares one request. When the last copy is dropped unanswered
+/// (no handler, a handler that did not answer, a stream consumer that let the event go),
+/// the request is answered with no values, as python-socketio does, so the server's
+/// callback is never left waiting. This rule lives here once for Rust and every binding.
 #[derive(Clone)]
 pub(crate) struct AckResponder {
+    request: Arc<AckRequest>,
+}
+
+/// The shared state of one acknowledgement request.
+struct AckRequest {
     namespace: Arc<str>,
     id: u64,
-    sent: Arc<AtomicBool>,
+    sent: AtomicBool,
     command_tx: mpsc::Sender<Command>,
+    /// Where a reply that finds the command queue full waits for room.
+    runtime: tokio::runtime::Handle,
 }
 
 impl fmt::Debug for AckResponder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AckResponder")
-            .field("id", &self.id)
+            .field("id", &self.request.id)
             .finish()
     }
 }
 
 impl AckResponder {
+    /// A request of the server, answered through `command_tx`; must be made on the
+    /// runtime that drives the connection.
     pub(crate) fn new(namespace: Arc<str>, id: u64, command_tx: mpsc::Sender<Command>) -> Self {
         Self {
-            namespace,
-            id,
-            sent: Arc::new(AtomicBool::new(false)),
-            command_tx,
+            request: Arc::new(AckRequest {
+                namespace,
+                id,
+                sent: AtomicBool::new(false),
+                command_tx,
+                runtime: tokio::runtime::Handle::current(),
+            }),
         }
     }
 
     fn send(&self, args: Vec<Value>) -> Result<(), AckReplyError> {
-        if self.sent.swap(true, Ordering::AcqRel) {
+        if self.request.sent.swap(true, Ordering::AcqRel) {
             return Err(AckReplyError::AlreadySent);
         }
+        self.request.reply(args);
+        Ok(())
+    }
+}
+
+impl AckRequest {
+    /// Hands the reply to the connection; never blocks: a full queue makes it wait on the
+    /// runtime. A closed connection has nobody to answer.
+    fn reply(&self, args: Vec<Value>) {
         let command = Command::Ack {
             namespace: self.namespace.clone(),
             id: self.id,
             args,
         };
-        match self.command_tx.try_send(command) {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(command)) => {
-                let command_tx = self.command_tx.clone();
-                tokio::spawn(async move {
-                    let _ = command_tx.send(command).await;
-                });
-                Ok(())
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => Ok(()),
+        if let Err(mpsc::error::TrySendError::Full(command)) = self.command_tx.try_send(command) {
+            let command_tx = self.command_tx.clone();
+            self.runtime.spawn(async move {
+                let _ = command_tx.send(command).await;
+            });
+        }
+    }
+}
+
+impl Drop for AckRequest {
+    fn drop(&mut self) {
+        if !*self.sent.get_mut() {
+            self.reply(Vec::new());
         }
     }
 }

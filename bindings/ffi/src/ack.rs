@@ -2,11 +2,12 @@
 
 use crate::error::AckReplyError;
 use crate::json;
-use crate::runtime::{guard, runtime};
+use crate::runtime::guard;
 
 /// The server's request for an acknowledgement of one event; answer it once with `send`.
 ///
-/// Dropping it unanswered leaves the server's callback uncalled (its own timeout applies).
+/// When every copy of the event is gone unanswered (this object destroyed, the other
+/// receivers done), the core answers with no values: bindings need no rule of their own.
 #[derive(Debug, uniffi::Object)]
 pub struct AckRequest {
     event: ferrio::Event,
@@ -30,8 +31,6 @@ impl AckRequest {
     pub fn send(&self, args_json: String, attachments: Vec<Vec<u8>>) -> Result<(), AckReplyError> {
         guard(|| {
             let args = json::args_from_json(&args_json, attachments)?;
-            // A full command queue makes the core spawn the reply onto the runtime.
-            let _runtime = runtime().enter();
             Ok(self.event.ack_values(args)?)
         })
     }

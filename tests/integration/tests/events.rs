@@ -163,6 +163,38 @@ per_transport!(
 );
 
 #[tokio::test]
+async fn an_ack_request_nobody_listens_for_is_answered_with_no_values() {
+    let server = TestServer::start().await;
+    let client = connect(&server, Mode::WebSocket).await;
+    let answer = server
+        .emit_with_ack("/", "nobody", json!([]), common::WAIT)
+        .await;
+    assert_eq!(answer, json!({ "responses": [null] }));
+    client.close().await;
+}
+
+#[tokio::test]
+async fn an_ack_request_waits_for_every_copy_of_the_event_before_answering_by_itself() {
+    let server = TestServer::start().await;
+    let client = connect(&server, Mode::WebSocket).await;
+    let mut events = client.events();
+    let (kept_tx, mut kept_rx) = tokio::sync::mpsc::unbounded_channel();
+    client.on("manual", move |event| {
+        let _ = kept_tx.send(event);
+    });
+    let asked = server.emit_with_ack("/", "manual", json!([]), common::WAIT);
+    let answered = async {
+        // The stream's copy goes unanswered; the listener's copy still holds the request.
+        drop(next_event(&mut events, "manual").await);
+        let held = within(kept_rx.recv()).await.expect("the listener ran");
+        held.ack(&"late").expect("the held copy answers");
+    };
+    let (answer, ()) = tokio::join!(asked, answered);
+    assert_eq!(answer, json!({ "responses": ["late"] }));
+    client.close().await;
+}
+
+#[tokio::test]
 async fn ack_without_reply_fails_with_a_typed_timeout() {
     let server = TestServer::start().await;
     let client = connect(&server, Mode::WebSocket).await;

@@ -755,8 +755,6 @@ class AsyncClient:
                 self._run(handler, args, ack)
             elif "*" in handlers:
                 self._run(handlers["*"], [name, *args], ack)
-            elif ack is not None and not self._iterators:
-                ack.send("[]", [])
         elif kind == ffi.EventKind.CONNECT:
             state.sid = record.sid
             self._builtin(handlers, "connect", [])

@@ -132,7 +132,8 @@ class Client:
         """The next event from the server as ``[event, *args]``; raises
         :class:`ferrio.TimeoutError` when none arrives within ``timeout`` seconds and
         :class:`ferrio.DisconnectedError` when the client is closed. An acknowledgement the
-        server asked for is sent, empty, as python-socketio's ``SimpleClient`` does."""
+        server asked for is answered with no values (by the core, once the event is let go),
+        as python-socketio's ``SimpleClient`` does."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._received:
             stream = self._stream
@@ -154,8 +155,6 @@ class Client:
                 if record.kind == ffi.EventKind.EVENT:
                     args = _codec.decode(record.args_json, record.attachments)
                     self._received.append([record.name, *args])
-                    if record.ack is not None:
-                        record.ack.send("[]", [])
         return self._received.popleft()
 
     def disconnect(self) -> None:

@@ -188,10 +188,6 @@ final class EventHub: Sendable {
             for subscriber in subscribers where subscriber.name == nil || subscriber.name == event.name {
                 subscriber.continuation.yield(event)
             }
-            if handlers.isEmpty && subscribers.isEmpty {
-                // Nobody can answer: release the server's callback at once.
-                try? event.acknowledge()
-            }
             await run(handlers, with: event)
         case .connect:
             await lifecycle(record, "connect")

@@ -13,7 +13,6 @@ import kotlinx.coroutines.withTimeoutOrNull
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.atomic.AtomicBoolean
-import java.util.concurrent.atomic.AtomicInteger
 import java.util.logging.Level
 import java.util.logging.Logger
 import kotlin.time.Duration
@@ -65,7 +64,6 @@ public class Socket internal constructor(internal val ffi: FfiSocket, private va
     public val namespace: String = ffi.namespace()
 
     private val handlers = ConcurrentHashMap<String, CopyOnWriteArrayList<EventHandler>>()
-    private val openStreams = AtomicInteger()
     private val mutableState = MutableStateFlow<ConnectionState>(ConnectionState.Idle)
     private val connects = MutableStateFlow(0L)
     private val failures = MutableStateFlow(0L)
@@ -180,8 +178,9 @@ public class Socket internal constructor(internal val ffi: FfiSocket, private va
      * description) and `connect_error` (`{message, data}`) report the namespace's changes.
      * Several handlers of one event run in registration order.
      *
-     * An acknowledgement requested for an event without handler (and while no [events] flow
-     * is open) is answered with no values.
+     * An acknowledgement request that no handler or [events] collector answers is answered
+     * with no values once every [Ack] of it is gone (at once when nobody receives the event,
+     * else when its [Ack]s are garbage collected).
      */
     public fun on(event: String, handler: EventHandler): Registration {
         handlers.computeIfAbsent(event) { CopyOnWriteArrayList() }.add(handler)
@@ -202,7 +201,6 @@ public class Socket internal constructor(internal val ffi: FfiSocket, private va
         if (isClosed.get()) return flow { }
         val stream = native { ffi.events() }
         val collected = AtomicBoolean(false)
-        openStreams.incrementAndGet()
         return flow {
             check(collected.compareAndSet(false, true)) { "events() flows can be collected once" }
             try {
@@ -214,7 +212,6 @@ public class Socket internal constructor(internal val ffi: FfiSocket, private va
                     }
                 }
             } finally {
-                openStreams.decrementAndGet()
                 stream.cancel()
                 stream.destroy()
             }
@@ -248,12 +245,13 @@ public class Socket internal constructor(internal val ffi: FfiSocket, private va
     private fun dispatch(record: FfiEventRecord) {
         when (record.kind) {
             FfiEventKind.EVENT -> {
-                val ack = record.ack?.let(::Ack)
                 val registered = handlers[record.name]
                 if (registered.isNullOrEmpty()) {
-                    if (ack != null && openStreams.get() == 0) ack.send()
+                    // Nobody here can answer: the core answers once the flows' copies are gone.
+                    record.ack?.destroy()
                     return
                 }
+                val ack = record.ack?.let(::Ack)
                 val args = Codec.decode(record.argsJson, record.attachments)
                 for (handler in registered) run(record.name, handler, args, ack)
             }
