@@ -133,6 +133,14 @@ pub struct ManagerOptions {
     pub ca_certs_pem: Vec<Vec<u8>>,
     /// Largest HTTP body or WebSocket message accepted from the server. Default 16 MiB.
     pub max_incoming_bytes: usize,
+    /// Most packets in one polling payload (a GET response). Default 100,000, far more
+    /// than a server sends (one packet per message written since the previous poll). A
+    /// payload over it is refused whole (none of its packets is used) with
+    /// [`EngineDecodeError::TooManyPackets`](crate::engineio::EngineDecodeError::TooManyPackets)
+    /// and the connection ends. Whatever the count, a payload is decoded one packet at a
+    /// time as the client handles them, and the next one is polled only then: the memory of
+    /// polling stays that of one body (at most `max_incoming_bytes`) and one packet.
+    pub max_payload_packets: usize,
     /// Most bytes the WebSocket may hold waiting for the server to read them: frames not yet
     /// taken by the operating system, such as the automatic replies to the server's ping
     /// frames. Default 16 MiB. A server that stops reading cannot make the client hold more:
@@ -191,6 +199,7 @@ impl Default for ManagerOptions {
             room_leave_event: "leave".into(),
             ca_certs_pem: Vec::new(),
             max_incoming_bytes: 16 * 1024 * 1024,
+            max_payload_packets: 100_000,
             max_write_buffer_bytes: 16 * 1024 * 1024,
             max_cookies_per_host: 50,
             max_cookie_bytes_per_host: 16 * 1024,

@@ -18,10 +18,13 @@ pub(crate) const BASE64: GeneralPurpose = GeneralPurpose::new(
 );
 
 /// One Engine.IO packet.
+///
+/// Kept small (40 bytes on 64-bit targets, a [`Bytes`] and a tag): the handshake, rare
+/// and large, is boxed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnginePacket {
     /// `0{...}`: the server's handshake.
-    Open(Handshake),
+    Open(Box<Handshake>),
     /// `1`: close the session.
     Close,
     /// `2`: the server's heartbeat ping.
@@ -66,6 +69,16 @@ pub enum EngineDecodeError {
     /// A `b` packet is not valid standard base64.
     #[error("bad base64 in binary packet: {0}")]
     BadBase64(#[source] base64::DecodeError),
+    /// A polling payload holds more packets than
+    /// [`ManagerOptions::max_payload_packets`](crate::ManagerOptions::max_payload_packets)
+    /// allows; none of them is used.
+    #[error("payload of {count} packets exceeds the limit of {max} packets")]
+    TooManyPackets {
+        /// Packets in the payload.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
     /// A packet or payload is larger than the inbound limit.
     #[error("payload of {len} bytes exceeds the limit of {max} bytes")]
     PayloadTooLarge {
@@ -99,7 +112,7 @@ impl EnginePacket {
             }
         };
         match kind {
-            b'0' => Handshake::parse(data).map(EnginePacket::Open),
+            b'0' => Handshake::parse(data).map(|h| EnginePacket::Open(Box::new(h))),
             b'1' => no_data(EnginePacket::Close),
             b'2' if data == "probe" => Ok(EnginePacket::PingProbe),
             b'2' => no_data(EnginePacket::Ping),
@@ -184,7 +197,7 @@ pub(crate) mod tests {
                 max_payload,
             });
         prop_oneof![
-            handshake.prop_map(EnginePacket::Open),
+            handshake.prop_map(|h| EnginePacket::Open(Box::new(h))),
             Just(EnginePacket::Close),
             Just(EnginePacket::Ping),
             Just(EnginePacket::Pong),
@@ -311,6 +324,12 @@ pub(crate) mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_packet_is_at_most_five_words() {
+        // 96 bytes when the handshake was stored inline.
+        assert!(std::mem::size_of::<EnginePacket>() <= 5 * std::mem::size_of::<usize>());
     }
 
     #[test]

@@ -7,6 +7,9 @@ pub const SEPARATOR: char = '\u{1e}';
 
 /// Decodes a polling payload (a GET response body) into its packets, in order.
 ///
+/// This holds every packet at once; the client itself goes through [`Payload`], which
+/// decodes one packet at a time and caps their number.
+///
 /// # Examples
 /// ```
 /// use ferrio::engineio::{payload::decode_payload, EnginePacket};
@@ -19,12 +22,97 @@ pub const SEPARATOR: char = '\u{1e}';
 /// first packet that does not decode (see [`EnginePacket::decode_text`]), including
 /// [`EngineDecodeError::Empty`] for an empty segment.
 pub fn decode_payload(body: &str) -> Result<Vec<EnginePacket>, EngineDecodeError> {
-    if body.is_empty() {
-        return Err(EngineDecodeError::EmptyPayload);
+    Payload::new(body.to_owned(), usize::MAX)?.collect()
+}
+
+/// A polling payload decoded lazily: the body stays as it came, and each call to
+/// [`Iterator::next`] decodes the next packet.
+///
+/// Memory stays that of the body plus the packet at hand, whatever the packets are: a
+/// 16 MiB body of one-byte packets is never turned into millions of decoded packets at
+/// once. The number of packets is checked when the payload is made (one scan for the
+/// separator), so a payload over the cap is refused before any of its packets is used.
+///
+/// # Examples
+/// ```
+/// use ferrio::engineio::{payload::Payload, EnginePacket};
+/// let mut payload = Payload::new("2\u{1e}4hi".to_owned(), 100).unwrap();
+/// assert_eq!(payload.len(), 2);
+/// assert_eq!(payload.next().unwrap().unwrap(), EnginePacket::Ping);
+/// assert_eq!(payload.next().unwrap().unwrap(), EnginePacket::Message("hi".into()));
+/// assert!(payload.next().is_none());
+/// ```
+#[derive(Debug)]
+pub struct Payload {
+    body: String,
+    /// Where the next packet starts; `None` once every packet was taken (or one failed).
+    next: Option<usize>,
+    /// Packets not taken yet.
+    left: usize,
+}
+
+impl Payload {
+    /// Takes a GET response body holding at most `max_packets` packets.
+    ///
+    /// # Errors
+    /// [`EngineDecodeError::EmptyPayload`] for an empty body,
+    /// [`EngineDecodeError::TooManyPackets`] when it holds more than `max_packets`.
+    pub fn new(body: String, max_packets: usize) -> Result<Self, EngineDecodeError> {
+        if body.is_empty() {
+            return Err(EngineDecodeError::EmptyPayload);
+        }
+        let separator = SEPARATOR as u8;
+        let count = body.bytes().filter(|&b| b == separator).count() + 1;
+        if count > max_packets {
+            return Err(EngineDecodeError::TooManyPackets {
+                count,
+                max: max_packets,
+            });
+        }
+        Ok(Self {
+            body,
+            next: Some(0),
+            left: count,
+        })
     }
-    body.split(SEPARATOR)
-        .map(EnginePacket::decode_text)
-        .collect()
+
+    /// How many packets are left to take.
+    pub fn len(&self) -> usize {
+        self.left
+    }
+
+    /// Whether every packet was taken.
+    pub fn is_empty(&self) -> bool {
+        self.left == 0
+    }
+}
+
+impl Iterator for Payload {
+    type Item = Result<EnginePacket, EngineDecodeError>;
+
+    /// The next packet. After an error the payload ends: the packets after a bad one are
+    /// never used.
+    fn next(&mut self) -> Option<Self::Item> {
+        let start = self.next?;
+        let rest = self.body.get(start..)?;
+        let (text, next) = match rest.find(SEPARATOR) {
+            Some(end) => (&rest[..end], Some(start + end + SEPARATOR.len_utf8())),
+            None => (rest, None),
+        };
+        let decoded = EnginePacket::decode_text(text);
+        self.left -= 1;
+        self.next = next.filter(|_| decoded.is_ok());
+        if self.next.is_none() {
+            self.left = 0;
+            // Nothing more is read from the body: give its memory back at once.
+            self.body = String::new();
+        }
+        Some(decoded)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.left))
+    }
 }
 
 /// Appends a polling payload (a POST body) holding as many packets from the front of
@@ -251,6 +339,64 @@ mod tests {
         let mut out = String::from("x");
         assert_eq!(encode_payload(&[], Some(10), &mut out), 0);
         assert_eq!(out, "x");
+    }
+
+    /// A body of `len` bytes of pings: `2\x1e2\x1e...2`.
+    fn pings(len: usize) -> String {
+        let mut body = "2\u{1e}".repeat(len / 2);
+        body.push('2');
+        body
+    }
+
+    #[test]
+    fn a_16_mib_body_of_one_byte_packets_is_refused_whole_by_default() {
+        let body = pings(16 << 20);
+        let max = crate::ManagerOptions::default().max_payload_packets;
+        match Payload::new(body, max) {
+            Err(EngineDecodeError::TooManyPackets { count, max: limit }) => {
+                assert_eq!(count, (8 << 20) + 1);
+                assert_eq!(limit, max);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_16_mib_body_of_one_byte_packets_is_taken_one_packet_at_a_time() {
+        // With the cap raised, nothing but the body is held: each packet is decoded when
+        // taken, and a packet is five words at most.
+        let mut payload = Payload::new(pings(16 << 20), usize::MAX).expect("payload");
+        assert_eq!(payload.len(), (8 << 20) + 1);
+        let mut taken = 0usize;
+        for packet in payload.by_ref() {
+            assert_eq!(packet.expect("a ping"), EnginePacket::Ping);
+            taken += 1;
+        }
+        assert_eq!(taken, (8 << 20) + 1);
+        assert!(payload.is_empty());
+        assert!(payload.next().is_none());
+    }
+
+    #[test]
+    fn a_payload_of_exactly_the_cap_is_taken() {
+        let payload = Payload::new("4a\x1e4b\x1e4c".into(), 3).expect("three packets");
+        assert_eq!(payload.collect::<Result<Vec<_>, _>>().unwrap().len(), 3);
+        assert!(matches!(
+            Payload::new("4a\x1e4b\x1e4c".into(), 2),
+            Err(EngineDecodeError::TooManyPackets { count: 3, max: 2 })
+        ));
+    }
+
+    #[test]
+    fn a_payload_ends_at_its_first_bad_packet() {
+        let mut payload = Payload::new("4a\x1e9\x1e4b".into(), 10).expect("payload");
+        assert_eq!(payload.next().unwrap().unwrap(), msg("a"));
+        assert!(matches!(
+            payload.next(),
+            Some(Err(EngineDecodeError::UnknownType('9')))
+        ));
+        assert!(payload.next().is_none());
+        assert!(payload.is_empty());
     }
 
     proptest! {

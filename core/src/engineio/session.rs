@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, timeout, Instant};
 
 use super::heartbeat::Heartbeat;
-use super::transport::polling::{self, PollInbound, Polling};
+use super::transport::polling::{self, PollInbound, Polled, Polling};
 use super::transport::websocket::{WebSocket, WsInbound};
 use super::transport::Endpoint;
 use super::{EnginePacket, Handshake};
@@ -27,6 +27,8 @@ pub(crate) struct OpenOptions {
     pub(crate) upgrade: bool,
     /// Try the next transport when one cannot be opened.
     pub(crate) try_all_transports: bool,
+    /// Most packets in one polling payload (`ManagerOptions::max_payload_packets`).
+    pub(crate) max_payload_packets: usize,
 }
 
 /// What the session reports to the manager.
@@ -71,7 +73,10 @@ pub(crate) struct EngineSession {
     handshake: Handshake,
     active: Active,
     upgrade: Upgrade,
-    inbound: VecDeque<EnginePacket>,
+    /// A packet received over WebSocket, not handled yet.
+    inbound: Option<EnginePacket>,
+    /// The polling payload being taken, packet by packet.
+    payload: Option<Polled>,
     outgoing: VecDeque<EnginePacket>,
     heartbeat: Heartbeat,
 }
@@ -98,11 +103,11 @@ impl EngineSession {
             }
             tracing::debug!(transport = kind.as_str(), "opening engine session");
             let opened = match kind {
-                TransportKind::Polling => Self::open_polling(&endpoint).await,
+                TransportKind::Polling => Self::open_polling(&endpoint, options).await,
                 TransportKind::WebSocket => Self::open_websocket(&endpoint).await,
             };
             match opened {
-                Ok((handshake, active, inbound)) => {
+                Ok((handshake, active, payload)) => {
                     let mut session = Self {
                         endpoint: endpoint.clone(),
                         heartbeat: Heartbeat::new(
@@ -113,7 +118,8 @@ impl EngineSession {
                         handshake,
                         active,
                         upgrade: Upgrade::Idle,
-                        inbound: inbound.into(),
+                        inbound: None,
+                        payload,
                         outgoing: VecDeque::new(),
                     };
                     if kind == TransportKind::Polling && session.may_upgrade(options) {
@@ -135,19 +141,26 @@ impl EngineSession {
 
     async fn open_polling(
         endpoint: &Arc<Endpoint>,
-    ) -> Result<(Handshake, Active, Vec<EnginePacket>), TransportError> {
-        let (handshake, inbound) = polling::handshake(endpoint).await?;
-        let polling = Polling::start(endpoint.clone(), &handshake.sid, handshake.max_payload);
-        Ok((handshake, Active::Polling(polling), inbound))
+        options: &OpenOptions,
+    ) -> Result<(Handshake, Active, Option<Polled>), TransportError> {
+        let max_packets = options.max_payload_packets;
+        let (handshake, payload) = polling::handshake(endpoint, max_packets).await?;
+        let polling = Polling::start(
+            endpoint.clone(),
+            &handshake.sid,
+            handshake.max_payload,
+            max_packets,
+        );
+        Ok((handshake, Active::Polling(polling), Some(payload)))
     }
 
     async fn open_websocket(
         endpoint: &Arc<Endpoint>,
-    ) -> Result<(Handshake, Active, Vec<EnginePacket>), TransportError> {
+    ) -> Result<(Handshake, Active, Option<Polled>), TransportError> {
         let mut ws = WebSocket::connect(endpoint, None).await?;
         match ws.recv().await {
             WsInbound::Packet(EnginePacket::Open(handshake)) => {
-                Ok((handshake, Active::WebSocket(ws), Vec::new()))
+                Ok((*handshake, Active::WebSocket(ws), None))
             }
             WsInbound::Packet(other) => Err(TransportError::Handshake(server_text(format!(
                 "expected an open packet, got {other:?}"
@@ -208,7 +221,16 @@ impl EngineSession {
     /// The next event. Cancel-safe: state only changes between awaits.
     pub(crate) async fn next_event(&mut self) -> SessionEvent {
         loop {
-            if let Some(packet) = self.inbound.pop_front() {
+            let packet = match self.next_packet() {
+                Ok(packet) => packet,
+                Err(error) => {
+                    return SessionEvent::Closed {
+                        reason: failure_reason(&error),
+                        error: Some(error),
+                    }
+                }
+            };
+            if let Some(packet) = packet {
                 match packet {
                     EnginePacket::Ping => {
                         self.heartbeat.on_ping(Instant::now(), SystemTime::now());
@@ -235,6 +257,7 @@ impl EngineSession {
                 active,
                 upgrade,
                 inbound,
+                payload,
                 ..
             } = self;
             tokio::select! {
@@ -268,7 +291,8 @@ impl EngineSession {
                 }
                 received = receive(active) => {
                     match received {
-                        Received::Packets(packets) => inbound.extend(packets),
+                        Received::Packet(packet) => *inbound = Some(packet),
+                        Received::Payload(polled) => *payload = Some(polled),
                         Received::Paused => {
                             if let Upgrade::Pausing { get_paused, .. } = upgrade {
                                 *get_paused = true;
@@ -282,6 +306,25 @@ impl EngineSession {
                 }
             }
         }
+    }
+
+    /// The next packet received and not handled yet: the WebSocket's, else the next of
+    /// the polling payload (dropped once empty, which lets the GET loop poll again).
+    ///
+    /// # Errors
+    /// A packet of the payload that does not decode: the session is over.
+    fn next_packet(&mut self) -> Result<Option<EnginePacket>, TransportError> {
+        if let Some(packet) = self.inbound.take() {
+            return Ok(Some(packet));
+        }
+        let Some(polled) = &mut self.payload else {
+            return Ok(None);
+        };
+        let next = polled.packets.next();
+        if polled.packets.is_empty() {
+            self.payload = None;
+        }
+        next.transpose().map_err(TransportError::Decode)
     }
 
     /// Writes the queued packets, completing a ready upgrade first.
@@ -345,7 +388,8 @@ fn heartbeat_window(handshake: &Handshake) -> Duration {
 }
 
 enum Received {
-    Packets(Vec<EnginePacket>),
+    Packet(EnginePacket),
+    Payload(Polled),
     Paused,
     Closed(DisconnectReason, Option<TransportError>),
 }
@@ -353,12 +397,12 @@ enum Received {
 async fn receive(active: &mut Active) -> Received {
     match active {
         Active::Polling(polling) => match polling.recv().await {
-            PollInbound::Packets(packets) => Received::Packets(packets),
+            PollInbound::Payload(polled) => Received::Payload(polled),
             PollInbound::Paused => Received::Paused,
             PollInbound::Failed(error) => Received::Closed(failure_reason(&error), Some(error)),
         },
         Active::WebSocket(ws) => match ws.recv().await {
-            WsInbound::Packet(packet) => Received::Packets(vec![packet]),
+            WsInbound::Packet(packet) => Received::Packet(packet),
             WsInbound::Closed => Received::Closed(DisconnectReason::TransportClose, None),
             WsInbound::Invalid(error) => Received::Closed(failure_reason(&error), Some(error)),
         },

@@ -95,6 +95,7 @@ impl Actor {
                 transports: options.transports.clone(),
                 upgrade: options.upgrade,
                 try_all_transports: options.try_all_transports,
+                max_payload_packets: options.max_payload_packets,
             },
             decoder: Decoder::new(options.decode_limits),
             reconnect: ReconnectPolicy::new(&options),

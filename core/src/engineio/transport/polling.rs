@@ -8,7 +8,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::{http_error, read_body, request_error, Endpoint};
-use crate::engineio::payload::{decode_payload, encode_payload};
+use crate::engineio::payload::{encode_payload, Payload};
 use crate::engineio::{EnginePacket, Handshake};
 use crate::error::{server_text, TransportError};
 use crate::options::TransportKind;
@@ -16,12 +16,24 @@ use crate::options::TransportKind;
 /// What the polling tasks report to the session.
 #[derive(Debug)]
 pub(crate) enum PollInbound {
-    /// Packets of one GET response, in order.
-    Packets(Vec<EnginePacket>),
+    /// The payload of one GET response.
+    Payload(Polled),
     /// The GET loop stopped because polling was paused for an upgrade.
     Paused,
     /// A request failed; the session is over.
     Failed(TransportError),
+}
+
+/// The payload of one GET response, decoded as the session takes its packets.
+///
+/// The GET loop polls again only once this is dropped, i.e. once the session took every
+/// packet: at most one response body is held at a time, however fast the server answers.
+#[derive(Debug)]
+pub(crate) struct Polled {
+    /// The packets not taken yet.
+    pub(crate) packets: Payload,
+    /// Dropped with the payload, which wakes the GET loop; none for the handshake's.
+    _consumed: Option<oneshot::Sender<()>>,
 }
 
 /// What the session hands to the POST task.
@@ -35,8 +47,9 @@ pub(crate) enum PostItem {
 
 /// Capacity of the queue of packets to the POST task.
 const POST_QUEUE_CAPACITY: usize = 1024;
-/// Capacity of the queue of GET responses to the session.
-const INBOUND_CAPACITY: usize = 16;
+/// Capacity of the queue of reports to the session: a GET response waits for the
+/// previous one to be consumed, so one slot for it and one for a failed POST.
+const INBOUND_CAPACITY: usize = 2;
 
 /// How long the GET loop waits, once, for the outcome of an upgrade probe before polling
 /// again. A GET pending when the probe succeeds is answered only by the server's upgrade
@@ -74,15 +87,22 @@ impl Drop for Polling {
     }
 }
 
-/// Opens a session over polling: the handshake GET. Returns the handshake and the
-/// packets that came with it.
+/// Opens a session over polling: the handshake GET of at most `max_packets` packets.
+/// Returns the handshake and the packets that came with it.
 pub(crate) async fn handshake(
     endpoint: &Endpoint,
-) -> Result<(Handshake, Vec<EnginePacket>), TransportError> {
+    max_packets: usize,
+) -> Result<(Handshake, Polled), TransportError> {
     let url = endpoint.url(TransportKind::Polling, None);
-    let mut packets = poll_once(endpoint, url).await?.into_iter();
-    match packets.next() {
-        Some(EnginePacket::Open(handshake)) => Ok((handshake, packets.collect())),
+    let mut packets = poll_once(endpoint, url, max_packets).await?;
+    match packets.next().transpose()? {
+        Some(EnginePacket::Open(handshake)) => Ok((
+            *handshake,
+            Polled {
+                packets,
+                _consumed: None,
+            },
+        )),
         other => Err(TransportError::Handshake(server_text(format!(
             "expected an open packet, got {other:?}"
         )))),
@@ -107,8 +127,14 @@ pub(crate) async fn abandon(endpoint: &Endpoint, sid: &str) {
 }
 
 impl Polling {
-    /// Starts the GET and POST tasks of session `sid`.
-    pub(crate) fn start(endpoint: Arc<Endpoint>, sid: &str, max_payload: Option<u64>) -> Self {
+    /// Starts the GET and POST tasks of session `sid`; a GET response may hold at most
+    /// `max_packets` packets.
+    pub(crate) fn start(
+        endpoint: Arc<Endpoint>,
+        sid: &str,
+        max_payload: Option<u64>,
+        max_packets: usize,
+    ) -> Self {
         let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_CAPACITY);
         let (post_tx, post_rx) = mpsc::channel(POST_QUEUE_CAPACITY);
         let (mode_tx, mode_rx) = watch::channel(GetMode::Run);
@@ -118,6 +144,7 @@ impl Polling {
             url.clone(),
             inbound_tx.clone(),
             mode_rx,
+            max_packets,
         ));
         let post_task = tokio::spawn(run_post_loop(
             endpoint,
@@ -193,6 +220,7 @@ async fn run_get_loop(
     url: url::Url,
     inbound_tx: mpsc::Sender<PollInbound>,
     mut mode_rx: watch::Receiver<GetMode>,
+    max_packets: usize,
 ) {
     let mut held = false;
     loop {
@@ -200,17 +228,19 @@ async fn run_get_loop(
             let _ = inbound_tx.send(PollInbound::Paused).await;
             return;
         }
-        let report = match poll_once(&endpoint, url.clone()).await {
+        let report = match poll_once(&endpoint, url.clone(), max_packets).await {
             Ok(packets) => {
-                let closed = packets.iter().any(|p| matches!(p, EnginePacket::Close));
-                if inbound_tx
-                    .send(PollInbound::Packets(packets))
-                    .await
-                    .is_err()
-                    || closed
-                {
+                let (consumed_tx, consumed_rx) = oneshot::channel();
+                let polled = Polled {
+                    packets,
+                    _consumed: Some(consumed_tx),
+                };
+                if inbound_tx.send(PollInbound::Payload(polled)).await.is_err() {
                     return;
                 }
+                // Poll again only once the session took every packet (it drops the
+                // payload then; a close packet ends the session, and this task with it).
+                let _ = consumed_rx.await;
                 if !held && *mode_rx.borrow() == GetMode::Hold {
                     held = true;
                     let probed = mode_rx.wait_for(|mode| *mode != GetMode::Hold);
@@ -225,11 +255,12 @@ async fn run_get_loop(
     }
 }
 
-/// One polling GET: the packets of its payload.
+/// One polling GET: its payload, of at most `max_packets` packets.
 async fn poll_once(
     endpoint: &Endpoint,
     url: url::Url,
-) -> Result<Vec<EnginePacket>, TransportError> {
+    max_packets: usize,
+) -> Result<Payload, TransportError> {
     tracing::trace!("poll request");
     let response = endpoint
         .http()?
@@ -241,7 +272,7 @@ async fn poll_once(
         return Err(http_error(response).await);
     }
     let body = read_body(response, endpoint.max_incoming_bytes).await?;
-    Ok(decode_payload(&body)?)
+    Ok(Payload::new(body, max_packets)?)
 }
 
 async fn run_post_loop(
