@@ -390,7 +390,9 @@ impl Decoder {
         self.pending = Some(Pending {
             packet,
             expected,
-            attachments: Vec::with_capacity(expected),
+            // Space for the attachments comes as they do: the count is the peer's word,
+            // and the limit on it may be raised to anything.
+            attachments: Vec::new(),
         });
         Ok(None)
     }
@@ -993,6 +995,31 @@ mod tests {
             DecodeError::TooManyAttachments { .. }
         ));
         assert!(decoder().decode_text(r#"510-["a"]"#).unwrap().is_none());
+    }
+
+    /// Fuzzing (fuzz/, socketio_decoder): with the attachment limit raised to the maximum,
+    /// an announced count reserved its space up front (8.5 GB for `6266666666-`, a
+    /// capacity overflow panic for a count past `usize::MAX`). Space now comes with the
+    /// attachments themselves.
+    #[test]
+    fn a_raised_attachment_limit_reserves_nothing_for_announced_attachments() {
+        let limits = DecodeLimits {
+            max_attachments: usize::MAX,
+            ..DecodeLimits::default()
+        };
+        for text in [
+            "6266666666-[]",
+            r#"599999999999999999999999999-["a",{"_placeholder":true,"num":0}]"#,
+        ] {
+            let mut d = Decoder::new(limits);
+            assert!(d.decode_text(text).unwrap().is_none(), "{text}");
+            assert!(d.is_waiting());
+            assert!(d.decode_binary(Bytes::from_static(&[1])).unwrap().is_none());
+            assert!(matches!(
+                d.decode_text("2[\"a\"]"),
+                Err(DecodeError::UnexpectedText)
+            ));
+        }
     }
 
     #[test]
