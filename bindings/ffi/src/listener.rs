@@ -27,7 +27,7 @@ pub(crate) fn live_delivery_threads() -> usize {
 ///
 /// Return quickly: the next batch waits for this call. An error is logged and delivery
 /// goes on.
-#[uniffi::export(with_foreign)]
+#[uniffi::export(foreign)]
 pub trait EventListener: Send + Sync {
     /// Handles a batch of events, in order.
     fn on_events(&self, batch: Vec<EventRecord>) -> Result<(), ListenerError>;
