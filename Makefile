@@ -67,16 +67,34 @@ examples-rust:
 FERRIO_VENV ?= $${XDG_CACHE_HOME:-$$HOME/.cache}/ferrio/venv
 PYTHON_DIR := bindings/python
 
-.PHONY: test-python
-test-python: deps-node
+# The venv with the package as built from this tree and the dev tools (test-python,
+# test-hostile): a phony target, so one `make` run installs once.
+.PHONY: python-package
+python-package:
 	test -x "$(FERRIO_VENV)/bin/python" || python3 -m venv "$(FERRIO_VENV)"
 	"$(FERRIO_VENV)/bin/python" -m pip install --quiet --upgrade pip
 	"$(FERRIO_VENV)/bin/python" -m pip install --quiet -r $(PYTHON_DIR)/requirements-dev.txt
 	PATH="$(FERRIO_VENV)/bin:$$PATH" MATURIN_PEP517_ARGS="--profile dev" "$(FERRIO_VENV)/bin/python" -m pip install --quiet --force-reinstall --no-deps --no-build-isolation ./$(PYTHON_DIR)
+
+.PHONY: test-python
+test-python: deps-node python-package
 	cd $(PYTHON_DIR) && "$(FERRIO_VENV)/bin/ruff" check python tests
 	cd $(PYTHON_DIR) && "$(FERRIO_VENV)/bin/ruff" format --check python tests
 	cd $(PYTHON_DIR) && "$(FERRIO_VENV)/bin/mypy" --strict python/ferrio tests
 	cd $(PYTHON_DIR) && "$(FERRIO_VENV)/bin/python" -m pytest
+
+# The hostile-server fixture (tests/hostile/README.md): a stdlib Python server that gets a
+# client connected over polling or WebSocket and then misbehaves (floods, amplification,
+# write stalls, ping floods, cookie growth, oversized and malformed input, silence); each
+# case runs against the core (ferrio-hostile-probe), the CLI and the Python package, which
+# must end as the case expects, without hanging, under 128 MiB of peak RSS. About 1 min.
+.PHONY: test-hostile
+test-hostile: python-package
+	cargo build -p ferrio-cli -p ferrio-hostile-probe
+	"$(FERRIO_VENV)/bin/ruff" check --config $(PYTHON_DIR)/pyproject.toml tests/hostile
+	"$(FERRIO_VENV)/bin/ruff" format --check --config $(PYTHON_DIR)/pyproject.toml tests/hostile
+	"$(FERRIO_VENV)/bin/mypy" --config-file $(PYTHON_DIR)/pyproject.toml --strict tests/hostile
+	FERRIO_PYTHON="$(FERRIO_VENV)/bin/python" python3 tests/hostile/run.py
 
 # The Kotlin package (bindings/kotlin): the cdylib and its UniFFI Kotlin sources
 # (generate.sh, which Maven also runs), then Maven (downloads cached in ~/.m2) puts the
