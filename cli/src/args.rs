@@ -26,7 +26,8 @@ Input (stdin), one JSON object per line; blank lines are ignored:
 Output (stdout), one JSON object per line, each with a \"type\":
   connect, event, ack, ack_error (error: timeout | disconnected | closed), connect_error,
   disconnect (reason: io server disconnect | io client disconnect | ping timeout |
-  transport close | transport error | parse error), lagged, reconnect_attempt, reconnect,
+  transport close | transport error | parse error | message too large |
+  protocol violation | invalid utf-8 | write stalled), lagged, reconnect_attempt, reconnect,
   reconnect_error, reconnect_failed, and error (a bad input line; the session goes on).
   Binary data is {\"$binary\":\"BASE64\"} at any depth, in both directions.
 

@@ -294,6 +294,19 @@ mod tests {
     }
 
     #[test]
+    fn disconnect_causes_keep_their_own_strings() {
+        for (reason, expected) in [
+            (DisconnectReason::MessageTooLarge, "message too large"),
+            (DisconnectReason::ProtocolViolation, "protocol violation"),
+            (DisconnectReason::InvalidUtf8, "invalid utf-8"),
+            (DisconnectReason::WriteStalled, "write stalled"),
+        ] {
+            let line = Line::from_socket_event("/", SocketEvent::Disconnect(reason));
+            assert_eq!(text(line)["reason"], expected);
+        }
+    }
+
+    #[test]
     fn ack_outcomes_map_to_ack_ack_error_or_error() {
         let ok = Line::from_ack(
             "/".into(),

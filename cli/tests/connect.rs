@@ -531,3 +531,39 @@ async fn measure_one_hundred_thousand_piped_emits() {
     eprintln!("100,000 emits sent and counted by the server in {elapsed:?}");
     finish(&mut cli).await;
 }
+
+/// The report of the blocked write: connect, make the server stop reading (frozen), pipe
+/// 20,000 one-KB emits into `ferrio connect --timeout 5`. The connection ends with a typed
+/// reason within pingInterval + pingTimeout (2 s), and the command exits at its timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_into_a_server_that_stops_reading_ends_at_the_timeout() {
+    let server = TestServer::start_with(json!({"pingInterval": 1000, "pingTimeout": 1000})).await;
+    let mut cli = Cli::connect(
+        &server.url(),
+        &["--transport", "websocket", "--timeout", "5"],
+    );
+    assert_connect(&cli.line().await, "/");
+    server.freeze();
+    let mut stdin = cli.stdin.take().expect("stdin is open");
+    let feeding = tokio::spawn(async move {
+        let line = format!("{}\n", json!({"emit": "flood", "args": ["k".repeat(1024)]}));
+        for _ in 0..20_000 {
+            if stdin.write_all(line.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    });
+    let rest = cli.rest().await;
+    let code = cli.exit_code().await;
+    server.thaw();
+    feeding.abort();
+    let disconnect = rest
+        .iter()
+        .find(|line| line["type"] == "disconnect")
+        .unwrap_or_else(|| panic!("no disconnect line in {} lines", rest.len()));
+    assert!(
+        disconnect["reason"] == "write stalled" || disconnect["reason"] == "ping timeout",
+        "{disconnect}"
+    );
+    assert_eq!(code, 0, "a --timeout without --count after connecting");
+}

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::engineio::EngineDecodeError;
+use crate::event::DisconnectReason;
 use crate::socketio::DecodeError;
 use crate::value::{Value, ValueError};
 
@@ -74,6 +75,53 @@ pub enum TransportError {
     /// The server's handshake was not what Engine.IO v4 expects.
     #[error("unexpected handshake: {0}")]
     Handshake(String),
+    /// The server broke the WebSocket protocol (RFC 6455): a bad frame, a reserved opcode,
+    /// a fragment out of place.
+    #[error("the server broke the WebSocket protocol: {0}")]
+    Protocol(String),
+    /// The server sent text that is not UTF-8 (a WebSocket text frame or a polling body).
+    #[error("the server sent text that is not UTF-8")]
+    InvalidUtf8,
+    /// The server stopped taking what the client writes: a write made no progress for
+    /// `after` (the server's `pingTimeout`), so the connection ends.
+    #[error("the server is not reading: a write made no progress in {after:?}")]
+    WriteStalled {
+        /// How long the write waited.
+        after: Duration,
+    },
+    /// A polling request got no answer within `after` (the server's `pingInterval +
+    /// pingTimeout`), so the connection ends.
+    #[error("the server did not answer a request within {after:?}")]
+    RequestTimeout {
+        /// How long the request waited.
+        after: Duration,
+    },
+}
+
+impl TransportError {
+    /// The reason a connection that failed with this error ends with: the cause is kept
+    /// (a too-large message, a protocol violation, bad UTF-8, a stalled write), so that
+    /// apps and logs can tell them from a plain network failure.
+    pub fn disconnect_reason(&self) -> DisconnectReason {
+        match self {
+            Self::TooLarge { .. }
+            | Self::Decode(
+                EngineDecodeError::PayloadTooLarge { .. }
+                | EngineDecodeError::TooManyPackets { .. },
+            ) => DisconnectReason::MessageTooLarge,
+            Self::Decode(_) => DisconnectReason::ParseError,
+            Self::Protocol(_) => DisconnectReason::ProtocolViolation,
+            Self::InvalidUtf8 => DisconnectReason::InvalidUtf8,
+            Self::WriteBufferFull { .. }
+            | Self::WriteStalled { .. }
+            | Self::RequestTimeout { .. } => DisconnectReason::WriteStalled,
+            Self::Http { .. }
+            | Self::Io(_)
+            | Self::WebSocket(_)
+            | Self::Tls(_)
+            | Self::Handshake(_) => DisconnectReason::TransportError,
+        }
+    }
 }
 
 /// Why a connection or a namespace could not be established.
@@ -181,7 +229,8 @@ pub enum AckReplyError {
     Emit(#[from] EmitError),
 }
 
-/// A protocol error that closed the connection with reason `parse error`.
+/// A protocol error that closed the connection with reason `parse error` (or `message too
+/// large` for a packet over a limit).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ProtocolError {
     /// An Engine.IO packet could not be decoded.
@@ -190,6 +239,25 @@ pub enum ProtocolError {
     /// A Socket.IO packet could not be decoded.
     #[error(transparent)]
     Socket(#[from] DecodeError),
+}
+
+impl ProtocolError {
+    /// The reason the connection ends with: `message too large` for a packet over a limit,
+    /// `parse error` for the rest.
+    pub fn disconnect_reason(&self) -> DisconnectReason {
+        match self {
+            Self::Engine(
+                EngineDecodeError::PayloadTooLarge { .. }
+                | EngineDecodeError::TooManyPackets { .. },
+            )
+            | Self::Socket(
+                DecodeError::TooManyAttachments { .. }
+                | DecodeError::PacketTooLarge { .. }
+                | DecodeError::AttachmentTooLarge { .. },
+            ) => DisconnectReason::MessageTooLarge,
+            Self::Engine(_) | Self::Socket(_) => DisconnectReason::ParseError,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -222,6 +290,67 @@ mod tests {
             "{bounded}"
         );
         assert!(bounded.ends_with("… (2001 bytes)"), "{bounded}");
+    }
+
+    #[test]
+    fn each_transport_failure_keeps_its_cause_as_the_disconnect_reason() {
+        let cases = [
+            (
+                TransportError::TooLarge { size: 2, limit: 1 },
+                DisconnectReason::MessageTooLarge,
+            ),
+            (
+                TransportError::Decode(EngineDecodeError::PayloadTooLarge { len: 2, max: 1 }),
+                DisconnectReason::MessageTooLarge,
+            ),
+            (
+                TransportError::Decode(EngineDecodeError::TooManyPackets { count: 2, max: 1 }),
+                DisconnectReason::MessageTooLarge,
+            ),
+            (
+                TransportError::Decode(EngineDecodeError::UnknownType('x')),
+                DisconnectReason::ParseError,
+            ),
+            (
+                TransportError::Protocol("reserved bits".into()),
+                DisconnectReason::ProtocolViolation,
+            ),
+            (TransportError::InvalidUtf8, DisconnectReason::InvalidUtf8),
+            (
+                TransportError::WriteStalled {
+                    after: Duration::from_secs(1),
+                },
+                DisconnectReason::WriteStalled,
+            ),
+            (
+                TransportError::RequestTimeout {
+                    after: Duration::from_secs(1),
+                },
+                DisconnectReason::WriteStalled,
+            ),
+            (
+                TransportError::WriteBufferFull { limit: 1 },
+                DisconnectReason::WriteStalled,
+            ),
+            (
+                TransportError::Io("reset".into()),
+                DisconnectReason::TransportError,
+            ),
+        ];
+        for (error, reason) in cases {
+            assert_eq!(error.disconnect_reason(), reason, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn a_socket_io_packet_over_a_limit_is_too_large_and_garbage_a_parse_error() {
+        let too_large = ProtocolError::Socket(DecodeError::PacketTooLarge { len: 2, max: 1 });
+        assert_eq!(
+            too_large.disconnect_reason(),
+            DisconnectReason::MessageTooLarge
+        );
+        let garbage = ProtocolError::Socket(DecodeError::UnknownType('x'));
+        assert_eq!(garbage.disconnect_reason(), DisconnectReason::ParseError);
     }
 
     #[test]

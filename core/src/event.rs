@@ -12,7 +12,8 @@ use crate::error::{AckReplyError, ConnectError};
 use crate::manager::command::Command;
 use crate::value::{from_args, to_args, Value, ValueError};
 
-/// Why a socket was disconnected; the strings match the official JavaScript client.
+/// Why a socket was disconnected; the strings of the first six match the official
+/// JavaScript client, the others keep a cause that client folds into those six.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DisconnectReason {
     /// The server disconnected the socket (`socket.disconnect()` on the server). No
@@ -28,6 +29,19 @@ pub enum DisconnectReason {
     TransportError,
     /// The server sent data that could not be decoded.
     ParseError,
+    /// The server sent a message larger than the client accepts
+    /// ([`ManagerOptions::max_incoming_bytes`](crate::ManagerOptions::max_incoming_bytes), or
+    /// a decoder limit). Not a JavaScript client reason: that client has no such limit.
+    MessageTooLarge,
+    /// The server broke the WebSocket protocol (a bad frame). Not a JavaScript client
+    /// reason: that client reports `transport close` or `transport error`.
+    ProtocolViolation,
+    /// The server sent text that is not UTF-8. Not a JavaScript client reason.
+    InvalidUtf8,
+    /// The server stopped taking what the client writes: a write made no progress within
+    /// its `pingTimeout`, a polling request got no answer within `pingInterval +
+    /// pingTimeout`, or the WebSocket write buffer filled up. Not a JavaScript client reason.
+    WriteStalled,
 }
 
 impl DisconnectReason {
@@ -40,6 +54,10 @@ impl DisconnectReason {
             Self::TransportClose => "transport close",
             Self::TransportError => "transport error",
             Self::ParseError => "parse error",
+            Self::MessageTooLarge => "message too large",
+            Self::ProtocolViolation => "protocol violation",
+            Self::InvalidUtf8 => "invalid utf-8",
+            Self::WriteStalled => "write stalled",
         }
     }
 

@@ -111,6 +111,21 @@ const actions = {
     sockets.forEach((socket) => socket.conn.write(requireString(body, "data")));
     return { sent: sockets.length };
   },
+  // Writes `bytes` (base64) as they are onto the TCP connection of every WebSocket socket
+  // of the namespace, past the WebSocket framing: bad frames and text that is not UTF-8,
+  // to test how the client names them. Sockets on polling are left alone.
+  rawFrame(ctx, body) {
+    const bytes = Buffer.from(requireString(body, "bytes"), "base64");
+    let sent = 0;
+    for (const socket of targetSockets(ctx, body)) {
+      const ws = socket.conn.transport.name === "websocket" ? socket.conn.transport.socket : null;
+      if (ws && ws._socket) {
+        ws._socket.write(bytes);
+        sent += 1;
+      }
+    }
+    return { sent };
+  },
   emitToRoom(ctx, body) {
     const nsp = namespace(ctx, body.nsp);
     nsp.to(requireString(body, "room")).emit(requireString(body, "event"), ...eventArgs(body));

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use crate::ack::AckRequest;
 use crate::json;
 
-/// Why a socket was disconnected; the JavaScript client's reasons.
+/// Why a socket was disconnected: the JavaScript client's reasons, then the causes that
+/// client folds into them (too large, protocol violation, bad UTF-8, stalled write).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum DisconnectReason {
     /// The server disconnected the socket; no automatic reconnection.
@@ -20,6 +21,14 @@ pub enum DisconnectReason {
     TransportError,
     /// The server sent data that could not be decoded.
     ParseError,
+    /// The server sent a message larger than the client accepts.
+    MessageTooLarge,
+    /// The server broke the WebSocket protocol.
+    ProtocolViolation,
+    /// The server sent text that is not UTF-8.
+    InvalidUtf8,
+    /// The server stopped taking what the client writes.
+    WriteStalled,
 }
 
 impl From<ferrio::DisconnectReason> for DisconnectReason {
@@ -31,6 +40,10 @@ impl From<ferrio::DisconnectReason> for DisconnectReason {
             ferrio::DisconnectReason::TransportClose => DisconnectReason::TransportClose,
             ferrio::DisconnectReason::TransportError => DisconnectReason::TransportError,
             ferrio::DisconnectReason::ParseError => DisconnectReason::ParseError,
+            ferrio::DisconnectReason::MessageTooLarge => DisconnectReason::MessageTooLarge,
+            ferrio::DisconnectReason::ProtocolViolation => DisconnectReason::ProtocolViolation,
+            ferrio::DisconnectReason::InvalidUtf8 => DisconnectReason::InvalidUtf8,
+            ferrio::DisconnectReason::WriteStalled => DisconnectReason::WriteStalled,
         }
     }
 }
@@ -232,5 +245,35 @@ mod tests {
         let record = EventRecord::from_core("/", event);
         assert_eq!(record.reason, Some(DisconnectReason::TransportClose));
         assert_eq!(record.args_json, r#"["transport close"]"#);
+    }
+
+    #[test]
+    fn the_causes_beyond_the_javascript_reasons_cross_with_their_own_reason() {
+        for (core, ffi, text) in [
+            (
+                ferrio::DisconnectReason::MessageTooLarge,
+                DisconnectReason::MessageTooLarge,
+                "message too large",
+            ),
+            (
+                ferrio::DisconnectReason::ProtocolViolation,
+                DisconnectReason::ProtocolViolation,
+                "protocol violation",
+            ),
+            (
+                ferrio::DisconnectReason::InvalidUtf8,
+                DisconnectReason::InvalidUtf8,
+                "invalid utf-8",
+            ),
+            (
+                ferrio::DisconnectReason::WriteStalled,
+                DisconnectReason::WriteStalled,
+                "write stalled",
+            ),
+        ] {
+            let record = EventRecord::from_core("/", ferrio::SocketEvent::Disconnect(core));
+            assert_eq!(record.reason, Some(ffi));
+            assert_eq!(record.args_json, format!("[\"{text}\"]"));
+        }
     }
 }

@@ -2,12 +2,14 @@
 //! ordered outgoing queue. Socket.IO messages pass through it untouched.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tokio::time::{sleep_until, timeout, Instant};
+use tokio::time::{sleep_until, timeout, timeout_at, Instant};
 
 use super::heartbeat::Heartbeat;
 use super::transport::polling::{self, PollInbound, Polled, Polling};
@@ -45,6 +47,74 @@ pub(crate) enum SessionEvent {
         /// The transport failure behind it, if any.
         error: Option<TransportError>,
     },
+}
+
+/// Why a write ended the session.
+#[derive(Debug)]
+pub(crate) struct WriteFailed {
+    /// Why, as Socket.IO reports it.
+    pub(crate) reason: DisconnectReason,
+    /// The transport failure behind it; none for a heartbeat that expired meanwhile.
+    pub(crate) error: Option<TransportError>,
+}
+
+impl From<TransportError> for WriteFailed {
+    fn from(error: TransportError) -> Self {
+        Self {
+            reason: error.disconnect_reason(),
+            error: Some(error),
+        }
+    }
+}
+
+/// The most a client-side close waits for the server (the last writes, the close packet or
+/// frame) before it drops the connection.
+pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long one write may wait: never past the heartbeat deadline (a connection that got
+/// no ping in time is dead, written to or not), and at most `stall` (the server's
+/// `pingTimeout`) without progress. A write that completes at once costs no timer.
+#[derive(Debug, Clone, Copy)]
+struct WriteBound {
+    heartbeat: Instant,
+    stall: Duration,
+}
+
+impl WriteBound {
+    /// When a write that starts waiting at `now` gives up, and how the session ends then.
+    fn expiry(self, now: Instant) -> (Instant, WriteFailed) {
+        let stalled = now + self.stall;
+        if self.heartbeat <= stalled {
+            let ended = WriteFailed {
+                reason: DisconnectReason::PingTimeout,
+                error: None,
+            };
+            (self.heartbeat, ended)
+        } else {
+            let error = TransportError::WriteStalled { after: self.stall };
+            (stalled, error.into())
+        }
+    }
+
+    /// Runs one write step under the bound.
+    async fn run<T>(
+        self,
+        write: impl Future<Output = Result<T, TransportError>>,
+    ) -> Result<T, WriteFailed> {
+        let mut write = std::pin::pin!(write);
+        let first = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
+        if let Poll::Ready(done) = first {
+            return Ok(done?);
+        }
+        let (deadline, ended) = self.expiry(Instant::now());
+        match timeout_at(deadline, write).await {
+            Ok(done) => Ok(done?),
+            Err(_) => {
+                tracing::debug!(reason = %ended.reason, "write gave up");
+                Err(ended)
+            }
+        }
+    }
 }
 
 enum Active {
@@ -150,6 +220,7 @@ impl EngineSession {
             &handshake.sid,
             handshake.max_payload,
             max_packets,
+            heartbeat_window(&handshake),
         );
         Ok((handshake, Active::Polling(polling), Some(payload)))
     }
@@ -225,7 +296,7 @@ impl EngineSession {
                 Ok(packet) => packet,
                 Err(error) => {
                     return SessionEvent::Closed {
-                        reason: failure_reason(&error),
+                        reason: error.disconnect_reason(),
                         error: Some(error),
                     }
                 }
@@ -327,16 +398,21 @@ impl EngineSession {
         next.transpose().map_err(TransportError::Decode)
     }
 
-    /// Writes the queued packets, completing a ready upgrade first.
+    /// Writes the queued packets, completing a ready upgrade first. Each step waits at
+    /// most the server's `pingTimeout` without progress, and never past the heartbeat
+    /// deadline: a server that stops reading cannot hold the connection task.
     ///
     /// # Errors
-    /// The reason to close the session with when the transport fails.
-    pub(crate) async fn flush(&mut self) -> Result<(), (DisconnectReason, TransportError)> {
+    /// How to close the session when a write fails or gives up: `write stalled`, `ping
+    /// timeout`, or the transport failure's own reason.
+    pub(crate) async fn flush(&mut self) -> Result<(), WriteFailed> {
+        let bound = WriteBound {
+            heartbeat: self.heartbeat.deadline(),
+            stall: self.handshake.ping_timeout,
+        };
         if matches!(self.upgrade, Upgrade::Ready(_)) {
             if let Upgrade::Ready(mut ws) = std::mem::replace(&mut self.upgrade, Upgrade::Idle) {
-                ws.feed(&EnginePacket::Upgrade)
-                    .await
-                    .map_err(transport_error)?;
+                bound.run(ws.feed(&EnginePacket::Upgrade)).await?;
                 self.active = Active::WebSocket(ws);
                 tracing::debug!("upgraded to websocket");
             }
@@ -347,25 +423,31 @@ impl EngineSession {
         match &mut self.active {
             Active::WebSocket(ws) => {
                 while let Some(packet) = self.outgoing.pop_front() {
-                    ws.feed(&packet).await.map_err(transport_error)?;
+                    bound.run(ws.feed(&packet)).await?;
                 }
-                ws.flush().await.map_err(transport_error)
+                bound.run(ws.flush()).await
             }
             Active::Polling(polling) => {
                 while let Some(packet) = self.outgoing.pop_front() {
-                    polling.send(packet).await.map_err(transport_error)?;
+                    bound.run(polling.send(packet)).await?;
                 }
                 Ok(())
             }
         }
     }
 
-    /// Closes the session from the client side, best effort.
+    /// Closes the session from the client side, best effort: the queued packets and the
+    /// close handshake get at most [`CLOSE_TIMEOUT`], then the connection is dropped.
     pub(crate) async fn close(mut self) {
-        let _ = self.flush().await;
-        match &mut self.active {
-            Active::Polling(polling) => polling.close().await,
-            Active::WebSocket(ws) => ws.close().await,
+        let graceful = async {
+            let _ = self.flush().await;
+            match &mut self.active {
+                Active::Polling(polling) => polling.close().await,
+                Active::WebSocket(ws) => ws.close().await,
+            }
+        };
+        if timeout(CLOSE_TIMEOUT, graceful).await.is_err() {
+            tracing::debug!("the server took no close within the bound, connection dropped");
         }
     }
 }
@@ -376,10 +458,6 @@ impl Drop for EngineSession {
             task.abort();
         }
     }
-}
-
-fn transport_error(error: TransportError) -> (DisconnectReason, TransportError) {
-    (DisconnectReason::TransportError, error)
 }
 
 /// `pingInterval + pingTimeout`: how long to wait for the next ping.
@@ -399,20 +477,13 @@ async fn receive(active: &mut Active) -> Received {
         Active::Polling(polling) => match polling.recv().await {
             PollInbound::Payload(polled) => Received::Payload(polled),
             PollInbound::Paused => Received::Paused,
-            PollInbound::Failed(error) => Received::Closed(failure_reason(&error), Some(error)),
+            PollInbound::Failed(error) => Received::Closed(error.disconnect_reason(), Some(error)),
         },
         Active::WebSocket(ws) => match ws.recv().await {
             WsInbound::Packet(packet) => Received::Packet(packet),
             WsInbound::Closed => Received::Closed(DisconnectReason::TransportClose, None),
-            WsInbound::Invalid(error) => Received::Closed(failure_reason(&error), Some(error)),
+            WsInbound::Invalid(error) => Received::Closed(error.disconnect_reason(), Some(error)),
         },
-    }
-}
-
-fn failure_reason(error: &TransportError) -> DisconnectReason {
-    match error {
-        TransportError::Decode(_) => DisconnectReason::ParseError,
-        _ => DisconnectReason::TransportError,
     }
 }
 
@@ -469,5 +540,80 @@ async fn probe(endpoint: &Endpoint, sid: &str) -> Result<WebSocket, TransportErr
         )))),
         WsInbound::Closed => Err(TransportError::WebSocket("probe closed".into())),
         WsInbound::Invalid(error) => Err(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STALL: Duration = Duration::from_millis(50);
+
+    #[test]
+    fn a_write_gives_up_after_the_stall_bound_when_the_heartbeat_is_further() {
+        let now = Instant::now();
+        let bound = WriteBound {
+            heartbeat: now + Duration::from_secs(60),
+            stall: STALL,
+        };
+        let (deadline, failed) = bound.expiry(now);
+        assert_eq!(deadline, now + STALL);
+        assert_eq!(failed.reason, DisconnectReason::WriteStalled);
+        assert!(
+            matches!(failed.error, Some(TransportError::WriteStalled { after }) if after == STALL),
+            "{failed:?}"
+        );
+    }
+
+    #[test]
+    fn a_write_never_waits_past_the_heartbeat_deadline() {
+        let now = Instant::now();
+        let bound = WriteBound {
+            heartbeat: now + Duration::from_millis(10),
+            stall: Duration::from_secs(20),
+        };
+        let (deadline, failed) = bound.expiry(now);
+        assert_eq!(deadline, now + Duration::from_millis(10));
+        assert_eq!(failed.reason, DisconnectReason::PingTimeout);
+        assert!(failed.error.is_none(), "{failed:?}");
+    }
+
+    #[tokio::test]
+    async fn a_write_that_makes_no_progress_ends_with_write_stalled() {
+        let bound = WriteBound {
+            heartbeat: Instant::now() + Duration::from_secs(3600),
+            stall: STALL,
+        };
+        let stuck = std::future::pending::<Result<(), TransportError>>();
+        let failed = bound.run(stuck).await.expect_err("a stuck write gives up");
+        assert_eq!(failed.reason, DisconnectReason::WriteStalled);
+    }
+
+    #[tokio::test]
+    async fn a_write_that_completes_at_once_succeeds_even_past_the_heartbeat() {
+        // The deadline passed, but the write needs no wait: it is not failed for it.
+        let bound = WriteBound {
+            heartbeat: Instant::now(),
+            stall: STALL,
+        };
+        let done = bound.run(async { Ok::<_, TransportError>(7) }).await;
+        assert_eq!(done.expect("written"), 7);
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_keeps_its_own_cause() {
+        let bound = WriteBound {
+            heartbeat: Instant::now() + Duration::from_secs(3600),
+            stall: STALL,
+        };
+        let failed = bound
+            .run(async { Err::<(), _>(TransportError::WriteBufferFull { limit: 1 }) })
+            .await
+            .expect_err("the write failed");
+        assert_eq!(failed.reason, DisconnectReason::WriteStalled);
+        assert!(matches!(
+            failed.error,
+            Some(TransportError::WriteBufferFull { limit: 1 })
+        ));
     }
 }

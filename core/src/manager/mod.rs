@@ -65,6 +65,9 @@ struct ManagerInner {
     engine_rx: watch::Receiver<EngineState>,
     manager_event_tx: ManagerEventTx,
     sockets: Mutex<HashMap<String, Socket>>,
+    /// Set by [`Manager::close`] before its command is queued: the connection task stops
+    /// waiting on a write the server does not take, so the close is not queued behind it.
+    closing_tx: watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Manager {
@@ -116,8 +119,9 @@ impl Manager {
             engine_tx,
             manager_event_tx.clone(),
         );
+        let (closing_tx, closing_rx) = watch::channel(false);
         let span = tracing::debug_span!("manager", url = %url);
-        tokio::spawn(actor.run(command_rx).instrument(span));
+        tokio::spawn(actor.run(command_rx, closing_rx).instrument(span));
         Ok(Self {
             inner: Arc::new(ManagerInner {
                 url,
@@ -126,6 +130,7 @@ impl Manager {
                 engine_rx,
                 manager_event_tx,
                 sockets: Mutex::new(HashMap::new()),
+                closing_tx,
             }),
         })
     }
@@ -213,8 +218,11 @@ impl Manager {
     }
 
     /// Disconnects every namespace and closes the connection for good. Pending acks fail
-    /// with [`AckError::Closed`](crate::AckError::Closed). Waits until the task has stopped.
+    /// with [`AckError::Closed`](crate::AckError::Closed). Waits until the task has stopped,
+    /// which takes a bounded time whatever the server does: a write the server does not
+    /// take is abandoned, and the close handshake gets at most two seconds.
     pub async fn close(&self) {
+        self.inner.closing_tx.send_replace(true);
         let (reply_tx, reply_rx) = oneshot::channel();
         if self
             .inner

@@ -23,7 +23,8 @@ public enum Transport: String, Sendable, Hashable, CaseIterable {
     }
 }
 
-/// Why a socket was disconnected: the JavaScript client's reasons, as its strings.
+/// Why a socket was disconnected: the JavaScript client's reasons, as its strings, then the
+/// causes that client folds into them (too large, protocol violation, bad UTF-8, stalled write).
 public enum DisconnectReason: String, Sendable, Hashable {
     /// The server disconnected the socket; no automatic reconnection.
     case serverDisconnect = "io server disconnect"
@@ -37,6 +38,14 @@ public enum DisconnectReason: String, Sendable, Hashable {
     case transportError = "transport error"
     /// The server sent data that could not be decoded.
     case parseError = "parse error"
+    /// The server sent a message larger than the client accepts.
+    case messageTooLarge = "message too large"
+    /// The server broke the WebSocket protocol (a bad frame).
+    case protocolViolation = "protocol violation"
+    /// The server sent text that is not UTF-8.
+    case invalidUtf8 = "invalid utf-8"
+    /// The server stopped taking what the client writes (no progress within its ping timeout).
+    case writeStalled = "write stalled"
 
     init(_ native: FerrioUniFFI.DisconnectReason) {
         switch native {
@@ -46,6 +55,10 @@ public enum DisconnectReason: String, Sendable, Hashable {
         case .transportClose: self = .transportClose
         case .transportError: self = .transportError
         case .parseError: self = .parseError
+        case .messageTooLarge: self = .messageTooLarge
+        case .protocolViolation: self = .protocolViolation
+        case .invalidUtf8: self = .invalidUtf8
+        case .writeStalled: self = .writeStalled
         }
     }
 

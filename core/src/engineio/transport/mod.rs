@@ -242,8 +242,7 @@ pub(crate) async fn read_body(
         }
         body.extend_from_slice(&chunk);
     }
-    String::from_utf8(body)
-        .map_err(|_| TransportError::Io("the server sent a body that is not UTF-8".into()))
+    String::from_utf8(body).map_err(|_| TransportError::InvalidUtf8)
 }
 
 /// Turns an HTTP error response into a typed error carrying the server's message.
@@ -285,6 +284,18 @@ pub(crate) fn request_error(error: reqwest::Error) -> TransportError {
 mod tests {
     use super::*;
     use crate::error::MAX_SERVER_TEXT;
+
+    #[tokio::test]
+    async fn a_body_that_is_not_utf8_is_a_typed_error() {
+        let response = http::Response::builder()
+            .status(200)
+            .body(vec![b'4', 0xff, 0xfe])
+            .expect("response");
+        let error = read_body(reqwest::Response::from(response), 1024)
+            .await
+            .expect_err("not UTF-8");
+        assert!(matches!(error, TransportError::InvalidUtf8), "{error:?}");
+    }
 
     #[tokio::test]
     async fn an_http_error_keeps_a_bounded_part_of_a_huge_body() {

@@ -134,6 +134,7 @@ impl Polling {
         sid: &str,
         max_payload: Option<u64>,
         max_packets: usize,
+        post_timeout: Duration,
     ) -> Self {
         let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_CAPACITY);
         let (post_tx, post_rx) = mpsc::channel(POST_QUEUE_CAPACITY);
@@ -152,6 +153,7 @@ impl Polling {
             post_rx,
             inbound_tx,
             max_payload,
+            post_timeout,
         ));
         Self {
             inbound_rx,
@@ -281,6 +283,7 @@ async fn run_post_loop(
     mut post_rx: mpsc::Receiver<PostItem>,
     inbound_tx: mpsc::Sender<PollInbound>,
     max_payload: Option<u64>,
+    post_timeout: Duration,
 ) {
     let mut items = Vec::new();
     let mut packets: Vec<EnginePacket> = Vec::new();
@@ -290,8 +293,15 @@ async fn run_post_loop(
             match item {
                 PostItem::Packet(packet) => packets.push(packet),
                 PostItem::Barrier(done_tx) => {
-                    if let Err(error) =
-                        post_all(&endpoint, &url, &mut packets, &mut body, max_payload).await
+                    if let Err(error) = post_all(
+                        &endpoint,
+                        &url,
+                        &mut packets,
+                        &mut body,
+                        max_payload,
+                        post_timeout,
+                    )
+                    .await
                     {
                         let _ = inbound_tx.send(PollInbound::Failed(error)).await;
                         return;
@@ -300,39 +310,97 @@ async fn run_post_loop(
                 }
             }
         }
-        if let Err(error) = post_all(&endpoint, &url, &mut packets, &mut body, max_payload).await {
+        if let Err(error) = post_all(
+            &endpoint,
+            &url,
+            &mut packets,
+            &mut body,
+            max_payload,
+            post_timeout,
+        )
+        .await
+        {
             let _ = inbound_tx.send(PollInbound::Failed(error)).await;
             return;
         }
     }
 }
 
-/// Posts `packets` in as few bodies as `max_payload` allows, in order.
+/// Posts `packets` in as few bodies as `max_payload` allows, in order. Each POST, answer
+/// included, gets at most `timeout` (`pingInterval + pingTimeout`): a server that stops
+/// reading cannot hold the POST task, nor a close queued behind it.
 async fn post_all(
     endpoint: &Endpoint,
     url: &url::Url,
     packets: &mut Vec<EnginePacket>,
     body: &mut String,
     max_payload: Option<u64>,
+    timeout: Duration,
 ) -> Result<(), TransportError> {
     while !packets.is_empty() {
         body.clear();
         let consumed = encode_payload(packets, max_payload, body);
         packets.drain(..consumed);
         tracing::trace!(bytes = body.len(), packets = consumed, "post request");
-        let response = endpoint
-            .http()?
-            .post(url.clone())
-            .header(http::header::CONTENT_TYPE, "text/plain;charset=UTF-8")
-            .body(body.clone())
-            .send()
+        let post = async {
+            let response = endpoint
+                .http()?
+                .post(url.clone())
+                .header(http::header::CONTENT_TYPE, "text/plain;charset=UTF-8")
+                .body(body.clone())
+                .send()
+                .await
+                .map_err(request_error)?;
+            if !response.status().is_success() {
+                return Err(http_error(response).await);
+            }
+            // The body is `ok`; read it so the connection can be reused.
+            read_body(response, 1024).await.map(drop)
+        };
+        tokio::time::timeout(timeout, post)
             .await
-            .map_err(request_error)?;
-        if !response.status().is_success() {
-            return Err(http_error(response).await);
-        }
-        // The body is `ok`; read it so the connection can be reused.
-        read_body(response, 1024).await?;
+            .map_err(|_| TransportError::RequestTimeout { after: timeout })??;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::ManagerOptions;
+
+    #[tokio::test]
+    async fn a_post_the_server_never_answers_ends_with_a_request_timeout() {
+        // A server that accepts connections and never answers a request.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let server = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        let url = url::Url::parse(&format!("http://127.0.0.1:{port}")).expect("url");
+        let endpoint = Endpoint::new(&url, &ManagerOptions::default()).expect("endpoint");
+        let post_url = endpoint.url(TransportKind::Polling, Some("sid"));
+        let timeout = Duration::from_millis(100);
+        let mut packets = vec![EnginePacket::Message("hello".into())];
+        let error = post_all(
+            &endpoint,
+            &post_url,
+            &mut packets,
+            &mut String::new(),
+            None,
+            timeout,
+        )
+        .await
+        .expect_err("no answer");
+        assert!(
+            matches!(error, TransportError::RequestTimeout { after } if after == timeout),
+            "{error:?}"
+        );
+        server.abort();
+    }
 }

@@ -3,6 +3,7 @@
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
@@ -88,12 +89,7 @@ impl WebSocket {
                 None => return WsInbound::Closed,
                 Some(Err(error)) => {
                     tracing::debug!(%error, "websocket read failed");
-                    return match error {
-                        WsError::Capacity(e) => {
-                            WsInbound::Invalid(TransportError::WebSocket(e.to_string()))
-                        }
-                        _ => WsInbound::Closed,
-                    };
+                    return read_error(error);
                 }
                 Some(Ok(message)) => message,
             };
@@ -161,6 +157,30 @@ fn write_error(error: WsError, limit: usize) -> TransportError {
     match error {
         WsError::WriteBufferFull(_) => TransportError::WriteBufferFull { limit },
         other => TransportError::WebSocket(other.to_string()),
+    }
+}
+
+/// What a failed read means: the connection closed, or the server sent something the
+/// client refuses, with its own cause (too large, a protocol violation, bad UTF-8).
+fn read_error(error: WsError) -> WsInbound {
+    match error {
+        WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
+            WsInbound::Invalid(TransportError::TooLarge {
+                size,
+                limit: max_size,
+            })
+        }
+        WsError::Capacity(e) => WsInbound::Invalid(TransportError::WebSocket(e.to_string())),
+        WsError::Utf8(_) => WsInbound::Invalid(TransportError::InvalidUtf8),
+        // A connection that ends without a close frame is a closed connection, as is a
+        // read after the close.
+        WsError::Protocol(
+            ProtocolError::ResetWithoutClosingHandshake
+            | ProtocolError::SendAfterClosing
+            | ProtocolError::ReceivedAfterClosing,
+        ) => WsInbound::Closed,
+        WsError::Protocol(e) => WsInbound::Invalid(TransportError::Protocol(e.to_string())),
+        _ => WsInbound::Closed,
     }
 }
 

@@ -2,7 +2,10 @@ package dev.ferrio
 
 import dev.ferrio.ffi.DisconnectReason as FfiDisconnectReason
 
-/** Why a socket was disconnected: the JavaScript client's reasons. */
+/**
+ * Why a socket was disconnected: the JavaScript client's reasons, then the causes that client
+ * folds into them ([MessageTooLarge], [ProtocolViolation], [InvalidUtf8], [WriteStalled]).
+ */
 public sealed class DisconnectReason(
     /** The JavaScript client's string, e.g. `"io server disconnect"`. */
     public val description: String,
@@ -28,6 +31,18 @@ public sealed class DisconnectReason(
 
     /** The server sent data that could not be decoded. */
     public data object ParseError : DisconnectReason("parse error")
+
+    /** The server sent a message larger than the client accepts (16 MiB by default). */
+    public data object MessageTooLarge : DisconnectReason("message too large")
+
+    /** The server broke the WebSocket protocol (a bad frame). */
+    public data object ProtocolViolation : DisconnectReason("protocol violation")
+
+    /** The server sent text that is not UTF-8. */
+    public data object InvalidUtf8 : DisconnectReason("invalid utf-8")
+
+    /** The server stopped taking what the client writes (no progress within its ping timeout). */
+    public data object WriteStalled : DisconnectReason("write stalled")
 }
 
 internal fun FfiDisconnectReason.toReason(): DisconnectReason = when (this) {
@@ -37,6 +52,10 @@ internal fun FfiDisconnectReason.toReason(): DisconnectReason = when (this) {
     FfiDisconnectReason.TRANSPORT_CLOSE -> DisconnectReason.TransportClose
     FfiDisconnectReason.TRANSPORT_ERROR -> DisconnectReason.TransportError
     FfiDisconnectReason.PARSE_ERROR -> DisconnectReason.ParseError
+    FfiDisconnectReason.MESSAGE_TOO_LARGE -> DisconnectReason.MessageTooLarge
+    FfiDisconnectReason.PROTOCOL_VIOLATION -> DisconnectReason.ProtocolViolation
+    FfiDisconnectReason.INVALID_UTF8 -> DisconnectReason.InvalidUtf8
+    FfiDisconnectReason.WRITE_STALLED -> DisconnectReason.WriteStalled
 }
 
 /** What a socket observes: [Socket.events] yields these, in order. */

@@ -1,0 +1,132 @@
+//! Bounded waits against a server that stops reading: the reference server frozen with
+//! SIGSTOP keeps its sockets open but takes no more bytes, so the client's writes block once
+//! the kernel's buffers are full. The connection must end with a typed reason, emits must
+//! not wait forever, and closing must end whatever the server does.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{next_lifecycle, within, Mode};
+use ferrio::{Client, DisconnectReason, Socket, SocketEvent};
+use ferrio_integration_tests::TestServer;
+use serde_json::json;
+
+/// Emits of one KiB each: 20 MiB in all, more than the kernel's socket buffers on both
+/// sides of a loopback connection (4 MiB + 6 MiB on Linux by default) and than the
+/// polling POST queue, so the writes block on a server that does not read.
+const FLOOD: usize = 20_000;
+
+/// Emits `FLOOD` one-KiB events, each waiting for room in the queue, whatever they give;
+/// `admitted` counts those that were taken.
+fn flood(socket: Socket, admitted: Arc<AtomicUsize>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let payload = "k".repeat(1024);
+        for _ in 0..FLOOD {
+            if socket.emit("flood", &payload).await.is_ok() {
+                admitted.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    })
+}
+
+async fn a_server_that_stops_reading_ends_the_connection_with_write_stalled(mode: Mode) {
+    // The next ping is 30 s away, so the heartbeat cannot end the connection first: what
+    // ends it is the write making no progress for pingTimeout (500 ms).
+    let server = TestServer::start_with(json!({"pingInterval": 30000, "pingTimeout": 500})).await;
+    let client = Client::builder(&server.url())
+        .manager(|b| common::builder_for(b, mode).reconnection(false))
+        .connect()
+        .await
+        .expect("connect");
+    common::wait_for_transport(client.manager(), mode.final_transport()).await;
+    let mut events = client.events();
+    server.freeze();
+    let flooding = flood(client.socket().clone(), Arc::default());
+    let reason = match next_lifecycle(&mut events).await {
+        SocketEvent::Disconnect(reason) => reason,
+        other => panic!("expected a disconnect, got {other:?}"),
+    };
+    assert_eq!(reason, DisconnectReason::WriteStalled);
+    // Emits no longer wait on the stalled connection: the flood ends (the rest is buffered
+    // offline or refused as the offline buffer fills).
+    within(flooding).await.expect("the flood task");
+    within(client.close()).await;
+    server.thaw();
+}
+per_transport!(
+    a_server_that_stops_reading_ends_the_connection_with_write_stalled,
+    a_server_that_stops_reading_ends_the_connection_with_write_stalled
+);
+
+async fn close_ends_while_the_server_takes_nothing(mode: Mode) {
+    // Heartbeat and write bounds of a minute: only the close's own bound can end it in time.
+    let server = TestServer::start_with(json!({"pingInterval": 60000, "pingTimeout": 60000})).await;
+    let client = Client::builder(&server.url())
+        .manager(|b| common::builder_for(b, mode))
+        .connect()
+        .await
+        .expect("connect");
+    common::wait_for_transport(client.manager(), mode.final_transport()).await;
+    server.freeze();
+    let admitted = Arc::new(AtomicUsize::new(0));
+    let flooding = flood(client.socket().clone(), admitted.clone());
+    // Some of the flood is on its way (the rest keeps coming while the client closes).
+    within(async {
+        while admitted.load(Ordering::Relaxed) < 1000 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    within(client.close()).await;
+    assert!(!client.connected());
+    // Once closed, the rest of the flood fails at once.
+    within(flooding).await.expect("the flood task");
+    server.thaw();
+}
+per_transport!(
+    close_ends_while_the_server_takes_nothing,
+    close_ends_while_the_server_takes_nothing
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_server_under_a_flood_ends_the_connection_and_reconnection_follows() {
+    // pingInterval + pingTimeout = 2 s, as in the report of the blocked write: the heartbeat
+    // or the write bound ends the connection, whichever comes first, and the client
+    // reconnects once the server is back.
+    let server = TestServer::start_with(json!({"pingInterval": 1000, "pingTimeout": 1000})).await;
+    let client = Client::builder(&server.url())
+        .manager(|b| {
+            common::builder_for(b, Mode::WebSocket).reconnection_delay(Duration::from_millis(100))
+        })
+        .connect()
+        .await
+        .expect("connect");
+    common::wait_for_transport(client.manager(), Mode::WebSocket.final_transport()).await;
+    let mut events = client.events();
+    server.freeze();
+    let flooding = flood(client.socket().clone(), Arc::default());
+    match next_lifecycle(&mut events).await {
+        SocketEvent::Disconnect(reason) => assert!(
+            matches!(
+                reason,
+                DisconnectReason::WriteStalled | DisconnectReason::PingTimeout
+            ),
+            "{reason:?}"
+        ),
+        other => panic!("expected a disconnect, got {other:?}"),
+    }
+    server.thaw();
+    // Reconnected once the server is back (an attempt made while it was frozen may fail).
+    loop {
+        match next_lifecycle(&mut events).await {
+            SocketEvent::Connect { .. } => break,
+            SocketEvent::ConnectError(_) => continue,
+            other => panic!("expected a reconnection, got {other:?}"),
+        }
+    }
+    within(flooding).await.expect("the flood task");
+    within(client.close()).await;
+}
