@@ -1022,6 +1022,22 @@ mod tests {
         }
     }
 
+    /// Fuzzing (fuzz/, socketio_decoder): serde_json's default float parser may land one
+    /// step away from the nearest double, so a number the server wrote in its shortest
+    /// form (JavaScript's `JSON.stringify`) arrived as another number.
+    #[test]
+    fn numbers_decode_to_the_nearest_double() {
+        for text in ["4.464444e+50", "4.4644440000000004e+50", "0.1", "1e-320", "-2.5e-7"] {
+            let packet = decode_all(&format!("3[{text}]"), &[]).unwrap();
+            let expected: f64 = text.parse().unwrap();
+            assert_eq!(
+                packet.into_args()[0].as_f64().map(f64::to_bits),
+                Some(expected.to_bits()),
+                "{text}"
+            );
+        }
+    }
+
     #[test]
     fn rejects_invalid_json() {
         for text in [
