@@ -36,10 +36,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     ended = asyncio.Event()
     stalled = False
+    closing = False
 
     @client.on("disconnect")
     def on_disconnect(reason: Any = None) -> None:
-        if outcome["disconnect"] is None:
+        # The probe's own disconnect() at the deadline is not how the connection ended.
+        if outcome["disconnect"] is None and not closing:
             outcome["disconnect"] = str(reason)
         ended.set()
 
@@ -74,6 +76,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         emitter.cancel()
         with contextlib.suppress(asyncio.CancelledError, ferrio.FerrioError):
             await emitter
+    closing = True
     await client.disconnect()
     return outcome
 

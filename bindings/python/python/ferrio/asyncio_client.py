@@ -25,6 +25,7 @@ from . import exceptions as exc
 from ._errors import convert
 from ._event import Event
 from ._ffi import ferrio_ffi as ffi
+from ._finalise import track
 from ._handlers import RESERVED_EVENTS, Handler, Registered
 from ._options import Auth, Settings, transport_name
 
@@ -256,7 +257,7 @@ class AsyncClient:
         self._backlog_lock = asyncio.Lock()
         self._closed = asyncio.Event()
         try:
-            manager = ffi.Manager(options)
+            manager = track(ffi.Manager(options))
             self._manager = manager
             for name in names:
                 state = self._receive(manager.socket(name, None))

@@ -14,6 +14,7 @@ from . import _codec
 from . import exceptions as exc
 from ._errors import convert
 from ._ffi import ferrio_ffi as ffi
+from ._finalise import track
 from ._handlers import RESERVED_EVENTS
 from ._options import Auth, Settings, transport_name
 
@@ -86,7 +87,7 @@ class Client:
             wait_timeout=wait_timeout,
         )
         try:
-            self._manager = ffi.Manager(options)
+            self._manager = track(ffi.Manager(options))
             self._socket = self._manager.socket(namespace, None)
             self._stream = self._socket.events()
             self._socket.connect_blocking()
