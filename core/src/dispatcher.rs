@@ -8,8 +8,9 @@ use tokio::sync::{mpsc, watch};
 
 use crate::error::ConnectError;
 use crate::event::{Event, SocketEvent};
-use crate::manager::command::Delivery;
+use crate::manager::command::{Charge, Delivery};
 use crate::state::SocketState;
+use crate::stream::Queued;
 use crate::value::{Map, Value};
 
 /// A listener: called with each matching event, on the socket's dispatcher task.
@@ -46,7 +47,7 @@ pub(crate) enum Registration {
     RemoveAll(Filter),
     /// Add a pull stream of the events numbered `from` and later.
     Stream {
-        stream_tx: mpsc::Sender<SocketEvent>,
+        stream_tx: mpsc::Sender<Queued>,
         from: u64,
     },
     /// Tell the outgoing listeners about an emit.
@@ -62,7 +63,7 @@ struct Listener {
 }
 
 struct Stream {
-    stream_tx: mpsc::Sender<SocketEvent>,
+    stream_tx: mpsc::Sender<Queued>,
     from: u64,
 }
 
@@ -102,11 +103,17 @@ impl Registry {
         }
     }
 
-    async fn dispatch(&mut self, seq: u64, event: SocketEvent) {
+    /// Hands event `seq` to the streams (each copy counting its bytes once more until
+    /// taken) and to the listeners; `charge` is given back once they all have it.
+    async fn dispatch(&mut self, seq: u64, event: SocketEvent, charge: Charge) {
         let mut index = 0;
         while index < self.streams.len() {
             let stream = &self.streams[index];
-            if stream.from <= seq && stream.stream_tx.send(event.clone()).await.is_err() {
+            let queued = || Queued {
+                event: event.clone(),
+                charge: charge.duplicate(),
+            };
+            if stream.from <= seq && stream.stream_tx.send(queued()).await.is_err() {
                 self.streams.swap_remove(index);
             } else {
                 index += 1;
@@ -235,8 +242,8 @@ async fn run_dispatcher(
                     while let Ok(registration) = registration_rx.try_recv() {
                         registry.apply(registration);
                     }
-                    while let Ok(Delivery { seq, event }) = event_rx.try_recv() {
-                        registry.dispatch(seq, event).await;
+                    while let Ok(Delivery { seq, event, charge }) = event_rx.try_recv() {
+                        registry.dispatch(seq, event, charge).await;
                     }
                 }
                 return;
@@ -246,12 +253,12 @@ async fn run_dispatcher(
                 None => registrations_open = false,
             },
             delivery = event_rx.recv() => match delivery {
-                Some(Delivery { seq, event }) => {
+                Some(Delivery { seq, event, charge }) => {
                     // Listeners added before this event was produced apply to it.
                     while let Ok(registration) = registration_rx.try_recv() {
                         registry.apply(registration);
                     }
-                    registry.dispatch(seq, event).await;
+                    registry.dispatch(seq, event, charge).await;
                 }
                 None => return,
             },
@@ -274,6 +281,12 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
+    impl Registry {
+        async fn dispatch_free(&mut self, seq: u64, event: SocketEvent) {
+            self.dispatch(seq, event, Charge::default()).await;
+        }
+    }
+
     fn recorder() -> (Handler, Arc<Mutex<Vec<String>>>) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = seen.clone();
@@ -288,6 +301,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn each_stream_copy_counts_its_bytes_until_taken() {
+        let queued = Arc::new(crate::manager::command::QueuedBytes::new(1000));
+        let mut registry = Registry::default();
+        let (first_tx, first_rx) = mpsc::channel(4);
+        let (second_tx, second_rx) = mpsc::channel(4);
+        for stream_tx in [first_tx, second_tx] {
+            registry.apply(Registration::Stream { stream_tx, from: 0 });
+        }
+        registry.dispatch(0, event("a"), queued.charge(100)).await;
+        assert_eq!(queued.bytes(), 200, "one copy in each stream");
+        let mut first = crate::EventStream::new(first_rx);
+        assert!(first.next().await.is_some());
+        assert_eq!(queued.bytes(), 100);
+        drop(second_rx);
+        assert_eq!(queued.bytes(), 0, "a dropped stream gives its bytes back");
+    }
+
+    #[tokio::test]
     async fn once_listener_fires_a_single_time() {
         let mut registry = Registry::default();
         let (handler, seen) = recorder();
@@ -298,8 +329,8 @@ mod tests {
             from: 0,
             handler,
         });
-        registry.dispatch(0, event("a")).await;
-        registry.dispatch(0, event("a")).await;
+        registry.dispatch_free(0, event("a")).await;
+        registry.dispatch_free(0, event("a")).await;
         assert_eq!(*seen.lock().unwrap(), ["a"]);
     }
 
@@ -315,7 +346,7 @@ mod tests {
             handler,
         });
         registry
-            .dispatch(
+            .dispatch_free(
                 0,
                 SocketEvent::Connect {
                     sid: "x".into(),
@@ -323,7 +354,7 @@ mod tests {
                 },
             )
             .await;
-        registry.dispatch(1, event("chat")).await;
+        registry.dispatch_free(1, event("chat")).await;
         assert_eq!(*seen.lock().unwrap(), ["chat"]);
     }
 
@@ -338,8 +369,8 @@ mod tests {
             from: 5,
             handler,
         });
-        registry.dispatch(4, event("a")).await;
-        registry.dispatch(5, event("a")).await;
+        registry.dispatch_free(4, event("a")).await;
+        registry.dispatch_free(5, event("a")).await;
         assert_eq!(*seen.lock().unwrap(), ["a"]);
     }
 
@@ -355,7 +386,7 @@ mod tests {
             handler,
         });
         registry.apply(Registration::Remove(ListenerId(7)));
-        registry.dispatch(0, event("a")).await;
+        registry.dispatch_free(0, event("a")).await;
         assert!(seen.lock().unwrap().is_empty());
     }
 
@@ -378,7 +409,7 @@ mod tests {
             from: 0,
             handler,
         });
-        registry.dispatch(0, event("a")).await;
+        registry.dispatch_free(0, event("a")).await;
         assert_eq!(*seen.lock().unwrap(), ["a"]);
     }
 
@@ -397,7 +428,7 @@ mod tests {
             handler,
         });
         registry
-            .dispatch(
+            .dispatch_free(
                 0,
                 SocketEvent::Disconnect(crate::DisconnectReason::PingTimeout),
             )

@@ -146,7 +146,7 @@ pub struct ManagerOptions {
     /// frames. Default 16 MiB. A server that stops reading cannot make the client hold more:
     /// the write that would go past the bound fails with
     /// [`TransportError::WriteBufferFull`](crate::TransportError::WriteBufferFull) and the
-    /// connection ends (reason `write stalled`). One outgoing WebSocket message larger than
+    /// connection ends (reason `transport error`). One outgoing WebSocket message larger than
     /// this bound cannot be sent either, so keep it above the server's `maxPayload`.
     pub max_write_buffer_bytes: usize,
     /// Most cookies kept from one host (the cookie jar serves sticky sessions). Default 50.
@@ -171,6 +171,26 @@ pub struct ManagerOptions {
     /// for up to a second; past that, further events are dropped and a
     /// [`SocketEvent::Lagged`](crate::SocketEvent::Lagged) reports how many.
     pub incoming_capacity: usize,
+    /// Most bytes of events in each socket's incoming queue, counted as their size on the
+    /// wire (text and attachments) from the moment the connection task queues them until
+    /// every consumer took them (the queue, the dispatcher and each
+    /// [`EventStream`](crate::EventStream)). Default 8 MiB. The queue takes an event while
+    /// it holds less than this, so it holds at most this plus one event; past it the same
+    /// policy as [`ManagerOptions::incoming_capacity`] applies: reading stops for up to a
+    /// second, then events are dropped and a
+    /// [`SocketEvent::Lagged`](crate::SocketEvent::Lagged) reports how many.
+    pub max_incoming_queue_bytes: usize,
+    /// Most events a namespace keeps when they arrive before the server's CONNECT reply
+    /// (they are delivered right after it). Default 1024. A server sends its reply first,
+    /// so this only bounds a misbehaving one: past this count or
+    /// [`ManagerOptions::max_preconnect_bytes`], further events are dropped, and a
+    /// [`SocketEvent::Lagged`](crate::SocketEvent::Lagged) with their number comes before
+    /// the [`SocketEvent::Connect`](crate::SocketEvent::Connect). The events kept are
+    /// dropped the same way when the CONNECT times out or the connection is lost.
+    pub max_preconnect_events: usize,
+    /// Most bytes (size on the wire) of the events kept before the CONNECT reply; see
+    /// [`ManagerOptions::max_preconnect_events`]. Default 1 MiB.
+    pub max_preconnect_bytes: usize,
 }
 
 impl Default for ManagerOptions {
@@ -207,6 +227,9 @@ impl Default for ManagerOptions {
             max_outgoing_attachments: 10,
             command_capacity: 1024,
             incoming_capacity: 1024,
+            max_incoming_queue_bytes: 8 * 1024 * 1024,
+            max_preconnect_events: 1024,
+            max_preconnect_bytes: 1024 * 1024,
         }
     }
 }

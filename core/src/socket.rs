@@ -15,7 +15,7 @@ use crate::dispatcher::{
 };
 use crate::error::{AckError, ConnectError, EmitError};
 use crate::event::{Event, SocketEvent};
-use crate::manager::command::{AckResult, Command, OutgoingEmit, SocketLink};
+use crate::manager::command::{AckResult, Command, OutgoingEmit, QueuedBytes, SocketLink};
 use crate::options::{BufferPolicy, ManagerOptions, SocketOptions};
 use crate::retry::{run_retry_queue, RetryItem, RETRY_QUEUE_CAPACITY};
 use crate::socketio::{Packet, PacketKind, RESERVED_EVENTS};
@@ -144,6 +144,7 @@ impl Socket {
                 tokio::spawn(run_retry_queue(WeakSocket(weak.clone()), retry_rx, retries));
                 retry_tx
             });
+            let queued = Arc::new(QueuedBytes::new(options.max_incoming_queue_bytes));
             SocketInner {
                 namespace,
                 auth: socket_options.auth,
@@ -155,6 +156,7 @@ impl Socket {
                     listened: Arc::default(),
                     buffer: Arc::default(),
                     state_tx: Arc::new(state_tx),
+                    queued,
                 },
                 state_rx,
                 engine_rx,

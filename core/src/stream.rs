@@ -6,30 +6,52 @@ use std::task::{Context, Poll};
 use tokio::sync::mpsc;
 
 use crate::event::SocketEvent;
+use crate::manager::command::Charge;
+
+/// An event in a stream's queue; its bytes count in the socket's queued bytes
+/// (`ManagerOptions::max_incoming_queue_bytes`) until the stream's owner takes it.
+#[derive(Debug)]
+pub(crate) struct Queued {
+    pub(crate) event: SocketEvent,
+    pub(crate) charge: Charge,
+}
 
 /// Everything a socket observes, in order; see [`Socket::events`](crate::Socket::events).
 ///
 /// Implements [`futures_util::Stream`]; or call [`EventStream::next`].
 #[derive(Debug)]
 pub struct EventStream {
-    rx: mpsc::Receiver<SocketEvent>,
+    rx: mpsc::Receiver<Queued>,
 }
 
 impl EventStream {
-    pub(crate) fn new(rx: mpsc::Receiver<SocketEvent>) -> Self {
+    pub(crate) fn new(rx: mpsc::Receiver<Queued>) -> Self {
         Self { rx }
     }
 
     /// The next event; `None` once the manager is closed.
     pub async fn next(&mut self) -> Option<SocketEvent> {
-        self.rx.recv().await
+        self.rx.recv().await.map(|queued| queued.event)
     }
 
-    /// Waits for one event, then takes up to `max` events already queued (at least one).
-    /// Returns an empty vector once the manager is closed.
+    /// Waits for one event, then takes up to `max` events already queued (at least one),
+    /// stopping early once the batch holds
+    /// [`ManagerOptions::max_incoming_queue_bytes`](crate::ManagerOptions::max_incoming_queue_bytes)
+    /// (size on the wire). Returns an empty vector once the manager is closed.
     pub async fn next_batch(&mut self, max: usize) -> Vec<SocketEvent> {
-        let mut batch = Vec::new();
-        self.rx.recv_many(&mut batch, max.max(1)).await;
+        let Some(first) = self.rx.recv().await else {
+            return Vec::new();
+        };
+        let bound = first.charge.bound();
+        let mut bytes = first.charge.bytes();
+        let mut batch = vec![first.event];
+        while batch.len() < max && bound.is_none_or(|bound| bytes < bound) {
+            let Ok(queued) = self.rx.try_recv() else {
+                break;
+            };
+            bytes = bytes.saturating_add(queued.charge.bytes());
+            batch.push(queued.event);
+        }
         batch
     }
 }
@@ -38,6 +60,37 @@ impl futures_util::Stream for EventStream {
     type Item = SocketEvent;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SocketEvent>> {
-        self.rx.poll_recv(cx)
+        self.rx
+            .poll_recv(cx)
+            .map(|queued| queued.map(|queued| queued.event))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::manager::command::QueuedBytes;
+
+    #[tokio::test]
+    async fn a_batch_stops_once_it_holds_the_byte_bound() {
+        let queued = Arc::new(QueuedBytes::new(10));
+        let (stream_tx, stream_rx) = mpsc::channel(16);
+        for _ in 0..5 {
+            let item = Queued {
+                event: SocketEvent::Lagged(1),
+                charge: queued.charge(4),
+            };
+            stream_tx.send(item).await.expect("queued");
+        }
+        assert_eq!(queued.bytes(), 20);
+        let mut stream = EventStream::new(stream_rx);
+        assert_eq!(stream.next_batch(100).await.len(), 3, "4 + 4 + 4 >= 10");
+        assert_eq!(queued.bytes(), 8, "taken events no longer count");
+        assert_eq!(stream.next_batch(100).await.len(), 2);
+        assert_eq!(queued.bytes(), 0);
+        drop(stream_tx);
+        assert!(stream.next_batch(100).await.is_empty());
     }
 }

@@ -173,4 +173,19 @@ export function registerNamespaces(io, state) {
   });
   track(slow, state);
   slow.on("connection", (socket) => common(socket));
+
+  // A misbehaving server: sends `auth.events` events `early(n, padding)` (`auth.bytes`
+  // characters of padding) before its CONNECT reply, all in one go (so over polling most
+  // come in one payload). The client keeps a bounded number for after the reply.
+  const early = io.of("/early");
+  early.use((socket, next) => {
+    const { events = 0, bytes = 0 } = socket.handshake.auth ?? {};
+    const padding = "x".repeat(bytes);
+    for (let n = 0; n < events; n += 1) {
+      socket.conn.write(`2/early,${JSON.stringify(["early", n, padding])}`);
+    }
+    next();
+  });
+  track(early, state);
+  early.on("connection", (socket) => common(socket));
 }

@@ -10,10 +10,10 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant, Sleep};
 
 use super::command::{Command, OutgoingEmit};
-use super::namespaces::{BufferLimits, Buffered, Namespaces, Phase};
+use super::namespaces::{BufferLimits, Buffered, EarlyLimits, Namespaces, Phase};
 use super::reconnect::ReconnectPolicy;
 use super::ManagerEventTx;
-use crate::engineio::session::{EngineSession, OpenOptions, SessionEvent, WriteFailed};
+use crate::engineio::session::{EngineSession, OpenOptions, SessionEvent};
 use crate::engineio::transport::{polling, Endpoint};
 use crate::engineio::EnginePacket;
 use crate::error::{server_text, AckError, ConnectError, EmitError, ProtocolError, TransportError};
@@ -79,6 +79,9 @@ pub(crate) struct Actor {
     /// Whether the heartbeat deadline was checked for the batch of commands at hand: one
     /// clock read per batch, not per emit.
     expiry_checked: bool,
+    /// Bytes on the wire of the Socket.IO packet being decoded (text and attachments): the
+    /// size its event counts for in the queues.
+    packet_bytes: usize,
 }
 
 impl Actor {
@@ -111,16 +114,12 @@ impl Actor {
             abandoned_sid: None,
             connected_on_session: false,
             expiry_checked: false,
+            packet_bytes: 0,
         }
     }
 
-    /// Runs until closed or until every handle is dropped. `closing` turns true when a
-    /// close is on its way: a write stalled at that moment is abandoned.
-    pub(crate) async fn run(
-        mut self,
-        mut command_rx: mpsc::Receiver<Command>,
-        mut closing: watch::Receiver<bool>,
-    ) {
+    /// Runs until closed or until every handle is dropped.
+    pub(crate) async fn run(mut self, mut command_rx: mpsc::Receiver<Command>) {
         // Grown by use: an idle connection does not hold room for a full batch.
         let mut commands = Vec::new();
         let mut timer: Pin<Box<Sleep>> = Box::pin(sleep_until(Instant::now()));
@@ -172,7 +171,7 @@ impl Actor {
                     self.on_timer();
                 }
             }
-            self.flush(&mut closing).await;
+            self.flush().await;
         }
     }
 
@@ -570,17 +569,27 @@ impl Actor {
 
     fn on_engine_packet(&mut self, packet: EnginePacket) {
         let decoded = match packet {
-            EnginePacket::Message(text) => self.decoder.decode_text(&text),
-            EnginePacket::Binary(data) => self.decoder.decode_binary(data),
+            EnginePacket::Message(text) => {
+                self.packet_bytes += text.len();
+                self.decoder.decode_text(&text)
+            }
+            EnginePacket::Binary(data) => {
+                self.packet_bytes += data.len();
+                self.decoder.decode_binary(data)
+            }
             _ => return,
         };
         match decoded {
-            Ok(Some(packet)) => self.on_socket_packet(packet),
+            Ok(Some(packet)) => {
+                self.on_socket_packet(packet);
+                self.packet_bytes = 0;
+            }
             Ok(None) => {}
             Err(error) => {
+                self.packet_bytes = 0;
                 let error = ProtocolError::from(error);
                 tracing::warn!(%error, "undecodable packet from the server");
-                self.close_engine(error.disconnect_reason());
+                self.close_engine(DisconnectReason::ParseError);
             }
         }
     }
@@ -597,13 +606,14 @@ impl Actor {
         self.engine = Engine::Idle;
         self.publish_engine(None);
         self.decoder.reset();
+        self.packet_bytes = 0;
         let reconnecting = self.reconnect.is_enabled();
         for ns in self.namespaces.iter_mut() {
             let was_connected = ns.is_connected();
             ns.phase = Phase::Idle;
             ns.connect_deadline = None;
             ns.retry_at = None;
-            ns.received.clear();
+            ns.drop_early();
             ns.fail_sent_acks(&AckError::Disconnected);
             if !ns.active {
                 continue;
@@ -688,6 +698,7 @@ impl Actor {
                 tracing::debug!(namespace = %ns.name, "namespace connect timed out");
                 ns.answer_waiters(&Err(ConnectError::Timeout(timeout)));
                 ns.deliver(SocketEvent::ConnectError(ConnectError::Timeout(timeout)));
+                ns.drop_early();
             }
         }
     }
@@ -702,30 +713,14 @@ impl Actor {
         });
     }
 
-    /// Writes what the session queued. A write that makes no progress ends the connection
-    /// within the server's `pingTimeout` (see [`EngineSession::flush`]); one still waiting
-    /// when a close comes is abandoned (the close drops the connection anyway).
-    async fn flush(&mut self, closing: &mut watch::Receiver<bool>) {
+    async fn flush(&mut self) {
         let Engine::Open(session) = &mut self.engine else {
             return;
         };
         let transport = session.transport();
-        let flushed = tokio::select! {
-            biased;
-            flushed = session.flush() => flushed,
-            () = close_requested(closing) => {
-                tracing::debug!("closing: the pending write is abandoned");
-                return;
-            }
-        };
-        if let Err(WriteFailed { reason, error }) = flushed {
-            match error {
-                Some(error) => {
-                    tracing::debug!(%reason, %error, "write failed");
-                    self.report_failed_attempt(error);
-                }
-                None => tracing::debug!(%reason, "write failed"),
-            }
+        if let Err((reason, error)) = session.flush().await {
+            tracing::debug!(%error, "write failed");
+            self.report_failed_attempt(error);
             self.close_engine(reason);
             return;
         }
@@ -809,9 +804,7 @@ impl Actor {
             sid: sid.clone(),
             recovered,
         });
-        for event in std::mem::take(&mut ns.received) {
-            ns.deliver(event);
-        }
+        ns.deliver_early();
         ns.deliver(SocketEvent::Connect {
             sid: sid.to_string(),
             recovered,
@@ -917,8 +910,14 @@ impl Actor {
         ns.take_offset(id, &mut items);
         let event = SocketEvent::Event(Event::new(namespace, name, items, ack));
         match ns.phase {
-            Phase::Connected(_) => ns.deliver(event),
-            Phase::Connecting => ns.received.push(event),
+            Phase::Connected(_) => ns.deliver_sized(event, self.packet_bytes),
+            Phase::Connecting => {
+                let limits = EarlyLimits {
+                    max_events: self.options.max_preconnect_events,
+                    max_bytes: self.options.max_preconnect_bytes,
+                };
+                ns.keep_early(event, self.packet_bytes, limits);
+            }
             Phase::Idle => {
                 tracing::debug!(namespace = %ns.name, "event for a disconnected namespace ignored")
             }
@@ -963,14 +962,6 @@ impl Actor {
             state.closed = true;
         });
         tracing::debug!("manager closed");
-    }
-}
-
-/// Resolves once a close is requested; never when the manager is gone without one (the
-/// closed command queue ends the task then).
-async fn close_requested(closing: &mut watch::Receiver<bool>) {
-    if closing.wait_for(|closing| *closing).await.is_err() {
-        std::future::pending::<()>().await;
     }
 }
 

@@ -1,10 +1,10 @@
 //! Commands from the public handles to the connection task.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use crate::error::{AckError, ConnectError, EmitError};
 use crate::event::SocketEvent;
@@ -22,6 +22,106 @@ pub(crate) struct Delivery {
     pub(crate) seq: u64,
     /// The event.
     pub(crate) event: SocketEvent,
+    /// Its bytes in the socket's queue, given back once every consumer took it.
+    pub(crate) charge: Charge,
+}
+
+/// The bytes of a socket's events on their way to its consumers: queued by the connection
+/// task, not yet taken by the dispatcher's listeners and by every stream
+/// (`ManagerOptions::max_incoming_queue_bytes`).
+#[derive(Debug)]
+pub(crate) struct QueuedBytes {
+    bytes: AtomicUsize,
+    max: usize,
+    /// Told when the bytes fall below `max`.
+    freed: Notify,
+}
+
+impl QueuedBytes {
+    /// An empty account holding at most `max` bytes (plus one event).
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            bytes: AtomicUsize::new(0),
+            max,
+            freed: Notify::new(),
+        }
+    }
+
+    /// The bytes queued now.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::Acquire)
+    }
+
+    /// Whether one more event may be queued: the account is empty or holds less than its
+    /// bound (so an event larger than the bound still passes, alone).
+    pub(crate) fn has_room(&self) -> bool {
+        let bytes = self.bytes();
+        bytes == 0 || bytes < self.max
+    }
+
+    /// Counts `bytes` of a queued event until the returned charge is dropped.
+    pub(crate) fn charge(self: &Arc<Self>, bytes: usize) -> Charge {
+        self.bytes.fetch_add(bytes, Ordering::AcqRel);
+        Charge {
+            bytes,
+            account: Some(self.clone()),
+        }
+    }
+
+    /// Resolves once the account has room.
+    pub(crate) async fn room(&self) {
+        loop {
+            let freed = self.freed.notified();
+            let mut freed = std::pin::pin!(freed);
+            // Registered before the check: a release in between still wakes this.
+            freed.as_mut().enable();
+            if self.has_room() {
+                return;
+            }
+            freed.await;
+        }
+    }
+}
+
+/// The bytes of one queued event, counted in its socket's [`QueuedBytes`] until dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Charge {
+    bytes: usize,
+    account: Option<Arc<QueuedBytes>>,
+}
+
+impl Charge {
+    /// The bytes counted.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The account's bound (none for a charge of no account).
+    pub(crate) fn bound(&self) -> Option<usize> {
+        self.account.as_ref().map(|account| account.max)
+    }
+
+    /// Counts the same bytes once more, for a copy of the event handed to one more consumer.
+    pub(crate) fn duplicate(&self) -> Charge {
+        match &self.account {
+            Some(account) => account.charge(self.bytes),
+            None => Charge::default(),
+        }
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        let Some(account) = &self.account else {
+            return;
+        };
+        let before = account.bytes.fetch_sub(self.bytes, Ordering::AcqRel);
+        let after = before - self.bytes;
+        let was_full = before != 0 && before >= account.max;
+        if was_full && (after == 0 || after < account.max) {
+            account.freed.notify_waiters();
+        }
+    }
 }
 
 /// How the connection task reaches one socket.
@@ -38,6 +138,8 @@ pub(crate) struct SocketLink {
     pub(crate) buffer: Arc<BufferStats>,
     /// The socket's observable state.
     pub(crate) state_tx: Arc<watch::Sender<SocketState>>,
+    /// The bytes of the events queued to the socket's consumers.
+    pub(crate) queued: Arc<QueuedBytes>,
 }
 
 /// The size of a socket's offline buffer, readable without asking the connection task.

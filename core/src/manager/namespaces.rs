@@ -9,7 +9,7 @@ use std::future::Future;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::command::{AckResult, Delivery, OutgoingEmit, SocketLink};
+use super::command::{AckResult, Charge, Delivery, OutgoingEmit, QueuedBytes, SocketLink};
 use crate::error::{AckError, ConnectError};
 use crate::event::SocketEvent;
 use crate::options::BufferPolicy;
@@ -41,8 +41,14 @@ pub(crate) struct Namespace {
     pub(crate) connect_deadline: Option<Instant>,
     /// Emits waiting for the namespace to be connected, in order.
     pub(crate) outbox: VecDeque<OutgoingEmit>,
-    /// Events received before the CONNECT reply, delivered right after it.
-    pub(crate) received: Vec<SocketEvent>,
+    /// Events received before the CONNECT reply, with their size on the wire, delivered
+    /// right after it (within [`EarlyLimits`]).
+    pub(crate) received: Vec<(SocketEvent, usize)>,
+    /// Bytes in `received`.
+    pub(crate) received_bytes: usize,
+    /// Events received before a CONNECT reply and dropped (over the bounds, or the reply
+    /// never came); reported as [`SocketEvent::Lagged`] when the namespace connects.
+    pub(crate) received_dropped: u64,
     /// Acks of sent packets, by id.
     pub(crate) sent_acks: HashMap<u64, oneshot::Sender<AckResult>>,
     /// Events dropped since the consumer's queue was last writable.
@@ -73,6 +79,8 @@ impl Namespace {
             connect_deadline: None,
             outbox: VecDeque::new(),
             received: Vec::new(),
+            received_bytes: 0,
+            received_dropped: 0,
             sent_acks: HashMap::new(),
             lagged: 0,
             buffered_bytes: 0,
@@ -191,19 +199,40 @@ impl Namespace {
         }
     }
 
-    /// Hands `event` to the socket's dispatcher without waiting. The connection stops
-    /// reading while a queue is full (up to a second, see the actor); when it is still
-    /// full the event is dropped and counted; the count is delivered as [`SocketEvent::Lagged`] first
-    /// once there is room again.
+    /// Hands a lifecycle event (connect, disconnect, error: a few bytes) to the socket's
+    /// dispatcher; see [`Namespace::deliver_sized`].
     pub(crate) fn deliver(&mut self, event: SocketEvent) {
+        self.deliver_sized(event, 0);
+    }
+
+    /// Hands `event`, of `bytes` on the wire, to the socket's dispatcher without waiting.
+    /// The connection stops reading while a queue is full, in count or in bytes (up to a
+    /// second, see the actor); when it is still full the event is dropped and counted; the
+    /// count is delivered as [`SocketEvent::Lagged`] first once there is room again.
+    /// Events of no bytes (lifecycle) pass a queue full only in bytes.
+    pub(crate) fn deliver_sized(&mut self, event: SocketEvent, bytes: usize) {
         let Some(link) = &self.link else { return };
         let seq = |link: &SocketLink| link.produced.fetch_add(1, Ordering::SeqCst);
+        let full_of_bytes = bytes > 0
+            && !link.queued.has_room()
+            && link
+                .event_tx
+                .get()
+                .is_some_and(|event_tx| !event_tx.is_closed());
+        if full_of_bytes && link.listened.load(Ordering::SeqCst) {
+            // Dropped, numbered like any event; the lag report waits for room.
+            seq(link);
+            self.lagged += 1;
+            tracing::warn!(namespace = %self.name, queued = link.queued.bytes(), "event queue full of bytes, event dropped");
+            return;
+        }
         if self.lagged > 0 {
             // Only a dispatcher's full queue counts events as lagged: its queue is there.
             if let Some(event_tx) = link.event_tx.get() {
                 let lagged = Delivery {
                     seq: seq(link),
                     event: SocketEvent::Lagged(self.lagged),
+                    charge: Charge::default(),
                 };
                 if event_tx.try_send(lagged).is_err() {
                     self.lagged += 1;
@@ -222,11 +251,48 @@ impl Namespace {
         let Some(event_tx) = link.event_tx.get() else {
             return;
         };
-        let delivery = Delivery { seq, event };
+        let delivery = Delivery {
+            seq,
+            event,
+            charge: link.queued.charge(bytes),
+        };
         if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) = event_tx.try_send(delivery) {
             self.lagged += 1;
             tracing::warn!(namespace = %self.name, "event queue full, event dropped");
         }
+    }
+
+    /// Keeps an event that arrived before the CONNECT reply, within `limits`: past them
+    /// (one event always fits) it is dropped and counted.
+    pub(crate) fn keep_early(&mut self, event: SocketEvent, bytes: usize, limits: EarlyLimits) {
+        let fits = self.received.is_empty()
+            || (self.received.len() < limits.max_events
+                && self.received_bytes.saturating_add(bytes) <= limits.max_bytes);
+        if !fits {
+            self.received_dropped += 1;
+            tracing::warn!(namespace = %self.name, "event before the CONNECT reply dropped: too many kept");
+            return;
+        }
+        self.received_bytes += bytes;
+        self.received.push((event, bytes));
+    }
+
+    /// Delivers the events kept before the CONNECT reply; the number of those dropped
+    /// comes as a [`SocketEvent::Lagged`] before the next event (the connect).
+    pub(crate) fn deliver_early(&mut self) {
+        for (event, bytes) in std::mem::take(&mut self.received) {
+            self.deliver_sized(event, bytes);
+        }
+        self.received_bytes = 0;
+        self.lagged += std::mem::take(&mut self.received_dropped);
+    }
+
+    /// Drops the events kept for a CONNECT reply that will not come in time (timeout, lost
+    /// connection); they count as dropped.
+    pub(crate) fn drop_early(&mut self) {
+        self.received_dropped += self.received.len() as u64;
+        self.received = Vec::new();
+        self.received_bytes = 0;
     }
 
     /// Answers every `connect()` waiting on this namespace.
@@ -262,6 +328,13 @@ pub(crate) enum Buffered {
     Refused(OutgoingEmit),
 }
 
+/// Bounds of the events a namespace keeps before its CONNECT reply.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EarlyLimits {
+    pub(crate) max_events: usize,
+    pub(crate) max_bytes: usize,
+}
+
 /// Bounds of a namespace's offline buffer.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BufferLimits {
@@ -294,28 +367,33 @@ impl Namespaces {
     /// can produce (an event, and a `Lagged` report before it). A queue whose consumer is
     /// gone counts as having room: nothing will ever drain it.
     pub(crate) fn have_room(&self) -> bool {
-        self.event_queues().all(has_room)
+        self.event_queues()
+            .all(|(event_tx, queued)| has_room(event_tx, queued))
     }
 
     /// Resolves once every queue that [`Namespaces::have_room`] finds full has room again.
     pub(crate) fn room_freed(&self) -> impl Future<Output = ()> + Send + 'static {
-        let full: Vec<mpsc::Sender<Delivery>> = self
+        let full: Vec<(mpsc::Sender<Delivery>, Arc<QueuedBytes>)> = self
             .event_queues()
-            .filter(|event_tx| !has_room(event_tx))
-            .cloned()
+            .filter(|(event_tx, queued)| !has_room(event_tx, queued))
+            .map(|(event_tx, queued)| (event_tx.clone(), queued.clone()))
             .collect();
         async move {
-            for event_tx in full {
+            for (event_tx, queued) in full {
                 // The permits are dropped at once: this only waits for the room.
-                let _ = event_tx.reserve_many(EVENTS_PER_PACKET).await;
+                if event_tx.reserve_many(EVENTS_PER_PACKET).await.is_ok() {
+                    queued.room().await;
+                }
             }
         }
     }
 
-    fn event_queues(&self) -> impl Iterator<Item = &mpsc::Sender<Delivery>> {
-        self.table
-            .iter()
-            .filter_map(|ns| ns.link.as_ref().and_then(|link| link.event_tx.get()))
+    /// Each socket's event queue and the account of its bytes.
+    fn event_queues(&self) -> impl Iterator<Item = (&mpsc::Sender<Delivery>, &Arc<QueuedBytes>)> {
+        self.table.iter().filter_map(|ns| {
+            let link = ns.link.as_ref()?;
+            Some((link.event_tx.get()?, &link.queued))
+        })
     }
 
     /// The namespace named `name`, if known.
@@ -347,9 +425,10 @@ impl Namespaces {
 /// before it.
 const EVENTS_PER_PACKET: usize = 2;
 
-/// Whether `event_tx` can take what one packet produces, or has no consumer left.
-fn has_room(event_tx: &mpsc::Sender<Delivery>) -> bool {
-    event_tx.is_closed() || event_tx.capacity() >= EVENTS_PER_PACKET
+/// Whether a socket's queue can take what one packet produces (in count and in bytes), or
+/// has no consumer left.
+fn has_room(event_tx: &mpsc::Sender<Delivery>, queued: &QueuedBytes) -> bool {
+    event_tx.is_closed() || (event_tx.capacity() >= EVENTS_PER_PACKET && queued.has_room())
 }
 
 #[cfg(test)]
@@ -359,6 +438,14 @@ mod tests {
     use tokio::sync::{mpsc, watch};
 
     fn linked(ns: &mut Namespace, capacity: usize) -> mpsc::Receiver<Delivery> {
+        linked_with_bytes(ns, capacity, usize::MAX)
+    }
+
+    fn linked_with_bytes(
+        ns: &mut Namespace,
+        capacity: usize,
+        max_bytes: usize,
+    ) -> mpsc::Receiver<Delivery> {
         let (event_tx, event_rx) = mpsc::channel(capacity);
         let (state_tx, _) = watch::channel(SocketState::Idle);
         ns.link = Some(SocketLink {
@@ -367,8 +454,137 @@ mod tests {
             listened: Arc::new(true.into()),
             buffer: Default::default(),
             state_tx: Arc::new(state_tx),
+            queued: Arc::new(QueuedBytes::new(max_bytes)),
         });
         event_rx
+    }
+
+    fn chat(n: i64) -> SocketEvent {
+        SocketEvent::Event(crate::Event::new(
+            "/".into(),
+            "chat".into(),
+            vec![crate::Value::from(n)],
+            None,
+        ))
+    }
+
+    fn chat_number(event: &SocketEvent) -> Option<i64> {
+        match event {
+            SocketEvent::Event(event) => event.args.first().and_then(crate::Value::as_i64),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_queue_full_of_bytes_drops_events_until_taken_then_reports_lag() {
+        let mut ns = Namespace::new("/".into());
+        let mut event_rx = linked_with_bytes(&mut ns, 1024, 4 << 20);
+        let mut namespaces = Namespaces::default();
+        // Two 4 MiB events: the first fills the bound, the second passes nothing.
+        ns.deliver_sized(chat(1), 4 << 20);
+        namespaces.table.push(ns);
+        assert!(!namespaces.have_room(), "full in bytes, not in count");
+        let freed = tokio::spawn(namespaces.room_freed());
+        let ns = &mut namespaces.table[0];
+        ns.deliver_sized(chat(2), 4 << 20);
+        ns.deliver_sized(chat(3), 4 << 20);
+        assert_eq!(ns.lagged, 2);
+        let queued = ns.link.as_ref().expect("link").queued.clone();
+        assert_eq!(queued.bytes(), 4 << 20);
+        // A lifecycle event carries no bytes: it is not dropped for them.
+        ns.deliver(SocketEvent::Disconnect(DisconnectReason::TransportClose));
+        assert_eq!(ns.lagged, 0, "the lag report went first");
+        let first = event_rx.try_recv().expect("first event");
+        assert_eq!(chat_number(&first.event), Some(1));
+        assert!(matches!(
+            event_rx.try_recv().expect("lag").event,
+            SocketEvent::Lagged(2)
+        ));
+        assert!(!freed.is_finished());
+        drop(first);
+        freed.await.expect("room freed once the event is taken");
+        assert_eq!(queued.bytes(), 0);
+        assert!(namespaces.have_room());
+        namespaces.table[0].deliver_sized(chat(4), 4 << 20);
+        assert!(matches!(
+            event_rx.try_recv().expect("disconnect").event,
+            SocketEvent::Disconnect(_)
+        ));
+        assert_eq!(
+            chat_number(&event_rx.try_recv().expect("fourth").event),
+            Some(4)
+        );
+    }
+
+    #[test]
+    fn an_event_larger_than_the_byte_bound_passes_an_empty_queue() {
+        let mut ns = Namespace::new("/".into());
+        let mut event_rx = linked_with_bytes(&mut ns, 8, 1024);
+        ns.deliver_sized(chat(1), 1 << 20);
+        assert_eq!(ns.lagged, 0);
+        assert!(event_rx.try_recv().is_ok());
+    }
+
+    fn early_limits(max_events: usize, max_bytes: usize) -> EarlyLimits {
+        EarlyLimits {
+            max_events,
+            max_bytes,
+        }
+    }
+
+    #[test]
+    fn events_before_the_connect_reply_are_kept_within_both_bounds() {
+        let mut ns = Namespace::new("/".into());
+        let mut event_rx = linked(&mut ns, 64);
+        let limits = early_limits(3, 250);
+        for n in 0..10 {
+            ns.keep_early(chat(n), 100, limits);
+        }
+        assert_eq!(ns.received.len(), 2, "the byte bound: 2 x 100 <= 250");
+        assert_eq!(ns.received_bytes, 200);
+        assert_eq!(ns.received_dropped, 8);
+        for n in 0..10 {
+            ns.keep_early(chat(n), 1, limits);
+        }
+        assert_eq!(ns.received.len(), 3, "the count bound");
+        assert_eq!(ns.received_dropped, 17);
+        ns.deliver_early();
+        ns.deliver(SocketEvent::Connect {
+            sid: "s".into(),
+            recovered: false,
+        });
+        let seen: Vec<SocketEvent> = std::iter::from_fn(|| event_rx.try_recv().ok())
+            .map(|d| d.event)
+            .collect();
+        assert_eq!(seen.len(), 5, "{seen:?}");
+        assert_eq!(chat_number(&seen[0]), Some(0));
+        assert_eq!(chat_number(&seen[1]), Some(1));
+        assert_eq!(chat_number(&seen[2]), Some(0));
+        assert!(matches!(seen[3], SocketEvent::Lagged(17)), "{seen:?}");
+        assert!(matches!(seen[4], SocketEvent::Connect { .. }));
+        assert!(ns.received.is_empty());
+        assert_eq!((ns.received_bytes, ns.received_dropped), (0, 0));
+    }
+
+    #[test]
+    fn one_event_is_kept_before_the_connect_reply_whatever_its_size() {
+        let mut ns = Namespace::new("/".into());
+        ns.keep_early(chat(1), 10 << 20, early_limits(4, 1024));
+        assert_eq!(ns.received.len(), 1);
+        ns.keep_early(chat(2), 1, early_limits(4, 1024));
+        assert_eq!(ns.received_dropped, 1);
+    }
+
+    #[test]
+    fn events_kept_for_a_reply_that_timed_out_are_dropped_and_counted() {
+        let mut ns = Namespace::new("/".into());
+        for n in 0..3 {
+            ns.keep_early(chat(n), 10, early_limits(10, 1000));
+        }
+        ns.drop_early();
+        assert!(ns.received.is_empty());
+        assert_eq!(ns.received_bytes, 0);
+        assert_eq!(ns.received_dropped, 3);
     }
 
     #[test]
@@ -414,6 +630,7 @@ mod tests {
             listened: Default::default(),
             buffer: Default::default(),
             state_tx: Arc::new(state_tx),
+            queued: Arc::new(QueuedBytes::new(usize::MAX)),
         };
         ns.link = Some(link.clone());
         let mut namespaces = Namespaces::default();
