@@ -146,7 +146,7 @@ pub struct ManagerOptions {
     /// frames. Default 16 MiB. A server that stops reading cannot make the client hold more:
     /// the write that would go past the bound fails with
     /// [`TransportError::WriteBufferFull`](crate::TransportError::WriteBufferFull) and the
-    /// connection ends (reason `transport error`). One outgoing WebSocket message larger than
+    /// connection ends (reason `write stalled`). One outgoing WebSocket message larger than
     /// this bound cannot be sent either, so keep it above the server's `maxPayload`.
     pub max_write_buffer_bytes: usize,
     /// Most cookies kept from one host (the cookie jar serves sticky sessions). Default 50.

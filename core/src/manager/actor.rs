@@ -13,7 +13,7 @@ use super::command::{Command, OutgoingEmit};
 use super::namespaces::{BufferLimits, Buffered, EarlyLimits, Namespaces, Phase};
 use super::reconnect::ReconnectPolicy;
 use super::ManagerEventTx;
-use crate::engineio::session::{EngineSession, OpenOptions, SessionEvent};
+use crate::engineio::session::{EngineSession, OpenOptions, SessionEvent, WriteFailed};
 use crate::engineio::transport::{polling, Endpoint};
 use crate::engineio::EnginePacket;
 use crate::error::{server_text, AckError, ConnectError, EmitError, ProtocolError, TransportError};
@@ -118,8 +118,13 @@ impl Actor {
         }
     }
 
-    /// Runs until closed or until every handle is dropped.
-    pub(crate) async fn run(mut self, mut command_rx: mpsc::Receiver<Command>) {
+    /// Runs until closed or until every handle is dropped. `closing` turns true when a
+    /// close is on its way: a write stalled at that moment is abandoned.
+    pub(crate) async fn run(
+        mut self,
+        mut command_rx: mpsc::Receiver<Command>,
+        mut closing: watch::Receiver<bool>,
+    ) {
         // Grown by use: an idle connection does not hold room for a full batch.
         let mut commands = Vec::new();
         let mut timer: Pin<Box<Sleep>> = Box::pin(sleep_until(Instant::now()));
@@ -171,7 +176,7 @@ impl Actor {
                     self.on_timer();
                 }
             }
-            self.flush().await;
+            self.flush(&mut closing).await;
         }
     }
 
@@ -589,7 +594,7 @@ impl Actor {
                 self.packet_bytes = 0;
                 let error = ProtocolError::from(error);
                 tracing::warn!(%error, "undecodable packet from the server");
-                self.close_engine(DisconnectReason::ParseError);
+                self.close_engine(error.disconnect_reason());
             }
         }
     }
@@ -713,14 +718,30 @@ impl Actor {
         });
     }
 
-    async fn flush(&mut self) {
+    /// Writes what the session queued. A write that makes no progress ends the connection
+    /// within the server's `pingTimeout` (see [`EngineSession::flush`]); one still waiting
+    /// when a close comes is abandoned (the close drops the connection anyway).
+    async fn flush(&mut self, closing: &mut watch::Receiver<bool>) {
         let Engine::Open(session) = &mut self.engine else {
             return;
         };
         let transport = session.transport();
-        if let Err((reason, error)) = session.flush().await {
-            tracing::debug!(%error, "write failed");
-            self.report_failed_attempt(error);
+        let flushed = tokio::select! {
+            biased;
+            flushed = session.flush() => flushed,
+            () = close_requested(closing) => {
+                tracing::debug!("closing: the pending write is abandoned");
+                return;
+            }
+        };
+        if let Err(WriteFailed { reason, error }) = flushed {
+            match error {
+                Some(error) => {
+                    tracing::debug!(%reason, %error, "write failed");
+                    self.report_failed_attempt(error);
+                }
+                None => tracing::debug!(%reason, "write failed"),
+            }
             self.close_engine(reason);
             return;
         }
@@ -962,6 +983,14 @@ impl Actor {
             state.closed = true;
         });
         tracing::debug!("manager closed");
+    }
+}
+
+/// Resolves once a close is requested; never when the manager is gone without one (the
+/// closed command queue ends the task then).
+async fn close_requested(closing: &mut watch::Receiver<bool>) {
+    if closing.wait_for(|closing| *closing).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 
