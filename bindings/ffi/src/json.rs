@@ -228,6 +228,27 @@ mod tests {
         }
     }
 
+    mod numbers {
+        use super::*;
+
+        /// Fuzzing (fuzz/, ffi_json): serde_json's default float parser may land one step
+        /// away from the nearest double, so arguments written back did not read the same.
+        #[test]
+        fn floats_parse_to_the_nearest_double_and_survive_a_round_trip() {
+            for text in [
+                "0.9888888888888808889",
+                "4.464444e+50",
+                "2.2250738585072011e-308",
+            ] {
+                let args = args_from_json(&format!("[{text}]"), vec![]).unwrap();
+                let expected: f64 = text.parse().unwrap();
+                assert_eq!(args[0].as_f64().map(f64::to_bits), Some(expected.to_bits()));
+                let (written, attachments) = args_to_json(&args);
+                assert_eq!(args_from_json(&written, attachments).unwrap(), args);
+            }
+        }
+    }
+
     mod args_to_json {
         use super::*;
 
