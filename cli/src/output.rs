@@ -1,10 +1,12 @@
 //! The stdout lines: one JSON object per line, written by a single writer task.
 
+use std::sync::Arc;
+
 use ferrio::{AckError, ConnectError, ManagerEvent, SocketEvent};
 use serde::Serialize;
 use serde_json::Value as Json;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::clock;
 use crate::json::{args_to_json, to_json};
@@ -13,8 +15,96 @@ use crate::pretty::{self, Style};
 /// Capacity of the queue of lines to the writer task.
 pub const LINE_CAPACITY: usize = 1024;
 
+/// Most bytes (their JSON size) of the lines in the queue to the writer task. A line larger
+/// than this waits for the queue to empty, then goes alone. With stdout stalled, the lines
+/// wait here, then the events in the socket's queue (`max_incoming_queue_bytes`), then the
+/// connection drops events and prints a `lagged` line once stdout moves again.
+pub const LINE_BYTES: usize = 8 * 1024 * 1024;
+
 /// Most lines the writer takes from its queue before one flush.
 const WRITE_BATCH: usize = 256;
+
+/// Most bytes of text the writer renders before one flush (the line that crosses it
+/// included).
+const WRITE_BATCH_BYTES: usize = 1024 * 1024;
+
+/// A line on its way to the writer; its bytes count in the queue's bound until rendered.
+#[derive(Debug)]
+struct Queued {
+    line: Line,
+    _bytes: OwnedSemaphorePermit,
+}
+
+/// The queue of lines to the writer task was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterGone;
+
+/// The sending side of the queue of lines to the writer: bounded in lines and in bytes,
+/// [`LineSender::send`] waits while either bound is reached.
+#[derive(Debug, Clone)]
+pub struct LineSender {
+    tx: mpsc::Sender<Queued>,
+    bytes: Arc<Semaphore>,
+    max_bytes: usize,
+}
+
+/// The receiving side of the queue of lines, for [`run_writer`].
+#[derive(Debug)]
+pub struct LineReceiver {
+    rx: mpsc::Receiver<Queued>,
+}
+
+/// A queue of at most `capacity` lines and `max_bytes` bytes of lines to the writer.
+pub fn line_queue(capacity: usize, max_bytes: usize) -> (LineSender, LineReceiver) {
+    // A semaphore counts at most `u32::MAX` permits at a time.
+    let max_bytes = max_bytes.clamp(1, u32::MAX as usize);
+    let (tx, rx) = mpsc::channel(capacity.max(1));
+    let sender = LineSender {
+        tx,
+        bytes: Arc::new(Semaphore::new(max_bytes)),
+        max_bytes,
+    };
+    (sender, LineReceiver { rx })
+}
+
+impl LineSender {
+    /// Queues `line`, waiting while the queue is full in lines or in bytes.
+    ///
+    /// # Errors
+    /// [`WriterGone`] when the writer stopped.
+    pub async fn send(&self, line: Line) -> Result<(), WriterGone> {
+        let size = line.json_size().clamp(1, self.max_bytes);
+        let size = u32::try_from(size).unwrap_or(u32::MAX);
+        let bytes = self
+            .bytes
+            .clone()
+            .acquire_many_owned(size)
+            .await
+            .map_err(|_| WriterGone)?;
+        self.tx
+            .send(Queued {
+                line,
+                _bytes: bytes,
+            })
+            .await
+            .map_err(|_| WriterGone)
+    }
+}
+
+/// Counts the bytes written to it.
+#[derive(Default)]
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 += bytes.len();
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 /// One output line; `type` is the variant's name in snake case.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -148,6 +238,14 @@ impl Line {
         }
     }
 
+    /// The size of the line as JSON text, without making it.
+    pub fn json_size(&self) -> usize {
+        let mut count = ByteCount::default();
+        // As for `to_json_string`: a `Line` always serializes.
+        let _ = serde_json::to_writer(&mut count, self);
+        count.0
+    }
+
     /// The line as JSON text, without the newline.
     pub fn to_json_string(&self) -> String {
         // A `Line` holds only strings, numbers and JSON values: it always serializes.
@@ -176,28 +274,32 @@ pub struct EventLimit {
 }
 
 /// Writes each line received to `out`, newline-terminated, flushing whenever the queue is
-/// empty (so no line waits in a buffer). Stops when every sender is gone; after a write
-/// error (stdout closed) it keeps draining the queue so senders never block.
+/// empty (so no line waits in a buffer), or after [`WRITE_BATCH`] lines or
+/// [`WRITE_BATCH_BYTES`] of text. Stops when every sender is gone; after a write error
+/// (stdout closed) it keeps draining the queue so senders never block.
 pub async fn run_writer(
-    mut line_rx: mpsc::Receiver<Line>,
+    mut line_rx: LineReceiver,
     out: impl AsyncWrite + Unpin,
     render: Render,
     event_limit: Option<EventLimit>,
 ) {
     let mut out = tokio::io::BufWriter::new(out);
-    let mut lines = Vec::with_capacity(WRITE_BATCH);
     let mut broken = false;
     let mut events = 0u64;
-    while line_rx.recv_many(&mut lines, WRITE_BATCH).await > 0 {
+    let mut text = String::new();
+    while let Some(first) = line_rx.rx.recv().await {
         if broken {
-            lines.clear();
             continue;
         }
-        let mut text = String::new();
+        text.clear();
         let mut reached = false;
-        for line in lines.drain(..) {
+        let mut taken = 0;
+        let mut queued = Some(first);
+        while let Some(Queued { line, _bytes }) = queued {
+            taken += 1;
             if let (Line::Event { .. }, Some(limit)) = (&line, &event_limit) {
                 if events >= limit.limit {
+                    queued = line_rx.rx.try_recv().ok();
                     continue;
                 }
                 events += 1;
@@ -208,6 +310,13 @@ pub async fn run_writer(
                 Render::Text(style) => text.push_str(&pretty::render(&line, &clock::now(), style)),
             }
             text.push('\n');
+            // The line is text now: its bytes leave the queue's bound.
+            drop((line, _bytes));
+            queued = if taken < WRITE_BATCH && text.len() < WRITE_BATCH_BYTES {
+                line_rx.rx.try_recv().ok()
+            } else {
+                None
+            };
         }
         if let Err(error) = write_all_and_flush(&mut out, text.as_bytes()).await {
             tracing::debug!(%error, "stdout closed, output dropped from now on");
@@ -215,6 +324,10 @@ pub async fn run_writer(
         }
         if let (true, Some(limit)) = (reached, &event_limit) {
             let _ = limit.reached_tx.try_send(());
+        }
+        if text.capacity() > WRITE_BATCH_BYTES * 2 {
+            // One huge line grew it: do not keep that much while idle.
+            text = String::new();
         }
     }
 }
@@ -341,7 +454,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_writer_writes_one_line_per_message_in_order() {
-        let (line_tx, line_rx) = mpsc::channel(4);
+        let (line_tx, line_rx) = line_queue(4, LINE_BYTES);
         let mut out = Vec::new();
         let writer = async {
             run_writer(line_rx, &mut out, Render::Json, None).await;
@@ -377,7 +490,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_event_limit_prints_that_many_events_and_tells_once() {
-        let (line_tx, line_rx) = mpsc::channel(8);
+        let (line_tx, line_rx) = line_queue(8, LINE_BYTES);
         let (reached_tx, mut reached_rx) = mpsc::channel(1);
         for line in [
             event(1),
@@ -404,9 +517,100 @@ mod tests {
         assert!(reached_rx.try_recv().is_err());
     }
 
+    /// An event line of about `bytes` bytes of JSON.
+    fn big_event(bytes: usize) -> Line {
+        Line::Event {
+            namespace: "/".into(),
+            event: "e".into(),
+            args: vec![json!("x".repeat(bytes))],
+        }
+    }
+
+    #[tokio::test]
+    async fn the_line_queue_waits_for_room_in_bytes() {
+        use futures_util::FutureExt as _;
+        let (line_tx, mut line_rx) = line_queue(100, 1000);
+        line_tx.send(big_event(600)).await.unwrap();
+        let mut second = Box::pin(line_tx.send(big_event(600)));
+        assert!((&mut second).now_or_never().is_none(), "1200 bytes > 1000");
+        let first = line_rx.rx.recv().await.expect("first line");
+        assert!(
+            (&mut second).now_or_never().is_none(),
+            "held until rendered"
+        );
+        drop(first);
+        second.await.expect("room once the first is gone");
+    }
+
+    #[tokio::test]
+    async fn a_line_larger_than_the_byte_bound_goes_alone() {
+        use futures_util::FutureExt as _;
+        let (line_tx, mut line_rx) = line_queue(100, 1000);
+        line_tx.send(big_event(5000)).await.unwrap();
+        let mut small = Box::pin(line_tx.send(event(1)));
+        assert!(
+            (&mut small).now_or_never().is_none(),
+            "the big one takes it all"
+        );
+        drop(line_rx.rx.recv().await);
+        small.await.expect("sent");
+    }
+
+    /// Records how many bytes each flush wrote.
+    #[derive(Default)]
+    struct Flushes {
+        pending: usize,
+        sizes: Vec<usize>,
+    }
+
+    impl AsyncWrite for Flushes {
+        fn poll_write(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            bytes: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            self.pending += bytes.len();
+            std::task::Poll::Ready(Ok(bytes.len()))
+        }
+
+        fn poll_flush(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            let pending = std::mem::take(&mut self.pending);
+            if pending > 0 {
+                self.sizes.push(pending);
+            }
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn the_writer_flushes_once_a_batch_holds_its_byte_bound() {
+        const LINE: usize = 600 * 1024;
+        let (line_tx, line_rx) = line_queue(8, LINE_BYTES);
+        for _ in 0..3 {
+            line_tx.send(big_event(LINE)).await.unwrap();
+        }
+        drop(line_tx);
+        let mut out = Flushes::default();
+        run_writer(line_rx, &mut out, Render::Json, None).await;
+        // Two lines make a batch of over 1 MiB, the third goes in the next.
+        assert_eq!(out.sizes.len(), 2, "{:?}", out.sizes);
+        assert!(out.sizes[0] > 2 * LINE && out.sizes[0] < 2 * LINE + 1024);
+        assert!(out.sizes[1] > LINE && out.sizes[1] < LINE + 1024);
+    }
+
     #[tokio::test]
     async fn text_output_is_one_readable_line_per_event() {
-        let (line_tx, line_rx) = mpsc::channel(2);
+        let (line_tx, line_rx) = line_queue(2, LINE_BYTES);
         line_tx.send(event(7)).await.unwrap();
         drop(line_tx);
         let mut out = Vec::new();

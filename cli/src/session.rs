@@ -31,7 +31,9 @@ use tokio::time::Instant;
 use crate::args::{ConnectArgs, OutputFormat, Transport};
 use crate::input::{parse_line, Command, Emit, Target};
 use crate::json::from_json;
-use crate::output::{run_writer, EventLimit, Line, Render, LINE_CAPACITY};
+use crate::output::{
+    line_queue, run_writer, EventLimit, Line, LineSender, Render, LINE_BYTES, LINE_CAPACITY,
+};
 use crate::pretty::Style;
 use crate::shortform::{parse_interactive, Interactive, HELP};
 
@@ -71,7 +73,7 @@ pub async fn run(args: ConnectArgs) -> ExitCode {
     // Capacity 1: the writer tells once that the count is reached.
     let (reached_tx, reached_rx) = mpsc::channel(1);
     let event_limit = args.count.map(|limit| EventLimit { limit, reached_tx });
-    let (line_tx, line_rx) = mpsc::channel(LINE_CAPACITY);
+    let (line_tx, line_rx) = line_queue(LINE_CAPACITY, LINE_BYTES);
     let writer = tokio::spawn(run_writer(
         line_rx,
         tokio::io::stdout(),
@@ -245,7 +247,7 @@ fn normalize_namespace(namespace: &str) -> String {
 async fn connect_all(
     sockets: &[(String, Socket)],
     reconnection: bool,
-    line_tx: &mpsc::Sender<Line>,
+    line_tx: &LineSender,
 ) -> Option<Vec<String>> {
     let mut connects = Vec::with_capacity(sockets.len());
     for (_, socket) in sockets {
@@ -281,7 +283,7 @@ async fn connect_all(
 async fn forward_socket_events(
     namespace: String,
     mut stream: EventStream,
-    line_tx: mpsc::Sender<Line>,
+    line_tx: LineSender,
     lost_tx: Option<mpsc::Sender<()>>,
     ever_connected: Arc<AtomicBool>,
 ) {
@@ -306,7 +308,7 @@ async fn forward_socket_events(
 /// Prints the manager's reconnection events; reports `reconnect_failed` on `lost_tx`.
 async fn forward_manager_events(
     mut event_rx: broadcast::Receiver<ManagerEvent>,
-    line_tx: mpsc::Sender<Line>,
+    line_tx: LineSender,
     lost_tx: mpsc::Sender<()>,
 ) {
     loop {
@@ -358,7 +360,7 @@ enum Next {
 struct CommandLoop<'a> {
     sockets: &'a [(String, Socket)],
     refused: Vec<String>,
-    line_tx: &'a mpsc::Sender<Line>,
+    line_tx: &'a LineSender,
     acks: FuturesUnordered<PendingAck>,
     /// Whether stdin is a terminal: the short form is accepted.
     interactive: bool,
