@@ -3,7 +3,7 @@
 SERVER_DIR := tests/server
 
 .PHONY: test
-test: check-packaging test-rust test-python test-cluster test-kotlin check-android check-windows test-swift examples-rust examples-bindings test-cross-language test-cluster-bindings
+test: check-packaging test-rust test-python test-cluster test-kotlin check-android check-windows test-swift examples-rust examples-bindings test-cross-language test-cluster-bindings test-fuzz
 
 # The reference Socket.IO server's packages, installed from the lockfile when it changed.
 .PHONY: deps-node
@@ -200,6 +200,28 @@ bench: deps-node
 	mvn -B -q -f benches/kotlin/pom.xml -Dferrio.profile=release -Dferrio.hostOnly=true -DskipTests package
 	FERRIO_BENCH_VENV="$(FERRIO_BENCH_VENV)" python3 benches/run.py $(BENCH_ARGS)
 	python3 benches/report.py
+
+# Fuzzing of the decoders (fuzz/README.md): cargo-fuzz targets (libFuzzer, AddressSanitizer)
+# for the Engine.IO packet and payload decoders, the handshake, the Socket.IO decoder, the
+# FFI's JSON codec and the CLI's input lines; fuzz/run.sh installs the pinned nightly
+# (rustup) and cargo-fuzz (into ~/.cache/ferrio/cargo-fuzz) when missing. test-fuzz, in
+# `make test`: every target replays its corpus and seeds, then FUZZ_RUNS new inputs (fixed
+# seed); under a minute warm, about 5 minutes on a fresh machine (the toolchain, cargo-fuzz
+# and the instrumented build). fuzz: the campaign, FUZZ_TIME seconds per target at nice 19
+# (FUZZ_JOBS processes each), its new inputs minimised into fuzz/corpus (commit them).
+FUZZ_RUNS ?= 50000
+FUZZ_TIME ?= 600
+FUZZ_JOBS ?= 1
+
+.PHONY: test-fuzz
+test-fuzz:
+	cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+	cargo clippy --manifest-path fuzz/Cargo.toml --target-dir target --all-targets -- -D warnings
+	bash fuzz/run.sh smoke $(FUZZ_RUNS)
+
+.PHONY: fuzz
+fuzz:
+	FUZZ_JOBS=$(FUZZ_JOBS) bash fuzz/run.sh campaign $(FUZZ_TIME)
 
 # Packaging and release checks, fast (~30 s on first use, then seconds): one version in
 # every package (packaging/version.py), the release workflow (.github/workflows/release.yml,
