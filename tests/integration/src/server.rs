@@ -16,6 +16,10 @@ use crate::tls::{client_config, TestCa};
 
 /// How long the server may take to print its `READY` line.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an idle control connection is kept for the next request: less than Node's
+/// keep-alive timeout (5 s), so a request never goes out on a connection the server is
+/// closing (after a freeze, the server's timers close every idle connection at once).
+const CONTROL_IDLE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long one control request may take (`restart` and `waitFor*` answer late on purpose).
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -105,6 +109,7 @@ impl TestServer {
         let (process, ready) = ServerProcess::start(&program, &config, ca.as_deref()).await;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(client_config(ca.as_deref()))
+            .pool_idle_timeout(CONTROL_IDLE_TIMEOUT)
             .build()
             .expect("HTTP client for the test server");
         TestServer {
@@ -478,8 +483,8 @@ impl ChildServer {
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr = child.stderr.take().expect("piped stderr");
 
-        let log = Arc::new(SyncMutex::new(String::new()));
-        let stderr_task = forward(stderr, pid, Some(log.clone()));
+        let log = Arc::new(SyncMutex::new(Some(String::new())));
+        let stderr_task = forward(stderr, pid, log.clone());
         let mut stdout = BufReader::new(stdout).lines();
         let ready = match tokio::time::timeout(READY_TIMEOUT, stdout.next_line()).await {
             Ok(Ok(Some(line))) => parse_ready(&line),
@@ -492,12 +497,19 @@ impl ChildServer {
             Err(reason) => {
                 let _ = child.kill().await;
                 let _ = tokio::time::timeout(Duration::from_secs(5), stderr_task).await;
-                let log = log.lock().map(|log| log.clone()).unwrap_or_default();
+                let log = log
+                    .lock()
+                    .map(|log| log.clone().unwrap_or_default())
+                    .unwrap_or_default();
                 panic!(
                     "the test server (config {config}) did not start: {reason}\nits stderr:\n{log}"
                 );
             }
         };
+        // Started: the output is no longer kept (a server running for hours would fill it).
+        if let Ok(mut log) = log.lock() {
+            *log = None;
+        }
         tokio::spawn(async move {
             while let Ok(Some(line)) = stdout.next_line().await {
                 eprintln!("[test-server {pid}] (stdout) {line}");
@@ -537,18 +549,19 @@ impl Drop for ChildServer {
     }
 }
 
-/// Forwards each line of `stream` to the test's stderr (and into `log` if given).
+/// Forwards each line of `stream` to the test's stderr, and into `log` while it is `Some`
+/// (until the server is ready: the startup output, for the error when it does not start).
 fn forward(
     stream: impl tokio::io::AsyncRead + Unpin + Send + 'static,
     pid: u32,
-    log: Option<Arc<SyncMutex<String>>>,
+    log: Arc<SyncMutex<Option<String>>>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut lines = BufReader::new(stream).lines();
         while let Ok(Some(line)) = lines.next_line().await {
             eprintln!("[test-server {pid}] {line}");
-            if let Some(log) = &log {
-                if let Ok(mut log) = log.lock() {
+            if let Ok(mut log) = log.lock() {
+                if let Some(log) = log.as_mut() {
                     log.push_str(&line);
                     log.push('\n');
                 }
