@@ -1,5 +1,6 @@
 package dev.ferrio
 
+import dev.ferrio.ffi.DisconnectReason as FfiDisconnectReason
 import kotlinx.coroutines.flow.first
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
@@ -63,5 +64,34 @@ class DisconnectTest {
             client.connect()
             assertEquals(listOf("again"), client.emitWithAck("echo", "again"))
         }
+    }
+
+    @Test
+    fun `text that is not UTF-8 reports invalid utf-8 and reconnects`() = test {
+        Client(server.url, fast.copy(transports = listOf(Transport.WEBSOCKET))).use { client ->
+            val reasons = Recorder()
+            val connects = Recorder()
+            client.on("disconnect", reasons)
+            client.on("connect", connects)
+            client.connect()
+            connects.next()
+            // A WebSocket text frame of the bytes 0xff 0xfe, written past the server's framing.
+            server.acontrol("rawFrame", mapOf("nsp" to "/", "id" to client.id, "bytes" to "gQL//g=="))
+            assertEquals(listOf("invalid utf-8"), reasons.next())
+            connects.next()
+            assertEquals(listOf("back"), client.emitWithAck("echo", "back"))
+        }
+    }
+
+    @Test
+    fun `every native reason has a reason of its own`() {
+        val reasons = FfiDisconnectReason.values().map { it.toReason() }
+        assertEquals(reasons.size, reasons.map { it.description }.toSet().size)
+        assertEquals(DisconnectReason.MessageTooLarge, FfiDisconnectReason.MESSAGE_TOO_LARGE.toReason())
+        assertEquals(DisconnectReason.ProtocolViolation, FfiDisconnectReason.PROTOCOL_VIOLATION.toReason())
+        assertEquals(DisconnectReason.InvalidUtf8, FfiDisconnectReason.INVALID_UTF8.toReason())
+        assertEquals(DisconnectReason.WriteStalled, FfiDisconnectReason.WRITE_STALLED.toReason())
+        assertEquals("write stalled", DisconnectReason.WriteStalled.description)
+        assertTrue(DisconnectReason.WriteStalled.reconnects)
     }
 }
