@@ -3,7 +3,7 @@
 # checks): the targets in fuzz/fuzz_targets, see fuzz/README.md.
 #
 # Usage (from anywhere):
-#   fuzz/run.sh smoke [RUNS]       every target, RUNS inputs each (default 20000) after its
+#   fuzz/run.sh smoke [RUNS]       every target, RUNS inputs each (default 50000) with its
 #                                  corpus: `make test-fuzz`, part of `make test`
 #   fuzz/run.sh campaign [SECONDS] every target for SECONDS each (default 600), one after
 #                                  the other at nice 19: `make fuzz`; the new inputs are
@@ -66,7 +66,7 @@ fuzz() {
 }
 
 smoke() {
-  local runs=${1:-20000} work
+  local runs=${1:-50000}
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   cargo "+$toolchain" fuzz build --fuzz-dir "$fuzz_dir"
