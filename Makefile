@@ -3,7 +3,7 @@
 SERVER_DIR := tests/server
 
 .PHONY: test
-test: check-packaging test-rust test-python test-cluster test-kotlin check-android check-windows test-swift examples-rust examples-bindings test-cross-language test-cluster-bindings test-fuzz
+test: check-packaging test-rust test-python test-hostile test-cluster test-kotlin check-android check-windows test-swift examples-rust examples-bindings test-cross-language test-cluster-bindings test-fuzz
 
 # The reference Socket.IO server's packages, installed from the lockfile when it changed.
 .PHONY: deps-node
@@ -87,7 +87,9 @@ test-python: deps-node python-package
 # client connected over polling or WebSocket and then misbehaves (floods, amplification,
 # write stalls, ping floods, cookie growth, oversized and malformed input, silence); each
 # case runs against the core (ferrio-hostile-probe), the CLI and the Python package, which
-# must end as the case expects, without hanging, under 128 MiB of peak RSS. About 1 min.
+# must end as the case expects, without hanging, under 128 MiB of peak RSS. About 35 s
+# (two runs at a time) once built; KNOWN_FAILING in run.py lists the runs skipped until
+# their fix lands (`python3 tests/hostile/run.py --all` runs them).
 .PHONY: test-hostile
 test-hostile: python-package
 	cargo build -p ferrio-cli -p ferrio-hostile-probe

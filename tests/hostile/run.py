@@ -56,7 +56,33 @@ HANG_MARGIN = 45.0
 CLIENTS = ("core", "cli", "python")
 
 #: (case, client) runs that fail until the fixes of issue 17 land; skipped without --all.
-KNOWN_FAILING: set[tuple[str, str]] = set()
+#: Measured at 451d994 (peak RSS in MiB):
+KNOWN_FAILING: set[tuple[str, str]] = {
+    # Events before the CONNECT reply are buffered without a byte bound (core 133, CLI 122
+    # or more, Python 172; polling: Python 134).
+    ("flood-before-connect", "core"),
+    ("flood-before-connect", "cli"),
+    ("flood-before-connect", "python"),
+    ("flood-before-connect-polling", "python"),
+    # Incoming queues bounded by count, not bytes: 1 MiB events the application does not
+    # take (core 284, CLI 525, Python killed at 768); the CLI's line queue and the Python
+    # package's delivery even when the application keeps up (CLI 238, Python 345).
+    ("flood-after-connect", "cli"),
+    ("flood-after-connect", "python"),
+    ("flood-after-connect-stalled", "core"),
+    ("flood-after-connect-stalled", "cli"),
+    ("flood-after-connect-stalled", "python"),
+    # No bound on the attachments of one packet in all: 10 x 15 MiB are accepted (core
+    # 162, CLI 618, Python 362).
+    ("large-attachments", "core"),
+    ("large-attachments", "cli"),
+    ("large-attachments", "python"),
+    # A 16 MiB event of 8 million numbers decodes into a tree ~20 times its size (core
+    # 364, CLI 658, Python 693).
+    ("wide-json", "core"),
+    ("wide-json", "cli"),
+    ("wide-json", "python"),
+}
 
 
 @dataclass
