@@ -3,12 +3,15 @@
 //!
 //! Checked: no panic; `Payload` yields exactly the packets `decode_payload` returns, stops
 //! at the first bad one, and keeps its count and cap; decoded packets encoded again as one
-//! payload decode to the same packets.
+//! payload decode to the same packets; error texts stay short.
 #![no_main]
 
 use ferrio::engineio::payload::{decode_payload, encode_payload, Payload};
 use ferrio::engineio::EngineDecodeError;
 use libfuzzer_sys::fuzz_target;
+
+/// Errors quote the peer's data cut to 1 KiB: an error text never grows with the input.
+const MAX_ERROR_TEXT: usize = 1200;
 
 /// A small cap, so that both sides of it are reached.
 const MAX_PACKETS: usize = 16;
@@ -30,7 +33,10 @@ fuzz_target!(|data: &[u8]| {
                 assert!(taken.len() < count, "more packets than counted");
                 match packet {
                     Ok(packet) => taken.push(packet),
-                    Err(_) => failed = true,
+                    Err(error) => {
+                        assert!(error.to_string().len() <= MAX_ERROR_TEXT, "{error}");
+                        failed = true;
+                    }
                 }
                 assert!(payload.size_hint().1 == Some(payload.len()));
             }

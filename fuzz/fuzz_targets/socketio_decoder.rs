@@ -5,7 +5,7 @@
 //! separated by `0xFF` (never in UTF-8 text): a message starting with `0xFE` is a binary
 //! message (the bytes after the marker), `0xFD` resets the decoder, anything else is a text
 //! message. Checked: no panic; a decoded binary packet holds no placeholder; a decoded
-//! packet encoded again decodes to the same packet.
+//! packet encoded again decodes to the same packet; error texts stay short.
 #![no_main]
 
 use bytes::Bytes;
@@ -16,6 +16,9 @@ use libfuzzer_sys::fuzz_target;
 const BINARY: u8 = 0xfe;
 const RESET: u8 = 0xfd;
 const SEPARATOR: u8 = 0xff;
+
+/// Errors quote the peer's data cut to 1 KiB: an error text never grows with the input.
+const MAX_ERROR_TEXT: usize = 1200;
 
 /// No bound at all: what a user gets by raising every limit to the maximum.
 const UNLIMITED: DecodeLimits = DecodeLimits {
@@ -105,7 +108,10 @@ fuzz_target!(|data: &[u8]| {
                 check(&packet);
             }
             Ok(None) => assert!(decoder.is_waiting()),
-            Err(_) => assert!(!decoder.is_waiting(), "the decoder resets after an error"),
+            Err(error) => {
+                assert!(!decoder.is_waiting(), "the decoder resets after an error");
+                assert!(error.to_string().len() <= MAX_ERROR_TEXT, "{error}");
+            }
         }
     }
 });
