@@ -169,6 +169,20 @@ def send_raw_once(data: bytes) -> Callable[[Link], None]:
     return behaviour
 
 
+def silence_before_connect(link: Link) -> None:
+    """The handshake, then nothing: no CONNECT reply, no ping."""
+    link.wait_connect_request()
+    link.idle()
+
+
+def bad_frame(link: Link) -> None:
+    """A WebSocket frame with a reserved opcode (0x3)."""
+    assert isinstance(link, WsLink)
+    link.accept_connect()
+    link.frame(0x3, b"?")
+    link.idle()
+
+
 def oversized(link: Link) -> None:
     link.accept_connect()
     link.send_raw(event("big", "x" * (CLIENT_MAX_INCOMING + 1024)).encode())
@@ -221,6 +235,15 @@ CASE_LIST = [
         "ping timeout",
         **FAST_PING,
         doc="as silence, every GET held unanswered",
+    ),
+    Case(
+        "silence-before-connect",
+        "websocket",
+        silence_before_connect,
+        "connect_failed",
+        ping_interval=1000,
+        ping_timeout=1000,
+        doc="the handshake, then nothing: no CONNECT reply, no ping",
     ),
     Case(
         "flood-before-connect",
@@ -379,6 +402,13 @@ CASE_LIST = [
         send_once('45999999999-["x",{"_placeholder":true,"num":0}]'),
         TOO_LARGE,
         doc="an attachment count far past the limit",
+    ),
+    ends(
+        "bad-frame",
+        "websocket",
+        bad_frame,
+        "protocol violation",
+        doc="a WebSocket frame with a reserved opcode",
     ),
 ]
 
