@@ -217,4 +217,33 @@ struct ConnectionTests {
         #expect(seen.last == .reconnect(attempts: 1))
         await manager.close()
     }
+
+    @Test("text that is not UTF-8 reports invalid utf-8, its own reason, and the socket reconnects")
+    func invalidUtf8ReportsItsOwnReason() async throws {
+        let manager = try Manager(
+            url: TestServer.shared.url,
+            options: fastReconnection { $0.transports = [.websocket] })
+        let events = manager.connectionEvents
+        let collector = Task {
+            var seen: [ConnectionEvent] = []
+            for await event in events {
+                seen.append(event)
+                if case .reconnect = event { break }
+            }
+            return seen
+        }
+        let socket = try manager.socket()
+        let reasons = Recorder<DisconnectReason>()
+        socket.onDisconnect { reasons.record($0) }
+        try await socket.connect()
+        let id = try #require(socket.id)
+        // A WebSocket text frame of the bytes 0xff 0xfe, written past the server's framing.
+        try await TestServer.shared.control(
+            "rawFrame", ["nsp": "/", "id": .string(id), "bytes": "gQL//g=="])
+        #expect(try await reasons.next() == .invalidUtf8)
+        let seen = try await within(.seconds(10), "a reconnection") { await collector.value }
+        #expect(seen.contains(.close(.invalidUtf8)))
+        #expect(try await socket.emitWithAck("echo", "back").values == ["back"])
+        await manager.close()
+    }
 }
