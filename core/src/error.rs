@@ -253,7 +253,9 @@ impl ProtocolError {
             | Self::Socket(
                 DecodeError::TooManyAttachments { .. }
                 | DecodeError::PacketTooLarge { .. }
-                | DecodeError::AttachmentTooLarge { .. },
+                | DecodeError::AttachmentTooLarge { .. }
+                | DecodeError::BinaryTooLarge { .. }
+                | DecodeError::TooManyValues { .. },
             ) => DisconnectReason::MessageTooLarge,
             Self::Engine(_) | Self::Socket(_) => DisconnectReason::ParseError,
         }

@@ -172,7 +172,8 @@ pub struct ManagerOptions {
     /// [`SocketEvent::Lagged`](crate::SocketEvent::Lagged) reports how many.
     pub incoming_capacity: usize,
     /// Most bytes of events in each socket's incoming queue, counted as their size on the
-    /// wire (text and attachments) from the moment the connection task queues them until
+    /// wire (text and attachments) plus 40 bytes (a decoded value) per JSON value, from
+    /// the moment the connection task queues them until
     /// every consumer took them (the queue, the dispatcher and each
     /// [`EventStream`](crate::EventStream)). Default 8 MiB. The queue takes an event while
     /// it holds less than this, so it holds at most this plus one event; past it the same
@@ -188,7 +189,8 @@ pub struct ManagerOptions {
     /// the [`SocketEvent::Connect`](crate::SocketEvent::Connect). The events kept are
     /// dropped the same way when the CONNECT times out or the connection is lost.
     pub max_preconnect_events: usize,
-    /// Most bytes (size on the wire) of the events kept before the CONNECT reply; see
+    /// Most bytes (counted as for [`ManagerOptions::max_incoming_queue_bytes`]) of the
+    /// events kept before the CONNECT reply; see
     /// [`ManagerOptions::max_preconnect_events`]. Default 1 MiB.
     pub max_preconnect_bytes: usize,
 }

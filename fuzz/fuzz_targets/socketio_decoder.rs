@@ -25,6 +25,8 @@ const UNLIMITED: DecodeLimits = DecodeLimits {
     max_attachments: usize::MAX,
     max_attachment_bytes: usize::MAX,
     max_packet_bytes: usize::MAX,
+    max_binary_bytes: usize::MAX,
+    max_json_values: usize::MAX,
 };
 
 fn limits(selector: u8) -> DecodeLimits {
@@ -34,6 +36,8 @@ fn limits(selector: u8) -> DecodeLimits {
             max_attachments: 2,
             max_attachment_bytes: 8,
             max_packet_bytes: 64,
+            max_binary_bytes: 12,
+            max_json_values: 8,
         },
         _ => UNLIMITED,
     }

@@ -19,7 +19,7 @@ use crate::engineio::EnginePacket;
 use crate::error::{server_text, AckError, ConnectError, EmitError, ProtocolError, TransportError};
 use crate::event::{AckResponder, DisconnectReason, Event, ManagerEvent, SocketEvent};
 use crate::options::{ManagerOptions, TransportKind};
-use crate::socketio::{Decoder, Packet, PacketKind};
+use crate::socketio::{json_values, Decoder, Packet, PacketKind};
 use crate::state::{EngineState, SocketState};
 use crate::value::Value;
 
@@ -79,8 +79,9 @@ pub(crate) struct Actor {
     /// Whether the heartbeat deadline was checked for the batch of commands at hand: one
     /// clock read per batch, not per emit.
     expiry_checked: bool,
-    /// Bytes on the wire of the Socket.IO packet being decoded (text and attachments): the
-    /// size its event counts for in the queues.
+    /// The size the event of the Socket.IO packet being decoded counts for in the queues:
+    /// its bytes on the wire (text and attachments) and the size of a decoded value for
+    /// each JSON value of its text.
     packet_bytes: usize,
 }
 
@@ -575,7 +576,8 @@ impl Actor {
     fn on_engine_packet(&mut self, packet: EnginePacket) {
         let decoded = match packet {
             EnginePacket::Message(text) => {
-                self.packet_bytes += text.len();
+                let values = json_values(&text, usize::MAX);
+                self.packet_bytes += text.len() + values * std::mem::size_of::<Value>();
                 self.decoder.decode_text(&text)
             }
             EnginePacket::Binary(data) => {

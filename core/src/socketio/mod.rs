@@ -3,4 +3,5 @@
 pub mod binary;
 pub mod packet;
 
+pub(crate) use packet::json_values;
 pub use packet::{DecodeError, DecodeLimits, Decoder, Packet, PacketKind, RESERVED_EVENTS};

@@ -148,6 +148,21 @@ pub enum DecodeError {
         /// The limit.
         max: usize,
     },
+    /// The attachments of one binary packet are longer in all than
+    /// [`DecodeLimits::max_binary_bytes`].
+    #[error("attachments of {len} bytes in all exceed the limit of {max} bytes")]
+    BinaryTooLarge {
+        /// Their length so far, in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The payload holds more JSON values than [`DecodeLimits::max_json_values`].
+    #[error("payload of more than {max} JSON values")]
+    TooManyValues {
+        /// The limit.
+        max: usize,
+    },
     /// An attachment is longer than [`DecodeLimits::max_attachment_bytes`].
     #[error("attachment of {len} bytes exceeds the limit of {max} bytes")]
     AttachmentTooLarge {
@@ -167,6 +182,15 @@ pub struct DecodeLimits {
     pub max_attachment_bytes: usize,
     /// The longest packet text, in bytes (default 16 MiB).
     pub max_packet_bytes: usize,
+    /// The most bytes of all the attachments of one binary packet together (default
+    /// 16 MiB): ten attachments of the largest size are not taken at once.
+    pub max_binary_bytes: usize,
+    /// The most JSON values (each number, string, array, object, `true`, `false` and
+    /// `null` counts once) in one packet's payload (default 262,144). A decoded value takes
+    /// 40 bytes or more whatever its text: `[0,0,0,...]` would be 20 times larger in memory
+    /// than on the wire; at the default a packet holds at most about 10 MiB of values
+    /// beside its strings.
+    pub max_json_values: usize,
 }
 
 impl Default for DecodeLimits {
@@ -175,6 +199,8 @@ impl Default for DecodeLimits {
             max_attachments: 10,
             max_attachment_bytes: 16 * 1024 * 1024,
             max_packet_bytes: 16 * 1024 * 1024,
+            max_binary_bytes: 16 * 1024 * 1024,
+            max_json_values: 256 * 1024,
         }
     }
 }
@@ -334,6 +360,8 @@ struct Pending {
     packet: Packet,
     expected: usize,
     attachments: Vec<Bytes>,
+    /// Bytes of `attachments`.
+    binary_bytes: usize,
 }
 
 /// Decodes incoming Socket.IO packets, reassembling binary packets from the text
@@ -393,6 +421,7 @@ impl Decoder {
             // Space for the attachments comes as they do: the count is the peer's word,
             // and the limit on it may be raised to anything.
             attachments: Vec::new(),
+            binary_bytes: 0,
         });
         Ok(None)
     }
@@ -413,6 +442,13 @@ impl Decoder {
             return Err(DecodeError::AttachmentTooLarge {
                 len: data.len(),
                 max: self.limits.max_attachment_bytes,
+            });
+        }
+        pending.binary_bytes = pending.binary_bytes.saturating_add(data.len());
+        if pending.binary_bytes > self.limits.max_binary_bytes {
+            return Err(DecodeError::BinaryTooLarge {
+                len: pending.binary_bytes,
+                max: self.limits.max_binary_bytes,
             });
         }
         pending.attachments.push(data);
@@ -508,6 +544,11 @@ fn parse(text: &str, limits: &DecodeLimits) -> Result<(Packet, usize), DecodeErr
     }
 
     let rest = text.get(i..).unwrap_or("");
+    if json_values(rest, limits.max_json_values) > limits.max_json_values {
+        return Err(DecodeError::TooManyValues {
+            max: limits.max_json_values,
+        });
+    }
     let data = if rest.is_empty() {
         None
     } else {
@@ -531,6 +572,37 @@ fn parse(text: &str, limits: &DecodeLimits) -> Result<(Packet, usize), DecodeErr
 
 /// The payload rules of the reference parser (`isPayloadValid`), plus: an event must
 /// have a payload (a name).
+/// How many JSON values `json` holds at most, counting no further than `stop_past + 1`:
+/// one, plus one per `[`, `,` and `:` outside strings (every value but the first follows
+/// one of them). Exact for valid JSON without empty arrays; never less.
+pub(crate) fn json_values(json: &str, stop_past: usize) -> usize {
+    let mut count = usize::from(!json.is_empty());
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in json.as_bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b',' | b':' => {
+                count += 1;
+                if count > stop_past {
+                    return count;
+                }
+            }
+            _ => {}
+        }
+    }
+    count
+}
+
 fn check_payload(kind: PacketKind, data: Option<&Value>) -> Result<(), DecodeError> {
     let invalid = |reason| Err(DecodeError::InvalidPayload { kind, reason });
     match (kind, data) {
@@ -1027,7 +1099,13 @@ mod tests {
     /// form (JavaScript's `JSON.stringify`) arrived as another number.
     #[test]
     fn numbers_decode_to_the_nearest_double() {
-        for text in ["4.464444e+50", "4.4644440000000004e+50", "0.1", "1e-320", "-2.5e-7"] {
+        for text in [
+            "4.464444e+50",
+            "4.4644440000000004e+50",
+            "0.1",
+            "1e-320",
+            "-2.5e-7",
+        ] {
             let packet = decode_all(&format!("3[{text}]"), &[]).unwrap();
             let expected: f64 = text.parse().unwrap();
             assert_eq!(
@@ -1154,11 +1232,63 @@ mod tests {
     }
 
     #[test]
+    fn json_values_counts_every_value_outside_strings() {
+        for (json, values) in [
+            ("", 0),
+            ("1", 1),
+            (r#"["a",1,true,null]"#, 5),
+            (r#"{"a":[1,2],"b":{}}"#, 6),
+            (r#"["x,[:]\"y",{"k:":"v,"}]"#, 4),
+            (r#"["\\",2]"#, 3),
+        ] {
+            assert_eq!(json_values(json, usize::MAX), values, "{json}");
+        }
+        assert_eq!(json_values("[0,0,0,0,0,0]", 3), 4, "stops past the limit");
+    }
+
+    #[test]
+    fn a_wide_array_over_the_value_limit_is_refused_before_it_is_decoded() {
+        let mut wide = String::from("2[\"wide\"");
+        // 8 million zeros, just under 16 MiB: 320 MB once decoded.
+        for _ in 0..(8 << 20) - 8 {
+            wide.push_str(",0");
+        }
+        wide.push(']');
+        assert!(wide.len() < 16 << 20);
+        let mut d = Decoder::new(DecodeLimits::default());
+        assert!(matches!(
+            d.decode_text(&wide),
+            Err(DecodeError::TooManyValues { max: 262_144 })
+        ));
+        let at_limit = format!("2[\"wide\"{}]", ",0".repeat(262_142));
+        assert!(d.decode_text(&at_limit).unwrap().is_some());
+    }
+
+    #[test]
+    fn attachments_over_the_binary_bound_in_all_are_refused() {
+        let limits = DecodeLimits {
+            max_attachment_bytes: 10,
+            max_binary_bytes: 15,
+            ..DecodeLimits::default()
+        };
+        let mut d = Decoder::new(limits);
+        let text = r#"52-["a",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
+        assert!(d.decode_text(text).unwrap().is_none());
+        assert!(d.decode_binary(Bytes::from_static(&[0; 8])).unwrap().is_none());
+        assert!(matches!(
+            d.decode_binary(Bytes::from_static(&[0; 8])),
+            Err(DecodeError::BinaryTooLarge { len: 16, max: 15 })
+        ));
+        assert!(!d.is_waiting(), "the packet is dropped");
+    }
+
+    #[test]
     fn rejects_oversize_packet_and_attachment() {
         let limits = DecodeLimits {
             max_attachments: 10,
             max_attachment_bytes: 4,
             max_packet_bytes: 12,
+            ..DecodeLimits::default()
         };
         let mut d = Decoder::new(limits);
         assert!(matches!(
