@@ -1274,7 +1274,10 @@ mod tests {
         let mut d = Decoder::new(limits);
         let text = r#"52-["a",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
         assert!(d.decode_text(text).unwrap().is_none());
-        assert!(d.decode_binary(Bytes::from_static(&[0; 8])).unwrap().is_none());
+        assert!(d
+            .decode_binary(Bytes::from_static(&[0; 8]))
+            .unwrap()
+            .is_none());
         assert!(matches!(
             d.decode_binary(Bytes::from_static(&[0; 8])),
             Err(DecodeError::BinaryTooLarge { len: 16, max: 15 })
