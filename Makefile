@@ -225,6 +225,27 @@ test-fuzz:
 fuzz:
 	FUZZ_JOBS=$(FUZZ_JOBS) bash fuzz/run.sh campaign $(FUZZ_TIME)
 
+# The soak (tests/soak/README.md): 1000 clients of the Rust core (WebSocket, polling,
+# upgrade) against the reference server for 30 minutes, exchanging events and acks while
+# faults cut them (transport closes, server disconnects, client churn, server restarts,
+# freezes, crashes); the process samples its RSS, threads, descriptors and tokio tasks each
+# minute and fails unless they stay flat and every client still answers at the end.
+# Writes SOAK_OUT (tests/soak/results: SOAK.md, soak.svg, soak.csv), the server's log to
+# target/soak/server.log. Not part of `test`: 30 minutes, plus about 4 minutes for the
+# first release build (its own target dir, no LTO). SOAK_MINUTES, SOAK_CLIENTS,
+# SOAK_SAMPLE_SECS, SOAK_CHAOS_SECS, SOAK_GLOBAL_SECS, SOAK_OP_SECS override the run, e.g.
+# `make soak SOAK_MINUTES=3 SOAK_CLIENTS=200 SOAK_OUT=target/soak`.
+SOAK_OUT ?= tests/soak/results
+
+.PHONY: soak
+soak: deps-node
+	CARGO_TARGET_DIR="$(CURDIR)/target/soak-build" CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=3 cargo build --release --locked -p ferrio-soak
+	mkdir -p target/soak
+	hard=$$(ulimit -Hn); if [ "$$hard" = unlimited ]; then hard=1048576; fi; ulimit -n "$$hard" 2>/dev/null || true; \
+	SOAK_OUT="$(SOAK_OUT)" target/soak-build/release/ferrio-soak 2> target/soak/server.log || { \
+		echo "make soak: failed; the server's log and any panic of the driver are in target/soak/server.log, its end:"; \
+		tail -n 20 target/soak/server.log; exit 1; }
+
 # Packaging and release checks, fast (~30 s on first use, then seconds): one version in
 # every package (packaging/version.py), the release workflow (.github/workflows/release.yml,
 # which runs only on a hosted CI) validated with actionlint, every shell script of the

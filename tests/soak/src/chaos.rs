@@ -92,11 +92,6 @@ impl Chaos {
         }
     }
 
-    /// The server's base URL.
-    pub fn url(&self) -> String {
-        self.server.url()
-    }
-
     /// How many faults of each kind were injected.
     pub fn injected(&self) -> &BTreeMap<Fault, u64> {
         &self.injected

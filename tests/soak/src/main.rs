@@ -37,6 +37,9 @@ const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long the process gets, after closing every client, to release their descriptors
 /// and tasks before the last sample.
 const RELEASE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Descriptors one client may hold at once: a WebSocket, or a polling GET and POST plus a
+/// pooled connection being replaced.
+const DESCRIPTORS_PER_CLIENT: u64 = 3;
 /// The plot's file name in the output directory.
 const SVG_NAME: &str = "soak.svg";
 
@@ -47,6 +50,13 @@ enum SoakError {
     Probe(ProbeError),
     /// An output file could not be written.
     Write(PathBuf, std::io::Error),
+    /// The process may not open enough descriptors for the clients.
+    OpenFilesLimit {
+        /// The soft limit.
+        limit: u64,
+        /// What the clients may need.
+        needed: u64,
+    },
 }
 
 impl fmt::Display for SoakError {
@@ -54,6 +64,11 @@ impl fmt::Display for SoakError {
         match self {
             SoakError::Probe(error) => error.fmt(f),
             SoakError::Write(path, error) => write!(f, "cannot write {}: {error}", path.display()),
+            SoakError::OpenFilesLimit { limit, needed } => write!(
+                f,
+                "the process may open {limit} descriptors, the clients may need {needed}: \
+                 raise the limit (`ulimit -n {needed}`) or run fewer clients (SOAK_CLIENTS)"
+            ),
         }
     }
 }
@@ -101,6 +116,15 @@ fn say(line: &str) {
 
 /// Runs the soak; `Ok(passed)`.
 async fn soak(config: &Config) -> Result<bool, SoakError> {
+    let needed = u64::try_from(config.clients)
+        .unwrap_or(u64::MAX)
+        .saturating_mul(DESCRIPTORS_PER_CLIENT)
+        .saturating_add(64);
+    if let Some(limit) = probe::open_files_limit()? {
+        if limit < needed {
+            return Err(SoakError::OpenFilesLimit { limit, needed });
+        }
+    }
     std::fs::create_dir_all(&config.out_dir)
         .map_err(|error| SoakError::Write(config.out_dir.clone(), error))?;
     say(&format!(
@@ -115,7 +139,6 @@ async fn soak(config: &Config) -> Result<bool, SoakError> {
         "pingTimeout": PING_TIMEOUT_MS,
     }))
     .await;
-    let mut chaos = Chaos::new(server, config.chaos_every, config.global_every);
     let mut samples = vec![Sample {
         elapsed: Duration::ZERO,
         phase: Phase::Idle,
@@ -126,7 +149,8 @@ async fn soak(config: &Config) -> Result<bool, SoakError> {
     }];
     report_sample(samples.last());
 
-    let mut fleet = Fleet::start(&chaos.url(), config.clients, config.op_every).await;
+    let mut fleet = Fleet::start(&server.url(), config.clients, config.op_every).await;
+    let mut chaos = Chaos::new(server, config.chaos_every, config.global_every);
     let start = Instant::now();
     loop {
         fleet.settle(SETTLE_TIMEOUT).await;

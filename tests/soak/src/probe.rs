@@ -57,6 +57,29 @@ pub fn sample() -> Result<Usage, ProbeError> {
     Ok(usage)
 }
 
+/// The process's soft limit on open descriptors (`Max open files` in `/proc/self/limits`);
+/// `None` when unlimited.
+///
+/// # Errors
+/// [`ProbeError`] when `/proc/self/limits` is missing or malformed.
+pub fn open_files_limit() -> Result<Option<u64>, ProbeError> {
+    parse_open_files_limit(&std::fs::read_to_string("/proc/self/limits")?)
+}
+
+fn parse_open_files_limit(limits: &str) -> Result<Option<u64>, ProbeError> {
+    let soft = limits
+        .lines()
+        .find_map(|line| line.strip_prefix("Max open files"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .ok_or_else(|| ProbeError("no `Max open files` in /proc/self/limits".into()))?;
+    if soft == "unlimited" {
+        return Ok(None);
+    }
+    soft.parse()
+        .map(Some)
+        .map_err(|_| ProbeError(format!("`Max open files` is {soft:?}")))
+}
+
 /// `VmRSS`, `VmHWM` and `Threads` of a `/proc/PID/status` text.
 fn parse_status(status: &str) -> Result<Usage, ProbeError> {
     let field = |name: &str| {
@@ -93,6 +116,18 @@ mod tests {
     fn a_missing_field_is_an_error() {
         let error = parse_status("VmRSS:\t1 kB\n").expect_err("no VmHWM");
         assert!(error.to_string().contains("VmHWM"), "{error}");
+    }
+
+    #[test]
+    fn reads_the_open_files_limit() {
+        let limits =
+            "Max processes             96367                96367                processes\n\
+                      Max open files            1024                 20000                files\n";
+        assert_eq!(parse_open_files_limit(limits).expect("parsed"), Some(1024));
+        let unlimited =
+            "Max open files            unlimited            unlimited            files\n";
+        assert_eq!(parse_open_files_limit(unlimited).expect("parsed"), None);
+        assert!(parse_open_files_limit("Max processes 1 1 processes\n").is_err());
     }
 
     #[tokio::test]
