@@ -328,6 +328,27 @@ async def test_a_closed_transport_reports_transport_close_and_reconnects(
         await client.disconnect()
 
 
+async def test_text_that_is_not_utf8_reports_invalid_utf8_and_reconnects(
+    server: TestServer,
+) -> None:
+    client = ferrio.AsyncClient(reconnection_delay=0.05, reconnection_delay_max=0.2)
+    reasons = Recorder()
+    connects = Recorder()
+    client.on("connect", connects)
+    client.on("disconnect", reasons)
+    await client.connect(server.url, transports=["websocket"])
+    try:
+        await connects.next()
+        # A WebSocket text frame of the bytes 0xff 0xfe, written past the server's framing.
+        frame = {"nsp": "/", "id": client.sid, "bytes": "gQL//g=="}
+        assert (await server.acontrol("rawFrame", frame))["sent"] == 1
+        assert await reasons.next() == ("invalid utf-8",)
+        await connects.next()
+        assert await client.call("echo", "back") == "back"
+    finally:
+        await client.disconnect()
+
+
 async def test_a_call_without_reply_raises_ferrio_timeout_error(server: TestServer) -> None:
     client = ferrio.AsyncClient()
     await client.connect(server.url)
