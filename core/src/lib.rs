@@ -39,7 +39,7 @@ pub use options::{
 pub use socket::{Ack, BufferedEmits, Socket};
 pub use socketio::RESERVED_EVENTS;
 pub use state::{EngineState, SocketState};
-pub use stream::EventStream;
+pub use stream::{EventStream, HeldBytes};
 pub use value::{from_args, from_value, to_args, to_value, Map, Value, ValueError};
 
 /// The README's Rust examples, compiled as doctests so that the quickstart stays true.

@@ -26,7 +26,9 @@ mod calls;
 
 use calls::CallSocket;
 
-/// Events the pipe holds before its task stops pulling from the core (backpressure).
+/// Events the pipe holds before its task stops pulling from the core (backpressure). Their
+/// bytes stay counted in the core's bound on a socket's queued bytes until taken, so the
+/// pipe holds at most that much too.
 const CAPACITY: usize = MAX_BATCH as usize;
 
 /// A socket's events and the replies to [`EventPipe::emit_with_ack`], signalled on
@@ -55,7 +57,7 @@ struct Shared {
 
 #[derive(Default)]
 struct Queue {
-    events: Vec<ferrio::SocketEvent>,
+    events: Vec<(ferrio::SocketEvent, ferrio::HeldBytes)>,
     acks: Vec<(u64, Result<ferrio::Ack, AckError>)>,
     ended: bool,
 }
@@ -135,7 +137,7 @@ async fn pull(stream: Arc<EventStream>, shared: Arc<Shared>) {
             }
             room.await;
         }
-        let batch = stream.next_core(MAX_BATCH).await;
+        let batch = stream.next_core_held(MAX_BATCH).await;
         if batch.is_empty() {
             shared.push(|queue| queue.ended = true);
             return;
@@ -162,7 +164,9 @@ impl EventPipe {
             let (events, replies, ended, left) = {
                 let mut queue = lock(&self.shared.queue);
                 let count = queue.events.len().min(max);
-                let events: Vec<_> = queue.events.drain(..count).collect();
+                let (events, held): (Vec<_>, Vec<_>) = queue.events.drain(..count).unzip();
+                // Taken: the foreign side holds them from now on.
+                drop(held);
                 let replies = std::mem::take(&mut queue.acks);
                 let left = !queue.events.is_empty();
                 (events, replies, queue.ended && !left, left)

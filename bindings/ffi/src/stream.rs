@@ -31,6 +31,20 @@ impl EventStream {
         &self,
         max: u32,
     ) -> impl std::future::Future<Output = Vec<ferrio::SocketEvent>> + Send + 'static {
+        let batch = self.next_core_held(max);
+        async move {
+            let batch = batch.await;
+            batch.into_iter().map(|(event, _)| event).collect()
+        }
+    }
+
+    /// [`EventStream::next_core`], each event with its bytes still counted in the core's
+    /// bound on queued bytes until its [`ferrio::HeldBytes`] is dropped.
+    pub(crate) fn next_core_held(
+        &self,
+        max: u32,
+    ) -> impl std::future::Future<Output = Vec<(ferrio::SocketEvent, ferrio::HeldBytes)>> + Send + 'static
+    {
         let stream = self.stream.clone();
         let mut stop_rx = self.stop_tx.subscribe();
         let mut closed_rx = self.closed_rx.clone();
@@ -45,7 +59,7 @@ impl EventStream {
             let batch = tokio::select! {
                 biased;
                 _ = stop_rx.wait_for(|stop| *stop) => Vec::new(),
-                batch = core.next_batch(max) => batch,
+                batch = core.next_batch_held(max) => batch,
                 _ = closed_rx.wait_for(|closed| *closed) => Vec::new(),
             };
             if batch.is_empty() {
