@@ -365,6 +365,11 @@ def run_one(case: Case, client: str, port: int, bins: Path, python: str) -> Resu
     return result
 
 
+def own_figure(mib: float) -> str:
+    """The sampled own peak; none when the run ended before the first sample."""
+    return f"{mib:5.1f}" if mib else "    -"
+
+
 def start_server() -> tuple[subprocess.Popen[bytes], int]:
     server = subprocess.Popen(
         [sys.executable, str(HERE / "server.py")],
@@ -413,7 +418,7 @@ def main() -> int:
                 mark = "ok  " if result.passed else "FAIL"
                 print(
                     f"{mark} {result.case:30} {result.client:6} {result.peak_mib:6.1f} MiB "
-                    f"(own {result.own_peak_mib:5.1f}) "
+                    f"(own {own_figure(result.own_peak_mib)}) "
                     f"{result.seconds:5.1f} s  {result.outcome}",
                     flush=True,
                 )
