@@ -403,4 +403,70 @@ mod tests {
         );
         server.abort();
     }
+
+    /// A polling server answering every GET at once with two pings, telling `get_tx` of
+    /// each GET it receives.
+    async fn eager_server(get_tx: mpsc::UnboundedSender<()>) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let get_tx = get_tx.clone();
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buffer = [0u8; 4096];
+                    while let Ok(n) = stream.read(&mut buffer).await {
+                        if n == 0 {
+                            return;
+                        }
+                        request.extend_from_slice(&buffer[..n]);
+                        // Requests without a body (GETs) end with their headers.
+                        while let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                            request.drain(..end + 4);
+                            let _ = get_tx.send(());
+                            let body = "2\u{1e}2";
+                            let response = format!(
+                                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
+                                body.len()
+                            );
+                            if stream.write_all(response.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn the_next_get_waits_until_every_packet_of_the_previous_one_was_taken() {
+        let (get_tx, mut get_rx) = mpsc::unbounded_channel();
+        let port = eager_server(get_tx).await;
+        let url = url::Url::parse(&format!("http://127.0.0.1:{port}")).expect("url");
+        let endpoint = Arc::new(Endpoint::new(&url, &ManagerOptions::default()).expect("endpoint"));
+        let mut polling = Polling::start(endpoint, "sid", None, 100, Duration::from_secs(30));
+        let PollInbound::Payload(mut first) = polling.recv().await else {
+            panic!("a payload");
+        };
+        assert!(get_rx.recv().await.is_some(), "the first GET");
+        assert_eq!(first.packets.next().unwrap().unwrap(), EnginePacket::Ping);
+        // One packet is left: however long the server has been ready, no GET is made.
+        let more = tokio::time::timeout(Duration::from_millis(300), get_rx.recv()).await;
+        assert!(
+            more.is_err(),
+            "a GET while a packet of the previous one was left"
+        );
+        assert_eq!(first.packets.next().unwrap().unwrap(), EnginePacket::Ping);
+        drop(first);
+        assert!(
+            get_rx.recv().await.is_some(),
+            "the next GET once it was taken"
+        );
+        assert!(matches!(polling.recv().await, PollInbound::Payload(_)));
+    }
 }
