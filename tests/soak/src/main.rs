@@ -165,10 +165,12 @@ async fn soak(config: &Config) -> Result<bool, SoakError> {
         });
         report_sample(samples.last());
         write_outputs(config, &samples, &chaos)?;
-        if start.elapsed() >= config.duration {
+        // A remainder under half an interval is not worth another sample.
+        let remaining = config.duration.saturating_sub(start.elapsed());
+        if remaining < config.sample_every / 2 {
             break;
         }
-        let until = Instant::now() + config.sample_every.min(config.duration - start.elapsed());
+        let until = Instant::now() + config.sample_every.min(remaining);
         chaos.run_until(&mut fleet, until).await;
         chaos.clear_server_records().await;
     }
