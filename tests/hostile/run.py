@@ -58,19 +58,15 @@ KILL_RSS_MIB = 768
 HANG_MARGIN = 45.0
 CLIENTS = ("core", "cli", "python")
 
-#: (case, client) runs that fail until a fix lands; skipped without --all. At b733869,
-#: every other run passed 3 times in a row (the byte-bounded queues and pre-connect
+#: (case, client) runs that fail until a fix lands; skipped without --all. Empty since
+#: 586052c: every run passed 3 times in a row (the byte-bounded queues and pre-connect
 #: buffer of b91e45d, the CLI's queues of 2ff560c, the decode bounds of 15c7611, the
-#: bounded writes of 3f74a07, the compact polling payloads of 5be265a). Before them, 15
-#: runs failed: floods before CONNECT (up to 172 MiB), floods after CONNECT (CLI 238 and
-#: Python 345 MiB; with a stalled application core 284, CLI 525, Python past 768), 10 x
-#: 15 MiB attachments (CLI 618 MiB) and 8 million zeros in one event (Python 693 MiB).
-#: Python's floods after CONNECT wait for the event pipe to count the events it holds in the
-#: core's byte bound (the pipe holds 64 events beyond it: 64 MiB of 1 MiB events).
-KNOWN_FAILING: set[tuple[str, str]] = {
-    ("flood-after-connect", "python"),
-    ("flood-after-connect-stalled", "python"),
-}
+#: bounded writes of 3f74a07, the compact polling payloads of 5be265a, the event pipe
+#: within the byte bound of 586052c). Before them, 15 runs failed: floods before CONNECT
+#: (up to 172 MiB), floods after CONNECT (CLI 238 and Python 345 MiB; with a stalled
+#: application core 284, CLI 525, Python past 768), 10 x 15 MiB attachments (CLI 618 MiB)
+#: and 8 million zeros in one event (Python 693 MiB).
+KNOWN_FAILING: set[tuple[str, str]] = set()
 
 
 @dataclass
