@@ -45,6 +45,9 @@ class Case:
     #: The client does not consume its events (the application stalls; the CLI's stdout
     #: is not read until it ends).
     stall: bool = False
+    #: Reconnection stays on: a connect that failed goes on in the background until the
+    #: deadline (the core, the CLI; Python's connect() gives up and closes).
+    reconnect: bool = False
     #: A check of the server's view of the run (``GET /stats``): an error message or None.
     check_stats: Callable[[dict[str, int]], str | None] | None = None
     doc: str = field(default="")
@@ -252,6 +255,16 @@ CASE_LIST = [
         "connect_failed",
         connect_timeout=3.0,
         doc="1 KB events, CONNECT never answered",
+    ),
+    Case(
+        "flood-before-connect-reconnect",
+        "websocket",
+        flood(1000, 64, True),
+        "connect_failed",
+        connect_timeout=2.0,
+        deadline=8.0,
+        reconnect=True,
+        doc="as flood-before-connect, reconnection on: 8 s of a CONNECT never answered",
     ),
     Case(
         "flood-before-connect-polling",

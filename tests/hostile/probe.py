@@ -1,12 +1,13 @@
 """The Python client of the hostile-server fixture (tests/hostile): the ``ferrio`` package.
 
-Connects an ``AsyncClient`` (reconnection off) to one case, optionally emits a load, waits
-until the connection ends or the deadline passes, disconnects and prints one JSON line
-saying what happened. run.py runs it with the Python that has the package installed and
-measures its peak memory; it never decides pass or fail itself.
+Connects an ``AsyncClient`` (reconnection off unless ``--reconnect``) to one case,
+optionally emits a load, waits until the connection ends or the deadline passes,
+disconnects and prints one JSON line saying what happened. run.py runs it with the Python
+that has the package installed and measures its peak memory; it never decides pass or
+fail itself.
 
     python probe.py URL --transport polling|websocket [--deadline S] [--connect-timeout S]
-        [--emit N] [--emit-size BYTES] [--stall]
+        [--emit N] [--emit-size BYTES] [--stall] [--reconnect]
 
 ``--stall``: the first event's handler blocks the event loop for the deadline (an
 application busy elsewhere), so events wait in the package's native queue.
@@ -26,7 +27,7 @@ import ferrio
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    client = ferrio.AsyncClient(reconnection=False)
+    client = ferrio.AsyncClient(reconnection=args.reconnect)
     outcome: dict[str, Any] = {
         "connected": False,
         "connect_error": None,
@@ -90,6 +91,7 @@ def main() -> int:
     parser.add_argument("--emit", type=int, default=0)
     parser.add_argument("--emit-size", type=int, default=1024)
     parser.add_argument("--stall", action="store_true")
+    parser.add_argument("--reconnect", action="store_true")
     outcome = asyncio.run(run(parser.parse_args()))
     print(json.dumps(outcome), flush=True)
     return 0

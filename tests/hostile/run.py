@@ -96,6 +96,8 @@ def probe_args(case: Case) -> list[str]:
         args += ["--emit", str(case.emit), "--emit-size", str(case.emit_size)]
     if case.stall:
         args.append("--stall")
+    if case.reconnect:
+        args.append("--reconnect")
     return args
 
 
@@ -104,14 +106,16 @@ def command(client: str, case: Case, url: str, bins: Path, python: str) -> list[
         return [str(bins / "ferrio-hostile-probe"), url, *probe_args(case)]
     if client == "python":
         return [python, str(HERE / "probe.py"), url, *probe_args(case)]
-    session = case.connect_timeout if case.expect == "connect_failed" else case.deadline
+    never_connects = case.expect == "connect_failed" and not case.reconnect
+    session = case.connect_timeout if never_connects else case.deadline
+    reconnection = [] if case.reconnect else ["--no-reconnection"]
     return [
         str(bins / "ferrio"),
         "connect",
         url,
         "--transport",
         case.transport,
-        "--no-reconnection",
+        *reconnection,
         "--timeout",
         str(session),
         "--output",

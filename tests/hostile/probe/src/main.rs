@@ -1,13 +1,14 @@
 //! `ferrio-hostile-probe`: the Rust client of the hostile-server fixture (tests/hostile).
 //!
-//! Connects one socket to the hostile server with reconnection off, optionally emits a load,
+//! Connects one socket to the hostile server (reconnection off unless `--reconnect`: then
+//! after a failed connect the manager keeps trying until the deadline), optionally emits a load,
 //! then waits until the connection ends or `--deadline` passes, closes the manager and
 //! prints one JSON line saying what happened. tests/hostile/run.py runs it once per case
 //! and measures its peak memory; it never decides pass or fail itself.
 //!
 //! ```text
 //! ferrio-hostile-probe URL --transport polling|websocket [--deadline S]
-//!     [--connect-timeout S] [--emit N] [--emit-size BYTES] [--stall]
+//!     [--connect-timeout S] [--emit N] [--emit-size BYTES] [--stall] [--reconnect]
 //! ```
 
 use std::io::Write;
@@ -30,6 +31,7 @@ struct Args {
     emit: usize,
     emit_size: usize,
     stall: bool,
+    reconnect: bool,
 }
 
 /// What the run observed; printed as JSON.
@@ -55,10 +57,15 @@ fn parse_args() -> Result<Args, String> {
         emit: 0,
         emit_size: 1024,
         stall: false,
+        reconnect: false,
     };
     while let Some(flag) = raw.next() {
         if flag == "--stall" {
             args.stall = true;
+            continue;
+        }
+        if flag == "--reconnect" {
+            args.reconnect = true;
             continue;
         }
         let value = raw.next().ok_or(format!("{flag} needs a value"))?;
@@ -101,7 +108,7 @@ async fn run(args: Args) -> Result<Outcome, String> {
     let manager = Manager::builder(&args.url)
         .transports(&[args.transport])
         .upgrade(false)
-        .reconnection(false)
+        .reconnection(args.reconnect)
         .timeout(args.connect_timeout)
         .build()
         .map_err(|e| e.to_string())?;
@@ -109,8 +116,13 @@ async fn run(args: Args) -> Result<Outcome, String> {
     let socket = manager.socket("/");
     let mut events = socket.events();
     let mut outcome = Outcome::default();
+    let started = Instant::now();
     if let Err(error) = socket.connect().await {
         outcome.connect_error = Some(error.to_string());
+        if args.reconnect {
+            // The manager keeps reconnecting (and its server keeps flooding) until then.
+            tokio::time::sleep_until(started + args.deadline).await;
+        }
         manager.close().await;
         return Ok(outcome);
     }
