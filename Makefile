@@ -87,7 +87,7 @@ test-python: deps-node python-package
 # client connected over polling or WebSocket and then misbehaves (floods, amplification,
 # write stalls, ping floods, cookie growth, oversized and malformed input, silence); each
 # case runs against the core (ferrio-hostile-probe), the CLI and the Python package, which
-# must end as the case expects, without hanging, under 128 MiB of peak RSS. About 35 s
+# must end as the case expects, without hanging, under 128 MiB of peak RSS. About 75 s
 # (two runs at a time) once built; KNOWN_FAILING in run.py lists the runs skipped until
 # their fix lands (`python3 tests/hostile/run.py --all` runs them).
 .PHONY: test-hostile
