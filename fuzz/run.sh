@@ -66,14 +66,15 @@ fuzz() {
 }
 
 smoke() {
-  local runs=${1:-50000}
+  local runs=${1:-50000} logs="$cache/fuzz/logs"
+  mkdir -p "$logs"
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   cargo "+$toolchain" fuzz build --fuzz-dir "$fuzz_dir"
   for target in $targets; do
     mkdir -p "$work/$target" "$fuzz_dir/corpus/$target"
     # New inputs go to the scratch directory; the corpus and seeds are only read.
-    fuzz "$target" "$work/$target.log" "$work/$target" "$fuzz_dir/corpus/$target" \
+    fuzz "$target" "$logs/smoke-$target.log" "$work/$target" "$fuzz_dir/corpus/$target" \
       "$fuzz_dir/seeds/$target" -- -runs="$runs" -seed=1 "${limits[@]}"
   done
 }

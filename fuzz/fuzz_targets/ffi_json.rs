@@ -4,7 +4,7 @@
 //!
 //! Input: the JSON text, then attachments, each after a `0xFF` (never in UTF-8 text).
 //! Checked: no panic; parsed arguments written back and parsed again are the same; the
-//! emits of a batch are each valid JSON.
+//! emits of a batch are each JSON text.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -42,8 +42,10 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if let Ok(emits) = split_batch(text) {
+        // JSON text: numbers out of the f64 range are JSON too (the core checks each
+        // emit's shape as it queues it, and forwards its text).
         for emit in emits {
-            serde_json::from_str::<serde_json::Value>(emit).expect("an emit is JSON");
+            serde_json::from_str::<serde::de::IgnoredAny>(emit).expect("an emit is JSON");
         }
     }
 });
