@@ -174,6 +174,14 @@ export function registerNamespaces(io, state) {
   track(slow, state);
   slow.on("connection", (socket) => common(socket));
 
+  // Closes the Engine.IO connection instead of answering the CONNECT: the client loses
+  // its connection while the namespace waits for the reply.
+  const dropping = io.of("/drop-before-reply");
+  dropping.use((socket) => {
+    socket.conn.close();
+  });
+  track(dropping, state);
+
   // A misbehaving server: sends `auth.events` events `early(n, padding)` (`auth.bytes`
   // characters of padding) before its CONNECT reply, all in one go (so over polling most
   // come in one payload). The client keeps a bounded number for after the reply.

@@ -617,6 +617,7 @@ impl Actor {
         let reconnecting = self.reconnect.is_enabled();
         for ns in self.namespaces.iter_mut() {
             let was_connected = ns.is_connected();
+            let was_connecting = matches!(ns.phase, Phase::Connecting);
             ns.phase = Phase::Idle;
             ns.connect_deadline = None;
             ns.retry_at = None;
@@ -632,6 +633,11 @@ impl Actor {
             ns.set_state(SocketState::Disconnected(reason));
             if was_connected {
                 ns.deliver(SocketEvent::Disconnect(reason));
+            } else if was_connecting {
+                // As the JS client: a connection lost before the CONNECT reply is a
+                // `connect_error`, so listeners learn of the failed attempt.
+                let error = ConnectError::Disconnected(reason);
+                ns.deliver(SocketEvent::ConnectError(error));
             }
         }
         self.manager_event_tx.send(ManagerEvent::Close(reason));

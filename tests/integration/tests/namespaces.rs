@@ -26,6 +26,36 @@ per_transport!(
     namespaces_share_one_engine_connection
 );
 
+async fn a_connection_lost_before_the_connect_reply_is_a_connect_error(mode: Mode) {
+    let server = TestServer::start().await;
+    let manager = builder(&server, mode)
+        .reconnection(false)
+        .build()
+        .expect("manager");
+    let socket = manager.socket("/drop-before-reply");
+    let mut events = socket.events();
+    let result = socket.connect().await;
+    assert!(
+        matches!(result, Err(ConnectError::Disconnected(_))),
+        "{result:?}"
+    );
+    let event = common::within(events.next()).await;
+    assert!(
+        matches!(
+            event,
+            Some(ferrio::SocketEvent::ConnectError(
+                ConnectError::Disconnected(_)
+            ))
+        ),
+        "{event:?}"
+    );
+    manager.close().await;
+}
+per_transport!(
+    a_connection_lost_before_the_connect_reply_is_a_connect_error,
+    a_connection_lost_before_the_connect_reply_is_a_connect_error
+);
+
 #[tokio::test]
 async fn namespace_opened_after_the_connection_is_up_connects() {
     let server = TestServer::start().await;
