@@ -41,7 +41,8 @@ setup() {
     apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends g++
   }
   if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1; then
-    rustup toolchain install "$toolchain" --profile minimal
+    # --no-self-update: installing a toolchain must not replace the machine's rustup.
+    rustup toolchain install "$toolchain" --profile minimal --no-self-update
   fi
   if [ "$("$cargo_fuzz_root/bin/cargo-fuzz" --version 2>/dev/null)" != "cargo-fuzz $cargo_fuzz_version" ]; then
     cargo install cargo-fuzz --version "$cargo_fuzz_version" --locked --root "$cargo_fuzz_root"
