@@ -9,7 +9,8 @@
 #                                  the other at nice 19: `make fuzz`; the new inputs are
 #                                  minimised into fuzz/corpus/<target> (commit them)
 # FUZZ_TARGETS="a b" limits either to some targets; FUZZ_JOBS=N runs N processes per
-# target in a campaign (default 1).
+# target in a campaign (default 1); FUZZ_ARGS adds libFuzzer flags to a campaign's runs
+# (e.g. "-max_len=512").
 #
 # Setup, idempotent and cached: the pinned nightly toolchain (rustup, minimal profile) and
 # cargo-fuzz, installed into ~/.cache/ferrio/cargo-fuzz. The working corpus of campaigns
@@ -82,6 +83,8 @@ smoke() {
 
 campaign() {
   local seconds=${1:-600} jobs=${FUZZ_JOBS:-1} logs="$cache/fuzz/logs" stamp work merged run
+  local extra=()
+  read -r -a extra <<<"${FUZZ_ARGS:-}"
   stamp=$(date -u +%Y%m%dT%H%M%SZ)
   mkdir -p "$logs"
   # Everything below at the lowest priority: the machine stays usable.
@@ -95,7 +98,7 @@ campaign() {
     # fuzz-K.log (in the run's directory) ending with its "#N DONE" line.
     (cd "$run" && fuzz "$target" "$run/main.log" "$work" "$fuzz_dir/corpus/$target" \
       "$fuzz_dir/seeds/$target" -- -max_total_time="$seconds" -print_final_stats=1 \
-      -jobs="$jobs" -workers="$jobs" "${limits[@]}") >/dev/null
+      -jobs="$jobs" -workers="$jobs" "${limits[@]}" "${extra[@]}") >/dev/null
     local results=("$run"/fuzz-*.log)
     [ -f "${results[0]}" ] || results=("$run/main.log")
     for log in "${results[@]}"; do
