@@ -22,6 +22,12 @@ pub const THREAD_SLACK: u64 = 2;
 pub const CLIENT_SLACK_SHARE: f64 = 0.02;
 /// ... or by this many, whichever is larger.
 pub const CLIENT_SLACK_MIN: u64 = 8;
+/// The fewest tasks of the last third may exceed the fewest of the middle third by this
+/// share of the clients (or [`CLIENT_SLACK_MIN`]): besides the pooled connections, tasks
+/// count the fleet's operations in flight (emits awaiting acks, probes, HTTP requests),
+/// which swung by 265 within one third of a 1,000-client run whose descriptors did not
+/// move. A leak grows with the reconnections (over 14,000 in 30 minutes), far past this.
+pub const TASK_SLACK_SHARE: f64 = 0.10;
 /// After every client closed, descriptors and tasks may exceed the count before the first
 /// client by this many (the control channel's pooled connection, a respawned server's pipes).
 pub const CLOSED_SLACK: u64 = 4;
@@ -125,6 +131,7 @@ fn thirds<'a>(run: &[&'a Sample]) -> Option<(Vec<&'a Sample>, Vec<&'a Sample>)> 
 
 fn flatness(run: &[&Sample], clients: usize) -> Vec<Check> {
     let client_slack = ((clients as f64 * CLIENT_SLACK_SHARE).ceil() as u64).max(CLIENT_SLACK_MIN);
+    let task_slack = ((clients as f64 * TASK_SLACK_SHARE).ceil() as u64).max(CLIENT_SLACK_MIN);
     let names = [
         "RSS flat (median of the last third vs the middle third)",
         "threads flat (most in the last third vs the middle third)",
@@ -191,8 +198,8 @@ fn flatness(run: &[&Sample], clients: usize) -> Vec<Check> {
         Check {
             name: names[3],
             measured: format!("{} → {}", tasks.0, tasks.1),
-            limit: format!("+{client_slack}"),
-            passed: Some(tasks.1 <= tasks.0 + client_slack),
+            limit: format!("+{task_slack}"),
+            passed: Some(tasks.1 <= tasks.0 + task_slack),
         },
     ]
 }
