@@ -105,6 +105,29 @@ async def test_events_can_be_iterated_with_async_for(server: TestServer) -> None
         await asyncio.wait_for(events.__anext__(), 10)
 
 
+async def test_an_events_iterator_keeps_at_most_max_queued_events_and_counts_the_rest(
+    server: TestServer,
+) -> None:
+    client = ferrio.AsyncClient()
+    seen: list[int] = []
+    client.on("news", lambda n: seen.append(n))
+    await client.connect(server.url)
+    events = client.events(max_queued=2)
+    try:
+        for n in range(5):
+            await server.acontrol("emit", {"event": "news", "args": [n]})
+        await until(lambda: len(seen) == 5)
+        taken = [(await asyncio.wait_for(events.__anext__(), 10)).args for _ in range(2)]
+        assert taken == [[0], [1]]
+        assert events.dropped == 3
+        await server.acontrol("emit", {"event": "news", "args": [5]})
+        assert (await asyncio.wait_for(events.__anext__(), 10)).args == [5]
+    finally:
+        await client.disconnect()
+    with pytest.raises(ValueError):
+        client.events(max_queued=0)
+
+
 async def test_call_returns_the_acknowledgement_one_value_or_a_tuple(server: TestServer) -> None:
     client = ferrio.AsyncClient()
     await client.connect(server.url)

@@ -46,6 +46,9 @@ PIPE_PAUSE = 0.0002
 PIPE_SMALL_BATCH = 16
 #: How long `connect`/`disconnect` wait for their handlers to have run.
 HANDLER_WAIT = 5.0
+#: How many events an ``events()`` iterator keeps for its loop by default (as the core's
+#: incoming queue of a socket).
+EVENTS_MAX_QUEUED = 1024
 
 F = TypeVar("F", bound=Handler)
 #: A queued emit: its socket, and either the JSON text of ``[event, *args]`` (plain
@@ -96,29 +99,57 @@ class _Namespace:
 
 
 class EventIterator:
-    """``async for event in client.events()``: custom events from its creation on."""
+    """``async for event in client.events()``: custom events from its creation on.
 
-    def __init__(self, client: AsyncClient, namespace: str | None) -> None:
+    It keeps at most ``max_queued`` events that were not taken yet; events past that are
+    dropped (counted in :attr:`dropped`, with a warning logged when a run of drops starts),
+    so a loop that stops taking events cannot grow the process without bound. Handlers
+    are not affected."""
+
+    def __init__(self, client: AsyncClient, namespace: str | None, max_queued: int) -> None:
+        if max_queued < 1:
+            raise ValueError("max_queued must be at least 1")
         self._client = client
         self._namespace = namespace
+        self._max_queued = max_queued
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
-        client._iterators.add(self._queue)
+        self._dropping = False
+        #: Events dropped because ``max_queued`` events were waiting.
+        self.dropped = 0
+        client._iterators.add(self)
 
     def __aiter__(self) -> EventIterator:
         return self
 
     async def __anext__(self) -> Event:
-        while True:
-            item = await self._queue.get()
-            if item is _END:
-                self._queue.put_nowait(_END)
-                raise StopAsyncIteration
-            if self._namespace is None or item.namespace == self._namespace:
-                return item  # type: ignore[no-any-return]
+        item = await self._queue.get()
+        if item is _END:
+            self._queue.put_nowait(_END)
+            raise StopAsyncIteration
+        return item  # type: ignore[no-any-return]
 
     async def aclose(self) -> None:
         """Stops receiving."""
-        self._client._iterators.discard(self._queue)
+        self._client._iterators.discard(self)
+        self._end()
+
+    def _offer(self, event: Event) -> None:
+        if self._namespace is not None and event.namespace != self._namespace:
+            return
+        if self._queue.qsize() >= self._max_queued:
+            self.dropped += 1
+            if not self._dropping:
+                self._dropping = True
+                logger.warning(
+                    "events(): %d events waiting, dropping new ones (%d dropped so far)",
+                    self._max_queued,
+                    self.dropped,
+                )
+            return
+        self._dropping = False
+        self._queue.put_nowait(event)
+
+    def _end(self) -> None:
         self._queue.put_nowait(_END)
 
 
@@ -165,7 +196,7 @@ class AsyncClient:
         self._handlers: dict[str, dict[str, Registered]] = {}
         self._manager: ffi.Manager | None = None
         self._namespaces: dict[str, _Namespace] = {}
-        self._iterators: set[asyncio.Queue[Any]] = set()
+        self._iterators: set[EventIterator] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._pending: list[_Pending] = []
         self._backlog: collections.deque[_Pending] = collections.deque()
@@ -347,8 +378,8 @@ class AsyncClient:
             _, late = await asyncio.wait(handlers, timeout=HANDLER_WAIT)
             for task in late:
                 task.cancel()
-        for queue in self._iterators:
-            queue.put_nowait(_END)
+        for iterator in self._iterators:
+            iterator._end()
         self._iterators.clear()
         self._namespaces.clear()
         self._pending.clear()
@@ -606,11 +637,14 @@ class AsyncClient:
 
     # Receiving ----------------------------------------------------------------------------
 
-    def events(self, namespace: str | None = None) -> EventIterator:
+    def events(
+        self, namespace: str | None = None, *, max_queued: int = EVENTS_MAX_QUEUED
+    ) -> EventIterator:
         """Custom events from now on, as :class:`ferrio.Event`, until :meth:`disconnect`:
         ``async for event in client.events(): ...``. Answer an acknowledgement request with
-        ``event.ack(...)``."""
-        return EventIterator(self, namespace)
+        ``event.ack(...)``. At most ``max_queued`` events wait to be taken; later ones are
+        dropped and counted (see :class:`EventIterator`)."""
+        return EventIterator(self, namespace, max_queued)
 
     async def _pull(self, state: _Namespace) -> None:
         stream = state.stream
@@ -721,8 +755,8 @@ class AsyncClient:
     def _dispatch_plain(self, state: _Namespace, name: str, args: list[Any]) -> None:
         if self._iterators:
             event = Event(state.name, name, args, None)
-            for queue in self._iterators:
-                queue.put_nowait(event)
+            for iterator in self._iterators:
+                iterator._offer(event)
         handlers = self._handlers.get(state.name)
         if not handlers:
             return
@@ -749,8 +783,8 @@ class AsyncClient:
             ack = record.ack
             if self._iterators:
                 event = Event(state.name, name, args, ack)
-                for queue in self._iterators:
-                    queue.put_nowait(event)
+                for iterator in self._iterators:
+                    iterator._offer(event)
             handler = handlers.get(name)
             if handler is not None:
                 self._run(handler, args, ack)
