@@ -164,6 +164,14 @@ impl TestServer {
     /// Sends a control action (`POST /<action>` with `body`) and returns its JSON answer.
     /// Panics if the control channel fails or answers an error.
     pub async fn control(&self, action: &str, body: Value) -> Value {
+        self.try_control(action, body)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// [`TestServer::control`] for callers that outlive a failed action (the soak's faults
+    /// under load): the failure as text instead of a panic.
+    pub async fn try_control(&self, action: &str, body: Value) -> Result<Value, String> {
         let url = format!("{}/{action}", self.control_url());
         let response = self
             .http
@@ -173,18 +181,19 @@ impl TestServer {
             .timeout(CONTROL_TIMEOUT)
             .send()
             .await
-            .unwrap_or_else(|error| panic!("control action `{action}` failed: {error}"));
+            .map_err(|error| format!("control action `{action}` failed: {error:?}"))?;
         let status = response.status();
         let text = response
             .text()
             .await
-            .unwrap_or_else(|error| panic!("control action `{action}`: no answer: {error}"));
-        assert!(
-            status.is_success(),
-            "control action `{action}` answered {status}: {text}"
-        );
+            .map_err(|error| format!("control action `{action}`: no answer: {error:?}"))?;
+        if !status.is_success() {
+            return Err(format!(
+                "control action `{action}` answered {status}: {text}"
+            ));
+        }
         serde_json::from_str(&text)
-            .unwrap_or_else(|error| panic!("control action `{action}` answered {text:?}: {error}"))
+            .map_err(|error| format!("control action `{action}` answered {text:?}: {error}"))
     }
 
     /// Emits `event` with `args` (a JSON array; see [`crate::binary`]) to every socket of

@@ -75,6 +75,7 @@ pub struct Chaos {
     next_global: Instant,
     globals: usize,
     injected: BTreeMap<Fault, u64>,
+    failed_actions: u64,
 }
 
 impl Chaos {
@@ -89,6 +90,7 @@ impl Chaos {
             next_global: Instant::now() + global_every,
             globals: 0,
             injected: BTreeMap::new(),
+            failed_actions: 0,
         }
     }
 
@@ -97,10 +99,19 @@ impl Chaos {
         &self.injected
     }
 
+    /// How many per-client control actions failed (a starved server may drop its control
+    /// connection): the fault is skipped for that client, the soak goes on.
+    pub fn failed_actions(&self) -> u64 {
+        self.failed_actions
+    }
+
     /// Forgets the events the server recorded (it keeps every event for its control
     /// channel; the soak never reads them).
-    pub async fn clear_server_records(&self) {
-        self.server.clear_received().await;
+    pub async fn clear_server_records(&mut self) {
+        if let Err(error) = self.server.try_control("clear", json!({})).await {
+            eprintln!("soak: the server's records not cleared: {error}");
+            self.failed_actions += 1;
+        }
     }
 
     /// Injects faults into `fleet` until `until`.
@@ -162,9 +173,11 @@ impl Chaos {
     async fn control_each(&mut self, fleet: &Fleet, action: &str) {
         for index in self.pick(fleet.len(), LOCAL_SHARE) {
             if let Some(id) = fleet.socket_id(index) {
-                self.server
-                    .control(action, json!({ "nsp": "/", "id": id }))
-                    .await;
+                let body = json!({ "nsp": "/", "id": id });
+                if let Err(error) = self.server.try_control(action, body).await {
+                    eprintln!("soak: fault skipped for one client: {error}");
+                    self.failed_actions += 1;
+                }
             }
         }
     }

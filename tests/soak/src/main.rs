@@ -261,6 +261,7 @@ fn write_outputs(
             .injected()
             .iter()
             .map(|(fault, count)| (fault.name(), *count))
+            .chain([("per-client actions that failed", chaos.failed_actions())])
             .collect(),
         svg_name: SVG_NAME,
     };
