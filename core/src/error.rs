@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use crate::disconnect::DisconnectReason;
 use crate::engineio::EngineDecodeError;
-use crate::event::DisconnectReason;
 use crate::socketio::DecodeError;
 use crate::value::{Value, ValueError};
 
@@ -150,7 +150,7 @@ pub enum ConnectError {
     },
     /// The connection was lost before the namespace was connected.
     #[error("disconnected while connecting: {0}")]
-    Disconnected(crate::event::DisconnectReason),
+    Disconnected(crate::disconnect::DisconnectReason),
     /// Reconnection gave up after the configured number of attempts.
     #[error("gave up after {0} reconnection attempts")]
     ReconnectFailed(u32),

@@ -8,70 +8,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+use crate::disconnect::DisconnectReason;
 use crate::error::{AckReplyError, ConnectError};
 use crate::manager::command::Command;
 use crate::value::{from_args, to_args, Value, ValueError};
-
-/// Why a socket was disconnected; the strings of the first six match the official
-/// JavaScript client, the others keep a cause that client folds into those six.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DisconnectReason {
-    /// The server disconnected the socket (`socket.disconnect()` on the server). No
-    /// automatic reconnection; call `connect()` again.
-    IoServerDisconnect,
-    /// The client called `disconnect()`. No automatic reconnection.
-    IoClientDisconnect,
-    /// No ping from the server within `pingInterval + pingTimeout`.
-    PingTimeout,
-    /// The connection was closed (by the server, a proxy or the network).
-    TransportClose,
-    /// The transport failed (HTTP error, connection reset, refused).
-    TransportError,
-    /// The server sent data that could not be decoded.
-    ParseError,
-    /// The server sent a message larger than the client accepts
-    /// ([`ManagerOptions::max_incoming_bytes`](crate::ManagerOptions::max_incoming_bytes), or
-    /// a decoder limit). Not a JavaScript client reason: that client has no such limit.
-    MessageTooLarge,
-    /// The server broke the WebSocket protocol (a bad frame). Not a JavaScript client
-    /// reason: that client reports `transport close` or `transport error`.
-    ProtocolViolation,
-    /// The server sent text that is not UTF-8. Not a JavaScript client reason.
-    InvalidUtf8,
-    /// The server stopped taking what the client writes: a write made no progress within
-    /// its `pingTimeout`, a polling request got no answer within `pingInterval +
-    /// pingTimeout`, or the WebSocket write buffer filled up. Not a JavaScript client reason.
-    WriteStalled,
-}
-
-impl DisconnectReason {
-    /// The reason as the JavaScript client spells it, e.g. `"io server disconnect"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::IoServerDisconnect => "io server disconnect",
-            Self::IoClientDisconnect => "io client disconnect",
-            Self::PingTimeout => "ping timeout",
-            Self::TransportClose => "transport close",
-            Self::TransportError => "transport error",
-            Self::ParseError => "parse error",
-            Self::MessageTooLarge => "message too large",
-            Self::ProtocolViolation => "protocol violation",
-            Self::InvalidUtf8 => "invalid utf-8",
-            Self::WriteStalled => "write stalled",
-        }
-    }
-
-    /// Whether the client reconnects by itself after this reason (when reconnection is on).
-    pub fn is_recoverable(self) -> bool {
-        !matches!(self, Self::IoServerDisconnect | Self::IoClientDisconnect)
-    }
-}
-
-impl fmt::Display for DisconnectReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// An event sent by the server: a name and its arguments, maybe with an ack request.
 #[derive(Debug, Clone)]

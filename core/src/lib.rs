@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 mod client;
+mod disconnect;
 mod dispatcher;
 pub mod engineio;
 mod error;
@@ -29,9 +30,10 @@ mod stream;
 pub mod value;
 
 pub use client::{Client, ClientBuilder};
+pub use disconnect::{DisconnectReason, UnknownDisconnectReason};
 pub use dispatcher::ListenerId;
 pub use error::{AckError, AckReplyError, ConnectError, EmitError, ProtocolError, TransportError};
-pub use event::{DisconnectReason, Event, ManagerEvent, SocketEvent};
+pub use event::{Event, ManagerEvent, SocketEvent};
 pub use manager::{Manager, ManagerBuilder};
 pub use options::{
     BufferPolicy, ManagerOptions, ReconnectHook, ReconnectUpdate, SocketOptions, TransportKind,

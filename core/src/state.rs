@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::event::DisconnectReason;
+use crate::disconnect::DisconnectReason;
 use crate::options::TransportKind;
 
 /// The state of one socket (namespace).

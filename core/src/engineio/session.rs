@@ -16,8 +16,8 @@ use super::transport::polling::{self, PollInbound, Polled, Polling};
 use super::transport::websocket::{WebSocket, WsInbound};
 use super::transport::Endpoint;
 use super::{EnginePacket, Handshake};
+use crate::disconnect::DisconnectReason;
 use crate::error::{server_text, TransportError};
-use crate::event::DisconnectReason;
 use crate::options::TransportKind;
 
 /// How to open a session.

@@ -434,7 +434,7 @@ fn has_room(event_tx: &mpsc::Sender<Delivery>, queued: &QueuedBytes) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::DisconnectReason;
+    use crate::disconnect::DisconnectReason;
     use tokio::sync::{mpsc, watch};
 
     fn linked(ns: &mut Namespace, capacity: usize) -> mpsc::Receiver<Delivery> {
