@@ -1,7 +1,7 @@
 //! Typed errors of the exports, mirroring the core's `ConnectError`, `EmitError` and
 //! `AckError`; each has a `Panic` variant for a bug caught at the boundary.
 
-use crate::event::DisconnectReason;
+use crate::disconnect::DisconnectReason;
 use crate::json;
 use crate::runtime::Panic;
 

@@ -3,50 +3,8 @@
 use std::sync::Arc;
 
 use crate::ack::AckRequest;
+use crate::disconnect::DisconnectReason;
 use crate::json;
-
-/// Why a socket was disconnected: the JavaScript client's reasons, then the causes that
-/// client folds into them (too large, protocol violation, bad UTF-8, stalled write).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum DisconnectReason {
-    /// The server disconnected the socket; no automatic reconnection.
-    IoServerDisconnect,
-    /// The client disconnected; no automatic reconnection.
-    IoClientDisconnect,
-    /// No ping from the server in time.
-    PingTimeout,
-    /// The connection was closed (server, proxy or network).
-    TransportClose,
-    /// The transport failed.
-    TransportError,
-    /// The server sent data that could not be decoded.
-    ParseError,
-    /// The server sent a message larger than the client accepts.
-    MessageTooLarge,
-    /// The server broke the WebSocket protocol.
-    ProtocolViolation,
-    /// The server sent text that is not UTF-8.
-    InvalidUtf8,
-    /// The server stopped taking what the client writes.
-    WriteStalled,
-}
-
-impl From<ferrio::DisconnectReason> for DisconnectReason {
-    fn from(reason: ferrio::DisconnectReason) -> Self {
-        match reason {
-            ferrio::DisconnectReason::IoServerDisconnect => DisconnectReason::IoServerDisconnect,
-            ferrio::DisconnectReason::IoClientDisconnect => DisconnectReason::IoClientDisconnect,
-            ferrio::DisconnectReason::PingTimeout => DisconnectReason::PingTimeout,
-            ferrio::DisconnectReason::TransportClose => DisconnectReason::TransportClose,
-            ferrio::DisconnectReason::TransportError => DisconnectReason::TransportError,
-            ferrio::DisconnectReason::ParseError => DisconnectReason::ParseError,
-            ferrio::DisconnectReason::MessageTooLarge => DisconnectReason::MessageTooLarge,
-            ferrio::DisconnectReason::ProtocolViolation => DisconnectReason::ProtocolViolation,
-            ferrio::DisconnectReason::InvalidUtf8 => DisconnectReason::InvalidUtf8,
-            ferrio::DisconnectReason::WriteStalled => DisconnectReason::WriteStalled,
-        }
-    }
-}
 
 /// What an [`EventRecord`] reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -248,32 +206,11 @@ mod tests {
     }
 
     #[test]
-    fn the_causes_beyond_the_javascript_reasons_cross_with_their_own_reason() {
-        for (core, ffi, text) in [
-            (
-                ferrio::DisconnectReason::MessageTooLarge,
-                DisconnectReason::MessageTooLarge,
-                "message too large",
-            ),
-            (
-                ferrio::DisconnectReason::ProtocolViolation,
-                DisconnectReason::ProtocolViolation,
-                "protocol violation",
-            ),
-            (
-                ferrio::DisconnectReason::InvalidUtf8,
-                DisconnectReason::InvalidUtf8,
-                "invalid utf-8",
-            ),
-            (
-                ferrio::DisconnectReason::WriteStalled,
-                DisconnectReason::WriteStalled,
-                "write stalled",
-            ),
-        ] {
+    fn every_reason_crosses_as_its_enum_and_its_string() {
+        for core in ferrio::DisconnectReason::ALL {
             let record = EventRecord::from_core("/", ferrio::SocketEvent::Disconnect(core));
-            assert_eq!(record.reason, Some(ffi));
-            assert_eq!(record.args_json, format!("[\"{text}\"]"));
+            assert_eq!(record.reason, Some(core.into()));
+            assert_eq!(record.args_json, format!("[\"{core}\"]"));
         }
     }
 }

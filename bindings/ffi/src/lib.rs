@@ -14,6 +14,7 @@ uniffi::setup_scaffolding!();
 
 mod ack;
 mod client;
+mod disconnect;
 mod error;
 mod event;
 mod json;
@@ -30,8 +31,9 @@ mod tracker;
 
 pub use ack::{AckRecord, AckRequest, EmitRecord};
 pub use client::{connect, connect_blocking, Client};
+pub use disconnect::DisconnectReason;
 pub use error::{AckError, AckReplyError, CallError, ConnectError, EmitError, ListenerError};
-pub use event::{DisconnectReason, EventKind, EventRecord, JsonBatch};
+pub use event::{EventKind, EventRecord, JsonBatch};
 pub use listener::{EventListener, Subscription};
 pub use manager::Manager;
 pub use manager_events::{ManagerEvent, ManagerEventStream};

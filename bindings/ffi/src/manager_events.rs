@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use tokio::sync::{broadcast, watch, Mutex};
 
+use crate::disconnect::DisconnectReason;
 use crate::error::CallError;
-use crate::event::DisconnectReason;
 use crate::runtime::{guard, on_runtime};
 
 /// A change of the manager's connection.
