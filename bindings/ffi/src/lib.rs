@@ -37,7 +37,7 @@ pub use event::{EventKind, EventRecord, JsonBatch};
 pub use listener::{EventListener, Subscription};
 pub use manager::Manager;
 pub use manager_events::{ManagerEvent, ManagerEventStream};
-pub use options::{ClientOptions, Transport};
+pub use options::{default_client_options, ClientOptions, Transport};
 #[cfg(unix)]
 pub use pipe::{AckReply, EventPipe, PipeBatch};
 pub use socket::Socket;

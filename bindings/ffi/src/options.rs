@@ -34,12 +34,15 @@ impl From<ferrio::TransportKind> for Transport {
 }
 
 /// Options of a connection (a manager) and the auth of its sockets.
+///
+/// The fields that have a default in the core have none here: start from
+/// [`default_client_options`], which fills them from the core, so that no binding writes a
+/// default again.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct ClientOptions {
     /// `http(s)://` or `ws(s)://` URL; its path is the namespace of `Client.connect`.
     pub url: String,
     /// The Engine.IO path on the server (JS `path`).
-    #[uniffi(default = "/socket.io/")]
     pub path: String,
     /// Query parameters added to every request (JS `query`).
     #[uniffi(default)]
@@ -51,28 +54,20 @@ pub struct ClientOptions {
     #[uniffi(default)]
     pub transports: Vec<Transport>,
     /// Upgrade from polling to WebSocket when offered (JS `upgrade`).
-    #[uniffi(default = true)]
     pub upgrade: bool,
     /// Handshake and namespace connect timeout (JS `timeout`).
-    #[uniffi(default = 20000)]
     pub timeout_ms: u64,
     /// Default timeout of an emit with acknowledgement (JS `ackTimeout`).
-    #[uniffi(default = 30000)]
     pub ack_timeout_ms: u64,
     /// Reconnect automatically (JS `reconnection`).
-    #[uniffi(default = true)]
     pub reconnection: bool,
     /// Attempts before giving up, `None` for unlimited (JS `reconnectionAttempts`).
-    #[uniffi(default = None)]
     pub reconnection_attempts: Option<u32>,
     /// First reconnection delay (JS `reconnectionDelay`).
-    #[uniffi(default = 1000)]
     pub reconnection_delay_ms: u64,
     /// Longest reconnection delay (JS `reconnectionDelayMax`).
-    #[uniffi(default = 5000)]
     pub reconnection_delay_max_ms: u64,
     /// Jitter of the reconnection delay, 0 to 1 (JS `randomizationFactor`).
-    #[uniffi(default = 0.5)]
     pub randomization_factor: f64,
     /// An extra CA certificate (PEM) trusted beside the system roots.
     #[uniffi(default = None)]
@@ -80,6 +75,34 @@ pub struct ClientOptions {
     /// The auth payload (JSON text of an object) sent when connecting a namespace (JS `auth`).
     #[uniffi(default = None)]
     pub auth_json: Option<String>,
+}
+
+/// The options of a connection to `url` with the core's defaults
+/// ([`ferrio::ManagerOptions::default`]): the defaults of every binding.
+#[uniffi::export]
+pub fn default_client_options(url: String) -> ClientOptions {
+    let defaults = ferrio::ManagerOptions::default();
+    ClientOptions {
+        url,
+        path: defaults.path,
+        query: defaults.query.into_iter().collect(),
+        extra_headers: defaults.extra_headers.into_iter().collect(),
+        transports: defaults
+            .transports
+            .into_iter()
+            .map(Transport::from)
+            .collect(),
+        upgrade: defaults.upgrade,
+        timeout_ms: millis(defaults.timeout),
+        ack_timeout_ms: millis(defaults.ack_timeout),
+        reconnection: defaults.reconnection,
+        reconnection_attempts: defaults.reconnection_attempts,
+        reconnection_delay_ms: millis(defaults.reconnection_delay),
+        reconnection_delay_max_ms: millis(defaults.reconnection_delay_max),
+        randomization_factor: defaults.randomization_factor,
+        ca_cert_pem: None,
+        auth_json: None,
+    }
 }
 
 impl ClientOptions {
@@ -133,9 +156,59 @@ pub(crate) fn parse_auth(text: Option<&str>) -> Result<Option<ferrio::Value>, Co
     }
 }
 
+/// Whole milliseconds, at most `u64::MAX`.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Map entries sorted by key, so requests are the same from run to run.
 fn pairs(map: &HashMap<String, String>) -> Vec<(String, String)> {
     let mut pairs: Vec<_> = map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     pairs.sort();
     pairs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_options_are_the_cores_defaults() {
+        let core = ferrio::ManagerOptions::default();
+        let options = default_client_options("http://localhost:3000".into());
+        assert_eq!(options.url, "http://localhost:3000");
+        assert_eq!(options.auth().unwrap(), None);
+        let crossed = options.manager_options();
+        assert_eq!(crossed.path, core.path);
+        assert_eq!(crossed.query, core.query);
+        assert_eq!(crossed.extra_headers, core.extra_headers);
+        assert_eq!(crossed.transports, core.transports);
+        assert_eq!(crossed.upgrade, core.upgrade);
+        assert_eq!(crossed.timeout, core.timeout);
+        assert_eq!(crossed.ack_timeout, core.ack_timeout);
+        assert_eq!(crossed.reconnection, core.reconnection);
+        assert_eq!(crossed.reconnection_attempts, core.reconnection_attempts);
+        assert_eq!(crossed.reconnection_delay, core.reconnection_delay);
+        assert_eq!(crossed.reconnection_delay_max, core.reconnection_delay_max);
+        assert_eq!(crossed.randomization_factor, core.randomization_factor);
+        assert_eq!(crossed.ca_certs_pem, core.ca_certs_pem);
+    }
+
+    #[test]
+    fn no_transports_means_the_cores_transports() {
+        let options = ClientOptions {
+            transports: Vec::new(),
+            ..default_client_options("http://localhost:3000".into())
+        };
+        assert_eq!(
+            options.manager_options().transports,
+            ferrio::ManagerOptions::default().transports
+        );
+    }
+
+    #[test]
+    fn a_duration_beyond_u64_milliseconds_saturates() {
+        assert_eq!(millis(Duration::MAX), u64::MAX);
+        assert_eq!(millis(Duration::from_micros(1500)), 1);
+    }
 }

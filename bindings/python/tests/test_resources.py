@@ -71,7 +71,7 @@ class Listener(ffi.EventListener):  # type: ignore[misc]
 def test_listener_batches_come_from_one_delivery_thread_that_close_stops(
     server: TestServer,
 ) -> None:
-    manager = ffi.Manager(ffi.ClientOptions(url=server.url))
+    manager = ffi.Manager(ffi.default_client_options(server.url))
     socket = manager.socket("/", None)
     listener = Listener()
     subscription = socket.subscribe(listener, 64)
@@ -89,7 +89,7 @@ def test_listener_batches_come_from_one_delivery_thread_that_close_stops(
 
 
 def test_a_cancelled_subscription_stops_its_thread(server: TestServer) -> None:
-    manager = ffi.Manager(ffi.ClientOptions(url=server.url))
+    manager = ffi.Manager(ffi.default_client_options(server.url))
     socket = manager.socket("/", None)
     subscription = socket.subscribe(Listener(), 64)
     assert ffi.live_delivery_threads() == 1
@@ -99,7 +99,7 @@ def test_a_cancelled_subscription_stops_its_thread(server: TestServer) -> None:
 
 
 def test_a_closed_manager_refuses_work_with_typed_errors(server: TestServer) -> None:
-    manager = ffi.Manager(ffi.ClientOptions(url=server.url))
+    manager = ffi.Manager(ffi.default_client_options(server.url))
     socket = manager.socket("/", None)
     manager.close_blocking()
     try:
@@ -114,7 +114,7 @@ def test_a_closed_manager_refuses_work_with_typed_errors(server: TestServer) -> 
 
 
 def test_invalid_arguments_are_typed_errors(server: TestServer) -> None:
-    manager = ffi.Manager(ffi.ClientOptions(url=server.url))
+    manager = ffi.Manager(ffi.default_client_options(server.url))
     socket = manager.socket("/", None)
     try:
         for text in ["{", '{"a":1}', '[{"_placeholder":true,"num":1}]']:
@@ -137,7 +137,7 @@ def test_invalid_arguments_are_typed_errors(server: TestServer) -> None:
 
 @needs_event_pipe
 def test_an_invalid_call_through_the_event_pipe_is_a_typed_error(server: TestServer) -> None:
-    manager = ffi.Manager(ffi.ClientOptions(url=server.url))
+    manager = ffi.Manager(ffi.default_client_options(server.url))
     socket = manager.socket("/", None)
     try:
         pipe = socket.event_pipe()

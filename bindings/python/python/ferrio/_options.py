@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any, Callable, Union
 
@@ -16,27 +17,47 @@ def _millis(seconds: float) -> int:
     return max(0, int(seconds * 1000))
 
 
+def default_options(url: str = "") -> ffi.ClientOptions:
+    """The native options of a connection to ``url`` with the core's defaults: the one
+    place every default of this package comes from."""
+    return ffi.default_client_options(url)
+
+
 class Settings:
-    """What the client constructor was given (python-socketio names, seconds)."""
+    """What the client constructor was given (python-socketio names, seconds); ``None``
+    keeps the core's default."""
 
     def __init__(
         self,
         *,
-        reconnection: bool = True,
-        reconnection_attempts: int = 0,
-        reconnection_delay: float = 1,
-        reconnection_delay_max: float = 5,
-        randomization_factor: float = 0.5,
-        ack_timeout: float = 30,
+        reconnection: bool | None = None,
+        reconnection_attempts: int | None = None,
+        reconnection_delay: float | None = None,
+        reconnection_delay_max: float | None = None,
+        randomization_factor: float | None = None,
+        ack_timeout: float | None = None,
         ca_cert: str | None = None,
     ) -> None:
-        self.reconnection = reconnection
-        self.reconnection_attempts = reconnection_attempts
-        self.reconnection_delay = reconnection_delay
-        self.reconnection_delay_max = reconnection_delay_max
-        self.randomization_factor = randomization_factor
-        self.ack_timeout = ack_timeout
+        base = default_options()
+        if reconnection is not None:
+            base.reconnection = reconnection
+        if reconnection_attempts is not None:
+            base.reconnection_attempts = reconnection_attempts or None
+        if reconnection_delay is not None:
+            base.reconnection_delay_ms = _millis(reconnection_delay)
+        if reconnection_delay_max is not None:
+            base.reconnection_delay_max_ms = _millis(reconnection_delay_max)
+        if randomization_factor is not None:
+            base.randomization_factor = randomization_factor
+        if ack_timeout is not None:
+            base.ack_timeout_ms = _millis(ack_timeout)
+        self._base = base
         self.ca_cert = ca_cert
+
+    @property
+    def ack_timeout(self) -> float:
+        """The default timeout of an emit with acknowledgement, in seconds."""
+        return int(self._base.ack_timeout_ms) / 1000
 
     def options(
         self,
@@ -45,8 +66,8 @@ class Settings:
         headers: dict[str, str] | None,
         auth: Auth,
         transports: str | list[str] | None,
-        socketio_path: str,
-        wait_timeout: float,
+        socketio_path: str | None,
+        wait_timeout: float | None,
     ) -> ffi.ClientOptions:
         """The native options of one connection."""
         if isinstance(transports, str):
@@ -57,29 +78,25 @@ class Settings:
             raise ValueError(f"unknown transport {error.args[0]!r}") from None
         if callable(auth):
             auth = auth()
-        path = "/" + socketio_path.strip("/") + "/"
-        ca_pem = None
+        options = copy.copy(self._base)
+        options.url = url
+        if socketio_path is not None:
+            options.path = "/" + socketio_path.strip("/") + "/"
+        options.extra_headers = dict(headers or {})
+        if kinds:
+            options.transports = kinds
+            options.upgrade = kinds != [ffi.Transport.POLLING]
+        if wait_timeout is not None:
+            options.timeout_ms = _millis(wait_timeout)
         if self.ca_cert is not None:
             ca_pem = self.ca_cert
             if "-----BEGIN" not in ca_pem:
                 with open(ca_pem, encoding="ascii") as file:
                     ca_pem = file.read()
-        return ffi.ClientOptions(
-            url=url,
-            path=path,
-            extra_headers=dict(headers or {}),
-            transports=kinds,
-            upgrade=kinds != [ffi.Transport.POLLING],
-            timeout_ms=_millis(wait_timeout),
-            ack_timeout_ms=_millis(self.ack_timeout),
-            reconnection=self.reconnection,
-            reconnection_attempts=self.reconnection_attempts or None,
-            reconnection_delay_ms=_millis(self.reconnection_delay),
-            reconnection_delay_max_ms=_millis(self.reconnection_delay_max),
-            randomization_factor=self.randomization_factor,
-            ca_cert_pem=ca_pem,
-            auth_json=None if auth is None else json.dumps(auth),
-        )
+            options.ca_cert_pem = ca_pem
+        if auth is not None:
+            options.auth_json = json.dumps(auth)
+        return options
 
 
 def transport_name(transport: ffi.Transport | None) -> str | None:

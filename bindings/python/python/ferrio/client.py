@@ -32,19 +32,21 @@ class Client:
             client.emit("chat", "hello")
             event, *args = client.receive(timeout=5)
 
-    Times are in seconds. ``reconnection_attempts=0`` means unlimited.
+    Times are in seconds. ``reconnection_attempts=0`` means unlimited. An option left
+    ``None`` (as ``wait_timeout`` and ``socketio_path`` of ``connect``) takes the default
+    of the Rust core, the same in every language.
     """
 
     def __init__(
         self,
         url: str | None = None,
         *,
-        reconnection: bool = True,
-        reconnection_attempts: int = 0,
-        reconnection_delay: float = 1,
-        reconnection_delay_max: float = 5,
-        randomization_factor: float = 0.5,
-        ack_timeout: float = 30,
+        reconnection: bool | None = None,
+        reconnection_attempts: int | None = None,
+        reconnection_delay: float | None = None,
+        reconnection_delay_max: float | None = None,
+        randomization_factor: float | None = None,
+        ack_timeout: float | None = None,
         ca_cert: str | None = None,
     ) -> None:
         self._url = url
@@ -69,8 +71,8 @@ class Client:
         auth: Auth = None,
         transports: str | list[str] | None = None,
         namespace: str = "/",
-        socketio_path: str = "socket.io",
-        wait_timeout: float = 20,
+        socketio_path: str | None = None,
+        wait_timeout: float | None = None,
     ) -> None:
         """Connects to ``url`` and ``namespace``; raises as ``AsyncClient.connect``."""
         if self._manager is not None:

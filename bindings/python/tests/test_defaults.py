@@ -1,0 +1,81 @@
+"""The package's option defaults are the Rust core's, read through the FFI, never written
+again in Python."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pytest
+
+import ferrio
+from ferrio._ffi import ferrio_ffi as ffi
+from ferrio._options import Settings
+
+URL = "http://localhost:3000"
+
+#: The options a client takes from the core when they are not given.
+CORE_OPTIONS = [
+    "reconnection",
+    "reconnection_attempts",
+    "reconnection_delay",
+    "reconnection_delay_max",
+    "randomization_factor",
+    "ack_timeout",
+]
+
+
+def fields(options: ffi.ClientOptions) -> dict[str, Any]:
+    return dict(vars(options))
+
+
+def connect_options(settings: Settings) -> ffi.ClientOptions:
+    return settings.options(
+        URL, headers=None, auth=None, transports=None, socketio_path=None, wait_timeout=None
+    )
+
+
+@pytest.mark.parametrize("client_class", [ferrio.AsyncClient, ferrio.Client])
+def test_every_option_of_a_client_defaults_to_the_core(client_class: type[Any]) -> None:
+    constructor = inspect.signature(client_class.__init__).parameters
+    for name in CORE_OPTIONS:
+        assert constructor[name].default is None, name
+    connect = inspect.signature(client_class.connect).parameters
+    assert connect["wait_timeout"].default is None
+    assert connect["socketio_path"].default is None
+
+
+def test_the_options_of_a_client_given_nothing_are_the_cores_defaults() -> None:
+    core = ffi.default_client_options(URL)
+    assert fields(connect_options(Settings())) == fields(core)
+    assert Settings().ack_timeout == core.ack_timeout_ms / 1000
+
+
+def test_given_options_replace_the_defaults_in_python_socketio_units() -> None:
+    settings = Settings(
+        reconnection=False,
+        reconnection_attempts=0,
+        reconnection_delay=0.25,
+        reconnection_delay_max=2,
+        randomization_factor=0.1,
+        ack_timeout=1.5,
+    )
+    options = settings.options(
+        URL,
+        headers={"X-A": "1"},
+        auth={"token": "t"},
+        transports="polling",
+        socketio_path="io",
+        wait_timeout=3,
+    )
+    assert not options.reconnection
+    assert options.reconnection_attempts is None  # 0 is unlimited, as in python-socketio
+    assert (options.reconnection_delay_ms, options.reconnection_delay_max_ms) == (250, 2000)
+    assert options.randomization_factor == 0.1
+    assert options.ack_timeout_ms == 1500 and settings.ack_timeout == 1.5
+    assert options.timeout_ms == 3000
+    assert options.path == "/io/"
+    assert options.transports == [ffi.Transport.POLLING] and not options.upgrade
+    assert options.extra_headers == {"X-A": "1"}
+    assert options.auth_json == '{"token": "t"}'
+    assert connect_options(Settings(reconnection_attempts=3)).reconnection_attempts == 3
