@@ -2,12 +2,14 @@ package dev.ferrio
 
 import kotlinx.serialization.json.JsonObject
 import kotlin.time.Duration
-import kotlin.time.Duration.Companion.seconds
+import kotlin.time.Duration.Companion.milliseconds
 import dev.ferrio.ffi.ClientOptions as FfiClientOptions
 import dev.ferrio.ffi.Transport as FfiTransport
+import dev.ferrio.ffi.defaultClientOptions
 
 /**
- * Options of a connection, with the JavaScript client's names and defaults.
+ * Options of a connection, with the JavaScript client's names and defaults. The defaults are
+ * the Rust core's, read through the native library: the same in every language.
  *
  * ```
  * ClientOptions(transports = listOf(Transport.WEBSOCKET), reconnectionDelay = 500.milliseconds)
@@ -15,29 +17,29 @@ import dev.ferrio.ffi.Transport as FfiTransport
  */
 public data class ClientOptions(
     /** The Engine.IO path on the server (JS `path`). */
-    val path: String = "/socket.io/",
+    val path: String = CoreDefaults.options.path,
     /** Query parameters added to every request (JS `query`). */
     val query: Map<String, String> = emptyMap(),
     /** Headers added to every request and to the WebSocket handshake (JS `extraHeaders`). */
     val extraHeaders: Map<String, String> = emptyMap(),
-    /** Transports to try, in order (JS `transports`); empty for polling then WebSocket. */
-    val transports: List<Transport> = emptyList(),
+    /** Transports to try, in order (JS `transports`); empty for the default ones. */
+    val transports: List<Transport> = CoreDefaults.options.transports.map { it.toTransport() },
     /** Upgrade from polling to WebSocket when offered (JS `upgrade`). */
-    val upgrade: Boolean = true,
+    val upgrade: Boolean = CoreDefaults.options.upgrade,
     /** Handshake and namespace connect timeout (JS `timeout`). */
-    val timeout: Duration = 20.seconds,
+    val timeout: Duration = CoreDefaults.options.timeoutMs.asMillis(),
     /** Default timeout of [Socket.emitWithAck] (JS `ackTimeout`). */
-    val ackTimeout: Duration = 30.seconds,
+    val ackTimeout: Duration = CoreDefaults.options.ackTimeoutMs.asMillis(),
     /** Reconnect automatically (JS `reconnection`). */
-    val reconnection: Boolean = true,
+    val reconnection: Boolean = CoreDefaults.options.reconnection,
     /** Attempts before giving up, `null` for unlimited (JS `reconnectionAttempts`). */
-    val reconnectionAttempts: Int? = null,
+    val reconnectionAttempts: Int? = CoreDefaults.options.reconnectionAttempts?.toInt(),
     /** First reconnection delay (JS `reconnectionDelay`). */
-    val reconnectionDelay: Duration = 1.seconds,
+    val reconnectionDelay: Duration = CoreDefaults.options.reconnectionDelayMs.asMillis(),
     /** Longest reconnection delay (JS `reconnectionDelayMax`). */
-    val reconnectionDelayMax: Duration = 5.seconds,
+    val reconnectionDelayMax: Duration = CoreDefaults.options.reconnectionDelayMaxMs.asMillis(),
     /** Jitter of the reconnection delay, 0 to 1 (JS `randomizationFactor`). */
-    val randomizationFactor: Double = 0.5,
+    val randomizationFactor: Double = CoreDefaults.options.randomizationFactor,
     /** An extra CA certificate (PEM) trusted beside the system roots. */
     val caCertPem: String? = null,
     /** The auth payload sent when connecting a namespace (JS `auth`). */
@@ -61,6 +63,17 @@ public data class ClientOptions(
         authJson = auth?.toString(),
     )
 }
+
+/** The core's defaults, read once through the native library: none is written in Kotlin. */
+internal object CoreDefaults {
+    val options: FfiClientOptions by lazy {
+        NativeThreads.init()
+        defaultClientOptions("")
+    }
+}
+
+private fun ULong.asMillis(): Duration =
+    if (this > Long.MAX_VALUE.toULong()) Duration.INFINITE else toLong().milliseconds
 
 internal fun Duration.millis(): ULong = inWholeMilliseconds.coerceAtLeast(0).toULong()
 
