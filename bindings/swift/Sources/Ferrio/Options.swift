@@ -68,32 +68,33 @@ public enum DisconnectReason: String, Sendable, Hashable {
     }
 }
 
-/// Options of a connection, with the JavaScript client's names and defaults.
+/// Options of a connection, with the JavaScript client's names and defaults. The defaults are
+/// the Rust core's, read through the native library: the same in every language.
 public struct ClientOptions: Sendable {
     /// The Engine.IO path on the server (JS `path`).
-    public var path = "/socket.io/"
+    public var path: String = CoreDefaults.options.path
     /// Query parameters added to every request (JS `query`).
     public var query: [String: String] = [:]
     /// Headers added to every request and to the WebSocket handshake (JS `extraHeaders`).
     public var extraHeaders: [String: String] = [:]
     /// Transports to try, in order (JS `transports`).
-    public var transports: [Transport] = [.polling, .websocket]
+    public var transports: [Transport] = CoreDefaults.options.transports.map { Transport($0) }
     /// Upgrade from polling to WebSocket when offered (JS `upgrade`).
-    public var upgrade = true
+    public var upgrade: Bool = CoreDefaults.options.upgrade
     /// Handshake and namespace connect timeout (JS `timeout`).
-    public var timeout: Duration = .seconds(20)
+    public var timeout: Duration = .milliseconds(CoreDefaults.options.timeoutMs)
     /// Default timeout of ``Socket/emitWithAck(_:_:timeout:)`` (JS `ackTimeout`).
-    public var ackTimeout: Duration = .seconds(30)
+    public var ackTimeout: Duration = .milliseconds(CoreDefaults.options.ackTimeoutMs)
     /// Reconnect automatically (JS `reconnection`).
-    public var reconnection = true
+    public var reconnection: Bool = CoreDefaults.options.reconnection
     /// Attempts before giving up; `nil` for unlimited (JS `reconnectionAttempts`).
-    public var reconnectionAttempts: Int? = nil
+    public var reconnectionAttempts: Int? = CoreDefaults.options.reconnectionAttempts.map { Int($0) }
     /// First reconnection delay (JS `reconnectionDelay`).
-    public var reconnectionDelay: Duration = .seconds(1)
+    public var reconnectionDelay: Duration = .milliseconds(CoreDefaults.options.reconnectionDelayMs)
     /// Longest reconnection delay (JS `reconnectionDelayMax`).
-    public var reconnectionDelayMax: Duration = .seconds(5)
+    public var reconnectionDelayMax: Duration = .milliseconds(CoreDefaults.options.reconnectionDelayMaxMs)
     /// Jitter of the reconnection delay, 0 to 1 (JS `randomizationFactor`).
-    public var randomizationFactor = 0.5
+    public var randomizationFactor: Double = CoreDefaults.options.randomizationFactor
     /// An extra CA certificate (PEM) trusted beside the system roots.
     public var caCertificatePEM: String? = nil
     /// The auth payload of every namespace (JS `auth`): an object.
@@ -125,6 +126,11 @@ public struct ClientOptions: Sendable {
             authJson: try auth.map(authJSON)
         )
     }
+}
+
+/// The core's defaults, read once through the native library: none is written in Swift.
+enum CoreDefaults {
+    static let options = FerrioUniFFI.defaultClientOptions(url: "")
 }
 
 /// The JSON text of an auth payload.
