@@ -67,6 +67,9 @@ async fn client_disconnect_gives_io_client_disconnect() {
     let reason = disconnect_reason_after(&client, client.disconnect()).await;
     assert_eq!(reason, DisconnectReason::IoClientDisconnect);
     assert!(!client.connected());
+    // The client's own event comes as its DISCONNECT packet is queued: the server has it
+    // once the namespace is empty.
+    server.wait_for_sockets("/", 0).await;
     let disconnects = server.stats().await;
     assert!(
         disconnects
@@ -78,7 +81,9 @@ async fn client_disconnect_gives_io_client_disconnect() {
 }
 
 async fn frozen_server_is_detected_by_ping_timeout(mode: Mode) {
-    let server = TestServer::start_with(json!({"pingInterval": 200, "pingTimeout": 300})).await;
+    // A pingTimeout of a second: a busy machine must not end the connection (or the
+    // upgrade) before the freeze.
+    let server = TestServer::start_with(json!({"pingInterval": 200, "pingTimeout": 1000})).await;
     let client = Client::builder(&server.url())
         .manager(|b| common::builder_for(b, mode).reconnection(false))
         .connect()

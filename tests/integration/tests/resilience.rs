@@ -541,7 +541,9 @@ async fn full_offline_buffer_rejects_or_drops_the_oldest_as_configured() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handler_slower_than_ping_timeout_does_not_cause_a_ping_timeout() {
-    let server = TestServer::start_with(json!({"pingInterval": 200, "pingTimeout": 300})).await;
+    // Each handler call (1.5 s) outlasts pingInterval + pingTimeout (1.2 s), which still
+    // leaves a loaded machine a second of slack before a pong is late.
+    let server = TestServer::start_with(json!({"pingInterval": 200, "pingTimeout": 1000})).await;
     let client = quick_client(&server.url(), Mode::WebSocket).await;
     let mut events = client.events();
     client.on("hi", |_| std::thread::sleep(Duration::from_millis(1500)));
@@ -549,7 +551,7 @@ async fn a_handler_slower_than_ping_timeout_does_not_cause_a_ping_timeout() {
     next_event(&mut events, "hi").await;
     client.emit("hi", &()).await.expect("emit");
     next_event(&mut events, "hi").await;
-    // The handler blocked its dispatcher thread for 3 s in all: ten heartbeats went by.
+    // The handler blocked its dispatcher thread for 3 s in all: fifteen heartbeats went by.
     let ack = client.emit_with_ack("echo", &"alive").await.expect("ack");
     assert_eq!(ack.args, [Value::from("alive")]);
     let stats = server.stats().await;
