@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ferrio::ManagerOptions;
 
 const TOP_EXAMPLES: &str = "\
 Examples:
@@ -169,13 +170,13 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "N")]
     pub reconnection_attempts: Option<u32>,
 
-    /// First reconnection delay in milliseconds (default 1000).
-    #[arg(long, value_name = "MS")]
-    pub reconnection_delay_ms: Option<u64>,
+    /// First reconnection delay in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = default_millis(|o| o.reconnection_delay))]
+    pub reconnection_delay_ms: u64,
 
-    /// Longest reconnection delay in milliseconds (default 5000).
-    #[arg(long, value_name = "MS")]
-    pub reconnection_delay_max_ms: Option<u64>,
+    /// Longest reconnection delay in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = default_millis(|o| o.reconnection_delay_max))]
+    pub reconnection_delay_max_ms: u64,
 
     /// Do not reconnect after a lost connection.
     #[arg(long)]
@@ -216,6 +217,12 @@ pub enum Transport {
     Websocket,
     /// HTTP long-polling only, never upgraded.
     Polling,
+}
+
+/// A default of the core's [`ManagerOptions`] in whole milliseconds: the CLI writes none of
+/// its own.
+fn default_millis(option: fn(&ManagerOptions) -> Duration) -> u64 {
+    u64::try_from(option(&ManagerOptions::default()).as_millis()).unwrap_or(u64::MAX)
 }
 
 /// `--auth`: any JSON object.
@@ -276,6 +283,22 @@ mod tests {
         assert!(args.namespaces.is_empty());
         assert!(!args.no_reconnection);
         assert_eq!(args.auth, None);
+    }
+
+    #[test]
+    fn the_reconnection_defaults_are_the_cores() {
+        let args = connect(&["http://localhost:3000"]).unwrap();
+        let core = ManagerOptions::default();
+        assert_eq!(args.reconnection_attempts, core.reconnection_attempts);
+        assert_eq!(
+            Duration::from_millis(args.reconnection_delay_ms),
+            core.reconnection_delay
+        );
+        assert_eq!(
+            Duration::from_millis(args.reconnection_delay_max_ms),
+            core.reconnection_delay_max
+        );
+        assert_eq!(!args.no_reconnection, core.reconnection);
     }
 
     #[test]
@@ -344,8 +367,8 @@ mod tests {
         .unwrap();
         assert_eq!(args.transport, Transport::Polling);
         assert_eq!(args.reconnection_attempts, Some(3));
-        assert_eq!(args.reconnection_delay_ms, Some(10));
-        assert_eq!(args.reconnection_delay_max_ms, Some(20));
+        assert_eq!(args.reconnection_delay_ms, 10);
+        assert_eq!(args.reconnection_delay_max_ms, 20);
         assert!(args.no_reconnection);
         assert!(connect(&["ws://h", "--transport", "carrier-pigeon"]).is_err());
     }

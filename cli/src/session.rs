@@ -214,13 +214,9 @@ fn manager_builder(args: &ConnectArgs) -> Result<ManagerBuilder, String> {
     if let Some(attempts) = args.reconnection_attempts {
         builder = builder.reconnection_attempts(attempts);
     }
-    if let Some(ms) = args.reconnection_delay_ms {
-        builder = builder.reconnection_delay(Duration::from_millis(ms));
-    }
-    if let Some(ms) = args.reconnection_delay_max_ms {
-        builder = builder.reconnection_delay_max(Duration::from_millis(ms));
-    }
-    Ok(builder)
+    Ok(builder
+        .reconnection_delay(Duration::from_millis(args.reconnection_delay_ms))
+        .reconnection_delay_max(Duration::from_millis(args.reconnection_delay_max_ms)))
 }
 
 /// The namespaces to connect, normalized, without duplicates, in order; `/` when none.
