@@ -88,8 +88,8 @@ async fn end_of_input_waits_for_the_count() {
 #[tokio::test]
 async fn a_timeout_before_the_count_exits_3() {
     let server = Serve::start().await;
-    // Room to connect on a busy machine: a timeout before that exits 1.
-    let mut child = connect(&server.url, &["--count", "5", "--timeout", "2"]);
+    // Room to connect on a busy machine (a timeout before that exits 1): 5 s.
+    let mut child = connect(&server.url, &["--count", "5", "--timeout", "5"]);
     write_lines(&mut child, &[], true).await;
     let (code, stdout) = finish(child).await;
     assert_eq!(code, 3, "{stdout}");
@@ -99,8 +99,8 @@ async fn a_timeout_before_the_count_exits_3() {
 #[tokio::test]
 async fn a_timeout_without_a_count_is_a_normal_end() {
     let server = Serve::start().await;
-    // Room to connect on a busy machine: a timeout before that exits 1.
-    let mut child = connect(&server.url, &["--timeout", "2"]);
+    // Room to connect on a busy machine (a timeout before that exits 1): 5 s.
+    let mut child = connect(&server.url, &["--timeout", "5"]);
     write_lines(&mut child, &[], true).await;
     let (code, stdout) = finish(child).await;
     assert_eq!(code, 0, "{stdout}");
