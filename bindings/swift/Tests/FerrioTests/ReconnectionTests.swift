@@ -125,12 +125,11 @@ struct ServerAckTests {
             #expect(first["responses"] == ["from the stream"])
             try await consumer.value
             try await until("the stream to be unregistered") { socket.hub.subscriberCount == 0 }
-            // Nobody listens any more: the socket answers with an empty acknowledgement at once.
-            let start = ContinuousClock.now
+            // Nobody listens any more: the socket answers with an empty acknowledgement by
+            // itself (unanswered, the server would report its 5 s timeout as an error).
             let second = try await server.control(
                 "emitWithAck", ["event": "manual", "args": [], "timeoutMs": 5000])
             #expect(second["error"] == nil)
-            #expect(ContinuousClock.now - start < .seconds(3))
         }
     }
 }
