@@ -22,11 +22,11 @@ fi
 [ "$(id -u)" = 0 ] || fail "chroot and mount need root"
 root="$("$here/toolchain.sh")"
 
-inside=/tmp/ferrio-check-release
-work="$root$inside"
-rm -rf "$work"
+# A directory of this run's own: two checks at once (two clones on one machine) share the root.
+mkdir -p "$root/tmp"
+work="$(mktemp -d "$root/tmp/ferrio-check-release.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work"
+inside="${work#"$root"}"
 
 # A stand-in for the release asset: any zip does for the checksum.
 python3 -c 'import sys, zipfile

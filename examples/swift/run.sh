@@ -69,7 +69,8 @@ fi
 [ "$(id -u)" = 0 ] || fail "chroot and mount need root"
 root="$("$swift_dir/toolchain.sh")"
 # Paths inside the root (the repository is mounted there at its own path).
-published=/var/cache/ferrio-swift-release/ferrio-swift
+# One published copy per repository: another clone checked at the same time has its own.
+published="/var/cache/ferrio-swift-release/$(echo "$repo" | tr '/' '_')/ferrio-swift"
 scratch="/var/cache/ferrio-swiftpm/$(echo "$package" | tr '/' '_')"
 publish "$root$published"
 "$swift_dir/in-root.sh" "$root" -- /bin/bash -c 'set -euo pipefail
