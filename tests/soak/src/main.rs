@@ -34,8 +34,8 @@ use tokio::time::Instant;
 /// How long the clients get, after the faults of an interval, to be connected again before
 /// a sample: past it the sample records how many were.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
-/// How long the process gets, after closing every client, to release their descriptors
-/// and tasks before the last sample.
+/// How long the process gets, after closing every client, to release their descriptors,
+/// tasks and threads before the last sample.
 const RELEASE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Descriptors one client may hold at once: a WebSocket, or a polling GET and POST plus a
 /// pooled connection being replaced.
@@ -210,14 +210,16 @@ async fn soak(config: &Config) -> Result<bool, SoakError> {
     Ok(passed)
 }
 
-/// Samples until descriptors and tasks are back near `idle` (or [`RELEASE_TIMEOUT`]
-/// passed): closing ends connections and tasks a little after `close()` returns.
+/// Samples until descriptors, tasks and threads are back near `idle` (or [`RELEASE_TIMEOUT`]
+/// passed): closing ends connections and tasks a little after `close()` returns, and each
+/// socket's dispatcher thread ends on its own once it sees the socket closed.
 async fn released(idle: &Usage) -> Result<Usage, SoakError> {
     let deadline = Instant::now() + RELEASE_TIMEOUT;
     loop {
         let usage = probe::sample()?;
         let back = usage.fds <= idle.fds + report::CLOSED_SLACK
-            && usage.tasks <= idle.tasks + report::CLOSED_SLACK;
+            && usage.tasks <= idle.tasks + report::CLOSED_SLACK
+            && usage.threads <= idle.threads + report::THREAD_SLACK;
         if back || Instant::now() >= deadline {
             return Ok(usage);
         }
