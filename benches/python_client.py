@@ -81,10 +81,7 @@ async def connect(impl: str, url: str, websocket_only: bool, client=None):  # ty
     transports = ["websocket"] if websocket_only else ["polling", "websocket"]
     await client.connect(url, transports=transports, wait_timeout=20)
     if not websocket_only:
-        def transport() -> str | None:
-            return client.transport if impl == "ferrio" else client.transport()
-
-        while transport() != "websocket":
+        while client.transport() != "websocket":
             await asyncio.sleep(0.001)
     return client
 

@@ -26,7 +26,7 @@ async def test_connects_over_each_transport(
     await client.connect(server.url, transports=transports)
     try:
         assert client.connected
-        await until(lambda: client.transport == expected)
+        await until(lambda: client.transport() == expected)
         assert await client.call("echo", "over " + expected) == "over " + expected
         clients = await server.acontrol("clients")
         mine = [c for c in clients["namespaces"]["/"] if c["id"] == client.sid]
@@ -34,7 +34,7 @@ async def test_connects_over_each_transport(
     finally:
         await client.disconnect()
     assert not client.connected
-    assert client.transport is None
+    assert client.transport() is None
 
 
 async def test_the_connect_handler_runs_before_connect_returns(server: TestServer) -> None:

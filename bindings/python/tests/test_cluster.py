@@ -65,7 +65,7 @@ async def test_a_default_client_stays_on_its_node_and_gets_a_broadcast_from_the_
     client.on("news", news)
     await client.connect(STICKY_URL)  # polling first, then the upgrade
     try:
-        await until(lambda: client.transport == "websocket")
+        await until(lambda: client.transport() == "websocket")
         assert await client.call("join", room, timeout=5) is True
         sid = client.sid
         assert sid is not None

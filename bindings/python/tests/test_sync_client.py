@@ -14,7 +14,7 @@ def test_the_sync_client_emits_calls_and_receives(server: TestServer) -> None:
     with ferrio.Client() as client:
         client.connect(server.url, transports=["websocket"])
         assert client.connected and client.sid is not None
-        assert client.transport == "websocket"
+        assert client.transport() == "websocket"
         client.emit("message", ("hi", b"\x01", {"n": 1}))
         assert client.receive(timeout=10) == ["message-back", "hi", b"\x01", {"n": 1}]
         assert client.call("echo", ("a", 1)) == ("a", 1)

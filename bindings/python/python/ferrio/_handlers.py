@@ -16,12 +16,14 @@ RESERVED_EVENTS = frozenset(
 class Registered:
     """A handler with what is needed to call it cheaply."""
 
-    __slots__ = ("function", "is_async", "max_args")
+    __slots__ = ("function", "is_async", "max_args", "once")
 
-    def __init__(self, function: Handler) -> None:
+    def __init__(self, function: Handler, once: bool = False) -> None:
         self.function = function
         self.is_async = inspect.iscoroutinefunction(function)
         self.max_args: int | None = _max_args(function)
+        #: Removed before its first call (``once``).
+        self.once = once
 
     def fit(self, args: list[Any]) -> list[Any]:
         """The built-in events' arguments cut to what the handler takes (a ``disconnect``
@@ -29,6 +31,17 @@ class Registered:
         if self.max_args is None or len(args) <= self.max_args:
             return args
         return args[: self.max_args]
+
+
+def take(handlers: dict[str, Registered] | None, event: str) -> Registered | None:
+    """The handler of ``event`` in ``handlers``; a ``once`` handler is removed as it is
+    taken, so that it runs a single time."""
+    if not handlers:
+        return None
+    handler = handlers.get(event)
+    if handler is not None and handler.once:
+        del handlers[event]
+    return handler
 
 
 def _max_args(function: Handler) -> int | None:

@@ -26,7 +26,7 @@ from ._errors import convert
 from ._event import Event
 from ._ffi import ferrio_ffi as ffi
 from ._finalise import track
-from ._handlers import RESERVED_EVENTS, Handler, Registered
+from ._handlers import RESERVED_EVENTS, Handler, Registered, take
 from ._options import Auth, Settings, transport_name
 
 logger = logging.getLogger("ferrio")
@@ -93,6 +93,9 @@ class _Namespace:
         self.last_take = 0.0
         self.drained = asyncio.Event()
         self.sid: str | None = None
+        #: Disconnected for good: by the server (``io server disconnect``), or by a lost
+        #: connection without reconnection.
+        self.ended = False
         self.connected = asyncio.Event()
         self.failed = asyncio.Event()
         self.disconnected = asyncio.Event()
@@ -206,6 +209,14 @@ class AsyncClient:
         self._flush_handle: asyncio.Handle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed: asyncio.Event | None = None
+        #: Whether the connection reconnects by itself (the options of `connect`).
+        self._reconnection = True
+        #: While `connect` or `disconnect` runs: they release the connection themselves.
+        self._busy = False
+        #: Watches the manager for reconnection giving up (with reconnection only).
+        self._watch_task: asyncio.Task[None] | None = None
+        #: The release of a connection that ended by itself (see `_end_for_good`).
+        self._ending: asyncio.Task[None] | None = None
 
     # Handlers -----------------------------------------------------------------------------
 
@@ -227,8 +238,39 @@ class AsyncClient:
         Built-in events: ``connect``, ``connect_error`` (the error data), ``disconnect``
         (the reason)."""
 
+        return self._register(event, handler, namespace, once=False)
+
+    @overload
+    def once(
+        self, event: str, handler: None = None, namespace: str | None = None
+    ) -> Callable[[F], F]: ...
+
+    @overload
+    def once(self, event: str, handler: F, namespace: str | None = None) -> F: ...
+
+    def once(
+        self, event: str, handler: F | None = None, namespace: str | None = None
+    ) -> F | Callable[[F], F]:
+        """As :meth:`on`, but the handler runs for the next ``event`` only, then is
+        removed (as the JavaScript client's ``once``)."""
+        return self._register(event, handler, namespace, once=True)
+
+    def off(self, event: str, handler: Handler | None = None, namespace: str | None = None) -> None:
+        """Removes the handler of ``event`` in ``namespace`` (default ``/``): any handler,
+        or only ``handler`` when given (another handler of the event is then kept). An
+        event has one handler at a time, as in python-socketio: :meth:`on` replaces it."""
+        handlers = self._handlers.get(namespace or "/")
+        if not handlers or event not in handlers:
+            return
+        if handler is None or handlers[event].function == handler:
+            del handlers[event]
+
+    def _register(
+        self, event: str, handler: F | None, namespace: str | None, once: bool
+    ) -> F | Callable[[F], F]:
         def register(function: F) -> F:
-            self._handlers.setdefault(namespace or "/", {})[event] = Registered(function)
+            registered = Registered(function, once)
+            self._handlers.setdefault(namespace or "/", {})[event] = registered
             return function
 
         if handler is None:
@@ -270,6 +312,10 @@ class AsyncClient:
         ``data``) when the server refuses a namespace, :class:`ferrio.ConnectionError`
         when the server cannot be reached within ``wait_timeout`` seconds.
         """
+        if self._ending is not None:
+            # The previous connection ended by itself: its release finishes first.
+            await self._ending
+            self._ending = None
         if self._manager is not None:
             raise exc.ConnectionError("already connected")
         url = url or self._url
@@ -289,23 +335,32 @@ class AsyncClient:
         self._loop = asyncio.get_running_loop()
         self._backlog_lock = asyncio.Lock()
         self._closed = asyncio.Event()
+        self._reconnection = options.reconnection
+        self._busy = True
         try:
-            manager = track(ffi.Manager(options))
-            self._manager = manager
-            for name in names:
-                state = self._receive(manager.socket(name, None))
-                self._namespaces[state.name] = state
-        except Exception as error:
-            await self._shutdown()
-            raise convert(error) from None
-        results = await asyncio.gather(
-            *(self._connect_namespace(state) for state in self._namespaces.values()),
-            return_exceptions=True,
-        )
-        for result in results:
-            if isinstance(result, BaseException):
+            try:
+                manager = track(ffi.Manager(options))
+                self._manager = manager
+                if self._reconnection:
+                    self._watch_task = self._loop.create_task(self._watch(manager.events()))
+                for name in names:
+                    state = self._receive(manager.socket(name, None))
+                    self._namespaces[state.name] = state
+            except Exception as error:
                 await self._shutdown()
-                raise result
+                raise convert(error) from None
+            results = await asyncio.gather(
+                *(self._connect_namespace(state) for state in self._namespaces.values()),
+                return_exceptions=True,
+            )
+            for result in results:
+                if isinstance(result, BaseException):
+                    await self._shutdown()
+                    raise result
+        finally:
+            self._busy = False
+        # A namespace the server disconnected while the others were connecting.
+        self._check_ended()
 
     def _receive(self, socket: ffi.Socket) -> _Namespace:
         """Starts receiving the events of ``socket``: through its event pipe when the
@@ -337,23 +392,31 @@ class AsyncClient:
 
     async def disconnect(self) -> None:
         """Flushes pending emits, disconnects every namespace (their ``disconnect``
-        handlers run) and releases the connection."""
+        handlers run) and releases the connection. After a connection that ended by
+        itself (see :meth:`wait`), waits for its release."""
+        ending = self._ending
+        if ending is not None and asyncio.current_task() not in self._tasks:
+            await ending
         if self._manager is None:
             return
+        self._busy = True
         try:
-            await self._flush()
-        except exc.FerrioError as error:
-            logger.warning("emits lost on disconnect: %s", error)
-        connected = [s for s in self._namespaces.values() if s.sid is not None]
-        for state in connected:
-            state.disconnected.clear()
             try:
-                await state.socket.disconnect()
-            except Exception as error:
-                logger.warning("disconnect failed: %s", convert(error))
-        for state in connected:
-            await _wait(state.disconnected, HANDLER_WAIT)
-        await self._shutdown()
+                await self._flush()
+            except exc.FerrioError as error:
+                logger.warning("emits lost on disconnect: %s", error)
+            connected = [s for s in self._namespaces.values() if s.sid is not None]
+            for state in connected:
+                state.disconnected.clear()
+                try:
+                    await state.socket.disconnect()
+                except Exception as error:
+                    logger.warning("disconnect failed: %s", convert(error))
+            for state in connected:
+                await _wait(state.disconnected, HANDLER_WAIT)
+            await self._shutdown()
+        finally:
+            self._busy = False
 
     async def _shutdown(self) -> None:
         manager, self._manager = self._manager, None
@@ -363,6 +426,10 @@ class AsyncClient:
             except Exception as error:
                 logger.error("close failed: %s", convert(error))
         tasks = [s.task for s in self._namespaces.values() if s.task is not None]
+        watch_task, self._watch_task = self._watch_task, None
+        if watch_task is not None:
+            # The manager's event stream ends with the manager.
+            tasks.append(watch_task)
         for state in self._namespaces.values():
             if state.pipe is not None:
                 state.pipe.close()
@@ -393,9 +460,47 @@ class AsyncClient:
             self._closed.set()
 
     async def wait(self) -> None:
-        """Waits until the client is disconnected with :meth:`disconnect`."""
+        """Waits until the connection has ended for good, as python-socketio's ``wait``:
+        after :meth:`disconnect`, once the server has disconnected every namespace
+        (``io server disconnect``: the client does not reconnect then), once reconnection
+        gives up (``reconnection_attempts`` failed attempts), or once the connection is
+        lost with ``reconnection=False``. The connection is then released (iterators of
+        :meth:`events` end) and :meth:`connect` may be called again. Returns at once when
+        the client was never connected."""
         if self._closed is not None:
             await self._closed.wait()
+
+    def _check_ended(self) -> None:
+        """Releases the connection when every namespace has ended for good."""
+        states = self._namespaces.values()
+        if states and all(state.ended for state in states):
+            self._end_for_good()
+
+    def _end_for_good(self) -> None:
+        """The connection ended by itself: releases it in a task (which `wait`,
+        `disconnect` and `connect` wait for); not while one of those runs, as they release
+        the connection themselves."""
+        if self._manager is None or self._ending is not None or self._busy:
+            return
+        assert self._loop is not None
+        self._ending = self._loop.create_task(self._shutdown())
+
+    async def _watch(self, events: ffi.ManagerEventStream) -> None:
+        """Follows the manager's events until it is closed: reconnection giving up ends
+        the connection for good."""
+        while True:
+            try:
+                event = await events.next()
+            except Exception as error:
+                logger.error("manager event stream failed: %s", convert(error))
+                return
+            if event is None:
+                return
+            if event.is_reconnect_failed():
+                logger.info("reconnection failed, giving up")
+                for state in self._namespaces.values():
+                    state.ended = True
+                self._end_for_good()
 
     async def __aenter__(self) -> AsyncClient:
         if self._url is not None and self._manager is None:
@@ -433,9 +538,9 @@ class AsyncClient:
         """The namespaces connected now."""
         return [name for name, s in self._namespaces.items() if s.socket.connected()]
 
-    @property
     def transport(self) -> str | None:
-        """``"polling"`` or ``"websocket"`` while connected, else ``None``."""
+        """``"polling"`` or ``"websocket"`` while connected, else ``None`` (a method, as
+        python-socketio's ``transport()``)."""
         if self._manager is None:
             return None
         return transport_name(self._manager.transport())
@@ -762,9 +867,9 @@ class AsyncClient:
         handlers = self._handlers.get(state.name)
         if not handlers:
             return
-        handler = handlers.get(name)
+        handler = take(handlers, name)
         if handler is None:
-            handler = handlers.get("*")
+            handler = take(handlers, "*")
             if handler is None:
                 return
             args = [name, *args]
@@ -787,19 +892,28 @@ class AsyncClient:
                 event = Event(state.name, name, args, ack)
                 for iterator in self._iterators:
                     iterator._offer(event)
-            handler = handlers.get(name)
+            handler = take(handlers, name)
             if handler is not None:
                 self._run(handler, args, ack)
-            elif "*" in handlers:
-                self._run(handlers["*"], [name, *args], ack)
+            else:
+                handler = take(handlers, "*")
+                if handler is not None:
+                    self._run(handler, [name, *args], ack)
         elif kind == ffi.EventKind.CONNECT:
             state.sid = record.sid
+            state.ended = False
             self._builtin(handlers, "connect", [])
             state.connected.set()
         elif kind == ffi.EventKind.DISCONNECT:
             state.sid = None
             self._builtin(handlers, "disconnect", _codec.decode(record.args_json))
             state.disconnected.set()
+            reason = record.reason
+            if reason == ffi.DisconnectReason.IO_SERVER_DISCONNECT or (
+                not self._reconnection and reason != ffi.DisconnectReason.IO_CLIENT_DISCONNECT
+            ):
+                state.ended = True
+                self._check_ended()
         elif kind == ffi.EventKind.CONNECT_ERROR:
             self._builtin(handlers, "connect_error", _codec.decode(record.args_json))
             state.failed.set()
@@ -807,7 +921,7 @@ class AsyncClient:
             logger.warning("%s: %d events dropped (consumer too slow)", state.name, record.dropped)
 
     def _builtin(self, handlers: dict[str, Registered], name: str, args: list[Any]) -> None:
-        handler = handlers.get(name)
+        handler = take(handlers, name)
         if handler is not None:
             self._run(handler, handler.fit(args), None)
 

@@ -188,9 +188,9 @@ class Client:
         """Whether the namespace is connected."""
         return self._socket is not None and self._socket.connected()
 
-    @property
     def transport(self) -> str | None:
-        """``"polling"`` or ``"websocket"`` while connected, else ``None``."""
+        """``"polling"`` or ``"websocket"`` while connected, else ``None`` (a method, as
+        python-socketio's ``transport()``)."""
         return None if self._manager is None else transport_name(self._manager.transport())
 
     def __enter__(self) -> Client:
