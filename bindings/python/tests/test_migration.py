@@ -179,6 +179,39 @@ async def test_the_catch_all_gets_events_without_a_handler_and_answers_acks(
     assert caught.empty()
 
 
+async def test_namespace_catch_all_handlers_get_the_namespace(server: TestServer) -> None:
+    client = ferrio.AsyncClient()
+    connects = Recorder()
+    caught = Recorder()
+    hi = Recorder()
+    client.on("connect", connects, namespace="*")
+    client.on("*", caught, namespace="*")
+    client.on("hi", hi, namespace="*")
+    await client.connect(server.url, namespaces=["/", "/custom"])
+    try:
+        assert sorted([await connects.next(), await connects.next()]) == [("/",), ("/custom",)]
+        # /custom greets every connection with "auth" and the handshake's auth payload.
+        assert await caught.next() == ("auth", "/custom", {})
+        await client.emit("hi")
+        assert await hi.next() == ("/",)
+        await client.emit("message", 7)
+        assert await caught.next() == ("message-back", "/", 7)
+    finally:
+        await client.disconnect()
+
+
+async def test_namespace_catch_all_handlers_do_not_choose_the_namespaces(
+    server: TestServer,
+) -> None:
+    client = ferrio.AsyncClient()
+    client.on("*", Recorder(), namespace="*")
+    await client.connect(server.url)
+    try:
+        assert client.namespaces == ["/"]
+    finally:
+        await client.disconnect()
+
+
 def test_the_blocking_client_reports_its_transport_with_a_method(server: TestServer) -> None:
     with ferrio.Client() as client:
         assert client.transport() is None

@@ -233,11 +233,13 @@ class AsyncClient:
     ) -> F | Callable[[F], F]:
         """Registers ``handler`` for ``event`` in ``namespace`` (default ``/``); as a
         decorator without ``handler``. ``"*"`` catches every event without a handler of its
-        own (called with the event name first). A handler may be sync or async; its return
-        value answers the server's acknowledgement request (a tuple for several values).
-        Built-in events: ``connect``, ``connect_error`` (the error data), ``disconnect``
-        (the reason)."""
-
+        own (called with the event name first); namespace ``"*"`` catches every namespace
+        without a handler of its own for the event (called with the namespace first, after
+        the event name for event ``"*"``), as in python-socketio. A handler may be sync or
+        async; its return value answers the server's acknowledgement request (a tuple for
+        several values). Built-in events: ``connect``, ``connect_error`` (the error data),
+        ``disconnect`` (the reason). An event has one handler: registering another
+        replaces it."""
         return self._register(event, handler, namespace, once=False)
 
     @overload
@@ -323,7 +325,7 @@ class AsyncClient:
             raise ValueError("connect() needs a URL")
         if isinstance(namespaces, str):
             namespaces = [namespaces]
-        names = list(namespaces or self._handlers.keys() or ["/"])
+        names = namespaces or [name for name in self._handlers if name != "*"] or ["/"]
         options = self._settings.options(
             url,
             headers=headers,
@@ -865,14 +867,12 @@ class AsyncClient:
             for iterator in self._iterators:
                 iterator._offer(event)
         handlers = self._handlers.get(state.name)
-        if not handlers:
-            return
-        handler = take(handlers, name)
-        if handler is None:
-            handler = take(handlers, "*")
-            if handler is None:
+        handler = handlers.get(name) if handlers else None
+        if handler is None or handler.once:
+            found = self._handler(state.name, name, args)
+            if found is None:
                 return
-            args = [name, *args]
+            handler, args = found
         if handler.is_async:
             self._run(handler, args, None)
             return
@@ -883,7 +883,6 @@ class AsyncClient:
 
     def _dispatch(self, state: _Namespace, record: ffi.EventRecord) -> None:
         kind = record.kind
-        handlers = self._handlers.get(state.name) or {}
         if kind == ffi.EventKind.EVENT:
             name = record.name
             args = _codec.decode(record.args_json, record.attachments)
@@ -892,21 +891,17 @@ class AsyncClient:
                 event = Event(state.name, name, args, ack)
                 for iterator in self._iterators:
                     iterator._offer(event)
-            handler = take(handlers, name)
-            if handler is not None:
-                self._run(handler, args, ack)
-            else:
-                handler = take(handlers, "*")
-                if handler is not None:
-                    self._run(handler, [name, *args], ack)
+            found = self._handler(state.name, name, args)
+            if found is not None:
+                self._run(found[0], found[1], ack)
         elif kind == ffi.EventKind.CONNECT:
             state.sid = record.sid
             state.ended = False
-            self._builtin(handlers, "connect", [])
+            self._builtin(state.name, "connect", [])
             state.connected.set()
         elif kind == ffi.EventKind.DISCONNECT:
             state.sid = None
-            self._builtin(handlers, "disconnect", _codec.decode(record.args_json))
+            self._builtin(state.name, "disconnect", _codec.decode(record.args_json))
             state.disconnected.set()
             reason = record.reason
             if reason == ffi.DisconnectReason.IO_SERVER_DISCONNECT or (
@@ -915,15 +910,44 @@ class AsyncClient:
                 state.ended = True
                 self._check_ended()
         elif kind == ffi.EventKind.CONNECT_ERROR:
-            self._builtin(handlers, "connect_error", _codec.decode(record.args_json))
+            self._builtin(state.name, "connect_error", _codec.decode(record.args_json))
             state.failed.set()
         elif kind == ffi.EventKind.LAGGED:
             logger.warning("%s: %d events dropped (consumer too slow)", state.name, record.dropped)
 
-    def _builtin(self, handlers: dict[str, Registered], name: str, args: list[Any]) -> None:
-        handler = take(handlers, name)
-        if handler is not None:
+    def _builtin(self, namespace: str, name: str, args: list[Any]) -> None:
+        found = self._handler(namespace, name, args)
+        if found is not None:
+            handler, args = found
             self._run(handler, handler.fit(args), None)
+
+    def _handler(
+        self, namespace: str, event: str, args: list[Any]
+    ) -> tuple[Registered, list[Any]] | None:
+        """The handler of ``event`` in ``namespace`` and the arguments to call it with, in
+        python-socketio's order: the event's own handler; the namespace's ``"*"`` (called
+        with the event name first); in namespace ``"*"``, the event's handler (called with
+        the namespace first), then ``"*"`` (the event name, then the namespace). The
+        built-in events (``connect``, ...) never reach an event ``"*"``. A ``once`` handler
+        is removed as it is found."""
+        builtin = event in RESERVED_EVENTS
+        handlers = self._handlers.get(namespace)
+        handler = take(handlers, event)
+        if handler is not None:
+            return handler, args
+        if not builtin:
+            handler = take(handlers, "*")
+            if handler is not None:
+                return handler, [event, *args]
+        anywhere = self._handlers.get("*")
+        handler = take(anywhere, event)
+        if handler is not None:
+            return handler, [namespace, *args]
+        if not builtin:
+            handler = take(anywhere, "*")
+            if handler is not None:
+                return handler, [event, namespace, *args]
+        return None
 
     def _run(self, handler: Registered, args: list[Any], ack: ffi.AckRequest | None) -> None:
         if handler.is_async:
