@@ -140,6 +140,16 @@ async def test_off_removes_the_handler_given_or_any(server: TestServer) -> None:
         await client.emit("message", "c")
         assert await others.next() == ("message-back", "c")
         assert handler.calls.empty() and unrelated.calls.empty()
+
+        # off("*") removes the catch-all. The server answers in order, so "d" was
+        # dispatched (to nobody) once the "hi" after it has arrived.
+        hi = Recorder()
+        client.on("hi", hi)
+        client.off("*")
+        await client.emit("message", "d")
+        await client.emit("hi")
+        assert await hi.next() == ()
+        assert others.calls.empty()
     finally:
         await client.disconnect()
 

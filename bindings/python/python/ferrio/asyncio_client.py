@@ -749,7 +749,8 @@ class AsyncClient:
     def events(
         self, namespace: str | None = None, *, max_queued: int = EVENTS_MAX_QUEUED
     ) -> EventIterator:
-        """Custom events from now on, as :class:`ferrio.Event`, until :meth:`disconnect`:
+        """Custom events from now on, as :class:`ferrio.Event`, until the connection ends
+        (:meth:`disconnect`, or by itself: see :meth:`wait`):
         ``async for event in client.events(): ...``. Answer an acknowledgement request with
         ``event.ack(...)``. At most ``max_queued`` events wait to be taken; later ones are
         dropped and counted (see :class:`EventIterator`)."""
