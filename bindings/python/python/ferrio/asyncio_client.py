@@ -734,7 +734,13 @@ class AsyncClient:
                 if self._backlog:
                     items = list(self._backlog)
                     self._backlog.clear()
-                    self._backlog.extend(self._send_now(items))
+                    try:
+                        self._backlog.extend(self._send_now(items))
+                    except Exception as error:
+                        # The socket is closed (e.g. the connection ended meanwhile): what
+                        # was not sent is lost, reported by the first error.
+                        first_error = first_error or convert(error)
+                        break
         if first_error is not None:
             raise first_error
 
