@@ -8,7 +8,8 @@ import Foundation
 /// client.socket.on("message") { event in print(event.arguments) }
 /// try await client.connect()
 /// let reply = try await client.socket.emitWithAck("join", "lobby", timeout: .seconds(5))
-/// await client.disconnect()
+/// await client.disconnect()                      // connect() may be called again
+/// await client.close()                           // releases everything, for good
 /// ```
 public final class Client: Sendable {
     /// The connection; more namespaces with ``Manager/socket(forNamespace:auth:)``.
@@ -35,8 +36,16 @@ public final class Client: Sendable {
         try await socket.connect()
     }
 
-    /// Disconnects the socket, then closes the manager (see ``Manager/close()``).
+    /// Disconnects the socket (see ``Socket/disconnect()``); the connection closes when no
+    /// other namespace of the manager uses it. The client stays usable: ``connect()`` connects
+    /// again, with the same handlers and event streams. ``close()`` releases it for good.
     public func disconnect() async {
+        await socket.disconnect()
+    }
+
+    /// Disconnects the socket, then closes the manager (see ``Manager/close()``): the event
+    /// streams end, and the client cannot connect again (it throws ``FerrioError/closed``).
+    public func close() async {
         await socket.disconnect()
         await manager.close()
     }

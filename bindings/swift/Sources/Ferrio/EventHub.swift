@@ -10,8 +10,10 @@ public struct HandlerID: Sendable, Hashable {
 }
 
 /// One socket's dispatcher: a task pulls the native event stream in drained batches (up to
-/// 64 per call) and hands each event, in order, to the handlers and to the `AsyncStream`s
-/// of the socket. Handlers run one at a time; a slow handler delays the next event.
+/// 64 per call) and hands each event, in order, to the ``EventStream``s of the socket (each
+/// bounded: a full one drops and counts the event), then to its `onAny` handlers, then to
+/// the event's handlers (or `"*"`'s when it has none). Handlers run one at a time; a slow
+/// handler delays the next event.
 final class EventHub: Sendable {
     /// The lifecycle milestones `connect` and `disconnect` wait for.
     enum Milestone: Hashable {
@@ -21,6 +23,7 @@ final class EventHub: Sendable {
     private struct Subscriber {
         let name: String?
         let continuation: AsyncStream<Event>.Continuation
+        let drops: DropCounter
     }
 
     private struct Waiter {
@@ -32,6 +35,7 @@ final class EventHub: Sendable {
     private struct State {
         var nextID: UInt64 = 0
         var handlers: [String: [(id: UInt64, handler: EventHandler)]] = [:]
+        var anyHandlers: [(id: UInt64, handler: EventHandler)] = []
         var subscribers: [UInt64: Subscriber] = [:]
         var counts: [Milestone: Int] = [:]
         var waiters: [UInt64: Waiter] = [:]
@@ -62,26 +66,44 @@ final class EventHub: Sendable {
         }
     }
 
+    /// Adds a handler of every incoming event (not the lifecycle events).
+    func addAny(_ handler: @escaping EventHandler) -> HandlerID {
+        state.withLock { state in
+            state.nextID += 1
+            state.anyHandlers.append((state.nextID, handler))
+            return HandlerID(value: state.nextID)
+        }
+    }
+
     func remove(_ id: HandlerID) {
         state.withLock { state in
             for name in state.handlers.keys {
                 state.handlers[name]?.removeAll { $0.id == id.value }
             }
+            state.anyHandlers.removeAll { $0.id == id.value }
         }
+    }
+
+    func removeAllAny() {
+        state.withLock { $0.anyHandlers.removeAll() }
     }
 
     func removeAll(named name: String) {
         _ = state.withLock { $0.handlers.removeValue(forKey: name) }
     }
 
-    /// Events (named `name`, or all) from now on, until the socket's manager closes; ending
-    /// the iteration unregisters the stream.
-    func stream(named name: String?) -> AsyncStream<Event> {
-        AsyncStream { continuation in
+    /// Events (named `name`, or all) from now on, until the socket's manager closes, at most
+    /// `maxQueued` of them waiting (newer ones dropped and counted); ending the iteration
+    /// unregisters the stream.
+    func stream(named name: String?, maxQueued: Int) -> EventStream {
+        let label = name.map { "events(named: \"\($0)\") of \(namespace)" } ?? "events of \(namespace)"
+        let drops = DropCounter(label: label, maxQueued: maxQueued)
+        let stream = AsyncStream(Event.self, bufferingPolicy: .bufferingOldest(maxQueued)) { continuation in
             let id: UInt64? = state.withLock { state in
                 if state.ended { return nil }
                 state.nextID += 1
-                state.subscribers[state.nextID] = Subscriber(name: name, continuation: continuation)
+                state.subscribers[state.nextID] = Subscriber(
+                    name: name, continuation: continuation, drops: drops)
                 return state.nextID
             }
             guard let id else {
@@ -92,6 +114,7 @@ final class EventHub: Sendable {
                 _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
             }
         }
+        return EventStream(maxQueued: maxQueued, stream: stream, drops: drops)
     }
 
     /// How many `AsyncStream`s are registered.
@@ -150,7 +173,7 @@ final class EventHub: Sendable {
 
     /// Pulls `stream` until it ends (the manager closed), then ends every `AsyncStream` and
     /// releases every waiter.
-    func run(_ stream: EventStream) async {
+    func run(_ stream: FerrioUniFFI.EventStream) async {
         while true {
             let batch: [EventRecord]
             do {
@@ -181,12 +204,17 @@ final class EventHub: Sendable {
                 namespace: record.namespace, name: record.name, arguments: arguments,
                 responder: record.ack.map(Responder.init))
             let (handlers, subscribers) = state.withLock { state in
-                let handlers = state.handlers[event.name] ?? []
-                return (handlers.isEmpty ? state.handlers["*"] ?? [] : handlers,
+                let own = state.handlers[event.name] ?? []
+                return (state.anyHandlers + (own.isEmpty ? state.handlers["*"] ?? [] : own),
                         Array(state.subscribers.values))
             }
             for subscriber in subscribers where subscriber.name == nil || subscriber.name == event.name {
-                subscriber.continuation.yield(event)
+                switch subscriber.continuation.yield(event) {
+                case .enqueued: subscriber.drops.queued()
+                case .dropped: subscriber.drops.dropped()
+                case .terminated: break
+                @unknown default: break
+                }
             }
             await run(handlers, with: event)
         case .connect:

@@ -85,7 +85,7 @@ public final class Manager: Sendable {
     }
 
     /// Disconnects every namespace, closes the connection, and returns once every socket's
-    /// dispatcher has finished (their `AsyncStream`s end; called from a handler, all but
+    /// dispatcher has finished (their ``EventStream``s end; called from a handler, all but
     /// its own). Pending acknowledgements fail with ``FerrioError/closed``.
     public func close() async {
         try? await native.close()

@@ -133,9 +133,10 @@ public final class Socket: Sendable {
     // MARK: Receiving
 
     /// Calls `handler` with every `event` (in order, one handler at a time), until
-    /// ``off(_:)``. `"*"` receives the events without a handler of their own. Lifecycle
-    /// events: `connect`, `disconnect` (the reason), `connect_error` (`{message, data}`).
-    /// Errors thrown by the handler are ignored.
+    /// ``off(_:)``. `"*"` receives the events without a handler of their own, as in
+    /// python-socketio (``onAny(perform:)`` receives every event). Lifecycle events:
+    /// `connect`, `disconnect` (the reason), `connect_error` (`{message, data}`); they never
+    /// reach `"*"`. Errors thrown by the handler are ignored.
     @discardableResult
     public func on(_ event: String, perform handler: @escaping EventHandler) -> HandlerID {
         hub.add(event, handler)
@@ -162,7 +163,20 @@ public final class Socket: Sendable {
         }
     }
 
-    /// Removes the handler `id`.
+    /// Calls `handler` with every event from the server (not the lifecycle events), before
+    /// the event's own handlers (or `"*"`'s), whether or not it has some: the JavaScript
+    /// client's `onAny`. Remove it with ``off(_:)`` (its id) or ``offAny()``.
+    @discardableResult
+    public func onAny(perform handler: @escaping EventHandler) -> HandlerID {
+        hub.addAny(handler)
+    }
+
+    /// Removes every ``onAny(perform:)`` handler.
+    public func offAny() {
+        hub.removeAllAny()
+    }
+
+    /// Removes the handler `id` (of ``on(_:perform:)`` or ``onAny(perform:)``).
     public func off(_ id: HandlerID) {
         hub.remove(id)
     }
@@ -173,13 +187,25 @@ public final class Socket: Sendable {
     }
 
     /// Every event from the server from now on (not the lifecycle events), until the manager
-    /// closes. Ending the iteration (`break`, a cancelled task) unregisters the stream.
-    public var events: AsyncStream<Event> {
-        hub.stream(named: nil)
+    /// closes, at most ``EventStream/defaultMaxQueued`` (1024) of them waiting to be taken:
+    /// newer ones are dropped and counted in ``EventStream/dropped``. Ending the iteration
+    /// (`break`, a cancelled task) unregisters the stream.
+    public var events: EventStream {
+        hub.stream(named: nil, maxQueued: EventStream.defaultMaxQueued)
     }
 
-    /// The events named `name` from now on, as ``events``.
-    public func events(named name: String) -> AsyncStream<Event> {
-        hub.stream(named: name)
+    /// Every event from the server from now on, as ``events``, at most `maxQueued` of them
+    /// waiting to be taken (must be at least 1).
+    public func events(maxQueued: Int) -> EventStream {
+        precondition(maxQueued >= 1, "maxQueued must be at least 1")
+        return hub.stream(named: nil, maxQueued: maxQueued)
+    }
+
+    /// The events named `name` from now on, as ``events``, at most `maxQueued` of them
+    /// waiting to be taken (must be at least 1): newer ones are dropped and counted in
+    /// ``EventStream/dropped``.
+    public func events(named name: String, maxQueued: Int = EventStream.defaultMaxQueued) -> EventStream {
+        precondition(maxQueued >= 1, "maxQueued must be at least 1")
+        return hub.stream(named: name, maxQueued: maxQueued)
     }
 }

@@ -88,9 +88,9 @@ struct ClusterTests {
             let arguments = try await news.next()
             #expect(arguments.values == [.string("from the other node")])
         } catch {
-            await client.disconnect()
+            await client.close()
             throw error
         }
-        await client.disconnect()
+        await client.close()
     }
 }

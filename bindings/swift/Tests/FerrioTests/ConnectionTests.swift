@@ -24,7 +24,10 @@ struct ConnectionTests {
         #expect(mine?["transport"] == .string(expected.rawValue))
         await client.disconnect()
         #expect(!client.isConnected)
-        #expect(client.manager.transport == nil)
+        // The connection closes once no namespace uses it; the manager stays open.
+        try await until("the connection closes") { client.manager.transport == nil }
+        #expect(!client.manager.isClosed)
+        await client.close()
         #expect(client.manager.isClosed)
     }
 
@@ -37,7 +40,7 @@ struct ConnectionTests {
         #expect(connected.count == 1)
         #expect(client.id != nil)
         #expect(client.socket.namespace == "/")
-        await client.disconnect()
+        await client.close()
     }
 
     @Test("namespaces share one connection, each with its own auth and id")
@@ -105,7 +108,7 @@ struct ConnectionTests {
         #expect(client.socket.namespace == "/custom")
         let received = try await auth.next()
         #expect(received.values == [["token": 7]])
-        await client.disconnect()
+        await client.close()
     }
 
     @Test("an auth rejection throws connect(message:data:) after the connect_error handler ran")
@@ -139,7 +142,7 @@ struct ConnectionTests {
         } catch {
             Issue.record("unexpected \(error)")
         }
-        await client.disconnect()
+        await client.close()
     }
 
     @Test("an invalid URL throws invalidURL")
@@ -184,12 +187,42 @@ struct ConnectionTests {
         }
     }
 
-    @Test("a closed manager refuses work with closed, and disconnecting twice is harmless")
+    @Test("a client connects again after disconnect, keeping its handlers and streams")
+    func connectsAgainAfterDisconnect() async throws {
+        let client = try Client(url: TestServer.shared.url)
+        let connects = Recorder<String>()
+        let reasons = Recorder<DisconnectReason>()
+        client.socket.on("connect") { event in connects.record(event.name) }
+        client.socket.onDisconnect { reasons.record($0) }
+        let replies = client.socket.events(named: "message-back")
+        try await client.connect()
+        let first = try #require(client.id)
+        #expect(try await client.socket.emitWithAck("echo", 1).values == [1])
+        await client.disconnect()
+        #expect(try await reasons.next() == .clientDisconnect)
+        #expect(!client.isConnected && !client.manager.isClosed)
+        try await client.connect()
+        #expect(client.isConnected)
+        #expect(client.id != nil && client.id != first)
+        #expect(connects.count == 2)
+        #expect(try await client.socket.emitWithAck("echo", 2).values == [2])
+        try await client.socket.emit("message", "again")
+        let reply = try await within(.seconds(10), "message-back") {
+            var iterator = replies.makeAsyncIterator()
+            return await iterator.next()
+        }
+        #expect(reply?.arguments.values == ["again"])
+        await client.close()
+    }
+
+    @Test("a closed client refuses work with closed, and disconnecting or closing twice is harmless")
     func closedManagerRefusesWork() async throws {
         let client = try Client(url: TestServer.shared.url)
         try await client.connect()
         await client.disconnect()
         await client.disconnect()
+        await client.close()
+        await client.close()
         await #expect(throws: FerrioError.closed) { try await client.socket.emit("message", 1) }
         await #expect(throws: FerrioError.closed) { try await client.socket.emitWithAck("echo") }
         await #expect(throws: FerrioError.closed) { try await client.connect() }

@@ -55,6 +55,38 @@ struct EventTests {
         }
     }
 
+    @Test("onAny receives every event before its handlers, beside the catch-all; off and offAny remove it")
+    func onAnyReceivesEveryEvent() async throws {
+        let seen = Recorder<String>()
+        try await withClient { client in
+            let socket = client.socket
+            // Only this socket's replies: tests run in parallel, and broadcasts reach every client.
+            let mine: Set<String> = ["hi", "message-back"]
+            socket.on("hi") { _ in seen.record("on hi") }
+            socket.on("*") { event in if mine.contains(event.name) { seen.record("* \(event.name)") } }
+            let any = socket.onAny { event in if mine.contains(event.name) { seen.record("any \(event.name)") } }
+            try await socket.emit("hi")
+            #expect(try await seen.next() == "any hi")
+            #expect(try await seen.next() == "on hi")
+            try await socket.emit("message", 1)
+            #expect(try await seen.next() == "any message-back")
+            #expect(try await seen.next() == "* message-back")
+            socket.off(any)
+            try await socket.emit("hi")
+            #expect(try await seen.next() == "on hi")
+            socket.onAny { event in if mine.contains(event.name) { seen.record("second any \(event.name)") } }
+            try await socket.emit("hi")
+            #expect(try await seen.next() == "second any hi")
+            #expect(try await seen.next() == "on hi")
+            socket.offAny()
+            try await socket.emit("hi")
+            #expect(try await seen.next() == "on hi")
+            // Events are dispatched in order: once the ack is back, nothing else is on its way.
+            #expect(try await socket.emitWithAck("echo", 1).values == [1])
+            #expect(seen.count == 8)
+        }
+    }
+
     @Test("events can be iterated with for await, and the sequence ends when the client closes")
     func eventsCanBeIteratedWithForAwait() async throws {
         let server = TestServer.shared
@@ -72,7 +104,7 @@ struct EventTests {
         #expect(event?.namespace == "/")
         #expect(event?.arguments.values == [1, ["x": "y"]])
         _ = sid
-        await client.disconnect()
+        await client.close()
         let rest = try await within(.seconds(10), "the end of the sequence") {
             var names: [String] = []
             for await event in all { names.append(event.name) }
@@ -100,7 +132,7 @@ struct EventTests {
         // A disconnect that waited for its own handler would return only at its 5 s bound;
         // one that does not wait returns once its command is queued.
         #expect(disconnecting < .seconds(5))
-        await client.disconnect()
+        await client.close()
     }
 
     @Test("many emits arrive in order")

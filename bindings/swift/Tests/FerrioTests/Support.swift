@@ -119,8 +119,8 @@ func withClient(
     do {
         try await body(client)
     } catch {
-        await client.disconnect()
+        await client.close()
         throw error
     }
-    await client.disconnect()
+    await client.close()
 }
