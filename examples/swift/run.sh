@@ -50,6 +50,9 @@ build_and_run='set -euo pipefail
   package=$1 scratch=$2 url=$3 mirror=$4
   shift 4
   rm -rf "$scratch/repositories" "$scratch/checkouts" "$scratch/workspace-state.json"
+  # The build plan too: SwiftPM keeps it when only the files of a dependency changed, so a
+  # source file added to the package would be missing from the build ("cannot find type").
+  rm -f "$scratch"/*.yaml "$scratch"/*/*/description.json
   rm -f "$package/Package.resolved"
   swift package --package-path "$package" config set-mirror --original "$url" --mirror "file://$mirror" >&2
   swift build --package-path "$package" --scratch-path "$scratch" --disable-dependency-cache \

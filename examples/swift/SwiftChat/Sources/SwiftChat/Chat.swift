@@ -114,9 +114,9 @@ enum Chat {
                 group.cancelAll()
             }
         } catch {
-            await client.disconnect()
+            await client.close()
             throw error
         }
-        await client.disconnect()
+        await client.close()
     }
 }
