@@ -95,22 +95,17 @@ public final class Manager: Sendable {
     }
 
     /// Connection changes from now on, until the manager closes.
+    ///
+    /// Each event is taken from the core when the iteration asks for it, so no queue grows
+    /// here: the core keeps a bounded backlog per stream, and a stream that fell behind it
+    /// gets ``ConnectionEvent/lagged(dropped:)`` with the number of events it missed.
     public var connectionEvents: AsyncStream<ConnectionEvent> {
         guard let stream = try? native.events() else {
             return AsyncStream { $0.finish() }
         }
-        return AsyncStream { continuation in
-            let task = Task {
-                while let event = try? await stream.next() {
-                    continuation.yield(ConnectionEvent(event))
-                }
-                continuation.finish()
-            }
-            continuation.onTermination = { _ in
-                try? stream.close()
-                task.cancel()
-            }
-        }
+        return AsyncStream(
+            unfolding: { (try? await stream.next())?.map(ConnectionEvent.init) },
+            onCancel: { try? stream.close() })
     }
 
     /// Keeps a socket's dispatcher task, for `close` to wait for.
