@@ -47,6 +47,18 @@ public class Client(url: String, options: ClientOptions = ClientOptions()) : Aut
     /** See [Socket.on]. */
     public fun on(event: String, handler: EventHandler): Registration = socket.on(event, handler)
 
+    /** See [Socket.once]. */
+    public fun once(event: String, handler: EventHandler): Registration = socket.once(event, handler)
+
+    /** See [Socket.off]. */
+    public fun off(event: String): Unit = socket.off(event)
+
+    /** See [Socket.onAny]. */
+    public fun onAny(handler: AnyHandler): Registration = socket.onAny(handler)
+
+    /** See [Socket.offAny]. */
+    public fun offAny(): Unit = socket.offAny()
+
     /** See [Socket.emit]. */
     public fun emit(event: String, vararg args: Any?): Unit = socket.emit(event, *args)
 

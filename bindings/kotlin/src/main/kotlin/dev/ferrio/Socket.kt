@@ -44,7 +44,16 @@ public fun interface EventHandler {
     public fun handle(args: List<Any?>, ack: Ack?)
 }
 
-/** A handler registered with [Socket.on]; [close] removes it. */
+/**
+ * Handles every event from the server ([Socket.onAny]): its [event] name, [args] and, when the
+ * server asked for an acknowledgement, the [Ack] to answer it with (once, shared with the
+ * event's own handlers).
+ */
+public fun interface AnyHandler {
+    public fun handle(event: String, args: List<Any?>, ack: Ack?)
+}
+
+/** A handler registered with [Socket.on], [Socket.once] or [Socket.onAny]; [close] removes it. */
 public class Registration internal constructor(private val remove: () -> Unit) : AutoCloseable {
     override fun close(): Unit = remove()
 }
@@ -64,6 +73,7 @@ public class Socket internal constructor(internal val ffi: FfiSocket, private va
     public val namespace: String = ffi.namespace()
 
     private val handlers = ConcurrentHashMap<String, CopyOnWriteArrayList<EventHandler>>()
+    private val anyHandlers = CopyOnWriteArrayList<AnyHandler>()
     private val mutableState = MutableStateFlow<ConnectionState>(ConnectionState.Idle)
     private val connects = MutableStateFlow(0L)
     private val failures = MutableStateFlow(0L)
@@ -187,9 +197,45 @@ public class Socket internal constructor(internal val ffi: FfiSocket, private va
         return Registration { handlers[event]?.remove(handler) }
     }
 
-    /** Removes every handler of [event]. */
+    /**
+     * Like [on], but [handler] runs for the next [event] only and is then removed (before it
+     * runs, so it runs once even if it throws). Closing the [Registration] first removes it
+     * without it having run.
+     */
+    public fun once(event: String, handler: EventHandler): Registration {
+        val fired = AtomicBoolean(false)
+        lateinit var registration: Registration
+        val wrapper = EventHandler { args, ack ->
+            if (fired.compareAndSet(false, true)) {
+                registration.close()
+                handler.handle(args, ack)
+            }
+        }
+        registration = on(event, wrapper)
+        return registration
+    }
+
+    /** Removes every handler of [event] (of [on] and [once]). */
     public fun off(event: String) {
         handlers.remove(event)
+    }
+
+    /**
+     * Calls [handler] with every event from the server, before the event's own handlers and
+     * whether or not it has some: the JavaScript client's `onAny`. The lifecycle events
+     * (`connect`, `disconnect`, `connect_error`) do not reach it. When the server asked for an
+     * acknowledgement, [handler] gets the same [Ack] as the event's handlers: the first
+     * answer counts. Several catch-all handlers run in registration order; [Registration.close]
+     * removes one, [offAny] all.
+     */
+    public fun onAny(handler: AnyHandler): Registration {
+        anyHandlers.add(handler)
+        return Registration { anyHandlers.remove(handler) }
+    }
+
+    /** Removes every [onAny] handler. */
+    public fun offAny() {
+        anyHandlers.clear()
     }
 
     /**
@@ -246,14 +292,15 @@ public class Socket internal constructor(internal val ffi: FfiSocket, private va
         when (record.kind) {
             FfiEventKind.EVENT -> {
                 val registered = handlers[record.name]
-                if (registered.isNullOrEmpty()) {
+                if (registered.isNullOrEmpty() && anyHandlers.isEmpty()) {
                     // Nobody here can answer: the core answers once the flows' copies are gone.
                     record.ack?.destroy()
                     return
                 }
                 val ack = record.ack?.let(::Ack)
                 val args = Codec.decode(record.argsJson, record.attachments)
-                for (handler in registered) run(record.name, handler, args, ack)
+                for (handler in anyHandlers) runAny(record.name, handler, args, ack)
+                registered?.forEach { run(record.name, it, args, ack) }
             }
             FfiEventKind.CONNECT -> {
                 mutableState.value = ConnectionState.Connected(record.sid.orEmpty(), record.recovered)
@@ -285,6 +332,14 @@ public class Socket internal constructor(internal val ffi: FfiSocket, private va
             handler.handle(args, ack)
         } catch (error: Exception) {
             logger.log(Level.WARNING, "$namespace: the handler of `$name` failed", error)
+        }
+    }
+
+    private fun runAny(name: String, handler: AnyHandler, args: List<Any?>, ack: Ack?) {
+        try {
+            handler.handle(name, args, ack)
+        } catch (error: Exception) {
+            logger.log(Level.WARNING, "$namespace: the catch-all handler failed on `$name`", error)
         }
     }
 
