@@ -15,7 +15,9 @@ use crate::dispatcher::{
 };
 use crate::error::{AckError, ConnectError, EmitError};
 use crate::event::{Event, SocketEvent};
-use crate::manager::command::{AckResult, Command, OutgoingEmit, QueuedBytes, SocketLink};
+use crate::manager::command::{
+    AckResult, AckWaiter, Command, OutgoingEmit, QueuedBytes, SocketLink,
+};
 use crate::options::{BufferPolicy, ManagerOptions, SocketOptions};
 use crate::retry::{run_retry_queue, RetryItem, RETRY_QUEUE_CAPACITY};
 use crate::socketio::{Packet, PacketKind, RESERVED_EVENTS};
@@ -439,7 +441,7 @@ impl Socket {
                     self.prepare(event, args, Some(id), false)?
                 }
             };
-            return self.send_and_await_ack(id, emit, timeout).await;
+            return self.send_and_await_ack(emit, timeout).await;
         }
         let args = to_args(args).map_err(EmitError::from)?;
         self.emit_values_with_ack(event, args, timeout).await
@@ -483,36 +485,40 @@ impl Socket {
     ) -> Result<Ack, AckError> {
         let id = self.inner.next_ack_id.fetch_add(1, Ordering::Relaxed);
         let emit = self.prepare(event, args, Some(id), false)?;
-        self.send_and_await_ack(id, emit, timeout).await
+        self.send_and_await_ack(emit, timeout).await
     }
 
-    /// Sends `emit`, an event asking for ack `id`, and waits for the reply.
+    /// Sends `emit`, an event asking for an ack, and waits for the reply.
+    ///
+    /// The connection task keeps the deadline: it answers [`AckError::Timeout`] when it
+    /// passes, and forgets the ack (with its emit, if still buffered). Only the wait for
+    /// room in the command queue, before the task knows of the ack, is bounded here by the
+    /// same deadline; what was not queued leaves nothing behind.
     async fn send_and_await_ack(
         &self,
-        id: u64,
         mut emit: OutgoingEmit,
         timeout: Duration,
     ) -> Result<Ack, AckError> {
-        let (ack_tx, ack_rx) = oneshot::channel::<AckResult>();
-        emit.ack = Some((id, ack_tx));
-        let deadline = tokio::time::Instant::now() + timeout;
-        match tokio::time::timeout_at(deadline, self.send_emit(emit)).await {
+        let (reply_tx, reply_rx) = oneshot::channel::<AckResult>();
+        let deadline = tokio::time::Instant::now().checked_add(timeout);
+        emit.ack_waiter = Some(AckWaiter {
+            reply_tx,
+            deadline,
+            timeout,
+        });
+        let sent = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, self.send_emit(emit)).await,
+            None => Ok(self.send_emit(emit).await),
+        };
+        match sent {
             Ok(Ok(())) => {}
             Ok(Err(EmitError::Closed)) => return Err(AckError::Closed),
             Ok(Err(error)) => return Err(AckError::Emit(error)),
             Err(_) => return Err(AckError::Timeout(timeout)),
         }
-        match tokio::time::timeout_at(deadline, ack_rx).await {
-            Ok(Ok(result)) => result.map(|args| Ack { args }),
-            Ok(Err(_)) => Err(AckError::Closed),
-            Err(_) => {
-                let forget = Command::ForgetAck {
-                    namespace: self.inner.namespace.clone(),
-                    id,
-                };
-                let _ = self.inner.command_tx.try_send(forget);
-                Err(AckError::Timeout(timeout))
-            }
+        match reply_rx.await {
+            Ok(result) => result.map(|args| Ack { args }),
+            Err(_) => Err(AckError::Closed),
         }
     }
 
@@ -549,7 +555,8 @@ impl Socket {
         let mut text = String::new();
         let mut attachments = Vec::new();
         packet.encode(&mut text, &mut attachments);
-        self.finish(text, attachments, volatile)
+        let emit = self.finish(text, attachments, volatile)?;
+        Ok(OutgoingEmit { ack_id, ..emit })
     }
 
     /// The emit of `event` with `args` written straight to text (no [`Value`]s), or
@@ -587,10 +594,12 @@ impl Socket {
         let Ok(text) = String::from_utf8(text) else {
             return Ok(None);
         };
-        self.finish(text, Vec::new(), volatile).map(Some)
+        let emit = self.finish(text, Vec::new(), volatile)?;
+        Ok(Some(OutgoingEmit { ack_id, ..emit }))
     }
 
-    /// Checks an encoded emit against the attachment and payload limits.
+    /// Checks an encoded emit against the attachment and payload limits; the emit asks
+    /// for no ack.
     fn finish(
         &self,
         text: String,
@@ -620,7 +629,8 @@ impl Socket {
             namespace: self.inner.namespace.clone(),
             text,
             attachments,
-            ack: None,
+            ack_id: None,
+            ack_waiter: None,
             volatile,
             admission: None,
         })

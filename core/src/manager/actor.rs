@@ -1,5 +1,5 @@
-//! The connection task: owns the engine session, the namespace table and the reconnect
-//! loop. Its loop only routes: commands, engine events, timers.
+//! The connection task: owns the engine session, the namespace table, the ack table and
+//! the reconnect loop. Its loop only routes: commands, engine events, timers.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant, Sleep};
 
+use super::acks::Acks;
 use super::command::{Command, OutgoingEmit};
 use super::namespaces::{BufferLimits, Buffered, EarlyLimits, Namespaces, Phase};
 use super::reconnect::ReconnectPolicy;
@@ -67,6 +68,7 @@ pub(crate) struct Actor {
     engine: Engine,
     decoder: Decoder,
     namespaces: Namespaces,
+    acks: Acks,
     reconnect: ReconnectPolicy,
     engine_state_tx: watch::Sender<EngineState>,
     manager_event_tx: ManagerEventTx,
@@ -109,6 +111,7 @@ impl Actor {
             command_tx,
             engine: Engine::Idle,
             namespaces: Namespaces::default(),
+            acks: Acks::default(),
             engine_state_tx,
             manager_event_tx,
             text: String::new(),
@@ -133,12 +136,13 @@ impl Actor {
         let mut armed: Option<Instant> = None;
         let mut full_since: Option<Instant> = None;
         loop {
-            let deadline = self.next_deadline();
-            if deadline != armed {
-                if let Some(deadline) = deadline {
+            // Re-armed only for an earlier deadline. A later one (the usual case as acks
+            // are answered) waits: the armed timer fires, finds nothing due, and re-arms.
+            if let Some(deadline) = self.next_deadline() {
+                if armed.is_none_or(|armed| deadline < armed) {
                     timer.as_mut().reset(deadline);
+                    armed = Some(deadline);
                 }
-                armed = deadline;
             }
             // While a socket's queue is full, reading waits for room, at most until the
             // backpressure ends.
@@ -188,10 +192,14 @@ impl Actor {
             Engine::Waiting { until } => Some(*until),
             Engine::Idle | Engine::Open(_) => None,
         };
-        [engine, self.namespaces.next_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            engine,
+            self.namespaces.next_deadline(),
+            self.acks.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     // ----- commands -----
@@ -244,12 +252,6 @@ impl Actor {
                     tracing::debug!(%namespace, id, "ack dropped: namespace not connected");
                 }
             }
-            Command::ForgetAck { namespace, id } => {
-                if let Some(ns) = self.namespaces.get_mut(&namespace) {
-                    ns.sent_acks.remove(&id);
-                    ns.unbuffer_ack(id);
-                }
-            }
             Command::Disconnect { namespace } => self.disconnect_namespace(&namespace),
             Command::ReconnectNow => {
                 if matches!(self.engine, Engine::Waiting { .. }) {
@@ -261,7 +263,9 @@ impl Actor {
             }
             Command::ClearBuffer { namespace } => {
                 if let Some(ns) = self.namespaces.get_mut(&namespace) {
-                    ns.fail_outbox(&AckError::Discarded);
+                    for id in ns.take_outbox().iter().filter_map(|emit| emit.ack_id) {
+                        self.acks.fail(&namespace, id, &AckError::Discarded);
+                    }
                 }
             }
             Command::JoinRoom { namespace, room } => {
@@ -294,7 +298,7 @@ impl Actor {
         }
     }
 
-    fn on_emit(&mut self, emit: OutgoingEmit) {
+    fn on_emit(&mut self, mut emit: OutgoingEmit) {
         if !self.expiry_checked {
             self.expiry_checked = true;
             if matches!(&self.engine, Engine::Open(session) if session.is_expired()) {
@@ -308,21 +312,27 @@ impl Actor {
             Engine::Open(session) => session.is_writable(),
             _ => false,
         };
+        let waiter = emit.ack_waiter.take();
         let ns = self.namespaces.entry(&emit.namespace);
         if ns.is_connected()
             && matches!(self.engine, Engine::Open(_))
             && (writable || !emit.volatile)
         {
+            if let (Some(id), Some(waiter)) = (emit.ack_id, waiter) {
+                self.acks.register(&emit.namespace, id, waiter);
+            }
             self.write_emit(emit);
         } else if emit.volatile {
             tracing::trace!(namespace = %emit.namespace, "volatile emit dropped: not writable");
             if let Some(admission) = emit.admission {
                 let _ = admission.send(Ok(()));
             }
-            if let Some((_, ack_tx)) = emit.ack {
-                let _ = ack_tx.send(Err(AckError::Disconnected));
+            if let Some(waiter) = waiter {
+                let _ = waiter.reply_tx.send(Err(AckError::Disconnected));
             }
         } else {
+            let namespace = emit.namespace.clone();
+            let ack_id = emit.ack_id;
             let limits = BufferLimits {
                 max_emits: self.options.max_buffered_emits,
                 max_bytes: self.options.max_buffered_bytes,
@@ -330,10 +340,13 @@ impl Actor {
             };
             match ns.buffer(emit, limits) {
                 Buffered::Taken { dropped } => {
+                    if let (Some(id), Some(waiter)) = (ack_id, waiter) {
+                        self.acks.register(&namespace, id, waiter);
+                    }
                     for oldest in dropped {
-                        tracing::warn!(namespace = %oldest.namespace, "offline buffer full, oldest emit dropped");
-                        if let Some((_, ack_tx)) = oldest.ack {
-                            let _ = ack_tx.send(Err(AckError::Discarded));
+                        tracing::warn!(%namespace, "offline buffer full, oldest emit dropped");
+                        if let Some(id) = oldest.ack_id {
+                            self.acks.fail(&namespace, id, &AckError::Discarded);
                         }
                     }
                 }
@@ -353,14 +366,10 @@ impl Actor {
         let Engine::Open(session) = &mut self.engine else {
             return;
         };
-        if let Some((id, ack_tx)) = emit.ack {
-            if ack_tx.is_closed() {
+        if let Some(id) = emit.ack_id {
+            if !self.acks.sent(&emit.namespace, id) {
                 return;
             }
-            self.namespaces
-                .entry(&emit.namespace)
-                .sent_acks
-                .insert(id, ack_tx);
         }
         session.send(EnginePacket::Message(emit.text));
         for attachment in emit.attachments {
@@ -401,7 +410,7 @@ impl Actor {
         ns.active = false;
         ns.phase = Phase::Idle;
         ns.connect_deadline = None;
-        ns.fail_sent_acks(&AckError::Disconnected);
+        self.acks.disconnect(namespace, &AckError::Disconnected);
         ns.answer_waiters(&Err(ConnectError::Disconnected(
             DisconnectReason::IoClientDisconnect,
         )));
@@ -616,6 +625,7 @@ impl Actor {
         self.decoder.reset();
         self.packet_bytes = 0;
         let reconnecting = self.reconnect.is_enabled();
+        self.acks.connection_lost(&AckError::Disconnected);
         for ns in self.namespaces.iter_mut() {
             let was_connected = ns.is_connected();
             let was_connecting = matches!(ns.phase, Phase::Connecting);
@@ -623,7 +633,6 @@ impl Actor {
             ns.connect_deadline = None;
             ns.retry_at = None;
             ns.drop_early();
-            ns.fail_sent_acks(&AckError::Disconnected);
             if !ns.active {
                 continue;
             }
@@ -677,6 +686,12 @@ impl Actor {
 
     fn on_timer(&mut self) {
         let now = Instant::now();
+        for expired in self.acks.expire(now) {
+            if let Some(ns) = self.namespaces.get_mut(&expired.namespace) {
+                ns.unbuffer_ack(expired.id);
+            }
+            expired.time_out();
+        }
         match &self.engine {
             Engine::Opening { task, deadline } if *deadline <= now => {
                 task.abort();
@@ -781,15 +796,8 @@ impl Actor {
                     Some(Value::Array(args)) => args,
                     _ => Vec::new(),
                 };
-                match self
-                    .namespaces
-                    .get_mut(&namespace)
-                    .and_then(|ns| ns.sent_acks.remove(&id))
-                {
-                    Some(ack_tx) => {
-                        let _ = ack_tx.send(Ok(args));
-                    }
-                    None => tracing::debug!(%namespace, id, "ack for an unknown id ignored"),
+                if !self.acks.reply(&namespace, id, args) {
+                    tracing::debug!(%namespace, id, "ack for an unknown id ignored");
                 }
             }
         }
@@ -902,7 +910,7 @@ impl Actor {
         ns.phase = Phase::Idle;
         ns.active = reconnect;
         ns.connect_deadline = None;
-        ns.fail_sent_acks(&AckError::Disconnected);
+        self.acks.disconnect(namespace, &AckError::Disconnected);
         if reconnect {
             ns.retry_at = Some(Instant::now() + delay);
         } else {
@@ -966,12 +974,12 @@ impl Actor {
         for namespace in &connected {
             self.write_packet(&Packet::disconnect(&**namespace));
         }
+        self.acks.close(&AckError::Closed);
         for ns in self.namespaces.iter_mut() {
             let was_connected = ns.is_connected();
             ns.active = false;
             ns.phase = Phase::Idle;
-            ns.fail_sent_acks(&AckError::Closed);
-            ns.fail_outbox(&AckError::Closed);
+            ns.take_outbox();
             ns.answer_waiters(&Err(ConnectError::Closed));
             if was_connected {
                 ns.deliver(SocketEvent::Disconnect(
@@ -1020,5 +1028,70 @@ async fn engine_progress(engine: &mut Engine) -> EngineProgress {
             ))),
         }),
         Engine::Idle | Engine::Waiting { .. } => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::{AckError, Manager, Socket};
+
+    /// A socket whose connection failed and is not retried: its emits are buffered.
+    async fn offline_socket() -> (Manager, Socket) {
+        let manager = Manager::builder("http://127.0.0.1:9")
+            .reconnection(false)
+            .build()
+            .expect("manager");
+        let socket = manager.socket("/");
+        assert!(socket.connect().await.is_err(), "nothing listens on port 9");
+        (manager, socket)
+    }
+
+    /// Emits with ack on a task; returns once the emit is in the offline buffer.
+    async fn buffered_emit_with_ack(
+        socket: &Socket,
+        timeout: Duration,
+    ) -> tokio::task::JoinHandle<Result<crate::Ack, AckError>> {
+        let waiting = tokio::spawn({
+            let socket = socket.clone();
+            async move { socket.emit_with_ack_timeout("e", &1, timeout).await }
+        });
+        while socket.buffered().emits == 0 {
+            tokio::task::yield_now().await;
+        }
+        waiting
+    }
+
+    #[tokio::test]
+    async fn an_ack_still_buffered_at_its_deadline_times_out_and_its_emit_leaves_the_buffer() {
+        let (manager, socket) = offline_socket().await;
+        let timeout = Duration::from_millis(20);
+        let result = socket.emit_with_ack_timeout("e", &1, timeout).await;
+        assert!(
+            matches!(result, Err(AckError::Timeout(t)) if t == timeout),
+            "{result:?}"
+        );
+        assert_eq!(socket.buffered().emits, 0);
+        manager.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_buffered_ack_fails_as_discarded_when_the_buffer_is_cleared() {
+        let (manager, socket) = offline_socket().await;
+        let waiting = buffered_emit_with_ack(&socket, Duration::from_secs(3600)).await;
+        socket.clear_buffer().await;
+        let result = waiting.await.expect("joined");
+        assert!(matches!(result, Err(AckError::Discarded)), "{result:?}");
+        manager.close().await;
+    }
+
+    #[tokio::test]
+    async fn an_ack_without_a_reachable_deadline_fails_as_closed_when_the_manager_closes() {
+        let (manager, socket) = offline_socket().await;
+        let waiting = buffered_emit_with_ack(&socket, Duration::MAX).await;
+        manager.close().await;
+        let result = waiting.await.expect("joined");
+        assert!(matches!(result, Err(AckError::Closed)), "{result:?}");
     }
 }

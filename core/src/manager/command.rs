@@ -2,9 +2,11 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
+use tokio::time::Instant;
 
 use crate::error::{AckError, ConnectError, EmitError};
 use crate::event::SocketEvent;
@@ -151,6 +153,18 @@ pub(crate) struct BufferStats {
     pub(crate) bytes: AtomicUsize,
 }
 
+/// Where the reply to an emit's ack request goes, and until when it is awaited: the
+/// connection task answers [`AckError::Timeout`] at the deadline (see `manager::acks`).
+#[derive(Debug)]
+pub(crate) struct AckWaiter {
+    /// Gets the reply, or why none came.
+    pub(crate) reply_tx: oneshot::Sender<AckResult>,
+    /// When the wait ends; `None` for a timeout too large to reach (the wait never ends).
+    pub(crate) deadline: Option<Instant>,
+    /// The timeout asked for, reported in [`AckError::Timeout`].
+    pub(crate) timeout: Duration,
+}
+
 /// An encoded emit on its way to the server.
 #[derive(Debug)]
 pub(crate) struct OutgoingEmit {
@@ -160,8 +174,10 @@ pub(crate) struct OutgoingEmit {
     pub(crate) text: String,
     /// Its binary attachments, in order.
     pub(crate) attachments: Vec<Bytes>,
-    /// The ack id and where its reply goes.
-    pub(crate) ack: Option<(u64, oneshot::Sender<AckResult>)>,
+    /// The ack id the packet asks for.
+    pub(crate) ack_id: Option<u64>,
+    /// Who waits for that ack, until when; the connection task moves it to its ack table.
+    pub(crate) ack_waiter: Option<AckWaiter>,
     /// Dropped rather than buffered when the connection is not writable.
     pub(crate) volatile: bool,
     /// Told whether the emit was taken (sent or buffered) or refused (buffer full). Set
@@ -194,8 +210,6 @@ pub(crate) enum Command {
         id: u64,
         args: Vec<Value>,
     },
-    /// The caller stopped waiting for ack `id`.
-    ForgetAck { namespace: Arc<str>, id: u64 },
     /// Disconnect one namespace.
     Disconnect { namespace: Arc<str> },
     /// Skip the remaining reconnection delay.

@@ -1,5 +1,6 @@
 //! `Manager`: one Engine.IO connection shared by many namespaces, and its connection task.
 
+mod acks;
 mod actor;
 pub(crate) mod command;
 mod namespaces;

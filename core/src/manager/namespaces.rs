@@ -1,6 +1,6 @@
-//! The namespace table: per-namespace phase, buffers and pending acks. Plain data, no I/O.
+//! The namespace table: per-namespace phase and buffers. Plain data, no I/O.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -9,8 +9,8 @@ use std::future::Future;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::command::{AckResult, Charge, Delivery, OutgoingEmit, QueuedBytes, SocketLink};
-use crate::error::{AckError, ConnectError};
+use super::command::{Charge, Delivery, OutgoingEmit, QueuedBytes, SocketLink};
+use crate::error::ConnectError;
 use crate::event::SocketEvent;
 use crate::options::BufferPolicy;
 use crate::state::SocketState;
@@ -49,8 +49,6 @@ pub(crate) struct Namespace {
     /// Events received before a CONNECT reply and dropped (over the bounds, or the reply
     /// never came); reported as [`SocketEvent::Lagged`] when the namespace connects.
     pub(crate) received_dropped: u64,
-    /// Acks of sent packets, by id.
-    pub(crate) sent_acks: HashMap<u64, oneshot::Sender<AckResult>>,
     /// Events dropped since the consumer's queue was last writable.
     pub(crate) lagged: u64,
     /// Bytes in `outbox`.
@@ -81,7 +79,6 @@ impl Namespace {
             received: Vec::new(),
             received_bytes: 0,
             received_dropped: 0,
-            sent_acks: HashMap::new(),
             lagged: 0,
             buffered_bytes: 0,
             pid: None,
@@ -165,11 +162,10 @@ impl Namespace {
         outbox
     }
 
-    /// Removes the buffered emit waiting for ack `id`, if any.
+    /// Removes the buffered emit asking for ack `id`, if any.
     pub(crate) fn unbuffer_ack(&mut self, id: u64) {
         let before = self.outbox.len();
-        self.outbox
-            .retain(|emit| emit.ack.as_ref().map(|(ack_id, _)| *ack_id) != Some(id));
+        self.outbox.retain(|emit| emit.ack_id != Some(id));
         if self.outbox.len() != before {
             self.buffered_bytes = self.outbox.iter().map(OutgoingEmit::size).sum();
             self.publish_buffer();
@@ -299,22 +295,6 @@ impl Namespace {
     pub(crate) fn answer_waiters(&mut self, result: &Result<(), ConnectError>) {
         for waiter in self.waiters.drain(..) {
             let _ = waiter.send(result.clone());
-        }
-    }
-
-    /// Fails the acks of packets already sent: their fate is unknown.
-    pub(crate) fn fail_sent_acks(&mut self, error: &AckError) {
-        for (_, ack_tx) in self.sent_acks.drain() {
-            let _ = ack_tx.send(Err(error.clone()));
-        }
-    }
-
-    /// Fails the acks of buffered packets and drops the buffer.
-    pub(crate) fn fail_outbox(&mut self, error: &AckError) {
-        for emit in self.take_outbox() {
-            if let Some((_, ack_tx)) = emit.ack {
-                let _ = ack_tx.send(Err(error.clone()));
-            }
         }
     }
 }
@@ -650,23 +630,13 @@ mod tests {
         assert_eq!(delivery.seq, 3);
     }
 
-    #[test]
-    fn failing_sent_acks_answers_each_waiter_once() {
-        let mut ns = Namespace::new("/".into());
-        let (ack_tx, mut ack_rx) = oneshot::channel();
-        ns.sent_acks.insert(3, ack_tx);
-        ns.fail_sent_acks(&AckError::Disconnected);
-        assert!(matches!(ack_rx.try_recv(), Ok(Err(AckError::Disconnected))));
-        assert!(ns.sent_acks.is_empty());
-    }
-
     fn emit(id: u64, bytes: usize) -> OutgoingEmit {
-        let (ack_tx, _) = oneshot::channel();
         OutgoingEmit {
             namespace: "/".into(),
             text: "x".repeat(bytes),
             attachments: Vec::new(),
-            ack: Some((id, ack_tx)),
+            ack_id: Some(id),
+            ack_waiter: None,
             volatile: false,
             admission: None,
         }
@@ -699,10 +669,7 @@ mod tests {
     }
 
     fn ids(ns: &Namespace) -> Vec<u64> {
-        ns.outbox
-            .iter()
-            .filter_map(|e| e.ack.as_ref().map(|a| a.0))
-            .collect()
+        ns.outbox.iter().filter_map(|e| e.ack_id).collect()
     }
 
     #[test]
@@ -717,7 +684,7 @@ mod tests {
         ns.buffer(emit(2, 10), limits(2, BufferPolicy::Reject));
         let (third, _) = admitted(3, 10);
         assert!(
-            matches!(ns.buffer(third, limits(2, BufferPolicy::Reject)), Buffered::Refused(e) if e.ack.as_ref().map(|a| a.0) == Some(3))
+            matches!(ns.buffer(third, limits(2, BufferPolicy::Reject)), Buffered::Refused(e) if e.ack_id == Some(3))
         );
         assert_eq!(ids(&ns), [1, 2]);
         assert_eq!(ns.buffered_bytes, 20);
@@ -744,7 +711,7 @@ mod tests {
         else {
             panic!("taken");
         };
-        assert_eq!(dropped[0].ack.as_ref().map(|a| a.0), Some(1));
+        assert_eq!(dropped[0].ack_id, Some(1));
         assert_eq!(ids(&ns), [2, 3]);
     }
 
