@@ -1,6 +1,7 @@
 package dev.ferrio
 
 import dev.ferrio.ffi.DisconnectReason as FfiDisconnectReason
+import dev.ferrio.ffi.ManagerEvent as FfiManagerEvent
 
 /**
  * Why a socket was disconnected: the JavaScript client's reasons, then the causes that client
@@ -111,11 +112,25 @@ public sealed class ConnectionState {
     /** Connected as [sid]. */
     public data class Connected(val sid: String, val recovered: Boolean) : ConnectionState()
 
-    /** Disconnected; reconnecting by itself when [DisconnectReason.reconnects]. */
-    public data class Disconnected(val reason: DisconnectReason) : ConnectionState()
+    /**
+     * Disconnected for [reason]; [reconnecting] while the client reconnects by itself: when
+     * reconnection is enabled and the [reason] [reconnects][DisconnectReason.reconnects],
+     * until reconnection gives up ([ManagerEvent.ReconnectFailed] sets it to `false`).
+     */
+    public data class Disconnected @JvmOverloads constructor(
+        val reason: DisconnectReason,
+        val reconnecting: Boolean = reason.reconnects,
+    ) : ConnectionState()
 
-    /** The last connection attempt failed. */
-    public data class Failed(val error: ConnectException) : ConnectionState()
+    /**
+     * The last connection attempt failed with [error]; [reconnecting] while the client tries
+     * again by itself (reconnection enabled, the namespace not refused by the server, and
+     * reconnection not given up: [ManagerEvent.ReconnectFailed] sets it to `false`).
+     */
+    public data class Failed @JvmOverloads constructor(
+        val error: ConnectException,
+        val reconnecting: Boolean = false,
+    ) : ConnectionState()
 
     /** The manager is closed. */
     public data object Closed : ConnectionState()
@@ -128,4 +143,45 @@ public enum class Transport {
 
     /** WebSocket. */
     WEBSOCKET,
+}
+
+/**
+ * A change of a [Manager]'s connection, as [Manager.events] reports it: the JavaScript
+ * client's manager events (`open`, `close`, `reconnect_attempt`, `reconnect_error`,
+ * `reconnect`, `reconnect_failed`).
+ */
+public sealed class ManagerEvent {
+    /** The connection is open. */
+    public data object Open : ManagerEvent()
+
+    /** The connection closed for [reason]. */
+    public data class Close(val reason: DisconnectReason) : ManagerEvent()
+
+    /** Reconnection attempt [attempt] (from 1) is starting. */
+    public data class ReconnectAttempt(val attempt: Int) : ManagerEvent()
+
+    /** A reconnection attempt failed, for the reason [detail] describes. */
+    public data class ReconnectError(val detail: String) : ManagerEvent()
+
+    /** Reconnected after [attempts] attempts. */
+    public data class Reconnect(val attempts: Int) : ManagerEvent()
+
+    /**
+     * Reconnection gave up (after [ClientOptions.reconnectionAttempts]); the sockets stay
+     * disconnected until [Socket.connect].
+     */
+    public data object ReconnectFailed : ManagerEvent()
+
+    /** The collector was too slow: [dropped] events were lost. */
+    public data class Lagged(val dropped: Long) : ManagerEvent()
+}
+
+internal fun FfiManagerEvent.toEvent(): ManagerEvent = when (this) {
+    is FfiManagerEvent.Open -> ManagerEvent.Open
+    is FfiManagerEvent.Close -> ManagerEvent.Close(reason.toReason())
+    is FfiManagerEvent.ReconnectAttempt -> ManagerEvent.ReconnectAttempt(attempt.toInt())
+    is FfiManagerEvent.ReconnectError -> ManagerEvent.ReconnectError(detail)
+    is FfiManagerEvent.Reconnect -> ManagerEvent.Reconnect(attempts.toInt())
+    is FfiManagerEvent.ReconnectFailed -> ManagerEvent.ReconnectFailed
+    is FfiManagerEvent.Lagged -> ManagerEvent.Lagged(dropped.toLong())
 }

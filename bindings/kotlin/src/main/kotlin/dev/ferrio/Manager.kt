@@ -1,9 +1,17 @@
 package dev.ferrio
 
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.flow
+import kotlinx.coroutines.launch
 import kotlinx.serialization.json.JsonObject
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.atomic.AtomicBoolean
+import java.util.logging.Level
 import dev.ferrio.ffi.Manager as FfiManager
+import dev.ferrio.ffi.ManagerEvent as FfiManagerEvent
+import dev.ferrio.ffi.ManagerEventStream as FfiManagerEventStream
 
 /**
  * One Engine.IO connection to [url], shared by the namespaces ([Socket]s) made from it.
@@ -31,10 +39,60 @@ public class Manager(
     private val sockets = ConcurrentHashMap<String, Socket>()
     private val closed = AtomicBoolean(false)
     private val outbox = Outbox()
+    private val reconnection = options.reconnection
 
     init {
         NativeThreads.init()
         ffi = native { FfiManager(options.toFfi(url)) }
+        watch(native { ffi.events() })
+    }
+
+    /**
+     * Follows the connection for the sockets' state: when reconnection gives up, they stop
+     * saying they reconnect. It waits without a thread, and resumes on `Dispatchers.IO` (not
+     * on the native thread that completes the wait, which must not call into the library);
+     * it ends when the manager closes (`next` gives `null`).
+     */
+    private fun watch(stream: FfiManagerEventStream) {
+        CoroutineScope(Dispatchers.IO).launch {
+            try {
+                while (true) {
+                    val event = native { stream.next() } ?: break
+                    if (event is FfiManagerEvent.ReconnectFailed) {
+                        sockets.values.forEach { it.reconnectionFailed() }
+                    }
+                }
+            } catch (error: FerrioException) {
+                logger.log(Level.WARNING, "the manager's connection events stopped", error)
+            } finally {
+                stream.destroy()
+            }
+        }
+    }
+
+    /**
+     * The connection's events from this call on, in order: [ManagerEvent.Open],
+     * [ManagerEvent.Close], and the reconnection's attempts, errors and outcome. Collect it
+     * once; the flow completes when the manager closes, and stops receiving when its collector
+     * stops (cancelled or done). A collector slower than the core's bounded backlog gets
+     * [ManagerEvent.Lagged].
+     */
+    public fun events(): Flow<ManagerEvent> {
+        if (closed.get()) return flow { }
+        val stream = native { ffi.events() }
+        val collected = AtomicBoolean(false)
+        return flow {
+            check(collected.compareAndSet(false, true)) { "events() flows can be collected once" }
+            try {
+                while (true) {
+                    val event = native { stream.next() } ?: break
+                    emit(event.toEvent())
+                }
+            } finally {
+                stream.cancel()
+                stream.destroy()
+            }
+        }
     }
 
     /**
@@ -46,7 +104,7 @@ public class Manager(
     public fun socket(namespace: String = "/", auth: JsonObject? = null): Socket {
         if (closed.get()) throw ClosedException()
         val name = if (namespace.startsWith("/")) namespace else "/$namespace"
-        return sockets.computeIfAbsent(name) { Socket(native { ffi.socket(name, auth?.toString()) }, outbox) }
+        return sockets.computeIfAbsent(name) { Socket(native { ffi.socket(name, auth?.toString()) }, outbox, reconnection) }
     }
 
     /** The transport in use, while connected. */

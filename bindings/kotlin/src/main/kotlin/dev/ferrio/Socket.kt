@@ -68,7 +68,12 @@ public class Registration internal constructor(private val remove: () -> Unit) :
  * val reply = socket.emitWithAck("join", "lobby", timeout = 5.seconds)
  * ```
  */
-public class Socket internal constructor(internal val ffi: FfiSocket, private val outbox: Outbox) {
+public class Socket internal constructor(
+    internal val ffi: FfiSocket,
+    private val outbox: Outbox,
+    /** Whether the manager reconnects by itself ([ClientOptions.reconnection]). */
+    private val reconnection: Boolean,
+) {
     /** The namespace, e.g. `/` or `/admin`. */
     public val namespace: String = ffi.namespace()
 
@@ -79,6 +84,8 @@ public class Socket internal constructor(internal val ffi: FfiSocket, private va
     private val failures = MutableStateFlow(0L)
     private val disconnects = MutableStateFlow(0L)
     private val isClosed = AtomicBoolean(false)
+    /** Set when reconnection gave up, until the next [connect] or connection. */
+    private val gaveUp = AtomicBoolean(false)
 
     /** The connection state, updated before the handlers of each change run. */
     public val state: StateFlow<ConnectionState> = mutableState.asStateFlow()
@@ -102,6 +109,7 @@ public class Socket internal constructor(internal val ffi: FfiSocket, private va
      */
     public suspend fun connect() {
         if (connected) return
+        gaveUp.set(false)
         val connectsBefore = connects.value
         val failuresBefore = failures.value
         mutableState.compareAndSet(ConnectionState.Idle, ConnectionState.Connecting)
@@ -274,6 +282,24 @@ public class Socket internal constructor(internal val ffi: FfiSocket, private va
         subscription.destroy()
     }
 
+    /**
+     * Called by the manager when reconnection gave up: the state stops saying it reconnects
+     * (also for a `disconnect` record delivered after this).
+     */
+    internal fun reconnectionFailed() {
+        gaveUp.set(true)
+        mutableState.update {
+            when (it) {
+                is ConnectionState.Disconnected -> it.copy(reconnecting = false)
+                is ConnectionState.Failed -> it.copy(reconnecting = false)
+                else -> it
+            }
+        }
+    }
+
+    /** Whether the manager still reconnects by itself after a drop or failed attempt. */
+    private fun reconnecting(): Boolean = reconnection && !gaveUp.get()
+
     private fun toEvent(record: FfiEventRecord): SocketEvent? = when (record.kind) {
         FfiEventKind.EVENT -> SocketEvent.Message(
             record.namespace,
@@ -303,18 +329,20 @@ public class Socket internal constructor(internal val ffi: FfiSocket, private va
                 registered?.forEach { run(record.name, it, args, ack) }
             }
             FfiEventKind.CONNECT -> {
+                gaveUp.set(false)
                 mutableState.value = ConnectionState.Connected(record.sid.orEmpty(), record.recovered)
                 runBuiltin("connect", emptyList())
                 connects.update { it + 1 }
             }
             FfiEventKind.DISCONNECT -> {
                 val reason = reason(record)
-                mutableState.value = ConnectionState.Disconnected(reason)
+                mutableState.value = ConnectionState.Disconnected(reason, reason.reconnects && reconnecting())
                 runBuiltin("disconnect", listOf(reason.description))
                 disconnects.update { it + 1 }
             }
             FfiEventKind.CONNECT_ERROR -> {
-                mutableState.value = ConnectionState.Failed(connectError(record))
+                val error = connectError(record)
+                mutableState.value = ConnectionState.Failed(error, !error.refused && reconnecting())
                 runBuiltin("connect_error", Codec.decode(record.argsJson, record.attachments))
                 failures.update { it + 1 }
             }
