@@ -22,10 +22,15 @@ Input (stdin), one JSON object per line; blank lines are ignored:
       namespace to the first --namespace (\"/\" when none was given)
   {\"disconnect\":true}     disconnect every namespace, then exit 0 once pending acks settle
   {\"disconnect\":\"/x\"}     disconnect one namespace
+  {\"ack\":ID,\"args\":[...]}  answer the server's acknowledgement request of the event
+      line printed with \"ack\":ID (args defaults to []); an unknown or already answered
+      ID is an error line. At most 1024 requests wait: a newer one answers the oldest
+      with no values, and so does the end of the session for those left.
   End of input: wait for pending acks (or their timeouts), close, exit 0.
 
 Output (stdout), one JSON object per line, each with a \"type\":
-  connect, event, ack, ack_error (error: timeout | disconnected | closed), connect_error,
+  connect, event (with \"ack\":ID when the server asks for an acknowledgement), ack,
+  ack_error (error: timeout | disconnected | closed), connect_error,
   disconnect (reason: io server disconnect | io client disconnect | ping timeout |
   transport close | transport error | parse error | message too large |
   protocol violation | invalid utf-8 | write stalled), lagged, reconnect_attempt, reconnect,

@@ -13,6 +13,9 @@ pub const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_millis(5_000);
 /// The fields an emit line may have.
 const EMIT_FIELDS: [&str; 5] = ["emit", "args", "ack", "timeout_ms", "namespace"];
 
+/// The fields an answer line may have.
+const ANSWER_FIELDS: [&str; 2] = ["ack", "args"];
+
 /// One command read from stdin.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -20,6 +23,17 @@ pub enum Command {
     Emit(Emit),
     /// Disconnect namespaces.
     Disconnect(Target),
+    /// Answer an acknowledgement request of the server.
+    Answer(Answer),
+}
+
+/// `{"ack":ID,"args":[...]}`: answers the server's request printed with `"ack": ID`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// The id of the event line, as the CLI numbered it.
+    pub id: u64,
+    /// The arguments of the answer, binary already decoded.
+    pub args: Vec<Value>,
 }
 
 /// `{"emit":"EVENT","args":[...],"ack":true,"timeout_ms":N,"namespace":"/x"}`.
@@ -48,7 +62,8 @@ pub enum Target {
 ///
 /// # Errors
 /// A message for the `error` output line when the line is not JSON, not an object, not a
-/// known command, or has a field of the wrong type or an unknown field.
+/// known command, or has a field of the wrong type or an unknown field. A line with
+/// `"ack"` and neither `"emit"` nor `"disconnect"` is an [`Answer`].
 pub fn parse_line(line: &str) -> Result<Option<Command>, String> {
     if line.trim().is_empty() {
         return Ok(None);
@@ -66,9 +81,48 @@ pub fn parse_line(line: &str) -> Result<Option<Command>, String> {
         (false, true) => {
             parse_disconnect(&mut object).map(|target| Some(Command::Disconnect(target)))
         }
+        (false, false) if object.contains_key("ack") => {
+            parse_answer(&mut object).map(|answer| Some(Command::Answer(answer)))
+        }
         (false, false) => Err(format!(
-            "unknown command: expected \"emit\" or \"disconnect\", got {}",
+            "unknown command: expected \"emit\", \"disconnect\" or \"ack\", got {}",
             key_list(&object)
+        )),
+    }
+}
+
+fn parse_answer(object: &mut Map<String, Json>) -> Result<Answer, String> {
+    if let Some(unknown) = object
+        .keys()
+        .find(|key| !ANSWER_FIELDS.contains(&key.as_str()))
+    {
+        return Err(format!("unknown field \"{unknown}\" in an ack answer"));
+    }
+    let id = match object.remove("ack") {
+        Some(json) => match json.as_u64() {
+            Some(id) => id,
+            None => {
+                return Err(format!(
+                    "\"ack\" of an answer must be the id of an event line, got {json}"
+                ))
+            }
+        },
+        None => return Err("an answer needs \"ack\"".to_owned()),
+    };
+    Ok(Answer {
+        id,
+        args: parse_args(object)?,
+    })
+}
+
+/// The optional `"args"` array, binary decoded; empty when absent.
+fn parse_args(object: &mut Map<String, Json>) -> Result<Vec<Value>, String> {
+    match object.remove("args") {
+        None => Ok(Vec::new()),
+        Some(Json::Array(items)) => items.into_iter().map(from_json).collect(),
+        Some(other) => Err(format!(
+            "\"args\" must be an array, got {}",
+            kind(Some(&other))
         )),
     }
 }
@@ -89,16 +143,7 @@ fn parse_emit(object: &mut Map<String, Json>) -> Result<Emit, String> {
             ))
         }
     };
-    let args = match object.remove("args") {
-        None => Vec::new(),
-        Some(Json::Array(items)) => items.into_iter().map(from_json).collect::<Result<_, _>>()?,
-        Some(other) => {
-            return Err(format!(
-                "\"args\" must be an array, got {}",
-                kind(Some(&other))
-            ))
-        }
-    };
+    let args = parse_args(object)?;
     let ack = match object.remove("ack") {
         None => false,
         Some(Json::Bool(ack)) => ack,
@@ -275,6 +320,46 @@ mod tests {
         #[test]
         fn bad_base64_in_args_is_an_error() {
             assert!(error(r#"{"emit":"e","args":[{"$binary":"%%"}]}"#).contains("base64"));
+        }
+    }
+
+    mod answer {
+        use super::*;
+
+        #[test]
+        fn an_answer_reads_the_id_and_the_args() {
+            assert_eq!(
+                command(r#"{"ack":7,"args":[1,{"$binary":"AQI="}]}"#),
+                Command::Answer(Answer {
+                    id: 7,
+                    args: vec![1.into(), Value::Binary(Bytes::from_static(&[1, 2]))],
+                })
+            );
+        }
+
+        #[test]
+        fn an_answer_without_args_has_none() {
+            assert_eq!(
+                command(r#"{"ack":1}"#),
+                Command::Answer(Answer {
+                    id: 1,
+                    args: vec![]
+                })
+            );
+        }
+
+        #[test]
+        fn a_bad_id_args_or_field_is_an_error() {
+            for (line, part) in [
+                (r#"{"ack":true}"#, "\"ack\""),
+                (r#"{"ack":-1}"#, "\"ack\""),
+                (r#"{"ack":"1"}"#, "\"ack\""),
+                (r#"{"ack":1,"args":3}"#, "\"args\""),
+                (r#"{"ack":1,"namespace":"/"}"#, "\"namespace\""),
+                (r#"{"ack":1,"args":[{"$binary":"%%"}]}"#, "base64"),
+            ] {
+                assert!(error(line).contains(part), "{line}: {}", error(line));
+            }
         }
     }
 

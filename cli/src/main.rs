@@ -6,6 +6,7 @@ mod demo;
 mod input;
 mod json;
 mod output;
+mod pending;
 mod pretty;
 mod server;
 mod session;

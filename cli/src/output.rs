@@ -112,11 +112,14 @@ impl std::io::Write for ByteCount {
 pub enum Line {
     /// A namespace is connected.
     Connect { namespace: String, sid: String },
-    /// An event from the server.
+    /// An event from the server; `ack` (only when the server asks for an acknowledgement)
+    /// is the id that a `{"ack": ID, "args": [...]}` input line answers.
     Event {
         namespace: String,
         event: String,
         args: Vec<Json>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ack: Option<u64>,
     },
     /// The reply to an emit with ack.
     Ack {
@@ -157,7 +160,8 @@ pub enum Line {
 }
 
 impl Line {
-    /// The line for something a socket of `namespace` observed.
+    /// The line for something a socket of `namespace` observed; an event keeps no ack id
+    /// (see [`crate::pending`] for those that get one).
     pub fn from_socket_event(namespace: &str, event: SocketEvent) -> Line {
         let namespace = namespace.to_owned();
         match event {
@@ -171,6 +175,7 @@ impl Line {
                 namespace,
                 event: event.name,
                 args: args_to_json(event.args),
+                ack: None,
             },
             SocketEvent::Lagged(dropped) => Line::Lagged { namespace, dropped },
         }
@@ -485,6 +490,7 @@ mod tests {
             namespace: "/".into(),
             event: "e".into(),
             args: vec![json!(n)],
+            ack: None,
         }
     }
 
@@ -523,6 +529,7 @@ mod tests {
             namespace: "/".into(),
             event: "e".into(),
             args: vec![json!("x".repeat(bytes))],
+            ack: None,
         }
     }
 

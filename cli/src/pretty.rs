@@ -75,11 +75,13 @@ pub fn render(line: &Line, time: &str, style: Style) -> String {
             namespace,
             event,
             args,
+            ack,
         } => format!(
-            "{}{namespace}  {}{}",
+            "{}{namespace}  {}{}{}",
             label("event", Style::info),
             style.bold(event),
-            args_text(args)
+            args_text(args),
+            ack.map_or(String::new(), |id| style.dim(&format!("  (ack {id})")))
         ),
         Line::Ack {
             namespace,
@@ -201,10 +203,25 @@ mod tests {
             namespace: "/".into(),
             event: "chat".into(),
             args: vec![json!("hello"), json!({"n": 1})],
+            ack: None,
         };
         assert_eq!(
             render(&line, "12:00:00.000", PLAIN),
             r#"12:00:00.000 event      /  chat "hello" {"n":1}"#
+        );
+    }
+
+    #[test]
+    fn an_event_the_server_wants_acknowledged_shows_its_ack_id() {
+        let line = Line::Event {
+            namespace: "/".into(),
+            event: "question".into(),
+            args: vec![json!(1)],
+            ack: Some(3),
+        };
+        assert_eq!(
+            render(&line, "12:00:00.000", PLAIN),
+            "12:00:00.000 event      /  question 1  (ack 3)"
         );
     }
 

@@ -9,6 +9,10 @@
 //! When stdin is a terminal the loop also takes the short form of [`crate::shortform`];
 //! when stdout is one too the writer prints readable text (see [`crate::pretty`]).
 //! `--count` is counted by the writer, `--timeout` bounds the whole session.
+//!
+//! An event the server wants acknowledged stays in [`PendingAcks`] (shared by the readers
+//! and the loop) until a `{"ack": ID}` line answers it; those left are answered with no
+//! values before the manager closes.
 
 use std::future::Future;
 use std::io::IsTerminal;
@@ -29,11 +33,12 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::args::{ConnectArgs, OutputFormat, Transport};
-use crate::input::{parse_line, Command, Emit, Target};
-use crate::json::from_json;
+use crate::input::{parse_line, Answer, Command, Emit, Target};
+use crate::json::{args_to_json, from_json};
 use crate::output::{
     line_queue, run_writer, EventLimit, Line, LineSender, Render, LINE_BYTES, LINE_CAPACITY,
 };
+use crate::pending::PendingAcks;
 use crate::pretty::Style;
 use crate::shortform::{parse_interactive, Interactive, HELP};
 
@@ -92,6 +97,7 @@ pub async fn run(args: ConnectArgs) -> ExitCode {
     ));
     // Set by the readers on a namespace's first `connect`: a timeout before it is a failure.
     let ever_connected = Arc::new(AtomicBool::new(false));
+    let pending = PendingAcks::default();
     let mut sockets = Vec::with_capacity(setup.namespaces.len());
     for namespace in &setup.namespaces {
         let socket = manager.socket_with(
@@ -108,6 +114,7 @@ pub async fn run(args: ConnectArgs) -> ExitCode {
             line_tx.clone(),
             lost_tx,
             ever_connected.clone(),
+            pending.clone(),
         ));
         sockets.push((namespace.clone(), socket));
     }
@@ -127,6 +134,7 @@ pub async fn run(args: ConnectArgs) -> ExitCode {
             refused,
             line_tx: &line_tx,
             acks: FuturesUnordered::new(),
+            pending: &pending,
             interactive,
             keep_open: args.count.is_some() || args.timeout.is_some(),
         };
@@ -149,6 +157,8 @@ pub async fn run(args: ConnectArgs) -> ExitCode {
         Some(End::ConnectionLost) | None => EXIT_CONNECTION_FAILED,
     };
 
+    // Answered before the close so that the answers still reach the server.
+    pending.release_all();
     manager.close().await;
     // The pull streams and the manager events end after the close; the readers print what
     // is left, then stop.
@@ -275,24 +285,35 @@ async fn connect_all(
 }
 
 /// Prints what one namespace's socket observes; reports a lost connection on `lost_tx`
-/// (given when reconnection is off) and sets `ever_connected` on a `connect`.
+/// (given when reconnection is off), sets `ever_connected` on a `connect` and keeps the
+/// events the server wants acknowledged in `pending`.
 async fn forward_socket_events(
     namespace: String,
     mut stream: EventStream,
     line_tx: LineSender,
     lost_tx: Option<mpsc::Sender<()>>,
     ever_connected: Arc<AtomicBool>,
+    pending: PendingAcks,
 ) {
     while let Some(event) = stream.next().await {
         if let SocketEvent::Connect { .. } = event {
             ever_connected.store(true, Ordering::Relaxed);
         }
         let lost = matches!(&event, SocketEvent::Disconnect(reason) if reason.is_recoverable());
-        if line_tx
-            .send(Line::from_socket_event(&namespace, event))
-            .await
-            .is_err()
-        {
+        let line = match event {
+            SocketEvent::Event(mut event) if event.wants_ack() => {
+                let name = std::mem::take(&mut event.name);
+                let args = args_to_json(std::mem::take(&mut event.args));
+                Line::Event {
+                    namespace: namespace.clone(),
+                    event: name,
+                    args,
+                    ack: Some(pending.insert(event)),
+                }
+            }
+            event => Line::from_socket_event(&namespace, event),
+        };
+        if line_tx.send(line).await.is_err() {
             return;
         }
         if let (true, Some(lost_tx)) = (lost, &lost_tx) {
@@ -358,6 +379,8 @@ struct CommandLoop<'a> {
     refused: Vec<String>,
     line_tx: &'a LineSender,
     acks: FuturesUnordered<PendingAck>,
+    /// The server's acknowledgement requests that `{"ack": ID}` lines answer.
+    pending: &'a PendingAcks,
     /// Whether stdin is a terminal: the short form is accepted.
     interactive: bool,
     /// Whether the session outlives the end of input (`--count` or `--timeout`).
@@ -437,6 +460,12 @@ impl CommandLoop<'_> {
             Ok(None) => Next::Continue,
             Ok(Some(Command::Emit(emit))) => {
                 self.emit(emit).await;
+                Next::Continue
+            }
+            Ok(Some(Command::Answer(Answer { id, args }))) => {
+                if let Err(error) = self.pending.answer(id, args) {
+                    self.error(error.to_string()).await;
+                }
                 Next::Continue
             }
             Ok(Some(Command::Disconnect(Target::Namespace(namespace)))) => {

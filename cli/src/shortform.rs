@@ -17,6 +17,7 @@ Commands (or a JSON line such as {\"emit\":\"echo\",\"args\":[1],\"ack\":true}):
                               word is a string: emit chat hello {\"n\":1}
   ack [/NS] EVENT [ARG]...    emit and wait for the acknowledgement (5 s): ack echo 1 2
   disconnect [NS]             disconnect NS, or every namespace (then quit)
+  {\"ack\":ID,\"args\":[...]}    answer the server's request of an event shown (ack ID)
   help                        this text
   quit                        wait for pending acks, then exit (also Ctrl-D)";
 

@@ -245,6 +245,90 @@ async fn bad_input_line_prints_an_error_and_the_session_goes_on() {
 }
 
 #[tokio::test]
+async fn a_server_ack_request_is_printed_with_an_id_and_answered_from_stdin() {
+    let server = TestServer::start().await;
+    let mut cli = Cli::connect(&server.url(), &[]);
+    assert_connect(&cli.line().await, "/");
+
+    cli.command(json!({"emit": "message", "args": ["no ack asked"]}))
+        .await;
+    let plain = cli.line().await;
+    assert_eq!(plain["event"], "message-back", "{plain}");
+    assert!(plain.get("ack").is_none(), "{plain}");
+
+    cli.command(json!({"emit": "askMe", "args": [7, 60_000]}))
+        .await;
+    let question = cli.line().await;
+    assert_eq!(question["type"], "event", "{question}");
+    assert_eq!(question["event"], "question", "{question}");
+    assert_eq!(question["args"], json!([7]), "{question}");
+    let id = question["ack"].as_u64().expect("an ack id");
+
+    let args = json!(["yes", 2, {"$binary": "AQID"}]);
+    cli.command(json!({"ack": id, "args": args})).await;
+    assert_eq!(
+        cli.line().await,
+        json!({"type": "event", "namespace": "/", "event": "answer", "args": args})
+    );
+
+    for line in [
+        json!({"ack": id, "args": ["again"]}),
+        json!({"ack": id + 1000}),
+    ] {
+        cli.command(line.clone()).await;
+        let error = cli.line().await;
+        assert_eq!(error["type"], "error", "{line}: {error}");
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("no acknowledgement request waits")),
+            "{error}"
+        );
+    }
+    // The session goes on: a second request gets the next id.
+    cli.command(json!({"emit": "askMe", "args": [8, 60_000]}))
+        .await;
+    let second = cli.line().await;
+    assert_eq!(second["ack"], id + 1, "{second}");
+    cli.command(json!({"ack": id + 1})).await;
+    assert_eq!(cli.line().await["event"], "answer");
+    finish(&mut cli).await;
+}
+
+#[tokio::test]
+async fn past_the_bound_the_oldest_server_ack_request_is_answered_empty() {
+    // As MAX_PENDING in cli/src/pending.rs.
+    const BOUND: u64 = 1024;
+    let server = TestServer::start().await;
+    let mut cli = Cli::connect(&server.url(), &[]);
+    assert_connect(&cli.line().await, "/");
+
+    for n in 1..=BOUND + 1 {
+        cli.command(json!({"emit": "askMe", "args": [n, 60_000]}))
+            .await;
+    }
+    for n in 1..=BOUND + 1 {
+        let question = cli.line().await;
+        assert_eq!(question["event"], "question", "{question}");
+        assert_eq!(question["args"], json!([n]), "{question}");
+        assert_eq!(question["ack"], n, "{question}");
+    }
+    // The first request, pushed out by the last one, reached the server with no values.
+    assert_eq!(
+        cli.line().await,
+        json!({"type": "event", "namespace": "/", "event": "answer", "args": []})
+    );
+    cli.command(json!({"ack": 1, "args": ["late"]})).await;
+    assert_eq!(cli.line().await["type"], "error");
+    cli.command(json!({"ack": 2, "args": ["in time"]})).await;
+    assert_eq!(
+        cli.line().await,
+        json!({"type": "event", "namespace": "/", "event": "answer", "args": ["in time"]})
+    );
+    finish(&mut cli).await;
+}
+
+#[tokio::test]
 async fn connect_error_line_carries_message_and_data() {
     let server = TestServer::start().await;
     let mut cli = Cli::connect(&server.url(), &["--namespace", "/no"]);
