@@ -329,6 +329,24 @@ async fn past_the_bound_the_oldest_server_ack_request_is_answered_empty() {
 }
 
 #[tokio::test]
+async fn a_server_ack_request_left_unanswered_is_answered_empty_at_the_end_of_input() {
+    let server = TestServer::start().await;
+    let mut cli = Cli::connect(&server.url(), &[]);
+    assert_connect(&cli.line().await, "/");
+
+    let (reply, rest) = tokio::join!(
+        server.emit_with_ack("/", "question", json!([1]), Duration::from_secs(60)),
+        async {
+            let question = cli.line().await;
+            assert_eq!(question["event"], "question", "{question}");
+            assert_eq!(question["ack"], 1, "{question}");
+            finish(&mut cli).await
+        }
+    );
+    assert_eq!(reply, json!({"responses": [null]}), "lines after: {rest:?}");
+}
+
+#[tokio::test]
 async fn connect_error_line_carries_message_and_data() {
     let server = TestServer::start().await;
     let mut cli = Cli::connect(&server.url(), &["--namespace", "/no"]);
