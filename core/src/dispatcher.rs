@@ -1,8 +1,15 @@
-//! Runs user code: each socket has one dispatcher task that owns its listeners and pull
-//! streams, so a slow handler never stalls the connection task or other namespaces.
+//! Runs user code: each socket has one dispatcher task that calls its listeners and fills
+//! its pull streams, so a slow handler never stalls the connection task or other namespaces.
+//!
+//! The listeners and streams are a table shared with the socket ([`Listeners`]): the sync
+//! `on`/`off`/`events()` calls change it in place and bump its version, and the dispatcher
+//! copies it only when the version moved. Its memory is bounded by the live listeners, not
+//! by how many changes a busy dispatcher has yet to see. The outgoing events for the
+//! `on_any_outgoing` listeners go through a bounded queue ([`OutgoingQueue`]).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::{mpsc, watch};
 
@@ -31,81 +38,168 @@ pub(crate) enum Filter {
     AnyOutgoing,
 }
 
-/// A change to the dispatcher's listeners, or an outgoing event to report.
-pub(crate) enum Registration {
-    /// Add a listener for the events numbered `from` and later.
-    Add {
-        id: ListenerId,
-        filter: Filter,
-        once: bool,
-        from: u64,
-        handler: Handler,
-    },
-    /// Remove one listener.
-    Remove(ListenerId),
-    /// Remove every listener with this filter.
-    RemoveAll(Filter),
-    /// Add a pull stream of the events numbered `from` and later.
-    Stream {
-        stream_tx: mpsc::Sender<Queued>,
-        from: u64,
-    },
-    /// Tell the outgoing listeners about an emit.
-    Outgoing(Event),
+/// A listener of the events numbered `from` and later.
+#[derive(Clone)]
+pub(crate) struct Listener {
+    pub(crate) id: ListenerId,
+    pub(crate) filter: Filter,
+    pub(crate) once: bool,
+    pub(crate) from: u64,
+    pub(crate) handler: Handler,
 }
 
-struct Listener {
-    id: ListenerId,
-    filter: Filter,
-    once: bool,
-    from: u64,
-    handler: Handler,
+/// A pull stream of the events numbered `from` and later.
+#[derive(Clone)]
+pub(crate) struct Stream {
+    pub(crate) stream_tx: mpsc::Sender<Queued>,
+    pub(crate) from: u64,
 }
 
-struct Stream {
-    stream_tx: mpsc::Sender<Queued>,
-    from: u64,
-}
-
-/// The dispatcher's listeners and streams.
+/// The state behind [`Listeners`]' lock.
 #[derive(Default)]
+struct Table {
+    listeners: Vec<Listener>,
+    streams: Vec<Stream>,
+    /// The dispatcher has stopped: nothing added now would ever be called or fed.
+    stopped: bool,
+}
+
+/// A socket's listeners and streams, changed by the socket and read by its dispatcher.
+#[derive(Default)]
+pub(crate) struct Listeners {
+    table: Mutex<Table>,
+    /// Bumped by every change, under the lock.
+    version: AtomicU64,
+}
+
+impl Listeners {
+    /// Adds `listener`; dropped when the dispatcher has stopped.
+    pub(crate) fn add(&self, listener: Listener) {
+        self.change(|table| table.listeners.push(listener));
+    }
+
+    /// Adds `stream`; when the dispatcher has stopped its sender is dropped, so the stream
+    /// ends at once.
+    pub(crate) fn add_stream(&self, stream: Stream) {
+        self.change(|table| table.streams.push(stream));
+    }
+
+    /// Removes one listener.
+    pub(crate) fn remove(&self, id: ListenerId) {
+        self.change(|table| table.listeners.retain(|l| l.id != id));
+    }
+
+    /// Removes every listener with this filter.
+    pub(crate) fn remove_all(&self, filter: &Filter) {
+        self.change(|table| table.listeners.retain(|l| l.filter != *filter));
+    }
+
+    /// The number of listeners and streams in the table.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        let table = self.lock();
+        table.listeners.len() + table.streams.len()
+    }
+
+    /// Marks the dispatcher stopped and drops the table's stream senders (so every
+    /// stream ends once the dispatcher's own copies are gone) and its listeners.
+    pub(crate) fn stop(&self) {
+        let mut table = self.lock();
+        table.stopped = true;
+        table.streams.clear();
+        table.listeners.clear();
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    fn change(&self, change: impl FnOnce(&mut Table)) {
+        let mut table = self.lock();
+        if !table.stopped {
+            change(&mut table);
+            self.version.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// No user code runs under the lock, so a poisoned table is still whole.
+    fn lock(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The queue of a socket's outgoing events to its `on_any_outgoing` listeners, bounded by
+/// `ManagerOptions::incoming_capacity`. When full (the listeners fell behind), an emit's
+/// event is dropped and counted: the first drop and then the total, once the dispatcher
+/// takes the next event, are logged as warnings.
+pub(crate) struct OutgoingQueue {
+    tx: mpsc::Sender<Event>,
+    dropped: AtomicU64,
+}
+
+impl OutgoingQueue {
+    /// A queue of `capacity` events (at least one) and its receiving end.
+    pub(crate) fn new(capacity: usize) -> (Arc<Self>, mpsc::Receiver<Event>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let queue = Self {
+            tx,
+            dropped: AtomicU64::new(0),
+        };
+        (Arc::new(queue), rx)
+    }
+
+    /// Queues `event` for the outgoing listeners, or drops and counts it when full.
+    pub(crate) fn send(&self, event: Event) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(event) {
+            if self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+                tracing::warn!("on_any_outgoing listeners fell behind: dropping outgoing events");
+            }
+        }
+    }
+
+    /// How many events were dropped since the last call.
+    fn take_dropped(&self) -> u64 {
+        self.dropped.swap(0, Ordering::Relaxed)
+    }
+}
+
+/// The dispatcher's copy of the listeners and streams.
 struct Registry {
+    shared: Arc<Listeners>,
+    /// The table version copied.
+    version: u64,
     listeners: Vec<Listener>,
     streams: Vec<Stream>,
 }
 
 impl Registry {
-    fn apply(&mut self, registration: Registration) {
-        match registration {
-            Registration::Add {
-                id,
-                filter,
-                once,
-                from,
-                handler,
-            } => {
-                self.listeners.push(Listener {
-                    id,
-                    filter,
-                    once,
-                    from,
-                    handler,
-                });
-            }
-            Registration::Remove(id) => self.listeners.retain(|l| l.id != id),
-            Registration::RemoveAll(filter) => self.listeners.retain(|l| l.filter != filter),
-            Registration::Stream { stream_tx, from } => {
-                self.streams.push(Stream { stream_tx, from })
-            }
-            Registration::Outgoing(event) => {
-                self.call(u64::MAX, |f| *f == Filter::AnyOutgoing, &event)
-            }
+    fn new(shared: Arc<Listeners>) -> Self {
+        Self {
+            shared,
+            version: u64::MAX,
+            listeners: Vec::new(),
+            streams: Vec::new(),
         }
+    }
+
+    /// Copies the shared table when it changed since the last copy.
+    fn refresh(&mut self) {
+        if self.shared.version.load(Ordering::Acquire) == self.version {
+            return;
+        }
+        let table = self.shared.lock();
+        self.version = self.shared.version.load(Ordering::Acquire);
+        self.listeners.clone_from(&table.listeners);
+        self.streams.clone_from(&table.streams);
+    }
+
+    /// Calls the outgoing listeners with `event`.
+    fn outgoing(&mut self, event: &Event) {
+        self.refresh();
+        self.call(u64::MAX, |f| *f == Filter::AnyOutgoing, event);
     }
 
     /// Hands event `seq` to the streams (each copy counting its bytes once more until
     /// taken) and to the listeners; `charge` is given back once they all have it.
     async fn dispatch(&mut self, seq: u64, event: SocketEvent, charge: Charge) {
+        self.refresh();
         let mut index = 0;
         while index < self.streams.len() {
             let stream = &self.streams[index];
@@ -114,7 +208,12 @@ impl Registry {
                 charge: charge.duplicate(),
             };
             if stream.from <= seq && stream.stream_tx.send(queued()).await.is_err() {
-                self.streams.swap_remove(index);
+                let gone = self.streams.swap_remove(index);
+                self.shared.change(|table| {
+                    table
+                        .streams
+                        .retain(|s| !s.stream_tx.same_channel(&gone.stream_tx))
+                });
             } else {
                 index += 1;
             }
@@ -164,6 +263,8 @@ impl Registry {
         }
         if !fired.is_empty() {
             self.listeners.retain(|l| !fired.contains(&l.id));
+            self.shared
+                .change(|table| table.listeners.retain(|l| !fired.contains(&l.id)));
         }
     }
 }
@@ -201,7 +302,11 @@ pub(crate) struct DispatcherStart {
     /// The runtime the socket was made in: listeners run within its context.
     pub(crate) runtime: tokio::runtime::Handle,
     pub(crate) event_rx: mpsc::Receiver<Delivery>,
-    pub(crate) registration_rx: mpsc::UnboundedReceiver<Registration>,
+    /// The table of listeners and streams, shared with the socket.
+    pub(crate) listeners: Arc<Listeners>,
+    /// The queue of outgoing events (for its drop count) and its receiving end.
+    pub(crate) outgoing: Arc<OutgoingQueue>,
+    pub(crate) outgoing_rx: mpsc::Receiver<Event>,
     pub(crate) state_rx: watch::Receiver<SocketState>,
 }
 
@@ -209,61 +314,62 @@ pub(crate) struct DispatcherStart {
 /// stalls a tokio worker. Listeners run within the socket's runtime context: `tokio::spawn`
 /// from a listener spawns on that runtime.
 pub(crate) fn spawn_dispatcher(start: DispatcherStart) {
-    let DispatcherStart {
-        name,
-        runtime,
-        event_rx,
-        registration_rx,
-        state_rx,
-    } = start;
+    let runtime = start.runtime.clone();
+    let listeners = start.listeners.clone();
     let spawned = std::thread::Builder::new()
-        .name(name)
-        .spawn(move || runtime.block_on(run_dispatcher(event_rx, registration_rx, state_rx)));
+        .name(start.name.clone())
+        .spawn(move || runtime.block_on(run_dispatcher(start)));
     if let Err(error) = spawned {
         tracing::error!(%error, "could not start a dispatcher thread");
+        listeners.stop();
     }
 }
 
-/// Runs a socket's dispatcher until the socket is closed or every sender is gone.
-async fn run_dispatcher(
-    mut event_rx: mpsc::Receiver<Delivery>,
-    mut registration_rx: mpsc::UnboundedReceiver<Registration>,
-    mut state_rx: watch::Receiver<SocketState>,
-) {
-    let mut registry = Registry::default();
-    let mut registrations_open = true;
+/// Runs a socket's dispatcher until the socket is closed or every sender is gone; then
+/// stops the table, so that the socket's streams end.
+async fn run_dispatcher(start: DispatcherStart) {
+    let DispatcherStart {
+        mut event_rx,
+        listeners,
+        outgoing,
+        mut outgoing_rx,
+        mut state_rx,
+        ..
+    } = start;
+    let mut registry = Registry::new(listeners.clone());
     loop {
         tokio::select! {
             biased;
             closed = state_rx.wait_for(|state| *state == SocketState::Closed) => {
-                                if closed.is_ok() {
+                if closed.is_ok() {
                     // Deliver what the connection task produced before closing, to the
                     // listeners and streams added before it, then stop.
-                    while let Ok(registration) = registration_rx.try_recv() {
-                        registry.apply(registration);
-                    }
                     while let Ok(Delivery { seq, event, charge }) = event_rx.try_recv() {
                         registry.dispatch(seq, event, charge).await;
                     }
                 }
-                return;
+                break;
             }
-            registration = registration_rx.recv(), if registrations_open => match registration {
-                Some(registration) => registry.apply(registration),
-                None => registrations_open = false,
+            event = outgoing_rx.recv() => match event {
+                Some(event) => {
+                    let dropped = outgoing.take_dropped();
+                    if dropped > 0 {
+                        tracing::warn!(
+                            dropped,
+                            "on_any_outgoing listeners fell behind: outgoing events dropped"
+                        );
+                    }
+                    registry.outgoing(&event);
+                }
+                None => break,
             },
             delivery = event_rx.recv() => match delivery {
-                Some(Delivery { seq, event, charge }) => {
-                    // Listeners added before this event was produced apply to it.
-                    while let Ok(registration) = registration_rx.try_recv() {
-                        registry.apply(registration);
-                    }
-                    registry.dispatch(seq, event, charge).await;
-                }
-                None => return,
+                Some(Delivery { seq, event, charge }) => registry.dispatch(seq, event, charge).await,
+                None => break,
             },
         }
     }
+    listeners.stop();
 }
 
 /// Counts listener ids.
@@ -303,11 +409,11 @@ mod tests {
     #[tokio::test]
     async fn each_stream_copy_counts_its_bytes_until_taken() {
         let queued = Arc::new(crate::manager::command::QueuedBytes::new(1000));
-        let mut registry = Registry::default();
+        let mut registry = Registry::new(Arc::default());
         let (first_tx, first_rx) = mpsc::channel(4);
         let (second_tx, second_rx) = mpsc::channel(4);
         for stream_tx in [first_tx, second_tx] {
-            registry.apply(Registration::Stream { stream_tx, from: 0 });
+            registry.shared.add_stream(Stream { stream_tx, from: 0 });
         }
         registry.dispatch(0, event("a"), queued.charge(100)).await;
         assert_eq!(queued.bytes(), 200, "one copy in each stream");
@@ -320,9 +426,9 @@ mod tests {
 
     #[tokio::test]
     async fn once_listener_fires_a_single_time() {
-        let mut registry = Registry::default();
+        let mut registry = Registry::new(Arc::default());
         let (handler, seen) = recorder();
-        registry.apply(Registration::Add {
+        registry.shared.add(Listener {
             id: ListenerId(1),
             filter: Filter::Named("a".into()),
             once: true,
@@ -336,9 +442,9 @@ mod tests {
 
     #[tokio::test]
     async fn any_listener_sees_custom_events_but_not_builtin_ones() {
-        let mut registry = Registry::default();
+        let mut registry = Registry::new(Arc::default());
         let (handler, seen) = recorder();
-        registry.apply(Registration::Add {
+        registry.shared.add(Listener {
             id: ListenerId(1),
             filter: Filter::Any,
             once: false,
@@ -360,9 +466,9 @@ mod tests {
 
     #[tokio::test]
     async fn listener_added_after_an_event_was_produced_does_not_see_it() {
-        let mut registry = Registry::default();
+        let mut registry = Registry::new(Arc::default());
         let (handler, seen) = recorder();
-        registry.apply(Registration::Add {
+        registry.shared.add(Listener {
             id: ListenerId(1),
             filter: Filter::Named("a".into()),
             once: false,
@@ -376,33 +482,33 @@ mod tests {
 
     #[tokio::test]
     async fn removed_listener_is_not_called() {
-        let mut registry = Registry::default();
+        let mut registry = Registry::new(Arc::default());
         let (handler, seen) = recorder();
-        registry.apply(Registration::Add {
+        registry.shared.add(Listener {
             id: ListenerId(7),
             filter: Filter::Named("a".into()),
             once: false,
             from: 0,
             handler,
         });
-        registry.apply(Registration::Remove(ListenerId(7)));
+        registry.shared.remove(ListenerId(7));
         registry.dispatch_free(0, event("a")).await;
         assert!(seen.lock().unwrap().is_empty());
     }
 
     #[tokio::test]
     async fn a_panicking_listener_does_not_stop_the_others() {
-        let mut registry = Registry::default();
+        let mut registry = Registry::new(Arc::default());
         let (handler, seen) = recorder();
         let panicking: Handler = Arc::new(|_| panic!("boom"));
-        registry.apply(Registration::Add {
+        registry.shared.add(Listener {
             id: ListenerId(1),
             filter: Filter::Named("a".into()),
             once: false,
             from: 0,
             handler: panicking,
         });
-        registry.apply(Registration::Add {
+        registry.shared.add(Listener {
             id: ListenerId(2),
             filter: Filter::Named("a".into()),
             once: false,
@@ -415,12 +521,12 @@ mod tests {
 
     #[tokio::test]
     async fn disconnect_listener_gets_the_reason_string() {
-        let mut registry = Registry::default();
+        let mut registry = Registry::new(Arc::default());
         let args = Arc::new(Mutex::new(Vec::new()));
         let sink = args.clone();
         let handler: Handler =
             Arc::new(move |event: Event| sink.lock().unwrap().extend(event.args));
-        registry.apply(Registration::Add {
+        registry.shared.add(Listener {
             id: ListenerId(1),
             filter: Filter::Named("disconnect".into()),
             once: false,
@@ -434,5 +540,109 @@ mod tests {
             )
             .await;
         assert_eq!(*args.lock().unwrap(), [Value::from("ping timeout")]);
+    }
+
+    fn listener(id: u64, filter: Filter, once: bool, handler: Handler) -> Listener {
+        Listener {
+            id: ListenerId(id),
+            filter,
+            once,
+            from: 0,
+            handler,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_table_is_copied_only_when_its_version_moved() {
+        let mut registry = Registry::new(Arc::default());
+        let shared = registry.shared.clone();
+        let (handler, seen) = recorder();
+        shared.add(listener(
+            1,
+            Filter::Named("a".into()),
+            false,
+            handler.clone(),
+        ));
+        shared.add(listener(2, Filter::Named("b".into()), true, handler));
+        let version = shared.version.load(Ordering::Acquire);
+        registry.dispatch_free(0, event("a")).await;
+        assert_eq!(registry.version, version, "copied once");
+        assert_eq!(registry.listeners.len(), 2);
+        registry.dispatch_free(1, event("b")).await;
+        assert!(
+            shared.version.load(Ordering::Acquire) > version,
+            "a fired once listener leaves the table"
+        );
+        assert_eq!(shared.len(), 1);
+        shared.remove(ListenerId(1));
+        registry.dispatch_free(2, event("a")).await;
+        registry.dispatch_free(3, event("b")).await;
+        assert_eq!(*seen.lock().unwrap(), ["a", "b"]);
+        assert_eq!(shared.len(), 0);
+        assert!(registry.listeners.is_empty());
+    }
+
+    #[tokio::test]
+    async fn many_changes_cost_only_the_live_listeners() {
+        let registry = Registry::new(Arc::default());
+        let (handler, _) = recorder();
+        for id in 0..10_000 {
+            registry
+                .shared
+                .add(listener(id, Filter::Any, false, handler.clone()));
+            registry.shared.remove(ListenerId(id));
+        }
+        registry
+            .shared
+            .add(listener(1, Filter::AnyOutgoing, false, handler.clone()));
+        registry.shared.remove_all(&Filter::Any);
+        assert_eq!(registry.shared.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_stopped_table_drops_its_streams_and_takes_nothing_more() {
+        let shared = Arc::new(Listeners::default());
+        let (stream_tx, mut stream_rx) = mpsc::channel(1);
+        shared.add_stream(Stream { stream_tx, from: 0 });
+        shared.stop();
+        assert!(stream_rx.recv().await.is_none(), "the stream ended");
+        let (stream_tx, mut late_rx) = mpsc::channel(1);
+        shared.add_stream(Stream { stream_tx, from: 0 });
+        assert!(
+            late_rx.recv().await.is_none(),
+            "a stream added later ends at once"
+        );
+        let (handler, _) = recorder();
+        shared.add(listener(1, Filter::Any, false, handler));
+        assert_eq!(shared.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_full_outgoing_queue_drops_and_counts() {
+        let (queue, mut outgoing_rx) = OutgoingQueue::new(3);
+        for n in 0..10 {
+            queue.send(Event::new("/".into(), n.to_string(), Vec::new(), None));
+        }
+        assert_eq!(queue.take_dropped(), 7);
+        assert_eq!(queue.take_dropped(), 0, "the count restarts");
+        let mut kept = Vec::new();
+        while let Ok(event) = outgoing_rx.try_recv() {
+            kept.push(event.name);
+        }
+        assert_eq!(kept, ["0", "1", "2"], "the oldest are kept");
+        queue.send(Event::new("/".into(), "next".into(), Vec::new(), None));
+        assert_eq!(queue.take_dropped(), 0, "room again once taken");
+    }
+
+    #[tokio::test]
+    async fn outgoing_listeners_see_outgoing_events_only() {
+        let mut registry = Registry::new(Arc::default());
+        let (handler, seen) = recorder();
+        registry
+            .shared
+            .add(listener(1, Filter::AnyOutgoing, false, handler));
+        registry.dispatch_free(0, event("in")).await;
+        registry.outgoing(&Event::new("/".into(), "out".into(), Vec::new(), None));
+        assert_eq!(*seen.lock().unwrap(), ["out"]);
     }
 }

@@ -169,7 +169,10 @@ pub struct ManagerOptions {
     /// Capacity of each socket's queue of incoming events. Default 1024. When a consumer
     /// falls this far behind, the connection stops reading (TCP slows the server down)
     /// for up to a second; past that, further events are dropped and a
-    /// [`SocketEvent::Lagged`](crate::SocketEvent::Lagged) reports how many.
+    /// [`SocketEvent::Lagged`](crate::SocketEvent::Lagged) reports how many. Also the
+    /// capacity of each socket's queue of outgoing events to its
+    /// [`Socket::on_any_outgoing`](crate::Socket::on_any_outgoing) listeners, where the
+    /// overflow is dropped and logged as a warning with its count.
     pub incoming_capacity: usize,
     /// Most bytes of events in each socket's incoming queue, counted as their size on the
     /// wire (text and attachments) plus 40 bytes (a decoded value) per JSON value, from

@@ -11,7 +11,8 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::dispatcher::{
-    spawn_dispatcher, DispatcherStart, Filter, Handler, ListenerId, ListenerIds, Registration,
+    spawn_dispatcher, DispatcherStart, Filter, Handler, Listener, ListenerId, ListenerIds,
+    Listeners, OutgoingQueue, Stream,
 };
 use crate::error::{AckError, ConnectError, EmitError};
 use crate::event::{Event, SocketEvent};
@@ -58,10 +59,12 @@ struct SocketInner {
     link: SocketLink,
     state_rx: watch::Receiver<SocketState>,
     engine_rx: watch::Receiver<EngineState>,
-    /// Listener changes, to the dispatcher. The first listener or stream makes the channel
-    /// and starts the dispatcher (see [`Socket::listen`]): a socket nobody listens to costs
-    /// no thread and no queue.
-    registration_tx: OnceLock<mpsc::UnboundedSender<Registration>>,
+    /// The listeners and streams, shared with the dispatcher.
+    listeners: Arc<Listeners>,
+    /// The queue of outgoing events to the dispatcher. The first listener or stream makes
+    /// it and starts the dispatcher (see [`Socket::listen`]): a socket nobody listens to
+    /// costs no thread and no queue.
+    outgoing: OnceLock<Arc<OutgoingQueue>>,
     /// The runtime the socket was made in, where its listeners run.
     runtime: tokio::runtime::Handle,
     listener_ids: ListenerIds,
@@ -162,7 +165,8 @@ impl Socket {
                 },
                 state_rx,
                 engine_rx,
-                registration_tx: OnceLock::new(),
+                listeners: Arc::default(),
+                outgoing: OnceLock::new(),
                 runtime: tokio::runtime::Handle::current(),
                 listener_ids: ListenerIds::default(),
                 next_ack_id: AtomicU64::new(0),
@@ -539,8 +543,8 @@ impl Socket {
                 args.clone(),
                 None,
             );
-            if let Some(registration_tx) = self.inner.registration_tx.get() {
-                let _ = registration_tx.send(Registration::Outgoing(outgoing));
+            if let Some(queue) = self.inner.outgoing.get() {
+                queue.send(outgoing);
             }
         }
         let mut data = Vec::with_capacity(args.len() + 1);
@@ -732,12 +736,14 @@ impl Socket {
 
     /// Removes one listener.
     pub fn off(&self, id: ListenerId) {
-        self.unregister(Registration::Remove(id));
+        self.inner.listeners.remove(id);
     }
 
     /// Removes every listener of `event`.
     pub fn off_event(&self, event: &str) {
-        self.unregister(Registration::RemoveAll(Filter::Named(event.to_owned())));
+        self.inner
+            .listeners
+            .remove_all(&Filter::Named(event.to_owned()));
     }
 
     /// Calls `handler` with every custom event from the server (catch-all).
@@ -754,10 +760,16 @@ impl Socket {
 
     /// Removes every catch-all listener.
     pub fn off_any(&self) {
-        self.unregister(Registration::RemoveAll(Filter::Any));
+        self.inner.listeners.remove_all(&Filter::Any);
     }
 
     /// Calls `handler` with every event this socket emits.
+    ///
+    /// The events wait for the handler in a queue of
+    /// [`ManagerOptions::incoming_capacity`](crate::ManagerOptions::incoming_capacity)
+    /// events. When the handlers fall that far behind, further emits are still sent but
+    /// not shown to them: those events are dropped, counted and logged as a warning with
+    /// their number (an emit never waits for a listener).
     pub fn on_any_outgoing(&self, handler: impl Fn(Event) + Send + Sync + 'static) -> ListenerId {
         self.inner
             .outgoing_listeners
@@ -768,17 +780,19 @@ impl Socket {
     /// Removes every outgoing catch-all listener.
     pub fn off_any_outgoing(&self) {
         self.inner.outgoing_listeners.store(0, Ordering::Relaxed);
-        self.unregister(Registration::RemoveAll(Filter::AnyOutgoing));
+        self.inner.listeners.remove_all(&Filter::AnyOutgoing);
     }
 
     fn add(&self, filter: Filter, once: bool, handler: Handler) -> ListenerId {
         let id = self.inner.listener_ids.next();
-        self.listen(|from| Registration::Add {
-            id,
-            filter,
-            once,
-            from,
-            handler,
+        self.listen(|from| {
+            self.inner.listeners.add(Listener {
+                id,
+                filter,
+                once,
+                from,
+                handler,
+            })
         });
         id
     }
@@ -802,47 +816,38 @@ impl Socket {
     /// ```
     pub fn events(&self) -> EventStream {
         let (stream_tx, stream_rx) = mpsc::channel(self.inner.options.incoming_capacity.max(1));
-        self.listen(|from| Registration::Stream { stream_tx, from });
+        self.listen(|from| self.inner.listeners.add_stream(Stream { stream_tx, from }));
         EventStream::new(stream_rx)
     }
 
-    /// Hands the dispatcher (started if need be) the listener or stream `registration`
-    /// makes from the number of events produced so far: it gets the events numbered from
-    /// there.
+    /// Starts the dispatcher if need be, then calls `add` with the number of events
+    /// produced so far: the listener or stream it adds gets the events numbered from there.
     ///
     /// The connection task numbers an event, then checks `listened`; this sets `listened`,
     /// then reads the count (all `SeqCst`). So an event it skipped for want of a listener
     /// is numbered below the count read here, and no listener added now expects it.
-    fn listen(&self, registration: impl FnOnce(u64) -> Registration) {
-        let registration_tx = self
-            .inner
-            .registration_tx
-            .get_or_init(|| self.start_dispatcher());
+    fn listen(&self, add: impl FnOnce(u64)) {
+        self.inner.outgoing.get_or_init(|| self.start_dispatcher());
         self.inner.link.listened.store(true, Ordering::SeqCst);
-        let from = self.inner.link.produced.load(Ordering::SeqCst);
-        let _ = registration_tx.send(registration(from));
+        add(self.inner.link.produced.load(Ordering::SeqCst));
     }
 
-    /// Makes the event and registration queues and starts the dispatcher on them.
-    fn start_dispatcher(&self) -> mpsc::UnboundedSender<Registration> {
-        let (event_tx, event_rx) = mpsc::channel(self.inner.options.incoming_capacity.max(1));
-        let (registration_tx, registration_rx) = mpsc::unbounded_channel();
+    /// Makes the event and outgoing queues and starts the dispatcher on them.
+    fn start_dispatcher(&self) -> Arc<OutgoingQueue> {
+        let capacity = self.inner.options.incoming_capacity;
+        let (event_tx, event_rx) = mpsc::channel(capacity.max(1));
+        let (outgoing, outgoing_rx) = OutgoingQueue::new(capacity);
         let _ = self.inner.link.event_tx.set(event_tx);
         spawn_dispatcher(DispatcherStart {
             name: format!("ferrio-dispatch {}", self.inner.namespace),
             runtime: self.inner.runtime.clone(),
             event_rx,
-            registration_rx,
+            listeners: self.inner.listeners.clone(),
+            outgoing: outgoing.clone(),
+            outgoing_rx,
             state_rx: self.inner.state_rx.clone(),
         });
-        registration_tx
-    }
-
-    /// Hands a removal to the dispatcher; without a dispatcher there is nothing to remove.
-    fn unregister(&self, registration: Registration) {
-        if let Some(registration_tx) = self.inner.registration_tx.get() {
-            let _ = registration_tx.send(registration);
-        }
+        outgoing
     }
 }
 

@@ -170,3 +170,53 @@ async fn an_unread_stream_holds_one_event_over_the_byte_bound_and_the_rest_is_re
     assert!(lagged >= SENT - 1, "{lagged} reported dropped");
     manager.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_outgoing_listener_keeps_only_its_queue_capacity_and_streams_end_on_close() {
+    const CAPACITY: usize = 4;
+    const BURST: u64 = 100;
+    let server = TestServer::start().await;
+    let manager = builder(&server, Mode::WebSocket)
+        .options(|options| options.incoming_capacity = CAPACITY)
+        .build()
+        .expect("manager");
+    let socket = manager.socket("/");
+    let mut events = socket.events();
+    within(socket.connect()).await.expect("connect");
+    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let release_rx = std::sync::Mutex::new(release_rx);
+    socket.on_any_outgoing(move |event| {
+        let first = event.name == "first";
+        let _ = seen_tx.send(event);
+        if first {
+            // Holds the dispatcher until the test releases it.
+            let _ = release_rx.lock().expect("not poisoned").recv();
+        }
+    });
+    within(socket.emit("first", &())).await.expect("emit");
+    let first = within(seen_rx.recv()).await.expect("first seen");
+    assert_eq!(first.name, "first");
+    // The listener is blocked: the queue takes CAPACITY events, the rest are dropped
+    // (still sent to the server).
+    for n in 0..BURST {
+        within(socket.emit("burst", &(n,))).await.expect("emit");
+    }
+    release_tx.send(()).expect("listener waiting");
+    for n in 0..CAPACITY as u64 {
+        let event = within(seen_rx.recv()).await.expect("burst seen");
+        assert_eq!(event.name, "burst");
+        assert_eq!(event.args, [ferrio::Value::from(n)], "the oldest are kept");
+    }
+    // The queue is empty again: the next emit is shown.
+    within(socket.emit("last", &())).await.expect("emit");
+    let last = within(seen_rx.recv()).await.expect("last seen");
+    assert_eq!(last.name, "last");
+    assert!(seen_rx.try_recv().is_err(), "nothing else was kept");
+    manager.close().await;
+    within(async { while events.next().await.is_some() {} }).await;
+    assert!(
+        within(socket.events().next()).await.is_none(),
+        "a stream made after close ends at once"
+    );
+}
