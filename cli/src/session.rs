@@ -14,12 +14,13 @@
 //! and the loop) until a `{"ack": ID}` line answers it; those left are answered with no
 //! values before the manager closes.
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::io::IsTerminal;
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use ferrio::{
@@ -524,10 +525,19 @@ impl CommandLoop<'_> {
                         .await;
                 }
             }
-            Some(timeout) => self.acks.push(Box::pin(async move {
-                let result = socket.emit_values_with_ack(&event, args, timeout).await;
-                Line::from_ack(namespace, event, result)
-            })),
+            Some(timeout) => {
+                let mut ack: PendingAck = Box::pin(async move {
+                    let result = socket.emit_values_with_ack(&event, args, timeout).await;
+                    Line::from_ack(namespace, event, result)
+                });
+                // Polled once here, so the emit takes its place in the command queue before
+                // the next line's: `acks` may poll a future pushed now only after the next
+                // emit (it yields after a budget of others' wake-ups).
+                match poll_fn(|cx| Poll::Ready(ack.as_mut().poll(cx))).await {
+                    Poll::Ready(line) => self.print(line).await,
+                    Poll::Pending => self.acks.push(ack),
+                }
+            }
         }
     }
 
