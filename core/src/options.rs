@@ -132,7 +132,18 @@ pub struct ManagerOptions {
     /// Extra CA certificates (PEM) trusted for `https://`/`wss://`, beside the system roots.
     pub ca_certs_pem: Vec<Vec<u8>>,
     /// Largest HTTP body or WebSocket message accepted from the server. Default 16 MiB.
+    /// A compressed polling body counts its decompressed bytes (see
+    /// [`ManagerOptions::compression`]).
     pub max_incoming_bytes: usize,
+    /// Ask the server to compress polling responses (`Accept-Encoding: gzip, deflate`) and
+    /// decompress them as they are read. Default true. The Node server compresses a
+    /// response of 1 KiB or more (its `httpCompression` option). Decompression streams: the
+    /// body is bounded by [`ManagerOptions::max_incoming_bytes`] counted after
+    /// decompression, so a compression bomb ends the read with
+    /// [`TransportError::TooLarge`](crate::TransportError::TooLarge), never in memory.
+    /// WebSocket frames are not compressed: the WebSocket library (tungstenite) does not
+    /// implement permessage-deflate, so the client never offers it.
+    pub compression: bool,
     /// Most packets in one polling payload (a GET response). Default 100,000, far more
     /// than a server sends (one packet per message written since the previous poll). A
     /// payload over it is refused whole (none of its packets is used) with
@@ -224,6 +235,7 @@ impl Default for ManagerOptions {
             room_leave_event: "leave".into(),
             ca_certs_pem: Vec::new(),
             max_incoming_bytes: 16 * 1024 * 1024,
+            compression: true,
             max_payload_packets: 100_000,
             max_write_buffer_bytes: 16 * 1024 * 1024,
             max_cookies_per_host: 50,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -192,6 +193,25 @@ def oversized(link: Link) -> None:
     link.idle()
 
 
+@functools.cache
+def gzip_bomb() -> bytes:
+    """A gzip body of about 255 KiB that inflates to 256 MiB: one event of ``a``s, 16 times
+    the client's limit (and twice the run's memory bound)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [compressor.compress(b'42["bomb","')]
+    chunk = b"a" * MIB
+    parts.extend(compressor.compress(chunk) for _ in range(256))
+    parts.append(compressor.flush())
+    return b"".join(parts)
+
+
+def compression_bomb(link: Link) -> None:
+    assert isinstance(link, PollingLink)
+    link.accept_connect()
+    link.send_gzip(gzip_bomb())
+    link.idle()
+
+
 def large_attachments(link: Link) -> None:
     """One event with 10 attachments of 15 MiB each (each under every single limit)."""
     link.accept_connect()
@@ -350,6 +370,13 @@ CASE_LIST = [
         oversized,
         TOO_LARGE,
         doc="one body over the client's 16 MiB limit",
+    ),
+    ends(
+        "compression-bomb",
+        "polling",
+        compression_bomb,
+        TOO_LARGE,
+        doc="a gzip body of ~255 KiB inflating to 256 MiB (the limit counts inflated bytes)",
     ),
     ends(
         "large-attachments",

@@ -246,7 +246,8 @@ class PollingLink(Link):
 
     def __init__(self, case: str, run: str, sid: str) -> None:
         super().__init__(case, run, sid)
-        self.outbox: queue.Queue[bytes] = queue.Queue(maxsize=2)
+        #: Bodies for GETs, each with whether it is sent gzip-encoded (already compressed).
+        self.outbox: queue.Queue[tuple[bytes, bool]] = queue.Queue(maxsize=2)
         self.last_request = time.monotonic()
         self.active_requests = 0
         self.lock = threading.Lock()
@@ -266,17 +267,25 @@ class PollingLink(Link):
     def send_raw(self, data: bytes, binary: bool = False) -> None:
         if binary:
             data = b"b" + base64.b64encode(data)
+        self.queue_body(data, gzip=False)
+
+    def send_gzip(self, compressed: bytes) -> None:
+        """Answers a GET with ``compressed``, sent as ``Content-Encoding: gzip``."""
+        self.queue_body(compressed, gzip=True)
+
+    def queue_body(self, data: bytes, gzip: bool) -> None:
         while True:
             if not self.alive():
                 raise Gone
             try:
-                self.outbox.put(data, timeout=0.2)
+                self.outbox.put((data, gzip), timeout=0.2)
                 return
             except queue.Full:
                 continue
 
-    def next_body(self, conn: socket.socket) -> bytes | None:
-        """The next payload for a GET; ``None`` when the client left or the GET is held."""
+    def next_body(self, conn: socket.socket) -> tuple[bytes, bool] | None:
+        """The next payload for a GET and whether it is gzip-encoded; ``None`` when the
+        client left or the GET is held."""
         while self.alive():
             if self.hold_gets.is_set():
                 return None
@@ -450,12 +459,14 @@ def serve_polling(conn: socket.socket, request: Request, link: PollingLink) -> b
             return False
         respond(conn, "200 OK", b"ok", extra=cookies_of(link))
         return True
-    body = link.next_body(conn)
-    if body is None:
+    next_body = link.next_body(conn)
+    if next_body is None:
         while link.alive() and not peer_closed(conn):
             time.sleep(0.2)
         return False
-    respond(conn, "200 OK", body, "text/plain; charset=UTF-8", extra=cookies_of(link))
+    body, gzip = next_body
+    encoding = ["Content-Encoding: gzip"] if gzip else []
+    respond(conn, "200 OK", body, "text/plain; charset=UTF-8", extra=cookies_of(link) + encoding)
     STATS.add(link.run, "bytes_sent", len(body))
     return True
 

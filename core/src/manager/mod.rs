@@ -401,6 +401,13 @@ impl ManagerBuilder {
         self
     }
 
+    /// Whether polling responses may come compressed (gzip, deflate); see
+    /// [`ManagerOptions::compression`]. Default true.
+    pub fn compression(mut self, enabled: bool) -> Self {
+        self.options.compression = enabled;
+        self
+    }
+
     /// Changes any option.
     pub fn options(mut self, change: impl FnOnce(&mut ManagerOptions)) -> Self {
         change(&mut self.options);

@@ -30,6 +30,8 @@ struct Faults {
     refuse_websocket: AtomicBool,
     refuse_all: AtomicBool,
     accepted: AtomicUsize,
+    /// Bytes forwarded from the server to the client.
+    downstream_bytes: AtomicU64,
 }
 
 impl FaultProxy {
@@ -48,6 +50,7 @@ impl FaultProxy {
             refuse_websocket: AtomicBool::new(false),
             refuse_all: AtomicBool::new(false),
             accepted: AtomicUsize::new(0),
+            downstream_bytes: AtomicU64::new(0),
         });
         let accept_task = tokio::spawn(accept_loop(listener, faults.clone()));
         FaultProxy {
@@ -100,6 +103,12 @@ impl FaultProxy {
     /// Closes every new connection at once, as an unreachable server would.
     pub fn refuse_all(&self, refuse: bool) {
         self.faults.refuse_all.store(refuse, Ordering::SeqCst);
+    }
+
+    /// Bytes forwarded from the server to the client so far (HTTP heads and bodies, or
+    /// WebSocket frames: what crossed the wire).
+    pub fn downstream_bytes(&self) -> u64 {
+        self.faults.downstream_bytes.load(Ordering::SeqCst)
     }
 
     /// How many connections the proxy accepted so far.
@@ -156,8 +165,20 @@ async fn serve(mut client: TcpStream, faults: Arc<Faults>) {
     if server_write.write_all(&first).await.is_err() {
         return;
     }
-    let upstream = pipe(client_read, server_write, faults.clone(), cut_rx.clone());
-    let downstream = pipe(server_read, client_write, faults, cut_rx);
+    let upstream = pipe(
+        client_read,
+        server_write,
+        faults.clone(),
+        cut_rx.clone(),
+        Direction::Upstream,
+    );
+    let downstream = pipe(
+        server_read,
+        client_write,
+        faults,
+        cut_rx,
+        Direction::Downstream,
+    );
     // When either direction ends (or a cut), both sockets are dropped and closed.
     tokio::select! {
         () = upstream => {}
@@ -170,11 +191,21 @@ fn is_websocket_upgrade(head: &[u8]) -> bool {
     head.contains("upgrade: websocket")
 }
 
+/// Which way a [`pipe`] forwards bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// Client to server.
+    Upstream,
+    /// Server to client (counted in `Faults::downstream_bytes`).
+    Downstream,
+}
+
 async fn pipe(
     mut from: OwnedReadHalf,
     mut to: OwnedWriteHalf,
     faults: Arc<Faults>,
     mut cut_rx: watch::Receiver<u64>,
+    direction: Direction,
 ) {
     let mut stalled_rx = faults.stalled.subscribe();
     let mut buffer = vec![0u8; 16 * 1024];
@@ -210,6 +241,11 @@ async fn pipe(
         }
         if to.write_all(&buffer[..n]).await.is_err() {
             return;
+        }
+        if direction == Direction::Downstream {
+            faults
+                .downstream_bytes
+                .fetch_add(n as u64, Ordering::SeqCst);
         }
     }
 }

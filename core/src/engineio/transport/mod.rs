@@ -32,6 +32,8 @@ pub(crate) struct Endpoint {
     /// Built on first use: a WebSocket-only connection never pays for an HTTP client.
     http: OnceLock<reqwest::Client>,
     connect_timeout: std::time::Duration,
+    /// Whether polling responses may come compressed (`ManagerOptions::compression`).
+    compression: bool,
     tls: Arc<rustls::ClientConfig>,
     /// Largest body or message accepted from the server.
     pub(crate) max_incoming_bytes: usize,
@@ -132,6 +134,7 @@ impl Endpoint {
             jar,
             http: OnceLock::new(),
             connect_timeout: options.timeout,
+            compression: options.compression,
             tls,
             max_incoming_bytes: options.max_incoming_bytes,
             max_write_buffer_bytes: options.max_write_buffer_bytes,
@@ -183,6 +186,8 @@ impl Endpoint {
             .cookie_provider(self.jar.clone())
             .default_headers(self.headers.clone())
             .connect_timeout(self.connect_timeout)
+            .gzip(self.compression)
+            .deflate(self.compression)
             .tcp_nodelay(true)
             .build()
             .map_err(|e| TransportError::Io(format!("HTTP client: {e}")))?;
