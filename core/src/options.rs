@@ -115,7 +115,16 @@ pub struct ManagerOptions {
     /// Default false, as in the JS client.
     pub reconnect_on_server_disconnect: bool,
     /// Called before every reconnection attempt for fresh URL, query, headers or auth.
+    /// A URL it returns replaces the manager's URL (the first endpoint tried), and
+    /// [`ManagerOptions::fallback_urls`] still follow it.
     pub on_reconnect: Option<ReconnectHook>,
+    /// Servers tried, in order, when the manager's URL cannot be reached: on the first
+    /// connection and on every reconnection attempt, each attempt starts again from the
+    /// manager's URL. Each server gets [`ManagerOptions::timeout`]; an attempt fails (and
+    /// reconnection backs off) only when none of them opened, with the last one's error.
+    /// Their paths are ignored (namespaces stay as they are); query, headers, cookies and
+    /// TLS settings are shared. Default empty.
+    pub fallback_urls: Vec<String>,
     /// Time allowed to [`ManagerOptions::on_reconnect`]. Default 10 s.
     pub reconnect_hook_timeout: Duration,
     /// Most emits buffered per namespace while it is not connected. Default 10,000.
@@ -227,6 +236,7 @@ impl Default for ManagerOptions {
             randomization_factor: 0.5,
             reconnect_on_server_disconnect: false,
             on_reconnect: None,
+            fallback_urls: Vec::new(),
             reconnect_hook_timeout: Duration::from_secs(10),
             max_buffered_emits: 10_000,
             max_buffered_bytes: 16 * 1024 * 1024,

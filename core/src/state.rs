@@ -44,4 +44,8 @@ pub struct EngineState {
     pub max_payload: Option<u64>,
     /// Whether the manager is closed for good.
     pub closed: bool,
+    /// The server URL the connection is open to: the manager's, one of its
+    /// [`fallback_urls`](crate::ManagerOptions::fallback_urls) or a reconnection hook's.
+    /// `None` before the first connection; the last one used after a disconnection.
+    pub url: Option<Arc<str>>,
 }

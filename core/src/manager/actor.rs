@@ -11,6 +11,7 @@ use tokio::time::{sleep_until, Instant, Sleep};
 
 use super::acks::Acks;
 use super::command::{Command, OutgoingEmit};
+use super::failover;
 use super::namespaces::{BufferLimits, Buffered, EarlyLimits, Namespaces, Phase};
 use super::reconnect::ReconnectPolicy;
 use super::ManagerEventTx;
@@ -55,13 +56,19 @@ enum Engine {
 /// A session that opened, with the settings a reconnection hook changed.
 struct Opened {
     session: EngineSession,
+    /// The server it opened to.
     endpoint: Arc<Endpoint>,
+    /// The servers to try next time (a hook may have changed them).
+    endpoints: Vec<Arc<Endpoint>>,
     auth: Option<Value>,
 }
 
 /// The state owned by the connection task.
 pub(crate) struct Actor {
+    /// The server of the current (or last) session.
     endpoint: Arc<Endpoint>,
+    /// The servers an attempt tries, in order: the manager's URL, then its fallbacks.
+    endpoints: Vec<Arc<Endpoint>>,
     options: Arc<ManagerOptions>,
     open_options: OpenOptions,
     command_tx: mpsc::WeakSender<Command>,
@@ -90,8 +97,9 @@ pub(crate) struct Actor {
 
 impl Actor {
     /// A new, idle connection task.
+    /// `endpoints` holds at least the manager's URL.
     pub(crate) fn new(
-        endpoint: Arc<Endpoint>,
+        endpoints: Vec<Arc<Endpoint>>,
         options: Arc<ManagerOptions>,
         command_tx: mpsc::WeakSender<Command>,
         engine_state_tx: watch::Sender<EngineState>,
@@ -106,7 +114,8 @@ impl Actor {
             },
             decoder: Decoder::new(options.decode_limits),
             reconnect: ReconnectPolicy::new(&options),
-            endpoint,
+            endpoint: endpoints[0].clone(),
+            endpoints,
             options,
             command_tx,
             engine: Engine::Idle,
@@ -449,6 +458,7 @@ impl Actor {
         let attempt = self.reconnect.attempts;
         let hook = self.options.on_reconnect.clone().filter(|_| attempt > 0);
         let endpoint = self.endpoint.clone();
+        let endpoints = self.endpoints.clone();
         let options = self.options.clone();
         let open_options = self.open_options.clone();
         let abandoned_sid = self.abandoned_sid.clone();
@@ -459,7 +469,7 @@ impl Actor {
                 let limit = options.timeout.min(ABANDON_TIMEOUT);
                 let _ = tokio::time::timeout(limit, polling::abandon(&endpoint, &sid)).await;
             }
-            let mut endpoint = endpoint;
+            let mut endpoints = endpoints;
             let mut auth = None;
             if let Some(hook) = hook {
                 let limit = options.reconnect_hook_timeout;
@@ -468,20 +478,23 @@ impl Actor {
                     .map_err(|_| ConnectError::Timeout(limit))?;
                 if update.url.is_some() || update.query.is_some() || update.extra_headers.is_some()
                 {
-                    endpoint = Arc::new(endpoint.updated(&update, &options)?);
+                    endpoints = failover::apply_update(&endpoints, &update, &options)?;
                 }
                 auth = update.auth;
             }
-            let session = EngineSession::open(endpoint.clone(), &open_options).await?;
+            let (session, endpoint) =
+                failover::open_first_reachable(&endpoints, &open_options, options.timeout).await?;
             Ok(Opened {
                 session,
                 endpoint,
+                endpoints,
                 auth,
             })
         });
         self.engine = Engine::Opening {
             task,
-            deadline: Instant::now() + self.options.timeout,
+            deadline: Instant::now()
+                + failover::attempt_limit(self.options.timeout, self.endpoints.len()),
         };
     }
 
@@ -490,9 +503,11 @@ impl Actor {
             Ok(Opened {
                 session,
                 endpoint,
+                endpoints,
                 auth,
             }) => {
                 self.endpoint = endpoint;
+                self.endpoints = endpoints;
                 self.abandoned_sid = None;
                 self.connected_on_session = false;
                 if let Some(auth) = auth {
@@ -736,6 +751,9 @@ impl Actor {
         self.engine_state_tx.send_modify(|state| {
             state.transport = session.map(EngineSession::transport);
             state.sid = session.map(|s| Arc::from(s.handshake().sid.as_str()));
+            if session.is_some() {
+                state.url = Some(Arc::from(self.endpoint.server_url().as_str()));
+            }
             if let Some(session) = session {
                 state.max_payload = session.handshake().max_payload;
             }

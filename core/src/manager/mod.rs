@@ -3,6 +3,7 @@
 mod acks;
 mod actor;
 pub(crate) mod command;
+mod failover;
 mod namespaces;
 mod reconnect;
 
@@ -109,12 +110,20 @@ impl Manager {
             ));
         }
         let endpoint = Arc::new(Endpoint::new(&url, &options)?);
+        let mut endpoints = vec![endpoint];
+        for fallback in &options.fallback_urls {
+            let update = ReconnectUpdate {
+                url: Some(fallback.clone()),
+                ..ReconnectUpdate::default()
+            };
+            endpoints.push(Arc::new(endpoints[0].updated(&update, &options)?));
+        }
         let options = Arc::new(options);
         let (command_tx, command_rx) = mpsc::channel(options.command_capacity.max(1));
         let (engine_tx, engine_rx) = watch::channel(EngineState::default());
         let manager_event_tx = ManagerEventTx::default();
         let actor = actor::Actor::new(
-            endpoint,
+            endpoints,
             options.clone(),
             command_tx.downgrade(),
             engine_tx,
@@ -398,6 +407,13 @@ impl ManagerBuilder {
     /// Trusts an extra CA certificate (PEM), beside the system roots.
     pub fn ca_cert_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.options.ca_certs_pem.push(pem.into());
+        self
+    }
+
+    /// Adds a server tried when the ones before it cannot be reached; see
+    /// [`ManagerOptions::fallback_urls`].
+    pub fn fallback_url(mut self, url: &str) -> Self {
+        self.options.fallback_urls.push(url.to_owned());
         self
     }
 

@@ -61,6 +61,11 @@ impl Endpoint {
 
     /// The same endpoint with the fresh settings of a reconnection hook; the cookie jar and
     /// TLS configuration carry over.
+    /// The server's URL as the user gave it (the manager's or a fallback's).
+    pub(crate) fn server_url(&self) -> &Url {
+        &self.url
+    }
+
     pub(crate) fn updated(
         &self,
         update: &ReconnectUpdate,
