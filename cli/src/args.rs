@@ -163,6 +163,15 @@ pub struct ConnectArgs {
     #[arg(long, value_enum, default_value_t = Transport::Upgrade)]
     pub transport: Transport,
 
+    /// A server tried when the ones before it cannot be reached, on the first connection
+    /// and on every reconnection (repeatable; tried in the order given, after URL).
+    #[arg(long = "fallback-url", value_name = "URL")]
+    pub fallback_urls: Vec<String>,
+
+    /// Do not ask the server to compress polling responses (gzip, deflate).
+    #[arg(long)]
+    pub no_compression: bool,
+
     /// An extra HTTP header for every request, "Name: value" (repeatable).
     #[arg(long = "header", value_name = "K:V", value_parser = parse_header)]
     pub headers: Vec<(String, String)>,

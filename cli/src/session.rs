@@ -217,6 +217,10 @@ fn manager_builder(args: &ConnectArgs) -> Result<ManagerBuilder, String> {
     for (name, value) in &args.headers {
         builder = builder.extra_header(name, value);
     }
+    for url in &args.fallback_urls {
+        builder = builder.fallback_url(url);
+    }
+    builder = builder.compression(!args.no_compression);
     if let Some(path) = &args.ca_cert {
         let pem = std::fs::read(path).map_err(|e| format!("--ca-cert {}: {e}", path.display()))?;
         builder = builder.ca_cert_pem(pem);

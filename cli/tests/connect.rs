@@ -3,7 +3,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use ferrio_integration_tests::{binary, TestServer};
+use ferrio_integration_tests::{binary, FaultProxy, TestServer};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
@@ -671,4 +671,49 @@ async fn a_flood_into_a_server_that_stops_reading_ends_at_the_timeout() {
         "{disconnect}"
     );
     assert_eq!(code, 0, "a --timeout without --count after connecting");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connects_through_a_fallback_url_when_the_first_server_is_down() {
+    let server = TestServer::start().await;
+    let down = FaultProxy::start(server.port()).await;
+    down.refuse_all(true);
+    let fallback = server.url();
+    let mut cli = Cli::connect(&down.url(), &["--fallback-url", &fallback]);
+    assert_connect(&cli.line().await, "/");
+    cli.command(json!({"emit": "echo", "args": ["via the fallback"], "ack": true}))
+        .await;
+    let line = cli.line().await;
+    assert_eq!(line["type"], "ack", "{line}");
+    assert_eq!(line["args"], json!(["via the fallback"]), "{line}");
+    assert!(down.accepted() >= 1, "the first server was tried first");
+    finish(&mut cli).await;
+}
+
+/// The bytes the server sent through a counting proxy to a polling `ferrio connect`
+/// receiving a 40 KB event of repeated text, with `args` added.
+async fn polling_bytes_for_a_repetitive_event(args: &[&str]) -> (u64, usize) {
+    let server = TestServer::start().await;
+    let proxy = FaultProxy::start(server.port()).await;
+    let mut cli_args = vec!["--transport", "polling"];
+    cli_args.extend_from_slice(args);
+    let mut cli = Cli::connect(&proxy.url(), &cli_args);
+    assert_connect(&cli.line().await, "/");
+    let text = "hello everyone, is the build green again? ".repeat(1000);
+    server.emit("/", "news", json!([text])).await;
+    let line = cli.line().await;
+    assert_eq!(line["args"], json!([text]), "the event arrives intact");
+    finish(&mut cli).await;
+    (proxy.downstream_bytes(), text.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_responses_are_compressed_unless_no_compression_is_given() {
+    let (compressed, size) = polling_bytes_for_a_repetitive_event(&[]).await;
+    assert!(
+        compressed * 4 < size as u64,
+        "{compressed} bytes for {size}"
+    );
+    let (plain, size) = polling_bytes_for_a_repetitive_event(&["--no-compression"]).await;
+    assert!(plain > size as u64, "{plain} bytes for {size}");
 }
