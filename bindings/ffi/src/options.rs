@@ -75,6 +75,13 @@ pub struct ClientOptions {
     /// The auth payload (JSON text of an object) sent when connecting a namespace (JS `auth`).
     #[uniffi(default = None)]
     pub auth_json: Option<String>,
+    /// Ask the server to compress polling responses (gzip, deflate); the body limit counts
+    /// the inflated bytes ([`ferrio::ManagerOptions::compression`]).
+    pub compression: bool,
+    /// Servers tried, in order, when `url` cannot be reached: on the first connection and
+    /// on every reconnection ([`ferrio::ManagerOptions::fallback_urls`]).
+    #[uniffi(default)]
+    pub fallback_urls: Vec<String>,
 }
 
 /// The options of a connection to `url` with the core's defaults
@@ -102,6 +109,8 @@ pub fn default_client_options(url: String) -> ClientOptions {
         randomization_factor: defaults.randomization_factor,
         ca_cert_pem: None,
         auth_json: None,
+        compression: defaults.compression,
+        fallback_urls: defaults.fallback_urls,
     }
 }
 
@@ -132,6 +141,8 @@ impl ClientOptions {
                 .iter()
                 .map(|pem| pem.as_bytes().to_vec())
                 .collect(),
+            compression: self.compression,
+            fallback_urls: self.fallback_urls.clone(),
             ..defaults
         }
     }
@@ -192,6 +203,8 @@ mod tests {
         assert_eq!(crossed.reconnection_delay_max, core.reconnection_delay_max);
         assert_eq!(crossed.randomization_factor, core.randomization_factor);
         assert_eq!(crossed.ca_certs_pem, core.ca_certs_pem);
+        assert_eq!(crossed.compression, core.compression);
+        assert_eq!(crossed.fallback_urls, core.fallback_urls);
     }
 
     #[test]

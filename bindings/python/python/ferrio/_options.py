@@ -37,8 +37,14 @@ class Settings:
         randomization_factor: float | None = None,
         ack_timeout: float | None = None,
         ca_cert: str | None = None,
+        compression: bool | None = None,
+        fallback_urls: list[str] | None = None,
     ) -> None:
         base = default_options()
+        if compression is not None:
+            base.compression = compression
+        if fallback_urls is not None:
+            base.fallback_urls = list(fallback_urls)
         if reconnection is not None:
             base.reconnection = reconnection
         if reconnection_attempts is not None:

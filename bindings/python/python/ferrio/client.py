@@ -48,6 +48,8 @@ class Client:
         randomization_factor: float | None = None,
         ack_timeout: float | None = None,
         ca_cert: str | None = None,
+        compression: bool | None = None,
+        fallback_urls: list[str] | None = None,
     ) -> None:
         self._url = url
         self._settings = Settings(
@@ -58,6 +60,8 @@ class Client:
             randomization_factor=randomization_factor,
             ack_timeout=ack_timeout,
             ca_cert=ca_cert,
+            compression=compression,
+            fallback_urls=fallback_urls,
         )
         self._manager: ffi.Manager | None = None
         self._socket: ffi.Socket | None = None
