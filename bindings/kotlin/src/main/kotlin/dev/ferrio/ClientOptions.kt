@@ -44,6 +44,16 @@ public data class ClientOptions(
     val caCertPem: String? = null,
     /** The auth payload sent when connecting a namespace (JS `auth`). */
     val auth: JsonObject? = null,
+    /**
+     * Ask the server to compress polling responses (gzip, deflate); the size limit counts the
+     * inflated bytes. WebSocket frames are not compressed.
+     */
+    val compression: Boolean = CoreDefaults.options.compression,
+    /**
+     * Servers tried, in order, when the URL cannot be reached: on the first connection and on
+     * every reconnection attempt, each with [timeout].
+     */
+    val fallbackUrls: List<String> = emptyList(),
 ) {
     internal fun toFfi(url: String): FfiClientOptions = FfiClientOptions(
         url = url,
@@ -61,6 +71,8 @@ public data class ClientOptions(
         randomizationFactor = randomizationFactor,
         caCertPem = caCertPem,
         authJson = auth?.toString(),
+        compression = compression,
+        fallbackUrls = fallbackUrls,
     )
 }
 
