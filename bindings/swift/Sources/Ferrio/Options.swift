@@ -99,6 +99,12 @@ public struct ClientOptions: Sendable {
     public var caCertificatePEM: String? = nil
     /// The auth payload of every namespace (JS `auth`): an object.
     public var auth: [String: JSONValue]? = nil
+    /// Ask the server to compress polling responses (gzip, deflate); the size limit counts the
+    /// inflated bytes. WebSocket frames are not compressed.
+    public var compression: Bool = CoreDefaults.options.compression
+    /// Servers tried, in order, when the URL cannot be reached: on the first connection and on
+    /// every reconnection attempt, each with ``timeout``.
+    public var fallbackURLs: [String] = []
 
     public init() {}
 
@@ -123,7 +129,9 @@ public struct ClientOptions: Sendable {
             reconnectionDelayMaxMs: reconnectionDelayMax.milliseconds,
             randomizationFactor: randomizationFactor,
             caCertPem: caCertificatePEM,
-            authJson: try auth.map(authJSON)
+            authJson: try auth.map(authJSON),
+            compression: compression,
+            fallbackUrls: fallbackURLs
         )
     }
 }
