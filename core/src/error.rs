@@ -53,6 +53,19 @@ pub enum TransportError {
     /// TLS could not be set up (bad CA certificate, handshake failure).
     #[error("TLS failed: {0}")]
     Tls(String),
+    /// The server's certificate passed verification but its chain holds none of the pinned
+    /// keys ([`ManagerOptions::certificate_pins`](crate::ManagerOptions::certificate_pins)):
+    /// the server is not the one the app expects, or its certificate changed. `seen` lists
+    /// the pins of the verified chain, the server's certificate first, to compare with the
+    /// configured ones. Reported like a certificate error (see that option).
+    #[error(
+        "no pinned key in the server's certificate chain (its keys: {})",
+        pin_list(seen)
+    )]
+    PinMismatch {
+        /// The pins of the certificates of the verified chain (without duplicates).
+        seen: Vec<crate::SpkiPin>,
+    },
     /// The server sent bytes that are not Engine.IO v4.
     #[error("invalid data from the server: {0}")]
     Decode(#[from] EngineDecodeError),
@@ -119,9 +132,16 @@ impl TransportError {
             | Self::Io(_)
             | Self::WebSocket(_)
             | Self::Tls(_)
+            | Self::PinMismatch { .. }
             | Self::Handshake(_) => DisconnectReason::TransportError,
         }
     }
+}
+
+/// `sha256/…, sha256/…` for an error message.
+fn pin_list(pins: &[crate::SpkiPin]) -> String {
+    let texts: Vec<String> = pins.iter().map(ToString::to_string).collect();
+    texts.join(", ")
 }
 
 /// Why a connection or a namespace could not be established.

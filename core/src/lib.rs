@@ -36,7 +36,8 @@ pub use error::{AckError, AckReplyError, ConnectError, EmitError, ProtocolError,
 pub use event::{Event, ManagerEvent, SocketEvent};
 pub use manager::{Manager, ManagerBuilder};
 pub use options::{
-    BufferPolicy, ManagerOptions, ReconnectHook, ReconnectUpdate, SocketOptions, TransportKind,
+    BufferPolicy, ClientCertificate, ManagerOptions, ReconnectHook, ReconnectUpdate, SocketOptions,
+    SpkiPin, TransportKind,
 };
 pub use socket::{Ack, BufferedEmits, Socket};
 pub use socketio::RESERVED_EVENTS;

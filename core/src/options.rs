@@ -140,6 +140,30 @@ pub struct ManagerOptions {
     pub room_leave_event: String,
     /// Extra CA certificates (PEM) trusted for `https://`/`wss://`, beside the system roots.
     pub ca_certs_pem: Vec<Vec<u8>>,
+    /// Public keys the server's certificate chain must hold one of (certificate pinning, as
+    /// OkHttp's `CertificatePinner`). Default empty: no pinning. A connection succeeds only
+    /// when normal verification passes *and* one certificate of the verified chain (the
+    /// server's own, an intermediate, or the trusted root that signed them) has a pinned
+    /// key; certificates the server sends that are not part of that chain do not count, or
+    /// anyone could append a pinned certificate to their own chain. Otherwise the
+    /// connection fails with [`TransportError::PinMismatch`](crate::TransportError::PinMismatch),
+    /// reported as any certificate error is: to `connect()` and as a `connect_error` on
+    /// every attempt, and reconnection goes on with its backoff (the server may be rolling
+    /// out a new certificate) until `reconnection_attempts` are used up. Pin more than one
+    /// key (the next one, or the CA's) so a certificate can be renewed without an update
+    /// of the app. Cannot be combined with [`ManagerOptions::danger_accept_invalid_certs`].
+    pub certificate_pins: Vec<SpkiPin>,
+    /// A client certificate presented when the server asks for one (mutual TLS). Default
+    /// none. A PEM that does not parse fails [`Manager::new`](crate::Manager::new) with
+    /// [`ConnectError::InvalidOption`](crate::ConnectError::InvalidOption).
+    pub client_certificate: Option<ClientCertificate>,
+    /// Accept any server certificate: expired, self-signed, for another host. **For
+    /// development only**: the connection is encrypted but not authenticated, so anyone on
+    /// the path can read and change it. Default false. Every TLS handshake made this way
+    /// logs a `tracing` warning (TLS sessions are not resumed, so each connection and each
+    /// reconnection does a full handshake and warns). Trusting a development CA with
+    /// [`ManagerOptions::ca_certs_pem`] is the safe alternative.
+    pub danger_accept_invalid_certs: bool,
     /// Largest HTTP body or WebSocket message accepted from the server. Default 16 MiB.
     /// A compressed polling body counts its decompressed bytes (see
     /// [`ManagerOptions::compression`]).
@@ -244,6 +268,9 @@ impl Default for ManagerOptions {
             room_join_event: "join".into(),
             room_leave_event: "leave".into(),
             ca_certs_pem: Vec::new(),
+            certificate_pins: Vec::new(),
+            client_certificate: None,
+            danger_accept_invalid_certs: false,
             max_incoming_bytes: 16 * 1024 * 1024,
             compression: true,
             max_payload_packets: 100_000,
@@ -258,6 +285,102 @@ impl Default for ManagerOptions {
             max_preconnect_events: 1024,
             max_preconnect_bytes: 1024 * 1024,
         }
+    }
+}
+
+/// A pinned public key: the SHA-256 of a certificate's DER-encoded SubjectPublicKeyInfo,
+/// as HPKP (RFC 7469), OkHttp and TrustKit pin. Its text form is `sha256/<base64>`, which
+/// `openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256
+/// -binary | base64` prints the base64 of.
+///
+/// ```
+/// let pin: ferrio::SpkiPin = "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".parse()?;
+/// assert_eq!(pin, ferrio::SpkiPin([0; 32]));
+/// assert_eq!(pin.to_string(), "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+/// # Ok::<(), ferrio::ConnectError>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SpkiPin(pub [u8; 32]);
+
+impl SpkiPin {
+    /// The pin of a DER-encoded SubjectPublicKeyInfo (its SHA-256).
+    pub fn of_spki_der(spki: &[u8]) -> Self {
+        let digest = ring::digest::digest(&ring::digest::SHA256, spki);
+        let mut hash = [0; 32];
+        hash.copy_from_slice(digest.as_ref());
+        Self(hash)
+    }
+}
+
+impl std::str::FromStr for SpkiPin {
+    type Err = crate::ConnectError;
+
+    /// Parses `sha256/<base64 of 32 bytes>` (standard alphabet, padding optional; spaces
+    /// around it are ignored).
+    ///
+    /// # Errors
+    /// [`ConnectError::InvalidOption`](crate::ConnectError::InvalidOption) for another
+    /// prefix, bad base64, or a hash that is not 32 bytes.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+        use base64::Engine as _;
+        let invalid = |why: &str| {
+            crate::ConnectError::InvalidOption(format!(
+                "certificate pin `{}`: {why}",
+                crate::error::server_text(text)
+            ))
+        };
+        let encoded = text
+            .trim()
+            .strip_prefix("sha256/")
+            .ok_or_else(|| invalid("expected `sha256/<base64>`"))?;
+        let bytes = if encoded.ends_with('=') {
+            STANDARD.decode(encoded)
+        } else {
+            STANDARD_NO_PAD.decode(encoded)
+        }
+        .map_err(|e| invalid(&format!("bad base64: {e}")))?;
+        let hash: [u8; 32] = bytes
+            .try_into()
+            .map_err(|bytes: Vec<u8>| invalid(&format!("{} bytes, not 32", bytes.len())))?;
+        Ok(Self(hash))
+    }
+}
+
+impl fmt::Display for SpkiPin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(self.0);
+        write!(f, "sha256/{encoded}")
+    }
+}
+
+impl fmt::Debug for SpkiPin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SpkiPin({self})")
+    }
+}
+
+/// A client certificate for mutual TLS: the certificate chain (the client's certificate
+/// first) and its private key, both PEM. The key may be PKCS#8 (`BEGIN PRIVATE KEY`),
+/// PKCS#1 RSA (`BEGIN RSA PRIVATE KEY`) or SEC1 EC (`BEGIN EC PRIVATE KEY`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientCertificate {
+    /// The certificate chain, PEM.
+    pub cert_chain_pem: Vec<u8>,
+    /// The private key, PEM.
+    pub key_pem: Vec<u8>,
+}
+
+impl fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCertificate")
+            .field(
+                "cert_chain_pem",
+                &format_args!("{} bytes", self.cert_chain_pem.len()),
+            )
+            .field("key_pem", &"<redacted>")
+            .finish()
     }
 }
 

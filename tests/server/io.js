@@ -54,12 +54,22 @@ function watchEngine(io, config, state) {
   }
 }
 
+// Options of `https.createServer` for the `tls` configuration: the server's certificate and
+// key and, with `clientCa`, mutual TLS (a client certificate signed by that CA is required).
+function tlsOptions(tls) {
+  const options = { cert: readFileSync(tls.cert), key: readFileSync(tls.key) };
+  if (tls.clientCa !== undefined) {
+    options.ca = readFileSync(tls.clientCa);
+    options.requestCert = true;
+    options.rejectUnauthorized = true;
+  }
+  return options;
+}
+
 // Starts a fresh HTTP(S) + Socket.IO server on `port` (0: ephemeral) and resolves once it
 // listens. Returns `{ io, httpServer, port }`.
 export function startIo(config, state, port) {
-  const httpServer = config.tls
-    ? https.createServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) })
-    : http.createServer();
+  const httpServer = config.tls ? https.createServer(tlsOptions(config.tls)) : http.createServer();
   const io = new Server(httpServer, serverOptions(config));
   watchEngine(io, config, state);
   registerNamespaces(io, state);

@@ -410,6 +410,35 @@ impl ManagerBuilder {
         self
     }
 
+    /// Pins a public key (`"sha256/<base64>".parse()?`, or the 32 bytes): the server's
+    /// verified chain must hold one of the pinned keys; see
+    /// [`ManagerOptions::certificate_pins`].
+    pub fn certificate_pin(mut self, pin: crate::SpkiPin) -> Self {
+        self.options.certificate_pins.push(pin);
+        self
+    }
+
+    /// Presents a client certificate (mutual TLS): its chain and private key, PEM; see
+    /// [`ManagerOptions::client_certificate`].
+    pub fn client_certificate(
+        mut self,
+        cert_chain_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.options.client_certificate = Some(crate::ClientCertificate {
+            cert_chain_pem: cert_chain_pem.into(),
+            key_pem: key_pem.into(),
+        });
+        self
+    }
+
+    /// Accepts any server certificate, for development only; every handshake logs a
+    /// warning. See [`ManagerOptions::danger_accept_invalid_certs`].
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.options.danger_accept_invalid_certs = accept;
+        self
+    }
+
     /// Adds a server tried when the ones before it cannot be reached; see
     /// [`ManagerOptions::fallback_urls`].
     pub fn fallback_url(mut self, url: &str) -> Self {

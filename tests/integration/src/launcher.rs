@@ -8,8 +8,9 @@
 //! per message:
 //!
 //! 1. the test sends the request, a JSON object: `script` (relative to `tests/`), `args`,
-//!    `config` and, for TLS, `tls` with the PEM text of the server's `cert` and `key` (the
-//!    launcher writes them to files of its own and points the configuration at them);
+//!    `config` and, for TLS, `tls` with the PEM text of the server's `cert` and `key`, and
+//!    of `clientCa` when the server requires client certificates (the launcher writes them
+//!    to files of its own and points the configuration at them);
 //! 2. the launcher answers `READY {"port":P,"control":C,"pid":N}` once the server listens,
 //!    or `ERROR <why>`;
 //! 3. then each command (`STOP`, `CONT`: the signals; `KILL`: kill and wait for the exit)
@@ -116,7 +117,10 @@ async fn start(request: String) -> Result<(ChildServer, Ready, Option<tempfile::
                 .tempdir()
                 .map_err(|error| format!("no directory for the TLS files: {error}"))?;
             let mut paths = serde_json::Map::new();
-            for key in ["cert", "key"] {
+            for key in ["cert", "key", "clientCa"] {
+                if key == "clientCa" && tls[key].is_null() {
+                    continue;
+                }
                 let pem = tls[key]
                     .as_str()
                     .ok_or_else(|| format!("`tls.{key}` must be PEM text"))?;
@@ -177,6 +181,9 @@ impl Launched {
                 "cert": read(&ca.server_cert_path()),
                 "key": read(&ca.server_key_path()),
             });
+            if config["tls"]["clientCa"].is_string() {
+                request["tls"]["clientCa"] = json!(read(&ca.ca_pem_path()));
+            }
         }
         let stream = TcpStream::connect(address).await.unwrap_or_else(|error| {
             panic!("cannot reach the server launcher at {address} ({LAUNCHER_ENV}): {error}")

@@ -83,6 +83,13 @@ impl TestServer {
         TestServer::launch(config, Some(Arc::new(TestCa::generate()))).await
     }
 
+    /// As [`TestServer::start_tls`], and the server requires a client certificate signed by
+    /// the same CA ([`TestCa::client_cert_path`]): mutual TLS.
+    pub async fn start_mtls(mut config: Value) -> TestServer {
+        config["tls"] = json!({"requireClientCert": true});
+        TestServer::start_tls(config).await
+    }
+
     async fn launch(config: Value, ca: Option<Arc<TestCa>>) -> TestServer {
         TestServer::launch_program(Program::reference(), config, ca).await
     }
@@ -98,13 +105,17 @@ impl TestServer {
             .as_object_mut()
             .expect("the test server configuration must be a JSON object");
         if let Some(ca) = &ca {
-            object.insert(
-                "tls".to_owned(),
-                json!({
-                    "cert": ca.server_cert_path(),
-                    "key": ca.server_key_path(),
-                }),
-            );
+            let client_auth = object
+                .remove("tls")
+                .is_some_and(|tls| tls["requireClientCert"] == true);
+            let mut tls = json!({
+                "cert": ca.server_cert_path(),
+                "key": ca.server_key_path(),
+            });
+            if client_auth {
+                tls["clientCa"] = json!(ca.ca_pem_path());
+            }
+            object.insert("tls".to_owned(), tls);
         }
         let (process, ready) = ServerProcess::start(&program, &config, ca.as_deref()).await;
         let http = reqwest::Client::builder()

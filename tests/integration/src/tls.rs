@@ -5,17 +5,20 @@ use std::sync::Arc;
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
+    KeyPair, KeyUsagePurpose, PublicKeyData as _,
 };
 use rustls::pki_types::CertificateDer;
 use tempfile::TempDir;
 
-/// A CA and a server certificate for `localhost` and `127.0.0.1` signed by it, written as PEM
-/// files into a temporary directory that lives as long as this value.
+/// A CA and a server certificate for `localhost` and `127.0.0.1` signed by it (and a client
+/// certificate for mutual TLS), written as PEM files into a temporary directory that lives
+/// as long as this value.
 pub struct TestCa {
     dir: TempDir,
     ca_pem: String,
     ca_der: CertificateDer<'static>,
+    ca_spki_der: Vec<u8>,
+    server_spki_der: Vec<u8>,
 }
 
 impl TestCa {
@@ -28,6 +31,7 @@ impl TestCa {
             .push(DnType::CommonName, "Ferrio test CA");
         ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca_key = KeyPair::generate().expect("CA key");
+        let ca_spki_der = ca_key.subject_public_key_info();
         let ca = CertifiedIssuer::self_signed(ca_params, ca_key).expect("self-signed CA");
 
         let mut server_params =
@@ -46,6 +50,18 @@ impl TestCa {
             .signed_by(&server_key, &ca)
             .expect("server certificate");
 
+        let mut client_params =
+            CertificateParams::new(Vec::<String>::new()).expect("client certificate parameters");
+        client_params
+            .distinguished_name
+            .push(DnType::CommonName, "Ferrio test client");
+        client_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let client_key = KeyPair::generate().expect("client key");
+        let client_cert = client_params
+            .signed_by(&client_key, &ca)
+            .expect("client certificate");
+
         let dir = tempfile::Builder::new()
             .prefix("ferrio-test-ca-")
             .tempdir()
@@ -57,11 +73,38 @@ impl TestCa {
             &dir.path().join("server-key.pem"),
             &server_key.serialize_pem(),
         );
+        write(&dir.path().join("client.pem"), &client_cert.pem());
+        write(
+            &dir.path().join("client-key.pem"),
+            &client_key.serialize_pem(),
+        );
         TestCa {
             dir,
             ca_pem,
             ca_der: ca.der().clone(),
+            ca_spki_der,
+            server_spki_der: server_key.subject_public_key_info(),
         }
+    }
+
+    /// The CA's public key as a DER SubjectPublicKeyInfo (what a certificate pin hashes).
+    pub fn ca_spki_der(&self) -> &[u8] {
+        &self.ca_spki_der
+    }
+
+    /// The server certificate's public key as a DER SubjectPublicKeyInfo.
+    pub fn server_spki_der(&self) -> &[u8] {
+        &self.server_spki_der
+    }
+
+    /// A client certificate signed by the CA (for mutual TLS; PEM file).
+    pub fn client_cert_path(&self) -> PathBuf {
+        self.dir.path().join("client.pem")
+    }
+
+    /// The client certificate's private key (PKCS#8 PEM file).
+    pub fn client_key_path(&self) -> PathBuf {
+        self.dir.path().join("client-key.pem")
     }
 
     /// The CA certificate (PEM file), to give a client as its trusted root.

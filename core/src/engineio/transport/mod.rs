@@ -44,8 +44,8 @@ pub(crate) struct Endpoint {
 impl Endpoint {
     /// Builds the endpoint for `url` (its path is the namespace, not the Engine.IO path).
     pub(crate) fn new(url: &Url, options: &ManagerOptions) -> Result<Self, ConnectError> {
-        let tls = tls::client_config(&options.ca_certs_pem)
-            .map_err(|e| ConnectError::InvalidOption(e.to_string()))?;
+        let tls =
+            tls::client_config(options).map_err(|e| ConnectError::InvalidOption(e.to_string()))?;
         Self::assemble(
             url,
             &options.query,
@@ -283,6 +283,12 @@ pub(crate) fn request_error(error: reqwest::Error) -> TransportError {
     }
     // The message names the URL, which holds the server's session id.
     let message = server_text(message);
+    if let Some(tls) = tls::find_rustls_error(&error) {
+        return match tls::transport_error(tls) {
+            TransportError::Tls(_) => TransportError::Tls(message),
+            typed => typed,
+        };
+    }
     if message.contains("certificate") || message.contains("tls") || message.contains("TLS") {
         TransportError::Tls(message)
     } else {

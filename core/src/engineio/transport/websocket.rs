@@ -199,10 +199,13 @@ fn handshake_error(error: WsError) -> TransportError {
             .get_ref()
             .and_then(|inner| inner.downcast_ref::<rustls::Error>())
         {
-            Some(tls) => TransportError::Tls(tls.to_string()),
+            Some(tls) => super::tls::transport_error(tls),
             None => TransportError::Io(e.to_string()),
         },
-        WsError::Tls(e) => TransportError::Tls(e.to_string()),
+        WsError::Tls(e) => match super::tls::find_rustls_error(&e) {
+            Some(tls) => super::tls::transport_error(tls),
+            None => TransportError::Tls(e.to_string()),
+        },
         // Protocol errors may quote the server's headers.
         other => TransportError::WebSocket(server_text(other.to_string())),
     }
