@@ -26,6 +26,7 @@ mod retry;
 mod socket;
 pub mod socketio;
 mod state;
+mod stats;
 mod stream;
 pub mod value;
 
@@ -42,6 +43,7 @@ pub use options::{
 pub use socket::{Ack, BufferedEmits, Socket};
 pub use socketio::RESERVED_EVENTS;
 pub use state::{EngineState, SocketState};
+pub use stats::{AckRoundTrips, ConnectionStats};
 pub use stream::{EventStream, HeldBytes};
 pub use value::{from_args, from_value, to_args, to_value, Map, Value, ValueError};
 

@@ -164,6 +164,34 @@ impl EnginePacket {
     pub fn is_binary(&self) -> bool {
         matches!(self, EnginePacket::Binary(_))
     }
+
+    /// The length in bytes of the text form [`EnginePacket::encode_text`] writes.
+    pub(crate) fn text_len(&self) -> usize {
+        match self {
+            EnginePacket::Open(_) => {
+                let mut text = String::new();
+                self.encode_text(&mut text);
+                text.len()
+            }
+            EnginePacket::PingProbe | EnginePacket::PongProbe => "2probe".len(),
+            EnginePacket::Message(text) => 1 + text.len(),
+            EnginePacket::Binary(bytes) => 1 + bytes.len().div_ceil(3) * 4,
+            EnginePacket::Close
+            | EnginePacket::Ping
+            | EnginePacket::Pong
+            | EnginePacket::Upgrade
+            | EnginePacket::Noop => 1,
+        }
+    }
+
+    /// The payload length of this packet's WebSocket frame: the raw bytes of a binary
+    /// message, the text form of any other packet.
+    pub(crate) fn frame_len(&self) -> usize {
+        match self {
+            EnginePacket::Binary(bytes) => bytes.len(),
+            other => other.text_len(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -345,6 +373,16 @@ pub(crate) mod tests {
         fn packets_round_trip_through_text(p in arb_packet()) {
             let text = encode(&p);
             prop_assert_eq!(EnginePacket::decode_text(&text).unwrap(), p);
+        }
+
+        #[test]
+        fn text_len_is_the_length_of_the_text_form(p in arb_packet()) {
+            prop_assert_eq!(p.text_len(), encode(&p).len());
+            if let EnginePacket::Binary(bytes) = &p {
+                prop_assert_eq!(p.frame_len(), bytes.len());
+            } else {
+                prop_assert_eq!(p.frame_len(), p.text_len());
+            }
         }
 
         #[test]

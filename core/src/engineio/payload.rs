@@ -45,6 +45,8 @@ pub fn decode_payload(body: &str) -> Result<Vec<EnginePacket>, EngineDecodeError
 #[derive(Debug)]
 pub struct Payload {
     body: String,
+    /// The body's length as received.
+    size: usize,
     /// Where the next packet starts; `None` once every packet was taken (or one failed).
     next: Option<usize>,
     /// Packets not taken yet.
@@ -70,6 +72,7 @@ impl Payload {
             });
         }
         Ok(Self {
+            size: body.len(),
             body,
             next: Some(0),
             left: count,
@@ -84,6 +87,11 @@ impl Payload {
     /// Whether every packet was taken.
     pub fn is_empty(&self) -> bool {
         self.left == 0
+    }
+
+    /// The length in bytes of the body as it was received, whatever was taken since.
+    pub fn body_len(&self) -> usize {
+        self.size
     }
 }
 

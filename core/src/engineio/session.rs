@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, timeout, timeout_at, Instant};
 
 use super::heartbeat::Heartbeat;
+use super::payload::SEPARATOR;
 use super::transport::polling::{self, PollInbound, Polled, Polling};
 use super::transport::websocket::{WebSocket, WsInbound};
 use super::transport::Endpoint;
@@ -19,6 +20,7 @@ use super::{EnginePacket, Handshake};
 use crate::disconnect::DisconnectReason;
 use crate::error::{server_text, TransportError};
 use crate::options::TransportKind;
+use crate::stats::Stats;
 
 /// How to open a session.
 #[derive(Debug, Clone)]
@@ -31,6 +33,8 @@ pub(crate) struct OpenOptions {
     pub(crate) try_all_transports: bool,
     /// Most packets in one polling payload (`ManagerOptions::max_payload_packets`).
     pub(crate) max_payload_packets: usize,
+    /// The manager's statistics, counted by every session it opens.
+    pub(crate) stats: Arc<Stats>,
 }
 
 /// What the session reports to the manager.
@@ -149,6 +153,7 @@ pub(crate) struct EngineSession {
     payload: Option<Polled>,
     outgoing: VecDeque<EnginePacket>,
     heartbeat: Heartbeat,
+    stats: Arc<Stats>,
 }
 
 impl std::fmt::Debug for EngineSession {
@@ -174,7 +179,7 @@ impl EngineSession {
             tracing::debug!(transport = kind.as_str(), "opening engine session");
             let opened = match kind {
                 TransportKind::Polling => Self::open_polling(&endpoint, options).await,
-                TransportKind::WebSocket => Self::open_websocket(&endpoint).await,
+                TransportKind::WebSocket => Self::open_websocket(&endpoint, options).await,
             };
             match opened {
                 Ok((handshake, active, payload)) => {
@@ -191,6 +196,7 @@ impl EngineSession {
                         inbound: None,
                         payload,
                         outgoing: VecDeque::new(),
+                        stats: options.stats.clone(),
                     };
                     if kind == TransportKind::Polling && session.may_upgrade(options) {
                         session.start_probe();
@@ -215,6 +221,9 @@ impl EngineSession {
     ) -> Result<(Handshake, Active, Option<Polled>), TransportError> {
         let max_packets = options.max_payload_packets;
         let (handshake, payload) = polling::handshake(endpoint, max_packets).await?;
+        // The open packet, taken from the payload; the body's bytes counted as a whole.
+        options.stats.received(0);
+        options.stats.received_bytes(payload.packets.body_len());
         let polling = Polling::start(
             endpoint.clone(),
             &handshake.sid,
@@ -227,9 +236,14 @@ impl EngineSession {
 
     async fn open_websocket(
         endpoint: &Arc<Endpoint>,
+        options: &OpenOptions,
     ) -> Result<(Handshake, Active, Option<Polled>), TransportError> {
         let mut ws = WebSocket::connect(endpoint, None).await?;
-        match ws.recv().await {
+        let received = ws.recv().await;
+        if let WsInbound::Packet(packet) = &received {
+            options.stats.received(packet.frame_len());
+        }
+        match received {
             WsInbound::Packet(EnginePacket::Open(handshake)) => {
                 Ok((*handshake, Active::WebSocket(ws), None))
             }
@@ -305,6 +319,7 @@ impl EngineSession {
                 match packet {
                     EnginePacket::Ping => {
                         self.heartbeat.on_ping(Instant::now(), SystemTime::now());
+                        self.stats.pinged();
                         self.outgoing.push_back(EnginePacket::Pong);
                         return SessionEvent::Flush;
                     }
@@ -329,6 +344,7 @@ impl EngineSession {
                 upgrade,
                 inbound,
                 payload,
+                stats,
                 ..
             } = self;
             tokio::select! {
@@ -363,7 +379,10 @@ impl EngineSession {
                 received = receive(active) => {
                     match received {
                         Received::Packet(packet) => *inbound = Some(packet),
-                        Received::Payload(polled) => *payload = Some(polled),
+                        Received::Payload(polled) => {
+                            stats.received_bytes(polled.packets.body_len());
+                            *payload = Some(polled);
+                        }
                         Received::Paused => {
                             if let Upgrade::Pausing { get_paused, .. } = upgrade {
                                 *get_paused = true;
@@ -386,6 +405,7 @@ impl EngineSession {
     /// A packet of the payload that does not decode: the session is over.
     fn next_packet(&mut self) -> Result<Option<EnginePacket>, TransportError> {
         if let Some(packet) = self.inbound.take() {
+            self.stats.received(packet.frame_len());
             return Ok(Some(packet));
         }
         let Some(polled) = &mut self.payload else {
@@ -394,6 +414,10 @@ impl EngineSession {
         let next = polled.packets.next();
         if polled.packets.is_empty() {
             self.payload = None;
+        }
+        // Its bytes were counted with its body.
+        if matches!(next, Some(Ok(_))) {
+            self.stats.received(0);
         }
         next.transpose().map_err(TransportError::Decode)
     }
@@ -413,6 +437,7 @@ impl EngineSession {
         if matches!(self.upgrade, Upgrade::Ready(_)) {
             if let Upgrade::Ready(mut ws) = std::mem::replace(&mut self.upgrade, Upgrade::Idle) {
                 bound.run(ws.feed(&EnginePacket::Upgrade)).await?;
+                self.stats.sent(EnginePacket::Upgrade.frame_len());
                 self.active = Active::WebSocket(ws);
                 tracing::debug!("upgraded to websocket");
             }
@@ -424,12 +449,16 @@ impl EngineSession {
             Active::WebSocket(ws) => {
                 while let Some(packet) = self.outgoing.pop_front() {
                     bound.run(ws.feed(&packet)).await?;
+                    self.stats.sent(packet.frame_len());
                 }
                 bound.run(ws.flush()).await
             }
             Active::Polling(polling) => {
                 while let Some(packet) = self.outgoing.pop_front() {
+                    // Its text form and the separator that follows it in a POST body.
+                    let bytes = packet.text_len() + SEPARATOR.len_utf8();
                     bound.run(polling.send(packet)).await?;
+                    self.stats.sent(bytes);
                 }
                 Ok(())
             }

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::command::{AckResult, AckWaiter};
 use crate::error::AckError;
+use crate::stats::Stats;
 use crate::value::Value;
 
 /// One awaited ack.
@@ -24,8 +25,8 @@ struct Pending {
     deadline: Option<Instant>,
     /// The timeout the waiter asked for, reported in the error.
     timeout: Duration,
-    /// Whether its packet went to the server; until then it waits in the offline buffer.
-    sent: bool,
+    /// When its packet went to the server; until then it waits in the offline buffer.
+    sent: Option<std::time::Instant>,
 }
 
 /// The awaited acks of one namespace, by id (ids are counted per namespace).
@@ -64,9 +65,19 @@ pub(crate) struct Acks {
     namespaces: Vec<NamespaceAcks>,
     /// `(deadline, index in namespaces, id)` of every pending ack that has a deadline.
     deadlines: BTreeSet<(Instant, usize, u64)>,
+    /// Where the round trips of the acks answered are counted.
+    stats: Arc<Stats>,
 }
 
 impl Acks {
+    /// An empty table counting the round trips of its acks in `stats`.
+    pub(crate) fn new(stats: Arc<Stats>) -> Self {
+        Self {
+            stats,
+            ..Self::default()
+        }
+    }
+
     /// Waits for ack `id` of `namespace` for `waiter`, whose packet is not sent yet (see
     /// [`Acks::sent`]). A waiter already registered under that id is dropped (its caller
     /// sees the client closed).
@@ -84,7 +95,7 @@ impl Acks {
             reply_tx,
             deadline,
             timeout,
-            sent: false,
+            sent: None,
         };
         if let Some(replaced) = self.namespaces[index].pending.insert(id, pending) {
             if let Some(deadline) = replaced.deadline.filter(|d| Some(*d) != deadline) {
@@ -102,7 +113,7 @@ impl Acks {
         };
         let waiting = match self.namespaces[index].pending.get_mut(&id) {
             Some(pending) if !pending.reply_tx.is_closed() => {
-                pending.sent = true;
+                pending.sent = Some(std::time::Instant::now());
                 true
             }
             Some(_) => false,
@@ -120,14 +131,17 @@ impl Acks {
         let Some(index) = self.find(namespace) else {
             return false;
         };
-        if !self.namespaces[index]
+        if self.namespaces[index]
             .pending
             .get(&id)
-            .is_some_and(|pending| pending.sent)
+            .is_none_or(|pending| pending.sent.is_none())
         {
             return false;
         }
         if let Some(pending) = self.take(index, id) {
+            if let Some(sent) = pending.sent {
+                self.stats.ack_round_trip(sent.elapsed());
+            }
             let _ = pending.reply_tx.send(Ok(args));
         }
         true
@@ -148,13 +162,13 @@ impl Acks {
     /// go out when the namespace connects again.
     pub(crate) fn disconnect(&mut self, namespace: &str, error: &AckError) {
         if let Some(index) = self.find(namespace) {
-            self.fail_where(error, |i, pending| i == index && pending.sent);
+            self.fail_where(error, |i, pending| i == index && pending.sent.is_some());
         }
     }
 
     /// The connection was lost: as [`Acks::disconnect`] for every namespace.
     pub(crate) fn connection_lost(&mut self, error: &AckError) {
-        self.fail_where(error, |_, pending| pending.sent);
+        self.fail_where(error, |_, pending| pending.sent.is_some());
     }
 
     /// The manager closes: every ack fails with `error`.
@@ -175,8 +189,8 @@ impl Acks {
                 continue;
             };
             let namespace = &self.namespaces[index].name;
-            tracing::debug!(%namespace, id, sent = pending.sent, "ack timed out");
-            if pending.sent {
+            tracing::debug!(%namespace, id, sent = pending.sent.is_some(), "ack timed out");
+            if pending.sent.is_some() {
                 let _ = pending
                     .reply_tx
                     .send(Err(AckError::Timeout(pending.timeout)));
@@ -278,6 +292,22 @@ mod tests {
         acks.register(&namespace.into(), id, waiter);
         assert!(acks.sent(namespace, id));
         reply_rx
+    }
+
+    #[test]
+    fn only_answered_acks_count_as_round_trips() {
+        let stats = Stats::shared();
+        let mut acks = Acks::new(stats.clone());
+        let now = Instant::now();
+        let mut answered = sent(&mut acks, "/", 1, now, SECOND);
+        let _lost = sent(&mut acks, "/", 2, now, SECOND);
+        let (waiter, _unsent) = waiter(None, SECOND);
+        acks.register(&"/".into(), 3, waiter);
+        assert!(acks.reply("/", 1, Vec::new()));
+        assert!(!acks.reply("/", 3, Vec::new()), "never sent");
+        acks.connection_lost(&AckError::Disconnected);
+        assert!(matches!(answered.try_recv(), Ok(Ok(_))));
+        assert_eq!(stats.snapshot(None).ack_round_trips.count, 1);
     }
 
     fn timed_out(reply_rx: &mut oneshot::Receiver<AckResult>) -> Option<Duration> {

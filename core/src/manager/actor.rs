@@ -24,6 +24,7 @@ use crate::event::{AckResponder, Event, ManagerEvent, SocketEvent};
 use crate::options::{ManagerOptions, TransportKind};
 use crate::socketio::{json_values, Decoder, Packet, PacketKind};
 use crate::state::{EngineState, SocketState};
+use crate::stats::Stats;
 use crate::value::Value;
 
 /// Time allowed to close a lost polling session before reconnecting.
@@ -93,6 +94,9 @@ pub(crate) struct Actor {
     /// its bytes on the wire (text and attachments) and the size of a decoded value for
     /// each JSON value of its text.
     packet_bytes: usize,
+    /// The manager's statistics (reconnections here; the session and the ack table count
+    /// the rest).
+    stats: Arc<Stats>,
 }
 
 impl Actor {
@@ -104,6 +108,7 @@ impl Actor {
         command_tx: mpsc::WeakSender<Command>,
         engine_state_tx: watch::Sender<EngineState>,
         manager_event_tx: ManagerEventTx,
+        stats: Arc<Stats>,
     ) -> Self {
         Self {
             open_options: OpenOptions {
@@ -111,6 +116,7 @@ impl Actor {
                 upgrade: options.upgrade,
                 try_all_transports: options.try_all_transports,
                 max_payload_packets: options.max_payload_packets,
+                stats: stats.clone(),
             },
             decoder: Decoder::new(options.decode_limits),
             reconnect: ReconnectPolicy::new(&options),
@@ -120,7 +126,7 @@ impl Actor {
             command_tx,
             engine: Engine::Idle,
             namespaces: Namespaces::default(),
-            acks: Acks::default(),
+            acks: Acks::new(stats.clone()),
             engine_state_tx,
             manager_event_tx,
             text: String::new(),
@@ -129,6 +135,7 @@ impl Actor {
             connected_on_session: false,
             expiry_checked: false,
             packet_bytes: 0,
+            stats,
         }
     }
 
@@ -265,6 +272,7 @@ impl Actor {
             Command::ReconnectNow => {
                 if matches!(self.engine, Engine::Waiting { .. }) {
                     tracing::debug!("reconnecting now");
+                    self.stats.reconnect_attempt();
                     self.manager_event_tx
                         .send(ManagerEvent::ReconnectAttempt(self.reconnect.attempts));
                     self.start_open();
@@ -521,6 +529,7 @@ impl Actor {
                 self.decoder.reset();
                 self.manager_event_tx.send(ManagerEvent::Open);
                 if self.reconnect.attempts > 0 {
+                    self.stats.reconnected();
                     self.manager_event_tx
                         .send(ManagerEvent::Reconnect(self.reconnect.attempts));
                 }
@@ -713,6 +722,7 @@ impl Actor {
                 self.on_open_failed(ConnectError::Timeout(self.options.timeout));
             }
             Engine::Waiting { until } if *until <= now => {
+                self.stats.reconnect_attempt();
                 self.manager_event_tx
                     .send(ManagerEvent::ReconnectAttempt(self.reconnect.attempts));
                 self.start_open();

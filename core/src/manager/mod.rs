@@ -23,6 +23,7 @@ use crate::options::{
 };
 use crate::socket::Socket;
 use crate::state::EngineState;
+use crate::stats::{ConnectionStats, Stats};
 use crate::value::Value;
 use command::Command;
 
@@ -70,6 +71,8 @@ struct ManagerInner {
     /// Set by [`Manager::close`] before its command is queued: the connection task stops
     /// waiting on a write the server does not take, so the close is not queued behind it.
     closing_tx: watch::Sender<bool>,
+    /// The connection statistics the connection task counts.
+    stats: Arc<Stats>,
 }
 
 impl std::fmt::Debug for Manager {
@@ -122,12 +125,14 @@ impl Manager {
         let (command_tx, command_rx) = mpsc::channel(options.command_capacity.max(1));
         let (engine_tx, engine_rx) = watch::channel(EngineState::default());
         let manager_event_tx = ManagerEventTx::default();
+        let stats = Stats::shared();
         let actor = actor::Actor::new(
             endpoints,
             options.clone(),
             command_tx.downgrade(),
             engine_tx,
             manager_event_tx.clone(),
+            stats.clone(),
         );
         let (closing_tx, closing_rx) = watch::channel(false);
         let span = tracing::debug_span!("manager", url = %url);
@@ -141,6 +146,7 @@ impl Manager {
                 manager_event_tx,
                 sockets: Mutex::new(HashMap::new()),
                 closing_tx,
+                stats,
             }),
         })
     }
@@ -182,6 +188,13 @@ impl Manager {
     /// The transport in use, while connected.
     pub fn transport(&self) -> Option<TransportKind> {
         self.inner.engine_rx.borrow().transport
+    }
+
+    /// The connection statistics now: bytes and packets in and out, reconnections, the
+    /// transport, the heartbeat's age and the ack round trips (see [`ConnectionStats`]).
+    /// Always counted; reading them asks nothing of the connection task.
+    pub fn stats(&self) -> ConnectionStats {
+        self.inner.stats.snapshot(self.transport())
     }
 
     /// The current state of the Engine.IO connection.
