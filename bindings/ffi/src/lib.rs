@@ -24,6 +24,7 @@ mod manager_events;
 mod options;
 #[cfg(unix)]
 mod pipe;
+mod reconnect_hook;
 mod runtime;
 mod socket;
 mod stream;
@@ -38,6 +39,7 @@ pub use listener::{EventListener, Subscription};
 pub use manager::Manager;
 pub use manager_events::{ManagerEvent, ManagerEventStream};
 pub use options::{default_client_options, ClientOptions, Transport};
+pub use reconnect_hook::{ReconnectHook, ReconnectHookError, ReconnectUpdate};
 #[cfg(unix)]
 pub use pipe::{AckReply, EventPipe, PipeBatch};
 pub use socket::Socket;

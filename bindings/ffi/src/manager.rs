@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::error::{CallError, ConnectError};
 use crate::manager_events::ManagerEventStream;
 use crate::options::{parse_auth, ClientOptions, Transport};
+use crate::reconnect_hook::{core_hook, ReconnectHook};
 use crate::runtime::{block_on, guard, on_runtime, runtime};
 use crate::socket::Socket;
 use crate::tracker::{lock, Tracker};
@@ -64,6 +65,28 @@ impl Manager {
             options.auth()?;
             let _runtime = runtime().enter();
             let core = ferrio::Manager::with_options(&options.url, options.manager_options())?;
+            Ok(Arc::new(Manager::from_core(core, &options)))
+        })
+    }
+
+    /// A manager for `options.url` whose `hook` runs before every reconnection attempt
+    /// and may return a fresh URL, query, headers or auth (see [`ReconnectHook`]).
+    ///
+    /// # Errors
+    /// As [`Manager::new`].
+    #[uniffi::constructor]
+    pub fn with_reconnect_hook(
+        options: ClientOptions,
+        hook: Arc<dyn ReconnectHook>,
+    ) -> Result<Arc<Self>, ConnectError> {
+        guard(|| {
+            options.auth()?;
+            let _runtime = runtime().enter();
+            let manager_options = ferrio::ManagerOptions {
+                on_reconnect: Some(core_hook(hook)),
+                ..options.manager_options()
+            };
+            let core = ferrio::Manager::with_options(&options.url, manager_options)?;
             Ok(Arc::new(Manager::from_core(core, &options)))
         })
     }

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Callable, Union
 
+from ._auth import AuthValue
 from ._ffi import ferrio_ffi as ffi
-
-Auth = Union[dict[str, Any], Callable[[], dict[str, Any]], None]
 
 _TRANSPORTS = {"polling": ffi.Transport.POLLING, "websocket": ffi.Transport.WEBSOCKET}
 
@@ -70,7 +68,7 @@ class Settings:
         url: str,
         *,
         headers: dict[str, str] | None,
-        auth: Auth,
+        auth: AuthValue,
         transports: str | list[str] | None,
         socketio_path: str | None,
         wait_timeout: float | None,
@@ -82,8 +80,6 @@ class Settings:
             kinds = [_TRANSPORTS[t] for t in transports or []]
         except KeyError as error:
             raise ValueError(f"unknown transport {error.args[0]!r}") from None
-        if callable(auth):
-            auth = auth()
         options = copy.copy(self._base)
         options.url = url
         if socketio_path is not None:

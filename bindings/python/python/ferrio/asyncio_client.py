@@ -22,12 +22,13 @@ from typing import Any, Callable, TypeVar, overload
 
 from . import _codec
 from . import exceptions as exc
+from ._auth import Auth, new_manager, resolve_async
 from ._errors import convert
 from ._event import Event
 from ._ffi import ferrio_ffi as ffi
 from ._finalise import track
 from ._handlers import RESERVED_EVENTS, Handler, Registered, take
-from ._options import Auth, Settings, transport_name
+from ._options import Settings, transport_name
 
 logger = logging.getLogger("ferrio")
 
@@ -333,7 +334,7 @@ class AsyncClient:
         options = self._settings.options(
             url,
             headers=headers,
-            auth=auth,
+            auth=await resolve_async(auth),
             transports=transports,
             socketio_path=socketio_path,
             wait_timeout=wait_timeout,
@@ -345,7 +346,7 @@ class AsyncClient:
         self._busy = True
         try:
             try:
-                manager = track(ffi.Manager(options))
+                manager = track(new_manager(options, auth, self._loop))
                 self._manager = manager
                 if self._reconnection:
                     self._watch_task = self._loop.create_task(self._watch(manager.events()))

@@ -12,11 +12,12 @@ from typing import Any
 
 from . import _codec
 from . import exceptions as exc
+from ._auth import Auth, new_manager, resolve
 from ._errors import convert
 from ._ffi import ferrio_ffi as ffi
 from ._finalise import track
 from ._handlers import RESERVED_EVENTS
-from ._options import Auth, Settings, transport_name
+from ._options import Settings, transport_name
 
 #: Longest single blocking wait in `receive`, so that Ctrl-C is seen.
 _SLICE_MS = 200
@@ -87,13 +88,13 @@ class Client:
         options = self._settings.options(
             url,
             headers=headers,
-            auth=auth,
+            auth=resolve(auth),
             transports=transports,
             socketio_path=socketio_path,
             wait_timeout=wait_timeout,
         )
         try:
-            self._manager = track(ffi.Manager(options))
+            self._manager = track(new_manager(options, auth, None))
             self._socket = self._manager.socket(namespace, None)
             self._stream = self._socket.events()
             self._socket.connect_blocking()
