@@ -115,7 +115,7 @@ pub enum Command {
     /// Connect to a server; JSON commands on stdin, JSON events on stdout (or an
     /// interactive session in a terminal).
     #[command(after_help = CONNECT_EXAMPLES)]
-    Connect(ConnectArgs),
+    Connect(Box<ConnectArgs>),
     /// Run a local Socket.IO server (echo, rooms, an /admin namespace with auth).
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
@@ -179,6 +179,24 @@ pub struct ConnectArgs {
     /// A PEM file with an extra CA certificate to trust (beside the system roots).
     #[arg(long, value_name = "PEM_PATH")]
     pub ca_cert: Option<PathBuf>,
+
+    /// A pinned public key, "sha256/<base64>" of a certificate's SubjectPublicKeyInfo
+    /// (repeatable): the server's verified chain must hold one of them.
+    #[arg(long = "pin", value_name = "SHA256", value_parser = parse_pin)]
+    pub pins: Vec<ferrio::SpkiPin>,
+
+    /// A PEM file with the client certificate (chain) for mutual TLS; needs --client-key.
+    #[arg(long, value_name = "PEM_PATH", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+
+    /// A PEM file with the client certificate's private key (PKCS#8, RSA or EC).
+    #[arg(long, value_name = "PEM_PATH", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+
+    /// Accept any server certificate (development only: the connection is not
+    /// authenticated); every connection logs a warning on stderr.
+    #[arg(long, conflicts_with = "pins")]
+    pub insecure: bool,
 
     /// Reconnection attempts before giving up (default: unlimited).
     #[arg(long, value_name = "N")]
@@ -261,6 +279,11 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
 }
 
 /// `--header "Name: value"`: split at the first colon, both sides trimmed.
+fn parse_pin(text: &str) -> Result<ferrio::SpkiPin, String> {
+    text.parse()
+        .map_err(|e: ferrio::ConnectError| e.to_string())
+}
+
 fn parse_header(text: &str) -> Result<(String, String), String> {
     let (name, value) = text
         .split_once(':')
@@ -280,7 +303,7 @@ mod tests {
     fn connect(args: &[&str]) -> Result<ConnectArgs, clap::Error> {
         let argv = ["ferrio", "connect"].iter().chain(args);
         Cli::try_parse_from(argv).map(|cli| match cli.command {
-            Command::Connect(args) => args,
+            Command::Connect(args) => *args,
             other => panic!("not connect: {other:?}"),
         })
     }

@@ -24,7 +24,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // Before any thread starts: the local time offset can only be read then.
     clock::init();
-    init_logging();
+    let insecure = matches!(&cli.command, Command::Connect(args) if args.insecure);
+    init_logging(insecure);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -36,7 +37,7 @@ fn main() -> ExitCode {
         }
     };
     let status = match cli.command {
-        Command::Connect(args) => runtime.block_on(session::run(args)),
+        Command::Connect(args) => runtime.block_on(session::run(*args)),
         Command::Serve(args) => runtime.block_on(server::run(args)),
         Command::Demo(args) => runtime.block_on(demo::run(args)),
     };
@@ -45,13 +46,18 @@ fn main() -> ExitCode {
     status
 }
 
-/// Logs to stderr, only when `RUST_LOG` is set.
-fn init_logging() {
-    if std::env::var_os("RUST_LOG").is_none() {
-        return;
-    }
+/// Logs to stderr when `RUST_LOG` is set; with `--insecure` (`insecure`), the core's
+/// warning on each connection without certificate verification is logged in any case.
+fn init_logging(insecure: bool) {
+    let filter = match std::env::var_os("RUST_LOG") {
+        Some(_) => tracing_subscriber::EnvFilter::from_default_env(),
+        None if insecure => {
+            tracing_subscriber::EnvFilter::new("ferrio::engineio::transport::tls=warn")
+        }
+        None => return,
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();

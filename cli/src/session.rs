@@ -204,7 +204,8 @@ impl Setup {
     }
 }
 
-/// The manager's options from the arguments; reads the `--ca-cert` file.
+/// The manager's options from the arguments; reads the `--ca-cert`, `--client-cert` and
+/// `--client-key` files.
 fn manager_builder(args: &ConnectArgs) -> Result<ManagerBuilder, String> {
     let mut builder = Manager::builder(&args.url);
     builder = match args.transport {
@@ -225,6 +226,17 @@ fn manager_builder(args: &ConnectArgs) -> Result<ManagerBuilder, String> {
         let pem = std::fs::read(path).map_err(|e| format!("--ca-cert {}: {e}", path.display()))?;
         builder = builder.ca_cert_pem(pem);
     }
+    for pin in &args.pins {
+        builder = builder.certificate_pin(*pin);
+    }
+    if let (Some(cert), Some(key)) = (&args.client_cert, &args.client_key) {
+        let cert_pem =
+            std::fs::read(cert).map_err(|e| format!("--client-cert {}: {e}", cert.display()))?;
+        let key_pem =
+            std::fs::read(key).map_err(|e| format!("--client-key {}: {e}", key.display()))?;
+        builder = builder.client_certificate(cert_pem, key_pem);
+    }
+    builder = builder.danger_accept_invalid_certs(args.insecure);
     builder = builder.reconnection(!args.no_reconnection);
     if let Some(attempts) = args.reconnection_attempts {
         builder = builder.reconnection_attempts(attempts);
