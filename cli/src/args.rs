@@ -227,6 +227,15 @@ pub struct ConnectArgs {
     /// JSON lines, or always text.
     #[arg(long, value_enum, default_value_t = OutputFormat::Auto)]
     pub output: OutputFormat,
+
+    /// Print the connection statistics (bytes, packets, reconnections, transport, ping
+    /// age, ack round trips) as a `stats` line when the session ends.
+    #[arg(long)]
+    pub stats: bool,
+
+    /// Also print a `stats` line every S seconds (fractions allowed); implies --stats.
+    #[arg(long, value_name = "S", value_parser = parse_seconds)]
+    pub stats_interval: Option<Duration>,
 }
 
 /// The `--output` choices.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use ferrio::{AckError, ConnectError, ManagerEvent, SocketEvent};
+use ferrio::{AckError, ConnectError, ConnectionStats, ManagerEvent, SocketEvent};
 use serde::Serialize;
 use serde_json::Value as Json;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
@@ -157,6 +157,78 @@ pub enum Line {
     ReconnectFailed,
     /// A bad input line or a command that could not be carried out.
     Error { message: String },
+    /// The connection statistics (`--stats`, `--stats-interval`).
+    Stats(StatsLine),
+}
+
+/// The fields of a `stats` line: the manager's [`ConnectionStats`], durations in
+/// microseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatsLine {
+    /// Engine.IO payload bytes received (WebSocket frames, polling response bodies).
+    pub bytes_in: u64,
+    /// Engine.IO payload bytes sent.
+    pub bytes_out: u64,
+    /// Engine.IO packets received.
+    pub packets_in: u64,
+    /// Engine.IO packets sent.
+    pub packets_out: u64,
+    /// Reconnections that succeeded.
+    pub reconnects: u64,
+    /// Reconnection attempts.
+    pub reconnect_attempts: u64,
+    /// `polling`, `websocket`, or `null` while not connected.
+    pub transport: Option<&'static str>,
+    /// Microseconds since the server's last ping; `null` before the first.
+    pub since_last_ping_us: Option<u64>,
+    /// The round trips of the emits with ack.
+    pub ack_rtt_us: AckRttLine,
+}
+
+/// Ack round trips in a `stats` line, in microseconds (all 0 when `count` is 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AckRttLine {
+    /// Acks received.
+    pub count: u64,
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Longest.
+    pub max: u64,
+    /// Mean.
+    pub mean: u64,
+}
+
+/// Whole microseconds of `duration`, saturated.
+fn micros(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
+impl From<ConnectionStats> for StatsLine {
+    fn from(stats: ConnectionStats) -> Self {
+        let acks = stats.ack_round_trips;
+        StatsLine {
+            bytes_in: stats.bytes_in,
+            bytes_out: stats.bytes_out,
+            packets_in: stats.packets_in,
+            packets_out: stats.packets_out,
+            reconnects: stats.reconnects,
+            reconnect_attempts: stats.reconnect_attempts,
+            transport: stats.transport.map(|t| t.as_str()),
+            since_last_ping_us: stats.since_last_ping.map(micros),
+            ack_rtt_us: AckRttLine {
+                count: acks.count,
+                p50: micros(acks.p50),
+                p90: micros(acks.p90),
+                p99: micros(acks.p99),
+                max: micros(acks.max),
+                mean: micros(acks.mean),
+            },
+        }
+    }
 }
 
 impl Line {
@@ -353,6 +425,20 @@ mod tests {
 
     fn text(line: Line) -> Json {
         serde_json::from_str(&line.to_json_string()).unwrap()
+    }
+
+    #[test]
+    fn a_stats_line_is_flat_with_microseconds_and_a_null_transport_when_disconnected() {
+        assert_eq!(
+            text(Line::Stats(ferrio::ConnectionStats::default().into())),
+            json!({
+                "type": "stats",
+                "bytes_in": 0, "bytes_out": 0, "packets_in": 0, "packets_out": 0,
+                "reconnects": 0, "reconnect_attempts": 0,
+                "transport": null, "since_last_ping_us": null,
+                "ack_rtt_us": {"count": 0, "p50": 0, "p90": 0, "p99": 0, "max": 0, "mean": 0}
+            })
+        );
     }
 
     #[test]

@@ -137,6 +137,20 @@ pub fn render(line: &Line, time: &str, style: Style) -> String {
         }
         Line::ReconnectFailed => format!("{}gave up reconnecting", label("lost", Style::bad)),
         Line::Error { message } => format!("{}{message}", label("error", Style::bad)),
+        Line::Stats(stats) => format!(
+            "{}{} in / {} out bytes, {} / {} packets, {} reconnects ({} attempts), {}, ack p50 {} µs p99 {} µs ({} acks)",
+            label("stats", Style::info),
+            stats.bytes_in,
+            stats.bytes_out,
+            stats.packets_in,
+            stats.packets_out,
+            stats.reconnects,
+            stats.reconnect_attempts,
+            stats.transport.unwrap_or("not connected"),
+            stats.ack_rtt_us.p50,
+            stats.ack_rtt_us.p99,
+            stats.ack_rtt_us.count,
+        ),
     };
     format!("{} {body}", style.dim(time))
 }
@@ -301,6 +315,7 @@ mod tests {
             Line::Error {
                 message: "bad".into(),
             },
+            Line::Stats(ferrio::ConnectionStats::default().into()),
         ];
         for line in lines {
             let text = render(&line, "t", PLAIN);

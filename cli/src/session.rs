@@ -120,6 +120,9 @@ pub async fn run(args: ConnectArgs) -> ExitCode {
         sockets.push((namespace.clone(), socket));
     }
     drop(lost_tx);
+    let stats_task = args
+        .stats_interval
+        .map(|period| tokio::spawn(print_stats(manager.clone(), period, line_tx.clone())));
 
     let session = async {
         let refused = connect_all(&sockets, setup.reconnection, &line_tx).await?;
@@ -160,6 +163,12 @@ pub async fn run(args: ConnectArgs) -> ExitCode {
 
     // Answered before the close so that the answers still reach the server.
     pending.release_all();
+    if let Some(stats_task) = stats_task {
+        stats_task.abort();
+    }
+    if args.stats || args.stats_interval.is_some() {
+        let _ = line_tx.send(Line::Stats(manager.stats().into())).await;
+    }
     manager.close().await;
     // The pull streams and the manager events end after the close; the readers print what
     // is left, then stop.
@@ -335,6 +344,23 @@ async fn forward_socket_events(
         }
         if let (true, Some(lost_tx)) = (lost, &lost_tx) {
             let _ = lost_tx.try_send(());
+        }
+    }
+}
+
+/// Prints a `stats` line every `period` (`--stats-interval`, at least 1 ms) until aborted.
+async fn print_stats(manager: Manager, period: Duration, line_tx: LineSender) {
+    let period = period.max(Duration::from_millis(1));
+    let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if line_tx
+            .send(Line::Stats(manager.stats().into()))
+            .await
+            .is_err()
+        {
+            return;
         }
     }
 }

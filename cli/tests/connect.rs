@@ -717,3 +717,79 @@ async fn polling_responses_are_compressed_unless_no_compression_is_given() {
     let (plain, size) = polling_bytes_for_a_repetitive_event(&["--no-compression"]).await;
     assert!(plain > size as u64, "{plain} bytes for {size}");
 }
+
+async fn stats_line_at_the_end_counts_the_session(transport: &str) {
+    let server = TestServer::start().await;
+    let mut cli = Cli::connect(&server.url(), &["--transport", transport, "--stats"]);
+    assert_connect(&cli.line().await, "/");
+    for n in 0..3 {
+        cli.command(json!({"emit": "echo", "args": [n], "ack": true}))
+            .await;
+        assert_eq!(cli.line().await["type"], "ack");
+    }
+    let rest = finish(&mut cli).await;
+    let stats: Vec<&Value> = rest.iter().filter(|l| l["type"] == "stats").collect();
+    assert_eq!(stats.len(), 1, "one stats line at the end: {rest:?}");
+    let stats = stats[0];
+    assert_eq!(stats["transport"], transport, "{stats}");
+    assert_eq!(stats["ack_rtt_us"]["count"], 3, "{stats}");
+    let rtt = &stats["ack_rtt_us"];
+    let [p50, p90, p99, max] = ["p50", "p90", "p99", "max"].map(|k| rtt[k].as_u64().unwrap());
+    assert!(p50 <= p90 && p90 <= p99 && p99 <= max && max > 0, "{stats}");
+    // The handshake and CONNECT reply, and 3 acks; CONNECT and 3 emits.
+    assert!(stats["packets_in"].as_u64().unwrap() >= 5, "{stats}");
+    assert!(stats["packets_out"].as_u64().unwrap() >= 4, "{stats}");
+    assert!(stats["bytes_in"].as_u64().unwrap() > 0, "{stats}");
+    assert!(stats["bytes_out"].as_u64().unwrap() > 0, "{stats}");
+    assert_eq!(stats["reconnects"], 0, "{stats}");
+}
+
+#[tokio::test]
+async fn stats_line_at_the_end_counts_the_session_over_websocket() {
+    stats_line_at_the_end_counts_the_session("websocket").await;
+}
+
+#[tokio::test]
+async fn stats_line_at_the_end_counts_the_session_over_polling() {
+    stats_line_at_the_end_counts_the_session("polling").await;
+}
+
+#[tokio::test]
+async fn stats_interval_prints_stats_lines_that_grow_while_connected() {
+    let server = TestServer::start().await;
+    let mut cli = Cli::connect(&server.url(), &["--stats-interval", "0.05"]);
+    // A stats line may come first on a slow machine.
+    let connect = loop {
+        let line = cli.line().await;
+        if line["type"] != "stats" {
+            break line;
+        }
+    };
+    assert_connect(&connect, "/");
+    let first = loop {
+        let line = cli.line().await;
+        if line["type"] == "stats" {
+            break line;
+        }
+    };
+    cli.command(json!({"emit": "echo", "args": ["more bytes"], "ack": true}))
+        .await;
+    let later = loop {
+        let line = cli.line().await;
+        if line["type"] == "stats" && line["ack_rtt_us"]["count"] == 1 {
+            break line;
+        }
+    };
+    for key in ["bytes_in", "bytes_out", "packets_in", "packets_out"] {
+        assert!(
+            later[key].as_u64() > first[key].as_u64(),
+            "{key}: {first} {later}"
+        );
+    }
+    let rest = finish(&mut cli).await;
+    let last = rest.iter().rev().find(|l| l["type"] == "stats");
+    assert!(
+        last.is_some_and(|l| l["ack_rtt_us"]["count"] == 1),
+        "the final stats line: {rest:?}"
+    );
+}
