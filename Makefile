@@ -34,8 +34,25 @@ test-cluster: deps-cluster
 	cargo clippy -p ferrio-integration-tests --features cluster --all-targets -- -D warnings
 	cargo test -p ferrio-integration-tests --features cluster --test cluster
 
+# The proxies of the proxy tests (tests/integration/tests/proxies.rs, proxy_env.rs):
+# tinyproxy and squid (HTTP), microsocks (SOCKS5) from Debian, installed when missing
+# (apt-get update only when the package lists are too old to find them); the tests run
+# them by hand on loopback ports, never as services.
+.PHONY: deps-proxies
+deps-proxies:
+	@missing=""; \
+	for program in tinyproxy squid microsocks; do \
+		command -v $$program >/dev/null 2>&1 || test -x /usr/sbin/$$program || missing="$$missing $$program"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $$missing || \
+		{ apt-get -o DPkg::Lock::Timeout=600 update -q && apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $$missing; }; \
+	fi
+
 .PHONY: test-rust
-test-rust: deps-node
+test-rust: deps-node deps-proxies
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo test --workspace

@@ -109,6 +109,54 @@ pub enum TransportError {
         /// How long the request waited.
         after: Duration,
     },
+    /// The proxy (`ManagerOptions::proxy`, or the environment's) could not be used: it is
+    /// unreachable, refused the credentials, or refused to connect to the server.
+    #[error(transparent)]
+    Proxy(#[from] ProxyError),
+}
+
+/// Why a proxy could not carry the connection. `proxy` names it without its credentials
+/// (`http://proxy.example:3128`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProxyError {
+    /// The proxy could not be reached (refused, DNS, timeout): check its address, or turn
+    /// the environment's proxy off (`Proxy::None`).
+    #[error("cannot reach the proxy {proxy}: {reason}")]
+    Unreachable {
+        /// The proxy.
+        proxy: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The proxy wants credentials, or refused the ones given (`user:password@` in the
+    /// proxy URL): HTTP status 407, or a refused SOCKS5 username/password.
+    #[error("the proxy {proxy} refused the credentials: {reason}")]
+    AuthenticationFailed {
+        /// The proxy.
+        proxy: String,
+        /// The proxy's answer.
+        reason: String,
+    },
+    /// The proxy refused to open a connection to the server (an HTTP status to CONNECT, a
+    /// SOCKS5 reply code): the server is unreachable from the proxy, or not allowed.
+    #[error("the proxy {proxy} refused to connect to {target}: {reason}")]
+    Refused {
+        /// The proxy.
+        proxy: String,
+        /// The server's `host:port`.
+        target: String,
+        /// The proxy's answer (at most 1 KiB of it).
+        reason: String,
+    },
+    /// The proxy's answer is not HTTP CONNECT or SOCKS5 as expected (too long, cut off,
+    /// another protocol): is it the right kind of proxy for its URL's scheme?
+    #[error("the proxy {proxy} broke its protocol: {reason}")]
+    Protocol {
+        /// The proxy.
+        proxy: String,
+        /// What was wrong.
+        reason: String,
+    },
 }
 
 impl TransportError {
@@ -133,7 +181,8 @@ impl TransportError {
             | Self::WebSocket(_)
             | Self::Tls(_)
             | Self::PinMismatch { .. }
-            | Self::Handshake(_) => DisconnectReason::TransportError,
+            | Self::Handshake(_)
+            | Self::Proxy(_) => DisconnectReason::TransportError,
         }
     }
 }

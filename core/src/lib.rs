@@ -33,12 +33,14 @@ pub mod value;
 pub use client::{Client, ClientBuilder};
 pub use disconnect::{DisconnectReason, UnknownDisconnectReason};
 pub use dispatcher::ListenerId;
-pub use error::{AckError, AckReplyError, ConnectError, EmitError, ProtocolError, TransportError};
+pub use error::{
+    AckError, AckReplyError, ConnectError, EmitError, ProtocolError, ProxyError, TransportError,
+};
 pub use event::{Event, ManagerEvent, SocketEvent};
 pub use manager::{Manager, ManagerBuilder};
 pub use options::{
-    BufferPolicy, ClientCertificate, ManagerOptions, ReconnectHook, ReconnectUpdate, SocketOptions,
-    SpkiPin, TransportKind,
+    BufferPolicy, ClientCertificate, ManagerOptions, Proxy, ReconnectHook, ReconnectUpdate,
+    SocketOptions, SpkiPin, TransportKind,
 };
 pub use socket::{Ack, BufferedEmits, Socket};
 pub use socketio::RESERVED_EVENTS;

@@ -79,6 +79,34 @@ impl TransportKind {
     }
 }
 
+/// Which proxy the connection goes through: [`ManagerOptions::proxy`]. Both transports
+/// (polling and WebSocket, the upgrade included) follow the same one.
+///
+/// Proxy URLs: `http://host:port` (HTTP: a `CONNECT` tunnel for `https://`, `ws://` and
+/// `wss://` servers, plain proxying of polling requests to `http://` servers),
+/// `socks5h://host:port` (SOCKS5, the proxy resolves the server's name) and
+/// `socks5://host:port` (SOCKS5, the client resolves it). Credentials go in the URL,
+/// percent-encoded: `http://user:password@host:port` (Basic `Proxy-Authorization`) or
+/// `socks5h://user:password@host:port` (SOCKS5 username/password). Without a port, HTTP
+/// proxies use 80 and SOCKS5 proxies 1080; a URL without a scheme is HTTP.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Proxy {
+    /// The environment's proxy, as curl reads it (the default): for an `https://` or
+    /// `wss://` server `https_proxy` then `HTTPS_PROXY`, for `http://` or `ws://`
+    /// `http_proxy` then `HTTP_PROXY` (the upper-case one is ignored in a CGI program,
+    /// where `REQUEST_METHOD` is set), and when those are unset or empty `all_proxy` then
+    /// `ALL_PROXY`. No proxy when the server's host matches `no_proxy` (or `NO_PROXY`): a
+    /// comma-separated list of `*` (every host), host names (matching the name and its
+    /// subdomains; a leading `.` or `*.` is ignored), IP addresses and CIDR ranges
+    /// (`10.0.0.0/8`). The variables are read each time a connection is made.
+    #[default]
+    Environment,
+    /// No proxy: connect directly, whatever the environment says.
+    None,
+    /// This proxy for every server, whatever the environment says (`no_proxy` included).
+    Url(String),
+}
+
 /// Options of a [`Manager`](crate::Manager): one Engine.IO connection.
 #[derive(Debug, Clone)]
 pub struct ManagerOptions {
@@ -164,6 +192,10 @@ pub struct ManagerOptions {
     /// reconnection does a full handshake and warns). Trusting a development CA with
     /// [`ManagerOptions::ca_certs_pem`] is the safe alternative.
     pub danger_accept_invalid_certs: bool,
+    /// The proxy of both transports. Default [`Proxy::Environment`]: `HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` as curl reads them. A proxy that cannot be
+    /// used ends the attempt with [`ProxyError`](crate::ProxyError).
+    pub proxy: Proxy,
     /// Largest HTTP body or WebSocket message accepted from the server. Default 16 MiB.
     /// A compressed polling body counts its decompressed bytes (see
     /// [`ManagerOptions::compression`]).
@@ -271,6 +303,7 @@ impl Default for ManagerOptions {
             certificate_pins: Vec::new(),
             client_certificate: None,
             danger_accept_invalid_certs: false,
+            proxy: Proxy::Environment,
             max_incoming_bytes: 16 * 1024 * 1024,
             compression: true,
             max_payload_packets: 100_000,

@@ -208,6 +208,9 @@ const actions = {
   cookies(ctx) {
     return { requests: ctx.state.cookies };
   },
+  peers(ctx) {
+    return { peers: ctx.state.peers };
+  },
   stats(ctx) {
     return { ...ctx.state.stats, engineClients: ctx.io.engine.clientsCount };
   },

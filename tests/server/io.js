@@ -73,6 +73,9 @@ export function startIo(config, state, port) {
   const io = new Server(httpServer, serverOptions(config));
   watchEngine(io, config, state);
   registerNamespaces(io, state);
+  // The address of every TCP connection accepted: the proxy tests' proof that the client
+  // came through the proxy (each proxy connects out from 127.0.0.2).
+  httpServer.on("connection", (socket) => state.peers.push(socket.remoteAddress));
   return new Promise((resolve, reject) => {
     httpServer.once("error", reject);
     httpServer.listen(port, "127.0.0.1", () => {

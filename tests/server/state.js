@@ -49,6 +49,7 @@ export function createState() {
     received: [],
     handshakes: [],
     cookies: [],
+    peers: [],
     stats: {
       engineConnections: 0,
       engineCloses: [],

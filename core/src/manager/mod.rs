@@ -452,6 +452,29 @@ impl ManagerBuilder {
         self
     }
 
+    /// Goes through the proxy at `url` (`http://`, `socks5h://` or `socks5://`, with
+    /// `user:password@` if it wants credentials) for both transports, whatever the
+    /// environment says; see [`Proxy`](crate::Proxy).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # fn f() -> Result<(), ferrio::ConnectError> {
+    /// let manager = ferrio::Manager::builder("https://example.com")
+    ///     .proxy("http://user:secret@proxy.internal:3128")
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn proxy(mut self, url: &str) -> Self {
+        self.options.proxy = crate::Proxy::Url(url.to_owned());
+        self
+    }
+
+    /// Connects directly: no proxy, and the environment's (`HTTPS_PROXY`, ...) ignored.
+    pub fn no_proxy(mut self) -> Self {
+        self.options.proxy = crate::Proxy::None;
+        self
+    }
+
     /// Adds a server tried when the ones before it cannot be reached; see
     /// [`ManagerOptions::fallback_urls`].
     pub fn fallback_url(mut self, url: &str) -> Self {

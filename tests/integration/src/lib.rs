@@ -18,6 +18,10 @@
 //! [`TestCluster`] starts Redis, two nodes of the reference server with the Redis adapter and
 //! nginx in front (sticky by cookie, and round robin), for tests of scaled-out deployments.
 //!
+//! [`TestProxy`] runs a real proxy from Debian (tinyproxy, squid, microsocks) on an
+//! ephemeral port, connecting out from [`PROXY_OUTGOING_ADDRESS`] so that
+//! [`TestServer::peers`] shows who came through it.
+//!
 //! [`TestCa`] makes a certificate authority and a server certificate for TLS tests
 //! ([`TestServer::start_tls`]).
 //!
@@ -25,12 +29,17 @@
 //! Node themselves (a Windows build run by wine: `make test-windows`).
 
 mod cluster;
+// The proxies are Debian's programs: the Windows build of the tests (wine) has none.
+#[cfg(unix)]
+mod http_proxy;
 pub mod launcher;
 mod proxy;
 mod server;
 mod tls;
 
 pub use cluster::TestCluster;
+#[cfg(unix)]
+pub use http_proxy::{ProxyKind, TestProxy, PROXY_OUTGOING_ADDRESS};
 pub use proxy::FaultProxy;
 pub use server::TestServer;
 pub use tls::TestCa;

@@ -118,7 +118,9 @@ impl TestServer {
             object.insert("tls".to_owned(), tls);
         }
         let (process, ready) = ServerProcess::start(&program, &config, ca.as_deref()).await;
+        // Direct, whatever the environment says (the proxy tests set HTTP_PROXY).
         let http = reqwest::Client::builder()
+            .no_proxy()
             .use_preconfigured_tls(client_config(ca.as_deref()))
             .pool_idle_timeout(CONTROL_IDLE_TIMEOUT)
             .build()
@@ -342,6 +344,15 @@ impl TestServer {
     /// `transport`, `sid`, `initial`, `carried`: whether it carried the cookie).
     pub async fn cookies(&self) -> Vec<Value> {
         list(self.control("cookies", json!({})).await, "requests")
+    }
+
+    /// The remote address of every TCP connection the server accepted, in order (the
+    /// proxy tests' [`TestProxy`](crate::TestProxy)s connect out from `127.0.0.2`).
+    pub async fn peers(&self) -> Vec<String> {
+        list(self.control("peers", json!({})).await, "peers")
+            .into_iter()
+            .filter_map(|peer| peer.as_str().map(str::to_owned))
+            .collect()
     }
 
     /// Counters and logs: `engineConnections`, `engineClients`, `engineCloses`,

@@ -2,6 +2,7 @@
 
 pub(crate) mod cookies;
 pub(crate) mod polling;
+pub(crate) mod proxy;
 pub(crate) mod tls;
 pub(crate) mod websocket;
 
@@ -12,7 +13,8 @@ use reqwest::cookie::CookieStore;
 use url::Url;
 
 use self::cookies::{CookieJar, CookieLimits};
-use crate::error::{server_text, ConnectError, TransportError};
+use self::proxy::{ProcessEnv, ProxyKind, ProxyUrl};
+use crate::error::{server_text, ConnectError, ProxyError, TransportError};
 use crate::options::{ManagerOptions, ReconnectUpdate, TransportKind};
 
 /// Where and how to reach the server: URLs, headers, cookies, TLS. Shared by all transports
@@ -31,10 +33,12 @@ pub(crate) struct Endpoint {
     jar: Arc<CookieJar>,
     /// Built on first use: a WebSocket-only connection never pays for an HTTP client.
     http: OnceLock<reqwest::Client>,
-    connect_timeout: std::time::Duration,
+    pub(crate) connect_timeout: std::time::Duration,
     /// Whether polling responses may come compressed (`ManagerOptions::compression`).
     compression: bool,
     tls: Arc<rustls::ClientConfig>,
+    /// The proxy both transports go through (`ManagerOptions::proxy`), if any.
+    proxy: Option<ProxyUrl>,
     /// Largest body or message accepted from the server.
     pub(crate) max_incoming_bytes: usize,
     /// Most bytes the WebSocket holds unwritten (`ManagerOptions::max_write_buffer_bytes`).
@@ -130,6 +134,11 @@ impl Endpoint {
             base.set_query(None);
         }
         let headers = header_map(extra_headers)?;
+        let proxy = proxy::choose(&options.proxy, &base, &ProcessEnv)
+            .map_err(|e| ConnectError::InvalidOption(format!("proxy: {e}")))?;
+        if let Some(proxy) = &proxy {
+            tracing::debug!(%proxy, server = %url, "connecting through a proxy");
+        }
         Ok(Self {
             url: url.clone(),
             query: query.to_vec(),
@@ -141,6 +150,7 @@ impl Endpoint {
             connect_timeout: options.timeout,
             compression: options.compression,
             tls,
+            proxy,
             max_incoming_bytes: options.max_incoming_bytes,
             max_write_buffer_bytes: options.max_write_buffer_bytes,
         })
@@ -186,7 +196,25 @@ impl Endpoint {
         if let Some(http) = self.http.get() {
             return Ok(http);
         }
-        let http = reqwest::Client::builder()
+        // The proxy is ours to choose (`proxy::choose`): reqwest's own reading of the
+        // environment is off.
+        let mut builder = reqwest::Client::builder().no_proxy();
+        if let Some(proxy) = &self.proxy {
+            let reqwest_proxy = reqwest::Proxy::all(proxy.as_str())
+                .map_err(|e| TransportError::from(proxy_error(proxy, e.to_string())))?;
+            builder = builder.proxy(reqwest_proxy);
+            if proxy.kind == ProxyKind::Http && !self.is_tls() {
+                // Plain proxying: each request on a fresh connection to the proxy. A proxy
+                // may close a kept-alive connection at any moment after a response without
+                // saying so (tinyproxy closes each one after its response while the
+                // server's `Connection: keep-alive` passes through), and a request raced
+                // with that close fails after it may have been sent: a POST cannot be
+                // replayed (its packets could arrive twice). A tunnel (`CONNECT`, SOCKS5)
+                // lives as long as the server's connection and is pooled as usual.
+                builder = builder.pool_max_idle_per_host(0);
+            }
+        }
+        let http = builder
             .use_preconfigured_tls((*self.tls).clone())
             .cookie_provider(self.jar.clone())
             .default_headers(self.headers.clone())
@@ -197,6 +225,70 @@ impl Endpoint {
             .build()
             .map_err(|e| TransportError::Io(format!("HTTP client: {e}")))?;
         Ok(self.http.get_or_init(|| http))
+    }
+
+    /// The proxy both transports go through, if any.
+    pub(crate) fn proxy(&self) -> Option<&ProxyUrl> {
+        self.proxy.as_ref()
+    }
+
+    /// The typed error of a failed polling request: a failure to reach or use the proxy
+    /// is a [`TransportError::Proxy`].
+    pub(crate) fn request_error(&self, error: reqwest::Error) -> TransportError {
+        let Some(proxy) = &self.proxy else {
+            return request_error(error);
+        };
+        let connecting = error.is_connect();
+        let typed = request_error(error);
+        let TransportError::Io(message) = &typed else {
+            return typed;
+        };
+        if !connecting {
+            return typed;
+        }
+        // reqwest's (hyper-util's) tunnel and SOCKS errors, by their text.
+        let auth = [
+            "proxy authorization required",
+            "credentials not accepted",
+            "user/pass",
+        ];
+        let error = if auth.iter().any(|text| message.contains(text)) {
+            ProxyError::AuthenticationFailed {
+                proxy: proxy.to_string(),
+                reason: message.clone(),
+            }
+        } else if message.contains("tunnel error: unsuccessful")
+            || (message.contains("SOCKS error") && !message.contains("underlying connection"))
+        {
+            ProxyError::Refused {
+                proxy: proxy.to_string(),
+                target: proxy::Target::of(&self.base)
+                    .map(|target| target.to_string())
+                    .unwrap_or_default(),
+                reason: message.clone(),
+            }
+        } else {
+            proxy_error(proxy, message.clone())
+        };
+        error.into()
+    }
+
+    /// The typed error of an HTTP error response: 407 (only proxies send it) is a
+    /// [`ProxyError::AuthenticationFailed`], and so is 401 through a proxy given
+    /// credentials (tinyproxy answers wrong ones with 401; an Engine.IO server never does).
+    pub(crate) async fn http_error(&self, response: reqwest::Response) -> TransportError {
+        match (&self.proxy, http_error(response).await) {
+            (Some(proxy), TransportError::Http { status, message })
+                if status == 407 || (status == 401 && proxy.credentials.is_some()) =>
+            {
+                ProxyError::AuthenticationFailed {
+                    proxy: proxy.to_string(),
+                    reason: format!("HTTP {status}: {message}"),
+                }
+                .into()
+            }
+            (_, error) => error,
+        }
     }
 
     pub(crate) fn headers(&self) -> &HeaderMap {
@@ -210,6 +302,14 @@ impl Endpoint {
     /// Whether the server is reached over TLS.
     pub(crate) fn is_tls(&self) -> bool {
         self.base.scheme() == "https"
+    }
+}
+
+/// The proxy could not be reached.
+fn proxy_error(proxy: &ProxyUrl, reason: String) -> ProxyError {
+    ProxyError::Unreachable {
+        proxy: proxy.to_string(),
+        reason,
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use super::{http_error, read_body, request_error, Endpoint};
+use super::{read_body, Endpoint};
 use crate::engineio::payload::{encode_payload, Payload};
 use crate::engineio::{EnginePacket, Handshake};
 use crate::error::{server_text, TransportError};
@@ -269,9 +269,9 @@ async fn poll_once(
         .get(url)
         .send()
         .await
-        .map_err(request_error)?;
+        .map_err(|e| endpoint.request_error(e))?;
     if !response.status().is_success() {
-        return Err(http_error(response).await);
+        return Err(endpoint.http_error(response).await);
     }
     let body = read_body(response, endpoint.max_incoming_bytes).await?;
     Ok(Payload::new(body, max_packets)?)
@@ -350,9 +350,9 @@ async fn post_all(
                 .body(body.clone())
                 .send()
                 .await
-                .map_err(request_error)?;
+                .map_err(|e| endpoint.request_error(e))?;
             if !response.status().is_success() {
-                return Err(http_error(response).await);
+                return Err(endpoint.http_error(response).await);
             }
             // The body is `ok`; read it so the connection can be reused.
             read_body(response, 1024).await.map(drop)

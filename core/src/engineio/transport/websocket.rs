@@ -8,6 +8,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
+use super::proxy::{self, Target};
 use super::Endpoint;
 use crate::engineio::EnginePacket;
 use crate::error::{server_text, TransportError};
@@ -67,13 +68,31 @@ impl WebSocket {
             .max_message_size(Some(limit))
             .max_frame_size(Some(limit));
         let connector = endpoint.is_tls().then(|| Connector::Rustls(endpoint.tls()));
-        let (stream, response) = tokio_tungstenite::connect_async_tls_with_config(
-            request,
-            Some(config),
-            true,
-            connector,
-        )
-        .await
+        let (stream, response) = match endpoint.proxy() {
+            None => {
+                tokio_tungstenite::connect_async_tls_with_config(
+                    request,
+                    Some(config),
+                    true,
+                    connector,
+                )
+                .await
+            }
+            Some(proxy) => {
+                // The same proxy as polling: a tunnel to the server, then TLS and the
+                // WebSocket handshake inside it.
+                let target = Target::of(&url)
+                    .ok_or_else(|| TransportError::WebSocket(format!("no host in {url}")))?;
+                let tunnel = proxy::open_tunnel(proxy, &target, endpoint.connect_timeout).await?;
+                tokio_tungstenite::client_async_tls_with_config(
+                    request,
+                    tunnel,
+                    Some(config),
+                    connector,
+                )
+                .await
+            }
+        }
         .map_err(handshake_error)?;
         endpoint.store_cookies(response.headers());
         Ok(Self {
