@@ -27,6 +27,7 @@ mod pipe;
 mod reconnect_hook;
 mod runtime;
 mod socket;
+mod stats;
 mod stream;
 mod tracker;
 
@@ -43,6 +44,7 @@ pub use reconnect_hook::{ReconnectHook, ReconnectHookError, ReconnectUpdate};
 #[cfg(unix)]
 pub use pipe::{AckReply, EventPipe, PipeBatch};
 pub use socket::Socket;
+pub use stats::{AckRoundTrips, ConnectionStats};
 pub use stream::EventStream;
 
 /// How many listener delivery threads are alive in the process (for leak tests).

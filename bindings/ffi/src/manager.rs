@@ -9,6 +9,7 @@ use crate::options::{parse_auth, ClientOptions, Transport};
 use crate::reconnect_hook::{core_hook, ReconnectHook};
 use crate::runtime::{block_on, guard, on_runtime, runtime};
 use crate::socket::Socket;
+use crate::stats::ConnectionStats;
 use crate::tracker::{lock, Tracker};
 
 /// One Engine.IO connection to a server, multiplexing namespaces ([`Socket`]s).
@@ -22,6 +23,8 @@ pub struct Manager {
     tracker: Arc<Tracker>,
     ack_timeout: Duration,
     auth_json: Option<String>,
+    /// The statistics as `close` left them.
+    closed_stats: Arc<Mutex<Option<ConnectionStats>>>,
 }
 
 impl Manager {
@@ -31,7 +34,15 @@ impl Manager {
             auth_json: options.auth_json.clone(),
             core: Mutex::new(Some(core)),
             tracker: Tracker::new(),
+            closed_stats: Arc::default(),
         }
+    }
+
+    /// The statistics once closed: those `close` left, or none counted.
+    fn final_stats(&self) -> ConnectionStats {
+        lock(&self.closed_stats)
+            .clone()
+            .unwrap_or_else(|| ferrio::ConnectionStats::default().into())
     }
 
     fn core(&self) -> Option<ferrio::Manager> {
@@ -127,6 +138,19 @@ impl Manager {
         })
     }
 
+    /// The connection statistics now: bytes and packets in and out, reconnections, the
+    /// transport, the age of the last ping and the ack round trips. After `close`, those
+    /// counted until then; always counted, cheap to read.
+    pub fn stats(&self) -> Result<ConnectionStats, CallError> {
+        guard(|| {
+            let core = lock(&self.core).clone();
+            Ok(match core {
+                Some(core) => core.stats().into(),
+                None => self.final_stats(),
+            })
+        })
+    }
+
     /// Connection events from now on: open, close, reconnection attempts and outcome.
     pub fn events(&self) -> Result<Arc<ManagerEventStream>, CallError> {
         guard(|| {
@@ -147,9 +171,12 @@ impl Manager {
     /// the delivery threads to stop. Pending acks fail with `Closed`.
     pub async fn close(&self) -> Result<(), CallError> {
         let core = lock(&self.core).take();
+        let last = core.clone();
+        let closed_stats = self.closed_stats.clone();
         let tracker = self.tracker.clone();
         on_runtime(async move {
             Manager::shut(core, tracker).await;
+            keep_stats(last, &closed_stats);
             Ok(())
         })
         .await
@@ -158,11 +185,21 @@ impl Manager {
     /// `close`, blocking the calling thread.
     pub fn close_blocking(&self) -> Result<(), CallError> {
         let core = lock(&self.core).take();
+        let last = core.clone();
+        let closed_stats = self.closed_stats.clone();
         let tracker = self.tracker.clone();
         block_on(async move {
             Manager::shut(core, tracker).await;
+            keep_stats(last, &closed_stats);
             Ok(())
         })
+    }
+}
+
+/// Keeps the statistics of the closed manager `core` (if this call closed it).
+fn keep_stats(core: Option<ferrio::Manager>, closed_stats: &Mutex<Option<ConnectionStats>>) {
+    if let Some(core) = core {
+        *lock(closed_stats) = Some(core.stats().into());
     }
 }
 
