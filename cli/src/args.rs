@@ -66,6 +66,7 @@ Examples:
   ferrio connect http://localhost:3000 --count 1 --timeout 10 < /dev/null   # wait for one event
   ferrio connect https://chat.example --namespace / --namespace /admin --auth '{\"token\":\"s3cret\"}'
   ferrio connect ws://localhost:3000 --transport websocket --header 'Authorization: Bearer abc'
+  ferrio connect https://chat.example --proxy http://user:secret@proxy.corp:3128
   printf '%s\\n' '{\"emit\":\"echo\",\"args\":[\"hi\"],\"ack\":true}' | ferrio connect http://localhost:3000";
 
 /// Talk to Socket.IO v5 servers from a shell.
@@ -197,6 +198,17 @@ pub struct ConnectArgs {
     /// authenticated); every connection logs a warning on stderr.
     #[arg(long, conflicts_with = "pins")]
     pub insecure: bool,
+
+    /// The proxy of both transports: http://[USER:PASS@]HOST:PORT (CONNECT, or plain
+    /// proxying of http:// polling), socks5h://... (SOCKS5, the proxy resolves the
+    /// server's name) or socks5://.... Without it, HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and
+    /// NO_PROXY (lower case first) are read as curl does.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Connect directly: ignore HTTPS_PROXY, HTTP_PROXY and ALL_PROXY.
+    #[arg(long, conflicts_with = "proxy")]
+    pub no_proxy_env: bool,
 
     /// Reconnection attempts before giving up (default: unlimited).
     #[arg(long, value_name = "N")]

@@ -246,6 +246,11 @@ fn manager_builder(args: &ConnectArgs) -> Result<ManagerBuilder, String> {
         builder = builder.client_certificate(cert_pem, key_pem);
     }
     builder = builder.danger_accept_invalid_certs(args.insecure);
+    if let Some(proxy) = &args.proxy {
+        builder = builder.proxy(proxy);
+    } else if args.no_proxy_env {
+        builder = builder.no_proxy();
+    }
     builder = builder.reconnection(!args.no_reconnection);
     if let Some(attempts) = args.reconnection_attempts {
         builder = builder.reconnection_attempts(attempts);
