@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ._event import Event
 from ._ffi import ferrio_ffi as _native
+from ._stats import AckRoundTrips, ConnectionStats
 from .asyncio_client import AsyncClient
 from .client import Client
 from .exceptions import (
@@ -21,11 +22,13 @@ from .exceptions import (
 __version__: str = _native.ferrio_version()
 
 __all__ = [
+    "AckRoundTrips",
     "AsyncClient",
     "BadNamespaceError",
     "Client",
     "ConnectionError",
     "ConnectionRefusedError",
+    "ConnectionStats",
     "DisconnectedError",
     "EmitError",
     "Event",

@@ -29,6 +29,7 @@ from ._ffi import ferrio_ffi as ffi
 from ._finalise import track
 from ._handlers import RESERVED_EVENTS, Handler, Registered, take
 from ._options import Settings, transport_name
+from ._stats import ConnectionStats, stats_of
 
 logger = logging.getLogger("ferrio")
 
@@ -205,6 +206,8 @@ class AsyncClient:
         )
         self._handlers: dict[str, dict[str, Registered]] = {}
         self._manager: ffi.Manager | None = None
+        #: The last manager closed, for ``stats()`` after ``disconnect()``.
+        self._closed_manager: ffi.Manager | None = None
         self._namespaces: dict[str, _Namespace] = {}
         self._iterators: set[EventIterator] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -428,6 +431,7 @@ class AsyncClient:
     async def _shutdown(self) -> None:
         manager, self._manager = self._manager, None
         if manager is not None:
+            self._closed_manager = manager
             try:
                 await manager.close()
             except Exception as error:
@@ -551,6 +555,12 @@ class AsyncClient:
         if self._manager is None:
             return None
         return transport_name(self._manager.transport())
+
+    def stats(self) -> ConnectionStats:
+        """The connection's statistics now: bytes and packets in and out, reconnections,
+        the transport, the age of the last ping and the ack round trips (see
+        :class:`ConnectionStats`). After ``disconnect()``, those counted until then."""
+        return stats_of(self._manager or self._closed_manager)
 
     # Emitting -----------------------------------------------------------------------------
 

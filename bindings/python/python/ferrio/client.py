@@ -18,6 +18,7 @@ from ._ffi import ferrio_ffi as ffi
 from ._finalise import track
 from ._handlers import RESERVED_EVENTS
 from ._options import Settings, transport_name
+from ._stats import ConnectionStats, stats_of
 
 #: Longest single blocking wait in `receive`, so that Ctrl-C is seen.
 _SLICE_MS = 200
@@ -65,6 +66,8 @@ class Client:
             fallback_urls=fallback_urls,
         )
         self._manager: ffi.Manager | None = None
+        #: The last manager closed, for ``stats()`` after ``disconnect()``.
+        self._closed_manager: ffi.Manager | None = None
         self._socket: ffi.Socket | None = None
         self._stream: ffi.EventStream | None = None
         self._received: collections.deque[list[Any]] = collections.deque()
@@ -178,6 +181,7 @@ class Client:
         manager = self._manager
         self._manager = self._socket = self._stream = None
         if manager is not None:
+            self._closed_manager = manager
             try:
                 manager.close_blocking()
             except Exception as error:
@@ -197,6 +201,11 @@ class Client:
         """``"polling"`` or ``"websocket"`` while connected, else ``None`` (a method, as
         python-socketio's ``transport()``)."""
         return None if self._manager is None else transport_name(self._manager.transport())
+
+    def stats(self) -> ConnectionStats:
+        """The connection's statistics now (see :class:`ConnectionStats`); after
+        ``disconnect()``, those counted until then."""
+        return stats_of(self._manager or self._closed_manager)
 
     def __enter__(self) -> Client:
         if self._url is not None and self._manager is None:
