@@ -69,6 +69,9 @@ public class Client(url: String, options: ClientOptions = ClientOptions()) : Aut
     /** See [Socket.events]. */
     public fun events(): Flow<SocketEvent> = socket.events()
 
+    /** See [Manager.stats]. */
+    public fun stats(): ConnectionStats = manager.stats()
+
     /** See [Manager.close]. */
     override fun close(): Unit = manager.close()
 }

@@ -111,6 +111,13 @@ public class Manager(
     public val transport: Transport?
         get() = if (closed.get()) null else native { ffi.transport() }?.toTransport()
 
+    /**
+     * The connection statistics now: bytes and packets in and out, reconnections, the
+     * transport, the age of the last ping and the ack round trips. After [close], those
+     * counted until then.
+     */
+    public fun stats(): ConnectionStats = native { ffi.stats() }.toStats()
+
     /** Whether [close] was called. */
     public val isClosed: Boolean get() = closed.get()
 
