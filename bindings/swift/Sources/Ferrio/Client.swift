@@ -55,4 +55,7 @@ public final class Client: Sendable {
 
     /// The socket's session id, while connected.
     public var id: String? { socket.id }
+
+    /// The connection statistics (see ``Manager/stats()``).
+    public func stats() -> ConnectionStats { manager.stats() }
 }

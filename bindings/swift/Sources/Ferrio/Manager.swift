@@ -79,6 +79,16 @@ public final class Manager: Sendable {
         ((try? native.transport()) ?? nil).map(Transport.init)
     }
 
+    /// The connection statistics now: bytes and packets in and out, reconnections, the
+    /// transport, the age of the last ping and the acknowledgement round trips. After
+    /// ``close()``, those counted until then.
+    public func stats() -> ConnectionStats {
+        guard let native = try? native.stats() else {
+            return ConnectionStats(FerrioUniFFI.ConnectionStats.empty)
+        }
+        return ConnectionStats(native)
+    }
+
     /// Whether ``close()`` was called.
     public var isClosed: Bool {
         (try? native.isClosed()) ?? true
