@@ -82,6 +82,18 @@ pub struct ClientOptions {
     /// on every reconnection ([`ferrio::ManagerOptions::fallback_urls`]).
     #[uniffi(default)]
     pub fallback_urls: Vec<String>,
+    /// The proxy of both transports ([`ferrio::Proxy::Url`]): `http://[user:pass@]host:port`
+    /// (`CONNECT`, or plain proxying of polling to `http://` servers), `socks5h://…` (the
+    /// proxy resolves the server's name) or `socks5://…`. `None`: see
+    /// `proxy_from_environment`. A proxy that cannot be used is a
+    /// [`ConnectError::Transport`] whose detail names it.
+    #[uniffi(default = None)]
+    pub proxy: Option<String>,
+    /// Without `proxy`: use the environment's proxy as curl reads it (`HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, lower case first; the default), or connect
+    /// directly (false) ([`ferrio::Proxy::Environment`], [`ferrio::Proxy::None`]).
+    #[uniffi(default = true)]
+    pub proxy_from_environment: bool,
 }
 
 /// The options of a connection to `url` with the core's defaults
@@ -111,6 +123,8 @@ pub fn default_client_options(url: String) -> ClientOptions {
         auth_json: None,
         compression: defaults.compression,
         fallback_urls: defaults.fallback_urls,
+        proxy: None,
+        proxy_from_environment: defaults.proxy == ferrio::Proxy::Environment,
     }
 }
 
@@ -143,6 +157,11 @@ impl ClientOptions {
                 .collect(),
             compression: self.compression,
             fallback_urls: self.fallback_urls.clone(),
+            proxy: match (&self.proxy, self.proxy_from_environment) {
+                (Some(url), _) => ferrio::Proxy::Url(url.clone()),
+                (None, true) => ferrio::Proxy::Environment,
+                (None, false) => ferrio::Proxy::None,
+            },
             ..defaults
         }
     }
@@ -205,6 +224,27 @@ mod tests {
         assert_eq!(crossed.ca_certs_pem, core.ca_certs_pem);
         assert_eq!(crossed.compression, core.compression);
         assert_eq!(crossed.fallback_urls, core.fallback_urls);
+        assert_eq!(crossed.proxy, core.proxy);
+    }
+
+    #[test]
+    fn the_proxy_crosses_to_the_core_and_the_environment_can_be_turned_off() {
+        let defaults = default_client_options("http://localhost:3000".into());
+        let proxy = |proxy: Option<&str>, proxy_from_environment: bool| {
+            ClientOptions {
+                proxy: proxy.map(str::to_owned),
+                proxy_from_environment,
+                ..defaults.clone()
+            }
+            .manager_options()
+            .proxy
+        };
+        assert_eq!(
+            proxy(Some("socks5h://p:1080"), false),
+            ferrio::Proxy::Url("socks5h://p:1080".into())
+        );
+        assert_eq!(proxy(None, true), ferrio::Proxy::Environment);
+        assert_eq!(proxy(None, false), ferrio::Proxy::None);
     }
 
     #[test]

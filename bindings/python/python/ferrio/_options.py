@@ -37,8 +37,12 @@ class Settings:
         ca_cert: str | None = None,
         compression: bool | None = None,
         fallback_urls: list[str] | None = None,
+        proxy: str | None = None,
+        trust_env: bool = True,
     ) -> None:
         base = default_options()
+        base.proxy = proxy
+        base.proxy_from_environment = trust_env
         if compression is not None:
             base.compression = compression
         if fallback_urls is not None:
