@@ -36,7 +36,7 @@ async fn connect_client(options: ClientOptions) -> Result<Arc<Client>, ConnectEr
     if let Some(auth) = options.auth()? {
         builder = builder.auth(&auth)?;
     }
-    let manager_options = options.manager_options();
+    let manager_options = options.manager_options()?;
     let core = builder
         .manager(|b| b.options(|o| *o = manager_options))
         .connect()

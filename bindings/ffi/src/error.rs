@@ -17,6 +17,11 @@ pub enum ConnectError {
     /// The transport failed while connecting (refused, reset, HTTP error, TLS).
     #[error("{detail}")]
     Transport { detail: String },
+    /// The server's certificate chain holds none of the pinned keys (`certificate_pins`):
+    /// `seen` lists the chain's keys (`sha256/<base64>`, the server's first). Reported on
+    /// every attempt, like a certificate error.
+    #[error("no pinned key in the server's certificate chain (its keys: {})", seen.join(", "))]
+    PinMismatch { seen: Vec<String> },
     /// No handshake or namespace reply within the connect timeout.
     #[error("connection timed out after {timeout_ms} ms")]
     Timeout { timeout_ms: u64 },
@@ -170,6 +175,11 @@ impl From<ferrio::ConnectError> for ConnectError {
         match error {
             ferrio::ConnectError::InvalidUrl(detail) => ConnectError::InvalidUrl { detail },
             ferrio::ConnectError::InvalidOption(detail) => ConnectError::InvalidOption { detail },
+            ferrio::ConnectError::Transport(ferrio::TransportError::PinMismatch { seen }) => {
+                ConnectError::PinMismatch {
+                    seen: seen.iter().map(ToString::to_string).collect(),
+                }
+            }
             ferrio::ConnectError::Transport(error) => ConnectError::Transport {
                 detail: error.to_string(),
             },

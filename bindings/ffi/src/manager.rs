@@ -75,7 +75,7 @@ impl Manager {
         guard(|| {
             options.auth()?;
             let _runtime = runtime().enter();
-            let core = ferrio::Manager::with_options(&options.url, options.manager_options())?;
+            let core = ferrio::Manager::with_options(&options.url, options.manager_options()?)?;
             Ok(Arc::new(Manager::from_core(core, &options)))
         })
     }
@@ -95,7 +95,7 @@ impl Manager {
             let _runtime = runtime().enter();
             let manager_options = ferrio::ManagerOptions {
                 on_reconnect: Some(core_hook(hook)),
-                ..options.manager_options()
+                ..options.manager_options()?
             };
             let core = ferrio::Manager::with_options(&options.url, manager_options)?;
             Ok(Arc::new(Manager::from_core(core, &options)))

@@ -82,18 +82,21 @@ pub struct ClientOptions {
     /// on every reconnection ([`ferrio::ManagerOptions::fallback_urls`]).
     #[uniffi(default)]
     pub fallback_urls: Vec<String>,
-    /// The proxy of both transports ([`ferrio::Proxy::Url`]): `http://[user:pass@]host:port`
-    /// (`CONNECT`, or plain proxying of polling to `http://` servers), `socks5h://…` (the
-    /// proxy resolves the server's name) or `socks5://…`. `None`: see
-    /// `proxy_from_environment`. A proxy that cannot be used is a
-    /// [`ConnectError::Transport`] whose detail names it.
+    /// Pinned public keys, `sha256/<base64>` of a certificate's SubjectPublicKeyInfo: the
+    /// server's verified chain must hold one of them, else [`ConnectError::PinMismatch`]
+    /// ([`ferrio::ManagerOptions::certificate_pins`]).
+    #[uniffi(default)]
+    pub certificate_pins: Vec<String>,
+    /// The client certificate chain (PEM) for mutual TLS; needs `client_key_pem`.
     #[uniffi(default = None)]
-    pub proxy: Option<String>,
-    /// Without `proxy`: use the environment's proxy as curl reads it (`HTTPS_PROXY`,
-    /// `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, lower case first; the default), or connect
-    /// directly (false) ([`ferrio::Proxy::Environment`], [`ferrio::Proxy::None`]).
-    #[uniffi(default = true)]
-    pub proxy_from_environment: bool,
+    pub client_cert_pem: Option<String>,
+    /// The client certificate's private key (PEM: PKCS#8, RSA or EC).
+    #[uniffi(default = None)]
+    pub client_key_pem: Option<String>,
+    /// Accept any server certificate, for development only; every connection logs a
+    /// warning ([`ferrio::ManagerOptions::danger_accept_invalid_certs`]).
+    #[uniffi(default = false)]
+    pub danger_accept_invalid_certs: bool,
 }
 
 /// The options of a connection to `url` with the core's defaults
@@ -123,21 +126,45 @@ pub fn default_client_options(url: String) -> ClientOptions {
         auth_json: None,
         compression: defaults.compression,
         fallback_urls: defaults.fallback_urls,
-        proxy: None,
-        proxy_from_environment: defaults.proxy == ferrio::Proxy::Environment,
+        certificate_pins: Vec::new(),
+        client_cert_pem: None,
+        client_key_pem: None,
+        danger_accept_invalid_certs: defaults.danger_accept_invalid_certs,
     }
 }
 
 impl ClientOptions {
     /// The core's manager options.
-    pub(crate) fn manager_options(&self) -> ferrio::ManagerOptions {
+    ///
+    /// # Errors
+    /// [`ConnectError::InvalidOption`] for a pin that does not parse, or a client
+    /// certificate without its key (or the other way round).
+    pub(crate) fn manager_options(&self) -> Result<ferrio::ManagerOptions, ConnectError> {
         let defaults = ferrio::ManagerOptions::default();
         let transports = if self.transports.is_empty() {
             defaults.transports.clone()
         } else {
             self.transports.iter().map(|&t| t.into()).collect()
         };
-        ferrio::ManagerOptions {
+        let certificate_pins = self
+            .certificate_pins
+            .iter()
+            .map(|pin| pin.parse::<ferrio::SpkiPin>())
+            .collect::<Result<_, _>>()?;
+        let client_certificate = match (&self.client_cert_pem, &self.client_key_pem) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some(ferrio::ClientCertificate {
+                cert_chain_pem: cert.as_bytes().to_vec(),
+                key_pem: key.as_bytes().to_vec(),
+            }),
+            _ => {
+                return Err(ConnectError::InvalidOption {
+                    detail: "a client certificate needs both client_cert_pem and client_key_pem"
+                        .into(),
+                })
+            }
+        };
+        Ok(ferrio::ManagerOptions {
             path: self.path.clone(),
             query: pairs(&self.query),
             extra_headers: pairs(&self.extra_headers),
@@ -157,13 +184,11 @@ impl ClientOptions {
                 .collect(),
             compression: self.compression,
             fallback_urls: self.fallback_urls.clone(),
-            proxy: match (&self.proxy, self.proxy_from_environment) {
-                (Some(url), _) => ferrio::Proxy::Url(url.clone()),
-                (None, true) => ferrio::Proxy::Environment,
-                (None, false) => ferrio::Proxy::None,
-            },
+            certificate_pins,
+            client_certificate,
+            danger_accept_invalid_certs: self.danger_accept_invalid_certs,
             ..defaults
-        }
+        })
     }
 
     /// The auth payload, parsed.
@@ -208,7 +233,7 @@ mod tests {
         let options = default_client_options("http://localhost:3000".into());
         assert_eq!(options.url, "http://localhost:3000");
         assert_eq!(options.auth().unwrap(), None);
-        let crossed = options.manager_options();
+        let crossed = options.manager_options().expect("valid options");
         assert_eq!(crossed.path, core.path);
         assert_eq!(crossed.query, core.query);
         assert_eq!(crossed.extra_headers, core.extra_headers);
@@ -224,27 +249,45 @@ mod tests {
         assert_eq!(crossed.ca_certs_pem, core.ca_certs_pem);
         assert_eq!(crossed.compression, core.compression);
         assert_eq!(crossed.fallback_urls, core.fallback_urls);
-        assert_eq!(crossed.proxy, core.proxy);
+        assert_eq!(crossed.certificate_pins, core.certificate_pins);
+        assert_eq!(crossed.client_certificate, core.client_certificate);
+        assert_eq!(
+            crossed.danger_accept_invalid_certs,
+            core.danger_accept_invalid_certs
+        );
     }
 
     #[test]
-    fn the_proxy_crosses_to_the_core_and_the_environment_can_be_turned_off() {
-        let defaults = default_client_options("http://localhost:3000".into());
-        let proxy = |proxy: Option<&str>, proxy_from_environment: bool| {
-            ClientOptions {
-                proxy: proxy.map(str::to_owned),
-                proxy_from_environment,
-                ..defaults.clone()
-            }
-            .manager_options()
-            .proxy
+    fn tls_options_cross_to_the_core_and_bad_ones_are_invalid_options() {
+        let pin = "sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+        let options = ClientOptions {
+            certificate_pins: vec![pin.into()],
+            client_cert_pem: Some("cert".into()),
+            client_key_pem: Some("key".into()),
+            danger_accept_invalid_certs: true,
+            ..default_client_options("https://localhost:3000".into())
         };
-        assert_eq!(
-            proxy(Some("socks5h://p:1080"), false),
-            ferrio::Proxy::Url("socks5h://p:1080".into())
-        );
-        assert_eq!(proxy(None, true), ferrio::Proxy::Environment);
-        assert_eq!(proxy(None, false), ferrio::Proxy::None);
+        let crossed = options.manager_options().expect("valid options");
+        assert_eq!(crossed.certificate_pins, [pin.parse().expect("pin")]);
+        let identity = crossed.client_certificate.expect("a client certificate");
+        assert_eq!(identity.cert_chain_pem, b"cert");
+        assert_eq!(identity.key_pem, b"key");
+        assert!(crossed.danger_accept_invalid_certs);
+        for bad in [
+            ClientOptions {
+                certificate_pins: vec!["md5/abc".into()],
+                ..options.clone()
+            },
+            ClientOptions {
+                client_key_pem: None,
+                ..options.clone()
+            },
+        ] {
+            assert!(matches!(
+                bad.manager_options(),
+                Err(ConnectError::InvalidOption { .. })
+            ));
+        }
     }
 
     #[test]
@@ -254,7 +297,7 @@ mod tests {
             ..default_client_options("http://localhost:3000".into())
         };
         assert_eq!(
-            options.manager_options().transports,
+            options.manager_options().expect("valid options").transports,
             ferrio::ManagerOptions::default().transports
         );
     }

@@ -10,6 +10,7 @@ from .asyncio_client import AsyncClient
 from .client import Client
 from .exceptions import (
     BadNamespaceError,
+    CertificatePinError,
     ConnectionError,
     ConnectionRefusedError,
     DisconnectedError,
@@ -25,6 +26,7 @@ __all__ = [
     "AckRoundTrips",
     "AsyncClient",
     "BadNamespaceError",
+    "CertificatePinError",
     "Client",
     "ConnectionError",
     "ConnectionRefusedError",

@@ -28,6 +28,10 @@ def convert(error: BaseException) -> BaseException:
             return exc.ConnectionRefusedError(error.server_message, _data(error.data_json))
         if isinstance(error, ffi.ConnectError.Panic):
             return exc.InternalError(error.detail)
+        if isinstance(error, ffi.ConnectError.PinMismatch):
+            seen = list(error.seen)
+            message = "no pinned key in the server's certificate chain (its keys: {})"
+            return exc.CertificatePinError(message.format(", ".join(seen)), seen)
         return exc.ConnectionError(_message(error))
     if isinstance(error, ffi.AckError):
         if isinstance(error, ffi.AckError.Timeout):

@@ -35,14 +35,14 @@ class Settings:
         randomization_factor: float | None = None,
         ack_timeout: float | None = None,
         ca_cert: str | None = None,
+        ssl_verify: bool = True,
+        certificate_pins: list[str] | None = None,
+        client_cert: str | None = None,
+        client_key: str | None = None,
         compression: bool | None = None,
         fallback_urls: list[str] | None = None,
-        proxy: str | None = None,
-        trust_env: bool = True,
     ) -> None:
         base = default_options()
-        base.proxy = proxy
-        base.proxy_from_environment = trust_env
         if compression is not None:
             base.compression = compression
         if fallback_urls is not None:
@@ -59,8 +59,16 @@ class Settings:
             base.randomization_factor = randomization_factor
         if ack_timeout is not None:
             base.ack_timeout_ms = _millis(ack_timeout)
+        if not ssl_verify:
+            base.danger_accept_invalid_certs = True
+        if certificate_pins is not None:
+            base.certificate_pins = list(certificate_pins)
+        if (client_cert is None) != (client_key is None):
+            raise ValueError("client_cert and client_key go together (mutual TLS)")
         self._base = base
         self.ca_cert = ca_cert
+        self.client_cert = client_cert
+        self.client_key = client_key
 
     @property
     def ack_timeout(self) -> float:
@@ -95,14 +103,21 @@ class Settings:
         if wait_timeout is not None:
             options.timeout_ms = _millis(wait_timeout)
         if self.ca_cert is not None:
-            ca_pem = self.ca_cert
-            if "-----BEGIN" not in ca_pem:
-                with open(ca_pem, encoding="ascii") as file:
-                    ca_pem = file.read()
-            options.ca_cert_pem = ca_pem
+            options.ca_cert_pem = _pem(self.ca_cert)
+        if self.client_cert is not None and self.client_key is not None:
+            options.client_cert_pem = _pem(self.client_cert)
+            options.client_key_pem = _pem(self.client_key)
         if auth is not None:
             options.auth_json = json.dumps(auth)
         return options
+
+
+def _pem(text_or_path: str) -> str:
+    """PEM text as given, or the content of the file it names."""
+    if "-----BEGIN" in text_or_path:
+        return text_or_path
+    with open(text_or_path, encoding="ascii") as file:
+        return file.read()
 
 
 def transport_name(transport: ffi.Transport | None) -> str | None:

@@ -30,6 +30,15 @@ class ConnectionRefusedError(ConnectionError):
         )
 
 
+class CertificatePinError(ConnectionError):
+    """The server's certificate chain holds none of the ``certificate_pins``; ``seen`` lists
+    the chain's keys (``sha256/<base64>``, the server's first)."""
+
+    def __init__(self, message: str, seen: list[str]) -> None:
+        super().__init__(message)
+        self.seen = seen
+
+
 class TimeoutError(FerrioError):
     """No acknowledgement (or event, for ``receive``) arrived in time."""
 

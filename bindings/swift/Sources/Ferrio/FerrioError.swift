@@ -10,6 +10,10 @@ public enum FerrioError: Error, Sendable, Hashable {
     case connectionFailed(String)
     /// No handshake or namespace reply within the connect timeout.
     case connectTimeout
+    /// The server's certificate chain holds none of the pinned keys
+    /// (`ClientOptions.certificatePins`): `seen` lists the chain's keys (`sha256/<base64>`,
+    /// the server's first). With reconnection on, each attempt fails the same way.
+    case certificatePinMismatch(seen: [String])
     /// No acknowledgement within the timeout; the server may still have handled the event.
     case timeout
     /// The connection dropped before the reply arrived (or a buffered emit was discarded).
@@ -45,6 +49,8 @@ extension FerrioError: LocalizedError {
             return data.map { "connection refused: \(message) (\($0))" } ?? "connection refused: \(message)"
         case .connectionFailed(let detail): return "connection failed: \(detail)"
         case .connectTimeout: return "connection timed out"
+        case .certificatePinMismatch(let seen):
+            return "no pinned key in the server's certificate chain (its keys: \(seen.joined(separator: ", ")))"
         case .timeout: return "no acknowledgement in time"
         case .disconnected: return "disconnected before the reply arrived"
         case .closed: return "the client is closed"
@@ -83,6 +89,7 @@ extension FerrioError {
         case .InvalidUrl(let detail): return .invalidURL(detail)
         case .InvalidOption(let detail): return .invalidOption(detail)
         case .Transport(let detail): return .connectionFailed(detail)
+        case .PinMismatch(let seen): return .certificatePinMismatch(seen: seen)
         case .Timeout: return .connectTimeout
         case .Rejected(let message, let dataJSON):
             let data = dataJSON.flatMap { try? Codec.decode("[\($0)]", attachments: []).first }

@@ -42,6 +42,24 @@ public data class ClientOptions(
     val randomizationFactor: Double = CoreDefaults.options.randomizationFactor,
     /** An extra CA certificate (PEM) trusted beside the system roots. */
     val caCertPem: String? = null,
+    /**
+     * Certificate pinning, as OkHttp's `CertificatePinner`: public-key pins `sha256/<base64>`
+     * (the SHA-256 of a certificate's SubjectPublicKeyInfo, the form OkHttp prints). Normal
+     * verification must pass and one certificate of the verified chain (the server's, an
+     * intermediate, or the trusted root) must hold one of these keys, else connecting throws
+     * [CertificatePinException]. Pin a backup key too, so a certificate can be renewed.
+     */
+    val certificatePins: List<String> = emptyList(),
+    /** A client certificate chain (PEM) for servers that require mutual TLS; with [clientKeyPem]. */
+    val clientCertPem: String? = null,
+    /** The private key (PEM: PKCS#8, RSA or EC) of [clientCertPem]. */
+    val clientKeyPem: String? = null,
+    /**
+     * Development only: accept any server certificate (self-signed, expired, another host's).
+     * The connection is then encrypted but not authenticated; the native library logs a
+     * warning on every connection. Prefer [caCertPem] with a development CA.
+     */
+    val insecureTrustAllCertificates: Boolean = false,
     /** The auth payload sent when connecting a namespace (JS `auth`). */
     val auth: JsonObject? = null,
     /**
@@ -70,6 +88,10 @@ public data class ClientOptions(
         reconnectionDelayMaxMs = reconnectionDelayMax.millis(),
         randomizationFactor = randomizationFactor,
         caCertPem = caCertPem,
+        certificatePins = certificatePins,
+        clientCertPem = clientCertPem,
+        clientKeyPem = clientKeyPem,
+        dangerAcceptInvalidCerts = insecureTrustAllCertificates,
         authJson = auth?.toString(),
         compression = compression,
         fallbackUrls = fallbackUrls,

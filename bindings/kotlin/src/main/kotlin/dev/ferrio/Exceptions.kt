@@ -18,13 +18,23 @@ public sealed class FerrioException(message: String) : Exception(message)
  * namespace ([refused]), [message] and [data] are those of its middleware's error
  * (`next(err)` with `err.data`).
  */
-public class ConnectException(
+public open class ConnectException(
     message: String,
     /** The server's data with a refusal, as received values (see [Values]); else `null`. */
     public val data: Any? = null,
     /** Whether the server refused the namespace (as opposed to a network failure or timeout). */
     public val refused: Boolean = false,
 ) : FerrioException(message)
+
+/**
+ * The server's certificate chain holds none of the pinned keys ([ClientOptions.certificatePins]):
+ * [seen] lists the chain's keys (`sha256/<base64>`, the server's first). With reconnection on,
+ * each attempt fails the same way until the attempts run out.
+ */
+public class CertificatePinException(
+    /** The public keys of the server's verified chain. */
+    public val seen: List<String>,
+) : ConnectException("no pinned key in the server's certificate chain (its keys: ${seen.joinToString(", ")})")
 
 /** No acknowledgement within [timeout]; the server may still have handled the event. */
 public class TimeoutException(public val timeout: Duration) :
@@ -62,6 +72,7 @@ internal fun ferrioError(error: Exception): Exception = when (error) {
         is FfiConnectException.InvalidUrl -> ConnectException("invalid URL: ${error.detail}")
         is FfiConnectException.InvalidOption -> ConnectException("invalid option: ${error.detail}")
         is FfiConnectException.Transport -> ConnectException(error.detail)
+        is FfiConnectException.PinMismatch -> CertificatePinException(error.seen)
         is FfiConnectException.Timeout -> ConnectException("connection timed out after ${error.timeoutMs} ms")
         is FfiConnectException.Disconnected ->
             ConnectException("disconnected while connecting: ${error.reason.toReason().description}")
