@@ -94,7 +94,7 @@ python-package:
 	PATH="$(FERRIO_VENV)/bin:$$PATH" MATURIN_PEP517_ARGS="--profile dev" "$(FERRIO_VENV)/bin/python" -m pip install --quiet --force-reinstall --no-deps --no-build-isolation ./$(PYTHON_DIR)
 
 .PHONY: test-python
-test-python: deps-node python-package
+test-python: deps-node deps-proxies python-package
 	cd $(PYTHON_DIR) && "$(FERRIO_VENV)/bin/ruff" check python tests
 	cd $(PYTHON_DIR) && "$(FERRIO_VENV)/bin/ruff" format --check python tests
 	cd $(PYTHON_DIR) && "$(FERRIO_VENV)/bin/mypy" --strict python/ferrio tests

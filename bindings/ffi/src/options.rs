@@ -97,6 +97,18 @@ pub struct ClientOptions {
     /// warning ([`ferrio::ManagerOptions::danger_accept_invalid_certs`]).
     #[uniffi(default = false)]
     pub danger_accept_invalid_certs: bool,
+    /// The proxy of both transports ([`ferrio::Proxy::Url`]): `http://[user:pass@]host:port`
+    /// (`CONNECT`, or plain proxying of polling to `http://` servers), `socks5h://…` (the
+    /// proxy resolves the server's name) or `socks5://…`. `None`: see
+    /// `proxy_from_environment`. A proxy that cannot be used is a
+    /// [`ConnectError::Transport`] whose detail names it.
+    #[uniffi(default = None)]
+    pub proxy: Option<String>,
+    /// Without `proxy`: use the environment's proxy as curl reads it (`HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, lower case first; the default), or connect
+    /// directly (false) ([`ferrio::Proxy::Environment`], [`ferrio::Proxy::None`]).
+    #[uniffi(default = true)]
+    pub proxy_from_environment: bool,
 }
 
 /// The options of a connection to `url` with the core's defaults
@@ -130,6 +142,8 @@ pub fn default_client_options(url: String) -> ClientOptions {
         client_cert_pem: None,
         client_key_pem: None,
         danger_accept_invalid_certs: defaults.danger_accept_invalid_certs,
+        proxy: None,
+        proxy_from_environment: defaults.proxy == ferrio::Proxy::Environment,
     }
 }
 
@@ -187,6 +201,11 @@ impl ClientOptions {
             certificate_pins,
             client_certificate,
             danger_accept_invalid_certs: self.danger_accept_invalid_certs,
+            proxy: match (&self.proxy, self.proxy_from_environment) {
+                (Some(url), _) => ferrio::Proxy::Url(url.clone()),
+                (None, true) => ferrio::Proxy::Environment,
+                (None, false) => ferrio::Proxy::None,
+            },
             ..defaults
         })
     }
@@ -255,6 +274,28 @@ mod tests {
             crossed.danger_accept_invalid_certs,
             core.danger_accept_invalid_certs
         );
+        assert_eq!(crossed.proxy, core.proxy);
+    }
+
+    #[test]
+    fn the_proxy_crosses_to_the_core_and_the_environment_can_be_turned_off() {
+        let defaults = default_client_options("http://localhost:3000".into());
+        let proxy = |proxy: Option<&str>, proxy_from_environment: bool| {
+            ClientOptions {
+                proxy: proxy.map(str::to_owned),
+                proxy_from_environment,
+                ..defaults.clone()
+            }
+            .manager_options()
+            .expect("valid options")
+            .proxy
+        };
+        assert_eq!(
+            proxy(Some("socks5h://p:1080"), false),
+            ferrio::Proxy::Url("socks5h://p:1080".into())
+        );
+        assert_eq!(proxy(None, true), ferrio::Proxy::Environment);
+        assert_eq!(proxy(None, false), ferrio::Proxy::None);
     }
 
     #[test]

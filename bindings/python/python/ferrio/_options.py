@@ -41,8 +41,12 @@ class Settings:
         client_key: str | None = None,
         compression: bool | None = None,
         fallback_urls: list[str] | None = None,
+        proxy: str | None = None,
+        trust_env: bool = True,
     ) -> None:
         base = default_options()
+        base.proxy = proxy
+        base.proxy_from_environment = trust_env
         if compression is not None:
             base.compression = compression
         if fallback_urls is not None:

@@ -176,6 +176,13 @@ class AsyncClient:
     Times are in seconds. ``reconnection_attempts=0`` means unlimited. An option left
     ``None`` (as ``wait_timeout`` and ``socketio_path`` of ``connect``) takes the default
     of the Rust core, the same in every language.
+
+    ``proxy`` is the proxy of both transports: ``"http://user:pass@host:port"`` (CONNECT,
+    or plain proxying of polling to ``http://`` servers), ``"socks5h://host:port"`` (the
+    proxy resolves the server's name) or ``"socks5://host:port"``. Without it the
+    environment's ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` are read
+    as curl reads them, unless ``trust_env=False`` (as in httpx and requests). A proxy
+    that cannot be used raises ``ConnectionError`` naming it.
     """
 
     def __init__(
@@ -195,6 +202,8 @@ class AsyncClient:
         client_key: str | None = None,
         compression: bool | None = None,
         fallback_urls: list[str] | None = None,
+        proxy: str | None = None,
+        trust_env: bool = True,
     ) -> None:
         self._url = url
         self._settings = Settings(
@@ -211,6 +220,8 @@ class AsyncClient:
             client_key=client_key,
             compression=compression,
             fallback_urls=fallback_urls,
+            proxy=proxy,
+            trust_env=trust_env,
         )
         self._handlers: dict[str, dict[str, Registered]] = {}
         self._manager: ffi.Manager | None = None
