@@ -122,6 +122,31 @@ def target_rows(results: dict) -> list[str]:
     return rows
 
 
+def compression_section(results: dict) -> list[str]:
+    """The bytes compressed polling saves on a chat-like payload (Ferrio (Rust) only)."""
+    size = results["sizes"].get("compression")
+    s = results["scenarios"].get("compression", {}).get("ferrio", {}).get("summary", {})
+    head = [f"## Compressed polling ({size:,} chat messages over polling, the server's httpCompression on)"
+            if size else "## Compressed polling", ""]
+    if "bytes_compressed" not in s:
+        return head + [f"not measured: {s.get('error', 'not run')}"]
+    plain, compressed, payload = s["bytes_plain"], s["bytes_compressed"], s.get("payload_bytes")
+    saved = 1 - compressed / plain if plain else 0
+    return head + [
+        "Bytes the server sent on the wire (HTTP heads and bodies, counted by a proxy in the "
+        "client process), Ferrio (Rust) receiving the same messages with `compression` off and on "
+        "(`Accept-Encoding: gzip, deflate`, inflated as read).",
+        "",
+        "| compression | bytes on the wire | vs the messages' JSON |",
+        "|---|---|---|",
+        f"| off | {plain:,.0f} | {ratio(plain, payload)} |",
+        f"| on (gzip) | {compressed:,.0f} | {ratio(compressed, payload)} |",
+        "",
+        f"Compression saves **{saved:.0%}** of the bytes of this payload "
+        f"({payload:,.0f} bytes of message JSON).",
+    ]
+
+
 def main() -> None:
     src = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "benches" / "results.json"
     dst = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "BENCHMARKS.md"
@@ -192,6 +217,8 @@ def main() -> None:
         "",
         *table(results, "memory", [("KiB/connection", "kib_per_conn", 1), ("peak RSS KiB", "peak_rss_kib", 0)],
                ("KiB", "kib_per_conn")),
+        "",
+        *compression_section(results),
         "",
         "## Library size",
         "",

@@ -52,17 +52,22 @@ CLIENTS: dict[str, tuple[str, list[str]]] = {
 
 # Clients run in some scenarios only (the others in all).
 SCENARIOS_OF = {"floor_ct": {"emit", "receive", "ack"}, "ferrio_ct": {"emit", "receive", "ack"}}
+# Scenarios run by some clients only (the others by all).
+CLIENTS_OF = {"compression": {"ferrio"}}
+# Scenarios whose server compresses polling responses (httpCompression).
+COMPRESSED = {"compression"}
 
 FULL = {"emit": 100_000, "receive": 100_000, "ack": 5_000, "binary": 2_000,
-        "connect_ws": 50, "connect_upgrade": 30, "memory": 1_000}
+        "connect_ws": 50, "connect_upgrade": 30, "memory": 1_000, "compression": 5_000}
 QUICK = {"emit": 10_000, "receive": 10_000, "ack": 500, "binary": 100,
-         "connect_ws": 10, "connect_upgrade": 5, "memory": 100}
+         "connect_ws": 10, "connect_upgrade": 5, "memory": 100, "compression": 500}
 TIMEOUT = 240.0
 
 
-def start_server() -> tuple[subprocess.Popen[bytes], str]:
+def start_server(scenario: str) -> tuple[subprocess.Popen[bytes], str]:
+    flags = ["--compress"] if scenario in COMPRESSED else []
     server = subprocess.Popen(
-        ["node", str(BENCH / "server.mjs")],
+        ["node", str(BENCH / "server.mjs"), *flags],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )
     assert server.stdout is not None
@@ -113,7 +118,8 @@ def run_one_rusage(cmd: list[str], scenario: str, url: str, n: int) -> dict:
 
 
 METRICS = ["wall_s", "cpu_s", "per_s", "cpu_us_per_msg", "p50_us", "p99_us",
-           "kib_per_conn", "peak_rss_kib", "dropped"]
+           "kib_per_conn", "peak_rss_kib", "dropped", "bytes_compressed", "bytes_plain",
+           "payload_bytes"]
 
 
 def summarize(runs: list[dict]) -> dict:
@@ -201,9 +207,10 @@ def main() -> None:
     started = time.time()
     results: dict = {"machine": machine(), "sizes": sizes, "runs": args.runs, "scenarios": {}}
     for scenario in scenarios:
-        server, url = start_server()
+        server, url = start_server(scenario)
         try:
-            here = [c for c in clients if scenario in SCENARIOS_OF.get(c, {scenario})]
+            here = [c for c in clients if scenario in SCENARIOS_OF.get(c, {scenario})
+                    and c in CLIENTS_OF.get(scenario, {c})]
             per_client: dict[str, list[dict]] = {c: [] for c in here}
             for run in range(args.runs):
                 for client in here:

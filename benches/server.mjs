@@ -6,6 +6,9 @@
 //   send(n)           emits n `r` events ({n:i,s:"..."}), then `done`(n) (receive throughput)
 //   echo(...a, ack)   ack(...a)              (ack round trip)
 //   bin(buf, ack)     ack(buf)               (binary echo)
+//   chat(n)           emits n `m` chat messages ({id, room, user, text, sentAt}), then
+//                     `done`(n) (compressed polling; `node server.mjs --compress` turns on
+//                     the server's httpCompression, off otherwise for every scenario)
 import http from "node:http";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -22,8 +25,16 @@ const io = new Server(httpServer, {
   pingTimeout: 20000,
   maxHttpBufferSize: 1e7,
   perMessageDeflate: false,
-  httpCompression: false,
+  httpCompression: process.argv.includes("--compress"),
 });
+
+const USERS = ["alice", "bob", "carol", "dave"];
+const TEXTS = [
+  "hello everyone, is the build green again?",
+  "yes, the last run passed on every platform",
+  "great, shipping the release this afternoon",
+  "can someone review the proxy change first?",
+];
 
 io.on("connection", (socket) => {
   let count = 0;
@@ -40,6 +51,24 @@ io.on("connection", (socket) => {
     ack(...args);
   });
   socket.on("bin", (buf, ack) => ack(buf));
+  socket.on("chat", (n) => {
+    let i = 0;
+    const step = () => {
+      const end = Math.min(n, i + 256);
+      for (; i < end; i++) {
+        socket.emit("m", {
+          id: i,
+          room: "general",
+          user: USERS[i % USERS.length],
+          text: TEXTS[(i * 7) % TEXTS.length],
+          sentAt: 1765000000000 + i * 1375,
+        });
+      }
+      if (i < n) setImmediate(step);
+      else socket.emit("done", n);
+    };
+    step();
+  });
   socket.on("send", (n) => {
     let i = 0;
     // Chunks of 256 per macrotask so the server's own I/O keeps flowing.

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use common::*;
 use ferrio::{Client, TransportKind, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn connect(url: &str, websocket_only: bool) -> Client {
     Client::builder(url)
@@ -23,6 +24,93 @@ async fn connect(url: &str, websocket_only: bool) -> Client {
         .connect()
         .await
         .expect("connect")
+}
+
+/// Receives `n` chat messages over polling through a proxy that counts the bytes the
+/// server sends (HTTP heads and bodies, as on the wire), with `compression` on or off;
+/// returns those bytes and the messages' JSON size.
+async fn chat_over_polling(url: &str, n: usize, compression: bool) -> (u64, u64) {
+    let proxy = CountingProxy::start(url).await;
+    let client = Client::builder(&proxy.url)
+        .manager(|m| {
+            m.reconnection(false)
+                .transports(&[TransportKind::Polling])
+                .compression(compression)
+        })
+        .connect()
+        .await
+        .expect("connect");
+    let payload = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(tokio::sync::Notify::new());
+    let p = payload.clone();
+    client.on("m", move |event| {
+        let size = serde_json::to_string(&event.args).map_or(0, |text| text.len());
+        p.fetch_add(size as u64, Ordering::Relaxed);
+    });
+    let d = done.clone();
+    client.on("done", move |_| d.notify_one());
+    client.emit("chat", &n).await.expect("emit");
+    tokio::time::timeout(ACK_TIMEOUT, done.notified())
+        .await
+        .expect("done");
+    client.close().await;
+    (
+        proxy.downstream.load(Ordering::Relaxed),
+        payload.load(Ordering::Relaxed),
+    )
+}
+
+/// A TCP proxy in front of the bench server counting the bytes it forwards to the client.
+struct CountingProxy {
+    url: String,
+    downstream: Arc<AtomicU64>,
+}
+
+impl CountingProxy {
+    async fn start(server_url: &str) -> Self {
+        let server = server_url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let downstream = Arc::new(AtomicU64::new(0));
+        let counter = downstream.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let server = server.clone();
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let Ok(upstream) = tokio::net::TcpStream::connect(&server).await else {
+                        return;
+                    };
+                    let (mut client_read, mut client_write) = client.into_split();
+                    let (mut server_read, mut server_write) = upstream.into_split();
+                    let up = tokio::io::copy(&mut client_read, &mut server_write);
+                    let down = async {
+                        let mut buffer = vec![0u8; 16 * 1024];
+                        loop {
+                            let n = match server_read.read(&mut buffer).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => n,
+                            };
+                            counter.fetch_add(n as u64, Ordering::Relaxed);
+                            if client_write.write_all(&buffer[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    };
+                    tokio::select! {
+                        _ = up => {}
+                        () = down => {}
+                    }
+                });
+            }
+        });
+        CountingProxy { url, downstream }
+    }
 }
 
 fn main() {
@@ -178,6 +266,16 @@ async fn run() {
             for c in &clients {
                 c.close().await;
             }
+        }
+        "compression" => {
+            let (compressed, payload) = chat_over_polling(&a.url, a.n, true).await;
+            let (plain, _) = chat_over_polling(&a.url, a.n, false).await;
+            report(serde_json::json!({
+                "n": a.n,
+                "bytes_compressed": compressed,
+                "bytes_plain": plain,
+                "payload_bytes": payload,
+            }));
         }
         other => panic!("unknown scenario {other}"),
     }
