@@ -94,6 +94,18 @@ default_port=$server_port default_control=$server_control
 # Restarted by the reconnection tests, so that the others keep a stable server.
 start_server restartable '{}'
 restart_port=$server_port restart_control=$server_control
+# TLS: certificates from tests/server/test-certs.sh in target/ (the root sees the
+# repository), a server over HTTPS and one that also requires a client certificate. The
+# tests use 127.0.0.1 (in the certificate) rather than localhost, which the root may not
+# resolve.
+tls_dir="$repo/target/swift-tls"
+rm -rf "$tls_dir"
+"$repo/tests/server/test-certs.sh" "$tls_dir"
+tls_files="\"cert\":\"$tls_dir/server.pem\",\"key\":\"$tls_dir/server-key.pem\""
+start_server tls "{\"tls\":{$tls_files}}"
+tls_port=$server_port
+start_server mtls "{\"tls\":{$tls_files,\"clientCa\":\"$tls_dir/ca.pem\"}}"
+mtls_port=$server_port
 
 # SwiftPM's outputs: a cache inside the root, one per repository path.
 scratch="/var/cache/ferrio-swiftpm/$(echo "$repo" | tr '/' '_')"
@@ -104,6 +116,8 @@ compile_start=$SECONDS
 "$here/in-root.sh" "$root" \
   FERRIO_TEST_URL="http://127.0.0.1:$default_port" FERRIO_TEST_CONTROL="$default_control" \
   FERRIO_TEST_RESTART_URL="http://127.0.0.1:$restart_port" FERRIO_TEST_RESTART_CONTROL="$restart_control" \
+  FERRIO_TEST_TLS_URL="https://127.0.0.1:$tls_port" FERRIO_TEST_MTLS_URL="https://127.0.0.1:$mtls_port" \
+  FERRIO_TEST_TLS_DIR="$tls_dir" \
   PKG_CONFIG_PATH="$pkgconfig_dir" "${cluster_env[@]}" -- \
   /bin/bash -c 'set -euo pipefail; cd "$1"; scratch=$2; lib_dir=$3; shift 3
     swift build --scratch-path "$scratch" --build-tests

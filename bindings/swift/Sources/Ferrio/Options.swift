@@ -97,6 +97,22 @@ public struct ClientOptions: Sendable {
     public var randomizationFactor: Double = CoreDefaults.options.randomizationFactor
     /// An extra CA certificate (PEM) trusted beside the system roots.
     public var caCertificatePEM: String? = nil
+    /// Certificate pinning: public-key pins `sha256/<base64>` (the SHA-256 of a certificate's
+    /// SubjectPublicKeyInfo, as TrustKit and OkHttp write them). Normal verification must pass
+    /// and one certificate of the verified chain (the server's, an intermediate, or the
+    /// trusted root) must hold one of these keys, else connecting throws
+    /// ``FerrioError/certificatePinMismatch(seen:)``. Pin a backup key too, so a certificate
+    /// can be renewed without an app update.
+    public var certificatePins: [String] = []
+    /// A client certificate chain (PEM) for servers that require mutual TLS; with
+    /// ``clientKeyPEM``.
+    public var clientCertificatePEM: String? = nil
+    /// The private key (PEM: PKCS#8, RSA or EC) of ``clientCertificatePEM``.
+    public var clientKeyPEM: String? = nil
+    /// Development only: accept any server certificate (self-signed, expired, another
+    /// host's). The connection is then encrypted but not authenticated; the native library
+    /// logs a warning on every connection. Prefer ``caCertificatePEM`` with a development CA.
+    public var insecureTrustAllCertificates: Bool = false
     /// The auth payload of every namespace (JS `auth`): an object.
     public var auth: [String: JSONValue]? = nil
     /// Ask the server to compress polling responses (gzip, deflate); the size limit counts the
@@ -131,7 +147,11 @@ public struct ClientOptions: Sendable {
             caCertPem: caCertificatePEM,
             authJson: try auth.map(authJSON),
             compression: compression,
-            fallbackUrls: fallbackURLs
+            fallbackUrls: fallbackURLs,
+            certificatePins: certificatePins,
+            clientCertPem: clientCertificatePEM,
+            clientKeyPem: clientKeyPEM,
+            dangerAcceptInvalidCerts: insecureTrustAllCertificates
         )
     }
 }
