@@ -19,12 +19,14 @@ from .exceptions import (
     InternalError,
     TimeoutError,
 )
+from .namespace import AsyncClientNamespace
 
 __version__: str = _native.ferrio_version()
 
 __all__ = [
     "AckRoundTrips",
     "AsyncClient",
+    "AsyncClientNamespace",
     "BadNamespaceError",
     "CertificatePinError",
     "Client",

@@ -30,6 +30,7 @@ from ._finalise import track
 from ._handlers import RESERVED_EVENTS, Handler, Registered, take
 from ._options import Settings, transport_name
 from ._stats import ConnectionStats, stats_of
+from .namespace import AsyncClientNamespace
 
 logger = logging.getLogger("ferrio")
 
@@ -224,6 +225,8 @@ class AsyncClient:
             trust_env=trust_env,
         )
         self._handlers: dict[str, dict[str, Registered]] = {}
+        #: Class-based namespaces (``register_namespace``): their ``trigger_event``.
+        self._namespace_handlers: dict[str, Registered] = {}
         self._manager: ffi.Manager | None = None
         #: The last manager closed, for ``stats()`` after ``disconnect()``.
         self._closed_manager: ffi.Manager | None = None
@@ -294,6 +297,17 @@ class AsyncClient:
         if handler is None or handlers[event].function == handler:
             del handlers[event]
 
+    def register_namespace(self, namespace_handler: AsyncClientNamespace) -> None:
+        """Registers a class-based namespace (see :class:`ferrio.AsyncClientNamespace`):
+        its methods ``on_<event>`` handle the events of its namespace that have no handler
+        of their own. ``connect()`` connects its namespace like those with handlers."""
+        if not isinstance(namespace_handler, AsyncClientNamespace):
+            raise TypeError("not an AsyncClientNamespace")
+        namespace_handler._set_client(self)
+        self._namespace_handlers[namespace_handler.namespace] = Registered(
+            namespace_handler.trigger_event
+        )
+
     def _register(
         self, event: str, handler: F | None, namespace: str | None, once: bool
     ) -> F | Callable[[F], F]:
@@ -352,7 +366,11 @@ class AsyncClient:
             raise ValueError("connect() needs a URL")
         if isinstance(namespaces, str):
             namespaces = [namespaces]
-        names = namespaces or [name for name in self._handlers if name != "*"] or ["/"]
+        names = (
+            namespaces
+            or [name for name in {**self._handlers, **self._namespace_handlers} if name != "*"]
+            or ["/"]
+        )
         options = self._settings.options(
             url,
             headers=headers,
@@ -632,6 +650,15 @@ class AsyncClient:
             await self._flush()
         elif self._flush_handle is None:
             self._flush_handle = asyncio.get_running_loop().call_soon(self._flush_soon)
+
+    async def send(
+        self,
+        data: Any,
+        namespace: str | None = None,
+        callback: Callable[..., Any] | None = None,
+    ) -> None:
+        """Sends the event ``message`` with ``data``, as python-socketio's ``send``."""
+        await self.emit("message", data, namespace, callback)
 
     async def call(
         self,
@@ -988,6 +1015,12 @@ class AsyncClient:
             handler = take(anywhere, "*")
             if handler is not None:
                 return handler, [event, namespace, *args]
+        trigger = self._namespace_handlers.get(namespace)
+        if trigger is not None:
+            return trigger, [event, *args]
+        trigger = self._namespace_handlers.get("*")
+        if trigger is not None:
+            return trigger, [event, namespace, *args]
         return None
 
     def _run(self, handler: Registered, args: list[Any], ack: ffi.AckRequest | None) -> None:
