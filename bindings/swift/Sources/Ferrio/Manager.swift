@@ -51,7 +51,13 @@ public final class Manager: Sendable {
     public init(url: String, options: ClientOptions = ClientOptions()) throws {
         self.url = url
         let nativeOptions = try options.native(url: url)
-        native = try FerrioError.native { try FerrioUniFFI.Manager(options: nativeOptions) }
+        if let hook = options.beforeReconnect {
+            native = try FerrioError.native {
+                try FerrioUniFFI.Manager.withReconnectHook(options: nativeOptions, hook: ReconnectHookBridge(hook))
+            }
+        } else {
+            native = try FerrioError.native { try FerrioUniFFI.Manager(options: nativeOptions) }
+        }
     }
 
     /// The socket of `namespace` (one per namespace: a second call returns the same one,

@@ -121,6 +121,11 @@ public struct ClientOptions: Sendable {
     /// Servers tried, in order, when the URL cannot be reached: on the first connection and on
     /// every reconnection attempt, each with ``timeout``.
     public var fallbackURLs: [String] = []
+    /// Called before every reconnection attempt with its number (from 1); returns fresh
+    /// settings, such as a refreshed token in ``ReconnectUpdate/auth``. It runs while a thread
+    /// of the native library waits for it; it has the core's `reconnect_hook_timeout` (10 s)
+    /// to answer, after which the attempt fails and the next one is scheduled.
+    public var beforeReconnect: (@Sendable (Int) async -> ReconnectUpdate)? = nil
 
     public init() {}
 

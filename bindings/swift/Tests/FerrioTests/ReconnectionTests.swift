@@ -37,6 +37,33 @@ struct ReconnectionTests {
         }
     }
 
+    @Test("beforeReconnect runs before every attempt and the server sees its fresh token")
+    func beforeReconnectGivesAFreshToken() async throws {
+        let server = TestServer.restartable
+        let attempts = Recorder<Int>()
+        let welcomes = Recorder<Arguments>()
+        let options = fastReconnection {
+            $0.transports = [.websocket]
+            $0.auth = ["token": "secret"]
+            $0.beforeReconnect = { attempt in
+                attempts.record(attempt)
+                return ReconnectUpdate(auth: ["token": "fresh"])
+            }
+        }
+        try await withClient(
+            server.url + "/auth",
+            options: options,
+            prepare: { client in client.socket.on("welcome") { welcomes.record($0.arguments) } }
+        ) { client in
+            #expect(try await welcomes.next().values == ["secret"])
+            #expect(attempts.count == 0)
+            try await server.control("setToken", ["token": "fresh"])
+            try await server.control("restart", ["delayMs": 200])
+            #expect(try await welcomes.next().values == ["fresh"])
+            #expect(try await attempts.next() == 1)
+        }
+    }
+
     @Test("emits while reconnecting are buffered and sent in order after reconnection")
     func emitsWhileReconnectingAreBuffered() async throws {
         let server = TestServer.restartable
