@@ -122,7 +122,7 @@ test-hostile: python-package
 KOTLIN_DIR := bindings/kotlin
 
 .PHONY: test-kotlin
-test-kotlin: deps-node
+test-kotlin: deps-node deps-proxies
 	cargo build -p ferrio-ffi
 	bash $(KOTLIN_DIR)/generate.sh
 	mvn -B -q -f $(KOTLIN_DIR)/pom.xml test

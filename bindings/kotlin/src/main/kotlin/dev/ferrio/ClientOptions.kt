@@ -72,6 +72,21 @@ public data class ClientOptions(
      * every reconnection attempt, each with [timeout].
      */
     val fallbackUrls: List<String> = emptyList(),
+    /**
+     * The proxy of both transports (polling and WebSocket, the upgrade included), as a URL:
+     * `http://user:pass@proxy.corp:3128` (CONNECT, or plain proxying of polling to `http://`
+     * servers), `socks5h://host:1080` (SOCKS5, the proxy resolves the server's name) or
+     * `socks5://host:1080`. `null`: see [proxyFromEnvironment]. A proxy that cannot be used
+     * makes connecting throw [ConnectException] naming it.
+     */
+    val proxy: String? = null,
+    /**
+     * Without [proxy]: read the environment variables `HTTPS_PROXY`, `HTTP_PROXY`,
+     * `ALL_PROXY` and `NO_PROXY` (lower case first) as curl does, or connect directly
+     * (`false`). The JVM's `http.proxyHost` properties and Android's system proxy are not
+     * read: pass them as [proxy].
+     */
+    val proxyFromEnvironment: Boolean = CoreDefaults.options.proxyFromEnvironment,
 ) {
     internal fun toFfi(url: String): FfiClientOptions = FfiClientOptions(
         url = url,
@@ -95,6 +110,8 @@ public data class ClientOptions(
         authJson = auth?.toString(),
         compression = compression,
         fallbackUrls = fallbackUrls,
+        proxy = proxy,
+        proxyFromEnvironment = proxyFromEnvironment,
     )
 }
 
