@@ -144,7 +144,7 @@ check-android:
 # check-release.sh: the package as a release publishes it loads in SwiftPM (Linux: pkg-config;
 # Apple: the XCFramework by URL and checksum), with no unsafe flags (~10 s).
 .PHONY: test-swift
-test-swift: deps-node
+test-swift: deps-node deps-proxies
 	bindings/swift/test.sh
 	bindings/swift/check-release.sh
 

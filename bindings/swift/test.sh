@@ -94,6 +94,28 @@ default_port=$server_port default_control=$server_control
 # Restarted by the reconnection tests, so that the others keep a stable server.
 start_server restartable '{}'
 restart_port=$server_port restart_control=$server_control
+# Reached only through the proxy by the proxy tests: its record of the addresses it accepted
+# shows they came through tinyproxy (which connects out from 127.0.0.2).
+start_server proxied '{}'
+proxied_port=$server_port proxied_control=$server_control
+
+# tinyproxy (make test-swift installs it) on a free port, started on the host like the
+# servers (the root shares the host's network).
+tinyproxy_bin="$(command -v tinyproxy || true)"
+[ -n "$tinyproxy_bin" ] || { loud "tinyproxy is missing: apt-get install tinyproxy (make test-swift installs it)"; exit 1; }
+proxy_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+printf 'Port %s\nListen 127.0.0.1\nBind 127.0.0.2\nTimeout 60\nLogFile "%s"\nLogLevel Info\nMaxClients 64\nAllow 127.0.0.1\n' \
+  "$proxy_port" "$work/tinyproxy.log" >"$work/tinyproxy.conf"
+"$tinyproxy_bin" -d -c "$work/tinyproxy.conf" >"$work/tinyproxy.out" 2>&1 &
+server_pids+=("$!")
+for _ in $(seq 300); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$proxy_port") 2>/dev/null && break
+  sleep 0.1
+done
+(exec 3<>"/dev/tcp/127.0.0.1/$proxy_port") 2>/dev/null \
+  || { cat "$work/tinyproxy.out" >&2; loud "tinyproxy did not start"; exit 1; }
+echo "swift: tinyproxy on port $proxy_port" >&2
+
 # TLS: certificates from tests/server/test-certs.sh in target/ (the root sees the
 # repository), a server over HTTPS and one that also requires a client certificate. The
 # tests use 127.0.0.1 (in the certificate) rather than localhost, which the root may not
@@ -116,6 +138,8 @@ compile_start=$SECONDS
 "$here/in-root.sh" "$root" \
   FERRIO_TEST_URL="http://127.0.0.1:$default_port" FERRIO_TEST_CONTROL="$default_control" \
   FERRIO_TEST_RESTART_URL="http://127.0.0.1:$restart_port" FERRIO_TEST_RESTART_CONTROL="$restart_control" \
+  FERRIO_TEST_PROXIED_URL="http://127.0.0.1:$proxied_port" FERRIO_TEST_PROXIED_CONTROL="$proxied_control" \
+  FERRIO_TEST_PROXY_URL="http://127.0.0.1:$proxy_port" \
   FERRIO_TEST_TLS_URL="https://127.0.0.1:$tls_port" FERRIO_TEST_MTLS_URL="https://127.0.0.1:$mtls_port" \
   FERRIO_TEST_TLS_DIR="$tls_dir" \
   PKG_CONFIG_PATH="$pkgconfig_dir" "${cluster_env[@]}" -- \

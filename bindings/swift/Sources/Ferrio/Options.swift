@@ -121,6 +121,17 @@ public struct ClientOptions: Sendable {
     /// Servers tried, in order, when the URL cannot be reached: on the first connection and on
     /// every reconnection attempt, each with ``timeout``.
     public var fallbackURLs: [String] = []
+    /// The proxy of both transports (polling and WebSocket, the upgrade included), as a URL:
+    /// `http://user:pass@proxy.corp:3128` (CONNECT, or plain proxying of polling to `http://`
+    /// servers), `socks5h://host:1080` (SOCKS5, the proxy resolves the server's name) or
+    /// `socks5://host:1080`. `nil`: see ``proxyFromEnvironment``. A proxy that cannot be used
+    /// makes `connect()` throw ``FerrioError/connectionFailed(_:)`` naming it.
+    public var proxy: String? = nil
+    /// Without ``proxy``: read the environment variables `HTTPS_PROXY`, `HTTP_PROXY`,
+    /// `ALL_PROXY` and `NO_PROXY` (lower case first) as curl does, or connect directly
+    /// (`false`). The system proxy settings of Apple platforms are not read: pass them as
+    /// ``proxy``.
+    public var proxyFromEnvironment: Bool = CoreDefaults.options.proxyFromEnvironment
     /// Called before every reconnection attempt with its number (from 1); returns fresh
     /// settings, such as a refreshed token in ``ReconnectUpdate/auth``. It runs while a thread
     /// of the native library waits for it; it has the core's `reconnect_hook_timeout` (10 s)
@@ -156,7 +167,9 @@ public struct ClientOptions: Sendable {
             certificatePins: certificatePins,
             clientCertPem: clientCertificatePEM,
             clientKeyPem: clientKeyPEM,
-            dangerAcceptInvalidCerts: insecureTrustAllCertificates
+            dangerAcceptInvalidCerts: insecureTrustAllCertificates,
+            proxy: proxy,
+            proxyFromEnvironment: proxyFromEnvironment
         )
     }
 }

@@ -14,6 +14,8 @@ struct TestServer: Sendable {
     static let shared = TestServer(environment: "FERRIO_TEST")
     /// The server the reconnection tests restart.
     static let restartable = TestServer(environment: "FERRIO_TEST_RESTART")
+    /// The server the proxy tests reach only through tinyproxy (`FERRIO_TEST_PROXY_URL`).
+    static let proxied = TestServer(environment: "FERRIO_TEST_PROXIED")
 
     private init(environment prefix: String) {
         let environment = ProcessInfo.processInfo.environment
