@@ -3,6 +3,7 @@ package dev.ferrio
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.StateFlow
 import java.net.URI
+import java.util.concurrent.CompletableFuture
 import kotlin.time.Duration
 
 /**
@@ -17,7 +18,7 @@ import kotlin.time.Duration
  * }
  * ```
  */
-public class Client(url: String, options: ClientOptions = ClientOptions()) : AutoCloseable {
+public class Client @JvmOverloads constructor(url: String, options: ClientOptions = ClientOptions()) : AutoCloseable {
     /** The connection, to open more namespaces on it. */
     public val manager: Manager = Manager(url, options)
 
@@ -44,8 +45,19 @@ public class Client(url: String, options: ClientOptions = ClientOptions()) : Aut
     /** See [Socket.disconnect]. */
     public suspend fun disconnect(): Unit = socket.disconnect()
 
+    /** See [Socket.connectAsync]. */
+    public fun connectAsync(): CompletableFuture<Void?> = socket.connectAsync()
+
+    /** See [Socket.disconnectAsync]. */
+    public fun disconnectAsync(): CompletableFuture<Void?> = socket.disconnectAsync()
+
     /** See [Socket.on]. */
     public fun on(event: String, handler: EventHandler): Registration = socket.on(event, handler)
+
+    /** See [Socket.on]: [handler] gets the first argument decoded as [T]. */
+    @JvmSynthetic
+    public inline fun <reified T> on(event: String, crossinline handler: (T) -> Unit): Registration =
+        socket.on<T>(event, handler)
 
     /** See [Socket.once]. */
     public fun once(event: String, handler: EventHandler): Registration = socket.once(event, handler)
@@ -62,9 +74,26 @@ public class Client(url: String, options: ClientOptions = ClientOptions()) : Aut
     /** See [Socket.emit]. */
     public fun emit(event: String, vararg args: Any?): Unit = socket.emit(event, *args)
 
+    /** See [Socket.emit]: one argument, `@Serializable` or plain. */
+    @JvmSynthetic
+    public inline fun <reified T> emit(event: String, value: T): Unit = socket.emit(event, value)
+
     /** See [Socket.emitWithAck]. */
     public suspend fun emitWithAck(event: String, vararg args: Any?, timeout: Duration? = null): List<Any?> =
         socket.emitWithAck(event, *args, timeout = timeout)
+
+    /** See [Socket.emitWithAckAs]. */
+    @JvmSynthetic
+    public suspend inline fun <reified T, reified R> emitWithAckAs(event: String, value: T, timeout: Duration? = null): R =
+        socket.emitWithAckAs<T, R>(event, value, timeout)
+
+    /** See [Socket.emitWithAckAsync]. */
+    public fun emitWithAckAsync(event: String, vararg args: Any?): CompletableFuture<List<Any?>> =
+        socket.emitWithAckAsync(event, *args)
+
+    /** See [Socket.emitWithAckAsync]. */
+    public fun emitWithAckAsync(event: String, timeout: java.time.Duration, vararg args: Any?): CompletableFuture<List<Any?>> =
+        socket.emitWithAckAsync(event, timeout, *args)
 
     /** See [Socket.events]. */
     public fun events(): Flow<SocketEvent> = socket.events()

@@ -88,6 +88,12 @@ public data class ClientOptions(
      */
     val proxyFromEnvironment: Boolean = CoreDefaults.options.proxyFromEnvironment,
 ) {
+    public companion object {
+        /** A builder of options for Java, with `java.time.Duration`s and a `Map` auth. */
+        @JvmStatic
+        public fun builder(): ClientOptionsBuilder = ClientOptionsBuilder()
+    }
+
     internal fun toFfi(url: String): FfiClientOptions = FfiClientOptions(
         url = url,
         path = path,

@@ -30,7 +30,7 @@ import dev.ferrio.ffi.ManagerEventStream as FfiManagerEventStream
  *
  * @throws ConnectException for an invalid URL or option.
  */
-public class Manager(
+public class Manager @JvmOverloads constructor(
     /** The server's `http(s)://` or `ws(s)://` URL (its path is ignored; see [socket]). */
     public val url: String,
     options: ClientOptions = ClientOptions(),
@@ -101,11 +101,20 @@ public class Manager(
      *
      * @throws ClosedException once closed.
      */
+    @JvmOverloads
     public fun socket(namespace: String = "/", auth: JsonObject? = null): Socket {
         if (closed.get()) throw ClosedException()
         val name = if (namespace.startsWith("/")) namespace else "/$namespace"
         return sockets.computeIfAbsent(name) { Socket(native { ffi.socket(name, auth?.toString()) }, outbox, reconnection) }
     }
+
+    /**
+     * [socket] with [auth] as plain values (see [Values]), e.g. a `Map` from Java.
+     *
+     * @throws IllegalArgumentException for a value that has no JSON form (binary included).
+     */
+    public fun socket(namespace: String, auth: Map<String, Any?>?): Socket =
+        socket(namespace, auth?.let { Values.toJson(it) as JsonObject })
 
     /** The transport in use, while connected. */
     public val transport: Transport?

@@ -10,6 +10,8 @@ import kotlinx.coroutines.flow.flow
 import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.withContext
 import kotlinx.coroutines.withTimeoutOrNull
+import kotlinx.serialization.serializer
+import java.util.concurrent.CompletableFuture
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.atomic.AtomicBoolean
@@ -17,6 +19,7 @@ import java.util.logging.Level
 import java.util.logging.Logger
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
+import kotlin.time.toKotlinDuration
 import dev.ferrio.ffi.EventKind as FfiEventKind
 import dev.ferrio.ffi.EventListener as FfiEventListener
 import dev.ferrio.ffi.EventRecord as FfiEventRecord
@@ -38,10 +41,11 @@ internal val logger: Logger = Logger.getLogger("dev.ferrio")
  * acknowledgement, the [Ack] to answer it with (once).
  *
  * Handlers run on the socket's delivery thread, one batch of events after the other: return
- * quickly, and launch a coroutine for long work.
+ * quickly, and launch a coroutine for long work. From Java, a lambda:
+ * `socket.on("chat", (args, ack) -> System.out.println(args))`.
  */
 public fun interface EventHandler {
-    public fun handle(args: List<Any?>, ack: Ack?)
+    public fun handle(args: @JvmSuppressWildcards List<Any?>, ack: Ack?)
 }
 
 /**
@@ -50,7 +54,7 @@ public fun interface EventHandler {
  * event's own handlers).
  */
 public fun interface AnyHandler {
-    public fun handle(event: String, args: List<Any?>, ack: Ack?)
+    public fun handle(event: String, args: @JvmSuppressWildcards List<Any?>, ack: Ack?)
 }
 
 /** A handler registered with [Socket.on], [Socket.once] or [Socket.onAny]; [close] removes it. */
@@ -170,6 +174,23 @@ public class Socket internal constructor(
     }
 
     /**
+     * Sends [event] with one argument, [value]: a `@Serializable` value (or a collection of
+     * them) goes in its kotlinx.serialization JSON form; any value the other [emit] takes goes
+     * as it is (so [ByteArray]s in it stay binary). Otherwise the same as the other [emit].
+     *
+     * ```
+     * @Serializable data class Chat(val room: String, val text: String)
+     * socket.emit("chat", Chat("lobby", "hello"))
+     * ```
+     *
+     * @throws kotlinx.serialization.SerializationException (an [IllegalArgumentException])
+     *   when [T] is not serializable.
+     */
+    @JvmSynthetic
+    public inline fun <reified T> emit(event: String, value: T): Unit =
+        emit(event, *arrayOf(Payloads.encode(value) { serializer<T>() }))
+
+    /**
      * Sends [event] with [args] and returns the values the server acknowledged it with. The
      * pending [emit]s are sent first, so the server receives them before this event.
      *
@@ -184,6 +205,49 @@ public class Socket internal constructor(
         val reply = native { ffi.emitWithAck(event, encoded.text, encoded.attachments, timeout?.millis()) }
         return Codec.decode(reply.argsJson, reply.attachments)
     }
+
+    /**
+     * [emitWithAck] with one `@Serializable` (or plain, see [emit]) [value], decoding the
+     * acknowledgement's first value as [R] (`null` when it had none, for a nullable [R]).
+     *
+     * ```
+     * val room: Room = socket.emitWithAckAs("join", Join("lobby"))
+     * ```
+     *
+     * @throws kotlinx.serialization.SerializationException when the answer does not fit [R].
+     */
+    @JvmSynthetic
+    public suspend inline fun <reified T, reified R> emitWithAckAs(event: String, value: T, timeout: Duration? = null): R {
+        val reply = emitWithAck(event, *arrayOf(Payloads.encode(value) { serializer<T>() }), timeout = timeout)
+        return Payloads.decode(reply.firstOrNull(), serializer<R>())
+    }
+
+    /**
+     * [connect] without coroutines (Java): the future completes once connected, or fails with
+     * the [ConnectException]; the call returns at once.
+     */
+    public fun connectAsync(): CompletableFuture<Void?> = Futures.of {
+        connect()
+        null
+    }
+
+    /** [disconnect] without coroutines (Java): the future completes once disconnected. */
+    public fun disconnectAsync(): CompletableFuture<Void?> = Futures.of {
+        disconnect()
+        null
+    }
+
+    /**
+     * [emitWithAck] without coroutines (Java), with the manager's [ClientOptions.ackTimeout]:
+     * the future completes with the acknowledgement's values, or fails with the exception
+     * [emitWithAck] throws. Cancelling the future stops waiting for the answer.
+     */
+    public fun emitWithAckAsync(event: String, vararg args: Any?): CompletableFuture<List<Any?>> =
+        Futures.of { emitWithAck(event, *args) }
+
+    /** [emitWithAckAsync] waiting [timeout] for the acknowledgement. */
+    public fun emitWithAckAsync(event: String, timeout: java.time.Duration, vararg args: Any?): CompletableFuture<List<Any?>> =
+        Futures.of { emitWithAck(event, *args, timeout = timeout.toKotlinDuration()) }
 
     /** Sends the pending emits (waiting for room off the caller's thread), logging errors. */
     private suspend fun flushLogged() {
@@ -203,6 +267,22 @@ public class Socket internal constructor(
     public fun on(event: String, handler: EventHandler): Registration {
         handlers.computeIfAbsent(event) { CopyOnWriteArrayList() }.add(handler)
         return Registration { handlers[event]?.remove(handler) }
+    }
+
+    /**
+     * Calls [handler] with the first argument of each [event], decoded as [T] (see
+     * [Values.decode]), e.g. a `@Serializable` class. An argument that does not fit [T] is
+     * logged as a warning (the handler's failure) and skipped. Use the other [on] for the
+     * acknowledgement or more arguments.
+     *
+     * ```
+     * socket.on<Chat>("chat") { chat -> println(chat.text) }
+     * ```
+     */
+    @JvmSynthetic
+    public inline fun <reified T> on(event: String, crossinline handler: (T) -> Unit): Registration {
+        val deserializer = serializer<T>()
+        return on(event, EventHandler { args, _ -> handler(Payloads.decode(args.firstOrNull(), deserializer)) })
     }
 
     /**

@@ -1,5 +1,7 @@
 package dev.ferrio
 
+import kotlinx.serialization.DeserializationStrategy
+import kotlinx.serialization.SerializationStrategy
 import kotlinx.serialization.json.Json
 import kotlinx.serialization.json.JsonArray
 import kotlinx.serialization.json.JsonElement
@@ -7,6 +9,7 @@ import kotlinx.serialization.json.JsonNull
 import kotlinx.serialization.json.JsonObject
 import kotlinx.serialization.json.JsonPrimitive
 import kotlinx.serialization.json.booleanOrNull
+import kotlinx.serialization.serializer
 import java.math.BigInteger
 
 /**
@@ -14,7 +17,11 @@ import java.math.BigInteger
  *
  * What can be sent: `null`, [JsonElement], [String], [Char], [Boolean], numbers (including
  * unsigned ones, `BigInteger`, `BigDecimal`), [Map]s with string keys, [Iterable]s, arrays,
- * and [ByteArray] at any depth, which travels as a binary attachment.
+ * and [ByteArray] at any depth, which travels as a binary attachment; a value of a
+ * `@Serializable` class (or an enum) anywhere in them goes in its kotlinx.serialization JSON
+ * form, through the serializer of its class (see [Payloads]: defaults encoded). For a
+ * generic or polymorphic type, whose serializer the runtime class does not give, use the
+ * one-argument `emit<T>` or [Socket.emitWithAckAs], which take [T]'s serializer.
  *
  * What is received: JSON objects as `Map<String, Any?>` (in the server's key order), arrays as
  * `List<Any?>`, strings, integers as [Long] (or [BigInteger] when larger), other numbers as
@@ -28,6 +35,40 @@ public object Values {
 
     /** A [JsonElement] as the Kotlin values events carry. */
     public fun fromJson(element: JsonElement): Any? = Codec.fromJson(element, emptyList())
+
+    /**
+     * A received [value] (an event's or acknowledgement's argument) decoded as [T] with
+     * kotlinx.serialization, e.g. as a `@Serializable` class; a [ByteArray] in it decodes as a
+     * `ByteArray` property. Keys [T] does not declare are ignored.
+     *
+     * @throws kotlinx.serialization.SerializationException when [value] does not fit [T].
+     */
+    public inline fun <reified T> decode(value: Any?): T = Payloads.decode(value, serializer<T>())
+}
+
+/**
+ * `@Serializable` values in events ([Socket.emit], [Socket.on], [Socket.emitWithAckAs]),
+ * through kotlinx.serialization's JSON form: [json] encodes default values and ignores
+ * unknown keys.
+ */
+@PublishedApi
+internal object Payloads {
+    val json: Json = Json {
+        encodeDefaults = true
+        ignoreUnknownKeys = true
+    }
+
+    /**
+     * [value] itself when it is a value [Codec] sends as it is (plain values, maps, lists,
+     * binary), so a [ByteArray] in it still travels as binary; otherwise its JSON form through
+     * [serializer] (a `@Serializable` class, or a collection of them).
+     */
+    fun <T> encode(value: T, serializer: () -> SerializationStrategy<T>): Any? =
+        if (Codec.sendable(value)) value else json.encodeToJsonElement(serializer(), value)
+
+    /** A received [value] as [T]; a [ByteArray] is read as a JSON array of its bytes. */
+    fun <T> decode(value: Any?, deserializer: DeserializationStrategy<T>): T =
+        json.decodeFromJsonElement(deserializer, Codec.receivedToJson(value))
 }
 
 /**
@@ -115,6 +156,27 @@ internal object Codec {
         out.append(text, start, text.length).append('"')
     }
 
+    /** Whether [write] sends [value] as it is (no type it cannot send, at any depth). */
+    fun sendable(value: Any?): Boolean = when (value) {
+        null, is String, is Boolean, is Number, is Char, is ByteArray, is JsonElement -> true
+        is UInt, is UShort, is UByte, is ULong -> true
+        is IntArray, is LongArray, is DoubleArray, is FloatArray, is ShortArray, is BooleanArray -> true
+        is Map<*, *> -> value.all { (key, item) -> key is String && sendable(item) }
+        is Iterable<*> -> value.all(::sendable)
+        is Array<*> -> value.all(::sendable)
+        else -> false
+    }
+
+    /** A received value (see [fromJson]) as a [JsonElement], a [ByteArray] as an array of its bytes. */
+    fun receivedToJson(value: Any?): JsonElement = when (value) {
+        is ByteArray -> JsonArray(value.map { JsonPrimitive(it) })
+        is Map<*, *> -> JsonObject(
+            value.entries.associateTo(LinkedHashMap(value.size)) { (key, item) -> key.toString() to receivedToJson(item) },
+        )
+        is List<*> -> JsonArray(value.map(::receivedToJson))
+        else -> toJson(value)
+    }
+
     /** [value] as a [JsonElement] tree; binary has no JSON form. */
     fun toJson(value: Any?): JsonElement = when (value) {
         null -> JsonNull
@@ -142,7 +204,21 @@ internal object Codec {
         is FloatArray -> JsonArray(value.map { JsonPrimitive(it) })
         is ShortArray -> JsonArray(value.map { JsonPrimitive(it) })
         is BooleanArray -> JsonArray(value.map { JsonPrimitive(it) })
-        else -> throw IllegalArgumentException("a ${value::class.qualifiedName} cannot be sent")
+        else -> serializedForm(value) ?: throw IllegalArgumentException("a ${value::class.qualifiedName} cannot be sent")
+    }
+
+    /**
+     * The JSON form of a value of a `@Serializable` class (or an enum), through the serializer
+     * of its runtime class; `null` when that class has none.
+     */
+    private fun serializedForm(value: Any): JsonElement? {
+        val serializer = try {
+            serializer(value.javaClass)
+        } catch (_: IllegalArgumentException) {
+            // SerializationException (no serializer), or a class whose serializer needs type arguments.
+            return null
+        }
+        return Payloads.json.encodeToJsonElement(serializer, value)
     }
 
     fun fromJson(element: JsonElement, attachments: List<ByteArray>): Any? = when (element) {

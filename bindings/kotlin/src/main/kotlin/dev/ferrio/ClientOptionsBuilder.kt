@@ -1,0 +1,99 @@
+package dev.ferrio
+
+import kotlinx.serialization.json.JsonObject
+import kotlin.time.toKotlinDuration
+import java.time.Duration as JavaDuration
+
+/**
+ * Builds [ClientOptions] from Java (whose constructor takes Kotlin `Duration`s, which Java
+ * cannot pass): [ClientOptions.builder], a setter per option, then [build]. Durations are
+ * `java.time.Duration`s and the auth payload a plain `Map`; an option left unset keeps its
+ * default (the Rust core's, as in Kotlin).
+ *
+ * ```java
+ * ClientOptions options = ClientOptions.builder()
+ *     .transports(Transport.WEBSOCKET)
+ *     .reconnectionDelay(Duration.ofMillis(500))
+ *     .auth(Map.of("token", "secret"))
+ *     .build();
+ * ```
+ */
+public class ClientOptionsBuilder internal constructor() {
+    private var options = ClientOptions()
+
+    /** See [ClientOptions.path]. */
+    public fun path(path: String): ClientOptionsBuilder = apply { options = options.copy(path = path) }
+
+    /** See [ClientOptions.query]. */
+    public fun query(query: Map<String, String>): ClientOptionsBuilder = apply { options = options.copy(query = query) }
+
+    /** See [ClientOptions.extraHeaders]. */
+    public fun extraHeaders(headers: Map<String, String>): ClientOptionsBuilder =
+        apply { options = options.copy(extraHeaders = headers) }
+
+    /** See [ClientOptions.transports]. */
+    public fun transports(vararg transports: Transport): ClientOptionsBuilder =
+        apply { options = options.copy(transports = transports.toList()) }
+
+    /** See [ClientOptions.upgrade]. */
+    public fun upgrade(upgrade: Boolean): ClientOptionsBuilder = apply { options = options.copy(upgrade = upgrade) }
+
+    /** See [ClientOptions.timeout]. */
+    public fun timeout(timeout: JavaDuration): ClientOptionsBuilder =
+        apply { options = options.copy(timeout = timeout.toKotlinDuration()) }
+
+    /** See [ClientOptions.ackTimeout]. */
+    public fun ackTimeout(timeout: JavaDuration): ClientOptionsBuilder =
+        apply { options = options.copy(ackTimeout = timeout.toKotlinDuration()) }
+
+    /** See [ClientOptions.reconnection]. */
+    public fun reconnection(reconnection: Boolean): ClientOptionsBuilder =
+        apply { options = options.copy(reconnection = reconnection) }
+
+    /** See [ClientOptions.reconnectionAttempts]; `null` for unlimited. */
+    public fun reconnectionAttempts(attempts: Int?): ClientOptionsBuilder =
+        apply { options = options.copy(reconnectionAttempts = attempts) }
+
+    /** See [ClientOptions.reconnectionDelay]. */
+    public fun reconnectionDelay(delay: JavaDuration): ClientOptionsBuilder =
+        apply { options = options.copy(reconnectionDelay = delay.toKotlinDuration()) }
+
+    /** See [ClientOptions.reconnectionDelayMax]. */
+    public fun reconnectionDelayMax(delay: JavaDuration): ClientOptionsBuilder =
+        apply { options = options.copy(reconnectionDelayMax = delay.toKotlinDuration()) }
+
+    /** See [ClientOptions.randomizationFactor]. */
+    public fun randomizationFactor(factor: Double): ClientOptionsBuilder =
+        apply { options = options.copy(randomizationFactor = factor) }
+
+    /** See [ClientOptions.caCertPem]. */
+    public fun caCertPem(pem: String?): ClientOptionsBuilder = apply { options = options.copy(caCertPem = pem) }
+
+    /**
+     * The auth payload sent when connecting a namespace ([ClientOptions.auth]), as plain values
+     * (see [Values]: maps with string keys, lists, strings, numbers, booleans, `null`).
+     *
+     * @throws IllegalArgumentException for a value that has no JSON form (binary included).
+     */
+    public fun auth(auth: Map<String, Any?>?): ClientOptionsBuilder =
+        apply { options = options.copy(auth = auth?.let { Values.toJson(it) as JsonObject }) }
+
+    /** See [ClientOptions.compression]. */
+    public fun compression(compression: Boolean): ClientOptionsBuilder =
+        apply { options = options.copy(compression = compression) }
+
+    /** See [ClientOptions.fallbackUrls]. */
+    public fun fallbackUrls(vararg urls: String): ClientOptionsBuilder =
+        apply { options = options.copy(fallbackUrls = urls.toList()) }
+
+    /** See [ClientOptions.proxy]. */
+    public fun proxy(url: String?): ClientOptionsBuilder =
+        apply { options = options.copy(proxy = url) }
+
+    /** See [ClientOptions.proxyFromEnvironment]. */
+    public fun proxyFromEnvironment(enabled: Boolean): ClientOptionsBuilder =
+        apply { options = options.copy(proxyFromEnvironment = enabled) }
+
+    /** The options set so far; the builder can go on being used. */
+    public fun build(): ClientOptions = options
+}
