@@ -554,8 +554,16 @@ impl Actor {
             self.manager_event_tx
                 .send(ManagerEvent::ReconnectError(error.clone()));
         }
+        // The last reconnection attempt failed: a `connect` waiting is answered that
+        // reconnection gave up (by `schedule_reconnect`), so that it is not called again
+        // in a loop that starts over.
+        let gives_up = self.reconnect.attempts > 0
+            && self.reconnect.is_enabled()
+            && self.reconnect.is_exhausted();
         for ns in self.namespaces.iter_mut().filter(|ns| ns.active) {
-            ns.answer_waiters(&Err(error.clone()));
+            if !gives_up {
+                ns.answer_waiters(&Err(error.clone()));
+            }
             ns.deliver(SocketEvent::ConnectError(error.clone()));
         }
         self.schedule_reconnect();

@@ -44,12 +44,17 @@ impl ReconnectPolicy {
     /// The delay before the next attempt and its number (from 1), or `None` when the
     /// attempts are used up.
     pub(crate) fn next_attempt(&mut self) -> Option<(u32, Duration)> {
-        if self.max_attempts.is_some_and(|max| self.attempts >= max) {
+        if self.is_exhausted() {
             return None;
         }
         self.attempts += 1;
         let base = self.delays.next().unwrap_or(self.max);
         Some((self.attempts, self.jitter(base)))
+    }
+
+    /// Whether every allowed attempt was made: the next failure gives up.
+    pub(crate) fn is_exhausted(&self) -> bool {
+        self.max_attempts.is_some_and(|max| self.attempts >= max)
     }
 
     /// Starts over after a successful connection.
@@ -113,7 +118,9 @@ mod tests {
     fn attempts_stop_at_the_configured_limit() {
         let mut policy = ReconnectPolicy::new(&options(Some(2), 0.5));
         assert_eq!(policy.next_attempt().map(|a| a.0), Some(1));
+        assert!(!policy.is_exhausted());
         assert_eq!(policy.next_attempt().map(|a| a.0), Some(2));
+        assert!(policy.is_exhausted());
         assert!(policy.next_attempt().is_none());
         policy.reset();
         assert_eq!(policy.next_attempt().map(|a| a.0), Some(1));

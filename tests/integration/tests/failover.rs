@@ -137,3 +137,37 @@ async fn a_fallback_url_that_is_not_a_url_is_refused_when_the_manager_is_built()
         "{result:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connect_waiting_through_reconnection_fails_once_reconnection_gives_up() {
+    let server = TestServer::start().await;
+    let down = FaultProxy::start(server.port()).await;
+    down.refuse_all(true);
+    let manager = builder_for(Manager::builder(&down.url()), Mode::WebSocket)
+        .reconnection_attempts(2)
+        .reconnection_delay(Duration::from_millis(20))
+        .reconnection_delay_max(Duration::from_millis(50))
+        .build()
+        .expect("manager");
+    let socket = manager.socket("/");
+    let first = socket.connect().await;
+    assert!(
+        matches!(first, Err(ConnectError::Transport(_))),
+        "{first:?}"
+    );
+    // Waits for the reconnection's attempts: the first one's failure is answered, the
+    // last one's is reported as reconnection giving up (not as a failure to try again).
+    let mut failures = 0;
+    let end = loop {
+        match socket.connect().await {
+            Err(ConnectError::Transport(_)) => failures += 1,
+            other => break other,
+        }
+        assert!(failures < 10, "connect() started over instead of giving up");
+    };
+    assert!(
+        matches!(end, Err(ConnectError::ReconnectFailed(2))),
+        "{end:?}"
+    );
+    manager.close().await;
+}

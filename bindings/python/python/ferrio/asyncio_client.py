@@ -346,6 +346,7 @@ class AsyncClient:
         namespaces: str | list[str] | None = None,
         socketio_path: str | None = None,
         wait_timeout: float | None = None,
+        retry: bool = False,
     ) -> None:
         """Connects to ``url`` and every namespace of ``namespaces`` (default: those with
         handlers, else ``/``), and returns once all are connected and their ``connect``
@@ -353,7 +354,12 @@ class AsyncClient:
 
         Raises :class:`ferrio.ConnectionRefusedError` (with the server's ``message`` and
         ``data``) when the server refuses a namespace, :class:`ferrio.ConnectionError`
-        when the server cannot be reached within ``wait_timeout`` seconds.
+        when the server cannot be reached within ``wait_timeout`` seconds. With
+        ``retry=True`` (python-socketio's), a server that cannot be reached is tried again
+        with the reconnection's delays and attempts instead: ``connect`` returns once it
+        connected, or raises when reconnection gives up (``reconnection_attempts``). A
+        server's refusal or a pinned-key mismatch is never retried; with
+        ``reconnection=False`` nothing is.
         """
         if self._ending is not None:
             # The previous connection ended by itself: its release finishes first.
@@ -397,7 +403,10 @@ class AsyncClient:
                 await self._shutdown()
                 raise convert(error) from None
             results = await asyncio.gather(
-                *(self._connect_namespace(state) for state in self._namespaces.values()),
+                *(
+                    self._connect_namespace(state, retry and self._reconnection)
+                    for state in self._namespaces.values()
+                ),
                 return_exceptions=True,
             )
             for result in results:
@@ -428,13 +437,22 @@ class AsyncClient:
         state.task = self._loop.create_task(self._pull(state))
         return state
 
-    async def _connect_namespace(self, state: _Namespace) -> None:
-        try:
-            await state.socket.connect()
-        except Exception as error:
-            # The connect_error handler runs before connect() raises, as in python-socketio.
-            await _wait(state.failed, HANDLER_WAIT)
-            raise convert(error) from None
+    async def _connect_namespace(self, state: _Namespace, retry: bool) -> None:
+        """Connects ``state``'s namespace; with ``retry``, waits through the core's
+        reconnection attempts while the server cannot be reached."""
+        while True:
+            state.failed.clear()
+            try:
+                await state.socket.connect()
+                break
+            except Exception as error:
+                # The connect_error handler runs before connect() raises, as in
+                # python-socketio.
+                await _wait(state.failed, HANDLER_WAIT)
+                if retry and isinstance(error, _RETRIED):
+                    # The core schedules the next attempt; connect() waits for its outcome.
+                    continue
+                raise convert(error) from None
         await _wait(state.connected, HANDLER_WAIT)
 
     async def disconnect(self) -> None:
@@ -1050,6 +1068,15 @@ class AsyncClient:
     def _keep(self, task: asyncio.Task[Any]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+#: The errors of a first connection that ``connect(retry=True)`` waits through: the server
+#: could not be reached (not a refusal, not reconnection giving up).
+_RETRIED = (
+    ffi.ConnectError.Transport,
+    ffi.ConnectError.Timeout,
+    ffi.ConnectError.Disconnected,
+)
 
 
 def _record(item: str | ffi.EmitRecord) -> ffi.EmitRecord:
