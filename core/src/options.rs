@@ -187,10 +187,9 @@ pub struct ManagerOptions {
     pub client_certificate: Option<ClientCertificate>,
     /// Accept any server certificate: expired, self-signed, for another host. **For
     /// development only**: the connection is encrypted but not authenticated, so anyone on
-    /// the path can read and change it. Default false. Every TLS handshake made this way
-    /// logs a `tracing` warning (TLS sessions are not resumed, so each connection and each
-    /// reconnection does a full handshake and warns). Trusting a development CA with
-    /// [`ManagerOptions::ca_certs_pem`] is the safe alternative.
+    /// the path can read and change it. Default false. Every connection made this way (the
+    /// first, each reconnection, each server tried) logs a `tracing` warning. Trusting a
+    /// development CA with [`ManagerOptions::ca_certs_pem`] is the safe alternative.
     pub danger_accept_invalid_certs: bool,
     /// The proxy of both transports. Default [`Proxy::Environment`]: `HTTPS_PROXY`,
     /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` as curl reads them. A proxy that cannot be

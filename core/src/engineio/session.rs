@@ -171,6 +171,7 @@ impl EngineSession {
         endpoint: Arc<Endpoint>,
         options: &OpenOptions,
     ) -> Result<Self, TransportError> {
+        endpoint.warn_if_unverified();
         let mut first_error = None;
         for (index, &kind) in options.transports.iter().enumerate() {
             if index > 0 && !options.try_all_transports {

@@ -37,6 +37,8 @@ pub(crate) struct Endpoint {
     /// Whether polling responses may come compressed (`ManagerOptions::compression`).
     compression: bool,
     tls: Arc<rustls::ClientConfig>,
+    /// Whether `tls` accepts any certificate (`ManagerOptions::danger_accept_invalid_certs`).
+    accept_invalid_certs: bool,
     /// The proxy both transports go through (`ManagerOptions::proxy`), if any.
     proxy: Option<ProxyUrl>,
     /// Largest body or message accepted from the server.
@@ -150,6 +152,7 @@ impl Endpoint {
             connect_timeout: options.timeout,
             compression: options.compression,
             tls,
+            accept_invalid_certs: options.danger_accept_invalid_certs,
             proxy,
             max_incoming_bytes: options.max_incoming_bytes,
             max_write_buffer_bytes: options.max_write_buffer_bytes,
@@ -302,6 +305,15 @@ impl Endpoint {
     /// Whether the server is reached over TLS.
     pub(crate) fn is_tls(&self) -> bool {
         self.base.scheme() == "https"
+    }
+
+    /// Logs a warning when this connection accepts any certificate: called for every
+    /// session opened (the first connection, each reconnection, each server tried), so that
+    /// `danger_accept_invalid_certs` never goes unnoticed in a log.
+    pub(crate) fn warn_if_unverified(&self) {
+        if self.accept_invalid_certs && self.is_tls() {
+            tls::warn_unverified(self.base.host_str().unwrap_or_default());
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::{Resumption, WebPkiServerVerifier};
+use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{
@@ -118,7 +118,7 @@ fn build(
                 pins: pins.to_vec(),
             }))
     };
-    let mut config = match client_certificate {
+    let config = match client_certificate {
         None => builder.with_no_client_auth(),
         Some(identity) => {
             let (chain, key) = parse_client_certificate(identity)?;
@@ -127,11 +127,6 @@ fn build(
                 .map_err(|e| TransportError::Tls(format!("bad client certificate: {e}")))?
         }
     };
-    if accept_invalid_certs {
-        // A resumed session skips certificate verification, and with it the warning:
-        // every connection makes a full handshake so that every one of them warns.
-        config.resumption = Resumption::disabled();
-    }
     Ok(Arc::new(config))
 }
 
@@ -284,8 +279,8 @@ struct PinMismatch {
     seen: Vec<SpkiPin>,
 }
 
-/// `danger_accept_invalid_certs`: any certificate, a warning per handshake. The handshake's
-/// signature is still checked against the certificate's key.
+/// `danger_accept_invalid_certs`: any certificate (the endpoint warns on every session it
+/// opens). The handshake's signature is still checked against the certificate's key.
 #[derive(Debug)]
 struct AcceptAnyCertificate {
     algorithms: WebPkiSupportedAlgorithms,
@@ -296,15 +291,10 @@ impl ServerCertVerifier for AcceptAnyCertificate {
         &self,
         _end_entity: &CertificateDer<'_>,
         _intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
+        _server_name: &ServerName<'_>,
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        tracing::warn!(
-            server = ?server_name,
-            "TLS certificate verification is off (danger_accept_invalid_certs): this \
-             connection is encrypted but not authenticated; never use this in production"
-        );
         Ok(ServerCertVerified::assertion())
     }
 
@@ -329,6 +319,16 @@ impl ServerCertVerifier for AcceptAnyCertificate {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
     }
+}
+
+/// The warning of a connection to `server` that accepts any certificate (its target is this
+/// module, which `ferrio connect --insecure` shows without `RUST_LOG`).
+pub(crate) fn warn_unverified(server: &str) {
+    tracing::warn!(
+        server,
+        "TLS certificate verification is off (danger_accept_invalid_certs): this connection \
+         is encrypted but not authenticated; never use this in production"
+    );
 }
 
 /// The transport error of a TLS failure: [`TransportError::PinMismatch`] for a pin
