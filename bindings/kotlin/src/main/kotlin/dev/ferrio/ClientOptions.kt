@@ -87,6 +87,13 @@ public data class ClientOptions(
      * read: pass them as [proxy].
      */
     val proxyFromEnvironment: Boolean = CoreDefaults.options.proxyFromEnvironment,
+    /**
+     * Called before every reconnection attempt with its number (from 1); returns fresh
+     * settings, such as a refreshed token in [ReconnectUpdate.auth]. It runs on a thread of the
+     * native library's own, which it may block; an exception is logged and the attempt goes on
+     * with the current settings. It has the core's `reconnect_hook_timeout` (10 s) to answer.
+     */
+    val beforeReconnect: (suspend (attempt: Int) -> ReconnectUpdate)? = null,
 ) {
     public companion object {
         /** A builder of options for Java, with `java.time.Duration`s and a `Map` auth. */

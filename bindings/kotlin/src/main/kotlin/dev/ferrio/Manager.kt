@@ -43,7 +43,14 @@ public class Manager @JvmOverloads constructor(
 
     init {
         NativeThreads.init()
-        ffi = native { FfiManager(options.toFfi(url)) }
+        val hook = options.beforeReconnect
+        ffi = native {
+            if (hook == null) {
+                FfiManager(options.toFfi(url))
+            } else {
+                FfiManager.withReconnectHook(options.toFfi(url), ReconnectHookBridge(hook))
+            }
+        }
         watch(native { ffi.events() })
     }
 

@@ -2,10 +2,12 @@ package dev.ferrio
 
 import kotlinx.coroutines.async
 import kotlinx.coroutines.launch
+import kotlinx.serialization.json.buildJsonObject
 import kotlinx.serialization.json.jsonArray
 import kotlinx.serialization.json.jsonObject
 import kotlinx.serialization.json.jsonPrimitive
 import kotlinx.serialization.json.int
+import kotlinx.serialization.json.put
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertNotEquals
@@ -39,6 +41,32 @@ class ReconnectionTest {
                 assertNotEquals(firstSid, client.id)
                 assertEquals(listOf("again"), client.emitWithAck("echo", "again"))
                 assertEquals(1, server.acontrol("stats").getValue("restarts").jsonPrimitive.int)
+            }
+        }
+    }
+
+    @Test
+    fun `beforeReconnect runs before every attempt and the server sees its fresh token`() = test {
+        TestServer().use { server ->
+            val attempts = java.util.Collections.synchronizedList(mutableListOf<Int>())
+            val options = fast.copy(
+                auth = buildJsonObject { put("token", "secret") },
+                beforeReconnect = { attempt ->
+                    attempts.add(attempt)
+                    ReconnectUpdate(auth = buildJsonObject { put("token", "fresh") })
+                },
+            )
+            Manager(server.url, options).use { manager ->
+                val socket = manager.socket("/auth")
+                val welcomes = Recorder()
+                socket.on("welcome", welcomes)
+                socket.connect()
+                assertEquals(listOf("secret"), welcomes.next())
+                assertEquals(emptyList<Int>(), attempts.toList(), "not called for the first connection")
+                server.acontrol("setToken", mapOf("token" to "fresh"))
+                server.acontrol("restart", mapOf("delayMs" to 200))
+                assertEquals(listOf("fresh"), welcomes.next())
+                assertEquals(1, attempts.first(), "called with the attempt's number")
             }
         }
     }
