@@ -69,6 +69,18 @@ public class ClientOptionsBuilder internal constructor() {
     /** See [ClientOptions.caCertPem]. */
     public fun caCertPem(pem: String?): ClientOptionsBuilder = apply { options = options.copy(caCertPem = pem) }
 
+    /** See [ClientOptions.certificatePins]: `sha256/<base64>` public-key pins. */
+    public fun certificatePins(vararg pins: String): ClientOptionsBuilder =
+        apply { options = options.copy(certificatePins = pins.toList()) }
+
+    /** See [ClientOptions.clientCertPem] and [ClientOptions.clientKeyPem] (mutual TLS). */
+    public fun clientCertificate(certPem: String?, keyPem: String?): ClientOptionsBuilder =
+        apply { options = options.copy(clientCertPem = certPem, clientKeyPem = keyPem) }
+
+    /** See [ClientOptions.insecureTrustAllCertificates] (development only). */
+    public fun insecureTrustAllCertificates(trustAll: Boolean): ClientOptionsBuilder =
+        apply { options = options.copy(insecureTrustAllCertificates = trustAll) }
+
     /**
      * The auth payload sent when connecting a namespace ([ClientOptions.auth]), as plain values
      * (see [Values]: maps with string keys, lists, strings, numbers, booleans, `null`).

@@ -61,6 +61,27 @@ class JavaApiTest {
     }
 
     @Test
+    void catchAllAndRegistrationsAreLambdasAndCloseables() throws Exception {
+        try (Client client = new Client(server.getUrl())) {
+            LinkedBlockingQueue<String> seen = new LinkedBlockingQueue<>();
+            LinkedBlockingQueue<List<Object>> hi = new LinkedBlockingQueue<>();
+            Registration any = client.onAny((event, args, ack) -> seen.add(event + " " + args));
+            Registration first = client.on("message-back", (args, ack) -> hi.add(args));
+            await(client.connectAsync());
+            client.emit("message", "one");
+            assertEquals("message-back [one]", seen.poll(30, SECONDS));
+            assertEquals(List.of("one"), hi.poll(30, SECONDS));
+
+            first.close();
+            any.close();
+            client.on("message-back", (args, ack) -> hi.add(args));
+            client.emit("message", "two");
+            assertEquals(List.of("two"), hi.poll(30, SECONDS));
+            assertTrue(seen.isEmpty());
+        }
+    }
+
+    @Test
     void emitWithAckAsyncFailsWithTheTimeout() throws Exception {
         try (Client client = new Client(server.getUrl())) {
             await(client.connectAsync());
@@ -88,6 +109,7 @@ class JavaApiTest {
                 .transports(Transport.WEBSOCKET)
                 .reconnectionDelay(Duration.ofMillis(100))
                 .ackTimeout(Duration.ofSeconds(20))
+                .proxyFromEnvironment(false)
                 .auth(Map.of("token", "secret", "scopes", List.of("read", "write")))
                 .build();
         try (Client client = new Client(server.getUrl() + "/auth", options)) {
@@ -98,6 +120,8 @@ class JavaApiTest {
             Map<?, ?> handshake = (Map<?, ?>) await(client.emitWithAckAsync("getHandshake")).get(0);
             assertEquals(Map.of("token", "secret", "scopes", List.of("read", "write")), handshake.get("auth"));
             assertEquals(Transport.WEBSOCKET, client.getManager().getTransport());
+            assertEquals(List.of(Transport.WEBSOCKET), options.getTransports());
+            assertFalse(options.getProxyFromEnvironment());
         }
     }
 
