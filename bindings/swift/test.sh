@@ -106,7 +106,10 @@ tinyproxy_bin="$(command -v tinyproxy || true)"
 proxy_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 printf 'Port %s\nListen 127.0.0.1\nBind 127.0.0.2\nTimeout 60\nLogFile "%s"\nLogLevel Info\nMaxClients 64\nAllow 127.0.0.1\n' \
   "$proxy_port" "$work/tinyproxy.log" >"$work/tinyproxy.conf"
-"$tinyproxy_bin" -d -c "$work/tinyproxy.conf" >"$work/tinyproxy.out" 2>&1 &
+# Its guard kills it once the pipe from this script closes, as the servers end with their stdin.
+# shellcheck disable=SC2034 # proxy_fd is never written: it only holds the guard's stdin open
+exec {proxy_fd}> >(exec sh -c 'exec 3<&0; "$@" </dev/null & child=$!; (cat <&3 >/dev/null; kill -KILL "$child" 2>/dev/null) & exec 3<&-; wait "$child"' \
+  sh "$tinyproxy_bin" -d -c "$work/tinyproxy.conf" >"$work/tinyproxy.out" 2>&1)
 server_pids+=("$!")
 for _ in $(seq 300); do
   (exec 3<>"/dev/tcp/127.0.0.1/$proxy_port") 2>/dev/null && break

@@ -19,6 +19,12 @@ import ferrio
 
 #: The address tinyproxy connects out from.
 PROXY_OUTGOING_ADDRESS = "127.0.0.2"
+#: Runs tinyproxy and kills it once its stdin, a pipe from this process, closes: in
+#: ``stop``, and when the test process dies, so that no proxy outlives the tests.
+GUARD_SCRIPT = (
+    'exec 3<&0; "$@" </dev/null & child=$!; '
+    '(cat <&3 >/dev/null; kill -KILL "$child" 2>/dev/null) & exec 3<&-; wait "$child"'
+)
 START_TIMEOUT = 30.0
 
 
@@ -43,8 +49,8 @@ class Tinyproxy:
             "MaxClients 64\nAllow 127.0.0.1\n"
         )
         self.process = subprocess.Popen(
-            [program, "-d", "-c", str(config)],
-            stdin=subprocess.DEVNULL,
+            ["sh", "-c", GUARD_SCRIPT, "sh", program, "-d", "-c", str(config)],
+            stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -66,8 +72,13 @@ class Tinyproxy:
                 time.sleep(0.02)
 
     def stop(self) -> None:
-        self.process.kill()
-        self.process.wait()
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 @pytest.fixture

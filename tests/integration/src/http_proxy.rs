@@ -13,10 +13,15 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::process::{Child, Command};
+use tokio::process::{Child, ChildStdin, Command};
 
 /// The address every test proxy connects out from.
 pub const PROXY_OUTGOING_ADDRESS: &str = "127.0.0.2";
+
+/// Runs the proxy (`"$@"`) and kills it once this script's stdin, a pipe from the test
+/// process, closes: on `Drop`, and when the test process dies, so that no proxy outlives
+/// its test. The shell exits when the proxy does (a failed start is seen at once).
+const GUARD_SCRIPT: &str = r#"exec 3<&0; "$@" </dev/null & child=$!; (cat <&3 >/dev/null; kill -KILL "$child" 2>/dev/null) & exec 3<&-; wait "$child""#;
 
 /// How long a proxy gets to listen after it was started.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -62,6 +67,8 @@ pub struct TestProxy {
     port: u16,
     credentials: Option<(String, String)>,
     child: Child,
+    /// The guard's stdin: dropping it stops the proxy.
+    _guard: ChildStdin,
     dir: TempDir,
 }
 
@@ -103,13 +110,14 @@ impl TestProxy {
             let output = dir.path().join("output.log");
             let log = std::fs::File::create(&output).expect("the proxy's output file");
             command
-                .stdin(Stdio::null())
+                .stdin(Stdio::piped())
                 .stdout(log.try_clone().expect("output file"))
                 .stderr(log)
                 .kill_on_drop(true);
             let mut child = command
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+            let guard = child.stdin.take().expect("the guard's stdin");
             match wait_listening(&mut child, port).await {
                 Ok(()) => {
                     return TestProxy {
@@ -117,6 +125,7 @@ impl TestProxy {
                         port,
                         credentials,
                         child,
+                        _guard: guard,
                         dir,
                     }
                 }
@@ -222,7 +231,8 @@ fn command(
     port: u16,
     credentials: Option<&(String, String)>,
 ) -> Command {
-    let mut command = Command::new(program);
+    let mut command = Command::new("sh");
+    command.arg("-c").arg(GUARD_SCRIPT).arg("sh").arg(program);
     match kind {
         ProxyKind::Tinyproxy => {
             let mut config = format!(
