@@ -1,6 +1,7 @@
 package dev.ferrio
 
 import kotlinx.serialization.json.JsonObject
+import java.util.function.IntFunction
 import kotlin.time.toKotlinDuration
 import java.time.Duration as JavaDuration
 
@@ -105,6 +106,14 @@ public class ClientOptionsBuilder internal constructor() {
     /** See [ClientOptions.proxyFromEnvironment]. */
     public fun proxyFromEnvironment(enabled: Boolean): ClientOptionsBuilder =
         apply { options = options.copy(proxyFromEnvironment = enabled) }
+
+    /**
+     * See [ClientOptions.beforeReconnect]: [hook] gets the attempt's number (from 1) and
+     * returns the fresh settings; it runs on a thread of the native library's own and may
+     * block. `null` removes it.
+     */
+    public fun beforeReconnect(hook: IntFunction<ReconnectUpdate>?): ClientOptionsBuilder =
+        apply { options = options.copy(beforeReconnect = hook?.let { { attempt: Int -> it.apply(attempt) } }) }
 
     /** The options set so far; the builder can go on being used. */
     public fun build(): ClientOptions = options

@@ -9,7 +9,7 @@ import dev.ferrio.ffi.ReconnectUpdate as FfiReconnectUpdate
  * Fresh settings for a reconnection attempt, returned by [ClientOptions.beforeReconnect];
  * a field left `null` keeps its current value.
  */
-public data class ReconnectUpdate(
+public data class ReconnectUpdate @JvmOverloads constructor(
     /** A new server URL (its path is ignored: namespaces stay as they are). */
     val url: String? = null,
     /** New query parameters, replacing the previous ones. */
@@ -19,6 +19,9 @@ public data class ReconnectUpdate(
     /** A new auth payload for every namespace, e.g. a refreshed token. */
     val auth: JsonObject? = null,
 ) {
+    /** For Java: a copy with the auth payload [auth] given as plain values (see [Values]). */
+    public fun withAuth(auth: Map<String, Any?>): ReconnectUpdate = copy(auth = Values.toJson(auth) as JsonObject)
+
     internal fun toFfi(): FfiReconnectUpdate = FfiReconnectUpdate(
         url = url,
         query = query,
