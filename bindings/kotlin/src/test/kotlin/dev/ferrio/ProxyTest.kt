@@ -41,7 +41,7 @@ class ProxyTest {
             "Port $port\nListen 127.0.0.1\nBind $PROXY_OUTGOING_ADDRESS\nTimeout 60\n" +
                 "LogFile \"${File(directory, "proxy.log")}\"\nLogLevel Info\nMaxClients 64\nAllow 127.0.0.1\n",
         )
-        proxy = ProcessBuilder(program.path, "-d", "-c", config.path)
+        proxy = ProcessBuilder("sh", "-c", GUARD_SCRIPT, "sh", program.path, "-d", "-c", config.path)
             .redirectOutput(ProcessBuilder.Redirect.DISCARD)
             .redirectError(ProcessBuilder.Redirect.DISCARD)
             .start()
@@ -51,8 +51,8 @@ class ProxyTest {
 
     @AfterAll
     fun stopTinyproxy() {
-        proxy.destroyForcibly()
-        proxy.waitFor()
+        proxy.outputStream.close()
+        if (!proxy.waitFor(5, java.util.concurrent.TimeUnit.SECONDS)) proxy.destroyForcibly().waitFor()
         directory.deleteRecursively()
     }
 
@@ -123,6 +123,14 @@ class ProxyTest {
 
     private companion object {
         const val PROXY_OUTGOING_ADDRESS = "127.0.0.2"
+
+        /**
+         * Runs tinyproxy and kills it once its stdin, a pipe from the JVM, closes: in
+         * [stopTinyproxy], and when the JVM dies, so that no proxy outlives the tests.
+         */
+        const val GUARD_SCRIPT =
+            "exec 3<&0; \"\$@\" </dev/null & child=\$!; " +
+                "(cat <&3 >/dev/null; kill -KILL \"\$child\" 2>/dev/null) & exec 3<&-; wait \"\$child\""
 
         fun freePort(): Int = ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1")).use { it.localPort }
     }
