@@ -233,11 +233,10 @@ async fn polling_through_tinyproxy_survives_its_dropped_connections() {
     client.close().await;
 }
 
-/// A proxy that refuses to reach the server (squid to a closed port answers CONNECT
-/// with an error status): a typed refusal naming the target.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_proxy_that_cannot_reach_the_server_refuses_with_a_typed_error() {
-    let proxy = TestProxy::start(ProxyKind::Squid).await;
+/// A proxy that refuses to reach the server (squid answers CONNECT to a closed port with
+/// an error status, microsocks with SOCKS5 reply 5): a typed refusal naming the target.
+async fn a_proxy_that_cannot_reach_the_server_refuses_with_a_typed_error(kind: ProxyKind) {
+    let proxy = TestProxy::start(kind).await;
     let port = {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -261,6 +260,59 @@ async fn a_proxy_that_cannot_reach_the_server_refuses_with_a_typed_error() {
             ConnectError::Transport(TransportError::Proxy(ProxyError::Refused { target, .. }))
                 if target == &format!("127.0.0.1:{port}")
         ),
-        "{error:?}"
+        "{kind}: {error:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn squid_refuses_to_reach_a_closed_port() {
+    a_proxy_that_cannot_reach_the_server_refuses_with_a_typed_error(ProxyKind::Squid).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socks5_refuses_to_reach_a_closed_port() {
+    a_proxy_that_cannot_reach_the_server_refuses_with_a_typed_error(ProxyKind::Microsocks).await;
+}
+
+/// A proxy that accepts the connection and never answers: the attempt ends within the
+/// connect timeout with an error, it does not hang.
+async fn a_silent_proxy_ends_in_an_error_not_a_hang(mode: Mode) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let server = TestServer::start().await;
+    for scheme in ["http", "socks5h"] {
+        let url = format!("{scheme}://127.0.0.1:{port}");
+        let error = within(
+            Client::builder(&server.url())
+                .manager(|b| {
+                    builder_for(b.proxy(&url), mode)
+                        .reconnection(false)
+                        .timeout(std::time::Duration::from_secs(1))
+                })
+                .connect(),
+        )
+        .await
+        .expect_err("the proxy never answers");
+        assert!(
+            matches!(
+                error,
+                ConnectError::Timeout(_)
+                    | ConnectError::Transport(TransportError::Proxy(
+                        ProxyError::Unreachable { .. }
+                    ))
+            ),
+            "{url} ({mode:?}): {error:?}"
+        );
+    }
+    assert_eq!(server.peers().await, Vec::<String>::new());
+    silent.abort();
+}
+per_transport_pair!(a_silent_proxy_ends_in_an_error_not_a_hang);
