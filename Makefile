@@ -13,6 +13,15 @@ $(SERVER_DIR)/node_modules/.package-lock.json: $(SERVER_DIR)/package-lock.json
 	npm ci --prefix $(SERVER_DIR)
 	touch $@
 
+# A Socket.IO 2.x server (tests/server-v2, its own lockfile) for the tests of servers that
+# speak the older protocol (tests/integration/tests/legacy_servers.rs).
+.PHONY: deps-node-v2
+deps-node-v2: tests/server-v2/node_modules/.package-lock.json
+
+tests/server-v2/node_modules/.package-lock.json: tests/server-v2/package-lock.json
+	npm ci --prefix tests/server-v2
+	touch $@
+
 # The scaled-out deployment of the cluster tests (tests/cluster): redis-server and nginx
 # from Debian's packages, installed when missing; the tests run them by hand on loopback
 # ports, never as services.
@@ -52,7 +61,7 @@ deps-proxies:
 	fi
 
 .PHONY: test-rust
-test-rust: deps-node deps-proxies
+test-rust: deps-node deps-node-v2 deps-proxies
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo test --workspace

@@ -88,6 +88,11 @@ pub enum TransportError {
     /// The server's handshake was not what Engine.IO v4 expects.
     #[error("unexpected handshake: {0}")]
     Handshake(String),
+    /// The server answered the handshake in Engine.IO v3 (Socket.IO 2.x), which this
+    /// client does not speak: reported as the refusal
+    /// `the server speaks an older Socket.IO protocol`, not retried.
+    #[error("the server speaks an older Engine.IO protocol (v3: a Socket.IO 2.x server)")]
+    OlderProtocol,
     /// The server broke the WebSocket protocol (RFC 6455): a bad frame, a reserved opcode,
     /// a fragment out of place.
     #[error("the server broke the WebSocket protocol: {0}")]
@@ -182,6 +187,7 @@ impl TransportError {
             | Self::Tls(_)
             | Self::PinMismatch { .. }
             | Self::Handshake(_)
+            | Self::OlderProtocol
             | Self::Proxy(_) => DisconnectReason::TransportError,
         }
     }

@@ -79,6 +79,13 @@ impl Payload {
         })
     }
 
+    /// Whether the payload is in Engine.IO v3's framing (Socket.IO 2.x servers):
+    /// `<length>:<packet>`, e.g. `97:0{"sid":…}2:40`, where v4 starts with a packet type.
+    pub fn is_engine_io_v3(&self) -> bool {
+        let digits = self.body.bytes().take_while(u8::is_ascii_digit).count();
+        digits > 0 && self.body.as_bytes().get(digits) == Some(&b':')
+    }
+
     /// How many packets are left to take.
     pub fn len(&self) -> usize {
         self.left
@@ -195,6 +202,24 @@ mod tests {
 
     use super::*;
     use crate::engineio::packet::tests::arb_packet;
+
+    #[test]
+    fn an_engine_io_v3_payload_is_told_from_a_v4_one() {
+        let v3 = r#"97:0{"sid":"s","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000}2:40"#;
+        assert!(Payload::new(v3.into(), 10)
+            .expect("payload")
+            .is_engine_io_v3());
+        let v4 = r#"0{"sid":"s","upgrades":[],"pingInterval":1,"pingTimeout":1,"maxPayload":1}"#;
+        assert!(!Payload::new(v4.into(), 10)
+            .expect("payload")
+            .is_engine_io_v3());
+        assert!(!Payload::new("4hello\u{1e}2".into(), 10)
+            .expect("payload")
+            .is_engine_io_v3());
+        assert!(!Payload::new("42".into(), 10)
+            .expect("payload")
+            .is_engine_io_v3());
+    }
 
     fn msg(s: &str) -> EnginePacket {
         EnginePacket::Message(s.into())

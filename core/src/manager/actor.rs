@@ -550,6 +550,14 @@ impl Actor {
     fn on_open_failed(&mut self, error: ConnectError) {
         tracing::debug!(%error, attempt = self.reconnect.attempts, "engine failed to open");
         self.engine = Engine::Idle;
+        if matches!(
+            error,
+            ConnectError::Transport(TransportError::OlderProtocol)
+        ) {
+            self.refuse_older_protocol();
+            self.schedule_reconnect();
+            return;
+        }
         if self.reconnect.attempts > 0 {
             self.manager_event_tx
                 .send(ManagerEvent::ReconnectError(error.clone()));
@@ -852,12 +860,7 @@ impl Actor {
         };
         let Some(sid) = sid else {
             tracing::warn!(%namespace, "CONNECT reply without sid (a Socket.IO v2 server?)");
-            let error = ConnectError::Rejected {
-                message: "the server speaks an older Socket.IO protocol".into(),
-                data: None,
-            };
-            ns.answer_waiters(&Err(error.clone()));
-            ns.deliver(SocketEvent::ConnectError(error));
+            self.refuse_older_protocol();
             self.close_engine(DisconnectReason::ParseError);
             return;
         };
@@ -902,6 +905,22 @@ impl Actor {
         }
         for emit in outbox {
             self.write_emit(emit);
+        }
+    }
+
+    /// A Socket.IO 2.x server (a CONNECT reply without `sid`, or an Engine.IO v3
+    /// handshake): every namespace waiting is refused, once, and leaves (not retried: the
+    /// server will not change its protocol), before the connection closes.
+    fn refuse_older_protocol(&mut self) {
+        let error = ConnectError::Rejected {
+            message: "the server speaks an older Socket.IO protocol".into(),
+            data: None,
+        };
+        for ns in self.namespaces.iter_mut().filter(|ns| ns.active) {
+            ns.active = false;
+            ns.set_state(SocketState::Idle);
+            ns.answer_waiters(&Err(error.clone()));
+            ns.deliver(SocketEvent::ConnectError(error.clone()));
         }
     }
 

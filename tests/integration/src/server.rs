@@ -90,6 +90,26 @@ impl TestServer {
         TestServer::start_tls(config).await
     }
 
+    /// Starts a Socket.IO 2.x server (`tests/server-v2`: Engine.IO v3, Socket.IO protocol
+    /// 4). Only its port is of use: its control channel does nothing.
+    pub async fn start_v2() -> TestServer {
+        let v2_modules = server_dir()
+            .join("..")
+            .join("server-v2")
+            .join("node_modules");
+        assert!(
+            v2_modules.is_dir(),
+            "{} is missing: run `npm ci --prefix tests/server-v2` (or `make deps-node-v2`)",
+            v2_modules.display()
+        );
+        TestServer::launch_program(
+            Program::new("server-v2/server.js", Vec::new()),
+            json!({}),
+            None,
+        )
+        .await
+    }
+
     async fn launch(config: Value, ca: Option<Arc<TestCa>>) -> TestServer {
         TestServer::launch_program(Program::reference(), config, ca).await
     }

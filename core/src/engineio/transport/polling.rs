@@ -95,6 +95,9 @@ pub(crate) async fn handshake(
 ) -> Result<(Handshake, Polled), TransportError> {
     let url = endpoint.url(TransportKind::Polling, None);
     let mut packets = poll_once(endpoint, url, max_packets).await?;
+    if packets.is_engine_io_v3() {
+        return Err(TransportError::OlderProtocol);
+    }
     match packets.next().transpose()? {
         Some(EnginePacket::Open(handshake)) => Ok((
             *handshake,
