@@ -40,9 +40,9 @@ pub use listener::{EventListener, Subscription};
 pub use manager::Manager;
 pub use manager_events::{ManagerEvent, ManagerEventStream};
 pub use options::{default_client_options, ClientOptions, Transport};
-pub use reconnect_hook::{ReconnectHook, ReconnectHookError, ReconnectUpdate};
 #[cfg(unix)]
 pub use pipe::{AckReply, EventPipe, PipeBatch};
+pub use reconnect_hook::{ReconnectHook, ReconnectHookError, ReconnectUpdate};
 pub use socket::Socket;
 pub use stats::{AckRoundTrips, ConnectionStats};
 pub use stream::EventStream;
