@@ -82,18 +82,14 @@ impl TestProxy {
         Self::start_inner(kind, None).await
     }
 
-    /// Starts `kind` accepting only `user:password` (tinyproxy: Basic `Proxy-Authorization`,
-    /// its configuration takes letters, digits and `-._` only; microsocks: SOCKS5
-    /// username/password). squid is not offered with credentials.
+    /// Starts `kind` accepting only `user:password` (tinyproxy and squid: Basic
+    /// `Proxy-Authorization`; tinyproxy's configuration takes letters, digits and `-._`
+    /// only, squid checks an htpasswd file made with `openssl passwd -apr1`; microsocks:
+    /// SOCKS5 username/password).
     ///
     /// # Panics
-    /// As [`TestProxy::start`], and for squid.
+    /// As [`TestProxy::start`], and for squid when `openssl` is missing.
     pub async fn start_with_credentials(kind: ProxyKind, user: &str, password: &str) -> TestProxy {
-        assert_ne!(
-            kind,
-            ProxyKind::Squid,
-            "squid runs without credentials here"
-        );
         Self::start_inner(kind, Some((user.to_owned(), password.to_owned()))).await
     }
 
@@ -251,10 +247,28 @@ fn command(
             // squid started as root runs as `cache_effective_user` (Debian's `proxy`),
             // which must write its logs here; started as another user it stays that user.
             set_mode(dir, 0o777);
+            let access = match credentials {
+                None => "http_access allow all\n".to_owned(),
+                Some((user, password)) => {
+                    let passwords = dir.join("passwords");
+                    std::fs::write(&passwords, format!("{user}:{}\n", apr1(password)))
+                        .expect("write the squid password file");
+                    set_mode(&passwords, 0o644);
+                    format!(
+                        "auth_param basic program {SQUID_BASIC_AUTH} {}\n\
+                         auth_param basic children 1\n\
+                         auth_param basic realm ferrio\n\
+                         acl authenticated proxy_auth REQUIRED\n\
+                         http_access allow authenticated\n\
+                         http_access deny all\n",
+                        passwords.display()
+                    )
+                }
+            };
             let config = format!(
                 "http_port 127.0.0.1:{port}\n\
                  tcp_outgoing_address {PROXY_OUTGOING_ADDRESS}\n\
-                 http_access allow all\n\
+                 {access}\
                  cache deny all\n\
                  cache_mem 8 MB\n\
                  access_log stdio:{dir}/access.log\n\
@@ -286,6 +300,24 @@ fn command(
         }
     }
     command
+}
+
+/// squid's helper checking Basic credentials against an htpasswd file (Debian's path).
+const SQUID_BASIC_AUTH: &str = "/usr/lib/squid/basic_ncsa_auth";
+
+/// `password` hashed for an htpasswd file (`$apr1$…`), by `openssl passwd`.
+fn apr1(password: &str) -> String {
+    let output = std::process::Command::new("openssl")
+        .args(["passwd", "-apr1", password])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("openssl (apt-get install openssl) hashes squid's password: {e}")
+        });
+    assert!(output.status.success(), "openssl passwd failed: {output:?}");
+    String::from_utf8(output.stdout)
+        .expect("a UTF-8 hash")
+        .trim()
+        .to_owned()
 }
 
 fn set_mode(path: &Path, mode: u32) {

@@ -130,10 +130,15 @@ async fn carries_the_connection_with_credentials(
     kind: ProxyKind,
     password: &str,
     encoded: &str,
+    tls: bool,
     mode: Mode,
 ) {
     let proxy = TestProxy::start_with_credentials(kind, "ferrio", password).await;
-    let server = TestServer::start().await;
+    let server = if tls {
+        TestServer::start_tls(json!({})).await
+    } else {
+        TestServer::start().await
+    };
     let url = proxy.url_with_credentials("ferrio", encoded);
     let client = connect_through(&server, &url, mode).await;
     round_trips(&client, 10).await;
@@ -143,16 +148,46 @@ async fn carries_the_connection_with_credentials(
 
 async fn tinyproxy_with_credentials(mode: Mode) {
     // tinyproxy's configuration takes letters, digits and `-._` only.
-    carries_the_connection_with_credentials(ProxyKind::Tinyproxy, "pa-ss.w_rd", "pa-ss.w_rd", mode)
-        .await;
+    carries_the_connection_with_credentials(
+        ProxyKind::Tinyproxy,
+        "pa-ss.w_rd",
+        "pa-ss.w_rd",
+        false,
+        mode,
+    )
+    .await;
 }
 per_transport!(tinyproxy_with_credentials, tinyproxy_with_credentials);
+
+/// squid checks Basic credentials on every plainly proxied request and on `CONNECT`
+/// (the polling tunnel to an https server is reqwest's, the WebSocket's ours).
+async fn squid_with_credentials(mode: Mode) {
+    carries_the_connection_with_credentials(
+        ProxyKind::Squid,
+        "s3:cr@t",
+        "s3%3Acr%40t",
+        false,
+        mode,
+    )
+    .await;
+}
+per_transport!(squid_with_credentials, squid_with_credentials);
+
+async fn squid_with_credentials_over_https(mode: Mode) {
+    carries_the_connection_with_credentials(ProxyKind::Squid, "s3:cr@t", "s3%3Acr%40t", true, mode)
+        .await;
+}
+per_transport!(
+    squid_with_credentials_over_https,
+    squid_with_credentials_over_https
+);
 
 async fn socks5_with_credentials(mode: Mode) {
     carries_the_connection_with_credentials(
         ProxyKind::Microsocks,
         "p@ss:word",
         "p%40ss%3Aword",
+        false,
         mode,
     )
     .await;
@@ -161,9 +196,13 @@ per_transport!(socks5_with_credentials, socks5_with_credentials);
 
 /// Wrong credentials end the connection attempt with a typed error, and nothing reaches
 /// the server.
-async fn refused_credentials_are_a_typed_error(kind: ProxyKind, mode: Mode) {
+async fn refused_credentials_are_a_typed_error(kind: ProxyKind, tls: bool, mode: Mode) {
     let proxy = TestProxy::start_with_credentials(kind, "ferrio", "right").await;
-    let server = TestServer::start().await;
+    let server = if tls {
+        TestServer::start_tls(json!({})).await
+    } else {
+        TestServer::start().await
+    };
     let error = try_connect_through(
         &server,
         &proxy.url_with_credentials("ferrio", "wrong"),
@@ -184,12 +223,23 @@ async fn refused_credentials_are_a_typed_error(kind: ProxyKind, mode: Mode) {
 }
 
 async fn tinyproxy_refuses_wrong_credentials(mode: Mode) {
-    refused_credentials_are_a_typed_error(ProxyKind::Tinyproxy, mode).await;
+    refused_credentials_are_a_typed_error(ProxyKind::Tinyproxy, false, mode).await;
 }
 per_transport_pair!(tinyproxy_refuses_wrong_credentials);
 
+async fn squid_refuses_wrong_credentials(mode: Mode) {
+    refused_credentials_are_a_typed_error(ProxyKind::Squid, false, mode).await;
+}
+per_transport_pair!(squid_refuses_wrong_credentials);
+
+/// Polling to an https server goes through reqwest's `CONNECT` tunnel: its 407 is typed too.
+async fn squid_refuses_wrong_credentials_over_https(mode: Mode) {
+    refused_credentials_are_a_typed_error(ProxyKind::Squid, true, mode).await;
+}
+per_transport_pair!(squid_refuses_wrong_credentials_over_https);
+
 async fn socks5_refuses_wrong_credentials(mode: Mode) {
-    refused_credentials_are_a_typed_error(ProxyKind::Microsocks, mode).await;
+    refused_credentials_are_a_typed_error(ProxyKind::Microsocks, false, mode).await;
 }
 per_transport_pair!(socks5_refuses_wrong_credentials);
 
