@@ -167,10 +167,14 @@ public class Socket internal constructor(
      * @throws IllegalArgumentException for arguments of a type that cannot be sent.
      * @throws ClosedException once the manager is closed.
      */
-    public fun emit(event: String, vararg args: Any?) {
+    public fun emit(event: String, vararg args: Any?): Unit = emitList(event, args.asList())
+
+    /** [emit] of the arguments [args]. */
+    @PublishedApi
+    internal fun emitList(event: String, args: List<Any?>) {
         if (isClosed.get()) throw ClosedException()
         if (event in RESERVED_EVENTS) throw EmitException("`$event` is a reserved event name")
-        outbox.add(this, event, Codec.encode(args.asList()))
+        outbox.add(this, event, Codec.encode(args))
     }
 
     /**
@@ -188,7 +192,7 @@ public class Socket internal constructor(
      */
     @JvmSynthetic
     public inline fun <reified T> emit(event: String, value: T): Unit =
-        emit(event, *arrayOf(Payloads.encode(value) { serializer<T>() }))
+        emitList(event, listOf(Payloads.encode(value) { serializer<T>() }))
 
     /**
      * Sends [event] with [args] and returns the values the server acknowledged it with. The
