@@ -112,6 +112,22 @@ pub async fn next_lifecycle(stream: &mut EventStream) -> SocketEvent {
     .await
 }
 
+/// Waits for the socket to connect again: the next `Connect` on `stream`, after any
+/// number of failed attempts (`ConnectError`: the attempt came before the network was
+/// back, as a slow machine may schedule it); any other lifecycle event fails the test.
+pub async fn next_connect(stream: &mut EventStream) -> SocketEvent {
+    within(async {
+        loop {
+            match stream.next().await.expect("stream open") {
+                SocketEvent::Event(_) | SocketEvent::ConnectError(_) => continue,
+                connect @ SocketEvent::Connect { .. } => return connect,
+                other => panic!("expected a connect, got {other:?}"),
+            }
+        }
+    })
+    .await
+}
+
 /// Generates one `#[tokio::test]` per [`Mode`] calling `$body(mode)`.
 #[macro_export]
 macro_rules! per_transport {
