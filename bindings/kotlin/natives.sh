@@ -95,10 +95,13 @@ cross_build() { # triple jna-dir gnu-triple debian-package
     install_lib "$target_dir/$triple/$profile/$lib" "$jna"
 }
 
-# Copies a built library to CLASSES_DIR/<jna-dir>/.
+# Copies a built library to CLASSES_DIR/<jna-dir>/: through a temporary file renamed into
+# place, so that a test JVM still running with the previous one mapped keeps its file (an
+# overwrite in place would end that JVM with SIGBUS).
 install_lib() { # source jna-dir
     mkdir -p "$classes/$2"
-    cp "$1" "$classes/$2/$lib"
+    cp "$1" "$classes/$2/$lib.tmp.$$"
+    mv -f "$classes/$2/$lib.tmp.$$" "$classes/$2/$lib"
     echo "natives.sh: $2/$lib <- ${1#"$root"/}"
 }
 
