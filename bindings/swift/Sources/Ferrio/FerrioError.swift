@@ -1,6 +1,14 @@
 import Foundation
 internal import FerrioUniFFI
 
+/// What a failed connection of a namespace says (``Socket/onConnectError(perform:)``).
+public struct ConnectErrorInfo: Sendable, Hashable {
+    /// The server's message when it refused the namespace, else the client's.
+    public let message: String
+    /// The data the server's middleware attached to its refusal, if any.
+    public let data: JSONValue?
+}
+
 /// Everything Ferrio throws.
 public enum FerrioError: Error, Sendable, Hashable {
     /// The server refused the namespace (its middleware called `next(new Error(message))`):

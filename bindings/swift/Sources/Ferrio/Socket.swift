@@ -153,6 +153,25 @@ public final class Socket: Sendable {
         }
     }
 
+    /// Calls `handler` whenever the namespace connects (after ``id`` is set, before
+    /// ``connect()`` returns): the typed form of `on("connect")`.
+    @discardableResult
+    public func onConnect(perform handler: @escaping @Sendable () async -> Void) -> HandlerID {
+        hub.add("connect") { _ in await handler() }
+    }
+
+    /// Calls `handler` whenever connecting the namespace fails: the server refused it (its
+    /// message and data) or could not be reached (the client's message, no data). The typed
+    /// form of `on("connect_error")`; it runs before ``connect()`` throws.
+    @discardableResult
+    public func onConnectError(perform handler: @escaping @Sendable (ConnectErrorInfo) async -> Void) -> HandlerID {
+        hub.add("connect_error") { event in
+            let payload = event.arguments.value
+            let data = payload?["data"].flatMap { $0 == .null ? nil : $0 }
+            await handler(ConnectErrorInfo(message: payload?["message"]?.stringValue ?? "", data: data))
+        }
+    }
+
     /// Calls `handler` with the reason whenever the namespace is disconnected.
     @discardableResult
     public func onDisconnect(perform handler: @escaping @Sendable (DisconnectReason) async -> Void) -> HandlerID {

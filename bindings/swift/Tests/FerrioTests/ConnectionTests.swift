@@ -128,6 +128,26 @@ struct ConnectionTests {
         await manager.close()
     }
 
+    @Test("onConnect and onConnectError are the typed lifecycle handlers")
+    func typedLifecycleHandlers() async throws {
+        let manager = try Manager(url: TestServer.shared.url)
+        let main = try manager.socket(forNamespace: "/")
+        let connects = Recorder<String?>()
+        main.onConnect { connects.record(main.id) }
+        try await main.connect()
+        #expect(connects.count == 1)
+        #expect(try await connects.next() == main.id)
+        let refused = try manager.socket(forNamespace: "/no")
+        let errors = Recorder<ConnectErrorInfo>()
+        refused.onConnectError { errors.record($0) }
+        await #expect(throws: FerrioError.self) { try await refused.connect() }
+        #expect(errors.count == 1)
+        let error = try await errors.next()
+        #expect(error.message == "Auth failed (custom namespace)")
+        #expect(error.data == ["reason": "denied", "code": 42])
+        await manager.close()
+    }
+
     @Test("an unreachable server throws connectionFailed")
     func unreachableServerThrowsConnectionFailed() async throws {
         let client = try Client(
