@@ -4,80 +4,20 @@
 
 #![cfg(unix)]
 
-use std::process::{Output, Stdio};
-use std::time::Duration;
+mod common;
 
+use common::{assert_echoed as assert_echo_line, echo_line, json_lines, run_connect};
 use ferrio_integration_tests::{ProxyKind, TestProxy, TestServer, PROXY_OUTGOING_ADDRESS};
-use serde_json::{json, Value};
-use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
+use serde_json::json;
 
-/// How long one run may take before the test fails.
-const RUN_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// An ack'ed echo, then the end of input.
-const ECHO: &str = "{\"emit\":\"echo\",\"args\":[\"proxied\"],\"ack\":true}\n";
-
-/// Runs `ferrio connect URL ARGS...` with `env` set and the proxy variables cleared
-/// otherwise, [`ECHO`] on stdin; returns its output once it exited.
-async fn run(url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ferrio"));
-    for name in [
-        "http_proxy",
-        "HTTP_PROXY",
-        "https_proxy",
-        "HTTPS_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-        "no_proxy",
-        "NO_PROXY",
-    ] {
-        command.env_remove(name);
-    }
-    let mut child = command
-        .envs(env.iter().copied())
-        .arg("connect")
-        .arg(url)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the ferrio binary starts");
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    stdin.write_all(ECHO.as_bytes()).await.expect("stdin");
-    drop(stdin);
-    tokio::time::timeout(RUN_TIMEOUT, child.wait_with_output())
-        .await
-        .expect("ferrio exits within the timeout")
-        .expect("its output")
+/// Runs `ferrio connect URL ARGS...` with `env` set, an ack'ed echo on stdin.
+async fn run(url: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    run_connect(url, args, &echo_line("proxied"), env).await
 }
 
-/// The JSON lines of stdout.
-fn lines(output: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}")))
-        .collect()
-}
-
-/// Asserts that `output` connected, got the echo's ack and exited 0.
-fn assert_echoed(output: &Output) {
-    let lines = lines(output);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(
-        lines.first().map(|l| &l["type"]),
-        Some(&json!("connect")),
-        "{lines:?} {stderr}"
-    );
-    assert!(
-        lines
-            .iter()
-            .any(|l| l["type"] == "ack" && l["args"] == json!(["proxied"])),
-        "{lines:?} {stderr}"
-    );
-    assert_eq!(output.status.code(), Some(0), "{lines:?} {stderr}");
+/// Asserts that a run connected, got the echo's ack and exited 0.
+fn assert_echoed(output: &std::process::Output) {
+    assert_echo_line(output, "proxied");
 }
 
 /// Whether every connection the server accepted came from `address` (and there was one).
@@ -146,7 +86,7 @@ async fn an_unreachable_proxy_is_a_connect_error_naming_it() {
         &[],
     )
     .await;
-    let lines = lines(&output);
+    let lines = json_lines(&output);
     let error = lines
         .iter()
         .find(|l| l["type"] == "connect_error")

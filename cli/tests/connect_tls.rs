@@ -1,67 +1,21 @@
 //! `ferrio connect` with the TLS options (`--pin`, `--client-cert`/`--client-key`,
 //! `--insecure`) against the reference server over HTTPS.
 
-use std::process::{Output, Stdio};
-use std::time::Duration;
+mod common;
 
+use common::{assert_echoed, echo_line, json_lines, run_connect};
 use ferrio::SpkiPin;
 use ferrio_integration_tests::{TestCa, TestServer};
-use serde_json::{json, Value};
-use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
+use serde_json::json;
 
-/// How long one run may take before the test fails.
-const RUN_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Runs `ferrio connect URL ARGS... --count 1` with `input` on stdin (ended after it) and
-/// returns its output once it exited.
-async fn run(url: &str, args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrio"))
-        .arg("connect")
-        .arg(url)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the ferrio binary starts");
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    stdin.write_all(input.as_bytes()).await.expect("stdin");
-    drop(stdin);
-    tokio::time::timeout(RUN_TIMEOUT, child.wait_with_output())
-        .await
-        .expect("ferrio exits within the timeout")
-        .expect("its output")
+/// Runs `ferrio connect URL ARGS...` with `input` on stdin.
+async fn run(url: &str, args: &[&str], input: &str) -> std::process::Output {
+    run_connect(url, args, input, &[]).await
 }
 
-/// The JSON lines of stdout.
-fn lines(output: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}")))
-        .collect()
-}
-
-/// An ack'ed echo, then the end of input.
-const ECHO: &str = "{\"emit\":\"echo\",\"args\":[\"tls\"],\"ack\":true}\n";
-
-/// Asserts that `output` connected, got the echo's ack and exited 0.
-fn assert_connected(output: &Output) {
-    let lines = lines(output);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(
-        lines.first().map(|l| &l["type"]),
-        Some(&json!("connect")),
-        "{lines:?} {stderr}"
-    );
-    assert!(
-        lines
-            .iter()
-            .any(|l| l["type"] == "ack" && l["args"] == json!(["tls"])),
-        "{lines:?} {stderr}"
-    );
-    assert_eq!(output.status.code(), Some(0), "{lines:?} {stderr}");
+/// Asserts that a run connected, got its echo's ack and exited 0.
+fn assert_connected(output: &std::process::Output) {
+    assert_echoed(output, "tls");
 }
 
 fn path(path: std::path::PathBuf) -> String {
@@ -82,7 +36,7 @@ async fn a_matching_pin_connects_and_a_wrong_one_is_a_connect_error() {
     let output = run(
         &server.url(),
         &["--ca-cert", &ca_cert, "--pin", &wrong, "--pin", &right],
-        ECHO,
+        &echo_line("tls"),
     )
     .await;
     assert_connected(&output);
@@ -90,10 +44,10 @@ async fn a_matching_pin_connects_and_a_wrong_one_is_a_connect_error() {
     let output = run(
         &server.url(),
         &["--ca-cert", &ca_cert, "--pin", &wrong, "--no-reconnection"],
-        ECHO,
+        &echo_line("tls"),
     )
     .await;
-    let lines = lines(&output);
+    let lines = json_lines(&output);
     assert_eq!(lines[0]["type"], "connect_error", "{lines:?}");
     let message = lines[0]["message"].as_str().expect("a message");
     assert!(message.contains("no pinned key"), "{message}");
@@ -126,7 +80,7 @@ async fn a_client_certificate_passes_mutual_tls() {
             "--client-key",
             &path(ca.client_key_path()),
         ],
-        ECHO,
+        &echo_line("tls"),
     )
     .await;
     assert_connected(&output);
@@ -135,7 +89,7 @@ async fn a_client_certificate_passes_mutual_tls() {
 #[tokio::test]
 async fn insecure_connects_without_the_ca_and_warns() {
     let server = TestServer::start_tls(json!({})).await;
-    let output = run(&server.url(), &["--insecure"], ECHO).await;
+    let output = run(&server.url(), &["--insecure"], &echo_line("tls")).await;
     assert_connected(&output);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
