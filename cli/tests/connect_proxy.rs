@@ -8,7 +8,6 @@ mod common;
 
 use common::{assert_echoed as assert_echo_line, echo_line, json_lines, run_connect};
 use ferrio_integration_tests::{ProxyKind, TestProxy, TestServer, PROXY_OUTGOING_ADDRESS};
-use serde_json::json;
 
 /// Runs `ferrio connect URL ARGS...` with `env` set, an ack'ed echo on stdin.
 async fn run(url: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
