@@ -27,7 +27,7 @@ SERVER_JS = Path(__file__).resolve().parents[3] / "tests" / "server" / "server.j
 SENDER = """
 import sys, ferrio
 url, n = sys.argv[1], int(sys.argv[2])
-with ferrio.Client(reconnection=False) as client:
+with ferrio.SimpleClient(reconnection=False) as client:
     client.connect(url, transports=["websocket"])
     for i in range(n):
         client.emit("toRoom", ("bench", i))

@@ -75,7 +75,7 @@ def test_the_blocking_client_calls_its_auth_callable_on_reconnection(fresh_serve
         calls.append(len(calls) + 1)
         return dict(token)
 
-    client = ferrio.Client(reconnection_delay=0.05, reconnection_delay_max=0.2)
+    client = ferrio.SimpleClient(reconnection_delay=0.05, reconnection_delay_max=0.2)
     client.connect(server.url, namespace="/auth", transports="websocket", auth=auth)
     try:
         assert client.receive(timeout=10) == ["welcome", "secret"]

@@ -10,7 +10,7 @@ import pytest
 
 import ferrio
 from ferrio._ffi import ferrio_ffi as ffi
-from ferrio._options import Settings
+from ferrio._options import Options, Settings
 
 URL = "http://localhost:3000"
 
@@ -35,14 +35,21 @@ def connect_options(settings: Settings) -> ffi.ClientOptions:
     )
 
 
-@pytest.mark.parametrize("client_class", [ferrio.AsyncClient, ferrio.Client])
+@pytest.mark.parametrize("client_class", [ferrio.AsyncClient, ferrio.Client, ferrio.SimpleClient])
 def test_every_option_of_a_client_defaults_to_the_core(client_class: type[Any]) -> None:
+    # The constructors take the options of one place, ``Options``, none with a default of
+    # its own: ``Settings`` leaves what was not given to the core.
     constructor = inspect.signature(client_class.__init__).parameters
-    for name in CORE_OPTIONS:
-        assert constructor[name].default is None, name
+    assert constructor["options"].kind is inspect.Parameter.VAR_KEYWORD
+    assert set(CORE_OPTIONS) <= set(Options.__annotations__)
     connect = inspect.signature(client_class.connect).parameters
     assert connect["wait_timeout"].default is None
     assert connect["socketio_path"].default is None
+
+
+def test_an_unknown_option_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="reconection"):
+        ferrio.Client(reconection=False)  # type: ignore[call-arg]
 
 
 def test_the_options_of_a_client_given_nothing_are_the_cores_defaults() -> None:

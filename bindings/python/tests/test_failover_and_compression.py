@@ -33,7 +33,7 @@ async def test_connect_uses_a_fallback_url_when_the_first_server_is_down(
 
 
 def test_the_blocking_client_uses_a_fallback_url_too(server: Any, down_url: str) -> None:
-    with ferrio.Client(fallback_urls=[server.url]) as client:
+    with ferrio.SimpleClient(fallback_urls=[server.url]) as client:
         client.connect(down_url, transports="websocket")
         assert client.call("echo", "blocking") == "blocking"
 

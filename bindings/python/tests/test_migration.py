@@ -1,9 +1,11 @@
 """python-socketio habits against the reference server: ``wait()`` returning when the
-connection has ended for good, ``once``/``off``, the ``"*"`` catch-all, ``transport()``."""
+connection has ended for good, ``once``/``off``, the ``"*"`` catch-all, ``transport()``
+(the blocking event-driven ``Client``'s are in ``test_client.py``)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import ferrio
@@ -227,3 +229,26 @@ def test_the_blocking_client_reports_its_transport_with_a_method(server: TestSer
         assert client.transport() is None
         client.connect(server.url, transports=["polling"])
         assert client.transport() == "polling"
+
+
+def test_the_simple_client_reports_its_transport_with_a_property(server: TestServer) -> None:
+    with ferrio.SimpleClient() as client:
+        assert client.transport == ""
+        client.connect(server.url, transports=["websocket"])
+        assert client.transport == "websocket"
+
+
+def test_python_socketios_logger_options_are_accepted(server: TestServer) -> None:
+    ferrio_logger = logging.getLogger("ferrio")
+    level, handlers = ferrio_logger.level, list(ferrio_logger.handlers)
+    try:
+        client = ferrio.Client(logger=True, engineio_logger=True)
+        assert ferrio_logger.level == logging.INFO
+        client.connect(server.url)
+        try:
+            assert client.call("echo", "logged") == "logged"
+        finally:
+            client.disconnect()
+    finally:
+        ferrio_logger.setLevel(level)
+        ferrio_logger.handlers[:] = handlers

@@ -109,7 +109,7 @@ async def test_proxy_carries_every_transport(
 
 def test_the_blocking_client_takes_a_proxy_too(fresh_server: Any, tinyproxy: Tinyproxy) -> None:
     server = fresh_server()
-    with ferrio.Client(proxy=tinyproxy.url, reconnection=False) as client:
+    with ferrio.SimpleClient(proxy=tinyproxy.url, reconnection=False) as client:
         client.connect(server.url)
         assert client.call("echo", "blocking") == "blocking"
     assert all_from(server.control("peers")["peers"], PROXY_OUTGOING_ADDRESS)

@@ -44,7 +44,7 @@ async def test_no_thread_or_task_outlives_a_disconnected_client(server: TestServ
 
 def test_no_thread_outlives_a_closed_sync_client(server: TestServer) -> None:
     threads_before = threading.enumerate()
-    with ferrio.Client(server.url) as client:
+    with ferrio.SimpleClient(server.url) as client:
         client.emit("message", 1)
         assert client.receive(timeout=10) == ["message-back", 1]
     assert threading.enumerate() == threads_before

@@ -84,7 +84,7 @@ async def test_stats_report_the_upgrade_and_the_last_ping(fresh_server: Any) -> 
 
 
 def test_the_blocking_client_has_stats_too(server: Any) -> None:
-    with ferrio.Client() as client:
+    with ferrio.SimpleClient() as client:
         client.connect(server.url, transports="websocket")
         assert client.call("echo", 1) == 1
         stats = client.stats()

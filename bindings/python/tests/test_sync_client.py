@@ -1,4 +1,4 @@
-"""The blocking Client: no event loop anywhere."""
+"""The blocking SimpleClient: no event loop anywhere."""
 
 from __future__ import annotations
 
@@ -11,19 +11,19 @@ from conftest import TestServer
 
 
 def test_the_sync_client_emits_calls_and_receives(server: TestServer) -> None:
-    with ferrio.Client() as client:
+    with ferrio.SimpleClient() as client:
         client.connect(server.url, transports=["websocket"])
         assert client.connected and client.sid is not None
-        assert client.transport() == "websocket"
+        assert client.transport == "websocket"  # a property, as python-socketio's
         client.emit("message", ("hi", b"\x01", {"n": 1}))
         assert client.receive(timeout=10) == ["message-back", "hi", b"\x01", {"n": 1}]
         assert client.call("echo", ("a", 1)) == ("a", 1)
         assert client.call("getId") == client.sid
-    assert not client.connected
+    assert not client.connected and client.transport == ""
 
 
 def test_receive_times_out_with_ferrio_timeout_error(server: TestServer) -> None:
-    client = ferrio.Client(server.url)
+    client = ferrio.SimpleClient(server.url)
     with client:
         with pytest.raises(ferrio.TimeoutError):
             client.receive(timeout=0.1)
@@ -33,7 +33,7 @@ def test_receive_times_out_with_ferrio_timeout_error(server: TestServer) -> None
 
 
 def test_the_sync_client_answers_server_acks_and_sees_namespaces(server: TestServer) -> None:
-    with ferrio.Client() as client:
+    with ferrio.SimpleClient() as client:
         client.connect(server.url, namespace="/custom", auth={"user": "me"})
         assert client.receive(timeout=10) == ["auth", {"user": "me"}]
         with ThreadPoolExecutor(1) as pool:
@@ -49,7 +49,7 @@ def test_the_sync_client_answers_server_acks_and_sees_namespaces(server: TestSer
 
 
 def test_the_sync_client_reports_rejection(server: TestServer) -> None:
-    client = ferrio.Client()
+    client = ferrio.SimpleClient()
     with pytest.raises(ferrio.ConnectionRefusedError) as raised:
         client.connect(server.url, namespace="/no")
     assert raised.value.data == {"reason": "denied", "code": 42}

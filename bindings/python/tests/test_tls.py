@@ -90,7 +90,7 @@ def test_a_pin_that_does_not_parse_is_a_connection_error(
 ) -> None:
     server = tls_server()
     with (
-        ferrio.Client(reconnection=False, certificate_pins=["md5/abc"]) as client,
+        ferrio.SimpleClient(reconnection=False, certificate_pins=["md5/abc"]) as client,
         pytest.raises(ferrio.ConnectionError, match="sha256/"),
     ):
         client.connect(server.url)
@@ -100,13 +100,13 @@ def test_the_blocking_client_checks_pins_too(
     certs: Path, tls_server: Callable[..., TestServer]
 ) -> None:
     server = tls_server()
-    with ferrio.Client(
+    with ferrio.SimpleClient(
         ca_cert=str(certs / "ca.pem"), certificate_pins=[pin(certs, "server")]
     ) as client:
         client.connect(server.url)
         assert client.call("echo", 1) == 1
     with (
-        ferrio.Client(
+        ferrio.SimpleClient(
             reconnection=False,
             ca_cert=str(certs / "ca.pem"),
             certificate_pins=[pin(certs, "other")],

@@ -1,5 +1,6 @@
-"""ferrio: a fast Socket.IO v5 client, with an asyncio API in the style of python-socketio
-(:class:`AsyncClient`) and a blocking one for scripts (:class:`Client`), over a Rust core."""
+"""ferrio: a fast Socket.IO v5 client with python-socketio's clients over a Rust core: the
+asyncio :class:`AsyncClient`, the event-driven blocking :class:`Client` and the
+:class:`SimpleClient` for scripts."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from .exceptions import (
     InternalError,
     TimeoutError,
 )
-from .namespace import AsyncClientNamespace
+from .namespace import AsyncClientNamespace, ClientNamespace
+from .simple_client import SimpleClient
 
 __version__: str = _native.ferrio_version()
 
@@ -30,6 +32,7 @@ __all__ = [
     "BadNamespaceError",
     "CertificatePinError",
     "Client",
+    "ClientNamespace",
     "ConnectionError",
     "ConnectionRefusedError",
     "ConnectionStats",
@@ -38,6 +41,7 @@ __all__ = [
     "Event",
     "FerrioError",
     "InternalError",
+    "SimpleClient",
     "TimeoutError",
     "__version__",
 ]

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
+import sys
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ._auth import AuthValue
 from ._ffi import ferrio_ffi as ffi
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 _TRANSPORTS = {"polling": ffi.Transport.POLLING, "websocket": ffi.Transport.WEBSOCKET}
 
@@ -15,64 +21,107 @@ def _millis(seconds: float) -> int:
     return max(0, int(seconds * 1000))
 
 
+#: Options given as the native field takes them, and options in seconds (native: ms).
+_SAME_UNITS = {
+    "compression": "compression",
+    "reconnection": "reconnection",
+    "randomization_factor": "randomization_factor",
+}
+_SECONDS = {
+    "reconnection_delay": "reconnection_delay_ms",
+    "reconnection_delay_max": "reconnection_delay_max_ms",
+    "ack_timeout": "ack_timeout_ms",
+}
+
+
 def default_options(url: str = "") -> ffi.ClientOptions:
     """The native options of a connection to ``url`` with the core's defaults: the one
     place every default of this package comes from."""
     return ffi.default_client_options(url)
 
 
-class Settings:
-    """What the client constructor was given (python-socketio names, seconds); ``None``
-    keeps the core's default."""
+class Options(TypedDict, total=False):
+    """The keyword arguments of every client's constructor (:class:`AsyncClient`,
+    :class:`Client`, :class:`SimpleClient`), python-socketio's names, times in seconds.
+    An option not given (or ``None``) keeps the Rust core's default, the same in every
+    language.
 
-    def __init__(
-        self,
-        *,
-        reconnection: bool | None = None,
-        reconnection_attempts: int | None = None,
-        reconnection_delay: float | None = None,
-        reconnection_delay_max: float | None = None,
-        randomization_factor: float | None = None,
-        ack_timeout: float | None = None,
-        ca_cert: str | None = None,
-        ssl_verify: bool = True,
-        certificate_pins: list[str] | None = None,
-        client_cert: str | None = None,
-        client_key: str | None = None,
-        compression: bool | None = None,
-        fallback_urls: list[str] | None = None,
-        proxy: str | None = None,
-        trust_env: bool = True,
-    ) -> None:
+    - ``reconnection``, ``reconnection_attempts`` (``0``: unlimited),
+      ``reconnection_delay``, ``reconnection_delay_max``, ``randomization_factor``: how a
+      lost connection is reconnected.
+    - ``ack_timeout``: the default timeout of an emit with acknowledgement.
+    - ``ca_cert``: an extra CA certificate (PEM text or a file path); ``ssl_verify=False``
+      accepts any server certificate (development only, logged by the core);
+      ``certificate_pins``: ``["sha256/<base64>", ...]`` public keys one certificate of
+      the verified chain must hold; ``client_cert`` and ``client_key``: a client
+      certificate for mutual TLS (PEM text or file paths).
+    - ``compression``: ask for compressed polling responses (on by default).
+    - ``fallback_urls``: servers tried in order when the URL cannot be reached.
+    - ``proxy``: the proxy of both transports: ``"http://user:pass@host:port"``
+      (CONNECT, or plain proxying of polling to ``http://`` servers),
+      ``"socks5h://host:port"`` (the proxy resolves the server's name) or
+      ``"socks5://host:port"``. Without it the environment's ``HTTPS_PROXY``,
+      ``HTTP_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` are read as curl reads them, unless
+      ``trust_env=False`` (as in httpx and requests). A proxy that cannot be used raises
+      :class:`ferrio.ProxyError`.
+    - ``logger``, ``engineio_logger``: python-socketio's; ``True`` logs the ``ferrio``
+      logger's messages from ``INFO`` on to stderr when logging is not configured.
+    """
+
+    reconnection: bool | None
+    reconnection_attempts: int | None
+    reconnection_delay: float | None
+    reconnection_delay_max: float | None
+    randomization_factor: float | None
+    ack_timeout: float | None
+    ca_cert: str | None
+    ssl_verify: bool
+    certificate_pins: list[str] | None
+    client_cert: str | None
+    client_key: str | None
+    compression: bool | None
+    fallback_urls: list[str] | None
+    proxy: str | None
+    trust_env: bool
+    logger: bool
+    engineio_logger: bool
+
+
+class Settings:
+    """What the client constructor was given (see :class:`Options`); ``None`` keeps the
+    core's default."""
+
+    def __init__(self, **given: Unpack[Options]) -> None:
+        unknown = sorted(set(given) - set(Options.__annotations__))
+        if unknown:
+            raise TypeError(f"unexpected keyword argument {unknown[0]!r}")
+        # Copied to a plain dict: a TypedDict's optional keys have no defaults.
+        options: dict[str, Any] = dict(given)
         base = default_options()
-        base.proxy = proxy
-        base.proxy_from_environment = trust_env
-        if compression is not None:
-            base.compression = compression
-        if fallback_urls is not None:
-            base.fallback_urls = list(fallback_urls)
-        if reconnection is not None:
-            base.reconnection = reconnection
-        if reconnection_attempts is not None:
-            base.reconnection_attempts = reconnection_attempts or None
-        if reconnection_delay is not None:
-            base.reconnection_delay_ms = _millis(reconnection_delay)
-        if reconnection_delay_max is not None:
-            base.reconnection_delay_max_ms = _millis(reconnection_delay_max)
-        if randomization_factor is not None:
-            base.randomization_factor = randomization_factor
-        if ack_timeout is not None:
-            base.ack_timeout_ms = _millis(ack_timeout)
-        if not ssl_verify:
+        base.proxy = options.get("proxy")
+        base.proxy_from_environment = options.get("trust_env", True)
+        for name, field in _SAME_UNITS.items():
+            if options.get(name) is not None:
+                setattr(base, field, options[name])
+        for name, field in _SECONDS.items():
+            if options.get(name) is not None:
+                setattr(base, field, _millis(options[name]))
+        if options.get("fallback_urls") is not None:
+            base.fallback_urls = list(options["fallback_urls"])
+        if options.get("reconnection_attempts") is not None:
+            base.reconnection_attempts = options["reconnection_attempts"] or None
+        if not options.get("ssl_verify", True):
             base.danger_accept_invalid_certs = True
-        if certificate_pins is not None:
-            base.certificate_pins = list(certificate_pins)
-        if (client_cert is None) != (client_key is None):
+        if options.get("certificate_pins") is not None:
+            base.certificate_pins = list(options["certificate_pins"])
+        self.client_cert: str | None = options.get("client_cert")
+        self.client_key: str | None = options.get("client_key")
+        if (self.client_cert is None) != (self.client_key is None):
             raise ValueError("client_cert and client_key go together (mutual TLS)")
         self._base = base
-        self.ca_cert = ca_cert
-        self.client_cert = client_cert
-        self.client_key = client_key
+        self.ca_cert: str | None = options.get("ca_cert")
+        if options.get("logger") or options.get("engineio_logger"):
+            _log_to_stderr()
 
     @property
     def ack_timeout(self) -> float:
@@ -129,3 +178,13 @@ def transport_name(transport: ffi.Transport | None) -> str | None:
     if transport is None:
         return None
     return "websocket" if transport == ffi.Transport.WEBSOCKET else "polling"
+
+
+def _log_to_stderr() -> None:
+    """``logger=True``: the ``ferrio`` logger's messages from ``INFO`` on go to stderr,
+    unless logging has been configured (python-socketio's behaviour)."""
+    logger = logging.getLogger("ferrio")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+    if not logger.handlers and not logging.getLogger().handlers:
+        logger.addHandler(logging.StreamHandler(sys.stderr))

@@ -18,7 +18,7 @@ import logging
 import os
 import struct
 from types import TracebackType
-from typing import Any, Callable, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, overload
 
 from . import _codec
 from . import exceptions as exc
@@ -28,9 +28,12 @@ from ._event import Event
 from ._ffi import ferrio_ffi as ffi
 from ._finalise import track
 from ._handlers import RESERVED_EVENTS, Handler, Registered, take
-from ._options import Settings, transport_name
+from ._options import Options, Settings, transport_name
 from ._stats import ConnectionStats, stats_of
 from .namespace import AsyncClientNamespace
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 logger = logging.getLogger("ferrio")
 
@@ -174,56 +177,15 @@ class AsyncClient:
         reply = await client.call("join", "lobby", timeout=5)
         await client.disconnect()
 
-    Times are in seconds. ``reconnection_attempts=0`` means unlimited. An option left
-    ``None`` (as ``wait_timeout`` and ``socketio_path`` of ``connect``) takes the default
-    of the Rust core, the same in every language.
-
-    ``proxy`` is the proxy of both transports: ``"http://user:pass@host:port"`` (CONNECT,
-    or plain proxying of polling to ``http://`` servers), ``"socks5h://host:port"`` (the
-    proxy resolves the server's name) or ``"socks5://host:port"``. Without it the
-    environment's ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` are read
-    as curl reads them, unless ``trust_env=False`` (as in httpx and requests). A proxy
-    that cannot be used raises ``ConnectionError`` naming it.
+    The keyword arguments are the options of :class:`ferrio._options.Options` (times in
+    seconds, ``reconnection_attempts=0`` unlimited); an option left ``None`` (as
+    ``wait_timeout`` and ``socketio_path`` of ``connect``) takes the default of the Rust
+    core, the same in every language.
     """
 
-    def __init__(
-        self,
-        url: str | None = None,
-        *,
-        reconnection: bool | None = None,
-        reconnection_attempts: int | None = None,
-        reconnection_delay: float | None = None,
-        reconnection_delay_max: float | None = None,
-        randomization_factor: float | None = None,
-        ack_timeout: float | None = None,
-        ca_cert: str | None = None,
-        ssl_verify: bool = True,
-        certificate_pins: list[str] | None = None,
-        client_cert: str | None = None,
-        client_key: str | None = None,
-        compression: bool | None = None,
-        fallback_urls: list[str] | None = None,
-        proxy: str | None = None,
-        trust_env: bool = True,
-    ) -> None:
+    def __init__(self, url: str | None = None, **options: Unpack[Options]) -> None:
         self._url = url
-        self._settings = Settings(
-            reconnection=reconnection,
-            reconnection_attempts=reconnection_attempts,
-            reconnection_delay=reconnection_delay,
-            reconnection_delay_max=reconnection_delay_max,
-            randomization_factor=randomization_factor,
-            ack_timeout=ack_timeout,
-            ca_cert=ca_cert,
-            ssl_verify=ssl_verify,
-            certificate_pins=certificate_pins,
-            client_cert=client_cert,
-            client_key=client_key,
-            compression=compression,
-            fallback_urls=fallback_urls,
-            proxy=proxy,
-            trust_env=trust_env,
-        )
+        self._settings = Settings(**options)
         self._handlers: dict[str, dict[str, Registered]] = {}
         #: Class-based namespaces (``register_namespace``): their ``trigger_event``.
         self._namespace_handlers: dict[str, Registered] = {}

@@ -1,6 +1,6 @@
-"""``Client``: a blocking client for scripts, in the style of python-socketio's
-``SimpleClient``. No asyncio, no threads of its own: calls block in the native layer
-(without holding the GIL) and ``receive`` pulls drained batches.
+"""``SimpleClient``: a blocking client for scripts, as python-socketio's ``SimpleClient``
+(one namespace, ``receive`` instead of handlers). No asyncio, no threads of its own: calls
+block in the native layer (without holding the GIL) and ``receive`` pulls drained batches.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import collections
 import time
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _codec
 from . import exceptions as exc
@@ -17,73 +17,35 @@ from ._errors import convert
 from ._ffi import ferrio_ffi as ffi
 from ._finalise import track
 from ._handlers import RESERVED_EVENTS
-from ._options import Settings, transport_name
+from ._options import Options, Settings, transport_name
 from ._stats import ConnectionStats, stats_of
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 #: Longest single blocking wait in `receive`, so that Ctrl-C is seen.
 _SLICE_MS = 200
 
 
-class Client:
-    """A blocking Socket.IO client for one namespace.
+class SimpleClient:
+    """A blocking Socket.IO client for one namespace, as python-socketio's
+    ``SimpleClient``.
 
     ::
 
-        with ferrio.Client() as client:
+        with ferrio.SimpleClient() as client:
             client.connect("http://localhost:3000")
             client.emit("chat", "hello")
             event, *args = client.receive(timeout=5)
 
-    Times are in seconds. ``reconnection_attempts=0`` means unlimited. An option left
-    ``None`` (as ``wait_timeout`` and ``socketio_path`` of ``connect``) takes the default
-    of the Rust core, the same in every language.
-
-    ``proxy`` is the proxy of both transports: ``"http://user:pass@host:port"`` (CONNECT,
-    or plain proxying of polling to ``http://`` servers), ``"socks5h://host:port"`` (the
-    proxy resolves the server's name) or ``"socks5://host:port"``. Without it the
-    environment's ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` are read
-    as curl reads them, unless ``trust_env=False`` (as in httpx and requests). A proxy
-    that cannot be used raises ``ConnectionError`` naming it.
+    The keyword arguments are those of every client (see :class:`ferrio._options.Options`);
+    an option left ``None`` (as ``wait_timeout`` and ``socketio_path`` of ``connect``)
+    takes the default of the Rust core, the same in every language.
     """
 
-    def __init__(
-        self,
-        url: str | None = None,
-        *,
-        reconnection: bool | None = None,
-        reconnection_attempts: int | None = None,
-        reconnection_delay: float | None = None,
-        reconnection_delay_max: float | None = None,
-        randomization_factor: float | None = None,
-        ack_timeout: float | None = None,
-        ca_cert: str | None = None,
-        ssl_verify: bool = True,
-        certificate_pins: list[str] | None = None,
-        client_cert: str | None = None,
-        client_key: str | None = None,
-        compression: bool | None = None,
-        fallback_urls: list[str] | None = None,
-        proxy: str | None = None,
-        trust_env: bool = True,
-    ) -> None:
+    def __init__(self, url: str | None = None, **options: Unpack[Options]) -> None:
         self._url = url
-        self._settings = Settings(
-            reconnection=reconnection,
-            reconnection_attempts=reconnection_attempts,
-            reconnection_delay=reconnection_delay,
-            reconnection_delay_max=reconnection_delay_max,
-            randomization_factor=randomization_factor,
-            ack_timeout=ack_timeout,
-            ca_cert=ca_cert,
-            ssl_verify=ssl_verify,
-            certificate_pins=certificate_pins,
-            client_cert=client_cert,
-            client_key=client_key,
-            compression=compression,
-            fallback_urls=fallback_urls,
-            proxy=proxy,
-            trust_env=trust_env,
-        )
+        self._settings = Settings(**options)
         self._manager: ffi.Manager | None = None
         #: The last manager closed, for ``stats()`` after ``disconnect()``.
         self._closed_manager: ffi.Manager | None = None
@@ -216,17 +178,20 @@ class Client:
         """Whether the namespace is connected."""
         return self._socket is not None and self._socket.connected()
 
-    def transport(self) -> str | None:
-        """``"polling"`` or ``"websocket"`` while connected, else ``None`` (a method, as
-        python-socketio's ``transport()``)."""
-        return None if self._manager is None else transport_name(self._manager.transport())
+    @property
+    def transport(self) -> str:
+        """``"polling"`` or ``"websocket"`` while connected, else ``""`` (a property, as
+        python-socketio's ``SimpleClient.transport``)."""
+        if self._manager is None:
+            return ""
+        return transport_name(self._manager.transport()) or ""
 
     def stats(self) -> ConnectionStats:
         """The connection's statistics now (see :class:`ConnectionStats`); after
         ``disconnect()``, those counted until then."""
         return stats_of(self._manager or self._closed_manager)
 
-    def __enter__(self) -> Client:
+    def __enter__(self) -> SimpleClient:
         if self._url is not None and self._manager is None:
             self.connect(self._url)
         return self
