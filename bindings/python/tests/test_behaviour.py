@@ -1,0 +1,277 @@
+"""The behaviour table's Python driver: every scenario of tests/behaviour/scenarios.json run
+by ``ferrio.AsyncClient`` against a reference server of its own, over each transport;
+results in target/behaviour/python.json (tests/behaviour/coverage.py reads them).
+
+The client is python-socketio's shape: one ``connect()`` for all of a client's namespaces
+(the scenario's namespaces that the server accepts, with one auth), so a scenario's
+``connect`` steps start that call and wait for it; a namespace the server refuses is
+connected by a client of its own. Emits made while ``connect()`` is under way are the
+buffered ones. Handlers are one per event and namespace, as in python-socketio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import ferrio
+from conftest import TestServer
+
+REPO = Path(__file__).resolve().parents[3]
+CATALOGUE = REPO / "tests" / "behaviour" / "scenarios.json"
+LANGUAGE = "python"
+STEP_WAIT = 30.0
+SCENARIO_WAIT = 120.0
+TRANSPORTS = {"P": ["polling"], "W": ["websocket"], "U": None}
+
+SCENARIOS: list[dict[str, Any]] = json.loads(CATALOGUE.read_text(encoding="utf-8"))["scenarios"]
+RUNS = [(s, t) for s in SCENARIOS for t in s["transports"]]
+RESULTS: list[dict[str, str]] = []
+
+
+def to_native(value: Any) -> Any:
+    """A catalogue value as the client takes it: ``{"$binary": ...}`` becomes bytes."""
+    if isinstance(value, dict):
+        if list(value) == ["$binary"]:
+            return base64.b64decode(value["$binary"])
+        return {k: to_native(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_native(v) for v in value]
+    return value
+
+
+def to_catalogue(value: Any) -> Any:
+    """A client value as the catalogue writes it: bytes become ``{"$binary": ...}``."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"$binary": base64.b64encode(bytes(value)).decode()}
+    if isinstance(value, dict):
+        return {k: to_catalogue(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_catalogue(v) for v in value]
+    return value
+
+
+def matches(expected: Any, actual: Any) -> bool:
+    """Objects by the expected keys, arrays element by element, numbers by value."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            k in actual and matches(v, actual[k]) for k, v in expected.items()
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(actual, list)
+            and len(expected) == len(actual)
+            and all(matches(e, a) for e, a in zip(expected, actual))
+        )
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return type(expected) is type(actual) and expected == actual
+    return bool(expected == actual)
+
+
+class Records:
+    """What the handlers recorded, by record name (handlers run on the event loop)."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, list[Any]] = {}
+        self.changed = asyncio.Event()
+
+    def push(self, record: str, call: Any) -> None:
+        self.calls.setdefault(record, []).append(to_catalogue(call))
+        self.changed.set()
+
+    async def wait_for(self, record: str, count: int) -> list[Any]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STEP_WAIT
+        while len(self.calls.get(record, [])) < count:
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), max(0.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                raise AssertionError(
+                    f"{record}: {count} expected, got {self.calls.get(record, [])}"
+                ) from None
+        return list(self.calls[record])
+
+    async def expect(self, step: dict[str, Any]) -> None:
+        expected = step["calls"]
+        seen = await self.wait_for(step["record"], len(expected))
+        assert matches(expected, seen[: len(expected)]), f"expected {expected}, got {seen}"
+        if step.get("exact"):
+            assert len(seen) == len(expected), f"expected exactly {expected}, got {seen}"
+
+
+class Run:
+    """One scenario over one transport: the client and the clients of refused namespaces."""
+
+    def __init__(self, scenario: dict[str, Any], transport: str, server: TestServer) -> None:
+        self.server = server
+        self.transports = TRANSPORTS[transport]
+        self.records = Records()
+        self.client = ferrio.AsyncClient()
+        self.others: list[ferrio.AsyncClient] = []
+        connects = [s for s in scenario["steps"] if s["op"] == "connect"]
+        self.accepted = list(dict.fromkeys(s["nsp"] for s in connects if "error" not in s))
+        auths = [s["auth"] for s in connects if "auth" in s and "error" not in s]
+        self.auth: dict[str, Any] | None = auths[-1] if auths else None
+        self.connecting: asyncio.Future[None] | None = None
+
+    async def start_connecting(self) -> None:
+        """Starts the one ``connect()`` and yields until it registered its namespaces."""
+        if self.connecting is not None:
+            return
+        self.connecting = asyncio.ensure_future(
+            self.client.connect(
+                self.server.url,
+                namespaces=self.accepted,
+                auth=self.auth,
+                transports=self.transports,
+            )
+        )
+        while not all(n in self.client._namespaces for n in self.accepted):
+            if self.connecting.done():
+                self.connecting.result()
+                break
+            await asyncio.sleep(0)
+
+    def handler(self, step: dict[str, Any]) -> Any:
+        record = step["record"]
+        reply = step.get("reply")
+
+        def handle(*args: Any) -> Any:
+            self.records.push(record, list(args))
+            if reply is not None:
+                return tuple(to_native(reply))
+            return None
+
+        return handle
+
+    async def step(self, step: dict[str, Any]) -> None:
+        op = step["op"]
+        nsp = step.get("nsp", "/")
+        if op == "connect" and "error" in step:
+            refused = ferrio.AsyncClient()
+            self.others.append(refused)
+            with pytest.raises(ferrio.ConnectionRefusedError) as raised:
+                await refused.connect(
+                    self.server.url,
+                    namespaces=[nsp],
+                    auth=step.get("auth"),
+                    transports=self.transports,
+                )
+            seen = {"message": raised.value.message, "data": to_catalogue(raised.value.data)}
+            assert matches(step["error"], seen), f"expected {step['error']}, got {seen}"
+        elif op == "connect":
+            await self.start_connecting()
+            assert self.connecting is not None
+            await asyncio.wait_for(asyncio.shield(self.connecting), STEP_WAIT)
+        elif op == "emit":
+            await self.start_connecting()
+            for args in step.get("args_each", [step.get("args", [])]):
+                await self.client.emit(step["event"], tuple(to_native(args)), namespace=nsp)
+        elif op == "emit_ack":
+            await self.emit_ack(step, nsp)
+        elif op in ("on", "once"):
+            register = self.client.on if op == "on" else self.client.once
+            register(step["event"], self.handler(step), namespace=nsp)
+        elif op == "off":
+            self.client.off(step["event"], namespace=nsp)
+        elif op == "on_any":
+            record = step["record"]
+            self.client.on("*", lambda *call: self.records.push(record, list(call)), namespace=nsp)
+        elif op == "expect":
+            await self.records.expect(step)
+        elif op == "disconnect":
+            await self.client.disconnect()
+        elif op == "expect_disconnect":
+            await self.records.expect({"record": f"disconnect {nsp}", "calls": [[step["reason"]]]})
+        elif op == "expect_connected":
+            assert (nsp in self.client.namespaces) == step["connected"]
+        elif op == "server":
+            answer = await self.server.acontrol(step["action"], step.get("body", {}))
+            expected = step.get("expect", {})
+            assert matches(expected, answer), f"expected {expected}, answered {answer}"
+        else:
+            raise AssertionError(f"unknown op {op}")
+
+    async def emit_ack(self, step: dict[str, Any], nsp: str) -> None:
+        args = tuple(to_native(step["args"]))
+        if step.get("error") == "timeout":
+            with pytest.raises(ferrio.TimeoutError):
+                await self.client.call(
+                    step["event"], args, namespace=nsp, timeout=step["timeout_ms"] / 1000
+                )
+            return
+        # A callback gets the reply's values as they are (call() returns one value bare).
+        replied: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        await self.client.emit(
+            step["event"],
+            args,
+            namespace=nsp,
+            callback=lambda *values: replied.set_result(list(values)),
+        )
+        got = to_catalogue(await asyncio.wait_for(replied, STEP_WAIT))
+        assert matches(step["reply"], got), f"expected {step['reply']}, got {got}"
+
+    async def run(self, scenario: dict[str, Any]) -> None:
+        for nsp in self.accepted:
+            self.client.on(
+                "disconnect",
+                lambda *args, n=nsp: self.records.push(f"disconnect {n}", list(args)),
+                namespace=nsp,
+            )
+        try:
+            for n, step in enumerate(scenario["steps"], start=1):
+                try:
+                    await self.step(step)
+                except AssertionError as error:
+                    raise AssertionError(f"step {n} ({json.dumps(step)}): {error}") from None
+        finally:
+            if self.connecting is not None and not self.connecting.done():
+                self.connecting.cancel()
+            for client in [self.client, *self.others]:
+                await client.disconnect()
+
+
+@pytest.fixture(scope="module")
+def behaviour_server() -> Iterator[TestServer]:
+    """A server of the table's own (its records are cleared before every run); the results
+    file is written once every run is done."""
+    started = TestServer()
+    yield started
+    started.stop()
+    directory = Path(os.environ.get("FERRIO_BEHAVIOUR_RESULTS", REPO / "target" / "behaviour"))
+    directory.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({"language": LANGUAGE, "results": RESULTS}, indent=2, ensure_ascii=False)
+    (directory / f"{LANGUAGE}.json").write_text(text + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize(("scenario", "transport"), RUNS, ids=[f"{s['id']}-{t}" for s, t in RUNS])
+async def test_behaviour(
+    behaviour_server: TestServer, scenario: dict[str, Any], transport: str
+) -> None:
+    result = {"scenario": scenario["id"], "transport": transport, "language": LANGUAGE}
+    reason = scenario.get("not_applicable", {}).get(LANGUAGE)
+    if reason is not None:
+        RESULTS.append({**result, "outcome": "not-applicable", "detail": reason})
+        return
+    await behaviour_server.acontrol("clear")
+    try:
+        await asyncio.wait_for(
+            Run(scenario, transport, behaviour_server).run(scenario), SCENARIO_WAIT
+        )
+        used = dict.fromkeys(s["nsp"] for s in scenario["steps"] if "nsp" in s)
+        for nsp in used:
+            await behaviour_server.acontrol(
+                "waitForSockets", {"nsp": nsp, "count": 0, "timeoutMs": 30000}
+            )
+    except BaseException as error:
+        RESULTS.append({**result, "outcome": "fail", "detail": f"{type(error).__name__}: {error}"})
+        raise
+    RESULTS.append({**result, "outcome": "pass", "detail": ""})
