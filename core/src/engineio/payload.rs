@@ -145,7 +145,7 @@ pub fn encode_payload(
     max_payload: Option<u64>,
     out: &mut String,
 ) -> usize {
-    let count = writable_count(packets, max_payload.filter(|&m| m > 0));
+    let count = fitting_count(packets, max_payload);
     for (i, packet) in packets.iter().take(count).enumerate() {
         if i > 0 {
             out.push(SEPARATOR);
@@ -153,6 +153,13 @@ pub fn encode_payload(
         packet.encode_text(out);
     }
     count
+}
+
+/// How many packets from the front of `packets` one POST body takes under `max_payload`,
+/// as [`encode_payload`] counts them: at least one when there is any. `None` or `Some(0)`
+/// means no limit.
+pub(crate) fn fitting_count(packets: &[EnginePacket], max_payload: Option<u64>) -> usize {
+    writable_count(packets, max_payload.filter(|&m| m > 0))
 }
 
 /// How many packets from the front fit in `max_payload` under the JS client's rule.

@@ -1,17 +1,22 @@
-//! The Engine.IO session: handshake, heartbeat, upgrade from polling to WebSocket, and the
-//! ordered outgoing queue. Socket.IO messages pass through it untouched.
+//! The Engine.IO session: the driver that opens the transports and performs what the
+//! session's state machine ([`machine`]) decides: handshake, heartbeat, upgrade from
+//! polling to WebSocket, and the ordered outgoing queue. Socket.IO messages pass through
+//! it untouched.
 
-use std::collections::VecDeque;
-use std::future::Future;
+mod bound;
+mod machine;
+mod outgoing;
+mod upgrade;
+
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tokio::time::{sleep_until, timeout, timeout_at, Instant};
+use tokio::time::{sleep_until, timeout, Instant};
 
-use super::heartbeat::Heartbeat;
+use self::bound::WriteBound;
+pub(crate) use self::bound::WriteFailed;
+use self::machine::{Control, Event, Link, Machine, Now, Transmit};
 use super::payload::SEPARATOR;
 use super::transport::polling::{self, PollInbound, Polled, Polling};
 use super::transport::websocket::{WebSocket, WsInbound};
@@ -42,7 +47,7 @@ pub(crate) struct OpenOptions {
 pub(crate) enum SessionEvent {
     /// A message (text or binary) for Socket.IO.
     Packet(EnginePacket),
-    /// Something to write is queued (a pong, or the upgrade is ready): flush.
+    /// Something to write is ready (a pong, the next POST, the upgrade): flush.
     Flush,
     /// The session is over.
     Closed {
@@ -53,106 +58,31 @@ pub(crate) enum SessionEvent {
     },
 }
 
-/// Why a write ended the session.
-#[derive(Debug)]
-pub(crate) struct WriteFailed {
-    /// Why, as Socket.IO reports it.
-    pub(crate) reason: DisconnectReason,
-    /// The transport failure behind it; none for a heartbeat that expired meanwhile.
-    pub(crate) error: Option<TransportError>,
-}
-
-impl From<TransportError> for WriteFailed {
-    fn from(error: TransportError) -> Self {
-        Self {
-            reason: error.disconnect_reason(),
-            error: Some(error),
-        }
-    }
-}
-
 /// The most a client-side close waits for the server (the last writes, the close packet or
 /// frame) before it drops the connection.
 pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// How long one write may wait: never past the heartbeat deadline (a connection that got
-/// no ping in time is dead, written to or not), and at most `stall` (the server's
-/// `pingTimeout`) without progress. A write that completes at once costs no timer.
-#[derive(Debug, Clone, Copy)]
-struct WriteBound {
-    heartbeat: Instant,
-    stall: Duration,
-}
-
-impl WriteBound {
-    /// When a write that starts waiting at `now` gives up, and how the session ends then.
-    fn expiry(self, now: Instant) -> (Instant, WriteFailed) {
-        let stalled = now + self.stall;
-        if self.heartbeat <= stalled {
-            let ended = WriteFailed {
-                reason: DisconnectReason::PingTimeout,
-                error: None,
-            };
-            (self.heartbeat, ended)
-        } else {
-            let error = TransportError::WriteStalled { after: self.stall };
-            (stalled, error.into())
-        }
-    }
-
-    /// Runs one write step under the bound.
-    async fn run<T>(
-        self,
-        write: impl Future<Output = Result<T, TransportError>>,
-    ) -> Result<T, WriteFailed> {
-        let mut write = std::pin::pin!(write);
-        let first = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
-        if let Poll::Ready(done) = first {
-            return Ok(done?);
-        }
-        let (deadline, ended) = self.expiry(Instant::now());
-        match timeout_at(deadline, write).await {
-            Ok(done) => Ok(done?),
-            Err(_) => {
-                tracing::debug!(reason = %ended.reason, "write gave up");
-                Err(ended)
-            }
-        }
-    }
-}
 
 enum Active {
     Polling(Polling),
     WebSocket(WebSocket),
 }
 
-enum Upgrade {
-    /// No upgrade under way.
-    Idle,
-    /// The WebSocket is being opened and probed.
-    Probing(JoinHandle<Result<WebSocket, TransportError>>),
-    /// The probe succeeded; polling is winding down.
-    Pausing {
-        ws: WebSocket,
-        get_paused: bool,
-        drained_rx: Option<oneshot::Receiver<()>>,
-    },
-    /// Polling is idle: switch on the next flush.
-    Ready(WebSocket),
+/// The WebSocket probed for an upgrade.
+enum Probe {
+    None,
+    Opening(JoinHandle<Result<WebSocket, TransportError>>),
+    Open(WebSocket),
 }
 
 /// One Engine.IO session over one transport at a time.
 pub(crate) struct EngineSession {
     endpoint: Arc<Endpoint>,
     handshake: Handshake,
+    machine: Machine,
     active: Active,
-    upgrade: Upgrade,
-    /// A packet received over WebSocket, not handled yet.
-    inbound: Option<EnginePacket>,
+    probe: Probe,
     /// The polling payload being taken, packet by packet.
     payload: Option<Polled>,
-    outgoing: VecDeque<EnginePacket>,
-    heartbeat: Heartbeat,
     stats: Arc<Stats>,
 }
 
@@ -161,6 +91,7 @@ impl std::fmt::Debug for EngineSession {
         f.debug_struct("EngineSession")
             .field("sid", &self.handshake.sid)
             .field("transport", &self.transport())
+            .field("upgrade", &self.machine.upgrade_phase())
             .finish()
     }
 }
@@ -184,27 +115,18 @@ impl EngineSession {
             };
             match opened {
                 Ok((handshake, active, payload)) => {
+                    let may_upgrade =
+                        options.upgrade && options.transports.contains(&TransportKind::WebSocket);
                     let mut session = Self {
                         endpoint: endpoint.clone(),
-                        heartbeat: Heartbeat::new(
-                            heartbeat_window(&handshake),
-                            Instant::now(),
-                            SystemTime::now(),
-                        ),
+                        machine: Machine::new(&handshake, kind, may_upgrade, Now::current()),
                         handshake,
                         active,
-                        upgrade: Upgrade::Idle,
-                        inbound: None,
+                        probe: Probe::None,
                         payload,
-                        outgoing: VecDeque::new(),
                         stats: options.stats.clone(),
                     };
-                    if kind == TransportKind::Polling && session.may_upgrade(options) {
-                        session.start_probe();
-                        if let Active::Polling(polling) = &session.active {
-                            polling.hold();
-                        }
-                    }
+                    session.perform_controls();
                     return Ok(session);
                 }
                 Err(error) => {
@@ -228,9 +150,8 @@ impl EngineSession {
         let polling = Polling::start(
             endpoint.clone(),
             &handshake.sid,
-            handshake.max_payload,
             max_packets,
-            heartbeat_window(&handshake),
+            machine::heartbeat_window(&handshake),
         );
         Ok((handshake, Active::Polling(polling), Some(payload)))
     }
@@ -258,23 +179,6 @@ impl EngineSession {
         }
     }
 
-    fn may_upgrade(&self, options: &OpenOptions) -> bool {
-        options.upgrade
-            && options.transports.contains(&TransportKind::WebSocket)
-            && self.handshake.upgrades.iter().any(|u| u == "websocket")
-    }
-
-    fn start_probe(&mut self) {
-        let endpoint = self.endpoint.clone();
-        let sid = self.handshake.sid.clone();
-        let limit = self.handshake.ping_interval + self.handshake.ping_timeout;
-        self.upgrade = Upgrade::Probing(tokio::spawn(async move {
-            timeout(limit, probe(&endpoint, &sid))
-                .await
-                .unwrap_or_else(|_| Err(TransportError::WebSocket("probe timed out".into())))
-        }));
-    }
-
     /// The server's handshake.
     pub(crate) fn handshake(&self) -> &Handshake {
         &self.handshake
@@ -282,187 +186,252 @@ impl EngineSession {
 
     /// The transport in use.
     pub(crate) fn transport(&self) -> TransportKind {
-        match self.active {
-            Active::Polling(_) => TransportKind::Polling,
-            Active::WebSocket(_) => TransportKind::WebSocket,
-        }
+        self.machine.transport()
     }
 
     /// Whether the transport can take a packet right now (not mid-upgrade).
     pub(crate) fn is_writable(&self) -> bool {
-        !matches!(self.upgrade, Upgrade::Pausing { .. } | Upgrade::Ready(_))
+        self.machine.is_writable()
     }
 
     /// Whether the heartbeat deadline passed on the wall clock: after a suspension longer
     /// than `pingInterval + pingTimeout` the connection counts as expired.
     pub(crate) fn is_expired(&self) -> bool {
-        self.heartbeat.is_expired(SystemTime::now())
+        self.machine.is_expired(SystemTime::now())
     }
 
     /// Queues `packet`; [`EngineSession::flush`] writes it.
     pub(crate) fn send(&mut self, packet: EnginePacket) {
-        self.outgoing.push_back(packet);
+        self.machine.send(packet);
     }
 
     /// The next event. Cancel-safe: state only changes between awaits.
     pub(crate) async fn next_event(&mut self) -> SessionEvent {
         loop {
-            let packet = match self.next_packet() {
-                Ok(packet) => packet,
-                Err(error) => {
-                    return SessionEvent::Closed {
-                        reason: error.disconnect_reason(),
-                        error: Some(error),
-                    }
+            self.perform_controls();
+            match self.machine.poll_event() {
+                Some(Event::Deliver(packet)) => return SessionEvent::Packet(packet),
+                Some(Event::Closed { reason, error }) => {
+                    return SessionEvent::Closed { reason, error }
                 }
-            };
-            if let Some(packet) = packet {
-                match packet {
-                    EnginePacket::Ping => {
-                        self.heartbeat.on_ping(Instant::now(), SystemTime::now());
-                        self.stats.pinged();
-                        self.outgoing.push_back(EnginePacket::Pong);
-                        return SessionEvent::Flush;
-                    }
-                    EnginePacket::Close => {
-                        return SessionEvent::Closed {
-                            reason: DisconnectReason::TransportClose,
-                            error: None,
-                        }
-                    }
-                    EnginePacket::Message(_) | EnginePacket::Binary(_) => {
-                        return SessionEvent::Packet(packet)
-                    }
-                    other => {
-                        tracing::trace!(packet = ?other, "engine packet ignored");
-                        continue;
-                    }
-                }
+                None => {}
             }
-            let deadline = self.heartbeat.deadline();
-            let Self {
-                active,
-                upgrade,
-                inbound,
-                payload,
-                stats,
-                ..
-            } = self;
+            if self.machine.can_transmit() {
+                return SessionEvent::Flush;
+            }
+            if self.payload.is_some() {
+                self.take_polled_packet();
+                continue;
+            }
+            let deadline = self.machine.next_deadline();
             tokio::select! {
-                _ = sleep_until(deadline) => {
-                    return SessionEvent::Closed { reason: DisconnectReason::PingTimeout, error: None };
-                }
-                progress = upgrade_progress(upgrade) => {
-                    match progress {
-                        UpgradeProgress::Probed(Ok(ws)) => {
-                            let Active::Polling(polling) = active else { continue };
-                            tracing::debug!("upgrade probe succeeded, pausing polling");
-                            let drained_rx = polling.pause();
-                            *upgrade = Upgrade::Pausing { ws, get_paused: false, drained_rx: Some(drained_rx) };
-                        }
-                        UpgradeProgress::Probed(Err(error)) => {
-                            tracing::debug!(%error, "upgrade failed, staying on polling");
-                            *upgrade = Upgrade::Idle;
-                            if let Active::Polling(polling) = active {
-                                polling.release();
-                            }
-                        }
-                        UpgradeProgress::Drained => {
-                            if let Upgrade::Pausing { drained_rx, .. } = upgrade {
-                                *drained_rx = None;
-                            }
-                            if upgrade_ready(upgrade) {
-                                return SessionEvent::Flush;
-                            }
-                        }
-                    }
-                }
-                received = receive(active) => {
-                    match received {
-                        Received::Packet(packet) => *inbound = Some(packet),
-                        Received::Payload(polled) => {
-                            stats.received_bytes(polled.packets.body_len());
-                            *payload = Some(polled);
-                        }
-                        Received::Paused => {
-                            if let Upgrade::Pausing { get_paused, .. } = upgrade {
-                                *get_paused = true;
-                            }
-                            if upgrade_ready(upgrade) {
-                                return SessionEvent::Flush;
-                            }
-                        }
-                        Received::Closed(reason, error) => return SessionEvent::Closed { reason, error },
-                    }
-                }
+                () = sleep_until(deadline) => self.machine.on_timeout(Instant::now()),
+                progress = probe_progress(&mut self.probe) => self.on_probe_progress(progress),
+                received = receive(&mut self.active) => self.on_received(received),
             }
         }
     }
 
-    /// The next packet received and not handled yet: the WebSocket's, else the next of
-    /// the polling payload (dropped once empty, which lets the GET loop poll again).
-    ///
-    /// # Errors
-    /// A packet of the payload that does not decode: the session is over.
-    fn next_packet(&mut self) -> Result<Option<EnginePacket>, TransportError> {
-        if let Some(packet) = self.inbound.take() {
-            self.stats.received(packet.frame_len());
-            return Ok(Some(packet));
-        }
+    /// Feeds the next packet of the polling payload to the machine (the payload is dropped
+    /// once empty, which lets the GET loop poll again).
+    fn take_polled_packet(&mut self) {
         let Some(polled) = &mut self.payload else {
-            return Ok(None);
+            return;
         };
         let next = polled.packets.next();
         if polled.packets.is_empty() {
             self.payload = None;
         }
-        // Its bytes were counted with its body.
-        if matches!(next, Some(Ok(_))) {
-            self.stats.received(0);
+        match next {
+            Some(Ok(packet)) => {
+                // Its bytes were counted with its body.
+                self.stats.received(0);
+                self.feed_packet(Link::Current, packet);
+            }
+            Some(Err(error)) => self
+                .machine
+                .on_failed(Link::Current, Some(TransportError::Decode(error))),
+            None => {}
         }
-        next.transpose().map_err(TransportError::Decode)
     }
 
-    /// Writes the queued packets, completing a ready upgrade first. Each step waits at
-    /// most the server's `pingTimeout` without progress, and never past the heartbeat
-    /// deadline: a server that stops reading cannot hold the connection task.
+    fn feed_packet(&mut self, link: Link, packet: EnginePacket) {
+        if link == Link::Current && matches!(packet, EnginePacket::Ping) {
+            self.stats.pinged();
+        }
+        self.machine.on_packet(link, packet, Now::current());
+    }
+
+    fn on_received(&mut self, received: Received) {
+        match received {
+            Received::Packet(packet) => {
+                self.stats.received(packet.frame_len());
+                self.feed_packet(Link::Current, packet);
+            }
+            Received::Polling(PollInbound::Payload(polled)) => {
+                self.stats.received_bytes(polled.packets.body_len());
+                self.payload = Some(polled);
+            }
+            Received::Polling(PollInbound::Paused) => self.machine.on_polling_paused(),
+            Received::Polling(PollInbound::Posted) => self.machine.on_posted(),
+            Received::Polling(PollInbound::Failed(error)) | Received::Invalid(error) => {
+                self.machine.on_failed(Link::Current, Some(error));
+            }
+            Received::Closed => self.machine.on_failed(Link::Current, None),
+        }
+    }
+
+    fn on_probe_progress(&mut self, progress: ProbeProgress) {
+        match progress {
+            ProbeProgress::Opened(Ok(ws)) => {
+                self.probe = Probe::Open(ws);
+                self.machine.on_probe_opened();
+            }
+            ProbeProgress::Opened(Err(error)) => {
+                self.probe = Probe::None;
+                self.machine.on_failed(Link::Probe, Some(error));
+            }
+            ProbeProgress::Received(WsInbound::Packet(packet)) => {
+                self.feed_packet(Link::Probe, packet);
+            }
+            ProbeProgress::Received(WsInbound::Closed) => {
+                self.machine.on_failed(Link::Probe, None);
+            }
+            ProbeProgress::Received(WsInbound::Invalid(error)) => {
+                self.machine.on_failed(Link::Probe, Some(error));
+            }
+        }
+    }
+
+    /// Performs the machine's effects on the transports; none waits.
+    fn perform_controls(&mut self) {
+        while let Some(control) = self.machine.poll_control() {
+            match control {
+                Control::OpenProbe => {
+                    let endpoint = self.endpoint.clone();
+                    let sid = self.handshake.sid.clone();
+                    self.probe = Probe::Opening(tokio::spawn(async move {
+                        WebSocket::connect(&endpoint, Some(&sid)).await
+                    }));
+                }
+                Control::CloseProbe => {
+                    if let Probe::Opening(task) = &self.probe {
+                        task.abort();
+                    }
+                    self.probe = Probe::None;
+                }
+                Control::HoldPolling => self.with_polling(Polling::hold),
+                Control::ReleasePolling => self.with_polling(Polling::release),
+                Control::PausePolling => self.with_polling(Polling::pause),
+            }
+        }
+    }
+
+    fn with_polling(&self, control: impl FnOnce(&Polling)) {
+        if let Active::Polling(polling) = &self.active {
+            control(polling);
+        }
+    }
+
+    /// Writes what the machine has to write, the upgrade's switch included. Each step
+    /// waits at most the server's `pingTimeout` without progress, and never past the
+    /// heartbeat deadline: a server that stops reading cannot hold the connection task.
+    /// Over polling, it waits for the POST in flight only when too many packets queue
+    /// behind it.
     ///
     /// # Errors
     /// How to close the session when a write fails or gives up: `write stalled`, `ping
     /// timeout`, or the transport failure's own reason.
     pub(crate) async fn flush(&mut self) -> Result<(), WriteFailed> {
         let bound = WriteBound {
-            heartbeat: self.heartbeat.deadline(),
+            heartbeat: self.machine.heartbeat_deadline(),
             stall: self.handshake.ping_timeout,
         };
-        if matches!(self.upgrade, Upgrade::Ready(_)) {
-            if let Upgrade::Ready(mut ws) = std::mem::replace(&mut self.upgrade, Upgrade::Idle) {
-                bound.run(ws.feed(&EnginePacket::Upgrade)).await?;
+        loop {
+            let mut fed = false;
+            loop {
+                self.perform_controls();
+                let Some(transmit) = self.machine.poll_transmit() else {
+                    break;
+                };
+                match transmit {
+                    Transmit::Frame {
+                        link: Link::Current,
+                        packet,
+                    } => {
+                        let Active::WebSocket(ws) = &mut self.active else {
+                            continue;
+                        };
+                        bound.run(ws.feed(&packet)).await?;
+                        self.stats.sent(packet.frame_len());
+                        fed = true;
+                    }
+                    Transmit::Frame {
+                        link: Link::Probe,
+                        packet,
+                    } => {
+                        if let Err(failed) = self.write_probe(bound, &packet).await {
+                            self.machine.on_failed(Link::Probe, failed.error);
+                        }
+                    }
+                    Transmit::Post(packets) => {
+                        let Active::Polling(polling) = &self.active else {
+                            continue;
+                        };
+                        // Each packet's text form and the separator after it in a body.
+                        let sizes: Vec<usize> = packets
+                            .iter()
+                            .map(|p| p.text_len() + SEPARATOR.len_utf8())
+                            .collect();
+                        polling.post(packets)?;
+                        for bytes in sizes {
+                            self.stats.sent(bytes);
+                        }
+                    }
+                    Transmit::Switch => self.switch(bound).await,
+                }
+            }
+            if fed {
+                if let Active::WebSocket(ws) = &mut self.active {
+                    bound.run(ws.flush()).await?;
+                }
+            }
+            if !self.machine.is_backlogged() {
+                return Ok(());
+            }
+            let Active::Polling(polling) = &mut self.active else {
+                return Ok(());
+            };
+            bound.run(polling.posted()).await?;
+            self.machine.on_posted();
+        }
+    }
+
+    async fn write_probe(
+        &mut self,
+        bound: WriteBound,
+        packet: &EnginePacket,
+    ) -> Result<(), WriteFailed> {
+        let Probe::Open(ws) = &mut self.probe else {
+            return Err(TransportError::WebSocket("probe closed".into()).into());
+        };
+        bound.run(ws.feed(packet)).await?;
+        bound.run(ws.flush()).await
+    }
+
+    /// Writes `5` on the probe and makes it the transport; polling stops with it. A
+    /// probe that fails here leaves the session on polling.
+    async fn switch(&mut self, bound: WriteBound) {
+        match self.write_probe(bound, &EnginePacket::Upgrade).await {
+            Ok(()) => {
                 self.stats.sent(EnginePacket::Upgrade.frame_len());
-                self.active = Active::WebSocket(ws);
-                tracing::debug!("upgraded to websocket");
-            }
-        }
-        if !self.is_writable() {
-            return Ok(());
-        }
-        match &mut self.active {
-            Active::WebSocket(ws) => {
-                while let Some(packet) = self.outgoing.pop_front() {
-                    bound.run(ws.feed(&packet)).await?;
-                    self.stats.sent(packet.frame_len());
+                if let Probe::Open(ws) = std::mem::replace(&mut self.probe, Probe::None) {
+                    self.active = Active::WebSocket(ws);
+                    self.payload = None;
+                    self.machine.on_switched();
                 }
-                bound.run(ws.flush()).await
             }
-            Active::Polling(polling) => {
-                while let Some(packet) = self.outgoing.pop_front() {
-                    // Its text form and the separator that follows it in a POST body.
-                    let bytes = packet.text_len() + SEPARATOR.len_utf8();
-                    bound.run(polling.send(packet)).await?;
-                    self.stats.sent(bytes);
-                }
-                Ok(())
-            }
+            Err(failed) => self.machine.on_failed(Link::Probe, failed.error),
         }
     }
 
@@ -471,8 +440,21 @@ impl EngineSession {
     pub(crate) async fn close(mut self) {
         let graceful = async {
             let _ = self.flush().await;
+            self.machine.close();
+            self.perform_controls();
             match &mut self.active {
-                Active::Polling(polling) => polling.close().await,
+                Active::Polling(_) => {
+                    // The close packet goes behind the rest, each POST after the last.
+                    while self.flush().await.is_ok() && !self.machine.is_drained() {
+                        let Active::Polling(polling) = &mut self.active else {
+                            break;
+                        };
+                        if polling.posted().await.is_err() {
+                            break;
+                        }
+                        self.machine.on_posted();
+                    }
+                }
                 Active::WebSocket(ws) => ws.close().await,
             }
         };
@@ -484,166 +466,44 @@ impl EngineSession {
 
 impl Drop for EngineSession {
     fn drop(&mut self) {
-        if let Upgrade::Probing(task) = &self.upgrade {
+        if let Probe::Opening(task) = &self.probe {
             task.abort();
         }
     }
 }
 
-/// `pingInterval + pingTimeout`: how long to wait for the next ping.
-fn heartbeat_window(handshake: &Handshake) -> Duration {
-    handshake.ping_interval + handshake.ping_timeout
-}
-
 enum Received {
     Packet(EnginePacket),
-    Payload(Polled),
-    Paused,
-    Closed(DisconnectReason, Option<TransportError>),
+    Polling(PollInbound),
+    Invalid(TransportError),
+    Closed,
 }
 
 async fn receive(active: &mut Active) -> Received {
     match active {
-        Active::Polling(polling) => match polling.recv().await {
-            PollInbound::Payload(polled) => Received::Payload(polled),
-            PollInbound::Paused => Received::Paused,
-            PollInbound::Failed(error) => Received::Closed(error.disconnect_reason(), Some(error)),
-        },
+        Active::Polling(polling) => Received::Polling(polling.recv().await),
         Active::WebSocket(ws) => match ws.recv().await {
             WsInbound::Packet(packet) => Received::Packet(packet),
-            WsInbound::Closed => Received::Closed(DisconnectReason::TransportClose, None),
-            WsInbound::Invalid(error) => Received::Closed(error.disconnect_reason(), Some(error)),
+            WsInbound::Closed => Received::Closed,
+            WsInbound::Invalid(error) => Received::Invalid(error),
         },
     }
 }
 
-/// Moves a fully paused upgrade to `Ready`; true when it did.
-fn upgrade_ready(upgrade: &mut Upgrade) -> bool {
-    let paused = matches!(
-        upgrade,
-        Upgrade::Pausing {
-            get_paused: true,
-            drained_rx: None,
-            ..
-        }
-    );
-    if paused {
-        if let Upgrade::Pausing { ws, .. } = std::mem::replace(upgrade, Upgrade::Idle) {
-            *upgrade = Upgrade::Ready(ws);
-        }
-    }
-    paused
+enum ProbeProgress {
+    Opened(Result<WebSocket, TransportError>),
+    Received(WsInbound),
 }
 
-enum UpgradeProgress {
-    Probed(Result<WebSocket, TransportError>),
-    Drained,
-}
-
-/// Resolves with the next step of an upgrade under way; pending when there is none.
-async fn upgrade_progress(upgrade: &mut Upgrade) -> UpgradeProgress {
-    match upgrade {
-        Upgrade::Probing(task) => UpgradeProgress::Probed(match task.await {
+/// The probe's next step: opened, or a packet (or its end) read from it; pending when
+/// there is no probe.
+async fn probe_progress(probe: &mut Probe) -> ProbeProgress {
+    match probe {
+        Probe::Opening(task) => ProbeProgress::Opened(match task.await {
             Ok(result) => result,
             Err(join_error) => Err(TransportError::WebSocket(join_error.to_string())),
         }),
-        Upgrade::Pausing {
-            drained_rx: Some(drained_rx),
-            ..
-        } => {
-            let _ = drained_rx.await;
-            UpgradeProgress::Drained
-        }
-        _ => std::future::pending().await,
-    }
-}
-
-/// Opens a WebSocket for `sid` and checks it with `2probe`/`3probe`.
-async fn probe(endpoint: &Endpoint, sid: &str) -> Result<WebSocket, TransportError> {
-    let mut ws = WebSocket::connect(endpoint, Some(sid)).await?;
-    ws.feed(&EnginePacket::PingProbe).await?;
-    ws.flush().await?;
-    match ws.recv().await {
-        WsInbound::Packet(EnginePacket::PongProbe) => Ok(ws),
-        WsInbound::Packet(other) => Err(TransportError::WebSocket(server_text(format!(
-            "probe answered with {other:?}"
-        )))),
-        WsInbound::Closed => Err(TransportError::WebSocket("probe closed".into())),
-        WsInbound::Invalid(error) => Err(error),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const STALL: Duration = Duration::from_millis(50);
-
-    #[test]
-    fn a_write_gives_up_after_the_stall_bound_when_the_heartbeat_is_further() {
-        let now = Instant::now();
-        let bound = WriteBound {
-            heartbeat: now + Duration::from_secs(60),
-            stall: STALL,
-        };
-        let (deadline, failed) = bound.expiry(now);
-        assert_eq!(deadline, now + STALL);
-        assert_eq!(failed.reason, DisconnectReason::WriteStalled);
-        assert!(
-            matches!(failed.error, Some(TransportError::WriteStalled { after }) if after == STALL),
-            "{failed:?}"
-        );
-    }
-
-    #[test]
-    fn a_write_never_waits_past_the_heartbeat_deadline() {
-        let now = Instant::now();
-        let bound = WriteBound {
-            heartbeat: now + Duration::from_millis(10),
-            stall: Duration::from_secs(20),
-        };
-        let (deadline, failed) = bound.expiry(now);
-        assert_eq!(deadline, now + Duration::from_millis(10));
-        assert_eq!(failed.reason, DisconnectReason::PingTimeout);
-        assert!(failed.error.is_none(), "{failed:?}");
-    }
-
-    #[tokio::test]
-    async fn a_write_that_makes_no_progress_ends_with_write_stalled() {
-        let bound = WriteBound {
-            heartbeat: Instant::now() + Duration::from_secs(3600),
-            stall: STALL,
-        };
-        let stuck = std::future::pending::<Result<(), TransportError>>();
-        let failed = bound.run(stuck).await.expect_err("a stuck write gives up");
-        assert_eq!(failed.reason, DisconnectReason::WriteStalled);
-    }
-
-    #[tokio::test]
-    async fn a_write_that_completes_at_once_succeeds_even_past_the_heartbeat() {
-        // The deadline passed, but the write needs no wait: it is not failed for it.
-        let bound = WriteBound {
-            heartbeat: Instant::now(),
-            stall: STALL,
-        };
-        let done = bound.run(async { Ok::<_, TransportError>(7) }).await;
-        assert_eq!(done.expect("written"), 7);
-    }
-
-    #[tokio::test]
-    async fn a_failed_write_keeps_its_own_cause() {
-        let bound = WriteBound {
-            heartbeat: Instant::now() + Duration::from_secs(3600),
-            stall: STALL,
-        };
-        let failed = bound
-            .run(async { Err::<(), _>(TransportError::WriteBufferFull { limit: 1 }) })
-            .await
-            .expect_err("the write failed");
-        assert_eq!(failed.reason, DisconnectReason::WriteStalled);
-        assert!(matches!(
-            failed.error,
-            Some(TransportError::WriteBufferFull { limit: 1 })
-        ));
+        Probe::Open(ws) => ProbeProgress::Received(ws.recv().await),
+        Probe::None => std::future::pending().await,
     }
 }

@@ -1,5 +1,6 @@
 //! HTTP long-polling: one GET task and one POST task per session, at most one of each in
-//! flight. A pending GET is never cancelled while the session lives.
+//! flight. A pending GET is never cancelled while the session lives. What goes in each POST
+//! body is the session's choice (its machine cuts them to `maxPayload`); this only posts.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,8 @@ pub(crate) enum PollInbound {
     Payload(Polled),
     /// The GET loop stopped because polling was paused for an upgrade.
     Paused,
+    /// The POST in flight was answered: the next body may go.
+    Posted,
     /// A request failed; the session is over.
     Failed(TransportError),
 }
@@ -36,19 +39,11 @@ pub(crate) struct Polled {
     _consumed: Option<oneshot::Sender<()>>,
 }
 
-/// What the session hands to the POST task.
-#[derive(Debug)]
-pub(crate) enum PostItem {
-    /// A packet to send, batched with its neighbours.
-    Packet(EnginePacket),
-    /// Answered once every packet queued before it has been posted.
-    Barrier(oneshot::Sender<()>),
-}
-
-/// Capacity of the queue of packets to the POST task.
-const POST_QUEUE_CAPACITY: usize = 1024;
+/// Capacity of the queue of bodies to the POST task: the session posts one at a time,
+/// the next once the previous was answered.
+const POST_QUEUE_CAPACITY: usize = 1;
 /// Capacity of the queue of reports to the session: a GET response waits for the
-/// previous one to be consumed, so one slot for it and one for a failed POST.
+/// previous one to be consumed, so one slot for it and one for a failed GET.
 const INBOUND_CAPACITY: usize = 2;
 
 /// How long the GET loop waits, once, for the outcome of an upgrade probe before polling
@@ -66,7 +61,7 @@ enum GetMode {
     Run,
     /// An upgrade probe is under way: wait for its outcome (see [`PROBE_HOLD`]).
     Hold,
-    /// Stop: the upgrade goes ahead.
+    /// Stop until told otherwise: the upgrade goes ahead (or polling resumes if it fails).
     Pause,
 }
 
@@ -74,7 +69,8 @@ enum GetMode {
 #[derive(Debug)]
 pub(crate) struct Polling {
     inbound_rx: mpsc::Receiver<PollInbound>,
-    post_tx: mpsc::Sender<PostItem>,
+    post_tx: mpsc::Sender<Vec<EnginePacket>>,
+    posted_rx: mpsc::Receiver<Result<(), TransportError>>,
     mode_tx: watch::Sender<GetMode>,
     get_task: JoinHandle<()>,
     post_task: JoinHandle<()>,
@@ -131,16 +127,16 @@ pub(crate) async fn abandon(endpoint: &Endpoint, sid: &str) {
 
 impl Polling {
     /// Starts the GET and POST tasks of session `sid`; a GET response may hold at most
-    /// `max_packets` packets.
+    /// `max_packets` packets, a POST with its answer may take at most `post_timeout`.
     pub(crate) fn start(
         endpoint: Arc<Endpoint>,
         sid: &str,
-        max_payload: Option<u64>,
         max_packets: usize,
         post_timeout: Duration,
     ) -> Self {
         let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_CAPACITY);
         let (post_tx, post_rx) = mpsc::channel(POST_QUEUE_CAPACITY);
+        let (posted_tx, posted_rx) = mpsc::channel(POST_QUEUE_CAPACITY);
         let (mode_tx, mode_rx) = watch::channel(GetMode::Run);
         let url = endpoint.url(TransportKind::Polling, Some(sid));
         let get_task = tokio::spawn(run_get_loop(
@@ -154,13 +150,13 @@ impl Polling {
             endpoint,
             url,
             post_rx,
-            inbound_tx,
-            max_payload,
+            posted_tx,
             post_timeout,
         ));
         Self {
             inbound_rx,
             post_tx,
+            posted_rx,
             mode_tx,
             get_task,
             post_task,
@@ -169,18 +165,34 @@ impl Polling {
 
     /// The next report of the polling tasks. Cancel-safe.
     pub(crate) async fn recv(&mut self) -> PollInbound {
-        self.inbound_rx
-            .recv()
-            .await
-            .unwrap_or_else(|| PollInbound::Failed(TransportError::Io("polling stopped".into())))
+        tokio::select! {
+            inbound = self.inbound_rx.recv() => inbound.unwrap_or_else(|| PollInbound::Failed(stopped())),
+            posted = self.posted_rx.recv() => match posted {
+                Some(Ok(())) => PollInbound::Posted,
+                Some(Err(error)) => PollInbound::Failed(error),
+                None => PollInbound::Failed(stopped()),
+            },
+        }
     }
 
-    /// Queues `packet` for the next POST; waits only when the POST queue is full.
-    pub(crate) async fn send(&self, packet: EnginePacket) -> Result<(), TransportError> {
-        self.post_tx
-            .send(PostItem::Packet(packet))
+    /// Waits for the answer to the POST in flight. Cancel-safe.
+    ///
+    /// # Errors
+    /// The POST's failure, or [`TransportError::Io`] when the POST task stopped.
+    pub(crate) async fn posted(&mut self) -> Result<(), TransportError> {
+        self.posted_rx
+            .recv()
             .await
-            .map_err(|_| TransportError::Io("polling stopped".into()))
+            .unwrap_or_else(|| Err(stopped()))
+    }
+
+    /// Posts `packets` as one body; its answer is reported by [`Polling::recv`] or
+    /// [`Polling::posted`]. One POST at a time: the previous one must have been answered.
+    ///
+    /// # Errors
+    /// [`TransportError::Io`] when the POST task stopped, or a POST is still in flight.
+    pub(crate) fn post(&self, packets: Vec<EnginePacket>) -> Result<(), TransportError> {
+        self.post_tx.try_send(packets).map_err(|_| stopped())
     }
 
     /// An upgrade probe started: after the next GET response, wait for its outcome (at
@@ -194,30 +206,15 @@ impl Polling {
         let _ = self.mode_tx.send(GetMode::Run);
     }
 
-    /// Stops issuing GETs once the one in flight completes, and returns a receiver answered
-    /// once every packet queued so far has been posted.
-    pub(crate) fn pause(&self) -> oneshot::Receiver<()> {
+    /// Stops issuing GETs once the one in flight completes, reported by
+    /// [`PollInbound::Paused`]; [`Polling::release`] starts them again.
+    pub(crate) fn pause(&self) {
         let _ = self.mode_tx.send(GetMode::Pause);
-        let (drained_tx, drained_rx) = oneshot::channel();
-        if let Err(mpsc::error::TrySendError::Full(barrier)) =
-            self.post_tx.try_send(PostItem::Barrier(drained_tx))
-        {
-            let post_tx = self.post_tx.clone();
-            tokio::spawn(async move {
-                let _ = post_tx.send(barrier).await;
-            });
-        }
-        drained_rx
     }
+}
 
-    /// Sends a close packet, best effort, before the session is dropped.
-    pub(crate) async fn close(&self) {
-        let _ = self.send(EnginePacket::Close).await;
-        let (done_tx, done_rx) = oneshot::channel();
-        if self.post_tx.send(PostItem::Barrier(done_tx)).await.is_ok() {
-            let _ = done_rx.await;
-        }
-    }
+fn stopped() -> TransportError {
+    TransportError::Io("polling stopped".into())
 }
 
 async fn run_get_loop(
@@ -230,8 +227,15 @@ async fn run_get_loop(
     let mut held = false;
     loop {
         if *mode_rx.borrow() == GetMode::Pause {
-            let _ = inbound_tx.send(PollInbound::Paused).await;
-            return;
+            if inbound_tx.send(PollInbound::Paused).await.is_err()
+                || mode_rx
+                    .wait_for(|mode| *mode != GetMode::Pause)
+                    .await
+                    .is_err()
+            {
+                return;
+            }
+            continue;
         }
         let report = match poll_once(&endpoint, url.clone(), max_packets).await {
             Ok(packets) => {
@@ -283,88 +287,50 @@ async fn poll_once(
 async fn run_post_loop(
     endpoint: Arc<Endpoint>,
     url: url::Url,
-    mut post_rx: mpsc::Receiver<PostItem>,
-    inbound_tx: mpsc::Sender<PollInbound>,
-    max_payload: Option<u64>,
-    post_timeout: Duration,
+    mut post_rx: mpsc::Receiver<Vec<EnginePacket>>,
+    posted_tx: mpsc::Sender<Result<(), TransportError>>,
+    timeout: Duration,
 ) {
-    let mut items = Vec::new();
-    let mut packets: Vec<EnginePacket> = Vec::new();
-    let mut body = String::new();
-    while post_rx.recv_many(&mut items, POST_QUEUE_CAPACITY).await > 0 {
-        for item in items.drain(..) {
-            match item {
-                PostItem::Packet(packet) => packets.push(packet),
-                PostItem::Barrier(done_tx) => {
-                    if let Err(error) = post_all(
-                        &endpoint,
-                        &url,
-                        &mut packets,
-                        &mut body,
-                        max_payload,
-                        post_timeout,
-                    )
-                    .await
-                    {
-                        let _ = inbound_tx.send(PollInbound::Failed(error)).await;
-                        return;
-                    }
-                    let _ = done_tx.send(());
-                }
-            }
-        }
-        if let Err(error) = post_all(
-            &endpoint,
-            &url,
-            &mut packets,
-            &mut body,
-            max_payload,
-            post_timeout,
-        )
-        .await
-        {
-            let _ = inbound_tx.send(PollInbound::Failed(error)).await;
+    while let Some(packets) = post_rx.recv().await {
+        let mut body = String::new();
+        encode_payload(&packets, None, &mut body);
+        drop(packets);
+        tracing::trace!(bytes = body.len(), "post request");
+        let posted = post_once(&endpoint, &url, body, timeout).await;
+        let failed = posted.is_err();
+        if posted_tx.send(posted).await.is_err() || failed {
             return;
         }
     }
 }
 
-/// Posts `packets` in as few bodies as `max_payload` allows, in order. Each POST, answer
-/// included, gets at most `timeout` (`pingInterval + pingTimeout`): a server that stops
-/// reading cannot hold the POST task, nor a close queued behind it.
-async fn post_all(
+/// Posts one payload `body`. The POST, answer included, gets at most `timeout`
+/// (`pingInterval + pingTimeout`): a server that stops reading cannot hold the POST task,
+/// nor a close queued behind it.
+async fn post_once(
     endpoint: &Endpoint,
     url: &url::Url,
-    packets: &mut Vec<EnginePacket>,
-    body: &mut String,
-    max_payload: Option<u64>,
+    body: String,
     timeout: Duration,
 ) -> Result<(), TransportError> {
-    while !packets.is_empty() {
-        body.clear();
-        let consumed = encode_payload(packets, max_payload, body);
-        packets.drain(..consumed);
-        tracing::trace!(bytes = body.len(), packets = consumed, "post request");
-        let post = async {
-            let response = endpoint
-                .http()?
-                .post(url.clone())
-                .header(http::header::CONTENT_TYPE, "text/plain;charset=UTF-8")
-                .body(body.clone())
-                .send()
-                .await
-                .map_err(|e| endpoint.request_error(e))?;
-            if !response.status().is_success() {
-                return Err(endpoint.http_error(response).await);
-            }
-            // The body is `ok`; read it so the connection can be reused.
-            read_body(response, 1024).await.map(drop)
-        };
-        tokio::time::timeout(timeout, post)
+    let post = async {
+        let response = endpoint
+            .http()?
+            .post(url.clone())
+            .header(http::header::CONTENT_TYPE, "text/plain;charset=UTF-8")
+            .body(body)
+            .send()
             .await
-            .map_err(|_| TransportError::RequestTimeout { after: timeout })??;
-    }
-    Ok(())
+            .map_err(|e| endpoint.request_error(e))?;
+        if !response.status().is_success() {
+            return Err(endpoint.http_error(response).await);
+        }
+        // The body is `ok`; read it so the connection can be reused.
+        read_body(response, 1024).await.map(drop)
+    };
+    tokio::time::timeout(timeout, post)
+        .await
+        .map_err(|_| TransportError::RequestTimeout { after: timeout })?
 }
 
 #[cfg(test)]
@@ -389,17 +355,9 @@ mod tests {
         let endpoint = Endpoint::new(&url, &ManagerOptions::default()).expect("endpoint");
         let post_url = endpoint.url(TransportKind::Polling, Some("sid"));
         let timeout = Duration::from_millis(100);
-        let mut packets = vec![EnginePacket::Message("hello".into())];
-        let error = post_all(
-            &endpoint,
-            &post_url,
-            &mut packets,
-            &mut String::new(),
-            None,
-            timeout,
-        )
-        .await
-        .expect_err("no answer");
+        let error = post_once(&endpoint, &post_url, "4hello".into(), timeout)
+            .await
+            .expect_err("no answer");
         assert!(
             matches!(error, TransportError::RequestTimeout { after } if after == timeout),
             "{error:?}"
@@ -452,7 +410,7 @@ mod tests {
         let port = eager_server(get_tx).await;
         let url = url::Url::parse(&format!("http://127.0.0.1:{port}")).expect("url");
         let endpoint = Arc::new(Endpoint::new(&url, &ManagerOptions::default()).expect("endpoint"));
-        let mut polling = Polling::start(endpoint, "sid", None, 100, Duration::from_secs(30));
+        let mut polling = Polling::start(endpoint, "sid", 100, Duration::from_secs(30));
         let PollInbound::Payload(mut first) = polling.recv().await else {
             panic!("a payload");
         };
