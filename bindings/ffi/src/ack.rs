@@ -54,15 +54,3 @@ impl From<ferrio::Ack> for AckRecord {
         }
     }
 }
-
-/// One emit of a batch (`Socket::emit_batch`).
-#[derive(Debug, uniffi::Record)]
-pub struct EmitRecord {
-    /// The event name.
-    pub event: String,
-    /// The arguments: JSON text of an array, binary nodes as placeholders.
-    pub args_json: String,
-    /// The bytes of the placeholders, by number.
-    #[uniffi(default)]
-    pub attachments: Vec<Vec<u8>>,
-}

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::ack::{AckRecord, EmitRecord};
+use crate::ack::AckRecord;
+use crate::emit_batch::{self, Batch, EmitFailure};
 use crate::error::{AckError, CallError, ConnectError, EmitError};
 use crate::json;
 use crate::listener::{Delivery, EventListener, Subscription};
@@ -125,43 +126,55 @@ impl Socket {
         })
     }
 
-    /// Queues emits in order without waiting, until one cannot be queued; returns how
-    /// many were. Retry the first one not queued with `emit_async` or `emit`, which report
-    /// why (a full queue, or its own error).
-    pub fn emit_batch(&self, emits: Vec<EmitRecord>) -> Result<u32, EmitError> {
+    /// Queues a batch of emits in order without waiting, until one cannot be queued;
+    /// returns how many were. `batch_json` is the JSON text of an array of
+    /// `[event, ...args]` arrays, binary nodes as `{"_placeholder":true,"num":K}` numbered
+    /// across the whole batch into `attachments` (see [`crate::emit_batch`]). Send the
+    /// rest with `emit_batch_async` (or `emit_batch_blocking`) from the first one not
+    /// queued: it waits for room and reports each emit's own error.
+    ///
+    /// # Errors
+    /// [`EmitError::InvalidArgs`] when `batch_json` is not a JSON array (nothing queued);
+    /// [`EmitError::Closed`].
+    pub fn emit_batch(
+        &self,
+        batch_json: String,
+        attachments: Vec<Vec<u8>>,
+    ) -> Result<u32, EmitError> {
         guard(|| {
             let core = self.core().ok_or(EmitError::Closed)?;
-            let mut queued = 0u32;
-            for emit in emits {
-                if self
-                    .try_emit(&core, &emit.event, &emit.args_json, emit.attachments)
-                    .is_err()
-                {
-                    break;
-                }
-                queued += 1;
-            }
-            Ok(queued)
+            let batch = Batch::parse(&batch_json, attachments)?;
+            Ok(emit_batch::queue(&core, &batch))
         })
     }
 
-    /// `emit_batch` in one JSON text: an array of `[event, ...args]` arrays, without
-    /// binary (no placeholders). Each emit is checked and framed as it is, never parsed
-    /// into values. Queues them in order without waiting, until one cannot be queued;
-    /// returns how many were (send the rest with `emit_async`, which reports why). Text
-    /// that is not a JSON array queues nothing and is an error.
-    pub fn emit_batch_json(&self, batch_json: String) -> Result<u32, EmitError> {
-        guard(|| {
-            let core = self.core().ok_or(EmitError::Closed)?;
-            let mut queued = 0u32;
-            for emit in json::split_batch(&batch_json)? {
-                if core.try_emit_json(emit).is_err() {
-                    break;
-                }
-                queued += 1;
-            }
-            Ok(queued)
-        })
+    /// Queues the emits of a batch (as `emit_batch`'s) from position `first` on, in
+    /// order, waiting while the outgoing queue is full. An emit that fails for its own
+    /// reason (reserved name, too large, ...) is skipped and returned, with its position,
+    /// among the failures; once the client is closed the rest is not tried.
+    ///
+    /// # Errors
+    /// [`EmitError::InvalidArgs`] when `batch_json` is not a JSON array (nothing queued);
+    /// [`EmitError::Closed`].
+    pub async fn emit_batch_async(
+        &self,
+        batch_json: String,
+        attachments: Vec<Vec<u8>>,
+        first: u32,
+    ) -> Result<Vec<EmitFailure>, EmitError> {
+        let core = self.core().ok_or(EmitError::Closed)?;
+        on_runtime(emit_batch_waiting(core, batch_json, attachments, first)).await
+    }
+
+    /// `emit_batch_async`, blocking the calling thread.
+    pub fn emit_batch_blocking(
+        &self,
+        batch_json: String,
+        attachments: Vec<Vec<u8>>,
+        first: u32,
+    ) -> Result<Vec<EmitFailure>, EmitError> {
+        let core = self.core().ok_or(EmitError::Closed)?;
+        block_on(emit_batch_waiting(core, batch_json, attachments, first))
     }
 
     /// Queues an emit, waiting while the outgoing queue is full (backpressure).
@@ -293,6 +306,17 @@ async fn emit_queued(
 ) -> Result<(), EmitError> {
     let args = json::args_from_json(&args_json, attachments)?;
     Ok(core.emit_values(&event, args).await?)
+}
+
+/// The body of `emit_batch_async` and `emit_batch_blocking`.
+async fn emit_batch_waiting(
+    core: ferrio::Socket,
+    batch_json: String,
+    attachments: Vec<Vec<u8>>,
+    first: u32,
+) -> Result<Vec<EmitFailure>, EmitError> {
+    let batch = Batch::parse(&batch_json, attachments)?;
+    Ok(emit_batch::queue_waiting(&core, &batch, first).await)
 }
 
 /// The call of `emit_with_ack` and `emit_with_ack_blocking`.

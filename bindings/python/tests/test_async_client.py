@@ -436,6 +436,67 @@ async def test_many_emits_arrive_in_order(server: TestServer) -> None:
         await client.disconnect()
 
 
+async def test_plain_and_binary_emits_of_one_iteration_arrive_in_order_with_their_bytes(
+    server: TestServer,
+) -> None:
+    client = ferrio.AsyncClient()
+    await client.connect(server.url, namespaces=["/", "/custom"], transports=["websocket"])
+    try:
+        expected: list[tuple[str, Any]] = []
+        for i in range(300):
+            namespace = "/custom" if i % 11 == 0 else "/"
+            data: Any = (
+                (str(i), bytes([i % 256]), {"n": [b"\x00" * (i % 3)]}) if i % 4 == 0 else str(i)
+            )
+            await client.emit("seq", data, namespace=namespace)
+            expected.append((namespace, data))
+        assert await client.call("echo", "end") == "end"
+        assert await client.call("echo", "end", namespace="/custom") == "end"
+        for namespace in ["/", "/custom"]:
+            received = await server.acontrol("received", {"nsp": namespace})
+            mine = [e["args"] for e in received["events"] if e["id"] == client.get_sid(namespace)]
+            sent = [_wire(data) for n, data in expected if n == namespace]
+            assert [args for args in mine if args != ["end"]] == sent
+    finally:
+        await client.disconnect()
+
+
+def _wire(data: Any) -> list[Any]:
+    """``data`` as the reference server records it: bytes as ``{"$binary": base64}``."""
+    import base64
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, bytes):
+            return {"$binary": base64.b64encode(value).decode()}
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        return value
+
+    return [convert(v) for v in (data if isinstance(data, tuple) else (data,))]
+
+
+async def test_an_emit_the_server_cannot_take_is_raised_and_later_emits_still_go(
+    fresh_server: Any,
+) -> None:
+    server = fresh_server({"maxHttpBufferSize": 1000})
+    client = ferrio.AsyncClient()
+    await client.connect(server.url, transports=["websocket"])
+    try:
+        await client.emit("small", "before")
+        await client.emit("tooBig", "x" * 2000)
+        await client.emit("small", b"\x01")
+        with pytest.raises(ferrio.EmitError):
+            await client.call("echo", "after")
+        assert await client.call("echo", "after") == "after"
+        received = await server.acontrol("received", {"nsp": "/"})
+        names = [e["event"] for e in received["events"] if e["id"] == client.sid]
+        assert names == ["small", "small", "echo"]
+    finally:
+        await client.disconnect()
+
+
 @needs_event_pipe
 async def test_events_arriving_one_by_one_pause_the_pipe_and_all_arrive_in_order(
     server: TestServer, monkeypatch: pytest.MonkeyPatch

@@ -123,14 +123,25 @@ def test_invalid_arguments_are_typed_errors(server: TestServer) -> None:
             except ffi.EmitError.InvalidArgs:
                 continue
             raise AssertionError(f"{text} was accepted")
-        for blob in ["[", '{"a":1}', '[["x",NaN]]', '[["x",{"_placeholder":true,"num":0}]]']:
+        for blob in ["[", '{"a":1}', '[["x",NaN]]']:
             try:
-                socket.emit_batch_json(blob)
+                socket.emit_batch(blob, [])
             except ffi.EmitError.InvalidArgs:
                 continue
             raise AssertionError(f"{blob} was accepted")
-        # Well-formed JSON, but not [event, ...args]: nothing queued from there on.
-        assert socket.emit_batch_json('[["x",1],[2],["y"]]') == 1
+        # Well-formed JSON, but an emit that is not [event, ...args] or names a missing
+        # attachment: nothing queued from there on.
+        assert socket.emit_batch('[["x",1],[2],["y"]]', []) == 1
+        assert socket.emit_batch('[["x",{"_placeholder":true,"num":0}]]', []) == 0
+        # The waiting variant goes on past them, reporting each by its position.
+        batch = (
+            '[["x",1],[2],["y",{"_placeholder":true,"num":1}],["z",{"_placeholder":true,"num":0}]]'
+        )
+        failures = socket.emit_batch_blocking(batch, [b"\x01"], 1)
+        assert [(f.index, type(f.error)) for f in failures] == [
+            (1, ffi.EmitError.InvalidArgs),
+            (2, ffi.EmitError.InvalidArgs),
+        ]
     finally:
         manager.close_blocking()
 

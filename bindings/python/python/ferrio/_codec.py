@@ -55,8 +55,9 @@ def args_of(data: Any) -> list[Any]:
     return [data]
 
 
-def encode(args: list[Any]) -> tuple[str, list[bytes]]:
-    """JSON text of ``args`` with binary values as placeholders, and their bytes."""
+def encode(args: list[Any], first: int = 0) -> tuple[str, list[bytes]]:
+    """JSON text of ``args`` with binary values as placeholders numbered from ``first``
+    (after the attachments of earlier emits of a batch), and their bytes."""
     try:
         return encode_plain(args), []
     except TypeError:
@@ -66,7 +67,7 @@ def encode(args: list[Any]) -> tuple[str, list[bytes]]:
     def placeholder(value: Any) -> Any:
         if isinstance(value, (bytes, bytearray, memoryview)):
             attachments.append(bytes(value))
-            return {"_placeholder": True, "num": len(attachments) - 1}
+            return {"_placeholder": True, "num": first + len(attachments) - 1}
         if isinstance(value, (set, frozenset)):
             return list(value)
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")

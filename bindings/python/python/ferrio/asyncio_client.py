@@ -11,7 +11,6 @@ cross the boundary together.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import json
 import logging
@@ -29,6 +28,7 @@ from ._ffi import ferrio_ffi as ffi
 from ._finalise import track
 from ._handlers import RESERVED_EVENTS, Handler, Registered, take
 from ._options import Options, Settings, transport_name
+from ._outbox import Outbox
 from ._stats import ConnectionStats, stats_of
 from .namespace import AsyncClientNamespace
 
@@ -57,11 +57,7 @@ HANDLER_WAIT = 5.0
 EVENTS_MAX_QUEUED = 1024
 
 F = TypeVar("F", bound=Handler)
-#: A queued emit: its socket, and either the JSON text of ``[event, *args]`` (plain
-#: arguments, sent in one JSON batch) or a record (arguments with binary).
-_Pending = tuple[ffi.Socket, "str | ffi.EmitRecord"]
 _decode_json = json.loads
-_encode_plain = _codec.encode_plain
 _END = object()
 #: The call socket of an event pipe (``EventPipe.call_fd``): a request datagram is the
 #: call id and the timeout in ms (little-endian u64s), then the JSON text of
@@ -195,10 +191,7 @@ class AsyncClient:
         self._namespaces: dict[str, _Namespace] = {}
         self._iterators: set[EventIterator] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._pending: list[_Pending] = []
-        self._backlog: collections.deque[_Pending] = collections.deque()
-        self._backlog_lock: asyncio.Lock | None = None
-        self._flush_handle: asyncio.Handle | None = None
+        self._outbox = Outbox(self._keep)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed: asyncio.Event | None = None
         #: Whether the connection reconnects by itself (the options of `connect`).
@@ -348,7 +341,6 @@ class AsyncClient:
             wait_timeout=wait_timeout,
         )
         self._loop = asyncio.get_running_loop()
-        self._backlog_lock = asyncio.Lock()
         self._closed = asyncio.Event()
         self._reconnection = options.reconnection
         self._busy = True
@@ -429,7 +421,7 @@ class AsyncClient:
         self._busy = True
         try:
             try:
-                await self._flush()
+                await self._outbox.flush()
             except exc.FerrioError as error:
                 logger.warning("emits lost on disconnect: %s", error)
             connected = [s for s in self._namespaces.values() if s.sid is not None]
@@ -479,11 +471,7 @@ class AsyncClient:
             iterator._end()
         self._iterators.clear()
         self._namespaces.clear()
-        self._pending.clear()
-        self._backlog.clear()
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
+        self._outbox.clear()
         if self._closed is not None:
             self._closed.set()
 
@@ -619,17 +607,8 @@ class AsyncClient:
             named = [event, *data]
         else:
             named = [event, data]
-        try:
-            item: str | ffi.EmitRecord = _encode_plain(named)
-        except TypeError:
-            text, attachments = _codec.encode(named[1:])
-            item = ffi.EmitRecord(event=event, args_json=text, attachments=attachments)
-        pending = self._pending
-        pending.append((state.socket, item))
-        if len(pending) >= BATCH or self._backlog:
-            await self._flush()
-        elif self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush_soon)
+        if self._outbox.add(state.socket, named):
+            await self._outbox.flush()
 
     async def send(
         self,
@@ -651,8 +630,8 @@ class AsyncClient:
         or a tuple of its values. Raises :class:`ferrio.TimeoutError` after ``timeout``
         seconds (``None``: the client's ``ack_timeout``)."""
         state = self._namespace(namespace, event)
-        if self._pending or self._backlog:
-            await self._flush()
+        if self._outbox.pending:
+            await self._outbox.flush()
         if state.pipe is None:
             text, attachments = _codec.encode(_codec.args_of(data))
             timeout_ms = None if timeout is None else max(0, int(timeout * 1000))
@@ -671,7 +650,7 @@ class AsyncClient:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         call_id = state.next_call
         try:
-            request = _CALL_HEADER(call_id, timeout_ms) + _encode_plain(named).encode()
+            request = _CALL_HEADER(call_id, timeout_ms) + _codec.encode_plain(named).encode()
             # One datagram, written whole or not at all.
             sent = len(request) <= _MAX_CALL_DATAGRAM and _write(state.call_fd, request) > 0
         except (TypeError, struct.error, OSError):
@@ -700,96 +679,6 @@ class AsyncClient:
         result = callback(*values)
         if asyncio.iscoroutine(result):
             await result
-
-    def _flush_soon(self) -> None:
-        self._flush_handle = None
-        if not self._pending:
-            return
-        items, self._pending = self._pending, []
-        if self._backlog:
-            self._backlog.extend(items)
-            return
-        try:
-            left = self._send_now(items)
-        except Exception as error:
-            logger.error("emit failed: %s", convert(error))
-            return
-        if left:
-            self._backlog.extend(left)
-            self._keep(asyncio.get_running_loop().create_task(self._drain_logged()))
-
-    async def _flush(self) -> None:
-        """Sends everything pending, in order, waiting while the native queue is full."""
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
-        if self._pending:
-            items, self._pending = self._pending, []
-            if self._backlog:
-                self._backlog.extend(items)
-            else:
-                try:
-                    left = self._send_now(items)
-                except Exception as error:
-                    raise convert(error) from None
-                self._backlog.extend(left)
-        if self._backlog:
-            await self._drain()
-
-    def _send_now(self, items: list[_Pending]) -> list[_Pending]:
-        """Queues ``items`` without waiting; returns those that could not be queued.
-        Runs of plain emits to one socket cross as one JSON text, the others as records."""
-        start = 0
-        while start < len(items):
-            socket, first = items[start]
-            plain = isinstance(first, str)
-            end = start + 1
-            while (
-                end < len(items)
-                and items[end][0] is socket
-                and isinstance(items[end][1], str) is plain
-            ):
-                end += 1
-            run = [item for _, item in items[start:end]]
-            if plain:
-                queued = socket.emit_batch_json("[" + ",".join(run) + "]")
-            else:
-                queued = socket.emit_batch(run)
-            if queued < len(run):
-                return items[start + queued :]
-            start = end
-        return []
-
-    async def _drain(self) -> None:
-        """Sends the backlog in order; the head waits for room (or reports its error)."""
-        assert self._backlog_lock is not None
-        first_error: BaseException | None = None
-        async with self._backlog_lock:
-            while self._backlog:
-                socket, item = self._backlog.popleft()
-                record = _record(item)
-                try:
-                    await socket.emit_async(record.event, record.args_json, record.attachments)
-                except Exception as error:
-                    first_error = first_error or convert(error)
-                if self._backlog:
-                    items = list(self._backlog)
-                    self._backlog.clear()
-                    try:
-                        self._backlog.extend(self._send_now(items))
-                    except Exception as error:
-                        # The socket is closed (e.g. the connection ended meanwhile): what
-                        # was not sent is lost, reported by the first error.
-                        first_error = first_error or convert(error)
-                        break
-        if first_error is not None:
-            raise first_error
-
-    async def _drain_logged(self) -> None:
-        try:
-            await self._drain()
-        except exc.FerrioError as error:
-            logger.error("emit failed: %s", error)
 
     # Receiving ----------------------------------------------------------------------------
 
@@ -1039,14 +928,6 @@ _RETRIED = (
     ffi.ConnectError.Timeout,
     ffi.ConnectError.Disconnected,
 )
-
-
-def _record(item: str | ffi.EmitRecord) -> ffi.EmitRecord:
-    """The record of a queued emit (a plain one is split back into name and arguments)."""
-    if isinstance(item, str):
-        event, *args = _decode_json(item)
-        return ffi.EmitRecord(event=event, args_json=_codec.encode_plain(args), attachments=[])
-    return item
 
 
 def _answer(ack: ffi.AckRequest, result: Any) -> None:

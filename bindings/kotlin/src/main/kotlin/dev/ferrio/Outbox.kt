@@ -8,15 +8,14 @@ import kotlinx.coroutines.cancel
 import kotlinx.coroutines.launch
 import java.util.concurrent.locks.ReentrantLock
 import kotlin.concurrent.withLock
-import dev.ferrio.ffi.EmitRecord as FfiEmitRecord
 
 /**
  * The emits of one manager's sockets on their way to the native layer, in emit order.
  *
  * A native call costs far more than an emit's own work (~10–45 µs, mostly JNA building
- * UniFFI's structures), so [Socket.emit] only appends here, and emits cross together: runs
- * without binary as one JSON text (`emit_batch_json`), runs with binary as records
- * (`emit_batch`). The emitting thread sends the pending emits once there are [BATCH];
+ * UniFFI's structures), so [Socket.emit] only appends here, and each run of emits to one
+ * socket crosses in one call (`emit_batch`: plain and binary mixed, placeholders numbered
+ * across the batch). The emitting thread sends the pending emits once there are [BATCH];
  * otherwise a background flusher sends them as soon as it runs. [flush] (before an
  * acknowledged emit or a disconnect) and [close] send them at once.
  *
@@ -110,81 +109,82 @@ internal class Outbox {
     }
 
     /**
-     * Queues [items] in order: each run of emits to one socket, all with or all without
-     * binary, crosses as one batch, which queues what it can without waiting; the first emit
-     * it could not queue goes through the waiting path, which waits for room or reports its
-     * own error, and the rest of the run crosses again. Call with [sending] held. Returns the
-     * first error, having logged the others.
+     * Queues [items] in order, a run of emits to one socket at a time. Call with [sending]
+     * held. Returns the first error, having logged the others.
      */
     private fun send(items: List<Pending>): FerrioException? {
         var first: FerrioException? = null
         var start = 0
         while (start < items.size) {
-            val end = runEnd(items, start)
-            start += queueRun(items, start, end)
-            if (start == end) continue
-            val error = queueWaiting(items[start++]) ?: continue
-            if (first == null) first = error else log(error)
-            if (error is ClosedException) {
-                val left = items.size - start
-                if (left > 0) logger.warning("$left more emits not sent: ${error.message}")
-                break
+            var end = start + 1
+            while (end < items.size && items[end].socket === items[start].socket) end++
+            val run = items.subList(start, end)
+            for ((index, error) in queueRun(run)) {
+                if (first == null) first = error else log(error)
+                if (error is ClosedException) {
+                    val left = run.size - index - 1 + items.size - end
+                    if (left > 0) logger.warning("$left more emits not sent: ${error.message}")
+                    return first
+                }
             }
+            start = end
         }
         return first
     }
 
-    /** The end of the run that starts at [start]: same socket, same kind (binary or not). */
-    private fun runEnd(items: List<Pending>, start: Int): Int {
-        val head = items[start]
-        val plain = head.attachments.isEmpty()
-        var end = start + 1
-        while (end < items.size && items[end].socket === head.socket && items[end].attachments.isEmpty() == plain) {
-            end++
-        }
-        return end
-    }
-
-    /** Queues the run `items[start until end]` without waiting; returns how many were queued. */
-    private fun queueRun(items: List<Pending>, start: Int, end: Int): Int {
-        val ffi = items[start].socket.ffi
-        val run = items.subList(start, end)
-        return try {
-            val queued = if (run[0].attachments.isEmpty()) {
-                ffi.emitBatchJson(batchJson(run))
-            } else {
-                ffi.emitBatch(run.map { FfiEmitRecord(it.event, it.argsJson, it.attachments) })
-            }
-            queued.toInt()
+    /**
+     * Queues [run] (emits to one socket) as one batch, which queues what it can without
+     * waiting; the rest goes through the waiting variant, which waits for room and reports
+     * each emit's own error. Returns the errors, by position in [run].
+     */
+    private fun queueRun(run: List<Pending>): List<Pair<Int, FerrioException>> {
+        val ffi = run[0].socket.ffi
+        val attachments = ArrayList<ByteArray>(0)
+        val text = batchJson(run, attachments)
+        val queued = try {
+            ffi.emitBatch(text, attachments).toInt()
         } catch (_: Exception) {
-            // Nothing queued (a closed client, or arguments the batch refused): the waiting
-            // path of the first emit reports its error, or sends it.
+            // Nothing queued (a closed client): the waiting variant reports why.
             0
         }
+        if (queued == run.size) return emptyList()
+        return try {
+            native { ffi.emitBatchBlocking(text, attachments, queued.toUInt()) }.map { failure ->
+                val index = failure.index.toInt()
+                index to notSent(run[index], ferrioError(failure.error))
+            }
+        } catch (error: Exception) {
+            listOf(queued to notSent(run[queued], error))
+        }
     }
 
-    /** Queues one emit, waiting for room; returns its error, or `null` once queued. */
-    private fun queueWaiting(item: Pending): FerrioException? =
-        try {
-            native { item.socket.ffi.emitBlocking(item.event, item.argsJson, item.attachments) }
-            null
-        } catch (error: FerrioException) {
-            when (error) {
-                is EmitException -> EmitException("${item.socket.namespace}: `${item.event}` not sent: ${error.message}")
-                else -> error
-            }
+    /** [error] of [item], naming its namespace and event. */
+    private fun notSent(item: Pending, error: Exception): FerrioException =
+        when (error) {
+            is EmitException -> EmitException("${item.socket.namespace}: `${item.event}` not sent: ${error.message}")
+            is FerrioException -> error
+            else -> InternalException(error.toString())
         }
 
-    /** `[[event, ...args], ...]` of a run without binary, as JSON text. */
-    private fun batchJson(run: List<Pending>): String {
+    /**
+     * `[[event, ...args], ...]` of [run] as JSON text, the placeholders numbered across the
+     * batch into [attachments].
+     */
+    private fun batchJson(run: List<Pending>, attachments: MutableList<ByteArray>): String {
         val text = StringBuilder(run.sumOf { it.event.length + it.argsJson.length + 4 } + 2)
         text.append('[')
         for ((index, item) in run.withIndex()) {
             if (index > 0) text.append(',')
             text.append('[')
             Codec.writeString(text, item.event)
-            // `argsJson` is `[...]`: its items follow the name, its `]` closes the entry.
-            if (item.argsJson.length > 2) text.append(',').append(item.argsJson, 1, item.argsJson.length) else text.append(']')
+            val args = if (item.attachments.isEmpty() || attachments.isEmpty()) {
+                item.argsJson
+            } else {
+                Codec.renumbered(item.argsJson, attachments.size)
+            }
+            attachments.addAll(item.attachments)
+            // `args` is `[...]`: its items follow the name, its `]` closes the entry.
+            if (args.length > 2) text.append(',').append(args, 1, args.length) else text.append(']')
         }
         text.append(']')
         return text.toString()

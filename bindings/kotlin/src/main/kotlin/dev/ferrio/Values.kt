@@ -78,6 +78,7 @@ internal object Payloads {
  */
 internal object Codec {
     private const val HEX = "0123456789abcdef"
+    private const val PLACEHOLDER = """{"_placeholder":true,"num":"""
 
     class Encoded(val text: String, val attachments: List<ByteArray>)
 
@@ -95,6 +96,26 @@ internal object Codec {
         return Encoded(text.toString(), attachments)
     }
 
+    /**
+     * [text], written by [encode], with its placeholders numbered from [first] instead of 0:
+     * its attachments follow [first] others in a batch. A JSON string cannot hold the
+     * placeholder's text unescaped, so only placeholders match.
+     */
+    fun renumbered(text: String, first: Int): String {
+        val out = StringBuilder(text.length + 8)
+        var from = 0
+        while (true) {
+            val at = text.indexOf(PLACEHOLDER, from)
+            if (at < 0) break
+            val digits = at + PLACEHOLDER.length
+            var end = digits
+            while (end < text.length && text[end] in '0'..'9') end++
+            out.append(text, from, digits).append(first + text.substring(digits, end).toInt())
+            from = end
+        }
+        return out.append(text, from, text.length).toString()
+    }
+
     fun decode(text: String, attachments: List<ByteArray>): List<Any?> {
         val array = Json.parseToJsonElement(text)
         require(array is JsonArray) { "arguments must be a JSON array: $text" }
@@ -107,7 +128,7 @@ internal object Codec {
             is String -> writeString(out, value)
             is ByteArray -> {
                 attachments.add(value)
-                out.append("""{"_placeholder":true,"num":""").append(attachments.size - 1).append('}')
+                out.append(PLACEHOLDER).append(attachments.size - 1).append('}')
             }
             is Map<*, *> -> {
                 out.append('{')

@@ -2,12 +2,16 @@ package dev.ferrio
 
 import kotlinx.coroutines.async
 import kotlinx.serialization.json.JsonArray
+import kotlinx.serialization.json.JsonElement
+import kotlinx.serialization.json.JsonObject
+import kotlinx.serialization.json.JsonPrimitive
 import kotlinx.serialization.json.jsonArray
 import kotlinx.serialization.json.jsonObject
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
+import java.util.Base64
 import java.util.Collections
 import java.util.logging.Handler
 import java.util.logging.LogRecord
@@ -50,6 +54,37 @@ class EmitBatchingTest {
             expected += "echo" to "end"
             assertEquals(expected, receivedFrom(server, client.id))
         }
+    }
+
+    @Test
+    fun `plain and binary emits to two namespaces arrive in order with their own bytes`() = test {
+        Manager(server.url, ClientOptions(transports = listOf(Transport.WEBSOCKET))).use { manager ->
+            val main = manager.socket("/").apply { connect() }
+            val custom = manager.socket("/custom").apply { connect() }
+            val expected = mapOf(main to mutableListOf<JsonElement>(), custom to mutableListOf())
+            for (i in 0 until 200) {
+                val socket = if (i % 9 == 0) custom else main
+                val args: List<Any?> = if (i % 3 == 0) listOf("$i", bytes(i % 256), mapOf("n" to listOf(bytes(1, i % 256)))) else listOf("$i")
+                socket.emit("seq", *args.toTypedArray())
+                expected.getValue(socket) += recorded(args)
+            }
+            for ((socket, sent) in expected) {
+                assertEquals(listOf("end"), socket.emitWithAck("echo", "end"))
+                val received = server.acontrol("received", mapOf("nsp" to socket.namespace)).getValue("events").jsonArray
+                    .map { it.jsonObject }
+                    .filter { it.getValue("id").text == socket.id && it.getValue("event").text == "seq" }
+                    .map { it.getValue("args") }
+                assertEquals(sent, received)
+            }
+        }
+    }
+
+    /** [value] as the reference server records it: binary as `{"$binary": base64}`. */
+    private fun recorded(value: Any?): JsonElement = when (value) {
+        is ByteArray -> JsonObject(mapOf("\$binary" to JsonPrimitive(Base64.getEncoder().encodeToString(value))))
+        is List<*> -> JsonArray(value.map(::recorded))
+        is Map<*, *> -> JsonObject(value.entries.associate { it.key as String to recorded(it.value) })
+        else -> json(value)
     }
 
     @Test

@@ -25,6 +25,16 @@ class ValuesTest {
     }
 
     @Test
+    fun `placeholders are renumbered to follow the attachments of earlier emits of a batch`() {
+        val encoded = Codec.encode(listOf(bytes(1), "{\"_placeholder\":true,\"num\":0}", mapOf("b" to listOf(bytes(2)))))
+        assertEquals(
+            """[{"_placeholder":true,"num":3},"{\"_placeholder\":true,\"num\":0}",{"b":[{"_placeholder":true,"num":4}]}]""",
+            Codec.renumbered(encoded.text, 3),
+        )
+        assertEquals("""["x",12]""", Codec.renumbered("""["x",12]""", 3))
+    }
+
+    @Test
     fun `the written text is the JSON of the values, escapes and leaves included`() {
         val values = listOf(
             "q\"b\\c\u0001\n\t\u001fé😀",
