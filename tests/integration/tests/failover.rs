@@ -19,6 +19,12 @@ fn with_fallback(url: &str, fallback: &str, mode: Mode) -> ManagerBuilder {
         .timeout(Duration::from_secs(5))
 }
 
+/// Asserts that `manager` is connected to `server`.
+fn assert_connected_to(manager: &Manager, server: &TestServer) {
+    let url = manager.engine_state().url.expect("a server URL");
+    assert_eq!(url.trim_end_matches('/'), server.url());
+}
+
 /// The number of clients the server has in `/`.
 async fn clients_of(server: &TestServer) -> usize {
     server.clients().await["namespaces"]["/"]
@@ -39,8 +45,7 @@ async fn first_connection_uses_the_fallback_when_the_first_server_is_down(mode: 
         .await
         .expect("connect through the fallback");
     wait_for_transport(&manager, mode.final_transport()).await;
-    let url = manager.engine_state().url.expect("a server URL");
-    assert_eq!(url.trim_end_matches('/'), server.url());
+    assert_connected_to(&manager, &server);
     assert!(down.accepted() >= 1, "the first server was tried first");
     let ack = socket.emit_with_ack("echo", &"via the fallback").await;
     assert_eq!(ack.expect("ack").args, [Value::from("via the fallback")]);
@@ -66,8 +71,7 @@ async fn a_first_server_that_never_answers_is_left_after_the_timeout() {
         .connect()
         .await
         .expect("connect through the fallback");
-    let url = manager.engine_state().url.expect("a server URL");
-    assert_eq!(url.trim_end_matches('/'), server.url());
+    assert_connected_to(&manager, &server);
     manager.close().await;
 }
 
@@ -95,8 +99,7 @@ async fn reconnection_uses_the_fallback_when_the_first_server_goes_down(mode: Mo
         next_lifecycle(&mut events).await,
         SocketEvent::Connect { .. }
     ));
-    let url = manager.engine_state().url.expect("a server URL");
-    assert_eq!(url.trim_end_matches('/'), second.url());
+    assert_connected_to(&manager, &second);
     let ack = socket.emit_with_ack("echo", &"after failover").await;
     assert_eq!(ack.expect("ack").args, [Value::from("after failover")]);
     assert_eq!(clients_of(&second).await, 1);
