@@ -50,7 +50,7 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for ReconnectHookError {
 }
 
 /// Implemented by each language: called before reconnection attempt `attempt` (from 1).
-#[uniffi::export(with_foreign)]
+#[uniffi::export(foreign)]
 pub trait ReconnectHook: Send + Sync {
     /// The settings of attempt `attempt`; runs on a thread of its own and may block.
     ///
