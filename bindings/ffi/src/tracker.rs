@@ -35,10 +35,13 @@ impl Tracker {
         *self.closed_tx.borrow()
     }
 
-    /// Tracks a socket handle; `None` in the cell once closed.
+    /// Tracks a socket handle; `None` in the cell once closed. Cells nobody else holds any
+    /// more are forgotten here, so the list is bounded by the live handles.
     pub(crate) fn socket(&self, socket: ferrio::Socket) -> Arc<SocketCell> {
         let cell = Arc::new(Mutex::new((!self.is_closed()).then_some(socket)));
-        lock(&self.sockets).push(cell.clone());
+        let mut sockets = lock(&self.sockets);
+        sockets.retain(|cell| Arc::strong_count(cell) > 1);
+        sockets.push(cell.clone());
         cell
     }
 
@@ -67,4 +70,24 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::runtime;
+
+    #[test]
+    fn socket_handles_dropped_are_not_kept_until_close() {
+        let _runtime = runtime().enter();
+        let manager = ferrio::Manager::new("http://127.0.0.1:1").unwrap();
+        let tracker = Tracker::new();
+        let kept = tracker.socket(manager.socket("/"));
+        for _ in 0..1000 {
+            drop(tracker.socket(manager.socket("/")));
+        }
+        assert_eq!(lock(&tracker.sockets).len(), 2);
+        assert!(tracker.close().is_empty());
+        assert!(lock(&kept).is_none());
+    }
 }
