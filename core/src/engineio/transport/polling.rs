@@ -430,4 +430,26 @@ mod tests {
         );
         assert!(matches!(polling.recv().await, PollInbound::Payload(_)));
     }
+
+    #[tokio::test]
+    async fn a_paused_get_loop_says_so_and_polls_again_once_released() {
+        let (get_tx, mut get_rx) = mpsc::unbounded_channel();
+        let port = eager_server(get_tx).await;
+        let url = url::Url::parse(&format!("http://127.0.0.1:{port}")).expect("url");
+        let endpoint = Arc::new(Endpoint::new(&url, &ManagerOptions::default()).expect("endpoint"));
+        let mut polling = Polling::start(endpoint, "sid", 100, Duration::from_secs(30));
+        polling.pause();
+        // The GET in flight, if any, completes; then the loop stops and reports it.
+        loop {
+            match polling.recv().await {
+                PollInbound::Payload(polled) => drop(polled),
+                PollInbound::Paused => break,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        while get_rx.try_recv().is_ok() {}
+        polling.release();
+        assert!(get_rx.recv().await.is_some(), "a GET once released");
+        assert!(matches!(polling.recv().await, PollInbound::Payload(_)));
+    }
 }
