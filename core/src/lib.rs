@@ -22,7 +22,6 @@ mod error;
 mod event;
 mod manager;
 mod options;
-mod retry;
 mod socket;
 pub mod socketio;
 mod state;

@@ -2,7 +2,7 @@
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,10 +17,9 @@ use crate::dispatcher::{
 use crate::error::{AckError, ConnectError, EmitError};
 use crate::event::{Event, SocketEvent};
 use crate::manager::command::{
-    AckResult, AckWaiter, Command, OutgoingEmit, QueuedBytes, SocketLink,
+    AckResult, AckWaiter, Command, OutgoingEmit, QueuedBytes, RetryEmit, SocketLink,
 };
 use crate::options::{BufferPolicy, ManagerOptions, SocketOptions};
-use crate::retry::{run_retry_queue, RetryItem, RETRY_QUEUE_CAPACITY};
 use crate::socketio::{Packet, PacketKind, RESERVED_EVENTS};
 use crate::state::{EngineState, SocketState};
 use crate::stream::EventStream;
@@ -70,8 +69,9 @@ struct SocketInner {
     listener_ids: ListenerIds,
     next_ack_id: AtomicU64,
     outgoing_listeners: AtomicUsize,
-    /// The at-least-once queue, when `retries` is set.
-    retry_tx: Option<mpsc::Sender<RetryItem>>,
+    /// Tries per emit beyond the first (`SocketOptions::retries`): with any, every emit
+    /// goes through the connection task's at-least-once queue.
+    retries: u32,
 }
 
 /// Room for the text of a small emit besides its namespace and event name: one
@@ -84,17 +84,6 @@ fn check_event(event: &str) -> Result<(), EmitError> {
         return Err(EmitError::ReservedEvent(event.to_owned()));
     }
     Ok(())
-}
-
-/// A socket reference that does not keep it alive.
-#[derive(Clone)]
-pub(crate) struct WeakSocket(Weak<SocketInner>);
-
-impl WeakSocket {
-    /// The socket, if it is still alive.
-    pub(crate) fn upgrade(&self) -> Option<Socket> {
-        self.0.upgrade().map(|inner| Socket { inner })
-    }
 }
 
 /// The size of a socket's offline buffer (emits waiting for the namespace to connect).
@@ -142,37 +131,29 @@ impl Socket {
         engine_rx: watch::Receiver<EngineState>,
     ) -> Self {
         let (state_tx, state_rx) = watch::channel(SocketState::Idle);
-        let retries = socket_options.retries;
-        let inner = Arc::new_cyclic(|weak| {
-            let retry_tx = (retries > 0).then(|| {
-                let (retry_tx, retry_rx) = mpsc::channel(RETRY_QUEUE_CAPACITY);
-                tokio::spawn(run_retry_queue(WeakSocket(weak.clone()), retry_rx, retries));
-                retry_tx
-            });
-            let queued = Arc::new(QueuedBytes::new(options.max_incoming_queue_bytes));
-            SocketInner {
-                namespace,
-                auth: socket_options.auth,
-                options,
-                command_tx,
-                link: SocketLink {
-                    event_tx: Arc::default(),
-                    produced: Arc::default(),
-                    listened: Arc::default(),
-                    buffer: Arc::default(),
-                    state_tx: Arc::new(state_tx),
-                    queued,
-                },
-                state_rx,
-                engine_rx,
-                listeners: Arc::default(),
-                outgoing: OnceLock::new(),
-                runtime: tokio::runtime::Handle::current(),
-                listener_ids: ListenerIds::default(),
-                next_ack_id: AtomicU64::new(0),
-                outgoing_listeners: AtomicUsize::new(0),
-                retry_tx,
-            }
+        let queued = Arc::new(QueuedBytes::new(options.max_incoming_queue_bytes));
+        let inner = Arc::new(SocketInner {
+            namespace,
+            auth: socket_options.auth,
+            options,
+            command_tx,
+            link: SocketLink {
+                event_tx: Arc::default(),
+                produced: Arc::default(),
+                listened: Arc::default(),
+                buffer: Arc::default(),
+                state_tx: Arc::new(state_tx),
+                queued,
+            },
+            state_rx,
+            engine_rx,
+            listeners: Arc::default(),
+            outgoing: OnceLock::new(),
+            runtime: tokio::runtime::Handle::current(),
+            listener_ids: ListenerIds::default(),
+            next_ack_id: AtomicU64::new(0),
+            outgoing_listeners: AtomicUsize::new(0),
+            retries: socket_options.retries,
         });
         Self { inner }
     }
@@ -288,14 +269,9 @@ impl Socket {
     /// # Errors
     /// As [`Socket::emit`].
     pub async fn emit_values(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
-        if let Some(retry_tx) = &self.inner.retry_tx {
-            self.prepare(event, args.clone(), None, false)?;
-            let item = RetryItem {
-                event: event.to_owned(),
-                args,
-                reply: None,
-            };
-            return retry_tx.send(item).await.map_err(|_| EmitError::Closed);
+        if self.inner.retries > 0 {
+            let timeout = self.inner.options.ack_timeout;
+            return self.send_with_retries(event, args, timeout, None).await;
         }
         let emit = self.prepare(event, args, None, false)?;
         self.send_emit(emit).await
@@ -436,7 +412,7 @@ impl Socket {
         args: &T,
         timeout: Duration,
     ) -> Result<Ack, AckError> {
-        if self.inner.retry_tx.is_none() {
+        if self.inner.retries == 0 {
             let id = self.inner.next_ack_id.fetch_add(1, Ordering::Relaxed);
             let emit = match self.prepare_plain(event, args, Some(id), false)? {
                 Some(emit) => emit,
@@ -461,35 +437,55 @@ impl Socket {
         args: Vec<Value>,
         timeout: Duration,
     ) -> Result<Ack, AckError> {
-        let Some(retry_tx) = &self.inner.retry_tx else {
-            return self.emit_values_with_ack_once(event, args, timeout).await;
-        };
-        self.prepare(event, args.clone(), None, false)?;
+        if self.inner.retries == 0 {
+            let id = self.inner.next_ack_id.fetch_add(1, Ordering::Relaxed);
+            let emit = self.prepare(event, args, Some(id), false)?;
+            return self.send_and_await_ack(emit, timeout).await;
+        }
         let (reply_tx, reply_rx) = oneshot::channel();
-        let item = RetryItem {
-            event: event.to_owned(),
-            args,
-            reply: Some(reply_tx),
-        };
-        retry_tx.send(item).await.map_err(|_| AckError::Closed)?;
-        reply_rx.await.map_err(|_| AckError::Closed)?
+        match self
+            .send_with_retries(event, args, timeout, Some(reply_tx))
+            .await
+        {
+            Ok(()) => {}
+            Err(EmitError::Closed) => return Err(AckError::Closed),
+            Err(error) => return Err(AckError::Emit(error)),
+        }
+        match reply_rx.await {
+            Ok(result) => result.map(|args| Ack { args }),
+            Err(_) => Err(AckError::Closed),
+        }
     }
 
-    /// The default ack timeout.
-    pub(crate) fn ack_timeout(&self) -> Duration {
-        self.inner.options.ack_timeout
-    }
-
-    /// One emit with ack, without retries.
-    pub(crate) async fn emit_values_with_ack_once(
+    /// Queues an emit of a socket with `retries` in the connection task's at-least-once
+    /// queue: it is sent, one at a time after the others, until the server acknowledges
+    /// it, each try waiting `timeout`; `reply_tx` gets the ack or why none came. Waits to
+    /// learn whether the queue took it.
+    async fn send_with_retries(
         &self,
         event: &str,
         args: Vec<Value>,
         timeout: Duration,
-    ) -> Result<Ack, AckError> {
-        let id = self.inner.next_ack_id.fetch_add(1, Ordering::Relaxed);
-        let emit = self.prepare(event, args, Some(id), false)?;
-        self.send_and_await_ack(emit, timeout).await
+        reply_tx: Option<oneshot::Sender<AckResult>>,
+    ) -> Result<(), EmitError> {
+        let packet = self.event_packet(event, args, None)?;
+        let (text, attachments) = packet.to_text();
+        let size = self.finish(text, attachments, false)?.size();
+        let (admission_tx, admission_rx) = oneshot::channel();
+        let emit = RetryEmit {
+            packet,
+            size,
+            retries: self.inner.retries,
+            timeout,
+            reply_tx,
+            admission: Some(admission_tx),
+        };
+        self.inner
+            .command_tx
+            .send(Command::EmitWithRetries(emit))
+            .await
+            .map_err(|_| EmitError::Closed)?;
+        admission_rx.await.unwrap_or(Err(EmitError::Closed))
     }
 
     /// Sends `emit`, an event asking for an ack, and waits for the reply.
@@ -527,7 +523,7 @@ impl Socket {
     }
 
     /// The emit of `event` with `args` as values: the path that handles binary, and
-    /// what the retry queue and outgoing listeners need.
+    /// what outgoing listeners need.
     fn prepare(
         &self,
         event: &str,
@@ -535,6 +531,22 @@ impl Socket {
         ack_id: Option<u64>,
         volatile: bool,
     ) -> Result<OutgoingEmit, EmitError> {
+        let packet = self.event_packet(event, args, ack_id)?;
+        let mut text = String::new();
+        let mut attachments = Vec::new();
+        packet.encode(&mut text, &mut attachments);
+        let emit = self.finish(text, attachments, volatile)?;
+        Ok(OutgoingEmit { ack_id, ..emit })
+    }
+
+    /// The packet of `event` with `args`, asking for ack `ack_id`; shown to the outgoing
+    /// listeners.
+    fn event_packet(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        ack_id: Option<u64>,
+    ) -> Result<Packet, EmitError> {
         check_event(event)?;
         if self.inner.outgoing_listeners.load(Ordering::Relaxed) > 0 {
             let outgoing = Event::new(
@@ -550,22 +562,17 @@ impl Socket {
         let mut data = Vec::with_capacity(args.len() + 1);
         data.push(Value::String(event.to_owned()));
         data.extend(args);
-        let packet = Packet {
+        Ok(Packet {
             kind: PacketKind::Event,
             nsp: self.inner.namespace.to_string(),
             id: ack_id,
             data: Some(Value::Array(data)),
-        };
-        let mut text = String::new();
-        let mut attachments = Vec::new();
-        packet.encode(&mut text, &mut attachments);
-        let emit = self.finish(text, attachments, volatile)?;
-        Ok(OutgoingEmit { ack_id, ..emit })
+        })
     }
 
     /// The emit of `event` with `args` written straight to text (no [`Value`]s), or
     /// `None` when it needs [`Socket::prepare`]: the arguments hold binary (see
-    /// [`write_plain_args`]), the retry queue keeps values, or outgoing listeners get them.
+    /// [`write_plain_args`]), the at-least-once queue keeps values, or outgoing listeners get them.
     fn prepare_plain<T: Serialize + ?Sized>(
         &self,
         event: &str,
@@ -574,9 +581,7 @@ impl Socket {
         volatile: bool,
     ) -> Result<Option<OutgoingEmit>, EmitError> {
         check_event(event)?;
-        if self.inner.retry_tx.is_some()
-            || self.inner.outgoing_listeners.load(Ordering::Relaxed) > 0
-        {
+        if self.inner.retries > 0 || self.inner.outgoing_listeners.load(Ordering::Relaxed) > 0 {
             return Ok(None);
         }
         let namespace = &*self.inner.namespace;
@@ -641,7 +646,8 @@ impl Socket {
     }
 
     /// The offline buffer: emits made while the namespace is not connected, sent in order
-    /// once it is.
+    /// once it is. With `retries` ([`SocketOptions::retries`]), the emits not acknowledged
+    /// yet count too, within the same bounds.
     ///
     /// # Examples
     /// ```no_run
@@ -660,8 +666,8 @@ impl Socket {
         }
     }
 
-    /// Discards the offline buffer; the acks of the discarded emits fail with
-    /// [`AckError::Discarded`].
+    /// Discards the offline buffer (with `retries`, every emit not acknowledged yet); the
+    /// acks of the discarded emits fail with [`AckError::Discarded`].
     pub async fn clear_buffer(&self) {
         let _ = self
             .inner

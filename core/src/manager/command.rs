@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use crate::error::{AckError, ConnectError, EmitError};
 use crate::event::SocketEvent;
+use crate::socketio::Packet;
 use crate::state::SocketState;
 use crate::value::Value;
 
@@ -192,6 +193,24 @@ impl OutgoingEmit {
     }
 }
 
+/// An emit of a socket with `retries`: sent until the server acknowledges it, each try
+/// with a new ack id, at most `retries + 1` times.
+#[derive(Debug)]
+pub(crate) struct RetryEmit {
+    /// The event, without ack id (each try gets its own).
+    pub(crate) packet: Packet,
+    /// Its size on the wire, for the bounds.
+    pub(crate) size: usize,
+    /// Tries beyond the first.
+    pub(crate) retries: u32,
+    /// How long each try waits for the ack.
+    pub(crate) timeout: Duration,
+    /// Gets the server's reply, or why none came after the last try.
+    pub(crate) reply_tx: Option<oneshot::Sender<AckResult>>,
+    /// Told whether the queue took the emit or refused it (full).
+    pub(crate) admission: Option<oneshot::Sender<Result<(), EmitError>>>,
+}
+
 /// A request to the connection task.
 #[derive(Debug)]
 pub(crate) enum Command {
@@ -204,6 +223,8 @@ pub(crate) enum Command {
     },
     /// Send an event (buffered until the namespace is connected).
     Emit(OutgoingEmit),
+    /// Send an event of a socket with `retries`, after its other such events.
+    EmitWithRetries(RetryEmit),
     /// Answer the server's ack request `id`.
     Ack {
         namespace: Arc<str>,

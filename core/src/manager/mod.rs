@@ -3,9 +3,13 @@
 mod acks;
 mod actor;
 pub(crate) mod command;
+mod engine;
 mod failover;
+mod inbox;
 mod namespaces;
+mod outbox;
 mod reconnect;
+mod recovery;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};

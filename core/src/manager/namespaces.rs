@@ -1,23 +1,29 @@
-//! The namespace table: per-namespace phase and buffers. Plain data, no I/O.
-
-use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+//! The namespace table: each namespace's phase, waiters, rooms, outbox and recovery, and
+//! its transitions (connect reply, connect error, server and client disconnect, lost
+//! connection, shutdown) as methods returning what to write. Plain data, no I/O.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::command::{Charge, Delivery, OutgoingEmit, QueuedBytes, SocketLink};
-use crate::error::ConnectError;
-use crate::event::SocketEvent;
-use crate::options::BufferPolicy;
+use super::command::{Delivery, OutgoingEmit, QueuedBytes, RetryEmit, SocketLink};
+use super::inbox::{self, EarlyLimits, Inbox};
+use super::outbox::{BufferLimits, Buffered, Outbox};
+use super::recovery::Recovery;
+use crate::disconnect::DisconnectReason;
+use crate::error::{server_text, AckError, ConnectError, EmitError};
+use crate::event::{AckResponder, Event, SocketEvent};
+use crate::options::ManagerOptions;
+use crate::socketio::Packet;
 use crate::state::SocketState;
+use crate::value::Value;
 
 /// Where a namespace stands with the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Phase {
+enum Phase {
     /// No CONNECT sent (engine down, or not wanted).
     Idle,
     /// CONNECT sent, reply pending.
@@ -28,340 +34,677 @@ pub(crate) enum Phase {
 
 /// One namespace of the manager.
 #[derive(Debug)]
-pub(crate) struct Namespace {
-    pub(crate) name: Arc<str>,
-    pub(crate) phase: Phase,
+struct Namespace {
+    name: Arc<str>,
+    phase: Phase,
     /// Wants to be connected: reconnects with the engine.
-    pub(crate) active: bool,
-    pub(crate) auth: Option<crate::value::Value>,
-    pub(crate) link: Option<SocketLink>,
+    active: bool,
+    auth: Option<Value>,
     /// `connect()` calls waiting for the CONNECT reply.
-    pub(crate) waiters: Vec<oneshot::Sender<Result<(), ConnectError>>>,
+    waiters: Vec<oneshot::Sender<Result<(), ConnectError>>>,
     /// When the pending CONNECT times out.
-    pub(crate) connect_deadline: Option<Instant>,
-    /// Emits waiting for the namespace to be connected, in order.
-    pub(crate) outbox: VecDeque<OutgoingEmit>,
-    /// Events received before the CONNECT reply, with their size on the wire, delivered
-    /// right after it (within [`EarlyLimits`]).
-    pub(crate) received: Vec<(SocketEvent, usize)>,
-    /// Bytes in `received`.
-    pub(crate) received_bytes: usize,
-    /// Events received before a CONNECT reply and dropped (over the bounds, or the reply
-    /// never came); reported as [`SocketEvent::Lagged`] when the namespace connects.
-    pub(crate) received_dropped: u64,
-    /// Events dropped since the consumer's queue was last writable.
-    pub(crate) lagged: u64,
-    /// Bytes in `outbox`.
-    pub(crate) buffered_bytes: usize,
-    /// Connection state recovery: the private session id the server gave.
-    pub(crate) pid: Option<String>,
-    /// Connection state recovery: the offset of the last event received.
-    pub(crate) offset: Option<String>,
-    /// The `pid` sent in the pending CONNECT, to tell whether the session was recovered.
-    pub(crate) sent_pid: Option<String>,
+    connect_deadline: Option<Instant>,
+    /// Emits waiting for the namespace, and the at-least-once queue.
+    outbox: Outbox,
+    /// The socket's side: its queue, state and events kept before the CONNECT reply.
+    inbox: Inbox,
+    /// Connection state recovery: pid and offset.
+    recovery: Recovery,
     /// Rooms to re-join after a reconnection that was not recovered, in join order.
-    pub(crate) rooms: Vec<String>,
+    rooms: Vec<String>,
     /// When to retry CONNECT after a server-side disconnect (when that is enabled).
-    pub(crate) retry_at: Option<Instant>,
+    retry_at: Option<Instant>,
 }
 
 impl Namespace {
-    fn new(name: Arc<str>) -> Self {
+    fn new(name: Arc<str>, limits: BufferLimits) -> Self {
         Self {
+            inbox: Inbox::new(name.clone()),
             name,
             phase: Phase::Idle,
             active: false,
             auth: None,
-            link: None,
             waiters: Vec::new(),
             connect_deadline: None,
-            outbox: VecDeque::new(),
-            received: Vec::new(),
-            received_bytes: 0,
-            received_dropped: 0,
-            lagged: 0,
-            buffered_bytes: 0,
-            pid: None,
-            offset: None,
-            sent_pid: None,
+            outbox: Outbox::new(limits),
+            recovery: Recovery::default(),
             rooms: Vec::new(),
             retry_at: None,
         }
     }
 
-    /// The CONNECT payload: the auth object, preceded by `pid` and `offset` when a
-    /// session can be recovered (JS: `Object.assign({pid, offset}, auth)`).
-    pub(crate) fn connect_payload(&self) -> Option<crate::value::Value> {
-        use crate::value::{Map, Value};
-        let Some(pid) = &self.pid else {
-            return self.auth.clone();
-        };
-        let mut payload = Map::new();
-        payload.insert("pid".into(), Value::String(pid.clone()));
-        if let Some(offset) = &self.offset {
-            payload.insert("offset".into(), Value::String(offset.clone()));
-        }
-        if let Some(Value::Object(auth)) = &self.auth {
-            payload.extend(auth.clone());
-        }
-        Some(Value::Object(payload))
-    }
-
-    /// Takes the connection state recovery offset off an event's arguments: with a `pid`,
-    /// the server appends it as a last string argument to events that ask for no ack.
-    pub(crate) fn take_offset(&mut self, ack_id: Option<u64>, args: &mut Vec<crate::value::Value>) {
-        if self.pid.is_none() || ack_id.is_some() {
-            return;
-        }
-        if let Some(crate::value::Value::String(_)) = args.last() {
-            if let Some(crate::value::Value::String(offset)) = args.pop() {
-                self.offset = Some(offset);
-            }
-        }
-    }
-
-    /// Adds `emit` to the offline buffer within `limits`. With [`BufferPolicy::Reject`], a
-    /// full buffer refuses an emit whose emitter waits for admission and takes the others
-    /// beyond the bound (they were made while the emitter believed the namespace
-    /// connected); with [`BufferPolicy::DropOldest`] the oldest emits make room.
-    pub(crate) fn buffer(&mut self, mut emit: OutgoingEmit, limits: BufferLimits) -> Buffered {
-        let size = emit.size();
-        let mut dropped = Vec::new();
-        while self.outbox.len() >= limits.max_emits || self.buffered_bytes + size > limits.max_bytes
-        {
-            match limits.policy {
-                BufferPolicy::DropOldest => match self.outbox.pop_front() {
-                    Some(oldest) => {
-                        self.buffered_bytes -= oldest.size();
-                        dropped.push(oldest);
-                    }
-                    None => break,
-                },
-                BufferPolicy::Reject if emit.admission.is_some() => {
-                    self.publish_buffer();
-                    return Buffered::Refused(emit);
-                }
-                BufferPolicy::Reject => break,
-            }
-        }
-        let admission = emit.admission.take();
-        self.buffered_bytes += size;
-        self.outbox.push_back(emit);
-        self.publish_buffer();
-        if let Some(admission) = admission {
-            let _ = admission.send(Ok(()));
-        }
-        Buffered::Taken { dropped }
-    }
-
-    /// Empties the offline buffer, returning what it held in order.
-    pub(crate) fn take_outbox(&mut self) -> VecDeque<OutgoingEmit> {
-        self.buffered_bytes = 0;
-        let outbox = std::mem::take(&mut self.outbox);
-        self.publish_buffer();
-        outbox
-    }
-
-    /// Removes the buffered emit asking for ack `id`, if any.
-    pub(crate) fn unbuffer_ack(&mut self, id: u64) {
-        let before = self.outbox.len();
-        self.outbox.retain(|emit| emit.ack_id != Some(id));
-        if self.outbox.len() != before {
-            self.buffered_bytes = self.outbox.iter().map(OutgoingEmit::size).sum();
-            self.publish_buffer();
-        }
-    }
-
-    fn publish_buffer(&self) {
-        if let Some(link) = &self.link {
-            link.buffer
-                .emits
-                .store(self.outbox.len(), Ordering::Release);
-            link.buffer
-                .bytes
-                .store(self.buffered_bytes, Ordering::Release);
-        }
-    }
-
     /// Whether the namespace is connected.
-    pub(crate) fn is_connected(&self) -> bool {
+    fn is_connected(&self) -> bool {
         matches!(self.phase, Phase::Connected(_))
     }
 
-    /// Publishes `state` to the socket's watchers.
-    pub(crate) fn set_state(&self, state: SocketState) {
-        if let Some(link) = &self.link {
-            link.state_tx.send_replace(state);
-        }
-    }
-
-    /// Hands a lifecycle event (connect, disconnect, error: a few bytes) to the socket's
-    /// dispatcher; see [`Namespace::deliver_sized`].
-    pub(crate) fn deliver(&mut self, event: SocketEvent) {
-        self.deliver_sized(event, 0);
-    }
-
-    /// Hands `event`, of `bytes` on the wire, to the socket's dispatcher without waiting.
-    /// The connection stops reading while a queue is full, in count or in bytes (up to a
-    /// second, see the actor); when it is still full the event is dropped and counted; the
-    /// count is delivered as [`SocketEvent::Lagged`] first once there is room again.
-    /// Events of no bytes (lifecycle) pass a queue full only in bytes.
-    pub(crate) fn deliver_sized(&mut self, event: SocketEvent, bytes: usize) {
-        let Some(link) = &self.link else { return };
-        let seq = |link: &SocketLink| link.produced.fetch_add(1, Ordering::SeqCst);
-        let full_of_bytes = bytes > 0
-            && !link.queued.has_room()
-            && link
-                .event_tx
-                .get()
-                .is_some_and(|event_tx| !event_tx.is_closed());
-        if full_of_bytes && link.listened.load(Ordering::SeqCst) {
-            // Dropped, numbered like any event; the lag report waits for room.
-            seq(link);
-            self.lagged += 1;
-            tracing::warn!(namespace = %self.name, queued = link.queued.bytes(), "event queue full of bytes, event dropped");
-            return;
-        }
-        if self.lagged > 0 {
-            // Only a dispatcher's full queue counts events as lagged: its queue is there.
-            if let Some(event_tx) = link.event_tx.get() {
-                let lagged = Delivery {
-                    seq: seq(link),
-                    event: SocketEvent::Lagged(self.lagged),
-                    charge: Charge::default(),
-                };
-                if event_tx.try_send(lagged).is_err() {
-                    self.lagged += 1;
-                    return;
-                }
-            }
-            self.lagged = 0;
-        }
-        let seq = seq(link);
-        // Numbered first, then checked (see `Socket::listen`): without a listener or a
-        // stream yet, no one can ever want this event. Once `listened` is set, so is the
-        // dispatcher's queue.
-        if !link.listened.load(Ordering::SeqCst) {
-            return;
-        }
-        let Some(event_tx) = link.event_tx.get() else {
-            return;
-        };
-        let delivery = Delivery {
-            seq,
-            event,
-            charge: link.queued.charge(bytes),
-        };
-        if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) = event_tx.try_send(delivery) {
-            self.lagged += 1;
-            tracing::warn!(namespace = %self.name, "event queue full, event dropped");
-        }
-    }
-
-    /// Keeps an event that arrived before the CONNECT reply, within `limits`: past them
-    /// (one event always fits) it is dropped and counted.
-    pub(crate) fn keep_early(&mut self, event: SocketEvent, bytes: usize, limits: EarlyLimits) {
-        let fits = self.received.is_empty()
-            || (self.received.len() < limits.max_events
-                && self.received_bytes.saturating_add(bytes) <= limits.max_bytes);
-        if !fits {
-            self.received_dropped += 1;
-            tracing::warn!(namespace = %self.name, "event before the CONNECT reply dropped: too many kept");
-            return;
-        }
-        self.received_bytes += bytes;
-        self.received.push((event, bytes));
-    }
-
-    /// Delivers the events kept before the CONNECT reply; the number of those dropped
-    /// comes as a [`SocketEvent::Lagged`] before the next event (the connect).
-    pub(crate) fn deliver_early(&mut self) {
-        for (event, bytes) in std::mem::take(&mut self.received) {
-            self.deliver_sized(event, bytes);
-        }
-        self.received_bytes = 0;
-        self.lagged += std::mem::take(&mut self.received_dropped);
-    }
-
-    /// Drops the events kept for a CONNECT reply that will not come in time (timeout, lost
-    /// connection); they count as dropped.
-    pub(crate) fn drop_early(&mut self) {
-        self.received_dropped += self.received.len() as u64;
-        self.received = Vec::new();
-        self.received_bytes = 0;
-    }
-
     /// Answers every `connect()` waiting on this namespace.
-    pub(crate) fn answer_waiters(&mut self, result: &Result<(), ConnectError>) {
+    fn answer_waiters(&mut self, result: &Result<(), ConnectError>) {
         for waiter in self.waiters.drain(..) {
             let _ = waiter.send(result.clone());
         }
     }
 }
 
-/// What [`Namespace::buffer`] did with an emit.
+/// The options the namespaces follow.
+#[derive(Debug, Clone)]
+struct Settings {
+    connect_timeout: Duration,
+    early: EarlyLimits,
+    buffer: BufferLimits,
+    /// Connect again after a server-side disconnect, after `retry_delay`.
+    reconnect_on_server_disconnect: bool,
+    retry_delay: Duration,
+    room_join_event: String,
+    room_leave_event: String,
+}
+
+/// What became of an emit handed to [`Namespaces::emit`].
 #[derive(Debug)]
-pub(crate) enum Buffered {
-    /// Buffered; these older emits were dropped to make room.
-    Taken { dropped: Vec<OutgoingEmit> },
-    /// Refused: the buffer is full.
-    Refused(OutgoingEmit),
+pub(crate) enum Emitted {
+    /// To write now.
+    Write(OutgoingEmit),
+    /// In the offline buffer; these older emits were dropped to make room.
+    Buffered { dropped: Vec<OutgoingEmit> },
+    /// A volatile emit dropped: the connection is not writable.
+    Dropped,
+    /// Refused: the offline buffer is full (its emitter was told).
+    Refused,
 }
 
-/// Bounds of the events a namespace keeps before its CONNECT reply.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct EarlyLimits {
-    pub(crate) max_events: usize,
-    pub(crate) max_bytes: usize,
+/// What a CONNECT reply did.
+#[derive(Debug)]
+pub(crate) enum ConnectReply {
+    /// Unexpected (unknown namespace, not connecting): ignored.
+    Ignored,
+    /// A reply without `sid`: the server speaks Socket.IO 2.x.
+    OlderProtocol,
+    /// Connected: write these packets (rooms to join again), then these emits, in order.
+    Connected {
+        packets: Vec<Packet>,
+        emits: Vec<OutgoingEmit>,
+    },
 }
 
-/// Bounds of a namespace's offline buffer.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BufferLimits {
-    pub(crate) max_emits: usize,
-    pub(crate) max_bytes: usize,
-    pub(crate) policy: BufferPolicy,
+/// What the timer did: packets and emits to write.
+#[derive(Debug, Default)]
+pub(crate) struct Due {
+    /// CONNECTs sent again after a server-side disconnect.
+    pub(crate) packets: Vec<Packet>,
+    /// Retry emits tried again.
+    pub(crate) emits: Vec<OutgoingEmit>,
 }
 
 /// All namespaces of a manager, in the order they were first used. A manager has a few,
 /// so a scan (names compare by pointer first) beats hashing the name on every emit.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Namespaces {
     table: Vec<Namespace>,
+    settings: Settings,
 }
 
 impl Namespaces {
+    /// No namespace yet; they follow `options`.
+    pub(crate) fn new(options: &ManagerOptions) -> Self {
+        Self {
+            table: Vec::new(),
+            settings: Settings {
+                connect_timeout: options.timeout,
+                early: EarlyLimits {
+                    max_events: options.max_preconnect_events,
+                    max_bytes: options.max_preconnect_bytes,
+                },
+                buffer: BufferLimits::new(options),
+                reconnect_on_server_disconnect: options.reconnect_on_server_disconnect,
+                retry_delay: options.reconnection_delay,
+                room_join_event: options.room_join_event.clone(),
+                room_leave_event: options.room_leave_event.clone(),
+            },
+        }
+    }
+
     /// The namespace named `name`, created idle if new.
-    pub(crate) fn entry(&mut self, name: &Arc<str>) -> &mut Namespace {
+    fn entry(&mut self, name: &Arc<str>) -> &mut Namespace {
         let index = match self.table.iter().position(|ns| ns.name == *name) {
             Some(index) => index,
             None => {
-                self.table.push(Namespace::new(name.clone()));
+                self.table
+                    .push(Namespace::new(name.clone(), self.settings.buffer));
                 self.table.len() - 1
             }
         };
         &mut self.table[index]
     }
 
+    /// The namespace named `name`, if known.
+    fn get_mut(&mut self, name: &str) -> Option<&mut Namespace> {
+        self.table.iter_mut().find(|ns| &*ns.name == name)
+    }
+
+    /// Whether `name` is connected.
+    pub(crate) fn is_connected(&self, name: &str) -> bool {
+        self.table
+            .iter()
+            .any(|ns| &*ns.name == name && ns.is_connected())
+    }
+
+    /// Whether any namespace wants to be connected.
+    pub(crate) fn any_active(&self) -> bool {
+        self.table.iter().any(|ns| ns.active)
+    }
+
+    /// The earliest pending CONNECT deadline, CONNECT retry or retry emit's deadline.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.table
+            .iter()
+            .flat_map(|ns| [ns.connect_deadline, ns.retry_at, ns.outbox.next_deadline()])
+            .flatten()
+            .min()
+    }
+
+    // ----- requests of the sockets -----
+
+    /// A socket asks to connect `name`, with `reply` waiting for the outcome. Returns
+    /// whether a CONNECT is wanted (sent now if the engine is open, else once it opens).
+    pub(crate) fn connect(
+        &mut self,
+        name: &Arc<str>,
+        auth: Option<Value>,
+        link: SocketLink,
+        reply: oneshot::Sender<Result<(), ConnectError>>,
+    ) -> bool {
+        let ns = self.entry(name);
+        ns.outbox.publish_to(link.buffer.clone());
+        ns.inbox.set_link(Some(link));
+        ns.auth = auth;
+        ns.active = true;
+        if ns.is_connected() {
+            let _ = reply.send(Ok(()));
+            return false;
+        }
+        ns.waiters.push(reply);
+        if ns.phase != Phase::Idle {
+            return false;
+        }
+        ns.inbox.set_state(SocketState::Connecting);
+        true
+    }
+
+    /// The CONNECT of `name`, now sent: its reply is due within the connect timeout.
+    pub(crate) fn send_connect(&mut self, name: &str, now: Instant) -> Option<Packet> {
+        let timeout = self.settings.connect_timeout;
+        let ns = self.get_mut(name)?;
+        ns.phase = Phase::Connecting;
+        ns.connect_deadline = now.checked_add(timeout);
+        ns.retry_at = None;
+        ns.inbox.set_state(SocketState::Connecting);
+        let payload = ns.recovery.connect_payload(ns.auth.as_ref());
+        Some(Packet::connect(&*ns.name, payload))
+    }
+
+    /// The engine opened: the CONNECT of every namespace that wants one, with the `auth` a
+    /// reconnection hook gave, if any.
+    pub(crate) fn engine_opened(&mut self, auth: Option<Value>, now: Instant) -> Vec<Packet> {
+        let wanted: Vec<Arc<str>> = self
+            .table
+            .iter_mut()
+            .filter(|ns| ns.active)
+            .map(|ns| {
+                if let Some(auth) = &auth {
+                    ns.auth = Some(auth.clone());
+                }
+                ns.name.clone()
+            })
+            .collect();
+        wanted
+            .iter()
+            .filter_map(|name| self.send_connect(name, now))
+            .collect()
+    }
+
+    /// A socket disconnects `name` (`io client disconnect`): returns the DISCONNECT to
+    /// write if it was connected. Its acks sent are the caller's to fail.
+    pub(crate) fn disconnect(&mut self, name: &str, now: Instant) -> Option<Packet> {
+        let reason = DisconnectReason::IoClientDisconnect;
+        let ns = self.get_mut(name)?;
+        let was_connected = ns.is_connected();
+        ns.active = false;
+        ns.phase = Phase::Idle;
+        ns.connect_deadline = None;
+        ns.outbox.retry_lost(now);
+        ns.answer_waiters(&Err(ConnectError::Disconnected(reason)));
+        ns.inbox.set_state(SocketState::Disconnected(reason));
+        if !was_connected {
+            return None;
+        }
+        ns.inbox.deliver(SocketEvent::Disconnect(reason));
+        Some(Packet::disconnect(&*ns.name))
+    }
+
+    /// A socket emits: written when `name` is connected on an `open` engine (a volatile
+    /// emit only when it is `writable` too), else buffered (a volatile one dropped). The
+    /// emitter waiting for admission is told; the ack waiter is the caller's.
+    pub(crate) fn emit(&mut self, mut emit: OutgoingEmit, open: bool, writable: bool) -> Emitted {
+        let ns = self.entry(&emit.namespace);
+        if ns.is_connected() && open && (writable || !emit.volatile) {
+            if let Some(admission) = emit.admission.take() {
+                let _ = admission.send(Ok(()));
+            }
+            return Emitted::Write(emit);
+        }
+        if emit.volatile {
+            tracing::trace!(namespace = %emit.namespace, "volatile emit dropped: not writable");
+            if let Some(admission) = emit.admission.take() {
+                let _ = admission.send(Ok(()));
+            }
+            return Emitted::Dropped;
+        }
+        match ns.outbox.buffer(emit) {
+            Buffered::Taken { dropped } => Emitted::Buffered { dropped },
+            Buffered::Refused(emit) => {
+                if let Some(admission) = emit.admission {
+                    let _ = admission.send(Err(EmitError::BufferFull));
+                }
+                Emitted::Refused
+            }
+        }
+    }
+
+    /// A socket with `retries` emits: queued behind its other retry emits. Returns the
+    /// emit to write now, if any.
+    pub(crate) fn emit_with_retries(
+        &mut self,
+        emit: RetryEmit,
+        now: Instant,
+    ) -> Option<OutgoingEmit> {
+        let name: Arc<str> = emit.packet.nsp.as_str().into();
+        let ns = self.entry(&name);
+        let connected = ns.is_connected();
+        ns.outbox.push_retry(emit, connected, now)
+    }
+
+    /// A socket discards its offline buffer: the retry emits fail as discarded; returns
+    /// the ack ids of the buffered emits, for the caller to fail.
+    pub(crate) fn clear_buffer(&mut self, name: &str) -> Vec<u64> {
+        let Some(ns) = self.get_mut(name) else {
+            return Vec::new();
+        };
+        let buffered = ns.outbox.discard(&AckError::Discarded);
+        buffered.iter().filter_map(|emit| emit.ack_id).collect()
+    }
+
+    /// Takes the buffered emit asking for ack `id` out of `name`'s buffer (its ack
+    /// expired).
+    pub(crate) fn unbuffer_ack(&mut self, name: &str, id: u64) {
+        if let Some(ns) = self.get_mut(name) {
+            ns.outbox.unbuffer_ack(id);
+        }
+    }
+
+    /// A socket joins `room`: returns the join event to write if `name` is connected.
+    pub(crate) fn join_room(&mut self, name: &Arc<str>, room: String) -> Option<Packet> {
+        let event = self.settings.room_join_event.clone();
+        let ns = self.entry(name);
+        if !ns.rooms.contains(&room) {
+            ns.rooms.push(room.clone());
+        }
+        ns.is_connected()
+            .then(|| Packet::event(&**name, vec![event.into(), room.into()], None))
+    }
+
+    /// A socket leaves `room`: returns the leave event to write if `name` is connected.
+    pub(crate) fn leave_room(&mut self, name: &Arc<str>, room: String) -> Option<Packet> {
+        let event = self.settings.room_leave_event.clone();
+        let ns = self.entry(name);
+        ns.rooms.retain(|r| *r != room);
+        ns.is_connected()
+            .then(|| Packet::event(&**name, vec![event.into(), room.into()], None))
+    }
+
+    // ----- packets from the server -----
+
+    /// The server answered the CONNECT of `name` with `data`.
+    pub(crate) fn on_connect_reply(&mut self, name: &str, data: Option<Value>) -> ConnectReply {
+        let field = |field: &str| {
+            data.as_ref()
+                .and_then(|d| d.get(field))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let (sid, pid) = (field("sid"), field("pid"));
+        let join_event = self.settings.room_join_event.clone();
+        let Some(ns) = self.get_mut(name) else {
+            return ConnectReply::Ignored;
+        };
+        let Some(sid) = sid else {
+            tracing::warn!(namespace = %name, "CONNECT reply without sid (a Socket.IO v2 server?)");
+            return ConnectReply::OlderProtocol;
+        };
+        if ns.phase != Phase::Connecting || !ns.active {
+            tracing::debug!(namespace = %name, "unexpected CONNECT reply ignored");
+            return ConnectReply::Ignored;
+        }
+        let recovered = ns.recovery.connected(pid);
+        let sid: Arc<str> = sid.into();
+        tracing::debug!(namespace = %name, %sid, recovered, "namespace connected");
+        ns.phase = Phase::Connected(sid.clone());
+        ns.connect_deadline = None;
+        ns.inbox.set_state(SocketState::Connected {
+            sid: sid.clone(),
+            recovered,
+        });
+        ns.inbox.deliver_early();
+        ns.inbox.deliver(SocketEvent::Connect {
+            sid: sid.to_string(),
+            recovered,
+        });
+        ns.answer_waiters(&Ok(()));
+        let packets = if recovered {
+            Vec::new()
+        } else {
+            ns.rooms
+                .iter()
+                .map(|room| {
+                    Packet::event(
+                        name,
+                        vec![join_event.clone().into(), room.clone().into()],
+                        None,
+                    )
+                })
+                .collect()
+        };
+        let mut emits: Vec<OutgoingEmit> = ns.outbox.take_buffer().into();
+        emits.extend(ns.outbox.retry_connected());
+        ConnectReply::Connected { packets, emits }
+    }
+
+    /// The server refused `name` (CONNECT_ERROR with `data`). Returns whether `name` is
+    /// known.
+    pub(crate) fn on_connect_error(&mut self, name: &str, data: Option<Value>) -> bool {
+        let Some(ns) = self.get_mut(name) else {
+            return false;
+        };
+        let (message, data) = match data {
+            Some(Value::Object(mut object)) => {
+                let message = match object.remove("message") {
+                    Some(Value::String(message)) => message,
+                    _ => String::new(),
+                };
+                (message, object.remove("data"))
+            }
+            Some(Value::String(message)) => (message, None),
+            _ => (String::new(), None),
+        };
+        let error = ConnectError::Rejected {
+            message: server_text(message),
+            data,
+        };
+        tracing::debug!(namespace = %name, %error, "namespace refused");
+        ns.phase = Phase::Idle;
+        ns.active = false;
+        ns.connect_deadline = None;
+        ns.inbox.set_state(SocketState::Idle);
+        ns.answer_waiters(&Err(error.clone()));
+        ns.inbox.deliver(SocketEvent::ConnectError(error));
+        true
+    }
+
+    /// The server disconnected `name`: connected again after the reconnection delay when
+    /// `reconnect_on_server_disconnect` is set. Returns whether `name` is known; its acks
+    /// sent are the caller's to fail.
+    pub(crate) fn on_server_disconnect(&mut self, name: &str, now: Instant) -> bool {
+        let reconnect = self.settings.reconnect_on_server_disconnect;
+        let delay = self.settings.retry_delay;
+        let Some(ns) = self.get_mut(name) else {
+            return false;
+        };
+        let reason = DisconnectReason::IoServerDisconnect;
+        let was_connected = ns.is_connected();
+        tracing::debug!(namespace = %name, reconnect, "disconnected by the server");
+        ns.phase = Phase::Idle;
+        ns.active = reconnect;
+        ns.connect_deadline = None;
+        ns.outbox.retry_lost(now);
+        if reconnect {
+            ns.retry_at = now.checked_add(delay);
+        } else {
+            ns.answer_waiters(&Err(ConnectError::Disconnected(reason)));
+        }
+        ns.inbox.set_state(SocketState::Disconnected(reason));
+        if was_connected {
+            ns.inbox.deliver(SocketEvent::Disconnect(reason));
+        }
+        true
+    }
+
+    /// An event (or an ack request, answered through the responder `ack` makes) for
+    /// `name`, of `bytes` on the wire: delivered when connected, kept until the CONNECT
+    /// reply when connecting, else ignored.
+    pub(crate) fn on_event(
+        &mut self,
+        name: &Arc<str>,
+        id: Option<u64>,
+        data: Option<Value>,
+        bytes: usize,
+        ack: impl FnOnce() -> Option<AckResponder>,
+    ) {
+        let Some(Value::Array(mut items)) = data else {
+            return;
+        };
+        if items.is_empty() {
+            return;
+        }
+        let event = match items.remove(0) {
+            Value::String(event) => event,
+            Value::Number(number) => number.to_string(),
+            _ => return,
+        };
+        let early = self.settings.early;
+        let Some(ns) = self.get_mut(name) else {
+            tracing::debug!(namespace = %name, "event for an unknown namespace ignored");
+            return;
+        };
+        if ns.phase == Phase::Idle {
+            tracing::debug!(namespace = %name, "event for a disconnected namespace ignored");
+            return;
+        }
+        ns.recovery.take_offset(id, &mut items);
+        let event = SocketEvent::Event(Event::new(name.clone(), event, items, ack()));
+        if ns.is_connected() {
+            ns.inbox.deliver_sized(event, bytes);
+        } else {
+            ns.inbox.keep_early(event, bytes, early);
+        }
+    }
+
+    /// The server acknowledged `id` of `name`: when it is a retry emit's ack, returns the
+    /// next retry emit to write, if any.
+    ///
+    /// # Errors
+    /// Gives `args` back when `id` is not a retry emit's ack.
+    pub(crate) fn retry_acked(
+        &mut self,
+        name: &str,
+        id: u64,
+        args: Vec<Value>,
+        now: Instant,
+    ) -> Result<Option<OutgoingEmit>, Vec<Value>> {
+        let Some(ns) = self.get_mut(name) else {
+            return Err(args);
+        };
+        let connected = ns.is_connected();
+        ns.outbox.retry_acked(id, args, connected, now)
+    }
+
+    // ----- the connection -----
+
+    /// The connection was lost for `reason`: every namespace is disconnected; those that
+    /// want to be connected stay so (and are told of the loss) when `reconnecting`, else
+    /// they give up. Acks are the caller's to fail.
+    pub(crate) fn on_engine_closed(
+        &mut self,
+        reason: DisconnectReason,
+        reconnecting: bool,
+        now: Instant,
+    ) {
+        for ns in &mut self.table {
+            let was_connected = ns.is_connected();
+            let was_connecting = ns.phase == Phase::Connecting;
+            ns.phase = Phase::Idle;
+            ns.connect_deadline = None;
+            ns.retry_at = None;
+            ns.inbox.drop_early();
+            ns.outbox.retry_lost(now);
+            if !ns.active {
+                continue;
+            }
+            if !reconnecting {
+                ns.active = false;
+                ns.answer_waiters(&Err(ConnectError::Disconnected(reason)));
+            }
+            ns.inbox.set_state(SocketState::Disconnected(reason));
+            if was_connected {
+                ns.inbox.deliver(SocketEvent::Disconnect(reason));
+            } else if was_connecting {
+                // As the JS client: a connection lost before the CONNECT reply is a
+                // `connect_error`, so listeners learn of the failed attempt.
+                ns.inbox
+                    .deliver(SocketEvent::ConnectError(ConnectError::Disconnected(
+                        reason,
+                    )));
+            }
+        }
+    }
+
+    /// A connection attempt failed with `error`: every namespace waiting to connect is
+    /// told, and its `connect()` callers answered unless `keep_waiters` (reconnection
+    /// gave up: they get that instead).
+    pub(crate) fn attempt_failed(&mut self, error: &ConnectError, keep_waiters: bool) {
+        for ns in self
+            .table
+            .iter_mut()
+            .filter(|ns| ns.active && !ns.is_connected())
+        {
+            if !keep_waiters {
+                ns.answer_waiters(&Err(error.clone()));
+            }
+            ns.inbox.deliver(SocketEvent::ConnectError(error.clone()));
+        }
+    }
+
+    /// The server speaks Socket.IO 2.x (a CONNECT reply without `sid`, or an Engine.IO v3
+    /// handshake): every namespace that wants to connect is refused, once, and leaves (not
+    /// retried: the server will not change its protocol).
+    pub(crate) fn refuse_older_protocol(&mut self) {
+        let error = ConnectError::Rejected {
+            message: "the server speaks an older Socket.IO protocol".into(),
+            data: None,
+        };
+        for ns in self.table.iter_mut().filter(|ns| ns.active) {
+            ns.active = false;
+            ns.inbox.set_state(SocketState::Idle);
+            ns.answer_waiters(&Err(error.clone()));
+            ns.inbox.deliver(SocketEvent::ConnectError(error.clone()));
+        }
+    }
+
+    /// Reconnection gave up after `attempts`: every namespace leaves, its `connect()`
+    /// callers answered [`ConnectError::ReconnectFailed`].
+    pub(crate) fn give_up(&mut self, attempts: u32) {
+        for ns in self.table.iter_mut().filter(|ns| ns.active) {
+            ns.active = false;
+            ns.answer_waiters(&Err(ConnectError::ReconnectFailed(attempts)));
+            ns.inbox.set_state(SocketState::Idle);
+        }
+    }
+
+    /// No reconnection will come: every namespace leaves.
+    pub(crate) fn leave_all(&mut self) {
+        for ns in self.table.iter_mut().filter(|ns| ns.active) {
+            ns.active = false;
+            ns.inbox.set_state(SocketState::Idle);
+        }
+    }
+
+    /// The manager closes: returns the DISCONNECT of every connected namespace, to write
+    /// before the connection closes. Every namespace is closed, its outbox discarded.
+    pub(crate) fn shutdown(&mut self) -> Vec<Packet> {
+        let reason = DisconnectReason::IoClientDisconnect;
+        let mut packets = Vec::new();
+        for ns in &mut self.table {
+            let was_connected = ns.is_connected();
+            ns.active = false;
+            ns.phase = Phase::Idle;
+            ns.outbox.discard(&AckError::Closed);
+            ns.answer_waiters(&Err(ConnectError::Closed));
+            if was_connected {
+                packets.push(Packet::disconnect(&*ns.name));
+                ns.inbox.deliver(SocketEvent::Disconnect(reason));
+            }
+            ns.inbox.set_state(SocketState::Closed);
+            ns.inbox.set_link(None);
+        }
+        packets
+    }
+
+    /// The time is `now`: CONNECTs past their deadline fail as timed out, those to retry
+    /// after a server-side disconnect are sent when the engine is `open`, and retry emits
+    /// past their deadline are tried again.
+    pub(crate) fn on_timer(&mut self, now: Instant, open: bool) -> Due {
+        let timeout = self.settings.connect_timeout;
+        let mut due = Due::default();
+        let mut connects = Vec::new();
+        for ns in &mut self.table {
+            if ns.retry_at.is_some_and(|at| at <= now) {
+                ns.retry_at = None;
+                tracing::debug!(namespace = %ns.name, open, "connecting again after a server-side disconnect");
+                if open {
+                    connects.push(ns.name.clone());
+                }
+            }
+            if ns.connect_deadline.is_some_and(|deadline| deadline <= now) {
+                ns.connect_deadline = None;
+                tracing::debug!(namespace = %ns.name, "namespace connect timed out");
+                ns.answer_waiters(&Err(ConnectError::Timeout(timeout)));
+                ns.inbox
+                    .deliver(SocketEvent::ConnectError(ConnectError::Timeout(timeout)));
+                ns.inbox.drop_early();
+            }
+            let connected = ns.is_connected();
+            due.emits.extend(ns.outbox.expire(connected, now));
+        }
+        due.packets = connects
+            .iter()
+            .filter_map(|name| self.send_connect(name, now))
+            .collect();
+        due
+    }
+
+    // ----- the sockets' queues -----
+
     /// Whether every socket's event queue has room for what one packet from the server
     /// can produce (an event, and a `Lagged` report before it). A queue whose consumer is
     /// gone counts as having room: nothing will ever drain it.
     pub(crate) fn have_room(&self) -> bool {
         self.event_queues()
-            .all(|(event_tx, queued)| has_room(event_tx, queued))
+            .all(|(event_tx, queued)| inbox::has_room(event_tx, queued))
     }
 
     /// Resolves once every queue that [`Namespaces::have_room`] finds full has room again.
     pub(crate) fn room_freed(&self) -> impl Future<Output = ()> + Send + 'static {
         let full: Vec<(mpsc::Sender<Delivery>, Arc<QueuedBytes>)> = self
             .event_queues()
-            .filter(|(event_tx, queued)| !has_room(event_tx, queued))
+            .filter(|(event_tx, queued)| !inbox::has_room(event_tx, queued))
             .map(|(event_tx, queued)| (event_tx.clone(), queued.clone()))
             .collect();
         async move {
             for (event_tx, queued) in full {
                 // The permits are dropped at once: this only waits for the room.
-                if event_tx.reserve_many(EVENTS_PER_PACKET).await.is_ok() {
+                if event_tx
+                    .reserve_many(inbox::EVENTS_PER_PACKET)
+                    .await
+                    .is_ok()
+                {
                     queued.room().await;
                 }
             }
@@ -370,55 +713,23 @@ impl Namespaces {
 
     /// Each socket's event queue and the account of its bytes.
     fn event_queues(&self) -> impl Iterator<Item = (&mpsc::Sender<Delivery>, &Arc<QueuedBytes>)> {
-        self.table.iter().filter_map(|ns| {
-            let link = ns.link.as_ref()?;
-            Some((link.event_tx.get()?, &link.queued))
-        })
+        self.table.iter().filter_map(|ns| ns.inbox.queue())
     }
-
-    /// The namespace named `name`, if known.
-    pub(crate) fn get_mut(&mut self, name: &str) -> Option<&mut Namespace> {
-        self.table.iter_mut().find(|ns| &*ns.name == name)
-    }
-
-    /// Every namespace.
-    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Namespace> {
-        self.table.iter_mut()
-    }
-
-    /// Whether any namespace wants to be connected.
-    pub(crate) fn any_active(&self) -> bool {
-        self.table.iter().any(|ns| ns.active)
-    }
-
-    /// The earliest pending CONNECT deadline or retry.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.table
-            .iter()
-            .flat_map(|ns| [ns.connect_deadline, ns.retry_at])
-            .flatten()
-            .min()
-    }
-}
-
-/// The most queue slots one packet from the server takes: an event, and a `Lagged` report
-/// before it.
-const EVENTS_PER_PACKET: usize = 2;
-
-/// Whether a socket's queue can take what one packet produces (in count and in bytes), or
-/// has no consumer left.
-fn has_room(event_tx: &mpsc::Sender<Delivery>, queued: &QueuedBytes) -> bool {
-    event_tx.is_closed() || (event_tx.capacity() >= EVENTS_PER_PACKET && queued.has_room())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::disconnect::DisconnectReason;
-    use tokio::sync::{mpsc, watch};
+    use std::sync::atomic::Ordering;
 
-    fn linked(ns: &mut Namespace, capacity: usize) -> mpsc::Receiver<Delivery> {
-        linked_with_bytes(ns, capacity, usize::MAX)
+    use super::*;
+    use tokio::sync::watch;
+
+    fn namespace(name: &str) -> Namespace {
+        Namespace::new(name.into(), BufferLimits::new(&ManagerOptions::default()))
+    }
+
+    fn table() -> Namespaces {
+        Namespaces::new(&ManagerOptions::default())
     }
 
     fn linked_with_bytes(
@@ -428,14 +739,14 @@ mod tests {
     ) -> mpsc::Receiver<Delivery> {
         let (event_tx, event_rx) = mpsc::channel(capacity);
         let (state_tx, _) = watch::channel(SocketState::Idle);
-        ns.link = Some(SocketLink {
+        ns.inbox.set_link(Some(SocketLink {
             event_tx: Arc::new(event_tx.into()),
             produced: Default::default(),
             listened: Arc::new(true.into()),
             buffer: Default::default(),
             state_tx: Arc::new(state_tx),
             queued: Arc::new(QueuedBytes::new(max_bytes)),
-        });
+        }));
         event_rx
     }
 
@@ -457,23 +768,24 @@ mod tests {
 
     #[tokio::test]
     async fn a_queue_full_of_bytes_drops_events_until_taken_then_reports_lag() {
-        let mut ns = Namespace::new("/".into());
+        let mut ns = namespace("/");
         let mut event_rx = linked_with_bytes(&mut ns, 1024, 4 << 20);
-        let mut namespaces = Namespaces::default();
+        let mut namespaces = table();
         // Two 4 MiB events: the first fills the bound, the second passes nothing.
-        ns.deliver_sized(chat(1), 4 << 20);
+        ns.inbox.deliver_sized(chat(1), 4 << 20);
         namespaces.table.push(ns);
         assert!(!namespaces.have_room(), "full in bytes, not in count");
         let freed = tokio::spawn(namespaces.room_freed());
         let ns = &mut namespaces.table[0];
-        ns.deliver_sized(chat(2), 4 << 20);
-        ns.deliver_sized(chat(3), 4 << 20);
-        assert_eq!(ns.lagged, 2);
-        let queued = ns.link.as_ref().expect("link").queued.clone();
+        ns.inbox.deliver_sized(chat(2), 4 << 20);
+        ns.inbox.deliver_sized(chat(3), 4 << 20);
+        assert_eq!(ns.inbox.lagged(), 2);
+        let queued = ns.inbox.queue().expect("a queue").1.clone();
         assert_eq!(queued.bytes(), 4 << 20);
         // A lifecycle event carries no bytes: it is not dropped for them.
-        ns.deliver(SocketEvent::Disconnect(DisconnectReason::TransportClose));
-        assert_eq!(ns.lagged, 0, "the lag report went first");
+        ns.inbox
+            .deliver(SocketEvent::Disconnect(DisconnectReason::TransportClose));
+        assert_eq!(ns.inbox.lagged(), 0, "the lag report went first");
         let first = event_rx.try_recv().expect("first event");
         assert_eq!(chat_number(&first.event), Some(1));
         assert!(matches!(
@@ -485,7 +797,7 @@ mod tests {
         freed.await.expect("room freed once the event is taken");
         assert_eq!(queued.bytes(), 0);
         assert!(namespaces.have_room());
-        namespaces.table[0].deliver_sized(chat(4), 4 << 20);
+        namespaces.table[0].inbox.deliver_sized(chat(4), 4 << 20);
         assert!(matches!(
             event_rx.try_recv().expect("disconnect").event,
             SocketEvent::Disconnect(_)
@@ -496,80 +808,424 @@ mod tests {
         );
     }
 
-    #[test]
-    fn an_event_larger_than_the_byte_bound_passes_an_empty_queue() {
-        let mut ns = Namespace::new("/".into());
-        let mut event_rx = linked_with_bytes(&mut ns, 8, 1024);
-        ns.deliver_sized(chat(1), 1 << 20);
-        assert_eq!(ns.lagged, 0);
-        assert!(event_rx.try_recv().is_ok());
+    /// What a socket sees of its namespace.
+    struct Probe {
+        state_rx: watch::Receiver<SocketState>,
+        event_rx: mpsc::Receiver<Delivery>,
+        reply_rx: oneshot::Receiver<Result<(), ConnectError>>,
     }
 
-    fn early_limits(max_events: usize, max_bytes: usize) -> EarlyLimits {
-        EarlyLimits {
-            max_events,
-            max_bytes,
+    impl Probe {
+        fn events(&mut self) -> Vec<SocketEvent> {
+            std::iter::from_fn(|| self.event_rx.try_recv().ok())
+                .map(|d| d.event)
+                .collect()
+        }
+
+        fn state(&self) -> SocketState {
+            self.state_rx.borrow().clone()
         }
     }
 
-    #[test]
-    fn events_before_the_connect_reply_are_kept_within_both_bounds() {
-        let mut ns = Namespace::new("/".into());
-        let mut event_rx = linked(&mut ns, 64);
-        let limits = early_limits(3, 250);
-        for n in 0..10 {
-            ns.keep_early(chat(n), 100, limits);
+    /// `connect()` on `name`; returns whether a CONNECT is wanted, and the socket's view.
+    fn connect(namespaces: &mut Namespaces, name: &str) -> (bool, Probe) {
+        let (event_tx, event_rx) = mpsc::channel(64);
+        let (state_tx, state_rx) = watch::channel(SocketState::Idle);
+        let link = SocketLink {
+            event_tx: Arc::new(event_tx.into()),
+            produced: Default::default(),
+            listened: Arc::new(true.into()),
+            buffer: Default::default(),
+            state_tx: Arc::new(state_tx),
+            queued: Arc::new(QueuedBytes::new(usize::MAX)),
+        };
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let wanted = namespaces.connect(&name.into(), None, link, reply_tx);
+        let probe = Probe {
+            state_rx,
+            event_rx,
+            reply_rx,
+        };
+        (wanted, probe)
+    }
+
+    fn reply_data(sid: &str, pid: Option<&str>) -> Option<Value> {
+        let mut data = crate::value::Map::new();
+        data.insert("sid".into(), Value::from(sid));
+        if let Some(pid) = pid {
+            data.insert("pid".into(), Value::from(pid));
         }
-        assert_eq!(ns.received.len(), 2, "the byte bound: 2 x 100 <= 250");
-        assert_eq!(ns.received_bytes, 200);
-        assert_eq!(ns.received_dropped, 8);
-        for n in 0..10 {
-            ns.keep_early(chat(n), 1, limits);
+        Some(Value::Object(data))
+    }
+
+    /// `name` connected, with socket id `sid`.
+    fn connected(namespaces: &mut Namespaces, name: &str) -> Probe {
+        let (_, mut probe) = connect(namespaces, name);
+        namespaces
+            .send_connect(name, Instant::now())
+            .expect("a CONNECT");
+        let reply = namespaces.on_connect_reply(name, reply_data("s1", Some("p1")));
+        assert!(matches!(reply, ConnectReply::Connected { .. }), "{reply:?}");
+        probe.events();
+        probe
+    }
+
+    fn plain_emit(name: &str, text: &str, volatile: bool) -> OutgoingEmit {
+        OutgoingEmit {
+            namespace: name.into(),
+            text: text.into(),
+            attachments: Vec::new(),
+            ack_id: None,
+            ack_waiter: None,
+            volatile,
+            admission: None,
         }
-        assert_eq!(ns.received.len(), 3, "the count bound");
-        assert_eq!(ns.received_dropped, 17);
-        ns.deliver_early();
-        ns.deliver(SocketEvent::Connect {
-            sid: "s".into(),
-            recovered: false,
-        });
-        let seen: Vec<SocketEvent> = std::iter::from_fn(|| event_rx.try_recv().ok())
-            .map(|d| d.event)
-            .collect();
-        assert_eq!(seen.len(), 5, "{seen:?}");
-        assert_eq!(chat_number(&seen[0]), Some(0));
-        assert_eq!(chat_number(&seen[1]), Some(1));
-        assert_eq!(chat_number(&seen[2]), Some(0));
-        assert!(matches!(seen[3], SocketEvent::Lagged(17)), "{seen:?}");
-        assert!(matches!(seen[4], SocketEvent::Connect { .. }));
-        assert!(ns.received.is_empty());
-        assert_eq!((ns.received_bytes, ns.received_dropped), (0, 0));
+    }
+
+    fn texts(emits: &[OutgoingEmit]) -> Vec<&str> {
+        emits.iter().map(|e| e.text.as_str()).collect()
     }
 
     #[test]
-    fn one_event_is_kept_before_the_connect_reply_whatever_its_size() {
-        let mut ns = Namespace::new("/".into());
-        ns.keep_early(chat(1), 10 << 20, early_limits(4, 1024));
-        assert_eq!(ns.received.len(), 1);
-        ns.keep_early(chat(2), 1, early_limits(4, 1024));
-        assert_eq!(ns.received_dropped, 1);
+    fn a_connect_reply_connects_and_flushes_the_rooms_then_the_buffer_in_order() {
+        let mut namespaces = table();
+        let (wanted, mut probe) = connect(&mut namespaces, "/chat");
+        assert!(wanted);
+        assert_eq!(probe.state(), SocketState::Connecting);
+        assert!(
+            namespaces
+                .join_room(&"/chat".into(), "lobby".into())
+                .is_none(),
+            "not connected yet"
+        );
+        for text in ["a", "b"] {
+            assert!(matches!(
+                namespaces.emit(plain_emit("/chat", text, false), true, true),
+                Emitted::Buffered { .. }
+            ));
+        }
+        let packet = namespaces
+            .send_connect("/chat", Instant::now())
+            .expect("CONNECT");
+        assert_eq!(packet.kind, crate::socketio::PacketKind::Connect);
+        let ConnectReply::Connected { packets, emits } =
+            namespaces.on_connect_reply("/chat", reply_data("s1", None))
+        else {
+            panic!("connected");
+        };
+        assert_eq!(packets.len(), 1, "the room joined again");
+        assert_eq!(packets[0].event_name().as_deref(), Some("join"));
+        assert_eq!(texts(&emits), ["a", "b"]);
+        assert!(matches!(probe.reply_rx.try_recv(), Ok(Ok(()))));
+        assert!(matches!(
+            probe.state(),
+            SocketState::Connected {
+                recovered: false,
+                ..
+            }
+        ));
+        assert!(matches!(probe.events()[..], [SocketEvent::Connect { .. }]));
+        assert!(namespaces.is_connected("/chat"));
+        assert!(matches!(
+            namespaces.emit(plain_emit("/chat", "c", false), true, true),
+            Emitted::Write(_)
+        ));
     }
 
     #[test]
-    fn events_kept_for_a_reply_that_timed_out_are_dropped_and_counted() {
-        let mut ns = Namespace::new("/".into());
-        for n in 0..3 {
-            ns.keep_early(chat(n), 10, early_limits(10, 1000));
-        }
-        ns.drop_early();
-        assert!(ns.received.is_empty());
-        assert_eq!(ns.received_bytes, 0);
-        assert_eq!(ns.received_dropped, 3);
+    fn a_connect_reply_without_sid_is_an_older_server_and_others_are_ignored() {
+        let mut namespaces = table();
+        assert!(matches!(
+            namespaces.on_connect_reply("/unknown", reply_data("s", None)),
+            ConnectReply::Ignored
+        ));
+        let (_, mut probe) = connect(&mut namespaces, "/");
+        assert!(
+            matches!(
+                namespaces.on_connect_reply("/", reply_data("s", None)),
+                ConnectReply::Ignored
+            ),
+            "no CONNECT was sent"
+        );
+        namespaces.send_connect("/", Instant::now());
+        assert!(matches!(
+            namespaces.on_connect_reply("/", None),
+            ConnectReply::OlderProtocol
+        ));
+        namespaces.refuse_older_protocol();
+        assert!(!namespaces.any_active());
+        assert!(matches!(
+            probe.reply_rx.try_recv(),
+            Ok(Err(ConnectError::Rejected { .. }))
+        ));
+        assert!(matches!(probe.events()[..], [SocketEvent::ConnectError(_)]));
+    }
+
+    #[test]
+    fn a_connect_error_refuses_the_namespace_with_the_servers_message_and_data() {
+        let mut namespaces = table();
+        let (_, mut probe) = connect(&mut namespaces, "/admin");
+        namespaces.send_connect("/admin", Instant::now());
+        let mut data = crate::value::Map::new();
+        data.insert("message".into(), Value::from("not authorized"));
+        data.insert("data".into(), Value::from(7));
+        assert!(namespaces.on_connect_error("/admin", Some(Value::Object(data))));
+        assert!(!namespaces.on_connect_error("/other", None));
+        let Ok(Err(ConnectError::Rejected { message, data })) = probe.reply_rx.try_recv() else {
+            panic!("rejected");
+        };
+        assert_eq!(
+            (message.as_str(), data),
+            ("not authorized", Some(Value::from(7)))
+        );
+        assert_eq!(probe.state(), SocketState::Idle);
+        assert!(!namespaces.any_active());
+        assert_eq!(namespaces.next_deadline(), None, "no CONNECT pending");
+    }
+
+    #[test]
+    fn a_server_disconnect_is_final_unless_asked_to_reconnect() {
+        let mut namespaces = table();
+        let mut probe = connected(&mut namespaces, "/");
+        assert!(namespaces.on_server_disconnect("/", Instant::now()));
+        assert_eq!(
+            probe.state(),
+            SocketState::Disconnected(DisconnectReason::IoServerDisconnect)
+        );
+        assert!(matches!(
+            probe.events()[..],
+            [SocketEvent::Disconnect(
+                DisconnectReason::IoServerDisconnect
+            )]
+        ));
+        assert!(!namespaces.any_active());
+        assert_eq!(namespaces.next_deadline(), None);
+    }
+
+    #[test]
+    fn a_server_disconnect_connects_again_after_the_delay_when_asked() {
+        let options = ManagerOptions {
+            reconnect_on_server_disconnect: true,
+            reconnection_delay: Duration::from_secs(2),
+            ..ManagerOptions::default()
+        };
+        let mut namespaces = Namespaces::new(&options);
+        connected(&mut namespaces, "/");
+        let now = Instant::now();
+        namespaces.on_server_disconnect("/", now);
+        assert!(namespaces.any_active());
+        let retry_at = now + Duration::from_secs(2);
+        assert_eq!(namespaces.next_deadline(), Some(retry_at));
+        assert!(namespaces.on_timer(now, true).packets.is_empty(), "not yet");
+        let due = namespaces.on_timer(retry_at, true);
+        assert_eq!(due.packets.len(), 1);
+        assert_eq!(due.packets[0].kind, crate::socketio::PacketKind::Connect);
+    }
+
+    #[test]
+    fn a_client_disconnect_writes_a_disconnect_only_when_connected() {
+        let mut namespaces = table();
+        let (_, mut waiting) = connect(&mut namespaces, "/a");
+        assert!(namespaces.disconnect("/a", Instant::now()).is_none());
+        assert!(matches!(
+            waiting.reply_rx.try_recv(),
+            Ok(Err(ConnectError::Disconnected(
+                DisconnectReason::IoClientDisconnect
+            )))
+        ));
+        let mut probe = connected(&mut namespaces, "/b");
+        let packet = namespaces
+            .disconnect("/b", Instant::now())
+            .expect("DISCONNECT");
+        assert_eq!(packet.kind, crate::socketio::PacketKind::Disconnect);
+        assert!(matches!(
+            probe.events()[..],
+            [SocketEvent::Disconnect(
+                DisconnectReason::IoClientDisconnect
+            )]
+        ));
+        assert!(!namespaces.any_active());
+        assert!(namespaces.disconnect("/unknown", Instant::now()).is_none());
+    }
+
+    #[test]
+    fn a_lost_connection_keeps_the_namespaces_while_reconnecting_and_ends_them_otherwise() {
+        let reason = DisconnectReason::TransportClose;
+        let mut namespaces = table();
+        let mut probe = connected(&mut namespaces, "/");
+        let (_, mut pending) = connect(&mut namespaces, "/late");
+        namespaces.send_connect("/late", Instant::now());
+        namespaces.on_engine_closed(reason, true, Instant::now());
+        assert!(namespaces.any_active());
+        assert_eq!(probe.state(), SocketState::Disconnected(reason));
+        assert!(matches!(probe.events()[..], [SocketEvent::Disconnect(r)] if r == reason));
+        assert!(
+            matches!(pending.events()[..], [SocketEvent::ConnectError(ConnectError::Disconnected(r))] if r == reason),
+            "lost before the reply: a connect_error"
+        );
+        assert!(
+            pending.reply_rx.try_recv().is_err(),
+            "still waits for the reconnection"
+        );
+        let connects = namespaces.engine_opened(None, Instant::now());
+        assert_eq!(connects.len(), 2, "both namespaces connect again");
+        let payload = connects[0].data.as_ref().expect("the CONNECT payload");
+        assert_eq!(
+            payload.get("pid"),
+            Some(&Value::from("p1")),
+            "recovery asked for"
+        );
+        namespaces.on_engine_closed(reason, false, Instant::now());
+        assert!(!namespaces.any_active());
+        assert!(matches!(
+            pending.reply_rx.try_recv(),
+            Ok(Err(ConnectError::Disconnected(r))) if r == reason
+        ));
+    }
+
+    #[test]
+    fn a_failed_attempt_is_told_to_namespaces_waiting_and_giving_up_answers_them() {
+        let mut namespaces = table();
+        let (_, mut probe) = connect(&mut namespaces, "/");
+        let error = ConnectError::Timeout(Duration::from_secs(1));
+        namespaces.attempt_failed(&error, true);
+        assert!(matches!(probe.events()[..], [SocketEvent::ConnectError(_)]));
+        assert!(probe.reply_rx.try_recv().is_err(), "kept for the give-up");
+        namespaces.give_up(3);
+        assert!(matches!(
+            probe.reply_rx.try_recv(),
+            Ok(Err(ConnectError::ReconnectFailed(3)))
+        ));
+        assert_eq!(probe.state(), SocketState::Idle);
+        assert!(!namespaces.any_active());
+    }
+
+    #[test]
+    fn a_connect_not_answered_in_time_fails_as_timed_out() {
+        let options = ManagerOptions {
+            timeout: Duration::from_secs(5),
+            ..ManagerOptions::default()
+        };
+        let mut namespaces = Namespaces::new(&options);
+        let (_, mut probe) = connect(&mut namespaces, "/");
+        let now = Instant::now();
+        namespaces.send_connect("/", now);
+        namespaces.on_timer(now + Duration::from_secs(5), true);
+        assert!(matches!(
+            probe.reply_rx.try_recv(),
+            Ok(Err(ConnectError::Timeout(_)))
+        ));
+        assert!(matches!(
+            probe.events()[..],
+            [SocketEvent::ConnectError(ConnectError::Timeout(_))]
+        ));
+        assert_eq!(namespaces.next_deadline(), None);
+    }
+
+    #[test]
+    fn shutdown_disconnects_the_connected_namespaces_and_closes_every_one() {
+        let mut namespaces = table();
+        let mut probe = connected(&mut namespaces, "/");
+        let (_, mut waiting) = connect(&mut namespaces, "/late");
+        namespaces.emit(plain_emit("/late", "x", false), false, false);
+        let packets = namespaces.shutdown();
+        assert_eq!(packets.len(), 1);
+        assert_eq!(packets[0].nsp, "/");
+        assert_eq!(probe.state(), SocketState::Closed);
+        assert!(matches!(
+            probe.events()[..],
+            [SocketEvent::Disconnect(
+                DisconnectReason::IoClientDisconnect
+            )]
+        ));
+        assert!(matches!(
+            waiting.reply_rx.try_recv(),
+            Ok(Err(ConnectError::Closed))
+        ));
+        assert!(!namespaces.any_active());
+    }
+
+    #[test]
+    fn a_volatile_emit_is_written_only_when_writable_and_never_buffered() {
+        let mut namespaces = table();
+        assert!(matches!(
+            namespaces.emit(plain_emit("/", "v", true), false, false),
+            Emitted::Dropped
+        ));
+        connected(&mut namespaces, "/");
+        assert!(matches!(
+            namespaces.emit(plain_emit("/", "v", true), true, false),
+            Emitted::Dropped
+        ));
+        assert!(
+            matches!(
+                namespaces.emit(plain_emit("/", "n", false), true, false),
+                Emitted::Write(_)
+            ),
+            "a plain emit is queued behind the write under way"
+        );
+        assert!(matches!(
+            namespaces.emit(plain_emit("/", "v", true), true, true),
+            Emitted::Write(_)
+        ));
+    }
+
+    #[test]
+    fn events_are_delivered_when_connected_kept_when_connecting_and_ignored_otherwise() {
+        let mut namespaces = table();
+        let event = |n: i64| Some(Value::Array(vec![Value::from("chat"), Value::from(n)]));
+        let (_, mut probe) = connect(&mut namespaces, "/");
+        namespaces.on_event(&"/".into(), None, event(1), 10, || None);
+        assert!(probe.events().is_empty(), "idle: ignored");
+        namespaces.send_connect("/", Instant::now());
+        namespaces.on_event(&"/".into(), None, event(2), 10, || None);
+        assert!(probe.events().is_empty(), "kept for the reply");
+        namespaces.on_connect_reply("/", reply_data("s", None));
+        namespaces.on_event(&"/".into(), None, event(3), 10, || None);
+        let seen: Vec<Option<i64>> = probe.events().iter().map(chat_number).collect();
+        assert_eq!(
+            seen,
+            [Some(2), None, Some(3)],
+            "the kept event, the connect, the new one"
+        );
+    }
+
+    #[test]
+    fn retry_emits_wait_for_the_connection_and_go_after_the_buffer() {
+        let mut namespaces = table();
+        let (reply_tx, mut reply_rx) = oneshot::channel();
+        let retry = RetryEmit {
+            packet: Packet::event("/", vec![Value::from("r")], None),
+            size: 8,
+            retries: 1,
+            timeout: Duration::from_secs(1),
+            reply_tx: Some(reply_tx),
+            admission: None,
+        };
+        let (_, _probe) = connect(&mut namespaces, "/");
+        assert!(namespaces
+            .emit_with_retries(retry, Instant::now())
+            .is_none());
+        namespaces.emit(plain_emit("/", "b", false), false, false);
+        namespaces.send_connect("/", Instant::now());
+        let ConnectReply::Connected { emits, .. } =
+            namespaces.on_connect_reply("/", reply_data("s", None))
+        else {
+            panic!("connected");
+        };
+        assert_eq!(texts(&emits), ["b", r#"20["r"]"#]);
+        assert!(namespaces
+            .retry_acked("/", 5, Vec::new(), Instant::now())
+            .is_err());
+        assert!(namespaces
+            .retry_acked("/", 0, Vec::new(), Instant::now())
+            .is_ok());
+        assert!(matches!(reply_rx.try_recv(), Ok(Ok(_))));
     }
 
     #[test]
     fn entry_creates_an_idle_inactive_namespace_once() {
-        let mut namespaces = Namespaces::default();
+        let mut namespaces = table();
         let name: Arc<str> = "/admin".into();
         namespaces.entry(&name).active = true;
         assert!(namespaces.entry(&name).active);
@@ -578,31 +1234,8 @@ mod tests {
     }
 
     #[test]
-    fn full_event_queue_drops_and_then_reports_lag() {
-        let mut ns = Namespace::new("/".into());
-        let mut event_rx = linked(&mut ns, 1);
-        ns.deliver(SocketEvent::Disconnect(DisconnectReason::PingTimeout));
-        ns.deliver(SocketEvent::Disconnect(DisconnectReason::TransportClose));
-        ns.deliver(SocketEvent::Disconnect(DisconnectReason::TransportError));
-        assert_eq!(ns.lagged, 2);
-        let first = event_rx.try_recv().expect("first event");
-        assert!(matches!(
-            first.event,
-            SocketEvent::Disconnect(DisconnectReason::PingTimeout)
-        ));
-        ns.deliver(SocketEvent::Disconnect(DisconnectReason::ParseError));
-        let lag = event_rx.try_recv().expect("lag report");
-        assert!(matches!(lag.event, SocketEvent::Lagged(2)));
-        assert_eq!(lag.seq, 3, "dropped events are numbered too");
-        assert_eq!(
-            ns.lagged, 1,
-            "the event after the lag report found the queue full again"
-        );
-    }
-
-    #[test]
     fn events_for_a_socket_nobody_listens_to_are_numbered_but_not_queued() {
-        let mut ns = Namespace::new("/".into());
+        let mut ns = namespace("/");
         let (state_tx, _) = watch::channel(SocketState::Idle);
         let link = SocketLink {
             event_tx: Arc::default(),
@@ -612,155 +1245,31 @@ mod tests {
             state_tx: Arc::new(state_tx),
             queued: Arc::new(QueuedBytes::new(usize::MAX)),
         };
-        ns.link = Some(link.clone());
-        let mut namespaces = Namespaces::default();
+        ns.inbox.set_link(Some(link.clone()));
+        let mut namespaces = table();
         namespaces.table.push(ns);
         for _ in 0..3 {
-            namespaces.table[0].deliver(SocketEvent::Disconnect(DisconnectReason::PingTimeout));
+            namespaces.table[0]
+                .inbox
+                .deliver(SocketEvent::Disconnect(DisconnectReason::PingTimeout));
         }
         assert_eq!(link.produced.load(Ordering::SeqCst), 3);
-        assert_eq!(namespaces.table[0].lagged, 0, "nothing was dropped");
+        assert_eq!(namespaces.table[0].inbox.lagged(), 0, "nothing was dropped");
         assert!(namespaces.have_room(), "reading never waits for a listener");
         // The dispatcher starts: its queue is set, then `listened`.
         let (event_tx, mut event_rx) = mpsc::channel(4);
         link.event_tx.set(event_tx).expect("set once");
         link.listened.store(true, Ordering::SeqCst);
-        namespaces.table[0].deliver(SocketEvent::Disconnect(DisconnectReason::ParseError));
+        namespaces.table[0]
+            .inbox
+            .deliver(SocketEvent::Disconnect(DisconnectReason::ParseError));
         let delivery = event_rx.try_recv().expect("queued once listened");
         assert_eq!(delivery.seq, 3);
     }
 
-    fn emit(id: u64, bytes: usize) -> OutgoingEmit {
-        OutgoingEmit {
-            namespace: "/".into(),
-            text: "x".repeat(bytes),
-            attachments: Vec::new(),
-            ack_id: Some(id),
-            ack_waiter: None,
-            volatile: false,
-            admission: None,
-        }
-    }
-
-    /// An emit whose emitter waits to learn whether it was taken.
-    fn admitted(
-        id: u64,
-        bytes: usize,
-    ) -> (
-        OutgoingEmit,
-        oneshot::Receiver<Result<(), crate::EmitError>>,
-    ) {
-        let (admission_tx, admission_rx) = oneshot::channel();
-        (
-            OutgoingEmit {
-                admission: Some(admission_tx),
-                ..emit(id, bytes)
-            },
-            admission_rx,
-        )
-    }
-
-    fn limits(max_emits: usize, policy: BufferPolicy) -> BufferLimits {
-        BufferLimits {
-            max_emits,
-            max_bytes: 100,
-            policy,
-        }
-    }
-
-    fn ids(ns: &Namespace) -> Vec<u64> {
-        ns.outbox.iter().filter_map(|e| e.ack_id).collect()
-    }
-
-    #[test]
-    fn full_buffer_refuses_an_emit_that_waits_for_admission() {
-        let mut ns = Namespace::new("/".into());
-        let (first, mut first_admission) = admitted(1, 10);
-        assert!(matches!(
-            ns.buffer(first, limits(2, BufferPolicy::Reject)),
-            Buffered::Taken { .. }
-        ));
-        assert!(matches!(first_admission.try_recv(), Ok(Ok(()))));
-        ns.buffer(emit(2, 10), limits(2, BufferPolicy::Reject));
-        let (third, _) = admitted(3, 10);
-        assert!(
-            matches!(ns.buffer(third, limits(2, BufferPolicy::Reject)), Buffered::Refused(e) if e.ack_id == Some(3))
-        );
-        assert_eq!(ids(&ns), [1, 2]);
-        assert_eq!(ns.buffered_bytes, 20);
-    }
-
-    #[test]
-    fn full_buffer_takes_an_emit_made_while_believed_connected() {
-        let mut ns = Namespace::new("/".into());
-        ns.buffer(emit(1, 10), limits(1, BufferPolicy::Reject));
-        assert!(matches!(
-            ns.buffer(emit(2, 10), limits(1, BufferPolicy::Reject)),
-            Buffered::Taken { .. }
-        ));
-        assert_eq!(ids(&ns), [1, 2]);
-    }
-
-    #[test]
-    fn full_buffer_drops_the_oldest_with_drop_oldest() {
-        let mut ns = Namespace::new("/".into());
-        ns.buffer(emit(1, 10), limits(2, BufferPolicy::DropOldest));
-        ns.buffer(emit(2, 10), limits(2, BufferPolicy::DropOldest));
-        let Buffered::Taken { dropped } =
-            ns.buffer(emit(3, 10), limits(2, BufferPolicy::DropOldest))
-        else {
-            panic!("taken");
-        };
-        assert_eq!(dropped[0].ack_id, Some(1));
-        assert_eq!(ids(&ns), [2, 3]);
-    }
-
-    #[test]
-    fn byte_bound_applies_too() {
-        let mut ns = Namespace::new("/".into());
-        ns.buffer(emit(1, 60), limits(10, BufferPolicy::Reject));
-        let (second, _) = admitted(2, 60);
-        assert!(matches!(
-            ns.buffer(second, limits(10, BufferPolicy::Reject)),
-            Buffered::Refused(_)
-        ));
-        assert_eq!(ns.buffered_bytes, 60);
-    }
-
-    #[test]
-    fn connect_payload_puts_pid_and_offset_before_the_auth() {
-        use crate::value::Value;
-        let mut ns = Namespace::new("/".into());
-        let mut auth = crate::value::Map::new();
-        auth.insert("token".into(), Value::from("t"));
-        ns.auth = Some(Value::Object(auth.clone()));
-        assert_eq!(ns.connect_payload(), Some(Value::Object(auth)));
-        ns.pid = Some("p".into());
-        ns.offset = Some("o".into());
-        let payload = ns.connect_payload().expect("payload");
-        assert_eq!(payload.get("pid"), Some(&Value::from("p")));
-        assert_eq!(payload.get("offset"), Some(&Value::from("o")));
-        assert_eq!(payload.get("token"), Some(&Value::from("t")));
-    }
-
-    #[test]
-    fn offset_is_taken_only_from_events_without_ack_once_a_pid_is_known() {
-        use crate::value::Value;
-        let mut ns = Namespace::new("/".into());
-        let mut args = vec![Value::from(1), Value::from("off1")];
-        ns.take_offset(None, &mut args);
-        assert_eq!(args.len(), 2, "no pid: nothing is taken");
-        ns.pid = Some("p".into());
-        ns.take_offset(Some(4), &mut args);
-        assert_eq!(args.len(), 2, "events asking for an ack carry no offset");
-        ns.take_offset(None, &mut args);
-        assert_eq!(args, [Value::from(1)]);
-        assert_eq!(ns.offset.as_deref(), Some("off1"));
-    }
-
     #[test]
     fn next_deadline_is_the_earliest_pending_connect() {
-        let mut namespaces = Namespaces::default();
+        let mut namespaces = table();
         let now = Instant::now();
         namespaces.entry(&"/a".into()).connect_deadline =
             Some(now + std::time::Duration::from_secs(5));

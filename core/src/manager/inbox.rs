@@ -1,0 +1,326 @@
+//! A socket's incoming side as the connection task sees it: the socket's queue (events
+//! numbered, dropped and counted when it is full, the count reported once there is room),
+//! its published state, and the events kept before the CONNECT reply. Plain data, no I/O.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::command::{Charge, Delivery, QueuedBytes, SocketLink};
+use crate::event::SocketEvent;
+use crate::state::SocketState;
+
+/// Bounds of the events a namespace keeps before its CONNECT reply.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EarlyLimits {
+    pub(crate) max_events: usize,
+    pub(crate) max_bytes: usize,
+}
+
+/// What the connection task holds of one socket's incoming side.
+#[derive(Debug)]
+pub(crate) struct Inbox {
+    /// The namespace, for the logs.
+    name: Arc<str>,
+    /// How to reach the socket; none until it connects, and after the manager closes.
+    link: Option<SocketLink>,
+    /// Events received before the CONNECT reply, with their size on the wire, delivered
+    /// right after it (within [`EarlyLimits`]).
+    received: Vec<(SocketEvent, usize)>,
+    /// Bytes in `received`.
+    received_bytes: usize,
+    /// Events received before a CONNECT reply and dropped (over the bounds, or the reply
+    /// never came); reported as [`SocketEvent::Lagged`] when the namespace connects.
+    received_dropped: u64,
+    /// Events dropped since the consumer's queue was last writable.
+    lagged: u64,
+}
+
+impl Inbox {
+    /// The side of a socket not linked yet.
+    pub(crate) fn new(name: Arc<str>) -> Self {
+        Self {
+            name,
+            link: None,
+            received: Vec::new(),
+            received_bytes: 0,
+            received_dropped: 0,
+            lagged: 0,
+        }
+    }
+
+    /// Reaches the socket through `link` from now on (none: no longer).
+    pub(crate) fn set_link(&mut self, link: Option<SocketLink>) {
+        self.link = link;
+    }
+
+    /// Events dropped and not reported yet.
+    #[cfg(test)]
+    pub(crate) fn lagged(&self) -> u64 {
+        self.lagged
+    }
+
+    /// The socket's event queue and the account of its bytes, once it has a consumer.
+    pub(crate) fn queue(&self) -> Option<(&mpsc::Sender<Delivery>, &Arc<QueuedBytes>)> {
+        let link = self.link.as_ref()?;
+        Some((link.event_tx.get()?, &link.queued))
+    }
+
+    /// Publishes `state` to the socket's watchers.
+    pub(crate) fn set_state(&self, state: SocketState) {
+        if let Some(link) = &self.link {
+            link.state_tx.send_replace(state);
+        }
+    }
+
+    /// Hands a lifecycle event (connect, disconnect, error: a few bytes) to the socket's
+    /// dispatcher; see [`Inbox::deliver_sized`].
+    pub(crate) fn deliver(&mut self, event: SocketEvent) {
+        self.deliver_sized(event, 0);
+    }
+
+    /// Hands `event`, of `bytes` on the wire, to the socket's dispatcher without waiting.
+    /// The connection stops reading while a queue is full, in count or in bytes (up to a
+    /// second, see the actor); when it is still full the event is dropped and counted; the
+    /// count is delivered as [`SocketEvent::Lagged`] first once there is room again.
+    /// Events of no bytes (lifecycle) pass a queue full only in bytes.
+    pub(crate) fn deliver_sized(&mut self, event: SocketEvent, bytes: usize) {
+        let Some(link) = &self.link else { return };
+        let seq = |link: &SocketLink| link.produced.fetch_add(1, Ordering::SeqCst);
+        let full_of_bytes = bytes > 0
+            && !link.queued.has_room()
+            && link
+                .event_tx
+                .get()
+                .is_some_and(|event_tx| !event_tx.is_closed());
+        if full_of_bytes && link.listened.load(Ordering::SeqCst) {
+            // Dropped, numbered like any event; the lag report waits for room.
+            seq(link);
+            self.lagged += 1;
+            tracing::warn!(namespace = %self.name, queued = link.queued.bytes(), "event queue full of bytes, event dropped");
+            return;
+        }
+        if self.lagged > 0 {
+            // Only a dispatcher's full queue counts events as lagged: its queue is there.
+            if let Some(event_tx) = link.event_tx.get() {
+                let lagged = Delivery {
+                    seq: seq(link),
+                    event: SocketEvent::Lagged(self.lagged),
+                    charge: Charge::default(),
+                };
+                if event_tx.try_send(lagged).is_err() {
+                    self.lagged += 1;
+                    return;
+                }
+            }
+            self.lagged = 0;
+        }
+        let seq = seq(link);
+        // Numbered first, then checked (see `Socket::listen`): without a listener or a
+        // stream yet, no one can ever want this event. Once `listened` is set, so is the
+        // dispatcher's queue.
+        if !link.listened.load(Ordering::SeqCst) {
+            return;
+        }
+        let Some(event_tx) = link.event_tx.get() else {
+            return;
+        };
+        let delivery = Delivery {
+            seq,
+            event,
+            charge: link.queued.charge(bytes),
+        };
+        if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) = event_tx.try_send(delivery) {
+            self.lagged += 1;
+            tracing::warn!(namespace = %self.name, "event queue full, event dropped");
+        }
+    }
+
+    /// Keeps an event that arrived before the CONNECT reply, within `limits`: past them
+    /// (one event always fits) it is dropped and counted.
+    pub(crate) fn keep_early(&mut self, event: SocketEvent, bytes: usize, limits: EarlyLimits) {
+        let fits = self.received.is_empty()
+            || (self.received.len() < limits.max_events
+                && self.received_bytes.saturating_add(bytes) <= limits.max_bytes);
+        if !fits {
+            self.received_dropped += 1;
+            tracing::warn!(namespace = %self.name, "event before the CONNECT reply dropped: too many kept");
+            return;
+        }
+        self.received_bytes += bytes;
+        self.received.push((event, bytes));
+    }
+
+    /// Delivers the events kept before the CONNECT reply; the number of those dropped
+    /// comes as a [`SocketEvent::Lagged`] before the next event (the connect).
+    pub(crate) fn deliver_early(&mut self) {
+        for (event, bytes) in std::mem::take(&mut self.received) {
+            self.deliver_sized(event, bytes);
+        }
+        self.received_bytes = 0;
+        self.lagged += std::mem::take(&mut self.received_dropped);
+    }
+
+    /// Drops the events kept for a CONNECT reply that will not come in time (timeout, lost
+    /// connection); they count as dropped.
+    pub(crate) fn drop_early(&mut self) {
+        self.received_dropped += self.received.len() as u64;
+        self.received = Vec::new();
+        self.received_bytes = 0;
+    }
+}
+
+/// The most queue slots one packet from the server takes: an event, and a `Lagged` report
+/// before it.
+pub(crate) const EVENTS_PER_PACKET: usize = 2;
+
+/// Whether a socket's queue can take what one packet produces (in count and in bytes), or
+/// has no consumer left.
+pub(crate) fn has_room(event_tx: &mpsc::Sender<Delivery>, queued: &QueuedBytes) -> bool {
+    event_tx.is_closed() || (event_tx.capacity() >= EVENTS_PER_PACKET && queued.has_room())
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::sync::watch;
+
+    use super::*;
+    use crate::disconnect::DisconnectReason;
+
+    fn inbox() -> Inbox {
+        Inbox::new("/".into())
+    }
+
+    fn linked(ns: &mut Inbox, capacity: usize) -> mpsc::Receiver<Delivery> {
+        linked_with_bytes(ns, capacity, usize::MAX)
+    }
+
+    fn linked_with_bytes(
+        ns: &mut Inbox,
+        capacity: usize,
+        max_bytes: usize,
+    ) -> mpsc::Receiver<Delivery> {
+        let (event_tx, event_rx) = mpsc::channel(capacity);
+        let (state_tx, _) = watch::channel(SocketState::Idle);
+        ns.link = Some(SocketLink {
+            event_tx: Arc::new(event_tx.into()),
+            produced: Default::default(),
+            listened: Arc::new(true.into()),
+            buffer: Default::default(),
+            state_tx: Arc::new(state_tx),
+            queued: Arc::new(QueuedBytes::new(max_bytes)),
+        });
+        event_rx
+    }
+
+    fn chat(n: i64) -> SocketEvent {
+        SocketEvent::Event(crate::Event::new(
+            "/".into(),
+            "chat".into(),
+            vec![crate::Value::from(n)],
+            None,
+        ))
+    }
+
+    fn chat_number(event: &SocketEvent) -> Option<i64> {
+        match event {
+            SocketEvent::Event(event) => event.args.first().and_then(crate::Value::as_i64),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn an_event_larger_than_the_byte_bound_passes_an_empty_queue() {
+        let mut ns = inbox();
+        let mut event_rx = linked_with_bytes(&mut ns, 8, 1024);
+        ns.deliver_sized(chat(1), 1 << 20);
+        assert_eq!(ns.lagged, 0);
+        assert!(event_rx.try_recv().is_ok());
+    }
+
+    fn early_limits(max_events: usize, max_bytes: usize) -> EarlyLimits {
+        EarlyLimits {
+            max_events,
+            max_bytes,
+        }
+    }
+
+    #[test]
+    fn events_before_the_connect_reply_are_kept_within_both_bounds() {
+        let mut ns = inbox();
+        let mut event_rx = linked(&mut ns, 64);
+        let limits = early_limits(3, 250);
+        for n in 0..10 {
+            ns.keep_early(chat(n), 100, limits);
+        }
+        assert_eq!(ns.received.len(), 2, "the byte bound: 2 x 100 <= 250");
+        assert_eq!(ns.received_bytes, 200);
+        assert_eq!(ns.received_dropped, 8);
+        for n in 0..10 {
+            ns.keep_early(chat(n), 1, limits);
+        }
+        assert_eq!(ns.received.len(), 3, "the count bound");
+        assert_eq!(ns.received_dropped, 17);
+        ns.deliver_early();
+        ns.deliver(SocketEvent::Connect {
+            sid: "s".into(),
+            recovered: false,
+        });
+        let seen: Vec<SocketEvent> = std::iter::from_fn(|| event_rx.try_recv().ok())
+            .map(|d| d.event)
+            .collect();
+        assert_eq!(seen.len(), 5, "{seen:?}");
+        assert_eq!(chat_number(&seen[0]), Some(0));
+        assert_eq!(chat_number(&seen[1]), Some(1));
+        assert_eq!(chat_number(&seen[2]), Some(0));
+        assert!(matches!(seen[3], SocketEvent::Lagged(17)), "{seen:?}");
+        assert!(matches!(seen[4], SocketEvent::Connect { .. }));
+        assert!(ns.received.is_empty());
+        assert_eq!((ns.received_bytes, ns.received_dropped), (0, 0));
+    }
+
+    #[test]
+    fn one_event_is_kept_before_the_connect_reply_whatever_its_size() {
+        let mut ns = inbox();
+        ns.keep_early(chat(1), 10 << 20, early_limits(4, 1024));
+        assert_eq!(ns.received.len(), 1);
+        ns.keep_early(chat(2), 1, early_limits(4, 1024));
+        assert_eq!(ns.received_dropped, 1);
+    }
+
+    #[test]
+    fn events_kept_for_a_reply_that_timed_out_are_dropped_and_counted() {
+        let mut ns = inbox();
+        for n in 0..3 {
+            ns.keep_early(chat(n), 10, early_limits(10, 1000));
+        }
+        ns.drop_early();
+        assert!(ns.received.is_empty());
+        assert_eq!(ns.received_bytes, 0);
+        assert_eq!(ns.received_dropped, 3);
+    }
+
+    #[test]
+    fn full_event_queue_drops_and_then_reports_lag() {
+        let mut ns = inbox();
+        let mut event_rx = linked(&mut ns, 1);
+        ns.deliver(SocketEvent::Disconnect(DisconnectReason::PingTimeout));
+        ns.deliver(SocketEvent::Disconnect(DisconnectReason::TransportClose));
+        ns.deliver(SocketEvent::Disconnect(DisconnectReason::TransportError));
+        assert_eq!(ns.lagged, 2);
+        let first = event_rx.try_recv().expect("first event");
+        assert!(matches!(
+            first.event,
+            SocketEvent::Disconnect(DisconnectReason::PingTimeout)
+        ));
+        ns.deliver(SocketEvent::Disconnect(DisconnectReason::ParseError));
+        let lag = event_rx.try_recv().expect("lag report");
+        assert!(matches!(lag.event, SocketEvent::Lagged(2)));
+        assert_eq!(lag.seq, 3, "dropped events are numbered too");
+        assert_eq!(
+            ns.lagged, 1,
+            "the event after the lag report found the queue full again"
+        );
+    }
+}
