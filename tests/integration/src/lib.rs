@@ -25,9 +25,13 @@
 //! [`TestCa`] makes a certificate authority and a server certificate for TLS tests
 //! ([`TestServer::start_tls`]).
 //!
+//! [`behaviour`] runs the behaviour table (`tests/behaviour/scenarios.json`) for the Rust
+//! drivers of the core and the CLI.
+//!
 //! [`launcher`] lets another process start the servers, for test binaries that cannot start
 //! Node themselves (a Windows build run by wine: `make test-windows`).
 
+pub mod behaviour;
 mod cluster;
 // The proxies are Debian's programs: the Windows build of the tests (wine) has none.
 #[cfg(unix)]

@@ -1,0 +1,292 @@
+//! The behaviour table's CLI driver: every scenario of `tests/behaviour/scenarios.json`
+//! run through `ferrio connect` (JSON lines on stdin and stdout) against the reference server
+//! over each of its transports; results in `target/behaviour/cli.json`.
+//!
+//! The CLI connects its namespaces (`--namespace`, `--auth`) when it starts, so a scenario's
+//! `connect` steps wait for the `connect` or `connect_error` line of their namespace, and
+//! emits written before that line test the CLI's buffering. Handlers are the driver's: an
+//! `on` step routes the `event` lines of its event to its record, and answers the ones
+//! that ask for an ack (`{"ack": ID, "args": ...}`) with its `reply`.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use ferrio_integration_tests::behaviour::{
+    emit_arguments, matches, run_catalogue, server_step, Records, Scenario, Transport, STEP_WAIT,
+};
+use ferrio_integration_tests::TestServer;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+/// Where `event` lines go: (namespace, event) → (record, reply) of each `on` step.
+type Routes = Arc<Mutex<HashMap<(String, String), Vec<(String, Option<Value>)>>>>;
+
+/// The namespaces the scenario connects, in order, and the auth of those that send one.
+fn connect_options(scenario: &Scenario) -> (Vec<String>, Option<Value>) {
+    let mut namespaces: Vec<String> = Vec::new();
+    let mut auth = None;
+    for step in scenario.steps.iter().filter(|s| s["op"] == "connect") {
+        let nsp = step["nsp"].as_str().unwrap_or("/").to_owned();
+        if !namespaces.contains(&nsp) {
+            namespaces.push(nsp);
+        }
+        if let Some(a) = step.get("auth") {
+            auth = Some(a.clone());
+        }
+    }
+    (namespaces, auth)
+}
+
+/// Routes one output line: events to the records of their routes (answering ack requests),
+/// everything else to a record named after its type and namespace.
+fn route(
+    line: &Value,
+    routes: &Routes,
+    records: &Records,
+    input_tx: &mpsc::WeakUnboundedSender<Value>,
+) {
+    let kind = line["type"].as_str().unwrap_or_default();
+    let nsp = line["namespace"].as_str().unwrap_or_default();
+    match kind {
+        "event" => {
+            let event = line["event"].as_str().unwrap_or_default();
+            let targets = routes
+                .lock()
+                .expect("routes lock")
+                .get(&(nsp.to_owned(), event.to_owned()))
+                .cloned()
+                .unwrap_or_default();
+            for (record, reply) in targets {
+                records.push(&record, line["args"].clone());
+                if let (Some(reply), Some(id), Some(input_tx)) =
+                    (reply, line.get("ack"), input_tx.upgrade())
+                {
+                    let _ = input_tx.send(json!({"ack": id, "args": reply}));
+                }
+            }
+        }
+        "ack" | "ack_error" => {
+            let event = line["event"].as_str().unwrap_or_default();
+            records.push(&format!("ack {nsp} {event}"), line.clone());
+        }
+        "disconnect" => records.push(&format!("disconnect {nsp}"), json!([line["reason"]])),
+        "connect" | "connect_error" => records.push(&format!("connect {nsp}"), line.clone()),
+        _ => records.push(&format!("other {kind}"), line.clone()),
+    }
+}
+
+/// A running `ferrio connect` and what its output said.
+struct Cli {
+    child: Child,
+    input_tx: Option<mpsc::UnboundedSender<Value>>,
+    routes: Routes,
+    records: Records,
+}
+
+impl Cli {
+    fn start(scenario: &Scenario, transport: Transport, url: &str, records: Records) -> Cli {
+        let (namespaces, auth) = connect_options(scenario);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ferrio"));
+        command
+            .arg("connect")
+            .arg(url)
+            .args(["--output", "json", "--no-proxy-env"]);
+        command.args([
+            "--transport",
+            match transport {
+                Transport::Polling => "polling",
+                Transport::WebSocket => "websocket",
+                Transport::Upgrade => "upgrade",
+            },
+        ]);
+        for nsp in &namespaces {
+            command.args(["--namespace", nsp]);
+        }
+        if let Some(auth) = auth {
+            command.args(["--auth", &auth.to_string()]);
+        }
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the ferrio binary starts");
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (input_tx, mut input_rx) = mpsc::unbounded_channel::<Value>();
+        tokio::spawn(async move {
+            while let Some(line) = input_rx.recv().await {
+                let text = format!("{line}\n");
+                if stdin.write_all(text.as_bytes()).await.is_err() || stdin.flush().await.is_err() {
+                    break;
+                }
+            }
+        });
+        let routes = Routes::default();
+        // The reader answers ack requests through a weak sender: stdin closes once `finish`
+        // drops the last strong one.
+        let (reader_routes, reader_records, reader_tx) =
+            (routes.clone(), records.clone(), input_tx.downgrade());
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(text)) = lines.next_line().await {
+                match serde_json::from_str::<Value>(&text) {
+                    Ok(line) => route(&line, &reader_routes, &reader_records, &reader_tx),
+                    Err(_) => reader_records.push("other unparsed", Value::from(text)),
+                }
+            }
+        });
+        Cli {
+            child,
+            input_tx: Some(input_tx),
+            routes,
+            records,
+        }
+    }
+
+    fn send(&self, line: Value) -> Result<(), String> {
+        self.input_tx
+            .as_ref()
+            .ok_or("stdin is closed")?
+            .send(line)
+            .map_err(|_| "the CLI's stdin is closed".to_owned())
+    }
+
+    /// The last `connect`/`connect_error`/`disconnect` line of `nsp` says it is connected.
+    fn connected(&self, nsp: &str) -> bool {
+        let connects = self.records.snapshot(&format!("connect {nsp}"));
+        let connected = connects
+            .last()
+            .is_some_and(|line| line["type"] == "connect");
+        let disconnects = self.records.snapshot(&format!("disconnect {nsp}")).len();
+        connected && disconnects < connects.len()
+    }
+
+    async fn step(&mut self, step: &Value, server: &TestServer) -> Result<(), String> {
+        let op = step["op"].as_str().ok_or("a step without op")?;
+        let nsp = step["nsp"].as_str().unwrap_or("/").to_owned();
+        match op {
+            "connect" => {
+                let lines = self.records.wait_for(&format!("connect {nsp}"), 1).await?;
+                let line = &lines[0];
+                match step.get("error") {
+                    None if line["type"] == "connect" => Ok(()),
+                    None => Err(format!("connect: {line}")),
+                    Some(expected) if line["type"] == "connect_error" => {
+                        if matches(expected, line) {
+                            Ok(())
+                        } else {
+                            Err(format!("connect error: expected {expected}, got {line}"))
+                        }
+                    }
+                    Some(_) => Err(format!("connect: expected a refusal, got {line}")),
+                }
+            }
+            "emit" => {
+                for args in emit_arguments(step) {
+                    self.send(json!({"emit": step["event"], "args": args, "namespace": nsp}))?;
+                }
+                Ok(())
+            }
+            "emit_ack" => {
+                let event = step["event"].as_str().ok_or("emit_ack without event")?;
+                let record = format!("ack {nsp} {event}");
+                let before = self.records.snapshot(&record).len();
+                let timeout = step["timeout_ms"]
+                    .as_u64()
+                    .unwrap_or(STEP_WAIT.as_millis() as u64);
+                self.send(json!({"emit": event, "args": step["args"], "ack": true,
+                    "timeout_ms": timeout, "namespace": nsp}))?;
+                let lines = self.records.wait_for(&record, before + 1).await?;
+                let line = &lines[before];
+                match step["error"].as_str() {
+                    None if line["type"] == "ack" && matches(&step["reply"], &line["args"]) => {
+                        Ok(())
+                    }
+                    Some(error) if line["type"] == "ack_error" && line["error"] == error => Ok(()),
+                    _ => Err(format!("ack of {event}: expected {step}, got {line}")),
+                }
+            }
+            "on" => {
+                let event = step["event"].as_str().ok_or("on without event")?;
+                let record = step["record"].as_str().ok_or("on without record")?;
+                self.routes
+                    .lock()
+                    .expect("routes lock")
+                    .entry((nsp, event.to_owned()))
+                    .or_default()
+                    .push((record.to_owned(), step.get("reply").cloned()));
+                Ok(())
+            }
+            "expect" => self.records.expect(step).await,
+            "disconnect" => self.send(json!({"disconnect": nsp})),
+            "expect_disconnect" => {
+                let expected =
+                    json!({"record": format!("disconnect {nsp}"), "calls": [[step["reason"]]]});
+                self.records.expect(&expected).await
+            }
+            "expect_connected" => {
+                let expected = step["connected"].as_bool().unwrap_or(true);
+                if expected == self.connected(&nsp) {
+                    return Ok(());
+                }
+                // A disconnect just asked for is printed once it is done.
+                let count = self.records.snapshot(&format!("connect {nsp}")).len();
+                self.records
+                    .wait_for(&format!("disconnect {nsp}"), count)
+                    .await?;
+                if expected == self.connected(&nsp) {
+                    Ok(())
+                } else {
+                    Err(format!("connected: expected {expected}"))
+                }
+            }
+            "server" => server_step(server, step).await,
+            other => Err(format!(
+                "op {other} has no meaning for the CLI (mark the scenario not applicable)"
+            )),
+        }
+    }
+
+    /// Ends the input and waits for the exit; kills the CLI if it does not exit in time.
+    async fn finish(mut self) -> Result<(), String> {
+        self.input_tx = None;
+        match tokio::time::timeout(STEP_WAIT, self.child.wait()).await {
+            Ok(Ok(status)) if status.success() => Ok(()),
+            Ok(status) => Err(format!("the CLI ended with {status:?}")),
+            Err(_) => {
+                let _ = self.child.kill().await;
+                Err(format!(
+                    "the CLI did not exit within {STEP_WAIT:?} after its input ended"
+                ))
+            }
+        }
+    }
+}
+
+async fn run_scenario(
+    scenario: &Scenario,
+    transport: Transport,
+    server: &TestServer,
+    records: Records,
+) -> Result<(), String> {
+    let mut cli = Cli::start(scenario, transport, &server.url(), records);
+    let mut outcome = Ok(());
+    for (n, step) in scenario.steps.iter().enumerate() {
+        if let Err(error) = cli.step(step, server).await {
+            outcome = Err(format!("step {} ({step}): {error}", n + 1));
+            break;
+        }
+    }
+    let finished = cli.finish().await;
+    outcome.and(finished)
+}
+
+#[tokio::test]
+async fn every_scenario_of_the_behaviour_table_passes_through_the_cli() {
+    run_catalogue("cli", run_scenario).await;
+}

@@ -1,0 +1,366 @@
+//! The behaviour table (`tests/behaviour/scenarios.json`) for the Rust drivers: the
+//! catalogue, the matching of observations, the records handlers fill, the server steps and
+//! the results file that `tests/behaviour/coverage.py` turns into `tests/COVERAGE.md`.
+//!
+//! A driver (the core's in `tests/integration/tests/behaviour.rs`, the CLI's in
+//! `cli/tests/behaviour.rs`) calls [`run_catalogue`] with the function that runs one
+//! scenario's client steps over one transport; the format of the steps is described in
+//! `tests/behaviour/README.md`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::Notify;
+
+use crate::TestServer;
+
+/// How long a step may wait for what it expects (generous: slow, loaded machines).
+pub const STEP_WAIT: Duration = Duration::from_secs(30);
+
+/// How long one scenario may take over one transport before it counts as failed.
+const SCENARIO_WAIT: Duration = Duration::from_secs(120);
+
+/// The three ways to reach the server, as the catalogue names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// `P`: HTTP long-polling only.
+    Polling,
+    /// `W`: WebSocket only.
+    WebSocket,
+    /// `U`: polling upgraded to WebSocket.
+    Upgrade,
+}
+
+impl Transport {
+    /// The transport named `P`, `W` or `U`.
+    pub fn from_letter(letter: &str) -> Option<Transport> {
+        match letter {
+            "P" => Some(Transport::Polling),
+            "W" => Some(Transport::WebSocket),
+            "U" => Some(Transport::Upgrade),
+            _ => None,
+        }
+    }
+
+    /// `P`, `W` or `U`.
+    pub fn letter(self) -> &'static str {
+        match self {
+            Transport::Polling => "P",
+            Transport::WebSocket => "W",
+            Transport::Upgrade => "U",
+        }
+    }
+}
+
+/// One scenario of the catalogue.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Its stable id, e.g. `connect-echo-ack`.
+    pub id: String,
+    /// The transports it runs over.
+    pub transports: Vec<Transport>,
+    /// Why it does not apply, per language (`rust`, `cli`, `python`, `kotlin`, `swift`).
+    pub not_applicable: HashMap<String, String>,
+    /// The steps, each a JSON object with an `op`.
+    pub steps: Vec<Value>,
+}
+
+/// The repository's root.
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The scenarios of `tests/behaviour/scenarios.json`.
+///
+/// # Panics
+/// If the catalogue cannot be read or is malformed.
+pub fn load_catalogue() -> Vec<Scenario> {
+    let path = repo().join("tests/behaviour/scenarios.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let catalogue: Value = serde_json::from_str(&text).expect("the catalogue is JSON");
+    let scenarios = catalogue["scenarios"]
+        .as_array()
+        .expect("a scenarios array");
+    scenarios
+        .iter()
+        .map(|s| Scenario {
+            id: s["id"].as_str().expect("an id").to_owned(),
+            transports: s["transports"]
+                .as_array()
+                .expect("transports")
+                .iter()
+                .map(|t| {
+                    Transport::from_letter(t.as_str().unwrap_or_default())
+                        .unwrap_or_else(|| panic!("bad transport {t}"))
+                })
+                .collect(),
+            not_applicable: s["not_applicable"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            steps: s["steps"].as_array().expect("steps").clone(),
+        })
+        .collect()
+}
+
+/// Whether `actual` matches `expected`: objects by the expected keys (others may be
+/// present), arrays element by element with the same length, numbers by value.
+pub fn matches(expected: &Value, actual: &Value) -> bool {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => e
+            .iter()
+            .all(|(k, v)| a.get(k).is_some_and(|av| matches(v, av))),
+        (Value::Array(e), Value::Array(a)) => {
+            e.len() == a.len() && e.iter().zip(a).all(|(ev, av)| matches(ev, av))
+        }
+        (Value::Number(e), Value::Number(a)) => e.as_f64() == a.as_f64(),
+        _ => expected == actual,
+    }
+}
+
+/// What the handlers of one scenario recorded, by record name, in arrival order.
+#[derive(Clone, Default)]
+pub struct Records {
+    calls: Arc<Mutex<HashMap<String, Vec<Value>>>>,
+    changed: Arc<Notify>,
+}
+
+impl Records {
+    /// Appends one call (its arguments as a JSON array) to `record`.
+    pub fn push(&self, record: &str, call: Value) {
+        self.calls
+            .lock()
+            .expect("records lock")
+            .entry(record.to_owned())
+            .or_default()
+            .push(call);
+        self.changed.notify_waiters();
+    }
+
+    /// The `expect` step: waits until `record` has as many calls as expected, then compares
+    /// them (and, with `exact`, that there are no more).
+    ///
+    /// # Errors
+    /// What differs, or what was missing when the wait ended.
+    pub async fn expect(&self, step: &Value) -> Result<(), String> {
+        let record = step["record"].as_str().ok_or("expect without a record")?;
+        let expected = step["calls"].as_array().ok_or("expect without calls")?;
+        let exact = step["exact"].as_bool().unwrap_or(false);
+        let count = expected.len();
+        let seen = self.wait_for(record, count).await?;
+        let expected = Value::from(expected.clone());
+        let first = Value::from(seen[..count].to_vec());
+        if !matches(&expected, &first) {
+            return Err(format!(
+                "record {record}: expected {expected}, got {}",
+                Value::from(seen)
+            ));
+        }
+        if exact && seen.len() != count {
+            return Err(format!(
+                "record {record}: expected exactly {expected}, got {}",
+                Value::from(seen)
+            ));
+        }
+        Ok(())
+    }
+
+    /// Waits until `record` has at least `count` calls; all its calls then.
+    ///
+    /// # Errors
+    /// When [`STEP_WAIT`] passed first, with what was recorded.
+    pub async fn wait_for(&self, record: &str, count: usize) -> Result<Vec<Value>, String> {
+        let deadline = tokio::time::Instant::now() + STEP_WAIT;
+        loop {
+            let notified = self.changed.notified();
+            let seen = self.snapshot(record);
+            if seen.len() >= count {
+                return Ok(seen);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Err(format!(
+                    "{record}: {count} expected within {STEP_WAIT:?}, got {}",
+                    Value::from(seen)
+                ));
+            }
+        }
+    }
+
+    /// Every call of `record` so far.
+    pub fn snapshot(&self, record: &str) -> Vec<Value> {
+        self.calls
+            .lock()
+            .expect("records lock")
+            .get(record)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// The `server` step: posts the action with its body and matches the answer with `expect`.
+///
+/// # Errors
+/// The control channel's failure, or what did not match.
+pub async fn server_step(server: &TestServer, step: &Value) -> Result<(), String> {
+    let action = step["action"]
+        .as_str()
+        .ok_or("server step without action")?;
+    let body = step.get("body").cloned().unwrap_or_else(|| json!({}));
+    let answer = server.try_control(action, body).await?;
+    if let Some(expected) = step.get("expect") {
+        if !matches(expected, &answer) {
+            return Err(format!(
+                "server {action}: expected {expected}, answered {answer}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The namespaces a scenario's steps use, in order of first use.
+pub fn namespaces(scenario: &Scenario) -> Vec<String> {
+    let mut seen = Vec::new();
+    for step in &scenario.steps {
+        if let Some(nsp) = step["nsp"].as_str() {
+            if !seen.iter().any(|s| s == nsp) {
+                seen.push(nsp.to_owned());
+            }
+        }
+    }
+    seen
+}
+
+/// The argument lists of an `emit` step: `args`, or each list of `args_each`.
+pub fn emit_arguments(step: &Value) -> Vec<Vec<Value>> {
+    match step.get("args_each").and_then(Value::as_array) {
+        Some(each) => each
+            .iter()
+            .map(|args| args.as_array().cloned().unwrap_or_default())
+            .collect(),
+        None => vec![step["args"].as_array().cloned().unwrap_or_default()],
+    }
+}
+
+/// Runs every scenario over each of its transports, one at a time, against one reference
+/// server, with `run` (the language's client steps); writes
+/// `target/behaviour/<language>.json` (or `$FERRIO_BEHAVIOUR_RESULTS/<language>.json`).
+///
+/// Before each run the server's records are cleared; after it, the driver has closed its
+/// client and the server is waited on until the namespaces it used have no sockets left.
+///
+/// # Panics
+/// When a scenario failed (after the results are written), naming each failure.
+pub async fn run_catalogue(
+    language: &str,
+    mut run: impl AsyncFnMut(&Scenario, Transport, &TestServer, Records) -> Result<(), String>,
+) {
+    let server = TestServer::start().await;
+    let mut results = Vec::new();
+    let mut failures = Vec::new();
+    for scenario in load_catalogue() {
+        for &transport in &scenario.transports {
+            let (outcome, detail) = match scenario.not_applicable.get(language) {
+                Some(reason) => ("not-applicable", reason.clone()),
+                None => {
+                    server.control("clear", json!({})).await;
+                    let records = Records::default();
+                    let ran = tokio::time::timeout(
+                        SCENARIO_WAIT,
+                        run(&scenario, transport, &server, records),
+                    )
+                    .await
+                    .unwrap_or_else(|_| Err(format!("not done within {SCENARIO_WAIT:?}")));
+                    let settled = settle(&server, &scenario).await;
+                    match ran.and(settled) {
+                        Ok(()) => ("pass", String::new()),
+                        Err(error) => ("fail", error),
+                    }
+                }
+            };
+            eprintln!(
+                "behaviour {language}: {} {}: {outcome} {detail}",
+                scenario.id,
+                transport.letter()
+            );
+            if outcome == "fail" {
+                failures.push(format!(
+                    "{} over {}: {detail}",
+                    scenario.id,
+                    transport.letter()
+                ));
+            }
+            results.push(json!({
+                "scenario": scenario.id,
+                "transport": transport.letter(),
+                "language": language,
+                "outcome": outcome,
+                "detail": detail,
+            }));
+        }
+    }
+    write_results(language, results);
+    assert!(
+        failures.is_empty(),
+        "behaviour table, {language}: {} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Waits until the namespaces `scenario` used have no sockets on the server.
+async fn settle(server: &TestServer, scenario: &Scenario) -> Result<(), String> {
+    for nsp in namespaces(scenario) {
+        server
+            .try_control(
+                "waitForSockets",
+                json!({"nsp": nsp, "count": 0, "timeoutMs": 30000}),
+            )
+            .await
+            .map_err(|e| format!("the client left sockets behind in {nsp}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn write_results(language: &str, results: Vec<Value>) {
+    let dir = std::env::var_os("FERRIO_BEHAVIOUR_RESULTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/behaviour"));
+    std::fs::create_dir_all(&dir).expect("results directory");
+    let path = dir.join(format!("{language}.json"));
+    let text = serde_json::to_string_pretty(&json!({"language": language, "results": results}))
+        .expect("results as JSON");
+    std::fs::write(&path, text + "\n")
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_match_by_the_expected_keys_and_arrays_by_every_element() {
+        assert!(matches(&json!({"a": 1}), &json!({"a": 1.0, "b": 2})));
+        assert!(!matches(&json!({"a": 1, "c": 3}), &json!({"a": 1})));
+        assert!(matches(&json!([1, [2]]), &json!([1, [2]])));
+        assert!(!matches(&json!([1]), &json!([1, 2])));
+        assert!(!matches(&json!("1"), &json!(1)));
+    }
+
+    #[test]
+    fn every_scenario_of_the_catalogue_has_steps_and_transports() {
+        let scenarios = load_catalogue();
+        assert!(!scenarios.is_empty());
+        for scenario in scenarios {
+            assert!(!scenario.steps.is_empty(), "{}", scenario.id);
+            assert!(!scenario.transports.is_empty(), "{}", scenario.id);
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! The behaviour table's Rust driver: every scenario of `tests/behaviour/scenarios.json`
+//! run by the core (`ferrio`) against the reference server over each of its transports;
+//! results in `target/behaviour/rust.json` (`tests/behaviour/coverage.py` reads them).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use ferrio::{AckError, ConnectError, Manager, Socket, SocketOptions, TransportKind, Value};
+use ferrio_integration_tests::behaviour::{
+    emit_arguments, matches, run_catalogue, server_step, Records, Scenario, Transport, STEP_WAIT,
+};
+use ferrio_integration_tests::{binary, binary_bytes, TestServer};
+use serde_json::{json, Value as Json};
+
+/// A catalogue value as a client value: `{"$binary": ...}` becomes bytes.
+fn to_value(json: &Json) -> Value {
+    if let Some(bytes) = binary_bytes(json) {
+        return Value::Binary(Bytes::from(bytes));
+    }
+    match json {
+        Json::Array(items) => Value::Array(items.iter().map(to_value).collect()),
+        Json::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), to_value(v))).collect())
+        }
+        other => Value::from(other.clone()),
+    }
+}
+
+/// A client value as the catalogue writes it: bytes become `{"$binary": ...}`.
+fn to_json(value: &Value) -> Json {
+    match value {
+        Value::Binary(bytes) => binary(bytes),
+        Value::Array(items) => Json::Array(items.iter().map(to_json).collect()),
+        Value::Object(map) => {
+            Json::Object(map.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+        }
+        other => other.clone().into_json().unwrap_or(Json::Null),
+    }
+}
+
+fn to_args(json: &Json) -> Vec<Value> {
+    json.as_array()
+        .map(|items| items.iter().map(to_value).collect())
+        .unwrap_or_default()
+}
+
+fn args_json(args: &[Value]) -> Json {
+    Json::Array(args.iter().map(to_json).collect())
+}
+
+/// One scenario's client: a manager and its sockets by namespace.
+struct Run {
+    manager: Manager,
+    sockets: HashMap<String, Socket>,
+    /// The auth of each namespace, from its `connect` step.
+    auths: HashMap<String, Json>,
+    records: Records,
+}
+
+impl Run {
+    fn socket(&mut self, step: &Json) -> Socket {
+        let nsp = step["nsp"].as_str().unwrap_or("/").to_owned();
+        let manager = &self.manager;
+        let records = &self.records;
+        let auths = &self.auths;
+        self.sockets
+            .entry(nsp.clone())
+            .or_insert_with(|| {
+                let options = SocketOptions {
+                    auth: auths.get(&nsp).map(to_value),
+                    ..SocketOptions::default()
+                };
+                let socket = manager.socket_with(&nsp, options);
+                let disconnects = records.clone();
+                let key = format!("disconnect {nsp}");
+                socket.on("disconnect", move |event| {
+                    disconnects.push(&key, args_json(&event.args));
+                });
+                socket
+            })
+            .clone()
+    }
+
+    fn record_handler(&self, step: &Json) -> impl Fn(ferrio::Event) + Send + Sync + 'static {
+        let records = self.records.clone();
+        let record = step["record"].as_str().unwrap_or_default().to_owned();
+        let reply = step.get("reply").map(to_args);
+        move |event| {
+            records.push(&record, args_json(&event.args));
+            if let Some(reply) = &reply {
+                let _ = event.ack_values(reply.clone());
+            }
+        }
+    }
+
+    async fn step(&mut self, step: &Json, server: &TestServer) -> Result<(), String> {
+        let op = step["op"].as_str().ok_or("a step without op")?;
+        match op {
+            "connect" => {
+                let socket = self.socket(step);
+                let result = socket.connect().await;
+                match (step.get("error"), result) {
+                    (None, Ok(())) => Ok(()),
+                    (None, Err(error)) => Err(format!("connect: {error}")),
+                    (Some(_), Ok(())) => Err("connect: expected a refusal".into()),
+                    (Some(expected), Err(ConnectError::Rejected { message, data })) => {
+                        let seen = json!({"message": message, "data": data.as_ref().map(to_json)});
+                        if matches(expected, &seen) {
+                            Ok(())
+                        } else {
+                            Err(format!("connect error: expected {expected}, got {seen}"))
+                        }
+                    }
+                    (Some(_), Err(error)) => Err(format!("connect: not a refusal: {error}")),
+                }
+            }
+            "emit" => {
+                let socket = self.socket(step);
+                let event = step["event"].as_str().ok_or("emit without event")?;
+                for args in emit_arguments(step) {
+                    socket
+                        .emit_values(event, args.iter().map(to_value).collect())
+                        .await
+                        .map_err(|e| format!("emit {event}: {e}"))?;
+                }
+                Ok(())
+            }
+            "emit_ack" => {
+                let socket = self.socket(step);
+                let event = step["event"].as_str().ok_or("emit_ack without event")?;
+                let timeout = step["timeout_ms"]
+                    .as_u64()
+                    .map_or(STEP_WAIT, Duration::from_millis);
+                let result = socket
+                    .emit_values_with_ack(event, to_args(&step["args"]), timeout)
+                    .await;
+                match (step["error"].as_str(), result) {
+                    (None, Ok(ack)) => {
+                        let got = args_json(&ack.args);
+                        if matches(&step["reply"], &got) {
+                            Ok(())
+                        } else {
+                            Err(format!(
+                                "ack of {event}: expected {}, got {got}",
+                                step["reply"]
+                            ))
+                        }
+                    }
+                    (Some("timeout"), Err(AckError::Timeout(_))) => Ok(()),
+                    (expected, result) => Err(format!(
+                        "ack of {event}: expected {expected:?}, got {result:?}"
+                    )),
+                }
+            }
+            "on" | "once" => {
+                let socket = self.socket(step);
+                let event = step["event"].as_str().ok_or("on without event")?;
+                let handler = self.record_handler(step);
+                if op == "on" {
+                    socket.on(event, handler);
+                } else {
+                    socket.once(event, handler);
+                }
+                Ok(())
+            }
+            "off" => {
+                let socket = self.socket(step);
+                socket.off_event(step["event"].as_str().ok_or("off without event")?);
+                Ok(())
+            }
+            "on_any" => {
+                let socket = self.socket(step);
+                let records = self.records.clone();
+                let record = step["record"].as_str().unwrap_or_default().to_owned();
+                socket.on_any(move |event| {
+                    let mut call = vec![Json::from(event.name.clone())];
+                    call.extend(event.args.iter().map(to_json));
+                    records.push(&record, Json::Array(call));
+                });
+                Ok(())
+            }
+            "expect" => self.records.expect(step).await,
+            "disconnect" => {
+                self.socket(step).disconnect().await;
+                Ok(())
+            }
+            "expect_disconnect" => {
+                let nsp = step["nsp"].as_str().unwrap_or("/");
+                let reason = &step["reason"];
+                self.records
+                    .expect(&json!({"record": format!("disconnect {nsp}"), "calls": [[reason]]}))
+                    .await
+            }
+            "expect_connected" => {
+                let socket = self.socket(step);
+                let expected = step["connected"].as_bool().unwrap_or(true);
+                if socket.connected() == expected {
+                    Ok(())
+                } else {
+                    Err(format!("connected: expected {expected}"))
+                }
+            }
+            "server" => server_step(server, step).await,
+            other => Err(format!("unknown op {other}")),
+        }
+    }
+}
+
+async fn run_scenario(
+    scenario: &Scenario,
+    transport: Transport,
+    server: &TestServer,
+    records: Records,
+) -> Result<(), String> {
+    let builder = Manager::builder(&server.url());
+    let builder = match transport {
+        Transport::Polling => builder.transports(&[TransportKind::Polling]),
+        Transport::WebSocket => builder.transports(&[TransportKind::WebSocket]),
+        Transport::Upgrade => builder,
+    };
+    let manager = builder.build().map_err(|e| format!("manager: {e}"))?;
+    let auths = scenario
+        .steps
+        .iter()
+        .filter(|step| step["op"] == "connect")
+        .filter_map(|step| Some((step["nsp"].as_str()?.to_owned(), step.get("auth")?.clone())))
+        .collect();
+    let mut run = Run {
+        manager,
+        sockets: HashMap::new(),
+        auths,
+        records,
+    };
+    let mut outcome = Ok(());
+    for (n, step) in scenario.steps.iter().enumerate() {
+        if let Err(error) = run.step(step, server).await {
+            outcome = Err(format!("step {} ({step}): {error}", n + 1));
+            break;
+        }
+    }
+    run.manager.close().await;
+    outcome
+}
+
+#[tokio::test]
+async fn every_scenario_of_the_behaviour_table_passes() {
+    run_catalogue("rust", run_scenario).await;
+}
