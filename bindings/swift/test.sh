@@ -98,26 +98,37 @@ restart_port=$server_port restart_control=$server_control
 # shows they came through tinyproxy (which connects out from 127.0.0.2).
 start_server proxied '{}'
 proxied_port=$server_port proxied_control=$server_control
+# The behaviour table's own (BehaviourTests: it clears the server's records before each run).
+start_server behaviour '{}'
+behaviour_port=$server_port behaviour_control=$server_control
 
 # tinyproxy (make test-swift installs it) on a free port, started on the host like the
-# servers (the root shares the host's network).
+# servers (the root shares the host's network): `start_tinyproxy NAME [CONFIG_LINE]` sets
+# proxy_port. One plain, one that wants Basic credentials (user:secret).
 tinyproxy_bin="$(command -v tinyproxy || true)"
 [ -n "$tinyproxy_bin" ] || { loud "tinyproxy is missing: apt-get install tinyproxy (make test-swift installs it)"; exit 1; }
-proxy_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-printf 'Port %s\nListen 127.0.0.1\nBind 127.0.0.2\nTimeout 60\nLogFile "%s"\nLogLevel Info\nMaxClients 64\nAllow 127.0.0.1\n' \
-  "$proxy_port" "$work/tinyproxy.log" >"$work/tinyproxy.conf"
-# Its guard kills it once the pipe from this script closes, as the servers end with their stdin.
-# shellcheck disable=SC2034 # proxy_fd is never written: it only holds the guard's stdin open
-exec {proxy_fd}> >(exec sh -c 'exec 3<&0; "$@" </dev/null & child=$!; (cat <&3 >/dev/null; kill -KILL "$child" 2>/dev/null) & exec 3<&-; wait "$child"' \
-  sh "$tinyproxy_bin" -d -c "$work/tinyproxy.conf" >"$work/tinyproxy.out" 2>&1)
-server_pids+=("$!")
-for _ in $(seq 300); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$proxy_port") 2>/dev/null && break
-  sleep 0.1
-done
-(exec 3<>"/dev/tcp/127.0.0.1/$proxy_port") 2>/dev/null \
-  || { cat "$work/tinyproxy.out" >&2; loud "tinyproxy did not start"; exit 1; }
-echo "swift: tinyproxy on port $proxy_port" >&2
+start_tinyproxy() {
+  local name="$1" extra="${2:-}"
+  proxy_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  printf 'Port %s\nListen 127.0.0.1\nBind 127.0.0.2\nTimeout 60\nLogFile "%s"\nLogLevel Info\nMaxClients 64\nAllow 127.0.0.1\n%s\n' \
+    "$proxy_port" "$work/$name.log" "$extra" >"$work/$name.conf"
+  # Its guard kills it once the pipe from this script closes, as the servers end with their stdin.
+  local proxy_fd
+  # shellcheck disable=SC2034 # proxy_fd is never written: it only holds the guard's stdin open
+  exec {proxy_fd}> >(exec sh -c 'exec 3<&0; "$@" </dev/null & child=$!; (cat <&3 >/dev/null; kill -KILL "$child" 2>/dev/null) & exec 3<&-; wait "$child"' \
+    sh "$tinyproxy_bin" -d -c "$work/$name.conf" >"$work/$name.out" 2>&1)
+  server_pids+=("$!")
+  for _ in $(seq 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$proxy_port") 2>/dev/null && break
+    sleep 0.1
+  done
+  (exec 3<>"/dev/tcp/127.0.0.1/$proxy_port") 2>/dev/null \
+    || { cat "$work/$name.out" >&2; loud "$name did not start"; exit 1; }
+  echo "swift: $name on port $proxy_port" >&2
+}
+start_tinyproxy tinyproxy-auth 'BasicAuth user secret'
+auth_proxy_port=$proxy_port
+start_tinyproxy tinyproxy
 
 # TLS: certificates from tests/server/test-certs.sh in target/ (the root sees the
 # repository), a server over HTTPS and one that also requires a client certificate. The
@@ -143,6 +154,8 @@ compile_start=$SECONDS
   FERRIO_TEST_RESTART_URL="http://127.0.0.1:$restart_port" FERRIO_TEST_RESTART_CONTROL="$restart_control" \
   FERRIO_TEST_PROXIED_URL="http://127.0.0.1:$proxied_port" FERRIO_TEST_PROXIED_CONTROL="$proxied_control" \
   FERRIO_TEST_PROXY_URL="http://127.0.0.1:$proxy_port" \
+  FERRIO_TEST_BEHAVIOUR_URL="http://127.0.0.1:$behaviour_port" FERRIO_TEST_BEHAVIOUR_CONTROL="$behaviour_control" \
+  FERRIO_TEST_AUTH_PROXY_PORT="$auth_proxy_port" \
   FERRIO_TEST_TLS_URL="https://127.0.0.1:$tls_port" FERRIO_TEST_MTLS_URL="https://127.0.0.1:$mtls_port" \
   FERRIO_TEST_TLS_DIR="$tls_dir" \
   PKG_CONFIG_PATH="$pkgconfig_dir" "${cluster_env[@]}" -- \

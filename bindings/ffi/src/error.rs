@@ -17,6 +17,14 @@ pub enum ConnectError {
     /// The transport failed while connecting (refused, reset, HTTP error, TLS).
     #[error("{detail}")]
     Transport { detail: String },
+    /// A proxy could not carry the connection: `kind` says why, `proxy` names it (without
+    /// its credentials), `detail` is the whole message.
+    #[error("{detail}")]
+    Proxy {
+        kind: ProxyErrorKind,
+        proxy: String,
+        detail: String,
+    },
     /// The server's certificate chain holds none of the pinned keys (`certificate_pins`):
     /// `seen` lists the chain's keys (`sha256/<base64>`, the server's first). Reported on
     /// every attempt, like a certificate error.
@@ -43,6 +51,41 @@ pub enum ConnectError {
     /// A bug in ferrio, caught at the boundary.
     #[error("internal error: {detail}")]
     Panic { detail: String },
+}
+
+/// Why a proxy could not carry a connection (the core's `ProxyError`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ProxyErrorKind {
+    /// The proxy could not be reached (refused, DNS, timeout): check its address.
+    Unreachable,
+    /// The proxy wants credentials, or refused the ones given (HTTP 407, SOCKS5).
+    AuthenticationFailed,
+    /// The proxy refused to open a connection to the server.
+    Refused,
+    /// The proxy's answer is not HTTP CONNECT or SOCKS5 as expected (the core's
+    /// `ProxyError::Protocol`).
+    ProtocolViolation,
+}
+
+impl From<ferrio::ProxyError> for ConnectError {
+    fn from(error: ferrio::ProxyError) -> Self {
+        let detail = error.to_string();
+        let (kind, proxy) = match error {
+            ferrio::ProxyError::Unreachable { proxy, .. } => (ProxyErrorKind::Unreachable, proxy),
+            ferrio::ProxyError::AuthenticationFailed { proxy, .. } => {
+                (ProxyErrorKind::AuthenticationFailed, proxy)
+            }
+            ferrio::ProxyError::Refused { proxy, .. } => (ProxyErrorKind::Refused, proxy),
+            ferrio::ProxyError::Protocol { proxy, .. } => {
+                (ProxyErrorKind::ProtocolViolation, proxy)
+            }
+        };
+        ConnectError::Proxy {
+            kind,
+            proxy,
+            detail,
+        }
+    }
 }
 
 /// Why an emit could not be queued.
@@ -180,6 +223,7 @@ impl From<ferrio::ConnectError> for ConnectError {
                     seen: seen.iter().map(ToString::to_string).collect(),
                 }
             }
+            ferrio::ConnectError::Transport(ferrio::TransportError::Proxy(error)) => error.into(),
             ferrio::ConnectError::Transport(error) => ConnectError::Transport {
                 detail: error.to_string(),
             },
@@ -285,6 +329,67 @@ impl From<json::JsonError> for AckReplyError {
     fn from(error: json::JsonError) -> Self {
         AckReplyError::InvalidArgs {
             detail: error.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proxy_error(error: ferrio::ProxyError) -> ConnectError {
+        ferrio::ConnectError::Transport(ferrio::TransportError::Proxy(error)).into()
+    }
+
+    #[test]
+    fn every_proxy_failure_crosses_typed_with_the_proxy_and_the_message() {
+        let proxy = || "http://127.0.0.1:3128".to_string();
+        let reason = || "no".to_string();
+        let cases = [
+            (
+                ferrio::ProxyError::Unreachable {
+                    proxy: proxy(),
+                    reason: reason(),
+                },
+                ProxyErrorKind::Unreachable,
+            ),
+            (
+                ferrio::ProxyError::AuthenticationFailed {
+                    proxy: proxy(),
+                    reason: reason(),
+                },
+                ProxyErrorKind::AuthenticationFailed,
+            ),
+            (
+                ferrio::ProxyError::Refused {
+                    proxy: proxy(),
+                    target: "example.com:443".to_string(),
+                    reason: reason(),
+                },
+                ProxyErrorKind::Refused,
+            ),
+            (
+                ferrio::ProxyError::Protocol {
+                    proxy: proxy(),
+                    reason: reason(),
+                },
+                ProxyErrorKind::ProtocolViolation,
+            ),
+        ];
+        for (error, expected) in cases {
+            let message = error.to_string();
+            match proxy_error(error) {
+                ConnectError::Proxy {
+                    kind,
+                    proxy: name,
+                    detail,
+                } => {
+                    assert_eq!(kind, expected);
+                    assert_eq!(name, proxy());
+                    assert_eq!(detail, message);
+                }
+                other => panic!("not a proxy error: {other:?}"),
+            }
         }
     }
 }

@@ -36,7 +36,9 @@ pub use ack::{AckRecord, AckRequest};
 pub use client::{connect, connect_blocking, Client};
 pub use disconnect::DisconnectReason;
 pub use emit_batch::EmitFailure;
-pub use error::{AckError, AckReplyError, CallError, ConnectError, EmitError, ListenerError};
+pub use error::{
+    AckError, AckReplyError, CallError, ConnectError, EmitError, ListenerError, ProxyErrorKind,
+};
 pub use event::{EventKind, EventRecord, JsonBatch};
 pub use listener::{EventListener, Subscription};
 pub use manager::Manager;

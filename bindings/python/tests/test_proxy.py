@@ -37,7 +37,7 @@ def free_port() -> int:
 class Tinyproxy:
     """tinyproxy on 127.0.0.1, its configuration and log in ``directory``."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, credentials: tuple[str, str] | None = None) -> None:
         program = shutil.which("tinyproxy")
         if program is None:
             raise RuntimeError("tinyproxy is not installed: apt-get install tinyproxy")
@@ -47,6 +47,7 @@ class Tinyproxy:
             f"Port {self.port}\nListen 127.0.0.1\nBind {PROXY_OUTGOING_ADDRESS}\n"
             f'Timeout 60\nLogFile "{directory / "proxy.log"}"\nLogLevel Info\n'
             "MaxClients 64\nAllow 127.0.0.1\n"
+            + ("" if credentials is None else "BasicAuth {} {}\n".format(*credentials))
         )
         self.process = subprocess.Popen(
             ["sh", "-c", GUARD_SCRIPT, "sh", program, "-d", "-c", str(config)],
@@ -84,6 +85,14 @@ class Tinyproxy:
 @pytest.fixture
 def tinyproxy(tmp_path: Path) -> Iterator[Tinyproxy]:
     proxy = Tinyproxy(tmp_path)
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def tinyproxy_with_credentials(tmp_path: Path) -> Iterator[Tinyproxy]:
+    """tinyproxy that wants Basic credentials ``user:secret``."""
+    proxy = Tinyproxy(tmp_path, ("user", "secret"))
     yield proxy
     proxy.stop()
 
@@ -148,11 +157,47 @@ async def test_the_environments_proxy_is_used_by_default(
 
 
 @pytest.mark.parametrize("transport", ["polling", "websocket"])
-async def test_an_unreachable_proxy_is_a_connection_error_naming_it(
+async def test_an_unreachable_proxy_is_a_typed_proxy_error_naming_it(
     server: Any, transport: str
 ) -> None:
     proxy = f"http://127.0.0.1:{free_port()}"
     client = ferrio.AsyncClient(proxy=proxy, reconnection=False)
-    with pytest.raises(ferrio.ConnectionError, match="cannot reach the proxy") as raised:
+    with pytest.raises(ferrio.ProxyError, match="cannot reach the proxy") as raised:
         await client.connect(server.url, transports=[transport], wait_timeout=10)
     assert proxy in str(raised.value)
+    assert raised.value.kind is ferrio.ProxyErrorKind.UNREACHABLE
+    assert raised.value.proxy == proxy
+    assert isinstance(raised.value, ferrio.ConnectionError)
+
+
+@pytest.mark.parametrize("transports", [["polling"], ["websocket"], None])
+async def test_wrong_proxy_credentials_are_a_typed_authentication_failure(
+    fresh_server: Any, tinyproxy_with_credentials: Tinyproxy, transports: list[str] | None
+) -> None:
+    server = fresh_server()
+    port = tinyproxy_with_credentials.port
+    client = ferrio.AsyncClient(proxy=f"http://user:wrong@127.0.0.1:{port}", reconnection=False)
+    with pytest.raises(ferrio.ProxyError) as raised:
+        await client.connect(server.url, transports=transports, wait_timeout=10)
+    assert raised.value.kind is ferrio.ProxyErrorKind.AUTHENTICATION_FAILED
+    # Named without its credentials.
+    assert raised.value.proxy == f"http://127.0.0.1:{port}"
+    assert "wrong" not in str(raised.value)
+    # The right ones go through.
+    client = ferrio.AsyncClient(proxy=f"http://user:secret@127.0.0.1:{port}", reconnection=False)
+    await client.connect(server.url, transports=transports)
+    try:
+        assert await client.call("echo", "authenticated") == "authenticated"
+    finally:
+        await client.disconnect()
+
+
+def test_the_blocking_clients_raise_proxy_errors_too(server: Any) -> None:
+    proxy = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(ferrio.ProxyError) as raised:
+        ferrio.SimpleClient(proxy=proxy, reconnection=False).connect(server.url)
+    assert raised.value.kind is ferrio.ProxyErrorKind.UNREACHABLE
+    client = ferrio.Client(proxy=proxy, reconnection=False)
+    with pytest.raises(ferrio.ProxyError) as raised:
+        client.connect(server.url)
+    assert raised.value.kind is ferrio.ProxyErrorKind.UNREACHABLE

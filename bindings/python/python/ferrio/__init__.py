@@ -18,6 +18,8 @@ from .exceptions import (
     EmitError,
     FerrioError,
     InternalError,
+    ProxyError,
+    ProxyErrorKind,
     TimeoutError,
 )
 from .namespace import AsyncClientNamespace, ClientNamespace
@@ -41,6 +43,8 @@ __all__ = [
     "Event",
     "FerrioError",
     "InternalError",
+    "ProxyError",
+    "ProxyErrorKind",
     "SimpleClient",
     "TimeoutError",
     "__version__",

@@ -28,6 +28,9 @@ def convert(error: BaseException) -> BaseException:
             return exc.ConnectionRefusedError(error.server_message, _data(error.data_json))
         if isinstance(error, ffi.ConnectError.Panic):
             return exc.InternalError(error.detail)
+        if isinstance(error, ffi.ConnectError.Proxy):
+            kind = _PROXY_KINDS[error.kind]
+            return exc.ProxyError(error.detail, kind, error.proxy)
         if isinstance(error, ffi.ConnectError.PinMismatch):
             seen = list(error.seen)
             message = "no pinned key in the server's certificate chain (its keys: {})"
@@ -59,6 +62,13 @@ def convert(error: BaseException) -> BaseException:
         return exc.InternalError(detail)
     return error
 
+
+_PROXY_KINDS = {
+    ffi.ProxyErrorKind.UNREACHABLE: exc.ProxyErrorKind.UNREACHABLE,
+    ffi.ProxyErrorKind.AUTHENTICATION_FAILED: exc.ProxyErrorKind.AUTHENTICATION_FAILED,
+    ffi.ProxyErrorKind.REFUSED: exc.ProxyErrorKind.REFUSED,
+    ffi.ProxyErrorKind.PROTOCOL_VIOLATION: exc.ProxyErrorKind.PROTOCOL,
+}
 
 _MESSAGES = {
     "Timeout": "connection timed out",

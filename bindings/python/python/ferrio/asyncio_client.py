@@ -925,6 +925,7 @@ class AsyncClient:
 #: could not be reached (not a refusal, not reconnection giving up).
 _RETRIED = (
     ffi.ConnectError.Transport,
+    ffi.ConnectError.Proxy,
     ffi.ConnectError.Timeout,
     ffi.ConnectError.Disconnected,
 )

@@ -6,6 +6,7 @@ module and as ``ferrio.ConnectionError``/``ferrio.TimeoutError``.
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 
@@ -37,6 +38,29 @@ class CertificatePinError(ConnectionError):
     def __init__(self, message: str, seen: list[str]) -> None:
         super().__init__(message)
         self.seen = seen
+
+
+class ProxyErrorKind(str, enum.Enum):
+    """Why a proxy could not carry the connection (compares equal to its value)."""
+
+    #: The proxy could not be reached (refused, DNS, timeout): check its address.
+    UNREACHABLE = "unreachable"
+    #: The proxy wants credentials, or refused the ones given (HTTP 407, SOCKS5).
+    AUTHENTICATION_FAILED = "authentication_failed"
+    #: The proxy refused to open a connection to the server.
+    REFUSED = "refused"
+    #: The proxy's answer is not HTTP CONNECT or SOCKS5 as expected.
+    PROTOCOL = "protocol"
+
+
+class ProxyError(ConnectionError):
+    """A proxy could not carry the connection: ``kind`` (a :class:`ProxyErrorKind`) says
+    why, ``proxy`` names it without its credentials."""
+
+    def __init__(self, message: str, kind: ProxyErrorKind, proxy: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.proxy = proxy
 
 
 class TimeoutError(FerrioError):

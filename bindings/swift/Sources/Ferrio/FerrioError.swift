@@ -16,6 +16,9 @@ public enum FerrioError: Error, Sendable, Hashable {
     case connect(message: String, data: JSONValue?)
     /// The server could not be reached or the connection failed while connecting.
     case connectionFailed(String)
+    /// A proxy (`ClientOptions.proxy`, or the environment's) could not carry the connection:
+    /// `kind` says why, `proxy` names it without its credentials, `message` says it all.
+    case proxy(kind: ProxyKind, proxy: String, message: String)
     /// No handshake or namespace reply within the connect timeout.
     case connectTimeout
     /// The server's certificate chain holds none of the pinned keys
@@ -50,12 +53,27 @@ public enum FerrioError: Error, Sendable, Hashable {
     case `internal`(String)
 }
 
+extension FerrioError {
+    /// Why a proxy could not carry the connection (``FerrioError/proxy(kind:proxy:message:)``).
+    public enum ProxyKind: String, Sendable, Hashable {
+        /// The proxy could not be reached (refused, DNS, timeout): check its address.
+        case unreachable
+        /// The proxy wants credentials, or refused the ones given (HTTP 407, SOCKS5).
+        case authenticationFailed
+        /// The proxy refused to open a connection to the server.
+        case refused
+        /// The proxy's answer is not HTTP CONNECT or SOCKS5 as expected.
+        case protocolViolation
+    }
+}
+
 extension FerrioError: LocalizedError {
     public var errorDescription: String? {
         switch self {
         case .connect(let message, let data):
             return data.map { "connection refused: \(message) (\($0))" } ?? "connection refused: \(message)"
         case .connectionFailed(let detail): return "connection failed: \(detail)"
+        case .proxy(_, _, let message): return message
         case .connectTimeout: return "connection timed out"
         case .certificatePinMismatch(let seen):
             return "no pinned key in the server's certificate chain (its keys: \(seen.joined(separator: ", ")))"
@@ -97,6 +115,8 @@ extension FerrioError {
         case .InvalidUrl(let detail): return .invalidURL(detail)
         case .InvalidOption(let detail): return .invalidOption(detail)
         case .Transport(let detail): return .connectionFailed(detail)
+        case .Proxy(let kind, let proxy, let detail):
+            return .proxy(kind: ProxyKind(kind), proxy: proxy, message: detail)
         case .PinMismatch(let seen): return .certificatePinMismatch(seen: seen)
         case .Timeout: return .connectTimeout
         case .Rejected(let message, let dataJSON):
@@ -171,6 +191,17 @@ extension FerrioError {
             return try await body()
         } catch {
             throw FerrioError.from(error)
+        }
+    }
+}
+
+extension FerrioError.ProxyKind {
+    init(_ kind: ProxyErrorKind) {
+        switch kind {
+        case .unreachable: self = .unreachable
+        case .authenticationFailed: self = .authenticationFailed
+        case .refused: self = .refused
+        case .protocolViolation: self = .protocolViolation
         }
     }
 }

@@ -125,7 +125,7 @@ public struct ClientOptions: Sendable {
     /// `http://user:pass@proxy.corp:3128` (CONNECT, or plain proxying of polling to `http://`
     /// servers), `socks5h://host:1080` (SOCKS5, the proxy resolves the server's name) or
     /// `socks5://host:1080`. `nil`: see ``proxyFromEnvironment``. A proxy that cannot be used
-    /// makes `connect()` throw ``FerrioError/connectionFailed(_:)`` naming it.
+    /// makes `connect()` throw ``FerrioError/proxy(kind:proxy:message:)`` naming it.
     public var proxy: String? = nil
     /// Without ``proxy``: read the environment variables `HTTPS_PROXY`, `HTTP_PROXY`,
     /// `ALL_PROXY` and `NO_PROXY` (lower case first) as curl does, or connect directly

@@ -10,6 +10,14 @@ private let proxyURL: String = {
     return url
 }()
 
+/// The port of a tinyproxy that wants Basic credentials `user:secret` (test.sh starts it).
+private let authProxyPort: String = {
+    guard let port = ProcessInfo.processInfo.environment["FERRIO_TEST_AUTH_PROXY_PORT"] else {
+        fatalError("FERRIO_TEST_AUTH_PROXY_PORT is not set: run bindings/swift/test.sh (make test-swift)")
+    }
+    return port
+}()
+
 /// tinyproxy connects out from this address; a direct connection comes from 127.0.0.1.
 private let proxyOutgoingAddress = "127.0.0.2"
 
@@ -41,7 +49,7 @@ struct ProxyTests {
         #expect(peers.allSatisfy { $0 == proxyOutgoingAddress }, "\(peers)")
     }
 
-    @Test("an unreachable proxy is a connection failure naming it")
+    @Test("an unreachable proxy is a typed proxy error naming it")
     func anUnreachableProxyIsAConnectionFailure() async throws {
         // Nothing can listen on port 0: connecting to it is refused.
         let nowhere = "http://127.0.0.1:0"
@@ -54,9 +62,41 @@ struct ProxyTests {
         do {
             try await client.connect()
             Issue.record("connected through a proxy that is not there")
-        } catch FerrioError.connectionFailed(let message) {
+        } catch FerrioError.proxy(let kind, let proxy, let message) {
+            #expect(kind == .unreachable)
+            #expect(proxy == nowhere)
             #expect(message.contains("cannot reach the proxy"), "\(message)")
         }
+        await client.close()
+    }
+
+    @Test(
+        "wrong proxy credentials are a typed authentication failure",
+        arguments: [[Transport.polling], [Transport.websocket], [Transport.polling, Transport.websocket]])
+    func wrongProxyCredentialsAreAnAuthenticationFailure(transports: [Transport]) async throws {
+        let wrong = ClientOptions {
+            $0.transports = transports
+            $0.proxy = "http://user:wrong@127.0.0.1:\(authProxyPort)"
+            $0.reconnection = false
+        }
+        let refused = try Client(url: TestServer.proxied.url, options: wrong)
+        do {
+            try await refused.connect()
+            Issue.record("connected with wrong proxy credentials")
+        } catch FerrioError.proxy(let kind, let proxy, _) {
+            #expect(kind == .authenticationFailed)
+            #expect(proxy == "http://127.0.0.1:\(authProxyPort)")  // without the credentials
+        }
+        await refused.close()
+        let right = ClientOptions {
+            $0.transports = transports
+            $0.proxy = "http://user:secret@127.0.0.1:\(authProxyPort)"
+            $0.reconnection = false
+        }
+        let client = try Client(url: TestServer.proxied.url, options: right)
+        try await client.connect()
+        let reply = try await client.socket.emitWithAck("echo", "authenticated")
+        #expect(reply.values == [.string("authenticated")])
         await client.close()
     }
 

@@ -9,6 +9,7 @@ import dev.ferrio.ffi.CallException as FfiCallException
 import dev.ferrio.ffi.ConnectException as FfiConnectException
 import dev.ferrio.ffi.EmitException as FfiEmitException
 import dev.ferrio.ffi.InternalException as FfiInternalException
+import dev.ferrio.ffi.ProxyErrorKind as FfiProxyErrorKind
 
 /** Every error ferrio reports. */
 public sealed class FerrioException(message: String) : Exception(message)
@@ -25,6 +26,33 @@ public open class ConnectException(
     /** Whether the server refused the namespace (as opposed to a network failure or timeout). */
     public val refused: Boolean = false,
 ) : FerrioException(message)
+
+/**
+ * A proxy ([ClientOptions.proxy], or the environment's) could not carry the connection:
+ * [kind] says why, [proxy] names it without its credentials.
+ */
+public class ProxyException(
+    /** Why the proxy failed. */
+    public val kind: Kind,
+    /** The proxy, without its credentials (`http://proxy.example:3128`). */
+    public val proxy: String,
+    message: String,
+) : ConnectException(message) {
+    /** Why a proxy could not carry the connection. */
+    public enum class Kind {
+        /** The proxy could not be reached (refused, DNS, timeout): check its address. */
+        UNREACHABLE,
+
+        /** The proxy wants credentials, or refused the ones given (HTTP 407, SOCKS5). */
+        AUTHENTICATION_FAILED,
+
+        /** The proxy refused to open a connection to the server. */
+        REFUSED,
+
+        /** The proxy's answer is not HTTP CONNECT or SOCKS5 as expected. */
+        PROTOCOL,
+    }
+}
 
 /**
  * The server's certificate chain holds none of the pinned keys ([ClientOptions.certificatePins]):
@@ -72,6 +100,7 @@ internal fun ferrioError(error: Exception): Exception = when (error) {
         is FfiConnectException.InvalidUrl -> ConnectException("invalid URL: ${error.detail}")
         is FfiConnectException.InvalidOption -> ConnectException("invalid option: ${error.detail}")
         is FfiConnectException.Transport -> ConnectException(error.detail)
+        is FfiConnectException.Proxy -> ProxyException(error.kind.toKind(), error.proxy, error.detail)
         is FfiConnectException.PinMismatch -> CertificatePinException(error.seen)
         is FfiConnectException.Timeout -> ConnectException("connection timed out after ${error.timeoutMs} ms")
         is FfiConnectException.Disconnected ->
@@ -114,6 +143,13 @@ internal fun ferrioError(error: Exception): Exception = when (error) {
     }
     is FfiInternalException -> InternalException(error.message ?: "internal error")
     else -> error
+}
+
+private fun FfiProxyErrorKind.toKind(): ProxyException.Kind = when (this) {
+    FfiProxyErrorKind.UNREACHABLE -> ProxyException.Kind.UNREACHABLE
+    FfiProxyErrorKind.AUTHENTICATION_FAILED -> ProxyException.Kind.AUTHENTICATION_FAILED
+    FfiProxyErrorKind.REFUSED -> ProxyException.Kind.REFUSED
+    FfiProxyErrorKind.PROTOCOL_VIOLATION -> ProxyException.Kind.PROTOCOL
 }
 
 private fun parseData(text: String): Any? =

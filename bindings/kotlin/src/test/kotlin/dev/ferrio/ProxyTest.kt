@@ -26,45 +26,61 @@ import kotlin.time.Duration.Companion.seconds
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ProxyTest {
-    private lateinit var proxy: Process
-    private lateinit var proxyUrl: String
-    private lateinit var directory: File
+    private lateinit var plain: Tinyproxy
+    private lateinit var withCredentials: Tinyproxy
+    private val proxyUrl get() = plain.url
 
     @BeforeAll
-    fun startTinyproxy() {
-        val program = listOf("/usr/bin/tinyproxy", "/usr/sbin/tinyproxy").map(::File).firstOrNull { it.canExecute() }
-            ?: error("tinyproxy is not installed: apt-get install tinyproxy (make test-kotlin installs it)")
-        directory = Files.createTempDirectory("ferrio-tinyproxy-").toFile()
-        val port = freePort()
-        val config = File(directory, "tinyproxy.conf")
-        config.writeText(
-            "Port $port\nListen 127.0.0.1\nBind $PROXY_OUTGOING_ADDRESS\nTimeout 60\n" +
-                "LogFile \"${File(directory, "proxy.log")}\"\nLogLevel Info\nMaxClients 64\nAllow 127.0.0.1\n",
-        )
-        proxy = ProcessBuilder("sh", "-c", GUARD_SCRIPT, "sh", program.path, "-d", "-c", config.path)
-            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-            .redirectError(ProcessBuilder.Redirect.DISCARD)
-            .start()
-        proxyUrl = "http://127.0.0.1:$port"
-        waitListening(port)
+    fun startTinyproxies() {
+        plain = Tinyproxy(null)
+        withCredentials = Tinyproxy("user" to "secret")
     }
 
     @AfterAll
-    fun stopTinyproxy() {
-        proxy.outputStream.close()
-        if (!proxy.waitFor(5, java.util.concurrent.TimeUnit.SECONDS)) proxy.destroyForcibly().waitFor()
-        directory.deleteRecursively()
+    fun stopTinyproxies() {
+        plain.close()
+        withCredentials.close()
     }
 
-    /** Waits until tinyproxy accepts connections (nothing else announces it). */
-    private fun waitListening(port: Int) {
-        val deadline = System.nanoTime() + 30_000_000_000L
-        while (true) {
-            check(proxy.isAlive) { "tinyproxy exited (${proxy.exitValue()})" }
-            val listening = runCatching { Socket().use { it.connect(InetSocketAddress("127.0.0.1", port), 1000) } }.isSuccess
-            if (listening) return
-            check(System.nanoTime() < deadline) { "tinyproxy does not listen on $port" }
-            Thread.sleep(20)
+    /** A tinyproxy on a free port; with [credentials], it wants them (Basic). */
+    private class Tinyproxy(credentials: Pair<String, String>?) : AutoCloseable {
+        val port = freePort()
+        val url = "http://127.0.0.1:$port"
+        private val directory: File = Files.createTempDirectory("ferrio-tinyproxy-").toFile()
+        private val process: Process
+
+        init {
+            val program = listOf("/usr/bin/tinyproxy", "/usr/sbin/tinyproxy").map(::File).firstOrNull { it.canExecute() }
+                ?: error("tinyproxy is not installed: apt-get install tinyproxy (make test-kotlin installs it)")
+            val config = File(directory, "tinyproxy.conf")
+            config.writeText(
+                "Port $port\nListen 127.0.0.1\nBind $PROXY_OUTGOING_ADDRESS\nTimeout 60\n" +
+                    "LogFile \"${File(directory, "proxy.log")}\"\nLogLevel Info\nMaxClients 64\nAllow 127.0.0.1\n" +
+                    (credentials?.let { (user, password) -> "BasicAuth $user $password\n" } ?: ""),
+            )
+            process = ProcessBuilder("sh", "-c", GUARD_SCRIPT, "sh", program.path, "-d", "-c", config.path)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start()
+            waitListening()
+        }
+
+        /** Waits until tinyproxy accepts connections (nothing else announces it). */
+        private fun waitListening() {
+            val deadline = System.nanoTime() + 30_000_000_000L
+            while (true) {
+                check(process.isAlive) { "tinyproxy exited (${process.exitValue()})" }
+                val listening = runCatching { Socket().use { it.connect(InetSocketAddress("127.0.0.1", port), 1000) } }.isSuccess
+                if (listening) return
+                check(System.nanoTime() < deadline) { "tinyproxy does not listen on $port" }
+                Thread.sleep(20)
+            }
+        }
+
+        override fun close() {
+            process.outputStream.close()
+            if (!process.waitFor(5, java.util.concurrent.TimeUnit.SECONDS)) process.destroyForcibly().waitFor()
+            directory.deleteRecursively()
         }
     }
 
@@ -100,7 +116,7 @@ class ProxyTest {
     }
 
     @Test
-    fun `an unreachable proxy is a ConnectException naming it`() = test {
+    fun `an unreachable proxy is a typed ProxyException naming it`() = test {
         val nowhere = "http://127.0.0.1:${freePort()}"
         val options = ClientOptions(
             transports = listOf(Transport.WEBSOCKET),
@@ -109,8 +125,34 @@ class ProxyTest {
             timeout = 10.seconds,
         )
         Client(TestServer.shared.url, options).use { client ->
-            val error = assertThrows<ConnectException> { client.connect() }
+            val error = assertThrows<ProxyException> { client.connect() }
             assertTrue(error.message!!.contains("cannot reach the proxy $nowhere"), error.message)
+            assertEquals(ProxyException.Kind.UNREACHABLE, error.kind)
+            assertEquals(nowhere, error.proxy)
+            assertTrue(error is ConnectException)
+        }
+    }
+
+    @ParameterizedTest(name = "over {0}")
+    @EnumSource(Transport::class)
+    fun `wrong proxy credentials are a typed authentication failure`(transport: Transport) = test {
+        TestServer().use { server ->
+            val wrong = ClientOptions(
+                transports = listOf(transport),
+                proxy = "http://user:wrong@127.0.0.1:${withCredentials.port}",
+                reconnection = false,
+                timeout = 10.seconds,
+            )
+            Client(server.url, wrong).use { client ->
+                val error = assertThrows<ProxyException> { client.connect() }
+                assertEquals(ProxyException.Kind.AUTHENTICATION_FAILED, error.kind)
+                assertEquals(withCredentials.url, error.proxy) // without the credentials
+            }
+            val right = wrong.copy(proxy = "http://user:secret@127.0.0.1:${withCredentials.port}")
+            Client(server.url, right).use { client ->
+                client.connect()
+                assertEquals(listOf("authenticated"), client.emitWithAck("echo", "authenticated"))
+            }
         }
     }
 
