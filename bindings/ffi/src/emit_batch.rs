@@ -131,6 +131,7 @@ pub(crate) async fn queue_waiting(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::{block_on, runtime};
 
     #[test]
     fn a_batch_splits_into_its_emits_and_keeps_the_attachments() {
@@ -174,6 +175,32 @@ mod tests {
             batch.values(batch.emits[1]),
             Err(EmitError::InvalidArgs { .. })
         ));
+    }
+
+    #[test]
+    fn a_batch_queues_until_an_emit_fails_and_the_waiting_variant_reports_each_failure() {
+        let text = r#"[["a",1],["connect"],["b",{"_placeholder":true,"num":0}],["c",{"_placeholder":true,"num":1}],["d"]]"#;
+        let _runtime = runtime().enter();
+        let manager = ferrio::Manager::new("http://127.0.0.1:1").unwrap();
+        let socket = manager.socket("/");
+        let batch = Batch::parse(text, vec![vec![1]]).unwrap();
+        assert_eq!(queue(&socket, &batch), 1);
+        let failures = block_on(async move {
+            let batch = Batch::parse(text, vec![vec![1]])?;
+            Ok::<_, EmitError>(queue_waiting(&socket, &batch, 1).await)
+        })
+        .unwrap();
+        let failed: Vec<(u32, &EmitError)> = failures.iter().map(|f| (f.index, &f.error)).collect();
+        assert!(
+            matches!(
+                failed[..],
+                [
+                    (1, EmitError::ReservedEvent { .. }),
+                    (3, EmitError::InvalidArgs { .. })
+                ]
+            ),
+            "{failures:?}"
+        );
     }
 
     #[test]
