@@ -37,6 +37,7 @@ final class EventHub: Sendable {
         var handlers: [String: [(id: UInt64, handler: EventHandler)]] = [:]
         var anyHandlers: [(id: UInt64, handler: EventHandler)] = []
         var subscribers: [UInt64: Subscriber] = [:]
+        var statuses: [UInt64: AsyncStream<ConnectionStatus>.Continuation] = [:]
         var counts: [Milestone: Int] = [:]
         var waiters: [UInt64: Waiter] = [:]
         var ended = false
@@ -117,6 +118,45 @@ final class EventHub: Sendable {
         return EventStream(maxQueued: maxQueued, stream: stream, drops: drops)
     }
 
+    /// Status changes from now on (``Socket/statusChanges``): the socket's from its
+    /// dispatch and ``publish(_:)``, the connection's reconnection attempts from
+    /// `connectionEvents`, at most `maxQueued` waiting (the oldest dropped).
+    func statusStream(
+        following connectionEvents: AsyncStream<ConnectionEvent>, maxQueued: Int
+    ) -> AsyncStream<ConnectionStatus> {
+        AsyncStream(ConnectionStatus.self, bufferingPolicy: .bufferingNewest(maxQueued)) { continuation in
+            let id: UInt64? = state.withLock { state in
+                if state.ended { return nil }
+                state.nextID += 1
+                state.statuses[state.nextID] = continuation
+                return state.nextID
+            }
+            guard let id else {
+                continuation.finish()
+                return
+            }
+            let follower = Task {
+                for await event in connectionEvents {
+                    switch event {
+                    case .reconnectAttempt(let attempt): continuation.yield(.reconnecting(attempt: attempt))
+                    case .reconnectFailed: continuation.yield(.reconnectFailed)
+                    default: break
+                    }
+                }
+            }
+            continuation.onTermination = { [weak self] _ in
+                follower.cancel()
+                _ = self?.state.withLock { $0.statuses.removeValue(forKey: id) }
+            }
+        }
+    }
+
+    /// Hands `status` to every ``statusStream(following:maxQueued:)``.
+    func publish(_ status: ConnectionStatus) {
+        let continuations = state.withLock { Array($0.statuses.values) }
+        continuations.forEach { $0.yield(status) }
+    }
+
     /// How many `AsyncStream`s are registered.
     var subscriberCount: Int {
         state.withLock { $0.subscribers.count }
@@ -186,12 +226,16 @@ final class EventHub: Sendable {
                 await dispatch(record)
             }
         }
-        let subscribers = state.withLock { state -> [Subscriber] in
+        let (subscribers, statuses) = state.withLock { state in
             state.ended = true
-            defer { state.subscribers.removeAll() }
-            return Array(state.subscribers.values)
+            defer {
+                state.subscribers.removeAll()
+                state.statuses.removeAll()
+            }
+            return (Array(state.subscribers.values), Array(state.statuses.values))
         }
         subscribers.forEach { $0.continuation.finish() }
+        statuses.forEach { $0.finish() }
         release { _, _ in true }
     }
 
@@ -218,12 +262,15 @@ final class EventHub: Sendable {
             }
             await run(handlers, with: event)
         case .connect:
+            publish(.connected(id: record.sid ?? "", recovered: record.recovered))
             await lifecycle(record, "connect")
             reached(.connected)
         case .disconnect:
+            if let reason = record.reason { publish(.disconnected(Ferrio.DisconnectReason(reason))) }
             await lifecycle(record, "disconnect")
             reached(.disconnected)
         case .connectError:
+            publish(.connectFailed(message: record.error ?? ""))
             await lifecycle(record, "connect_error")
             reached(.failed)
         case .lagged:

@@ -58,6 +58,7 @@ public final class Socket: Sendable {
         let connects = hub.count(of: .connected)
         let failures = hub.count(of: .failed)
         let waits = !hub.isDispatchingHere
+        hub.publish(.connecting)
         do {
             try await native.connect()
         } catch {
