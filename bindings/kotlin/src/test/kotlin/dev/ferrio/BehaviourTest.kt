@@ -1,0 +1,279 @@
+package dev.ferrio
+
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import kotlinx.serialization.json.Json
+import kotlinx.serialization.json.JsonArray
+import kotlinx.serialization.json.JsonElement
+import kotlinx.serialization.json.JsonNull
+import kotlinx.serialization.json.JsonObject
+import kotlinx.serialization.json.JsonPrimitive
+import kotlinx.serialization.json.booleanOrNull
+import kotlinx.serialization.json.doubleOrNull
+import kotlinx.serialization.json.jsonArray
+import kotlinx.serialization.json.jsonObject
+import kotlinx.serialization.json.jsonPrimitive
+import kotlinx.serialization.json.longOrNull
+import org.junit.jupiter.api.AfterAll
+import org.junit.jupiter.api.DynamicTest
+import org.junit.jupiter.api.TestFactory
+import org.junit.jupiter.api.TestInstance
+import java.io.File
+import java.util.Base64
+import kotlin.time.Duration.Companion.milliseconds
+import kotlin.time.Duration.Companion.seconds
+
+/**
+ * The behaviour table's Kotlin driver: every scenario of tests/behaviour/scenarios.json run by
+ * [Manager] and [Socket] against a reference server of its own, over each transport; results
+ * in target/behaviour/kotlin.json (tests/behaviour/coverage.py reads them).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class BehaviourTest {
+    private val root = File(System.getProperty("ferrio.root") ?: "../..").canonicalFile
+    private val scenarios: List<JsonObject> =
+        Json.parseToJsonElement(File(root, "tests/behaviour/scenarios.json").readText())
+            .jsonObject.getValue("scenarios").jsonArray.map { it.jsonObject }
+    private val server by lazy { TestServer() }
+    private val results = mutableListOf<Map<String, String>>()
+
+    @TestFactory
+    fun `every scenario of the behaviour table passes`(): List<DynamicTest> = scenarios.flatMap { scenario ->
+        val id = scenario.string("id")
+        scenario.getValue("transports").jsonArray.map { it.jsonPrimitive.content }.map { transport ->
+            DynamicTest.dynamicTest("$id over $transport") { runOne(scenario, id, transport) }
+        }
+    }
+
+    private fun runOne(scenario: JsonObject, id: String, transport: String) {
+        val result = mapOf("scenario" to id, "transport" to transport, "language" to LANGUAGE)
+        val reason = (scenario["not_applicable"] as? JsonObject)?.get(LANGUAGE)?.jsonPrimitive?.content
+        if (reason != null) {
+            results += result + mapOf("outcome" to "not-applicable", "detail" to reason)
+            return
+        }
+        try {
+            server.control("clear")
+            runBlocking { withTimeout(SCENARIO_WAIT) { Run(server, transport).run(scenario) } }
+            val used = scenario.getValue("steps").jsonArray.mapNotNull { (it.jsonObject["nsp"] as? JsonPrimitive)?.content }
+            for (nsp in used.distinct()) {
+                server.control("waitForSockets", mapOf("nsp" to nsp, "count" to 0, "timeoutMs" to 30000))
+            }
+        } catch (error: Throwable) {
+            results += result + mapOf("outcome" to "fail", "detail" to "${error::class.simpleName}: ${error.message}")
+            throw error
+        }
+        results += result + mapOf("outcome" to "pass", "detail" to "")
+    }
+
+    @AfterAll
+    fun writeResults() {
+        server.stop()
+        val directory = System.getenv("FERRIO_BEHAVIOUR_RESULTS")?.let(::File) ?: File(root, "target/behaviour")
+        directory.mkdirs()
+        val json = JsonObject(
+            mapOf(
+                "language" to JsonPrimitive(LANGUAGE),
+                "results" to JsonArray(results.map { r -> JsonObject(r.mapValues { JsonPrimitive(it.value) }) }),
+            ),
+        )
+        File(directory, "$LANGUAGE.json").writeText(json.toString() + "\n")
+    }
+
+    /** One scenario over one transport: a manager and its sockets by namespace. */
+    private class Run(private val server: TestServer, transport: String) {
+        private val manager = Manager(
+            server.url,
+            when (transport) {
+                "P" -> ClientOptions(transports = listOf(Transport.POLLING))
+                "W" -> ClientOptions(transports = listOf(Transport.WEBSOCKET))
+                else -> ClientOptions()
+            },
+        )
+        private val sockets = mutableMapOf<String, Socket>()
+        private val calls = mutableMapOf<String, MutableList<Any?>>()
+        private val version = MutableStateFlow(0L)
+
+        /** The auth of each namespace, from its `connect` step (sockets are made at first use). */
+        private var auths: Map<String, Map<String, Any?>> = emptyMap()
+
+        private fun push(record: String, call: Any?) {
+            synchronized(calls) { calls.getOrPut(record) { mutableListOf() }.add(toCatalogue(call)) }
+            version.update { it + 1 }
+        }
+
+        private fun snapshot(record: String): List<Any?> = synchronized(calls) { calls[record]?.toList() ?: emptyList() }
+
+        private suspend fun waitFor(record: String, count: Int): List<Any?> {
+            try {
+                withTimeout(STEP_WAIT) { version.first { snapshot(record).size >= count } }
+            } catch (error: kotlinx.coroutines.TimeoutCancellationException) {
+                throw AssertionError("$record: $count expected, got ${snapshot(record)}")
+            }
+            return snapshot(record)
+        }
+
+        private suspend fun expect(record: String, expected: List<Any?>, exact: Boolean) {
+            val seen = waitFor(record, expected.size)
+            check(matches(expected, seen.take(expected.size))) { "$record: expected $expected, got $seen" }
+            check(!exact || seen.size == expected.size) { "$record: expected exactly $expected, got $seen" }
+        }
+
+        private fun socket(step: JsonObject): Socket {
+            val nsp = step.nsp()
+            return sockets.getOrPut(nsp) {
+                manager.socket(nsp, auths[nsp]).also { socket ->
+                    socket.on("disconnect") { args, _ -> push("disconnect $nsp", args) }
+                }
+            }
+        }
+
+        private fun recorder(step: JsonObject): EventHandler {
+            val record = step.string("record")
+            val reply = step["reply"]?.jsonArray?.map(::native)
+            return EventHandler { args, ack ->
+                push(record, args)
+                if (reply != null) ack?.send(*reply.toTypedArray())
+            }
+        }
+
+        suspend fun run(scenario: JsonObject) {
+            @Suppress("UNCHECKED_CAST")
+            auths = scenario.getValue("steps").jsonArray.map { it.jsonObject }
+                .filter { it.string("op") == "connect" && it["auth"] != null }
+                .associate { it.nsp() to plain(it.getValue("auth")) as Map<String, Any?> }
+            try {
+                scenario.getValue("steps").jsonArray.forEachIndexed { n, element ->
+                    try {
+                        step(element.jsonObject)
+                    } catch (error: Exception) {
+                        throw AssertionError("step ${n + 1} ($element): ${error::class.simpleName}: ${error.message}", error)
+                    }
+                }
+            } finally {
+                manager.close()
+            }
+        }
+
+        private suspend fun step(step: JsonObject) {
+            when (val op = step.string("op")) {
+                "connect" -> {
+                    val expected = step["error"]
+                    if (expected == null) {
+                        socket(step).connect()
+                    } else {
+                        val error = try {
+                            socket(step).connect()
+                            null
+                        } catch (error: ConnectException) {
+                            error
+                        }
+                        checkNotNull(error) { "connect: expected a refusal" }
+                        check(error.refused) { "connect: not a refusal: $error" }
+                        val seen = mapOf("message" to error.message, "data" to toCatalogue(error.data))
+                        check(matches(plain(expected), seen)) { "connect error: expected $expected, got $seen" }
+                    }
+                }
+                "emit" -> {
+                    val each = step["args_each"]?.jsonArray ?: JsonArray(listOf(step["args"] ?: JsonArray(emptyList())))
+                    for (args in each) socket(step).emit(step.string("event"), *args.jsonArray.map(::native).toTypedArray())
+                }
+                "emit_ack" -> {
+                    val args = step.getValue("args").jsonArray.map(::native).toTypedArray()
+                    val timeout = (step["timeout_ms"] as? JsonPrimitive)?.longOrNull?.milliseconds ?: STEP_WAIT
+                    if (step["error"] != null) {
+                        check(step.string("error") == "timeout") { "unknown error ${step["error"]}" }
+                        val thrown = try {
+                            socket(step).emitWithAck(step.string("event"), *args, timeout = timeout)
+                            null
+                        } catch (error: TimeoutException) {
+                            error
+                        }
+                        checkNotNull(thrown) { "expected a TimeoutException" }
+                    } else {
+                        val reply = toCatalogue(socket(step).emitWithAck(step.string("event"), *args, timeout = timeout))
+                        check(matches(plain(step.getValue("reply")), reply)) { "ack: expected ${step["reply"]}, got $reply" }
+                    }
+                }
+                "on" -> socket(step).on(step.string("event"), recorder(step))
+                "once" -> socket(step).once(step.string("event"), recorder(step))
+                "off" -> socket(step).off(step.string("event"))
+                "on_any" -> {
+                    val record = step.string("record")
+                    socket(step).onAny { event, args, _ -> push(record, listOf(event) + args) }
+                }
+                "expect" -> expect(
+                    step.string("record"),
+                    plain(step.getValue("calls")) as List<*>,
+                    (step["exact"] as? JsonPrimitive)?.booleanOrNull ?: false,
+                )
+                "disconnect" -> socket(step).disconnect()
+                "expect_disconnect" -> expect("disconnect ${step.nsp()}", listOf(listOf(step.string("reason"))), false)
+                "expect_connected" -> {
+                    val expected = step.getValue("connected").jsonPrimitive.booleanOrNull
+                    check(socket(step).connected == expected) { "connected: expected $expected" }
+                }
+                "server" -> {
+                    @Suppress("UNCHECKED_CAST")
+                    val body = (step["body"]?.let(::plain) ?: emptyMap<String, Any?>()) as Map<String, Any?>
+                    val answer = plain(server.acontrol(step.string("action"), body))
+                    val expected = step["expect"]?.let(::plain) ?: emptyMap<String, Any?>()
+                    check(matches(expected, answer)) { "server: expected $expected, answered $answer" }
+                }
+                else -> error("unknown op $op")
+            }
+        }
+    }
+
+    private companion object {
+        const val LANGUAGE = "kotlin"
+        val STEP_WAIT = 30.seconds
+        val SCENARIO_WAIT = 120.seconds
+
+        fun JsonObject.string(key: String): String = getValue(key).jsonPrimitive.content
+
+        fun JsonObject.nsp(): String = (this["nsp"] as? JsonPrimitive)?.content ?: "/"
+
+        /** A JSON value as Kotlin values: maps, lists, strings, booleans, longs, doubles. */
+        fun plain(element: JsonElement): Any? = when (element) {
+            is JsonNull -> null
+            is JsonObject -> element.mapValues { plain(it.value) }
+            is JsonArray -> element.map(::plain)
+            is JsonPrimitive -> when {
+                element.isString -> element.content
+                element.booleanOrNull != null -> element.booleanOrNull
+                element.longOrNull != null -> element.longOrNull
+                else -> element.doubleOrNull
+            }
+        }
+
+        /** A catalogue value as the client takes it: `{"$binary": ...}` becomes a [ByteArray]. */
+        fun native(element: JsonElement): Any? = when {
+            element is JsonObject && element.keys == setOf("\$binary") ->
+                Base64.getDecoder().decode(element.getValue("\$binary").jsonPrimitive.content)
+            element is JsonObject -> element.mapValues { native(it.value) }
+            element is JsonArray -> element.map(::native)
+            else -> plain(element)
+        }
+
+        /** A received value as the catalogue writes it: a [ByteArray] becomes `{"$binary": ...}`. */
+        fun toCatalogue(value: Any?): Any? = when (value) {
+            is ByteArray -> mapOf("\$binary" to Base64.getEncoder().encodeToString(value))
+            is List<*> -> value.map(::toCatalogue)
+            is Map<*, *> -> value.mapValues { toCatalogue(it.value) }
+            else -> value
+        }
+
+        /** Objects by the expected keys, arrays element by element, numbers by value. */
+        fun matches(expected: Any?, actual: Any?): Boolean = when (expected) {
+            is Map<*, *> -> actual is Map<*, *> && expected.all { (k, v) -> actual.containsKey(k) && matches(v, actual[k]) }
+            is List<*> -> actual is List<*> && actual.size == expected.size &&
+                expected.indices.all { matches(expected[it], actual[it]) }
+            is Number -> actual is Number && actual.toDouble() == expected.toDouble()
+            else -> expected == actual
+        }
+    }
+}
