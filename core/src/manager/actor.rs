@@ -245,18 +245,18 @@ impl Actor {
         let open = self.engine.is_open();
         let writable = self.engine.session().is_some_and(|s| s.is_writable());
         let waiter = emit.ack_waiter.take();
-        let (namespace, ack_id) = (emit.namespace.clone(), emit.ack_id);
-        let emitted = self.namespaces.emit(emit, open, writable);
-        if let Emitted::Write(_) | Emitted::Buffered { .. } = emitted {
-            if let (Some(id), Some(waiter)) = (ack_id, waiter) {
-                self.acks.register(&namespace, id, waiter);
+        let ack = emit.ack_id.zip(waiter);
+        match self.namespaces.emit(emit, open, writable) {
+            Emitted::Write(emit) => {
+                if let Some((id, waiter)) = ack {
+                    self.acks.register(&emit.namespace, id, waiter);
+                }
+                self.write_emits([emit]);
             }
-        } else if let (Emitted::Dropped, Some(waiter)) = (&emitted, waiter) {
-            let _ = waiter.reply_tx.send(Err(AckError::Disconnected));
-        }
-        match emitted {
-            Emitted::Write(emit) => self.write_emits([emit]),
-            Emitted::Buffered { dropped } => {
+            Emitted::Buffered { namespace, dropped } => {
+                if let Some((id, waiter)) = ack {
+                    self.acks.register(&namespace, id, waiter);
+                }
                 for oldest in dropped {
                     tracing::warn!(%namespace, "offline buffer full, oldest emit dropped");
                     if let Some(id) = oldest.ack_id {
@@ -264,7 +264,12 @@ impl Actor {
                     }
                 }
             }
-            Emitted::Dropped | Emitted::Refused => {}
+            Emitted::Dropped => {
+                if let Some((_, waiter)) = ack {
+                    let _ = waiter.reply_tx.send(Err(AckError::Disconnected));
+                }
+            }
+            Emitted::Refused => {}
         }
     }
 
@@ -575,7 +580,7 @@ impl Actor {
         // A socket with retries numbers its acks in its outbox, never in the table.
         let args = match self
             .namespaces
-            .retry_acked(namespace, id, args, Instant::now())
+            .retry_acked(namespace, id, args, Instant::now)
         {
             Ok(next) => return self.write_emits(next),
             Err(args) => args,

@@ -104,8 +104,11 @@ struct Settings {
 pub(crate) enum Emitted {
     /// To write now.
     Write(OutgoingEmit),
-    /// In the offline buffer; these older emits were dropped to make room.
-    Buffered { dropped: Vec<OutgoingEmit> },
+    /// In the offline buffer of `namespace`; these older emits were dropped to make room.
+    Buffered {
+        namespace: Arc<str>,
+        dropped: Vec<OutgoingEmit>,
+    },
     /// A volatile emit dropped: the connection is not writable.
     Dropped,
     /// Refused: the offline buffer is full (its emitter was told).
@@ -300,7 +303,10 @@ impl Namespaces {
             return Emitted::Dropped;
         }
         match ns.outbox.buffer(emit) {
-            Buffered::Taken { dropped } => Emitted::Buffered { dropped },
+            Buffered::Taken { dropped } => Emitted::Buffered {
+                namespace: ns.name.clone(),
+                dropped,
+            },
             Buffered::Refused(emit) => {
                 if let Some(admission) = emit.admission {
                     let _ = admission.send(Err(EmitError::BufferFull));
@@ -518,7 +524,7 @@ impl Namespaces {
     }
 
     /// The server acknowledged `id` of `name`: when it is a retry emit's ack, returns the
-    /// next retry emit to write, if any.
+    /// next retry emit to write, if any (the time is read only then).
     ///
     /// # Errors
     /// Gives `args` back when `id` is not a retry emit's ack.
@@ -527,7 +533,7 @@ impl Namespaces {
         name: &str,
         id: u64,
         args: Vec<Value>,
-        now: Instant,
+        now: impl FnOnce() -> Instant,
     ) -> Result<Option<OutgoingEmit>, Vec<Value>> {
         let Some(ns) = self.get_mut(name) else {
             return Err(args);
@@ -1215,10 +1221,10 @@ mod tests {
         };
         assert_eq!(texts(&emits), ["b", r#"20["r"]"#]);
         assert!(namespaces
-            .retry_acked("/", 5, Vec::new(), Instant::now())
+            .retry_acked("/", 5, Vec::new(), Instant::now)
             .is_err());
         assert!(namespaces
-            .retry_acked("/", 0, Vec::new(), Instant::now())
+            .retry_acked("/", 0, Vec::new(), Instant::now)
             .is_ok());
         assert!(matches!(reply_rx.try_recv(), Ok(Ok(_))));
     }

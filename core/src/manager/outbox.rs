@@ -178,8 +178,10 @@ impl Outbox {
                 BufferPolicy::DropOldest => {
                     if let Some(oldest) = self.buffer.pop_front() {
                         self.buffer_bytes -= oldest.size();
-                    } else if self.retry.len() > 1 {
-                        let (oldest, _) = self.retry.remove(1).expect("a second retry emit");
+                    } else if let Some((oldest, _)) = (self.retry.len() > 1)
+                        .then(|| self.retry.remove(1))
+                        .flatten()
+                    {
                         self.retry_bytes -= oldest.size;
                         answer(oldest, Err(AckError::Discarded));
                     } else {
@@ -208,7 +210,8 @@ impl Outbox {
     }
 
     /// The server acknowledged `id`: when it is the retry emit being tried, its emitter
-    /// gets `args` and the next one is tried; returns the next emit to write, if any.
+    /// gets `args` and the next one is tried (its deadline counted from `now()`, read only
+    /// then); returns the next emit to write, if any.
     ///
     /// # Errors
     /// Gives `args` back when `id` is not the ack of the retry emit being tried.
@@ -217,13 +220,13 @@ impl Outbox {
         id: u64,
         args: Vec<Value>,
         connected: bool,
-        now: Instant,
+        now: impl FnOnce() -> Instant,
     ) -> Result<Option<OutgoingEmit>, Vec<Value>> {
         if self.attempt.and_then(|attempt| attempt.sent_as) != Some(id) {
             return Err(args);
         }
         self.finish_first(Ok(args));
-        Ok(self.begin_try(connected, now))
+        Ok(self.begin_try(connected, now()))
     }
 
     /// The connection (or the namespace) was lost: a try sent and not acknowledged failed;
@@ -240,13 +243,13 @@ impl Outbox {
     /// The namespace connected: returns the retry emit to write, if one waits for it.
     pub(crate) fn retry_connected(&mut self) -> Option<OutgoingEmit> {
         let attempt = self.attempt.as_mut()?;
+        let (emit, tries) = self.retry.front()?;
         if attempt.sent_as.is_some() {
             return None;
         }
         let id = self.next_retry_id;
         self.next_retry_id += 1;
         attempt.sent_as = Some(id);
-        let (emit, tries) = self.retry.front().expect("a retry emit being tried");
         tracing::trace!(id, tries, "retry emit sent");
         Some(encode(&emit.packet, id))
     }
@@ -505,16 +508,16 @@ mod tests {
         );
         assert_eq!(outbox.len(), 2);
         assert!(
-            outbox.retry_acked(7, Vec::new(), true, now).is_err(),
+            outbox.retry_acked(7, Vec::new(), true, || now).is_err(),
             "not ours"
         );
-        let next = outbox.retry_acked(0, vec![Value::from("ok")], true, now);
+        let next = outbox.retry_acked(0, vec![Value::from("ok")], true, || now);
         assert_eq!(text(next.expect("ours")), r#"21["echo",2]"#);
         assert!(matches!(first_rx.try_recv(), Ok(Ok(args)) if args == [Value::from("ok")]));
         assert!(second_rx.try_recv().is_err(), "still waiting");
         assert_eq!(
             outbox
-                .retry_acked(1, Vec::new(), true, now)
+                .retry_acked(1, Vec::new(), true, || now)
                 .map(|e| e.is_none())
                 .ok(),
             Some(true)
@@ -542,7 +545,7 @@ mod tests {
         assert_eq!(text(outbox.expire(true, later)), r#"21["echo",1]"#);
         assert_eq!(outbox.next_deadline(), Some(later + TIMEOUT));
         assert!(
-            outbox.retry_acked(0, Vec::new(), true, later).is_err(),
+            outbox.retry_acked(0, Vec::new(), true, || later).is_err(),
             "an old try"
         );
         assert!(
@@ -569,7 +572,7 @@ mod tests {
         assert_eq!(text(outbox.retry_connected()), r#"21["echo",1]"#);
         assert_eq!(
             outbox
-                .retry_acked(1, Vec::new(), true, now)
+                .retry_acked(1, Vec::new(), true, || now)
                 .map(|e| e.is_none())
                 .ok(),
             Some(true)
