@@ -202,8 +202,14 @@ impl Machine {
         self.outgoing.push(packet);
     }
 
-    /// A packet arrived on `link` at `now`.
-    pub(crate) fn on_packet(&mut self, link: Link, packet: EnginePacket, now: Now) {
+    /// A packet arrived on `link`; `now` gives the time, asked only when the packet needs
+    /// it (a ping moves the heartbeat), so that the other packets cost no clock read.
+    pub(crate) fn on_packet(
+        &mut self,
+        link: Link,
+        packet: EnginePacket,
+        now: impl FnOnce() -> Now,
+    ) {
         if self.closed {
             return;
         }
@@ -213,9 +219,10 @@ impl Machine {
         }
     }
 
-    fn on_current_packet(&mut self, packet: EnginePacket, now: Now) {
+    fn on_current_packet(&mut self, packet: EnginePacket, now: impl FnOnce() -> Now) {
         match packet {
             EnginePacket::Ping => {
+                let now = now();
                 self.heartbeat.on_ping(now.instant, now.wall);
                 self.outgoing.push(EnginePacket::Pong);
             }

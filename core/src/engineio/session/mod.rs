@@ -259,7 +259,7 @@ impl EngineSession {
         if link == Link::Current && matches!(packet, EnginePacket::Ping) {
             self.stats.pinged();
         }
-        self.machine.on_packet(link, packet, Now::current());
+        self.machine.on_packet(link, packet, Now::current);
     }
 
     fn on_received(&mut self, received: Received) {
@@ -348,12 +348,9 @@ impl EngineSession {
             stall: self.handshake.ping_timeout,
         };
         loop {
+            self.perform_controls();
             let mut fed = false;
-            loop {
-                self.perform_controls();
-                let Some(transmit) = self.machine.poll_transmit() else {
-                    break;
-                };
+            while let Some(transmit) = self.machine.poll_transmit() {
                 match transmit {
                     Transmit::Frame {
                         link: Link::Current,
@@ -372,6 +369,7 @@ impl EngineSession {
                     } => {
                         if let Err(failed) = self.write_probe(bound, &packet).await {
                             self.machine.on_failed(Link::Probe, failed.error);
+                            self.perform_controls();
                         }
                     }
                     Transmit::Post(packets) => {
@@ -388,7 +386,10 @@ impl EngineSession {
                             self.stats.sent(bytes);
                         }
                     }
-                    Transmit::Switch => self.switch(bound).await,
+                    Transmit::Switch => {
+                        self.switch(bound).await;
+                        self.perform_controls();
+                    }
                 }
             }
             if fed {

@@ -83,7 +83,7 @@ fn probing(start: Now) -> Machine {
 /// `probing` after `3probe`: polling is pausing.
 fn pausing(start: Now) -> Machine {
     let mut machine = probing(start);
-    machine.on_packet(Link::Probe, EnginePacket::PongProbe, start);
+    machine.on_packet(Link::Probe, EnginePacket::PongProbe, || start);
     assert_eq!(controls(&mut machine), [Control::PausePolling]);
     machine
 }
@@ -150,7 +150,7 @@ mod upgrade {
     fn the_open_probe_is_sent_2probe_and_3probe_pauses_polling() {
         let start = Now::current();
         let mut machine = probing(start);
-        machine.on_packet(Link::Probe, EnginePacket::PongProbe, start);
+        machine.on_packet(Link::Probe, EnginePacket::PongProbe, || start);
         assert_eq!(
             machine.upgrade_phase(),
             Phase::Pausing { get_paused: false }
@@ -191,7 +191,7 @@ mod upgrade {
         let mut machine = probing(start);
         machine.send(message("a"));
         assert_eq!(transmits(&mut machine), [post(&[message("a")])]);
-        machine.on_packet(Link::Probe, EnginePacket::PongProbe, start);
+        machine.on_packet(Link::Probe, EnginePacket::PongProbe, || start);
         assert_eq!(controls(&mut machine), [Control::PausePolling]);
         machine.send(message("b"));
         machine.send(EnginePacket::Binary(vec![1, 2].into()));
@@ -235,7 +235,7 @@ mod upgrade {
     fn packets_received_over_polling_while_it_pauses_are_delivered() {
         let start = Now::current();
         let mut machine = pausing(start);
-        machine.on_packet(Link::Current, message("late"), start);
+        machine.on_packet(Link::Current, message("late"), || start);
         assert!(matches!(
             events(&mut machine).as_slice(),
             [Event::Deliver(EnginePacket::Message(m))] if m == "late"
@@ -246,7 +246,7 @@ mod upgrade {
     fn a_noop_on_the_probe_while_polling_pauses_is_ignored() {
         let start = Now::current();
         let mut machine = pausing(start);
-        machine.on_packet(Link::Probe, EnginePacket::Noop, start);
+        machine.on_packet(Link::Probe, EnginePacket::Noop, || start);
         assert_eq!(
             machine.upgrade_phase(),
             Phase::Pausing { get_paused: false }
@@ -279,7 +279,7 @@ mod upgrade {
         let start = Now::current();
         let mut machine = probing(start);
         machine.send(message("a"));
-        machine.on_packet(Link::Probe, EnginePacket::Noop, start);
+        machine.on_packet(Link::Probe, EnginePacket::Noop, || start);
         assert_fell_back_to_polling(&mut machine);
         assert_eq!(transmits(&mut machine), [post(&[message("a")])]);
     }
@@ -299,11 +299,9 @@ mod upgrade {
         let mut machine = probing(start);
         assert_eq!(machine.next_deadline(), start.instant + WINDOW);
         // The heartbeat moved on with a ping; the probe's deadline did not.
-        machine.on_packet(
-            Link::Current,
-            EnginePacket::Ping,
-            later(start, Duration::from_secs(10)),
-        );
+        machine.on_packet(Link::Current, EnginePacket::Ping, || {
+            later(start, Duration::from_secs(10))
+        });
         assert_eq!(machine.next_deadline(), start.instant + WINDOW);
         machine.on_timeout(start.instant + WINDOW);
         assert_fell_back_to_polling(&mut machine);
@@ -361,11 +359,9 @@ mod upgrade {
             start,
         );
         controls(&mut machine);
-        machine.on_packet(
-            Link::Current,
-            EnginePacket::Ping,
-            later(start, Duration::from_secs(1)),
-        );
+        machine.on_packet(Link::Current, EnginePacket::Ping, || {
+            later(start, Duration::from_secs(1))
+        });
         machine.on_timeout(start.instant + WINDOW - Duration::from_millis(1));
         assert_eq!(machine.upgrade_phase(), Phase::Opening, "not due yet");
         machine.on_timeout(start.instant + WINDOW);
@@ -397,7 +393,7 @@ mod heartbeat {
     fn a_ping_is_answered_with_a_pong() {
         let start = Now::current();
         let mut machine = websocket(start);
-        machine.on_packet(Link::Current, EnginePacket::Ping, start);
+        machine.on_packet(Link::Current, EnginePacket::Ping, || start);
         assert_eq!(
             transmits(&mut machine),
             [frame(Link::Current, EnginePacket::Pong)]
@@ -410,7 +406,7 @@ mod heartbeat {
         let start = Now::current();
         let mut machine = websocket(start);
         machine.send(message("a"));
-        machine.on_packet(Link::Current, EnginePacket::Ping, start);
+        machine.on_packet(Link::Current, EnginePacket::Ping, || start);
         assert_eq!(
             transmits(&mut machine),
             [
@@ -426,7 +422,7 @@ mod heartbeat {
         let mut machine = websocket(start);
         assert_eq!(machine.next_deadline(), start.instant + WINDOW);
         let ping = later(start, Duration::from_secs(25));
-        machine.on_packet(Link::Current, EnginePacket::Ping, ping);
+        machine.on_packet(Link::Current, EnginePacket::Ping, || ping);
         assert_eq!(machine.next_deadline(), ping.instant + WINDOW);
         assert_eq!(machine.heartbeat_deadline(), ping.instant + WINDOW);
     }
@@ -447,11 +443,9 @@ mod heartbeat {
     fn a_ping_over_polling_keeps_the_session_alive_past_the_first_deadline() {
         let start = Now::current();
         let mut machine = Machine::new(&handshake(&[], None), TransportKind::Polling, true, start);
-        machine.on_packet(
-            Link::Current,
-            EnginePacket::Ping,
-            later(start, Duration::from_secs(40)),
-        );
+        machine.on_packet(Link::Current, EnginePacket::Ping, || {
+            later(start, Duration::from_secs(40))
+        });
         assert_eq!(transmits(&mut machine), [post(&[EnginePacket::Pong])]);
         machine.on_timeout(start.instant + WINDOW);
         assert!(events(&mut machine).is_empty());
@@ -480,7 +474,7 @@ mod packets {
             EnginePacket::Upgrade,
             message("b"),
         ] {
-            machine.on_packet(Link::Current, packet, start);
+            machine.on_packet(Link::Current, packet, || start);
         }
         let delivered: Vec<EnginePacket> = events(&mut machine)
             .into_iter()
@@ -500,10 +494,29 @@ mod packets {
     }
 
     #[test]
+    fn only_a_ping_asks_for_the_time() {
+        let start = Now::current();
+        let mut machine = websocket(start);
+        for packet in [
+            message("a"),
+            EnginePacket::Binary(vec![1].into()),
+            EnginePacket::Noop,
+        ] {
+            machine.on_packet(Link::Current, packet, || panic!("the time was read"));
+        }
+        let mut asked = false;
+        machine.on_packet(Link::Current, EnginePacket::Ping, || {
+            asked = true;
+            start
+        });
+        assert!(asked);
+    }
+
+    #[test]
     fn a_close_packet_from_the_server_closes_with_transport_close() {
         let start = Now::current();
         let mut machine = websocket(start);
-        machine.on_packet(Link::Current, EnginePacket::Close, start);
+        machine.on_packet(Link::Current, EnginePacket::Close, || start);
         let (reason, error) = closed(&mut machine);
         assert_eq!(reason, DisconnectReason::TransportClose);
         assert!(error.is_none());
@@ -525,7 +538,7 @@ mod packets {
         let mut machine = websocket(start);
         machine.on_failed(Link::Current, None);
         assert_eq!(closed(&mut machine).0, DisconnectReason::TransportClose);
-        machine.on_packet(Link::Current, message("late"), start);
+        machine.on_packet(Link::Current, message("late"), || start);
         machine.on_timeout(start.instant + WINDOW);
         machine.on_failed(Link::Current, Some(TransportError::InvalidUtf8));
         assert!(events(&mut machine).is_empty());
