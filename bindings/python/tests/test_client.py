@@ -128,6 +128,29 @@ def test_handlers_may_emit_call_and_disconnect(server: TestServer) -> None:
     assert not sio.connected
 
 
+def test_a_coroutine_handler_runs_on_the_loop_where_blocking_calls_raise(
+    server: TestServer,
+) -> None:
+    sio = socketio.Client()
+    outcome = Calls()
+
+    @sio.on("hi")
+    async def hi() -> None:
+        try:
+            sio.emit("message", "from the loop")
+        except RuntimeError as error:
+            outcome(threading.current_thread().name, str(error))
+
+    sio.connect(server.url)
+    try:
+        sio.emit("hi")
+        thread, message = outcome.next()
+        assert thread == "ferrio-loop" and "event loop" in message
+        assert sio.call("echo", "the loop goes on") == "the loop goes on"
+    finally:
+        sio.disconnect()
+
+
 @pytest.mark.parametrize("transports", TRANSPORTS, ids=["polling", "websocket", "upgrade"])
 def test_namespaces_and_catch_alls(server: TestServer, transports: Any) -> None:
     sio = socketio.Client()

@@ -375,8 +375,10 @@ class Client:
 
     def _handlers_done(self) -> None:
         """Returns once the handlers queued so far have run (not on the handler thread,
-        where it would wait for itself)."""
-        if not getattr(_thread, "is_handler_thread", False):
+        where it would wait for itself, nor on the loop, which they may need)."""
+        if getattr(_thread, "is_handler_thread", False):
+            return
+        if threading.current_thread() is not self._loop_thread:
             self._handlers.submit(_nothing).result()
 
 
