@@ -3,7 +3,19 @@
 SERVER_DIR := tests/server
 
 .PHONY: test
-test: check-packaging test-rust test-python test-hostile test-cluster test-kotlin check-android check-windows test-swift examples-rust examples-bindings test-cross-language test-cluster-bindings test-fuzz
+test: behaviour-reset check-packaging test-rust test-python test-hostile test-cluster test-kotlin check-android check-windows test-swift examples-rust examples-bindings test-cross-language test-cluster-bindings test-fuzz
+	python3 tests/behaviour/coverage.py --check
+
+# The behaviour table (tests/behaviour/README.md): each language's tests run its scenarios
+# and write target/behaviour/<language>.json; `make test` starts without old results and
+# ends by checking that every scenario passed where it applies and that tests/COVERAGE.md is
+# the table those results make. `make coverage` writes that file after the languages' tests.
+.PHONY: behaviour-reset coverage
+behaviour-reset:
+	rm -rf target/behaviour
+
+coverage:
+	python3 tests/behaviour/coverage.py
 
 # The reference Socket.IO server's packages, installed from the lockfile when it changed.
 .PHONY: deps-node

@@ -266,7 +266,9 @@ async def test_behaviour(
         await asyncio.wait_for(
             Run(scenario, transport, behaviour_server).run(scenario), SCENARIO_WAIT
         )
-        used = dict.fromkeys(s["nsp"] for s in scenario["steps"] if "nsp" in s)
+        used = dict.fromkeys(
+            s["nsp"] for s in scenario["steps"] if s["op"] == "connect" and "error" not in s
+        )
         for nsp in used:
             await behaviour_server.acontrol(
                 "waitForSockets", {"nsp": nsp, "count": 0, "timeoutMs": 30000}

@@ -225,10 +225,13 @@ pub async fn server_step(server: &TestServer, step: &Value) -> Result<(), String
     Ok(())
 }
 
-/// The namespaces a scenario's steps use, in order of first use.
-pub fn namespaces(scenario: &Scenario) -> Vec<String> {
+/// The namespaces a scenario connects (its `connect` steps that expect no refusal), in order.
+pub fn connected_namespaces(scenario: &Scenario) -> Vec<String> {
     let mut seen = Vec::new();
     for step in &scenario.steps {
+        if step["op"] != "connect" || step.get("error").is_some() {
+            continue;
+        }
         if let Some(nsp) = step["nsp"].as_str() {
             if !seen.iter().any(|s| s == nsp) {
                 seen.push(nsp.to_owned());
@@ -254,7 +257,7 @@ pub fn emit_arguments(step: &Value) -> Vec<Vec<Value>> {
 /// `target/behaviour/<language>.json` (or `$FERRIO_BEHAVIOUR_RESULTS/<language>.json`).
 ///
 /// Before each run the server's records are cleared; after it, the driver has closed its
-/// client and the server is waited on until the namespaces it used have no sockets left.
+/// client and the server is waited on until the namespaces it connected have no sockets left.
 ///
 /// # Panics
 /// When a scenario failed (after the results are written), naming each failure.
@@ -315,9 +318,9 @@ pub async fn run_catalogue(
     );
 }
 
-/// Waits until the namespaces `scenario` used have no sockets on the server.
+/// Waits until the namespaces `scenario` connected have no sockets on the server.
 async fn settle(server: &TestServer, scenario: &Scenario) -> Result<(), String> {
-    for nsp in namespaces(scenario) {
+    for nsp in connected_namespaces(scenario) {
         server
             .try_control(
                 "waitForSockets",

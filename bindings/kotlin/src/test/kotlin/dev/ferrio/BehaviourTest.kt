@@ -58,8 +58,9 @@ class BehaviourTest {
         try {
             server.control("clear")
             runBlocking { withTimeout(SCENARIO_WAIT) { Run(server, transport).run(scenario) } }
-            val used = scenario.getValue("steps").jsonArray.mapNotNull { (it.jsonObject["nsp"] as? JsonPrimitive)?.content }
-            for (nsp in used.distinct()) {
+            val connected = scenario.getValue("steps").jsonArray.map { it.jsonObject }
+                .filter { it.string("op") == "connect" && it["error"] == null }.map { it.nsp() }
+            for (nsp in connected.distinct()) {
                 server.control("waitForSockets", mapOf("nsp" to nsp, "count" to 0, "timeoutMs" to 30000))
             }
         } catch (error: Throwable) {

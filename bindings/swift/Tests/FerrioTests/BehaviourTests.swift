@@ -1,0 +1,300 @@
+import Foundation
+import Testing
+@testable import Ferrio
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The behaviour table's Swift driver: every scenario of tests/behaviour/scenarios.json run by
+/// ``Manager`` and ``Socket`` against a reference server of its own (test.sh starts it:
+/// `FERRIO_TEST_BEHAVIOUR_URL`, `FERRIO_TEST_BEHAVIOUR_CONTROL`), over each transport, one run
+/// at a time; results in target/behaviour/swift.json (tests/behaviour/coverage.py reads them).
+@Suite("Behaviour table", .serialized)
+struct BehaviourTests {
+    static let language = "swift"
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../../..").standardized
+
+    @Test("every scenario of the behaviour table passes")
+    func everyScenarioPasses() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let url = environment["FERRIO_TEST_BEHAVIOUR_URL"],
+            let control = environment["FERRIO_TEST_BEHAVIOUR_CONTROL"].flatMap(Int.init)
+        else {
+            Issue.record("FERRIO_TEST_BEHAVIOUR_URL/_CONTROL are not set: run bindings/swift/test.sh (make test-swift)")
+            return
+        }
+        let server = BehaviourServer(url: url, controlPort: control)
+        let data = try Data(contentsOf: Self.root.appendingPathComponent("tests/behaviour/scenarios.json"))
+        let catalogue = try JSONDecoder().decode(JSONValue.self, from: data)
+        var results: [JSONValue] = []
+        for scenario in catalogue["scenarios"]?.arrayValue ?? [] {
+            let id = scenario["id"]?.stringValue ?? "?"
+            for transport in (scenario["transports"]?.arrayValue ?? []).compactMap(\.stringValue) {
+                var result: [String: JSONValue] = [
+                    "scenario": .string(id), "transport": .string(transport), "language": .string(Self.language),
+                ]
+                if let reason = scenario["not_applicable"]?[Self.language]?.stringValue {
+                    result["outcome"] = "not-applicable"
+                    result["detail"] = .string(reason)
+                } else {
+                    do {
+                        try await server.control("clear")
+                        try await BehaviourRun(server: server, transport: transport).run(scenario)
+                        var used: [String] = []
+                        for step in scenario["steps"]?.arrayValue ?? []
+                        where step["op"]?.stringValue == "connect" && step["error"] == nil {
+                            if let nsp = step["nsp"]?.stringValue, !used.contains(nsp) { used.append(nsp) }
+                        }
+                        for nsp in used {
+                            try await server.control(
+                                "waitForSockets", ["nsp": .string(nsp), "count": 0, "timeoutMs": 30000])
+                        }
+                        result["outcome"] = "pass"
+                        result["detail"] = ""
+                    } catch {
+                        result["outcome"] = "fail"
+                        result["detail"] = .string("\(error)")
+                        Issue.record("\(id) over \(transport): \(error)")
+                    }
+                }
+                results.append(.object(result))
+            }
+        }
+        let directory = environment["FERRIO_BEHAVIOUR_RESULTS"].map { URL(fileURLWithPath: $0) }
+            ?? Self.root.appendingPathComponent("target/behaviour")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let output: JSONValue = ["language": .string(Self.language), "results": .array(results)]
+        var text = try encoder.encode(output)
+        text.append(0x0A)
+        try text.write(to: directory.appendingPathComponent("\(Self.language).json"))
+    }
+}
+
+/// A failed step, with what differed.
+struct BehaviourFailure: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// The reference server of the behaviour table: its URL and control channel.
+struct BehaviourServer: Sendable {
+    let url: String
+    let controlPort: Int
+
+    /// Posts `action` to the control channel; its JSON answer (a failure for an error status).
+    @discardableResult
+    func control(_ action: String, _ body: JSONValue = [:]) async throws -> JSONValue {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(controlPort)/\(action)")!)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "content-type")
+        request.httpBody = try JSONEncoder().encode(body)
+        request.timeoutInterval = 60
+        let (data, response) = try await URLSession.shared.data(for: request)
+        if let status = (response as? HTTPURLResponse)?.statusCode, status >= 400 {
+            throw BehaviourFailure(description: "control \(action) answered \(status): \(String(decoding: data, as: UTF8.self))")
+        }
+        return try JSONDecoder().decode(JSONValue.self, from: data)
+    }
+}
+
+/// One scenario over one transport: a manager, its sockets by namespace, and the records.
+final class BehaviourRun: Sendable {
+    static let stepWait: Duration = .seconds(30)
+    let server: BehaviourServer
+    let manager: Manager
+    private let sockets = Locked<[String: Socket]>([:])
+    private let calls = Locked<[String: [JSONValue]]>([:])
+
+    init(server: BehaviourServer, transport: String) throws {
+        self.server = server
+        manager = try Manager(url: server.url, options: ClientOptions {
+            switch transport {
+            case "P": $0.transports = [.polling]
+            case "W": $0.transports = [.websocket]
+            default: break
+            }
+        })
+    }
+
+    func run(_ scenario: JSONValue) async throws {
+        let steps = scenario["steps"]?.arrayValue ?? []
+        var auths: [String: [String: JSONValue]] = [:]
+        for step in steps where step["op"]?.stringValue == "connect" {
+            if let nsp = step["nsp"]?.stringValue, let auth = step["auth"]?.objectValue { auths[nsp] = auth }
+        }
+        do {
+            for (n, step) in steps.enumerated() {
+                do {
+                    try await perform(step, auths: auths)
+                } catch {
+                    throw BehaviourFailure(description: "step \(n + 1) (\(step)): \(error)")
+                }
+            }
+        } catch {
+            await manager.close()
+            throw error
+        }
+        await manager.close()
+    }
+
+    private func push(_ record: String, _ call: [JSONValue]) {
+        calls.withLock { $0[record, default: []].append(.array(call.map(Self.toCatalogue))) }
+    }
+
+    private func snapshot(_ record: String) -> [JSONValue] {
+        calls.withLock { $0[record] ?? [] }
+    }
+
+    /// Waits until `record` has `count` calls (checked every few milliseconds, as the
+    /// package's own tests' Recorder does), then all of them.
+    private func waitFor(_ record: String, count: Int) async throws -> [JSONValue] {
+        let deadline = ContinuousClock.now + Self.stepWait
+        while snapshot(record).count < count {
+            if ContinuousClock.now > deadline {
+                throw BehaviourFailure(description: "\(record): \(count) expected, got \(snapshot(record))")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return snapshot(record)
+    }
+
+    private func expect(_ record: String, _ expected: [JSONValue], exact: Bool) async throws {
+        let seen = try await waitFor(record, count: expected.count)
+        guard Self.matches(.array(expected), .array(Array(seen.prefix(expected.count)))) else {
+            throw BehaviourFailure(description: "\(record): expected \(expected), got \(seen)")
+        }
+        if exact && seen.count != expected.count {
+            throw BehaviourFailure(description: "\(record): expected exactly \(expected), got \(seen)")
+        }
+    }
+
+    private func socket(_ step: JSONValue, auths: [String: [String: JSONValue]]) throws -> Socket {
+        let nsp = step["nsp"]?.stringValue ?? "/"
+        if let socket = sockets.withLock({ $0[nsp] }) { return socket }
+        let socket = try manager.socket(forNamespace: nsp, auth: auths[nsp])
+        socket.onDisconnect { [self] reason in push("disconnect \(nsp)", [.string(reason.rawValue)]) }
+        sockets.withLock { $0[nsp] = socket }
+        return socket
+    }
+
+    private func perform(_ step: JSONValue, auths: [String: [String: JSONValue]]) async throws {
+        let op = step["op"]?.stringValue ?? ""
+        let nsp = step["nsp"]?.stringValue ?? "/"
+        switch op {
+        case "connect":
+            let socket = try socket(step, auths: auths)
+            guard let expected = step["error"] else {
+                try await socket.connect()
+                return
+            }
+            do {
+                try await socket.connect()
+                throw BehaviourFailure(description: "connect: expected a refusal")
+            } catch FerrioError.connect(let message, let data) {
+                let seen: JSONValue = ["message": .string(message), "data": Self.toCatalogue(data ?? .null)]
+                guard Self.matches(expected, seen) else {
+                    throw BehaviourFailure(description: "connect error: expected \(expected), got \(seen)")
+                }
+            }
+        case "emit":
+            let socket = try socket(step, auths: auths)
+            let each = step["args_each"]?.arrayValue ?? [step["args"] ?? []]
+            for args in each {
+                try await socket.emit(step["event"]?.stringValue ?? "", arguments: (args.arrayValue ?? []).map(Self.toNative))
+            }
+        case "emit_ack":
+            let socket = try socket(step, auths: auths)
+            let event = step["event"]?.stringValue ?? ""
+            let args = (step["args"]?.arrayValue ?? []).map(Self.toNative)
+            let timeout = step["timeout_ms"]?.intValue.map { Duration.milliseconds($0) } ?? Self.stepWait
+            if step["error"] != nil {
+                do {
+                    _ = try await socket.emitWithAck(event, arguments: args, timeout: timeout)
+                    throw BehaviourFailure(description: "ack of \(event): expected a timeout")
+                } catch FerrioError.timeout {
+                    return
+                }
+            }
+            let reply = Self.toCatalogue(.array(try await socket.emitWithAck(event, arguments: args, timeout: timeout).values))
+            guard Self.matches(step["reply"] ?? [], reply) else {
+                throw BehaviourFailure(description: "ack of \(event): expected \(step["reply"] ?? []), got \(reply)")
+            }
+        case "on":
+            let record = step["record"]?.stringValue ?? ""
+            let reply = step["reply"]?.arrayValue?.map(Self.toNative)
+            try socket(step, auths: auths).on(step["event"]?.stringValue ?? "") { [self] event in
+                push(record, event.arguments.values)
+                if let reply { try event.acknowledge(with: reply) }
+            }
+        case "off":
+            try socket(step, auths: auths).off(step["event"]?.stringValue ?? "")
+        case "on_any":
+            let record = step["record"]?.stringValue ?? ""
+            try socket(step, auths: auths).onAny { [self] event in
+                push(record, [.string(event.name)] + event.arguments.values)
+            }
+        case "expect":
+            try await expect(
+                step["record"]?.stringValue ?? "", step["calls"]?.arrayValue ?? [],
+                exact: step["exact"]?.boolValue ?? false)
+        case "disconnect":
+            try await socket(step, auths: auths).disconnect()
+        case "expect_disconnect":
+            try await expect("disconnect \(nsp)", [[step["reason"] ?? nil]], exact: false)
+        case "expect_connected":
+            let connected = try socket(step, auths: auths).isConnected
+            guard connected == step["connected"]?.boolValue else {
+                throw BehaviourFailure(description: "connected: expected \(step["connected"] ?? nil), is \(connected)")
+            }
+        case "server":
+            let answer = try await server.control(step["action"]?.stringValue ?? "", step["body"] ?? [:])
+            guard Self.matches(step["expect"] ?? [:], answer) else {
+                throw BehaviourFailure(description: "server: expected \(step["expect"] ?? [:]), answered \(answer)")
+            }
+        default:
+            throw BehaviourFailure(description: "unknown op \(op)")
+        }
+    }
+
+    /// A catalogue value as the client takes it: `{"$binary": ...}` becomes `Data`.
+    static func toNative(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .object(let object):
+            if object.count == 1, let text = object["$binary"]?.stringValue, let data = Data(base64Encoded: text) {
+                return .binary(data)
+            }
+            return .object(object.mapValues(toNative))
+        case .array(let items):
+            return .array(items.map(toNative))
+        default:
+            return value
+        }
+    }
+
+    /// A received value as the catalogue writes it: `Data` becomes `{"$binary": ...}`.
+    static func toCatalogue(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .binary(let data): return ["$binary": .string(data.base64EncodedString())]
+        case .object(let object): return .object(object.mapValues(toCatalogue))
+        case .array(let items): return .array(items.map(toCatalogue))
+        default: return value
+        }
+    }
+
+    /// Objects by the expected keys, arrays element by element, numbers by value.
+    static func matches(_ expected: JSONValue, _ actual: JSONValue) -> Bool {
+        switch (expected, actual) {
+        case (.object(let e), .object(let a)):
+            return e.allSatisfy { key, value in a[key].map { matches(value, $0) } ?? false }
+        case (.array(let e), .array(let a)):
+            return e.count == a.count && zip(e, a).allSatisfy { matches($0, $1) }
+        case (.int, _), (.double, _):
+            guard let e = expected.doubleValue, let a = actual.doubleValue else { return false }
+            return e == a
+        default:
+            return expected == actual
+        }
+    }
+}
