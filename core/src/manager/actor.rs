@@ -12,7 +12,7 @@ use tokio::time::{sleep_until, Instant, Sleep};
 use super::acks::Acks;
 use super::command::{Command, OutgoingEmit};
 use super::engine::{Due, Engine, Next, Opened, Progress};
-use super::namespaces::{ConnectReply, Emitted, Namespaces};
+use super::namespaces::{ConnectReply, Held, Namespaces};
 use super::ManagerEventTx;
 use crate::disconnect::DisconnectReason;
 use crate::engineio::session::{SessionEvent, WriteFailed};
@@ -246,14 +246,15 @@ impl Actor {
         let writable = self.engine.session().is_some_and(|s| s.is_writable());
         let waiter = emit.ack_waiter.take();
         let ack = emit.ack_id.zip(waiter);
-        match self.namespaces.emit(emit, open, writable) {
-            Emitted::Write(emit) => {
-                if let Some((id, waiter)) = ack {
-                    self.acks.register(&emit.namespace, id, waiter);
-                }
-                self.write_emits([emit]);
+        if self.namespaces.sends_now(&mut emit, open, writable) {
+            if let Some((id, waiter)) = ack {
+                self.acks.register(&emit.namespace, id, waiter);
             }
-            Emitted::Buffered { namespace, dropped } => {
+            self.write_emit(emit);
+            return;
+        }
+        match self.namespaces.hold(emit) {
+            Held::Buffered { namespace, dropped } => {
                 if let Some((id, waiter)) = ack {
                     self.acks.register(&namespace, id, waiter);
                 }
@@ -264,32 +265,37 @@ impl Actor {
                     }
                 }
             }
-            Emitted::Dropped => {
+            Held::Dropped => {
                 if let Some((_, waiter)) = ack {
                     let _ = waiter.reply_tx.send(Err(AckError::Disconnected));
                 }
             }
-            Emitted::Refused => {}
+            Held::Refused => {}
         }
     }
 
     // ----- writing -----
 
-    /// Writes emits, in order; one whose ack nobody waits for any more is skipped.
+    /// Writes emits, in order.
     fn write_emits(&mut self, emits: impl IntoIterator<Item = OutgoingEmit>) {
+        for emit in emits {
+            self.write_emit(emit);
+        }
+    }
+
+    /// Writes an emit, unless nobody waits for its ack any more.
+    fn write_emit(&mut self, emit: OutgoingEmit) {
         let Some(session) = self.engine.session_mut() else {
             return;
         };
-        for emit in emits {
-            if let Some(id) = emit.ack_id {
-                if !self.acks.sent(&emit.namespace, id) {
-                    continue;
-                }
+        if let Some(id) = emit.ack_id {
+            if !self.acks.sent(&emit.namespace, id) {
+                return;
             }
-            session.send(EnginePacket::Message(emit.text));
-            for attachment in emit.attachments {
-                session.send(EnginePacket::Binary(attachment));
-            }
+        }
+        session.send(EnginePacket::Message(emit.text));
+        for attachment in emit.attachments {
+            session.send(EnginePacket::Binary(attachment));
         }
     }
 
@@ -435,8 +441,9 @@ impl Actor {
         self.on_engine_closed(reason);
     }
 
+    /// The session is gone (the engine is idle): every namespace and sent ack learns it,
+    /// then reconnection is scheduled.
     fn on_engine_closed(&mut self, reason: DisconnectReason) {
-        self.engine.stop();
         self.publish_engine();
         self.decoder.reset();
         self.packet_bytes = 0;

@@ -99,11 +99,9 @@ struct Settings {
     room_leave_event: String,
 }
 
-/// What became of an emit handed to [`Namespaces::emit`].
+/// What became of an emit not written at once (see [`Namespaces::hold`]).
 #[derive(Debug)]
-pub(crate) enum Emitted {
-    /// To write now.
-    Write(OutgoingEmit),
+pub(crate) enum Held {
     /// In the offline buffer of `namespace`; these older emits were dropped to make room.
     Buffered {
         namespace: Arc<str>,
@@ -284,26 +282,38 @@ impl Namespaces {
         Some(Packet::disconnect(&*ns.name))
     }
 
-    /// A socket emits: written when `name` is connected on an `open` engine (a volatile
-    /// emit only when it is `writable` too), else buffered (a volatile one dropped). The
-    /// emitter waiting for admission is told; the ack waiter is the caller's.
-    pub(crate) fn emit(&mut self, mut emit: OutgoingEmit, open: bool, writable: bool) -> Emitted {
-        let ns = self.entry(&emit.namespace);
-        if ns.is_connected() && open && (writable || !emit.volatile) {
+    /// A socket emits: returns whether `emit` is written now, its namespace being connected
+    /// on an `open` engine (a volatile emit only when it is `writable` too); its emitter
+    /// waiting for admission is then told. Else see [`Namespaces::hold`].
+    pub(crate) fn sends_now(
+        &mut self,
+        emit: &mut OutgoingEmit,
+        open: bool,
+        writable: bool,
+    ) -> bool {
+        let sends =
+            open && (writable || !emit.volatile) && self.entry(&emit.namespace).is_connected();
+        if sends {
             if let Some(admission) = emit.admission.take() {
                 let _ = admission.send(Ok(()));
             }
-            return Emitted::Write(emit);
         }
+        sends
+    }
+
+    /// Holds an emit not written now: buffered, or dropped when volatile. Its emitter
+    /// waiting for admission is told; its ack waiter is the caller's.
+    pub(crate) fn hold(&mut self, mut emit: OutgoingEmit) -> Held {
         if emit.volatile {
             tracing::trace!(namespace = %emit.namespace, "volatile emit dropped: not writable");
             if let Some(admission) = emit.admission.take() {
                 let _ = admission.send(Ok(()));
             }
-            return Emitted::Dropped;
+            return Held::Dropped;
         }
+        let ns = self.entry(&emit.namespace);
         match ns.outbox.buffer(emit) {
-            Buffered::Taken { dropped } => Emitted::Buffered {
+            Buffered::Taken { dropped } => Held::Buffered {
                 namespace: ns.name.clone(),
                 dropped,
             },
@@ -311,7 +321,7 @@ impl Namespaces {
                 if let Some(admission) = emit.admission {
                     let _ = admission.send(Err(EmitError::BufferFull));
                 }
-                Emitted::Refused
+                Held::Refused
             }
         }
     }
@@ -888,6 +898,20 @@ mod tests {
         }
     }
 
+    /// Where an emit goes: written (`None`) or held.
+    fn route(
+        namespaces: &mut Namespaces,
+        mut emit: OutgoingEmit,
+        open: bool,
+        writable: bool,
+    ) -> Option<Held> {
+        if namespaces.sends_now(&mut emit, open, writable) {
+            None
+        } else {
+            Some(namespaces.hold(emit))
+        }
+    }
+
     fn texts(emits: &[OutgoingEmit]) -> Vec<&str> {
         emits.iter().map(|e| e.text.as_str()).collect()
     }
@@ -906,8 +930,13 @@ mod tests {
         );
         for text in ["a", "b"] {
             assert!(matches!(
-                namespaces.emit(plain_emit("/chat", text, false), true, true),
-                Emitted::Buffered { .. }
+                route(
+                    &mut namespaces,
+                    plain_emit("/chat", text, false),
+                    true,
+                    true
+                ),
+                Some(Held::Buffered { .. })
             ));
         }
         let packet = namespaces
@@ -932,10 +961,7 @@ mod tests {
         ));
         assert!(matches!(probe.events()[..], [SocketEvent::Connect { .. }]));
         assert!(namespaces.is_connected("/chat"));
-        assert!(matches!(
-            namespaces.emit(plain_emit("/chat", "c", false), true, true),
-            Emitted::Write(_)
-        ));
+        assert!(route(&mut namespaces, plain_emit("/chat", "c", false), true, true).is_none());
     }
 
     #[test]
@@ -1133,7 +1159,12 @@ mod tests {
         let mut namespaces = table();
         let mut probe = connected(&mut namespaces, "/");
         let (_, mut waiting) = connect(&mut namespaces, "/late");
-        namespaces.emit(plain_emit("/late", "x", false), false, false);
+        route(
+            &mut namespaces,
+            plain_emit("/late", "x", false),
+            false,
+            false,
+        );
         let packets = namespaces.shutdown();
         assert_eq!(packets.len(), 1);
         assert_eq!(packets[0].nsp, "/");
@@ -1155,25 +1186,19 @@ mod tests {
     fn a_volatile_emit_is_written_only_when_writable_and_never_buffered() {
         let mut namespaces = table();
         assert!(matches!(
-            namespaces.emit(plain_emit("/", "v", true), false, false),
-            Emitted::Dropped
+            route(&mut namespaces, plain_emit("/", "v", true), false, false),
+            Some(Held::Dropped)
         ));
         connected(&mut namespaces, "/");
         assert!(matches!(
-            namespaces.emit(plain_emit("/", "v", true), true, false),
-            Emitted::Dropped
+            route(&mut namespaces, plain_emit("/", "v", true), true, false),
+            Some(Held::Dropped)
         ));
         assert!(
-            matches!(
-                namespaces.emit(plain_emit("/", "n", false), true, false),
-                Emitted::Write(_)
-            ),
+            route(&mut namespaces, plain_emit("/", "n", false), true, false).is_none(),
             "a plain emit is queued behind the write under way"
         );
-        assert!(matches!(
-            namespaces.emit(plain_emit("/", "v", true), true, true),
-            Emitted::Write(_)
-        ));
+        assert!(route(&mut namespaces, plain_emit("/", "v", true), true, true).is_none());
     }
 
     #[test]
@@ -1212,7 +1237,7 @@ mod tests {
         assert!(namespaces
             .emit_with_retries(retry, Instant::now())
             .is_none());
-        namespaces.emit(plain_emit("/", "b", false), false, false);
+        route(&mut namespaces, plain_emit("/", "b", false), false, false);
         namespaces.send_connect("/", Instant::now());
         let ConnectReply::Connected { emits, .. } =
             namespaces.on_connect_reply("/", reply_data("s", None))
