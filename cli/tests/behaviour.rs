@@ -188,7 +188,19 @@ impl Cli {
             }
             "emit" => {
                 for args in emit_arguments(step) {
+                    let errors = self.records.snapshot("other error").len();
                     self.send(json!({"emit": step["event"], "args": args, "namespace": nsp}))?;
+                    // A refused emit is an `error` line; its message names the cause.
+                    if let Some(error) = step["error"].as_str() {
+                        let lines = self.records.wait_for("other error", errors + 1).await?;
+                        let message = lines[errors]["message"].as_str().unwrap_or_default();
+                        if !message.contains(error) {
+                            return Err(format!(
+                                "emit: expected a {error} error line, got {}",
+                                lines[errors]
+                            ));
+                        }
+                    }
                 }
                 Ok(())
             }

@@ -174,7 +174,11 @@ class Run:
         elif op == "emit":
             await self.start_connecting()
             for args in step.get("args_each", [step.get("args", [])]):
-                await self.client.emit(step["event"], tuple(to_native(args)), namespace=nsp)
+                if step.get("error") == "reserved":
+                    with pytest.raises(ferrio.EmitError, match="reserved"):
+                        await self.client.emit(step["event"], tuple(to_native(args)), namespace=nsp)
+                else:
+                    await self.client.emit(step["event"], tuple(to_native(args)), namespace=nsp)
         elif op == "emit_ack":
             await self.emit_ack(step, nsp)
         elif op in ("on", "once"):

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferrio::{AckError, ConnectError, Manager, Socket, SocketOptions, TransportKind, Value};
+use ferrio::{
+    AckError, ConnectError, EmitError, Manager, Socket, SocketOptions, TransportKind, Value,
+};
 use ferrio_integration_tests::behaviour::{
     emit_arguments, matches, run_catalogue, server_step, Records, Scenario, Transport, STEP_WAIT,
 };
@@ -119,10 +121,17 @@ impl Run {
                 let socket = self.socket(step);
                 let event = step["event"].as_str().ok_or("emit without event")?;
                 for args in emit_arguments(step) {
-                    socket
+                    let sent = socket
                         .emit_values(event, args.iter().map(to_value).collect())
-                        .await
-                        .map_err(|e| format!("emit {event}: {e}"))?;
+                        .await;
+                    match (step["error"].as_str(), sent) {
+                        (None, Ok(())) | (Some("reserved"), Err(EmitError::ReservedEvent(_))) => {}
+                        (expected, sent) => {
+                            return Err(format!(
+                                "emit {event}: expected {expected:?}, got {sent:?}"
+                            ))
+                        }
+                    }
                 }
                 Ok(())
             }

@@ -202,7 +202,18 @@ final class BehaviourRun: Sendable {
             let socket = try socket(step, auths: auths)
             let each = step["args_each"]?.arrayValue ?? [step["args"] ?? []]
             for args in each {
-                try await socket.emit(step["event"]?.stringValue ?? "", arguments: (args.arrayValue ?? []).map(Self.toNative))
+                let event = step["event"]?.stringValue ?? ""
+                let arguments = (args.arrayValue ?? []).map(Self.toNative)
+                guard step["error"] != nil else {
+                    try await socket.emit(event, arguments: arguments)
+                    continue
+                }
+                do {
+                    try await socket.emit(event, arguments: arguments)
+                    throw BehaviourFailure(description: "emit \(event): expected a reserved event error")
+                } catch FerrioError.reservedEvent {
+                    continue
+                }
             }
         case "emit_ack":
             let socket = try socket(step, auths: auths)

@@ -180,7 +180,20 @@ class BehaviourTest {
                 }
                 "emit" -> {
                     val each = step["args_each"]?.jsonArray ?: JsonArray(listOf(step["args"] ?: JsonArray(emptyList())))
-                    for (args in each) socket(step).emit(step.string("event"), *args.jsonArray.map(::native).toTypedArray())
+                    for (args in each) {
+                        val emit = { socket(step).emit(step.string("event"), *args.jsonArray.map(::native).toTypedArray()) }
+                        if (step["error"] == null) {
+                            emit()
+                        } else {
+                            val thrown = try {
+                                emit()
+                                null
+                            } catch (error: EmitException) {
+                                error
+                            }
+                            check(thrown?.message?.contains(step.string("error")) == true) { "emit: expected a ${step["error"]} error, got $thrown" }
+                        }
+                    }
                 }
                 "emit_ack" -> {
                     val args = step.getValue("args").jsonArray.map(::native).toTypedArray()
