@@ -423,6 +423,8 @@ pub struct SocketOptions {
     pub auth: Option<Value>,
     /// Tries per emit beyond the first, for at-least-once delivery (JS `retries`). With
     /// retries, emits go one at a time through an ordered queue and each waits for the
-    /// server's ack (`ack_timeout` per try), so the server must acknowledge them. Default 0.
+    /// server's ack (`ack_timeout` per try, a new ack id each), so the server must
+    /// acknowledge them. The queue counts in the offline buffer's bounds
+    /// ([`ManagerOptions::max_buffered_emits`], [`ManagerOptions::buffer_policy`]). Default 0.
     pub retries: u32,
 }
