@@ -168,6 +168,8 @@ class Run:
             seen = {"message": raised.value.message, "data": to_catalogue(raised.value.data)}
             assert matches(step["error"], seen), f"expected {step['error']}, got {seen}"
         elif op == "connect":
+            if self.connecting is not None and self.connecting.done() and not self.client.connected:
+                self.connecting = None  # connect() again after a disconnect
             await self.start_connecting()
             assert self.connecting is not None
             await asyncio.wait_for(asyncio.shield(self.connecting), STEP_WAIT)
