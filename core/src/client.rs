@@ -3,7 +3,7 @@
 use std::ops::Deref;
 
 use crate::error::ConnectError;
-use crate::manager::{Manager, ManagerBuilder};
+use crate::manager_handle::{Manager, ManagerBuilder};
 use crate::socket::Socket;
 use crate::value::{to_value, Value};
 

@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::{mpsc, watch};
 
 use crate::error::ConnectError;
-use crate::event::{Event, SocketEvent};
 use crate::manager::command::{Charge, Delivery};
+use crate::manager::event::{Event, SocketEvent};
 use crate::state::SocketState;
 use crate::stream::Queued;
 use crate::value::{Map, Value};

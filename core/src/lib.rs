@@ -12,6 +12,24 @@
 //! println!("{:?}", reply.args);
 //! # Ok(()) }
 //! ```
+//!
+//! # Layers
+//!
+//! The modules depend one way, each on the layers below it only:
+//!
+//! 1. **Handles**, what users hold: `client`, `manager_handle` ([`Manager`]), `socket`,
+//!    `stream`, `dispatcher`. They send commands to the connection task and read its state.
+//! 2. **The connection task**, `manager/`: the actor and its parts, and the events it
+//!    delivers (`manager::event`: [`Event`], [`SocketEvent`], [`ManagerEvent`]).
+//! 3. **The Engine.IO session**, `engineio::session`: the only way to the transports for the
+//!    layers above (it opens them from an `Endpoint` and closes a lost polling session).
+//! 4. **Transports and codecs**: `engineio::transport`, the Engine.IO and Socket.IO packet
+//!    codecs (`engineio::{packet, payload, handshake}`, [`socketio`]) and [`value`].
+//!
+//! Beside them, the vocabulary every layer shares: `error`, `options`, `disconnect`,
+//! `state`, `stats`. The errors wrap the codecs' decode errors, and the codecs bound the
+//! server's text in their own errors with `error::server_text`: the one edge between the
+//! vocabulary and the bottom layer that runs both ways.
 #![deny(missing_docs)]
 
 mod client;
@@ -19,8 +37,8 @@ mod disconnect;
 mod dispatcher;
 pub mod engineio;
 mod error;
-mod event;
 mod manager;
+mod manager_handle;
 mod options;
 mod socket;
 pub mod socketio;
@@ -35,8 +53,8 @@ pub use dispatcher::ListenerId;
 pub use error::{
     AckError, AckReplyError, ConnectError, EmitError, ProtocolError, ProxyError, TransportError,
 };
-pub use event::{Event, ManagerEvent, SocketEvent};
-pub use manager::{Manager, ManagerBuilder};
+pub use manager::event::{Event, ManagerEvent, SocketEvent};
+pub use manager_handle::{Manager, ManagerBuilder};
 pub use options::{
     BufferPolicy, ClientCertificate, ManagerOptions, Proxy, ReconnectHook, ReconnectUpdate,
     SocketOptions, SpkiPin, TransportKind,

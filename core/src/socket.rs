@@ -15,10 +15,10 @@ use crate::dispatcher::{
     Listeners, OutgoingQueue, Stream,
 };
 use crate::error::{AckError, ConnectError, EmitError};
-use crate::event::{Event, SocketEvent};
 use crate::manager::command::{
     AckResult, AckWaiter, Command, OutgoingEmit, QueuedBytes, RetryEmit, SocketLink,
 };
+use crate::manager::event::{Event, SocketEvent};
 use crate::options::{BufferPolicy, ManagerOptions, SocketOptions};
 use crate::socketio::{Packet, PacketKind, RESERVED_EVENTS};
 use crate::state::{EngineState, SocketState};

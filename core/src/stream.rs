@@ -5,8 +5,8 @@ use std::task::{Context, Poll};
 
 use tokio::sync::mpsc;
 
-use crate::event::SocketEvent;
 use crate::manager::command::Charge;
+use crate::manager::event::SocketEvent;
 
 /// An event in a stream's queue; its bytes count in the socket's queued bytes
 /// (`ManagerOptions::max_incoming_queue_bytes`) until the stream's owner takes it.

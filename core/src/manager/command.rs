@@ -8,8 +8,8 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::time::Instant;
 
+use super::event::SocketEvent;
 use crate::error::{AckError, ConnectError, EmitError};
-use crate::event::SocketEvent;
 use crate::socketio::Packet;
 use crate::state::SocketState;
 use crate::value::Value;

@@ -13,8 +13,7 @@ use tokio::time::Instant;
 use super::failover;
 use super::reconnect::ReconnectPolicy;
 use crate::disconnect::DisconnectReason;
-use crate::engineio::session::{EngineSession, OpenOptions, SessionEvent};
-use crate::engineio::transport::{polling, Endpoint};
+use crate::engineio::session::{Endpoint, EngineSession, OpenOptions, SessionEvent};
 use crate::error::{ConnectError, TransportError};
 use crate::options::{ManagerOptions, TransportKind};
 use crate::stats::Stats;
@@ -184,7 +183,7 @@ impl Engine {
                 // Close the lost session first, so that the server stores it for recovery
                 // instead of keeping it alive until its ping timeout.
                 let limit = options.timeout.min(ABANDON_TIMEOUT);
-                let _ = tokio::time::timeout(limit, polling::abandon(&endpoint, &sid)).await;
+                let _ = tokio::time::timeout(limit, EngineSession::abandon(&endpoint, &sid)).await;
             }
             let mut endpoints = endpoints;
             let mut auth = None;

@@ -4,8 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::engineio::session::{EngineSession, OpenOptions};
-use crate::engineio::transport::Endpoint;
+use crate::engineio::session::{Endpoint, EngineSession, OpenOptions};
 use crate::error::ConnectError;
 use crate::options::{ManagerOptions, ReconnectUpdate};
 

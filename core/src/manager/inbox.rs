@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::command::{Charge, Delivery, QueuedBytes, SocketLink};
-use crate::event::SocketEvent;
+use super::event::SocketEvent;
 use crate::state::SocketState;
 
 /// Bounds of the events a namespace keeps before its CONNECT reply.

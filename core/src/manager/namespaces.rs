@@ -10,12 +10,12 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::command::{Delivery, OutgoingEmit, QueuedBytes, RetryEmit, SocketLink};
+use super::event::{AckResponder, Event, SocketEvent};
 use super::inbox::{self, EarlyLimits, Inbox};
 use super::outbox::{BufferLimits, Buffered, Outbox};
 use super::recovery::Recovery;
 use crate::disconnect::DisconnectReason;
 use crate::error::{server_text, AckError, ConnectError, EmitError};
-use crate::event::{AckResponder, Event, SocketEvent};
 use crate::options::ManagerOptions;
 use crate::socketio::Packet;
 use crate::state::SocketState;

@@ -20,7 +20,9 @@ use self::machine::{Control, Event, Link, Machine, Now, Transmit};
 use super::payload::SEPARATOR;
 use super::transport::polling::{self, PollInbound, Polled, Polling};
 use super::transport::websocket::{WebSocket, WsInbound};
-use super::transport::Endpoint;
+/// Where sessions are opened: the server, the options of its requests, its cookies. The
+/// manager makes one per server and hands it to [`EngineSession::open`].
+pub(crate) use super::transport::Endpoint;
 use super::{EnginePacket, Handshake};
 use crate::disconnect::DisconnectReason;
 use crate::error::{server_text, TransportError};
@@ -177,6 +179,13 @@ impl EngineSession {
             )),
             WsInbound::Invalid(error) => Err(error),
         }
+    }
+
+    /// Closes the polling session `sid` on the server of `endpoint`, a session this client
+    /// lost (a request failed) and will not resume, so that the server ends it now instead
+    /// of at its ping timeout; errors are ignored.
+    pub(crate) async fn abandon(endpoint: &Endpoint, sid: &str) {
+        polling::abandon(endpoint, sid).await;
     }
 
     /// The server's handshake.

@@ -8,9 +8,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+use super::command::Command;
 use crate::disconnect::DisconnectReason;
 use crate::error::{AckReplyError, ConnectError};
-use crate::manager::command::Command;
 use crate::value::{from_args, to_args, Value, ValueError};
 
 /// An event sent by the server: a name and its arguments, maybe with an ack request.
