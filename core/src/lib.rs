@@ -26,10 +26,10 @@
 //! 4. **Transports and codecs**: `engineio::transport`, the Engine.IO and Socket.IO packet
 //!    codecs (`engineio::{packet, payload, handshake}`, [`socketio`]) and [`value`].
 //!
-//! Beside them, the vocabulary every layer shares: `error`, `options`, `disconnect`,
-//! `state`, `stats`. The errors wrap the codecs' decode errors, and the codecs bound the
-//! server's text in their own errors with `error::server_text`: the one edge between the
-//! vocabulary and the bottom layer that runs both ways.
+//! Between the transports and the codecs sits the vocabulary the upper layers share:
+//! `error` (which wraps the codecs' decode errors), `options`, `disconnect`, `state`,
+//! `stats`. At the very bottom, `server_text` bounds what the server sent before any error,
+//! a codec's included, quotes it.
 #![deny(missing_docs)]
 
 mod client;
@@ -40,6 +40,7 @@ mod error;
 mod manager;
 mod manager_handle;
 mod options;
+mod server_text;
 mod socket;
 pub mod socketio;
 mod state;

@@ -359,7 +359,7 @@ impl std::str::FromStr for SpkiPin {
         let invalid = |why: &str| {
             crate::ConnectError::InvalidOption(format!(
                 "certificate pin `{}`: {why}",
-                crate::error::server_text(text)
+                crate::server_text::server_text(text)
             ))
         };
         let encoded = text

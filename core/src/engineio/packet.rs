@@ -9,7 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::handshake::Handshake;
-use crate::error::server_text;
+use crate::server_text::server_text;
 
 /// Standard base64; writes `=` padding, reads with or without it.
 pub(crate) const BASE64: GeneralPurpose = GeneralPurpose::new(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::binary::{attachment_count, reconstruct};
-use crate::error::server_text;
+use crate::server_text::server_text;
 use crate::value::Value;
 use crate::value::{write_json, write_value, BinaryAs};
 

@@ -25,8 +25,9 @@ use super::transport::websocket::{WebSocket, WsInbound};
 pub(crate) use super::transport::Endpoint;
 use super::{EnginePacket, Handshake};
 use crate::disconnect::DisconnectReason;
-use crate::error::{server_text, TransportError};
+use crate::error::TransportError;
 use crate::options::TransportKind;
+use crate::server_text::server_text;
 use crate::stats::Stats;
 
 /// How to open a session.

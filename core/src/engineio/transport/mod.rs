@@ -14,8 +14,9 @@ use url::Url;
 
 use self::cookies::{CookieJar, CookieLimits};
 use self::proxy::{ProcessEnv, ProxyKind, ProxyUrl};
-use crate::error::{server_text, ConnectError, ProxyError, TransportError};
+use crate::error::{ConnectError, ProxyError, TransportError};
 use crate::options::{ManagerOptions, ReconnectUpdate, TransportKind};
+use crate::server_text::server_text;
 
 /// Where and how to reach the server: URLs, headers, cookies, TLS. Shared by all transports
 /// of a manager, so the cookie jar serves polling requests and the WebSocket upgrade alike.
@@ -411,7 +412,7 @@ pub(crate) fn request_error(error: reqwest::Error) -> TransportError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::MAX_SERVER_TEXT;
+    use crate::server_text::MAX_SERVER_TEXT;
 
     #[tokio::test]
     async fn a_body_that_is_not_utf8_is_a_typed_error() {

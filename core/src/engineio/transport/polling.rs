@@ -11,8 +11,9 @@ use tokio::task::JoinHandle;
 use super::{read_body, Endpoint};
 use crate::engineio::payload::{encode_payload, Payload};
 use crate::engineio::{EnginePacket, Handshake};
-use crate::error::{server_text, TransportError};
+use crate::error::TransportError;
 use crate::options::TransportKind;
+use crate::server_text::server_text;
 
 /// What the polling tasks report to the session.
 #[derive(Debug)]

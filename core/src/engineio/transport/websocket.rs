@@ -11,7 +11,8 @@ use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use super::proxy::{self, Target};
 use super::Endpoint;
 use crate::engineio::EnginePacket;
-use crate::error::{server_text, TransportError};
+use crate::error::TransportError;
+use crate::server_text::server_text;
 
 /// Bytes read per `read` call, and the read buffer's size. tungstenite's default (128 KiB)
 /// zero-fills that much on every read attempt and keeps it resident per connection;

@@ -7,7 +7,8 @@ use base64::Engine as _;
 use tokio::net::TcpStream;
 
 use super::{read_exact, write_all, Credentials, ProxyUrl, Target};
-use crate::error::{server_text, ProxyError, TransportError};
+use crate::error::{ProxyError, TransportError};
+use crate::server_text::server_text;
 
 /// Most bytes of the proxy's answer (status line and headers) read.
 const MAX_RESPONSE_HEAD: usize = 8 * 1024;
