@@ -75,8 +75,7 @@ pub(crate) fn args_to_json(args: &[Value]) -> (String, Vec<Vec<u8>>) {
 
 /// Whether any argument holds a binary node.
 pub(crate) fn has_binary(args: &[Value]) -> bool {
-    args.iter()
-        .any(|arg| ferrio::socketio::binary::attachment_count(arg) > 0)
+    args.iter().any(Value::contains_binary)
 }
 
 /// Appends the JSON text of `[name, ...args]` to `out`; `args` must hold no binary node.
