@@ -90,10 +90,30 @@ impl Cli {
     fn start(scenario: &Scenario, transport: Transport, url: &str, records: Records) -> Cli {
         let (namespaces, auth) = connect_options(scenario);
         let mut command = Command::new(env!("CARGO_BIN_EXE_ferrio"));
+        // The query goes in the URL; each header is a --header.
+        let query: Vec<String> = scenario.options["query"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let url = if query.is_empty() {
+            url.to_owned()
+        } else {
+            format!("{url}/?{}", query.join("&"))
+        };
         command
             .arg("connect")
-            .arg(url)
+            .arg(&url)
             .args(["--output", "json", "--no-proxy-env"]);
+        if let Some(headers) = scenario.options["headers"].as_object() {
+            for (name, value) in headers {
+                let header = format!("{name}: {}", value.as_str().unwrap_or_default());
+                command.args(["--header", &header]);
+            }
+        }
         command.args([
             "--transport",
             match transport {

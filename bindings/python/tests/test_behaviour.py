@@ -15,6 +15,7 @@ import asyncio
 import base64
 import json
 import os
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,11 @@ class Run:
         auths = [s["auth"] for s in connects if "auth" in s and "error" not in s]
         self.auth: dict[str, Any] | None = auths[-1] if auths else None
         self.connecting: asyncio.Future[None] | None = None
+        # python-socketio's way: the query in the URL, headers as an argument.
+        options = scenario.get("options", {})
+        query = urllib.parse.urlencode(options.get("query", {}))
+        self.url = f"{server.url}/?{query}" if query else server.url
+        self.headers: dict[str, str] | None = options.get("headers")
 
     async def start_connecting(self) -> None:
         """Starts the one ``connect()`` and yields until it registered its namespaces."""
@@ -128,7 +134,8 @@ class Run:
             return
         self.connecting = asyncio.ensure_future(
             self.client.connect(
-                self.server.url,
+                self.url,
+                headers=self.headers,
                 namespaces=self.accepted,
                 auth=self.auth,
                 transports=self.transports,

@@ -64,6 +64,8 @@ pub struct Scenario {
     pub transports: Vec<Transport>,
     /// Why it does not apply, per language (`rust`, `cli`, `python`, `kotlin`, `swift`).
     pub not_applicable: HashMap<String, String>,
+    /// The client's options: `query` and `headers`, objects of strings (`{}` when none).
+    pub options: Value,
     /// The steps, each a JSON object with an `op`.
     pub steps: Vec<Value>,
 }
@@ -106,6 +108,7 @@ pub fn load_catalogue() -> Vec<Scenario> {
                         .collect()
                 })
                 .unwrap_or_default(),
+            options: s.get("options").cloned().unwrap_or_else(|| json!({})),
             steps: s["steps"].as_array().expect("steps").clone(),
         })
         .collect()

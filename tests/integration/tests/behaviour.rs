@@ -228,6 +228,14 @@ async fn run_scenario(
         Transport::WebSocket => builder.transports(&[TransportKind::WebSocket]),
         Transport::Upgrade => builder,
     };
+    let options = scenario.options.clone();
+    let pairs = |key: &str| options[key].as_object().cloned().unwrap_or_default();
+    let builder = pairs("query").iter().fold(builder, |b, (k, v)| {
+        b.query(k, v.as_str().unwrap_or_default())
+    });
+    let builder = pairs("headers").iter().fold(builder, |b, (k, v)| {
+        b.extra_header(k, v.as_str().unwrap_or_default())
+    });
     let manager = builder.build().map_err(|e| format!("manager: {e}"))?;
     let auths = scenario
         .steps

@@ -40,7 +40,8 @@ struct BehaviourTests {
                 } else {
                     do {
                         try await server.control("clear")
-                        try await BehaviourRun(server: server, transport: transport).run(scenario)
+                        try await BehaviourRun(server: server, transport: transport, options: scenario["options"])
+                            .run(scenario)
                         var used: [String] = []
                         for step in scenario["steps"]?.arrayValue ?? []
                         where step["op"]?.stringValue == "connect" && step["error"] == nil {
@@ -107,14 +108,17 @@ final class BehaviourRun: Sendable {
     private let sockets = Locked<[String: Socket]>([:])
     private let calls = Locked<[String: [JSONValue]]>([:])
 
-    init(server: BehaviourServer, transport: String) throws {
+    init(server: BehaviourServer, transport: String, options: JSONValue?) throws {
         self.server = server
+        let strings = { (key: String) in (options?[key]?.objectValue ?? [:]).compactMapValues(\.stringValue) }
         manager = try Manager(url: server.url, options: ClientOptions {
             switch transport {
             case "P": $0.transports = [.polling]
             case "W": $0.transports = [.websocket]
             default: break
             }
+            $0.query = strings("query")
+            $0.extraHeaders = strings("headers")
         })
     }
 

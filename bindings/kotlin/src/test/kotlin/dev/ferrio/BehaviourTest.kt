@@ -57,7 +57,7 @@ class BehaviourTest {
         }
         try {
             server.control("clear")
-            runBlocking { withTimeout(SCENARIO_WAIT) { Run(server, transport).run(scenario) } }
+            runBlocking { withTimeout(SCENARIO_WAIT) { Run(server, transport, scenario["options"] as? JsonObject).run(scenario) } }
             val connected = scenario.getValue("steps").jsonArray.map { it.jsonObject }
                 .filter { it.string("op") == "connect" && it["error"] == null }.map { it.nsp() }
             for (nsp in connected.distinct()) {
@@ -85,14 +85,18 @@ class BehaviourTest {
     }
 
     /** One scenario over one transport: a manager and its sockets by namespace. */
-    private class Run(private val server: TestServer, transport: String) {
+    private class Run(private val server: TestServer, transport: String, options: JsonObject?) {
         private val manager = Manager(
             server.url,
-            when (transport) {
-                "P" -> ClientOptions(transports = listOf(Transport.POLLING))
-                "W" -> ClientOptions(transports = listOf(Transport.WEBSOCKET))
-                else -> ClientOptions()
-            },
+            ClientOptions(
+                transports = when (transport) {
+                    "P" -> listOf(Transport.POLLING)
+                    "W" -> listOf(Transport.WEBSOCKET)
+                    else -> ClientOptions().transports
+                },
+                query = strings(options?.get("query")),
+                extraHeaders = strings(options?.get("headers")),
+            ),
         )
         private val sockets = mutableMapOf<String, Socket>()
         private val calls = mutableMapOf<String, MutableList<Any?>>()
@@ -248,6 +252,9 @@ class BehaviourTest {
         val SCENARIO_WAIT = 120.seconds
 
         fun JsonObject.string(key: String): String = getValue(key).jsonPrimitive.content
+
+        fun strings(element: JsonElement?): Map<String, String> =
+            (element as? JsonObject)?.mapValues { it.value.jsonPrimitive.content } ?: emptyMap()
 
         fun JsonObject.nsp(): String = (this["nsp"] as? JsonPrimitive)?.content ?: "/"
 
