@@ -101,6 +101,9 @@ proxied_port=$server_port proxied_control=$server_control
 # The behaviour table's own (BehaviourTests: it clears the server's records before each run).
 start_server behaviour '{}'
 behaviour_port=$server_port behaviour_control=$server_control
+# With connection state recovery, for the recovered-session tests.
+start_server recovering '{"connectionStateRecovery":true}'
+recovering_port=$server_port recovering_control=$server_control
 
 # tinyproxy (make test-swift installs it) on a free port, started on the host like the
 # servers (the root shares the host's network): `start_tinyproxy NAME [CONFIG_LINE]` sets
@@ -155,6 +158,7 @@ compile_start=$SECONDS
   FERRIO_TEST_PROXIED_URL="http://127.0.0.1:$proxied_port" FERRIO_TEST_PROXIED_CONTROL="$proxied_control" \
   FERRIO_TEST_PROXY_URL="http://127.0.0.1:$proxy_port" \
   FERRIO_TEST_BEHAVIOUR_URL="http://127.0.0.1:$behaviour_port" FERRIO_TEST_BEHAVIOUR_CONTROL="$behaviour_control" \
+  FERRIO_TEST_RECOVERING_URL="http://127.0.0.1:$recovering_port" FERRIO_TEST_RECOVERING_CONTROL="$recovering_control" \
   FERRIO_TEST_AUTH_PROXY_PORT="$auth_proxy_port" \
   FERRIO_TEST_TLS_URL="https://127.0.0.1:$tls_port" FERRIO_TEST_MTLS_URL="https://127.0.0.1:$mtls_port" \
   FERRIO_TEST_TLS_DIR="$tls_dir" \

@@ -162,6 +162,30 @@ impl Manager {
         })
     }
 
+    /// Skips the remaining reconnection delay and tries now, e.g. from a mobile app's
+    /// network-change callback. Does nothing when no reconnection is pending or once closed.
+    pub async fn reconnect_now(&self) -> Result<(), CallError> {
+        let Some(core) = self.core() else {
+            return Ok(());
+        };
+        on_runtime(async move {
+            core.reconnect_now().await;
+            Ok(())
+        })
+        .await
+    }
+
+    /// `reconnect_now`, blocking the calling thread.
+    pub fn reconnect_now_blocking(&self) -> Result<(), CallError> {
+        let Some(core) = self.core() else {
+            return Ok(());
+        };
+        block_on(async move {
+            core.reconnect_now().await;
+            Ok(())
+        })
+    }
+
     /// Whether `close` was called.
     pub fn is_closed(&self) -> Result<bool, CallError> {
         guard(|| Ok(self.tracker.is_closed()))

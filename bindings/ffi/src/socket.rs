@@ -67,6 +67,12 @@ impl Socket {
         guard(|| Ok(self.core().is_some_and(|core| core.connected())))
     }
 
+    /// Whether connection state recovery restored the previous session (missed events
+    /// replayed, rooms kept) on the last connect; `false` while disconnected.
+    pub fn recovered(&self) -> Result<bool, CallError> {
+        guard(|| Ok(self.core().is_some_and(|core| core.recovered())))
+    }
+
     /// Connects the namespace (opening the connection if needed) and waits for the server.
     /// Emits made before are sent, in order, once connected.
     ///

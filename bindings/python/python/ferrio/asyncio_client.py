@@ -561,6 +561,27 @@ class AsyncClient:
             return None
         return transport_name(self._manager.transport())
 
+    @property
+    def recovered(self) -> bool:
+        """Whether connection state recovery restored the ``/`` namespace's previous session
+        (missed events replayed, rooms kept) on its last connect; ``False`` while
+        disconnected. Read it in the ``connect`` handler after a reconnection."""
+        return self.get_recovered("/")
+
+    def get_recovered(self, namespace: str | None = None) -> bool:
+        """:attr:`recovered` for ``namespace`` (default ``/``)."""
+        state = self._namespaces.get(namespace or "/")
+        return state is not None and state.socket.recovered()
+
+    async def reconnect_now(self) -> None:
+        """Skips the remaining reconnection delay and tries at once, e.g. when the app
+        learns that the network is back. Does nothing when no reconnection is pending."""
+        if self._manager is not None:
+            try:
+                await self._manager.reconnect_now()
+            except Exception as error:
+                raise convert(error) from None
+
     def stats(self) -> ConnectionStats:
         """The connection's statistics now: bytes and packets in and out, reconnections,
         the transport, the age of the last ping and the ack round trips (see

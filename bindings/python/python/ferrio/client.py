@@ -321,6 +321,21 @@ class Client:
         python-socketio's ``transport()``)."""
         return self._client.transport()
 
+    @property
+    def recovered(self) -> bool:
+        """Whether connection state recovery restored the ``/`` namespace's session on its
+        last connect (see :attr:`AsyncClient.recovered`)."""
+        return self._client.recovered
+
+    def get_recovered(self, namespace: str | None = None) -> bool:
+        """:attr:`recovered` for ``namespace`` (default ``/``)."""
+        return self._client.get_recovered(namespace)
+
+    def reconnect_now(self) -> None:
+        """Skips the remaining reconnection delay and tries at once (see
+        :meth:`AsyncClient.reconnect_now`)."""
+        self._wait_for(self._client.reconnect_now())
+
     def stats(self) -> ConnectionStats:
         """The connection's statistics (see :meth:`AsyncClient.stats`)."""
         return self._client.stats()

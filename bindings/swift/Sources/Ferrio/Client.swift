@@ -53,6 +53,12 @@ public final class Client: Sendable {
     /// Whether the socket is connected.
     public var isConnected: Bool { socket.isConnected }
 
+    /// Whether the socket's last connect recovered its session (see ``Socket/recovered``).
+    public var recovered: Bool { socket.recovered }
+
+    /// Skips the remaining reconnection delay (see ``Manager/reconnectNow()``).
+    public func reconnectNow() async { await manager.reconnectNow() }
+
     /// The socket's session id, while connected.
     public var id: String? { socket.id }
 

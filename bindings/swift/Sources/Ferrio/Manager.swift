@@ -95,6 +95,13 @@ public final class Manager: Sendable {
         return ConnectionStats(native)
     }
 
+    /// Skips the remaining reconnection delay and tries at once, e.g. when
+    /// `NWPathMonitor` reports that the network is back. Does nothing when no reconnection
+    /// is pending, or once closed.
+    public func reconnectNow() async {
+        try? await native.reconnectNow()
+    }
+
     /// Whether ``close()`` was called.
     public var isClosed: Bool {
         (try? native.isClosed()) ?? true

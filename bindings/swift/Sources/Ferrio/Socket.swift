@@ -44,6 +44,13 @@ public final class Socket: Sendable {
         (try? native.connected()) ?? false
     }
 
+    /// Whether connection state recovery restored the previous session (missed events
+    /// replayed, rooms kept) on the last connect; `false` while disconnected. Also in
+    /// ``ConnectionStatus/connected(id:recovered:)``.
+    public var recovered: Bool {
+        (try? native.recovered()) ?? false
+    }
+
     // MARK: Connecting
 
     /// Connects the namespace (opening the connection if needed), waits for the server, and

@@ -16,6 +16,8 @@ struct TestServer: Sendable {
     static let restartable = TestServer(environment: "FERRIO_TEST_RESTART")
     /// The server the proxy tests reach only through tinyproxy (`FERRIO_TEST_PROXY_URL`).
     static let proxied = TestServer(environment: "FERRIO_TEST_PROXIED")
+    /// The server with connection state recovery, for the recovered-session tests.
+    static let recovering = TestServer(environment: "FERRIO_TEST_RECOVERING")
 
     private init(environment prefix: String) {
         let environment = ProcessInfo.processInfo.environment

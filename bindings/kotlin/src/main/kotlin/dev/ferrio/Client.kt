@@ -39,6 +39,15 @@ public class Client @JvmOverloads constructor(url: String, options: ClientOption
     /** See [Socket.connected]. */
     public val connected: Boolean get() = socket.connected
 
+    /** See [Socket.recovered]. */
+    public val recovered: Boolean get() = socket.recovered
+
+    /** See [Manager.reconnectNow]. */
+    public suspend fun reconnectNow(): Unit = manager.reconnectNow()
+
+    /** See [Manager.reconnectNowAsync]. */
+    public fun reconnectNowAsync(): CompletableFuture<Void?> = manager.reconnectNowAsync()
+
     /** See [Socket.connect]. */
     public suspend fun connect(): Unit = socket.connect()
 

@@ -6,6 +6,7 @@ import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.flow
 import kotlinx.coroutines.launch
 import kotlinx.serialization.json.JsonObject
+import java.util.concurrent.CompletableFuture
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.atomic.AtomicBoolean
 import java.util.logging.Level
@@ -133,6 +134,22 @@ public class Manager @JvmOverloads constructor(
      * counted until then.
      */
     public fun stats(): ConnectionStats = native { ffi.stats() }.toStats()
+
+    /**
+     * Skips the remaining reconnection delay and tries at once, e.g. from Android's
+     * `ConnectivityManager.NetworkCallback.onAvailable` when the network is back. Does
+     * nothing when no reconnection is pending, or once closed.
+     */
+    public suspend fun reconnectNow() {
+        if (closed.get()) return
+        native { ffi.reconnectNow() }
+    }
+
+    /** [reconnectNow] without coroutines (Java): the future completes once it is asked. */
+    public fun reconnectNowAsync(): CompletableFuture<Void?> = Futures.of {
+        reconnectNow()
+        null
+    }
 
     /** Whether [close] was called. */
     public val isClosed: Boolean get() = closed.get()

@@ -104,6 +104,13 @@ public class Socket internal constructor(
     public val connected: Boolean get() = !isClosed.get() && native { ffi.connected() }
 
     /**
+     * Whether connection state recovery restored the previous session (missed events
+     * replayed, rooms kept) on the last connect; `false` while disconnected. Also on
+     * [SocketEvent.Connected] and [ConnectionState.Connected].
+     */
+    public val recovered: Boolean get() = !isClosed.get() && native { ffi.recovered() }
+
+    /**
      * Connects the namespace (opening the connection if needed) and returns once the server
      * accepted it and the `connect` handlers have run. Emits made before are sent, in order,
      * once connected.
