@@ -230,15 +230,17 @@ impl Socket {
     }
 
     /// Disconnects this namespace (`io client disconnect`); other namespaces stay connected.
-    /// The manager's connection closes when no namespace is left.
+    /// The manager's connection closes when no namespace is left. Returns once the
+    /// connection task has applied it: [`connected`](Self::connected) is `false` from then on.
     pub async fn disconnect(&self) {
-        let _ = self
-            .inner
-            .command_tx
-            .send(Command::Disconnect {
-                namespace: self.inner.namespace.clone(),
-            })
-            .await;
+        let (done, applied) = oneshot::channel();
+        let command = Command::Disconnect {
+            namespace: self.inner.namespace.clone(),
+            done,
+        };
+        if self.inner.command_tx.send(command).await.is_ok() {
+            let _ = applied.await;
+        }
     }
 
     /// Emits `event` with `args`: a tuple for several arguments, `()` for none, anything

@@ -202,11 +202,12 @@ impl Actor {
                     tracing::debug!(%namespace, id, "ack dropped: namespace not connected");
                 }
             }
-            Command::Disconnect { namespace } => {
+            Command::Disconnect { namespace, done } => {
                 let packet = self.namespaces.disconnect(&namespace, Instant::now());
                 self.acks.disconnect(&namespace, &AckError::Disconnected);
                 self.write_packets(packet);
                 self.close_engine_if_unused();
+                let _ = done.send(());
             }
             Command::ReconnectNow => {
                 if let Some(attempt) = self.engine.skip_delay() {

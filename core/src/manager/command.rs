@@ -231,8 +231,11 @@ pub(crate) enum Command {
         id: u64,
         args: Vec<Value>,
     },
-    /// Disconnect one namespace.
-    Disconnect { namespace: Arc<str> },
+    /// Disconnect one namespace; `done` is told once it is applied.
+    Disconnect {
+        namespace: Arc<str>,
+        done: oneshot::Sender<()>,
+    },
     /// Skip the remaining reconnection delay.
     ReconnectNow,
     /// Discard a namespace's offline buffer.

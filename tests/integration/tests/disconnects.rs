@@ -80,6 +80,23 @@ async fn client_disconnect_gives_io_client_disconnect() {
     client.close().await;
 }
 
+async fn a_namespace_disconnect_is_applied_when_it_returns(mode: Mode) {
+    let server = TestServer::start().await;
+    let client = connect(&server, mode).await;
+    let socket = client.socket();
+    socket.disconnect().await;
+    assert!(!socket.connected());
+    assert_eq!(
+        socket.state(),
+        SocketState::Disconnected(DisconnectReason::IoClientDisconnect)
+    );
+    client.close().await;
+}
+per_transport!(
+    a_namespace_disconnect_is_applied_when_it_returns,
+    a_namespace_disconnect_is_applied_when_it_returns
+);
+
 async fn frozen_server_is_detected_by_ping_timeout(mode: Mode) {
     // A pingTimeout of a second: a busy machine must not end the connection (or the
     // upgrade) before the freeze.
