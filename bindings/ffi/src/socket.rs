@@ -14,6 +14,15 @@ use crate::runtime::{block_on, guard, on_runtime};
 use crate::stream::EventStream;
 use crate::tracker::{lock, SocketCell, Tracker};
 
+/// What waits in a socket's offline buffer (emits made while not connected).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct BufferedEmits {
+    /// Buffered emits.
+    pub emits: u64,
+    /// Their size on the wire, in bytes.
+    pub bytes: u64,
+}
+
 /// A namespace on a manager's connection.
 #[derive(uniffi::Object)]
 pub struct Socket {
@@ -71,6 +80,47 @@ impl Socket {
     /// replayed, rooms kept) on the last connect; `false` while disconnected.
     pub fn recovered(&self) -> Result<bool, CallError> {
         guard(|| Ok(self.core().is_some_and(|core| core.recovered())))
+    }
+
+    /// What waits in the offline buffer: emits made while the namespace is not connected
+    /// (before its first connect too), sent in order once it is. Counted as the core takes
+    /// emits in: one just made may show a moment later. Zero once closed.
+    pub fn buffered(&self) -> Result<BufferedEmits, CallError> {
+        guard(|| {
+            Ok(self
+                .core()
+                .map_or(BufferedEmits { emits: 0, bytes: 0 }, |core| {
+                    let buffered = core.buffered();
+                    BufferedEmits {
+                        emits: buffered.emits as u64,
+                        bytes: buffered.bytes as u64,
+                    }
+                }))
+        })
+    }
+
+    /// Discards the offline buffer; the acks of the discarded emits fail with
+    /// [`AckError::Discarded`].
+    pub async fn clear_buffer(&self) -> Result<(), CallError> {
+        let Some(core) = self.core() else {
+            return Ok(());
+        };
+        on_runtime(async move {
+            core.clear_buffer().await;
+            Ok(())
+        })
+        .await
+    }
+
+    /// `clear_buffer`, blocking the calling thread.
+    pub fn clear_buffer_blocking(&self) -> Result<(), CallError> {
+        let Some(core) = self.core() else {
+            return Ok(());
+        };
+        block_on(async move {
+            core.clear_buffer().await;
+            Ok(())
+        })
     }
 
     /// Connects the namespace (opening the connection if needed) and waits for the server.

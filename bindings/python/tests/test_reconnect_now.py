@@ -1,8 +1,11 @@
-"""``reconnect_now()`` skips the reconnection delay; ``recovered`` after a recoverable cut."""
+"""``reconnect_now()`` skips the reconnection delay; ``recovered`` after a recoverable cut;
+the offline buffer counted (``buffered()``) and emptied (``clear_buffer()``)."""
 
 from __future__ import annotations
 
+import asyncio
 import queue
+import time
 from typing import Any
 
 import ferrio
@@ -62,5 +65,75 @@ def test_the_blocking_client_reconnects_now_and_reports_recovery(fresh_server: A
         client.reconnect_now()
         assert connects.get(timeout=10) is True
         assert client.connected
+    finally:
+        client.disconnect()
+
+
+async def buffered_becomes(client: ferrio.AsyncClient, emits: int) -> ferrio.BufferedEmits:
+    """The buffer once it holds ``emits``: the core counts the emits it has taken in."""
+
+    async def poll() -> ferrio.BufferedEmits:
+        while (buffered := await client.buffered()).emits != emits:
+            await asyncio.sleep(0.01)
+        return buffered
+
+    return await asyncio.wait_for(poll(), 10)
+
+
+async def test_emits_while_disconnected_are_counted_and_clearing_drops_them(
+    fresh_server: Any,
+) -> None:
+    server = fresh_server()
+    client = ferrio.AsyncClient(
+        reconnection_delay=3600, reconnection_delay_max=3600, randomization_factor=0
+    )
+    connects = Recorder()
+    disconnects = Recorder()
+    client.on("connect", connects)
+    client.on("disconnect", disconnects)
+    await client.connect(server.url, transports=["websocket"])
+    try:
+        await connects.next()
+        assert await buffered_becomes(client, 0) == ferrio.BufferedEmits(0, 0)
+        await client.emit("closeTransport")
+        assert await disconnects.next() == ("transport close",)
+        for i in range(3):
+            await client.emit("message", ("dropped", i))
+        assert (await buffered_becomes(client, 3)).bytes > 0
+        await client.clear_buffer()
+        assert await buffered_becomes(client, 0) == ferrio.BufferedEmits(0, 0)
+        await client.emit("message", ("kept",))
+        assert (await buffered_becomes(client, 1)).bytes > 0
+        await client.reconnect_now()
+        await connects.next()
+        events = await server.acontrol(
+            "waitForEvent", {"nsp": "/", "event": "message", "count": 1, "timeoutMs": 10000}
+        )
+        assert [e["args"] for e in events["events"]] == [["kept"]]
+    finally:
+        await client.disconnect()
+
+
+def test_the_blocking_client_counts_and_clears_its_buffer(fresh_server: Any) -> None:
+    server = fresh_server()
+    client = ferrio.Client(
+        reconnection_delay=3600, reconnection_delay_max=3600, randomization_factor=0
+    )
+    disconnects: queue.Queue[str] = queue.Queue()
+    client.on("disconnect", lambda reason: disconnects.put(reason))
+    client.connect(server.url, transports=["websocket"])
+    try:
+        client.emit("closeTransport")
+        assert disconnects.get(timeout=10) == "transport close"
+        client.emit("message", ("dropped", 0))
+        client.emit("message", ("dropped", 1))
+        deadline = time.monotonic() + 10
+        while client.buffered().emits != 2:
+            assert time.monotonic() < deadline, "the 2 emits are never counted"
+            time.sleep(0.01)
+        client.clear_buffer()
+        while client.buffered() != ferrio.BufferedEmits(0, 0):
+            assert time.monotonic() < deadline, "the buffer is never emptied"
+            time.sleep(0.01)
     finally:
         client.disconnect()

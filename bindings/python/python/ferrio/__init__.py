@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ._event import Event
 from ._ffi import ferrio_ffi as _native
-from ._stats import AckRoundTrips, ConnectionStats
+from ._stats import AckRoundTrips, BufferedEmits, ConnectionStats
 from .asyncio_client import AsyncClient
 from .client import Client
 from .exceptions import (
@@ -32,6 +32,7 @@ __all__ = [
     "AsyncClient",
     "AsyncClientNamespace",
     "BadNamespaceError",
+    "BufferedEmits",
     "CertificatePinError",
     "Client",
     "ClientNamespace",

@@ -10,6 +10,17 @@ from ._options import transport_name
 
 
 @dataclass(frozen=True)
+class BufferedEmits:
+    """What waits in a namespace's offline buffer (``AsyncClient.buffered()``): the emits
+    made while it is not connected, sent in order once it is."""
+
+    #: Buffered emits.
+    emits: int
+    #: Their size on the wire, in bytes.
+    bytes: int
+
+
+@dataclass(frozen=True)
 class AckRoundTrips:
     """The round trips of this program's emits with an ack (``call``, ``emit`` with a
     callback): from writing the emit to receiving the reply, in seconds.

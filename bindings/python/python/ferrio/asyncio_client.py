@@ -29,7 +29,7 @@ from ._finalise import track
 from ._handlers import RESERVED_EVENTS, Handler, Registered, take
 from ._options import Options, Settings, transport_name
 from ._outbox import Outbox
-from ._stats import ConnectionStats, stats_of
+from ._stats import BufferedEmits, ConnectionStats, stats_of
 from .namespace import AsyncClientNamespace
 
 if TYPE_CHECKING:
@@ -630,6 +630,32 @@ class AsyncClient:
             named = [event, data]
         if self._outbox.add(state.socket, named):
             await self._outbox.flush()
+
+    async def buffered(self, namespace: str | None = None) -> BufferedEmits:
+        """What waits in the offline buffer of ``namespace`` (default ``/``): the emits made
+        while it is not connected, sent in order once it is. Counted as the core takes emits
+        in: one just made may show a moment later."""
+        await self._outbox.flush()
+        state = self._namespaces.get(namespace or "/")
+        if state is None:
+            return BufferedEmits(0, 0)
+        try:
+            native = state.socket.buffered()
+        except Exception as error:
+            raise convert(error) from None
+        return BufferedEmits(int(native.emits), int(native.bytes))
+
+    async def clear_buffer(self, namespace: str | None = None) -> None:
+        """Discards the offline buffer of ``namespace`` (default ``/``): those emits are
+        never sent; the ``call``s among them fail."""
+        await self._outbox.flush()
+        state = self._namespaces.get(namespace or "/")
+        if state is None:
+            return
+        try:
+            await state.socket.clear_buffer()
+        except Exception as error:
+            raise convert(error) from None
 
     async def send(
         self,

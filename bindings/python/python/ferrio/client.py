@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar, overload
 from ._auth import Auth
 from ._handlers import Handler, Registered
 from ._options import Options
-from ._stats import ConnectionStats
+from ._stats import BufferedEmits, ConnectionStats
 from .asyncio_client import AsyncClient
 from .namespace import ClientNamespace
 
@@ -335,6 +335,14 @@ class Client:
         """Skips the remaining reconnection delay and tries at once (see
         :meth:`AsyncClient.reconnect_now`)."""
         self._wait_for(self._client.reconnect_now())
+
+    def buffered(self, namespace: str | None = None) -> BufferedEmits:
+        """What waits in the offline buffer (see :meth:`AsyncClient.buffered`)."""
+        return self._wait_for(self._client.buffered(namespace))
+
+    def clear_buffer(self, namespace: str | None = None) -> None:
+        """Discards the offline buffer (see :meth:`AsyncClient.clear_buffer`)."""
+        self._wait_for(self._client.clear_buffer(namespace))
 
     def stats(self) -> ConnectionStats:
         """The connection's statistics (see :meth:`AsyncClient.stats`)."""

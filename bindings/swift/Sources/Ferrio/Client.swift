@@ -59,6 +59,12 @@ public final class Client: Sendable {
     /// Skips the remaining reconnection delay (see ``Manager/reconnectNow()``).
     public func reconnectNow() async { await manager.reconnectNow() }
 
+    /// The socket's offline buffer (see ``Socket/buffered``).
+    public var buffered: BufferedEmits { socket.buffered }
+
+    /// Discards the socket's offline buffer (see ``Socket/clearBuffer()``).
+    public func clearBuffer() async { await socket.clearBuffer() }
+
     /// The socket's session id, while connected.
     public var id: String? { socket.id }
 

@@ -87,6 +87,24 @@ public final class Socket: Sendable {
         }
     }
 
+    // MARK: Offline buffer
+
+    /// What waits in the offline buffer: the emits made while the namespace is not
+    /// connected, sent in order once it is. Counted as the core takes emits in: one just
+    /// made may show a moment later.
+    public var buffered: BufferedEmits {
+        guard let native = try? native.buffered() else {
+            return BufferedEmits(emits: 0, bytes: 0)
+        }
+        return BufferedEmits(emits: native.emits, bytes: native.bytes)
+    }
+
+    /// Discards the offline buffer: those emits are never sent, and the ``emitWithAck``s
+    /// among them fail.
+    public func clearBuffer() async {
+        try? await native.clearBuffer()
+    }
+
     // MARK: Emitting
 
     /// Sends `event` with `arguments`, each `Encodable` (`Data` anywhere travels as binary).

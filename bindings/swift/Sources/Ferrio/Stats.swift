@@ -1,6 +1,14 @@
 import Foundation
 internal import FerrioUniFFI
 
+/// What waits in a socket's offline buffer (``Socket/buffered``).
+public struct BufferedEmits: Sendable, Hashable {
+    /// Emits made while the namespace was not connected, to be sent once it is.
+    public var emits: UInt64
+    /// Their size on the wire, in bytes.
+    public var bytes: UInt64
+}
+
 /// A snapshot of a manager's connection statistics (``Manager/stats()``), counted since the
 /// manager was made, over every reconnection. Always counted, cheap to read.
 ///

@@ -41,5 +41,51 @@ struct ReconnectNowTests {
             #expect(client.recovered)
         }
     }
+
+    @Test("emits while disconnected are counted, and clearing drops them")
+    func emitsWhileDisconnectedAreCountedAndCleared() async throws {
+        let server = TestServer.recovering
+        try await server.control("clear")
+        let connects = Recorder<String>()
+        let reasons = Recorder<DisconnectReason>()
+        let options = ClientOptions {
+            $0.transports = [.websocket]
+            $0.reconnectionDelay = .seconds(3600)
+            $0.reconnectionDelayMax = .seconds(3600)
+            $0.randomizationFactor = 0
+        }
+        try await withClient(
+            server.url,
+            options: options,
+            prepare: { client in
+                client.socket.on("connect") { _ in connects.record("connect") }
+                client.socket.onDisconnect { reasons.record($0) }
+            }
+        ) { client in
+            _ = try await connects.next()
+            try await until("an empty buffer") { client.buffered.emits == 0 }
+            #expect(client.buffered == BufferedEmits(emits: 0, bytes: 0))
+            try await client.socket.emit("closeTransport")
+            #expect(try await reasons.next() == .transportClose)
+            for i in 0..<3 {
+                try await client.socket.emit("message", "dropped", i)
+            }
+            // The core counts the emits it has taken in: wait for them.
+            try await until("3 buffered emits") { client.buffered.emits == 3 }
+            #expect(client.buffered.bytes > 0)
+            await client.clearBuffer()
+            try await until("an empty buffer") { client.buffered.emits == 0 }
+            #expect(client.buffered == BufferedEmits(emits: 0, bytes: 0))
+            try await client.socket.emit("message", "kept")
+            try await until("1 buffered emit") { client.buffered.emits == 1 }
+            #expect(client.buffered.bytes > 0)
+            await client.reconnectNow()
+            _ = try await connects.next()
+            // The cleared emits would have arrived first: only the one after the clearing did.
+            let events = try await server.control(
+                "waitForEvent", ["nsp": "/", "event": "message", "count": 1, "timeoutMs": 10000])
+            #expect(events["events"]?.arrayValue?.compactMap { $0["args"] } == [["kept"]])
+        }
+    }
 }
 }

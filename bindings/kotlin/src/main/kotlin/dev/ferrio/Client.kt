@@ -48,6 +48,12 @@ public class Client @JvmOverloads constructor(url: String, options: ClientOption
     /** See [Manager.reconnectNowAsync]. */
     public fun reconnectNowAsync(): CompletableFuture<Void?> = manager.reconnectNowAsync()
 
+    /** See [Socket.buffered]. */
+    public suspend fun buffered(): BufferedEmits = socket.buffered()
+
+    /** See [Socket.clearBuffer]. */
+    public suspend fun clearBuffer(): Unit = socket.clearBuffer()
+
     /** See [Socket.connect]. */
     public suspend fun connect(): Unit = socket.connect()
 

@@ -260,6 +260,37 @@ public class Socket internal constructor(
     public fun emitWithAckAsync(event: String, timeout: java.time.Duration, vararg args: Any?): CompletableFuture<List<Any?>> =
         Futures.of { emitWithAck(event, *args, timeout = timeout.toKotlinDuration()) }
 
+    /**
+     * What waits in the offline buffer: the emits made while the namespace is not connected,
+     * sent in order once it is (this socket's pending [emit]s are handed over first). Counted
+     * as the native core takes emits in: one just made may show a moment later.
+     */
+    public suspend fun buffered(): BufferedEmits {
+        if (isClosed.get()) return BufferedEmits(0, 0)
+        flushLogged()
+        val native = native { ffi.buffered() }
+        return BufferedEmits(native.emits.toLong(), native.bytes.toLong())
+    }
+
+    /**
+     * Discards the offline buffer: those emits are never sent, and the [emitWithAck]s among
+     * them fail.
+     */
+    public suspend fun clearBuffer() {
+        if (isClosed.get()) return
+        flushLogged()
+        native { ffi.clearBuffer() }
+    }
+
+    /** [buffered] without coroutines (Java). */
+    public fun bufferedAsync(): CompletableFuture<BufferedEmits> = Futures.of { buffered() }
+
+    /** [clearBuffer] without coroutines (Java): the future completes once it is cleared. */
+    public fun clearBufferAsync(): CompletableFuture<Void?> = Futures.of {
+        clearBuffer()
+        null
+    }
+
     /** Sends the pending emits (waiting for room off the caller's thread), logging errors. */
     private suspend fun flushLogged() {
         if (outbox.isIdle()) return

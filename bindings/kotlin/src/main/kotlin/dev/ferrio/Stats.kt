@@ -4,6 +4,14 @@ import kotlin.time.Duration
 import kotlin.time.Duration.Companion.microseconds
 import dev.ferrio.ffi.ConnectionStats as FfiConnectionStats
 
+/** What waits in a [Socket]'s offline buffer ([Socket.buffered]). */
+public data class BufferedEmits(
+    /** Emits made while the namespace was not connected, to be sent once it is. */
+    val emits: Long,
+    /** Their size on the wire, in bytes. */
+    val bytes: Long,
+)
+
 /**
  * A snapshot of a [Manager]'s connection statistics ([Manager.stats]), counted since the
  * manager was made, over every reconnection. Always counted, cheap to read.

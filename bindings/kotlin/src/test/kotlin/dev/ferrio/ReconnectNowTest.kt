@@ -1,12 +1,18 @@
 package dev.ferrio
 
+import kotlinx.serialization.json.jsonArray
+import kotlinx.serialization.json.jsonObject
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.withTimeout
 import kotlin.time.Duration.Companion.hours
+import kotlin.time.Duration.Companion.milliseconds
+import kotlin.time.Duration.Companion.seconds
 
-/** `reconnectNow()` skips the reconnection delay; `recovered` after a recoverable cut. */
+/** `reconnectNow()` skips the reconnection delay; `recovered` after a recoverable cut; the offline buffer. */
 class ReconnectNowTest {
     private val patient = ClientOptions(
         transports = listOf(Transport.WEBSOCKET),
@@ -61,5 +67,46 @@ class ReconnectNowTest {
                 assertTrue(socket.connected)
             }
         }
+    }
+
+    @Test
+    fun `emits while disconnected are counted and clearing drops them`() = test {
+        TestServer().use { server ->
+            Client(server.url, patient).use { client ->
+                val connects = Recorder()
+                val disconnects = Recorder()
+                client.on("connect", connects)
+                client.on("disconnect", disconnects)
+                client.connect()
+                connects.next()
+                assertEquals(BufferedEmits(0, 0), bufferedBecomes(client, 0))
+                client.emit("closeTransport")
+                assertEquals(listOf("transport close"), disconnects.next())
+                repeat(3) { client.emit("message", "dropped", it) }
+                assertTrue(bufferedBecomes(client, 3).bytes > 0)
+                client.clearBuffer()
+                assertEquals(BufferedEmits(0, 0), bufferedBecomes(client, 0))
+                client.emit("message", "kept")
+                assertTrue(bufferedBecomes(client, 1).bytes > 0)
+                assertEquals(1, client.socket.bufferedAsync().get().emits)
+                client.reconnectNow()
+                connects.next()
+                val events = server.acontrol(
+                    "waitForEvent",
+                    mapOf("nsp" to "/", "event" to "message", "count" to 1, "timeoutMs" to 10000),
+                ).getValue("events").jsonArray
+                assertEquals(listOf(json(listOf("kept"))), events.map { it.jsonObject.getValue("args") })
+            }
+        }
+    }
+
+    /** The buffer once it holds [emits]: the core counts the emits it has taken in. */
+    private suspend fun bufferedBecomes(client: Client, emits: Long): BufferedEmits = withTimeout(10.seconds) {
+        var buffered = client.buffered()
+        while (buffered.emits != emits) {
+            delay(10.milliseconds)
+            buffered = client.buffered()
+        }
+        buffered
     }
 }
