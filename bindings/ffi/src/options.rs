@@ -33,6 +33,33 @@ impl From<ferrio::TransportKind> for Transport {
     }
 }
 
+/// What to do with an emit when the offline buffer is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum BufferPolicy {
+    /// Refuse the new emit with `BufferFull`.
+    Reject,
+    /// Drop the oldest buffered emit (its ack fails with `Discarded`) to make room.
+    DropOldest,
+}
+
+impl From<BufferPolicy> for ferrio::BufferPolicy {
+    fn from(policy: BufferPolicy) -> Self {
+        match policy {
+            BufferPolicy::Reject => ferrio::BufferPolicy::Reject,
+            BufferPolicy::DropOldest => ferrio::BufferPolicy::DropOldest,
+        }
+    }
+}
+
+impl From<ferrio::BufferPolicy> for BufferPolicy {
+    fn from(policy: ferrio::BufferPolicy) -> Self {
+        match policy {
+            ferrio::BufferPolicy::Reject => BufferPolicy::Reject,
+            ferrio::BufferPolicy::DropOldest => BufferPolicy::DropOldest,
+        }
+    }
+}
+
 /// Options of a connection (a manager) and the auth of its sockets.
 ///
 /// The fields that have a default in the core have none here: start from
@@ -109,6 +136,14 @@ pub struct ClientOptions {
     /// directly (false) ([`ferrio::Proxy::Environment`], [`ferrio::Proxy::None`]).
     #[uniffi(default = true)]
     pub proxy_from_environment: bool,
+    /// Emits the offline buffer holds at most while a namespace is not connected
+    /// ([`ferrio::ManagerOptions::max_buffered_emits`]).
+    pub max_buffered_emits: u64,
+    /// Bytes the offline buffer holds at most ([`ferrio::ManagerOptions::max_buffered_bytes`]).
+    pub max_buffered_bytes: u64,
+    /// What a full offline buffer does with a new emit
+    /// ([`ferrio::ManagerOptions::buffer_policy`]).
+    pub buffer_policy: BufferPolicy,
 }
 
 /// The options of a connection to `url` with the core's defaults
@@ -144,6 +179,9 @@ pub fn default_client_options(url: String) -> ClientOptions {
         danger_accept_invalid_certs: defaults.danger_accept_invalid_certs,
         proxy: None,
         proxy_from_environment: defaults.proxy == ferrio::Proxy::Environment,
+        max_buffered_emits: defaults.max_buffered_emits as u64,
+        max_buffered_bytes: defaults.max_buffered_bytes as u64,
+        buffer_policy: defaults.buffer_policy.into(),
     }
 }
 
@@ -206,6 +244,9 @@ impl ClientOptions {
                 (None, true) => ferrio::Proxy::Environment,
                 (None, false) => ferrio::Proxy::None,
             },
+            max_buffered_emits: usize::try_from(self.max_buffered_emits).unwrap_or(usize::MAX),
+            max_buffered_bytes: usize::try_from(self.max_buffered_bytes).unwrap_or(usize::MAX),
+            buffer_policy: self.buffer_policy.into(),
             ..defaults
         })
     }
@@ -268,6 +309,9 @@ mod tests {
         assert_eq!(crossed.ca_certs_pem, core.ca_certs_pem);
         assert_eq!(crossed.compression, core.compression);
         assert_eq!(crossed.fallback_urls, core.fallback_urls);
+        assert_eq!(crossed.max_buffered_emits, core.max_buffered_emits);
+        assert_eq!(crossed.max_buffered_bytes, core.max_buffered_bytes);
+        assert_eq!(crossed.buffer_policy, core.buffer_policy);
         assert_eq!(crossed.certificate_pins, core.certificate_pins);
         assert_eq!(crossed.client_certificate, core.client_certificate);
         assert_eq!(

@@ -8,7 +8,11 @@ import queue
 import time
 from typing import Any
 
+import pytest
+
 import ferrio
+from ferrio._ffi import ferrio_ffi as ffi
+from ferrio._options import Settings
 from recorder import Recorder
 
 
@@ -137,3 +141,48 @@ def test_the_blocking_client_counts_and_clears_its_buffer(fresh_server: Any) -> 
             time.sleep(0.01)
     finally:
         client.disconnect()
+
+
+async def test_a_full_buffer_with_the_reject_policy_refuses_with_buffer_full_error(
+    fresh_server: Any,
+) -> None:
+    server = fresh_server()
+    client = ferrio.AsyncClient(
+        reconnection_delay=3600,
+        reconnection_delay_max=3600,
+        randomization_factor=0,
+        max_buffered_emits=2,
+        buffer_policy="reject",
+    )
+    disconnects = Recorder()
+    client.on("disconnect", disconnects)
+    await client.connect(server.url, transports=["websocket"])
+    try:
+        await client.emit("closeTransport")
+        assert await disconnects.next() == ("transport close",)
+        await client.emit("message", ("kept", 0))
+        await client.emit("message", ("kept", 1))
+        await buffered_becomes(client, 2)
+        with pytest.raises(ferrio.BufferFullError):
+            await client.call("echo", "third")
+        assert (await client.buffered()).emits == 2
+    finally:
+        await client.disconnect()
+
+
+def test_the_buffer_options_default_to_the_core_and_reach_the_native_options() -> None:
+    def native(**given: Any) -> Any:
+        return Settings(**given).options(
+            "", headers=None, auth=None, transports=None, socketio_path=None, wait_timeout=None
+        )
+
+    core = ffi.default_client_options("")
+    defaults = native()
+    assert defaults.max_buffered_emits == core.max_buffered_emits
+    assert defaults.max_buffered_bytes == core.max_buffered_bytes
+    assert defaults.buffer_policy == core.buffer_policy == ffi.BufferPolicy.REJECT
+    given = native(max_buffered_emits=5, max_buffered_bytes=100, buffer_policy="drop_oldest")
+    assert (given.max_buffered_emits, given.max_buffered_bytes) == (5, 100)
+    assert given.buffer_policy == ffi.BufferPolicy.DROP_OLDEST
+    with pytest.raises(ValueError, match="buffer_policy"):
+        Settings(buffer_policy="newest")  # type: ignore[arg-type]

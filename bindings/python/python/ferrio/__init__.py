@@ -11,6 +11,7 @@ from .asyncio_client import AsyncClient
 from .client import Client
 from .exceptions import (
     BadNamespaceError,
+    BufferFullError,
     CertificatePinError,
     ConnectionError,
     ConnectionRefusedError,
@@ -32,6 +33,7 @@ __all__ = [
     "AsyncClient",
     "AsyncClientNamespace",
     "BadNamespaceError",
+    "BufferFullError",
     "BufferedEmits",
     "CertificatePinError",
     "Client",

@@ -45,12 +45,16 @@ def convert(error: BaseException) -> BaseException:
             return exc.DisconnectedError(_message(error))
         if isinstance(error, ffi.AckError.Panic):
             return exc.InternalError(error.detail)
+        if isinstance(error, ffi.AckError.BufferFull):
+            return exc.BufferFullError(_message(error))
         return exc.EmitError(_message(error))
     if isinstance(error, ffi.EmitError):
         if isinstance(error, ffi.EmitError.Closed):
             return exc.DisconnectedError("the client is closed")
         if isinstance(error, ffi.EmitError.Panic):
             return exc.InternalError(error.detail)
+        if isinstance(error, ffi.EmitError.BufferFull):
+            return exc.BufferFullError(_message(error))
         return exc.EmitError(_message(error))
     if isinstance(error, ffi.AckReplyError):
         if isinstance(error, ffi.AckReplyError.Panic):

@@ -6,7 +6,7 @@ import copy
 import json
 import logging
 import sys
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from ._auth import AuthValue
 from ._ffi import ferrio_ffi as ffi
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 _TRANSPORTS = {"polling": ffi.Transport.POLLING, "websocket": ffi.Transport.WEBSOCKET}
+_BUFFER_POLICIES = {"reject": ffi.BufferPolicy.REJECT, "drop_oldest": ffi.BufferPolicy.DROP_OLDEST}
 
 
 def _millis(seconds: float) -> int:
@@ -24,6 +25,8 @@ def _millis(seconds: float) -> int:
 #: Options given as the native field takes them, and options in seconds (native: ms).
 _SAME_UNITS = {
     "compression": "compression",
+    "max_buffered_emits": "max_buffered_emits",
+    "max_buffered_bytes": "max_buffered_bytes",
     "reconnection": "reconnection",
     "randomization_factor": "randomization_factor",
 }
@@ -57,6 +60,9 @@ class Options(TypedDict, total=False):
       certificate for mutual TLS (PEM text or file paths).
     - ``compression``: ask for compressed polling responses (on by default).
     - ``fallback_urls``: servers tried in order when the URL cannot be reached.
+    - ``max_buffered_emits``, ``max_buffered_bytes``: the offline buffer's bounds (emits made
+      while not connected); ``buffer_policy``: ``"reject"`` (the emit raises
+      :class:`BufferFullError`) or ``"drop_oldest"`` when it is full.
     - ``proxy``: the proxy of both transports: ``"http://user:pass@host:port"``
       (CONNECT, or plain proxying of polling to ``http://`` servers),
       ``"socks5h://host:port"`` (the proxy resolves the server's name) or
@@ -80,6 +86,9 @@ class Options(TypedDict, total=False):
     client_cert: str | None
     client_key: str | None
     compression: bool | None
+    max_buffered_emits: int | None
+    max_buffered_bytes: int | None
+    buffer_policy: Literal["reject", "drop_oldest"] | None
     fallback_urls: list[str] | None
     proxy: str | None
     trust_env: bool
@@ -106,6 +115,11 @@ class Settings:
         for name, field in _SECONDS.items():
             if options.get(name) is not None:
                 setattr(base, field, _millis(options[name]))
+        if options.get("buffer_policy") is not None:
+            try:
+                base.buffer_policy = _BUFFER_POLICIES[options["buffer_policy"]]
+            except KeyError:
+                raise ValueError(f"unknown buffer_policy {options['buffer_policy']!r}") from None
         if options.get("fallback_urls") is not None:
             base.fallback_urls = list(options["fallback_urls"])
         if options.get("reconnection_attempts") is not None:

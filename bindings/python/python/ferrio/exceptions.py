@@ -79,5 +79,10 @@ class EmitError(FerrioError):
     """The event could not be sent: reserved name, too large, too many attachments, bad data."""
 
 
+class BufferFullError(EmitError):
+    """The offline buffer is full (``max_buffered_emits`` or ``max_buffered_bytes``) and its
+    ``buffer_policy`` is ``"reject"``: the emit was not buffered."""
+
+
 class InternalError(FerrioError):
     """A bug in ferrio, caught at the native boundary."""

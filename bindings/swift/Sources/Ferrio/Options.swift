@@ -23,6 +23,28 @@ public enum Transport: String, Sendable, Hashable, CaseIterable {
     }
 }
 
+/// What a full offline buffer does with a new emit (``ClientOptions/bufferPolicy``).
+public enum BufferPolicy: Sendable, Hashable, CaseIterable {
+    /// Refuse the new emit with ``FerrioError/bufferFull``.
+    case reject
+    /// Drop the oldest buffered emit (its acknowledgement fails) to make room.
+    case dropOldest
+
+    init(_ native: FerrioUniFFI.BufferPolicy) {
+        switch native {
+        case .reject: self = .reject
+        case .dropOldest: self = .dropOldest
+        }
+    }
+
+    var native: FerrioUniFFI.BufferPolicy {
+        switch self {
+        case .reject: return .reject
+        case .dropOldest: return .dropOldest
+        }
+    }
+}
+
 /// Why a socket was disconnected: the JavaScript client's reasons, as its strings, then the
 /// causes that client folds into them (too large, protocol violation, bad UTF-8, stalled write).
 public enum DisconnectReason: String, Sendable, Hashable {
@@ -137,6 +159,12 @@ public struct ClientOptions: Sendable {
     /// of the native library waits for it; it has the core's `reconnect_hook_timeout` (10 s)
     /// to answer, after which the attempt fails and the next one is scheduled.
     public var beforeReconnect: (@Sendable (Int) async -> ReconnectUpdate)? = nil
+    /// Emits the offline buffer holds at most while a namespace is not connected.
+    public var maxBufferedEmits: UInt64 = CoreDefaults.options.maxBufferedEmits
+    /// Bytes (on the wire) the offline buffer holds at most.
+    public var maxBufferedBytes: UInt64 = CoreDefaults.options.maxBufferedBytes
+    /// What a full offline buffer does with a new emit.
+    public var bufferPolicy: BufferPolicy = BufferPolicy(CoreDefaults.options.bufferPolicy)
 
     public init() {}
 
@@ -169,7 +197,10 @@ public struct ClientOptions: Sendable {
             clientKeyPem: clientKeyPEM,
             dangerAcceptInvalidCerts: insecureTrustAllCertificates,
             proxy: proxy,
-            proxyFromEnvironment: proxyFromEnvironment
+            proxyFromEnvironment: proxyFromEnvironment,
+            maxBufferedEmits: maxBufferedEmits,
+            maxBufferedBytes: maxBufferedBytes,
+            bufferPolicy: bufferPolicy.native
         )
     }
 }

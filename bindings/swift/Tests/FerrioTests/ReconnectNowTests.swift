@@ -87,5 +87,47 @@ struct ReconnectNowTests {
             #expect(events["events"]?.arrayValue?.compactMap { $0["args"] } == [["kept"]])
         }
     }
+
+    @Test("a full buffer with the reject policy refuses with bufferFull")
+    func fullBufferRejects() async throws {
+        let server = TestServer.recovering
+        let connects = Recorder<String>()
+        let reasons = Recorder<DisconnectReason>()
+        let options = ClientOptions {
+            $0.transports = [.websocket]
+            $0.reconnectionDelay = .seconds(3600)
+            $0.reconnectionDelayMax = .seconds(3600)
+            $0.randomizationFactor = 0
+            $0.maxBufferedEmits = 2
+            $0.bufferPolicy = .reject
+        }
+        try await withClient(
+            server.url,
+            options: options,
+            prepare: { client in
+                client.socket.on("connect") { _ in connects.record("connect") }
+                client.socket.onDisconnect { reasons.record($0) }
+            }
+        ) { client in
+            _ = try await connects.next()
+            try await client.socket.emit("closeTransport")
+            #expect(try await reasons.next() == .transportClose)
+            try await client.socket.emit("message", "kept", 0)
+            try await client.socket.emit("message", "kept", 1)
+            try await until("2 buffered emits") { client.buffered.emits == 2 }
+            await #expect(throws: FerrioError.bufferFull) {
+                try await client.socket.emit("message", "refused")
+            }
+            #expect(client.buffered.emits == 2)
+        }
+    }
+
+    @Test("the buffer options default to the core's")
+    func bufferOptionsDefaultToTheCore() {
+        let options = ClientOptions()
+        #expect(options.maxBufferedEmits == CoreDefaults.options.maxBufferedEmits)
+        #expect(options.maxBufferedBytes == CoreDefaults.options.maxBufferedBytes)
+        #expect(options.bufferPolicy == .reject)
+    }
 }
 }

@@ -3,6 +3,7 @@ package dev.ferrio
 import kotlinx.serialization.json.JsonObject
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
+import dev.ferrio.ffi.BufferPolicy as FfiBufferPolicy
 import dev.ferrio.ffi.ClientOptions as FfiClientOptions
 import dev.ferrio.ffi.Transport as FfiTransport
 import dev.ferrio.ffi.defaultClientOptions
@@ -94,6 +95,12 @@ public data class ClientOptions(
      * with the current settings. It has the core's `reconnect_hook_timeout` (10 s) to answer.
      */
     val beforeReconnect: (suspend (attempt: Int) -> ReconnectUpdate)? = null,
+    /** Emits the offline buffer holds at most while a namespace is not connected. */
+    val maxBufferedEmits: Long = CoreDefaults.options.maxBufferedEmits.toLong(),
+    /** Bytes (on the wire) the offline buffer holds at most. */
+    val maxBufferedBytes: Long = CoreDefaults.options.maxBufferedBytes.toLong(),
+    /** What a full offline buffer does with a new emit. */
+    val bufferPolicy: BufferPolicy = CoreDefaults.options.bufferPolicy.toBufferPolicy(),
 ) {
     public companion object {
         /** A builder of options for Java, with `java.time.Duration`s and a `Map` auth. */
@@ -125,7 +132,30 @@ public data class ClientOptions(
         fallbackUrls = fallbackUrls,
         proxy = proxy,
         proxyFromEnvironment = proxyFromEnvironment,
+        maxBufferedEmits = maxBufferedEmits.also { require(it >= 0) }.toULong(),
+        maxBufferedBytes = maxBufferedBytes.also { require(it >= 0) }.toULong(),
+        bufferPolicy = bufferPolicy.toFfi(),
     )
+}
+
+/** What a full offline buffer does with a new emit ([ClientOptions.bufferPolicy]). */
+public enum class BufferPolicy {
+    /** Refuse the new emit: [Socket.emitWithAck] throws [BufferFullException]. */
+    REJECT,
+
+    /** Drop the oldest buffered emit (its acknowledgement fails) to make room. */
+    DROP_OLDEST,
+    ;
+
+    internal fun toFfi(): FfiBufferPolicy = when (this) {
+        REJECT -> FfiBufferPolicy.REJECT
+        DROP_OLDEST -> FfiBufferPolicy.DROP_OLDEST
+    }
+}
+
+private fun FfiBufferPolicy.toBufferPolicy(): BufferPolicy = when (this) {
+    FfiBufferPolicy.REJECT -> BufferPolicy.REJECT
+    FfiBufferPolicy.DROP_OLDEST -> BufferPolicy.DROP_OLDEST
 }
 
 /** The core's defaults, read once through the native library: none is written in Kotlin. */

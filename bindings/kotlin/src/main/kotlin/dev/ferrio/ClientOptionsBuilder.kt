@@ -115,6 +115,18 @@ public class ClientOptionsBuilder internal constructor() {
     public fun beforeReconnect(hook: IntFunction<ReconnectUpdate>?): ClientOptionsBuilder =
         apply { options = options.copy(beforeReconnect = hook?.let { { attempt: Int -> it.apply(attempt) } }) }
 
+    /** See [ClientOptions.maxBufferedEmits]. */
+    public fun maxBufferedEmits(emits: Long): ClientOptionsBuilder =
+        apply { options = options.copy(maxBufferedEmits = emits) }
+
+    /** See [ClientOptions.maxBufferedBytes]. */
+    public fun maxBufferedBytes(bytes: Long): ClientOptionsBuilder =
+        apply { options = options.copy(maxBufferedBytes = bytes) }
+
+    /** See [ClientOptions.bufferPolicy]. */
+    public fun bufferPolicy(policy: BufferPolicy): ClientOptionsBuilder =
+        apply { options = options.copy(bufferPolicy = policy) }
+
     /** The options set so far; the builder can go on being used. */
     public fun build(): ClientOptions = options
 }

@@ -78,7 +78,13 @@ public class ClosedException : FerrioException("the client is closed")
  * An emit or an acknowledgement was refused: a reserved event name, arguments too large or
  * with too many attachments, a full offline buffer, an acknowledgement already sent.
  */
-public class EmitException(message: String) : FerrioException(message)
+public open class EmitException(message: String) : FerrioException(message)
+
+/**
+ * The offline buffer is full ([ClientOptions.maxBufferedEmits], [ClientOptions.maxBufferedBytes])
+ * and its [ClientOptions.bufferPolicy] is [BufferPolicy.REJECT]: the emit was not buffered.
+ */
+public class BufferFullException : EmitException("the offline buffer is full")
 
 /** A bug in ferrio, caught at the native boundary. */
 public class InternalException(message: String) : FerrioException(message)
@@ -119,7 +125,7 @@ internal fun ferrioError(error: Exception): Exception = when (error) {
         is FfiAckException.PayloadTooLarge -> EmitException(tooLarge(error.size, error.max))
         is FfiAckException.TooManyAttachments -> EmitException(tooMany(error.count, error.max))
         is FfiAckException.InvalidArgs -> EmitException("invalid arguments: ${error.detail}")
-        is FfiAckException.BufferFull -> EmitException("the offline buffer is full")
+        is FfiAckException.BufferFull -> BufferFullException()
         is FfiAckException.Panic -> InternalException(error.detail)
     }
     is FfiEmitException -> when (error) {
@@ -128,7 +134,7 @@ internal fun ferrioError(error: Exception): Exception = when (error) {
         is FfiEmitException.PayloadTooLarge -> EmitException(tooLarge(error.size, error.max))
         is FfiEmitException.TooManyAttachments -> EmitException(tooMany(error.count, error.max))
         is FfiEmitException.InvalidArgs -> EmitException("invalid arguments: ${error.detail}")
-        is FfiEmitException.BufferFull -> EmitException("the offline buffer is full")
+        is FfiEmitException.BufferFull -> BufferFullException()
         is FfiEmitException.QueueFull -> EmitException("the outgoing queue is full")
         is FfiEmitException.Panic -> InternalException(error.detail)
     }

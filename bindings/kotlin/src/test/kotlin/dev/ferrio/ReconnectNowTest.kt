@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
+import dev.ferrio.ffi.defaultClientOptions
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.withTimeout
 import kotlin.time.Duration.Companion.hours
@@ -98,6 +99,40 @@ class ReconnectNowTest {
                 assertEquals(listOf(json(listOf("kept"))), events.map { it.jsonObject.getValue("args") })
             }
         }
+    }
+
+    @Test
+    fun `a full buffer with the reject policy refuses with BufferFullException`() = test {
+        TestServer().use { server ->
+            val options = patient.copy(maxBufferedEmits = 2, bufferPolicy = BufferPolicy.REJECT)
+            Client(server.url, options).use { client ->
+                val connects = Recorder()
+                val disconnects = Recorder()
+                client.on("connect", connects)
+                client.on("disconnect", disconnects)
+                client.connect()
+                connects.next()
+                client.emit("closeTransport")
+                assertEquals(listOf("transport close"), disconnects.next())
+                repeat(2) { client.emit("message", "kept", it) }
+                bufferedBecomes(client, 2)
+                val error = runCatching { client.emitWithAck("echo", "third") }.exceptionOrNull()
+                assertTrue(error is BufferFullException, "error: $error")
+                assertEquals(2, client.buffered().emits)
+            }
+        }
+    }
+
+    @Test
+    fun `the buffer options default to the core's`() {
+        val defaults = ClientOptions()
+        val core = defaultClientOptions("")
+        assertEquals(core.maxBufferedEmits.toLong(), defaults.maxBufferedEmits)
+        assertEquals(core.maxBufferedBytes.toLong(), defaults.maxBufferedBytes)
+        assertEquals(BufferPolicy.REJECT, defaults.bufferPolicy)
+        val built = ClientOptions.builder().maxBufferedEmits(5).maxBufferedBytes(100)
+            .bufferPolicy(BufferPolicy.DROP_OLDEST).build()
+        assertEquals(ClientOptions(maxBufferedEmits = 5, maxBufferedBytes = 100, bufferPolicy = BufferPolicy.DROP_OLDEST), built)
     }
 
     /** The buffer once it holds [emits]: the core counts the emits it has taken in. */
