@@ -36,11 +36,24 @@ final class EventHub: Sendable {
         var nextID: UInt64 = 0
         var handlers: [String: [(id: UInt64, handler: EventHandler)]] = [:]
         var anyHandlers: [(id: UInt64, handler: EventHandler)] = []
+        /// The ids of the handlers added with `once`: removed as an event takes them.
+        var once: Set<UInt64> = []
         var subscribers: [UInt64: Subscriber] = [:]
         var statuses: [UInt64: AsyncStream<ConnectionStatus>.Continuation] = [:]
         var counts: [Milestone: Int] = [:]
         var waiters: [UInt64: Waiter] = [:]
         var ended = false
+
+        /// The handlers of `name`; the `once` ones among them are removed as they are taken.
+        mutating func take(_ name: String) -> [(id: UInt64, handler: EventHandler)] {
+            let taken = handlers[name] ?? []
+            if taken.contains(where: { once.contains($0.id) }) {
+                var remaining = once
+                handlers[name]?.removeAll { remaining.remove($0.id) != nil }
+                once = remaining
+            }
+            return taken
+        }
     }
 
     let namespace: String
@@ -67,6 +80,16 @@ final class EventHub: Sendable {
         }
     }
 
+    /// Adds a handler of the next `name` only.
+    func addOnce(_ name: String, _ handler: @escaping EventHandler) -> HandlerID {
+        state.withLock { state in
+            state.nextID += 1
+            state.handlers[name, default: []].append((state.nextID, handler))
+            state.once.insert(state.nextID)
+            return HandlerID(value: state.nextID)
+        }
+    }
+
     /// Adds a handler of every incoming event (not the lifecycle events).
     func addAny(_ handler: @escaping EventHandler) -> HandlerID {
         state.withLock { state in
@@ -82,6 +105,7 @@ final class EventHub: Sendable {
                 state.handlers[name]?.removeAll { $0.id == id.value }
             }
             state.anyHandlers.removeAll { $0.id == id.value }
+            state.once.remove(id.value)
         }
     }
 
@@ -90,7 +114,11 @@ final class EventHub: Sendable {
     }
 
     func removeAll(named name: String) {
-        _ = state.withLock { $0.handlers.removeValue(forKey: name) }
+        state.withLock { state in
+            for removed in state.handlers.removeValue(forKey: name) ?? [] {
+                state.once.remove(removed.id)
+            }
+        }
     }
 
     /// Events (named `name`, or all) from now on, until the socket's manager closes, at most
@@ -248,8 +276,8 @@ final class EventHub: Sendable {
                 namespace: record.namespace, name: record.name, arguments: arguments,
                 responder: record.ack.map(Responder.init))
             let (handlers, subscribers) = state.withLock { state in
-                let own = state.handlers[event.name] ?? []
-                return (state.anyHandlers + (own.isEmpty ? state.handlers["*"] ?? [] : own),
+                let own = state.take(event.name)
+                return (state.anyHandlers + (own.isEmpty ? state.take("*") : own),
                         Array(state.subscribers.values))
             }
             for subscriber in subscribers where subscriber.name == nil || subscriber.name == event.name {
@@ -279,7 +307,7 @@ final class EventHub: Sendable {
     }
 
     private func lifecycle(_ record: EventRecord, _ name: String) async {
-        let handlers = state.withLock { $0.handlers[name] ?? [] }
+        let handlers = state.withLock { $0.take(name) }
         guard !handlers.isEmpty,
             let arguments = try? Arguments(text: record.argsJson, attachments: record.attachments)
         else { return }

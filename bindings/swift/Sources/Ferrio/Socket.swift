@@ -168,6 +168,13 @@ public final class Socket: Sendable {
         hub.add(event, handler)
     }
 
+    /// Calls `handler` with the next `event` only, then removes it (as ``on(_:perform:)``
+    /// otherwise: `"*"` and the lifecycle events too). ``off(_:)`` removes it before then.
+    @discardableResult
+    public func once(_ event: String, perform handler: @escaping EventHandler) -> HandlerID {
+        hub.addOnce(event, handler)
+    }
+
     /// Calls `handler` with the first argument of every `event`, decoded as `type`; events
     /// whose argument does not decode are skipped.
     @discardableResult

@@ -243,6 +243,11 @@ final class BehaviourRun: Sendable {
                 push(record, event.arguments.values)
                 if let reply { try event.acknowledge(with: reply) }
             }
+        case "once":
+            let record = step["record"]?.stringValue ?? ""
+            try socket(step, auths: auths).once(step["event"]?.stringValue ?? "") { [self] event in
+                push(record, event.arguments.values)
+            }
         case "off":
             try socket(step, auths: auths).off(step["event"]?.stringValue ?? "")
         case "on_any":
