@@ -182,21 +182,15 @@ pub(crate) fn has_room(event_tx: &mpsc::Sender<Delivery>, queued: &QueuedBytes) 
 }
 
 #[cfg(test)]
-mod tests {
+/// Helpers of the inbox's tests and of the namespaces' tests.
+pub(crate) mod test_support {
     use tokio::sync::watch;
 
     use super::*;
-    use crate::disconnect::DisconnectReason;
 
-    fn inbox() -> Inbox {
-        Inbox::new("/".into())
-    }
-
-    fn linked(ns: &mut Inbox, capacity: usize) -> mpsc::Receiver<Delivery> {
-        linked_with_bytes(ns, capacity, usize::MAX)
-    }
-
-    fn linked_with_bytes(
+    /// Links `inbox` to a socket whose queue holds `capacity` events and `max_bytes`; its
+    /// receiving end.
+    pub(crate) fn linked_with_bytes(
         ns: &mut Inbox,
         capacity: usize,
         max_bytes: usize,
@@ -214,7 +208,8 @@ mod tests {
         event_rx
     }
 
-    fn chat(n: i64) -> SocketEvent {
+    /// A `chat` event carrying `n`.
+    pub(crate) fn chat(n: i64) -> SocketEvent {
         SocketEvent::Event(crate::Event::new(
             "/".into(),
             "chat".into(),
@@ -223,11 +218,27 @@ mod tests {
         ))
     }
 
-    fn chat_number(event: &SocketEvent) -> Option<i64> {
+    /// The number a [`chat`] event carries.
+    pub(crate) fn chat_number(event: &SocketEvent) -> Option<i64> {
         match event {
             SocketEvent::Event(event) => event.args.first().and_then(crate::Value::as_i64),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{chat, chat_number, linked_with_bytes};
+    use super::*;
+    use crate::disconnect::DisconnectReason;
+
+    fn inbox() -> Inbox {
+        Inbox::new("/".into())
+    }
+
+    fn linked(ns: &mut Inbox, capacity: usize) -> mpsc::Receiver<Delivery> {
+        linked_with_bytes(ns, capacity, usize::MAX)
     }
 
     #[test]

@@ -739,6 +739,7 @@ mod tests {
     use std::sync::atomic::Ordering;
 
     use super::*;
+    use crate::manager::inbox::test_support::{chat, chat_number, linked_with_bytes};
     use tokio::sync::watch;
 
     fn namespace(name: &str) -> Namespace {
@@ -749,44 +750,10 @@ mod tests {
         Namespaces::new(&ManagerOptions::default())
     }
 
-    fn linked_with_bytes(
-        ns: &mut Namespace,
-        capacity: usize,
-        max_bytes: usize,
-    ) -> mpsc::Receiver<Delivery> {
-        let (event_tx, event_rx) = mpsc::channel(capacity);
-        let (state_tx, _) = watch::channel(SocketState::Idle);
-        ns.inbox.set_link(Some(SocketLink {
-            event_tx: Arc::new(event_tx.into()),
-            produced: Default::default(),
-            listened: Arc::new(true.into()),
-            buffer: Default::default(),
-            state_tx: Arc::new(state_tx),
-            queued: Arc::new(QueuedBytes::new(max_bytes)),
-        }));
-        event_rx
-    }
-
-    fn chat(n: i64) -> SocketEvent {
-        SocketEvent::Event(crate::Event::new(
-            "/".into(),
-            "chat".into(),
-            vec![crate::Value::from(n)],
-            None,
-        ))
-    }
-
-    fn chat_number(event: &SocketEvent) -> Option<i64> {
-        match event {
-            SocketEvent::Event(event) => event.args.first().and_then(crate::Value::as_i64),
-            _ => None,
-        }
-    }
-
     #[tokio::test]
     async fn a_queue_full_of_bytes_drops_events_until_taken_then_reports_lag() {
         let mut ns = namespace("/");
-        let mut event_rx = linked_with_bytes(&mut ns, 1024, 4 << 20);
+        let mut event_rx = linked_with_bytes(&mut ns.inbox, 1024, 4 << 20);
         let mut namespaces = table();
         // Two 4 MiB events: the first fills the bound, the second passes nothing.
         ns.inbox.deliver_sized(chat(1), 4 << 20);
