@@ -58,7 +58,7 @@ pub use manager::event::{Event, ManagerEvent, SocketEvent};
 pub use manager_handle::{Manager, ManagerBuilder};
 pub use options::{
     BufferPolicy, ClientCertificate, ManagerOptions, Proxy, ReconnectHook, ReconnectUpdate,
-    SocketOptions, SpkiPin, TransportKind,
+    ServerVersion, SocketOptions, SpkiPin, TransportKind,
 };
 pub use socket::{Ack, BufferedEmits, Socket};
 pub use socketio::RESERVED_EVENTS;

@@ -267,6 +267,16 @@ impl ManagerBuilder {
         self
     }
 
+    /// The Socket.IO version the server speaks (default [`ServerVersion::Detect`]:
+    /// found out on the first connection); see [`ServerVersion`].
+    ///
+    /// [`ServerVersion`]: crate::ServerVersion
+    /// [`ServerVersion::Detect`]: crate::ServerVersion::Detect
+    pub fn server_version(mut self, version: crate::ServerVersion) -> Self {
+        self.options.server_version = version;
+        self
+    }
+
     /// The connect timeout (default 20 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.options.timeout = timeout;

@@ -79,6 +79,31 @@ impl TransportKind {
     }
 }
 
+/// Which Socket.IO server version to speak: [`ManagerOptions::server_version`].
+///
+/// The two protocol generations differ on the wire (who sends the heartbeat, how polling
+/// payloads are framed, how binary travels, how namespaces connect) and a server speaks
+/// only its own, so the client must match it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ServerVersion {
+    /// Find out (the default): the first handshake speaks Engine.IO v4; when the server
+    /// answers as a Socket.IO 2.x server (an Engine.IO v3 polling payload, or a namespace
+    /// reply without a socket id), the client does the handshake again as
+    /// [`ServerVersion::V2`], once, and speaks v2 to this server for every later connection
+    /// of the manager. Costs one extra handshake against a 2.x server, nothing otherwise.
+    #[default]
+    Detect,
+    /// Socket.IO 2.x servers: Engine.IO v3 and Socket.IO protocol v4 (the client sends the
+    /// heartbeat pings, length-prefixed polling payloads with base64 binary, the server
+    /// connects `/` by itself, namespaces get the manager's query and no auth). A server
+    /// that does not speak it is refused with a typed error.
+    V2,
+    /// Socket.IO 3.x and 4.x servers: Engine.IO v4 and Socket.IO protocol v5. A 2.x server
+    /// is refused with [`ConnectError::Rejected`](crate::ConnectError::Rejected) ("the
+    /// server speaks an older Socket.IO protocol").
+    V4,
+}
+
 /// Which proxy the connection goes through: [`ManagerOptions::proxy`]. Both transports
 /// (polling and WebSocket, the upgrade included) follow the same one.
 ///
@@ -123,6 +148,9 @@ pub struct ManagerOptions {
     /// When the first transport cannot be opened, try the next one (JS `tryAllTransports`).
     /// Default true: a blocked WebSocket falls back to polling.
     pub try_all_transports: bool,
+    /// The Socket.IO version the server speaks. Default [`ServerVersion::Detect`]: found out
+    /// on the first connection, with no setting needed for a Socket.IO 2.x server.
+    pub server_version: ServerVersion,
     /// Time allowed for the handshake and for each namespace's CONNECT reply (JS `timeout`).
     /// Default 20 s.
     pub timeout: Duration,
@@ -282,6 +310,7 @@ impl Default for ManagerOptions {
             transports: vec![TransportKind::Polling, TransportKind::WebSocket],
             upgrade: true,
             try_all_transports: true,
+            server_version: ServerVersion::Detect,
             timeout: Duration::from_secs(20),
             ack_timeout: Duration::from_secs(30),
             reconnection: true,
