@@ -34,6 +34,22 @@ tests/server-v2/node_modules/.package-lock.json: tests/server-v2/package-lock.js
 	npm ci --prefix tests/server-v2
 	touch $@
 
+# A python-socketio 4.x server (tests/server-v2-python, its pinned requirements.txt) for the
+# same tests (tests/integration/tests/legacy_python_server.rs): a venv outside the
+# repository, (re)installed only when requirements.txt changed. FERRIO_V2_PYTHON_VENV
+# overrides where it lives (the tests read the same variable).
+FERRIO_V2_PYTHON_VENV ?= $${XDG_CACHE_HOME:-$$HOME/.cache}/ferrio/server-v2-python
+.PHONY: deps-python-v2
+deps-python-v2:
+	@venv="$(FERRIO_V2_PYTHON_VENV)"; \
+	if ! cmp -s tests/server-v2-python/requirements.txt "$$venv/requirements.txt"; then \
+		echo "installing tests/server-v2-python/requirements.txt into $$venv"; \
+		{ test -x "$$venv/bin/python" || python3 -m venv "$$venv"; } && \
+		"$$venv/bin/python" -m pip install --quiet --no-deps -r tests/server-v2-python/requirements.txt && \
+		"$$venv/bin/python" -m pip check && \
+		cp tests/server-v2-python/requirements.txt "$$venv/requirements.txt"; \
+	fi
+
 # The scaled-out deployment of the cluster tests (tests/cluster): redis-server and nginx
 # from Debian's packages, installed when missing; the tests run them by hand on loopback
 # ports, never as services.
@@ -73,7 +89,7 @@ deps-proxies:
 	fi
 
 .PHONY: test-rust
-test-rust: deps-node deps-node-v2 deps-proxies
+test-rust: deps-node deps-node-v2 deps-python-v2 deps-proxies
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo test --workspace

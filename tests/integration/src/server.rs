@@ -110,6 +110,24 @@ impl TestServer {
         .await
     }
 
+    /// Starts a python-socketio 4.x server (`tests/server-v2-python`: Engine.IO v3,
+    /// Socket.IO protocol 4, polling and WebSocket) in the venv of `make deps-python-v2`.
+    /// Only its port is of use: its control channel does nothing.
+    pub async fn start_v2_python() -> TestServer {
+        let python = v2_python();
+        assert!(
+            python.is_file(),
+            "{} is missing: run `make deps-python-v2`",
+            python.display()
+        );
+        TestServer::launch_program(
+            Program::new("server-v2-python/server.py", Vec::new()),
+            json!({}),
+            None,
+        )
+        .await
+    }
+
     async fn launch(config: Value, ca: Option<Arc<TestCa>>) -> TestServer {
         TestServer::launch_program(Program::reference(), config, ca).await
     }
@@ -514,8 +532,17 @@ impl ChildServer {
              repository root first",
             server_dir.join("node_modules").display()
         );
-        let node = std::env::var("FERRIO_NODE").unwrap_or_else(|_| "node".to_owned());
-        let mut child = Command::new(&node)
+        // A Python script is the python-socketio server; every other one runs on Node.
+        let (interpreter, what) = if program.script.ends_with(".py") {
+            (
+                v2_python().display().to_string(),
+                "run `make deps-python-v2`",
+            )
+        } else {
+            let node = std::env::var("FERRIO_NODE").unwrap_or_else(|_| "node".to_owned());
+            (node, "is Node.js installed?")
+        };
+        let mut child = Command::new(&interpreter)
             .arg(server_dir.join("..").join(&program.script))
             .arg(config.to_string())
             .args(&program.extra_args)
@@ -526,9 +553,7 @@ impl ChildServer {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .unwrap_or_else(|error| {
-                panic!("cannot start `{node}` (is Node.js installed?): {error}")
-            });
+            .unwrap_or_else(|error| panic!("cannot start `{interpreter}` ({what}): {error}"));
         let pid = child.id().expect("a running child has an id");
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = child.stdout.take().expect("piped stdout");
@@ -643,6 +668,22 @@ fn server_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("server")
+}
+
+/// The Python of the python-socketio 4.x server's venv: `$FERRIO_V2_PYTHON_VENV/bin/python`,
+/// by default under `${XDG_CACHE_HOME:-$HOME/.cache}/ferrio/server-v2-python` (as the
+/// Makefile's `deps-python-v2` installs it).
+fn v2_python() -> PathBuf {
+    let venv = match std::env::var_os("FERRIO_V2_PYTHON_VENV") {
+        Some(venv) => PathBuf::from(venv),
+        None => std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+            .unwrap_or_default()
+            .join("ferrio")
+            .join("server-v2-python"),
+    };
+    venv.join("bin").join("python")
 }
 
 fn millis(duration: Duration) -> u64 {
