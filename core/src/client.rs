@@ -4,6 +4,7 @@ use std::ops::Deref;
 
 use crate::error::ConnectError;
 use crate::manager_handle::{Manager, ManagerBuilder};
+use crate::options::SocketOptions;
 use crate::socket::Socket;
 use crate::value::{to_value, Value};
 
@@ -42,7 +43,7 @@ impl Client {
     pub fn builder(url: &str) -> ClientBuilder {
         ClientBuilder {
             manager: Manager::builder(url),
-            auth: None,
+            socket: SocketOptions::default(),
         }
     }
 
@@ -70,11 +71,12 @@ impl Deref for Client {
     }
 }
 
-/// Builds a [`Client`]: the [`ManagerBuilder`] options plus the auth payload.
+/// Builds a [`Client`]: the [`ManagerBuilder`] options plus the socket's options (auth,
+/// retries).
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
     manager: ManagerBuilder,
-    auth: Option<Value>,
+    socket: SocketOptions,
 }
 
 impl ClientBuilder {
@@ -90,8 +92,15 @@ impl ClientBuilder {
                 "auth must be a JSON object".into(),
             ));
         }
-        self.auth = Some(value);
+        self.socket.auth = Some(value);
         Ok(self)
+    }
+
+    /// Tries per emit beyond the first, for at-least-once delivery
+    /// ([`SocketOptions::retries`]).
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.socket.retries = retries;
+        self
     }
 
     /// Changes the manager's options.
@@ -105,7 +114,7 @@ impl ClientBuilder {
     /// # Errors
     /// As [`Socket::connect`].
     pub async fn connect(self) -> Result<Client, ConnectError> {
-        let (manager, socket) = self.manager.connect_with_auth(self.auth).await?;
+        let (manager, socket) = self.manager.connect_with(self.socket).await?;
         Ok(Client { manager, socket })
     }
 }

@@ -18,7 +18,6 @@ use crate::options::{
 use crate::socket::Socket;
 use crate::state::EngineState;
 use crate::stats::ConnectionStats;
-use crate::value::Value;
 
 /// One Engine.IO connection to a server, multiplexing namespaces ([`Socket`]s).
 ///
@@ -450,23 +449,17 @@ impl ManagerBuilder {
         Manager::with_options(&self.url, self.options)
     }
 
-    /// Builds the manager and returns it with the socket of the URL's namespace, connected
-    /// with `auth`.
+    /// Builds the manager and returns it with the socket of the URL's namespace, made with
+    /// `options` and connected.
     ///
     /// # Errors
     /// As [`Socket::connect`].
-    pub(crate) async fn connect_with_auth(
+    pub(crate) async fn connect_with(
         self,
-        auth: Option<Value>,
+        options: SocketOptions,
     ) -> Result<(Manager, Socket), ConnectError> {
         let manager = self.build()?;
-        let socket = manager.socket_with(
-            &manager.url_namespace(),
-            SocketOptions {
-                auth,
-                ..SocketOptions::default()
-            },
-        );
+        let socket = manager.socket_with(&manager.url_namespace(), options);
         socket.connect().await?;
         Ok((manager, socket))
     }

@@ -293,29 +293,51 @@ impl Socket {
 
     /// Like [`Socket::try_emit`], with values as arguments. While the namespace is not
     /// connected, a full offline buffer ([`BufferPolicy::Reject`]) refuses the emit with
-    /// [`EmitError::BufferFull`], as far as the last published buffer size tells.
+    /// [`EmitError::BufferFull`], as far as the last published buffer size tells. With
+    /// `retries` ([`SocketOptions::retries`]), the emit joins the at-least-once queue, as
+    /// [`Socket::emit`]'s does.
     ///
     /// # Errors
     /// As [`Socket::try_emit`].
     pub fn try_emit_values(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
+        if self.inner.retries > 0 {
+            let timeout = self.inner.options.ack_timeout;
+            let emit = self.retry_emit(event, args, timeout, None)?;
+            self.check_buffer_room(emit.size)?;
+            return self.try_send(Command::EmitWithRetries(emit));
+        }
         let emit = self.prepare(event, args, None, false)?;
         self.try_send_emit(emit)
     }
 
     /// Hands `emit` to the connection task without waiting.
     fn try_send_emit(&self, emit: OutgoingEmit) -> Result<(), EmitError> {
+        if !emit.volatile && !self.connected() {
+            self.check_buffer_room(emit.size())?;
+        }
+        self.try_send(Command::Emit(emit))
+    }
+
+    /// With [`BufferPolicy::Reject`], refuses an emit of `size` bytes that the offline
+    /// buffer has no room for, as far as the last published buffer size tells.
+    fn check_buffer_room(&self, size: usize) -> Result<(), EmitError> {
         let options = &self.inner.options;
-        if !self.connected() && options.buffer_policy == BufferPolicy::Reject {
+        if options.buffer_policy == BufferPolicy::Reject {
             let buffered = self.buffered();
             if buffered.emits >= options.max_buffered_emits
-                || buffered.bytes + emit.size() > options.max_buffered_bytes
+                || buffered.bytes + size > options.max_buffered_bytes
             {
                 return Err(EmitError::BufferFull);
             }
         }
+        Ok(())
+    }
+
+    /// Hands `command` to the connection task without waiting.
+    fn try_send(&self, command: Command) -> Result<(), EmitError> {
         self.inner
             .command_tx
-            .try_send(Command::Emit(emit))
+            .try_send(command)
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => EmitError::QueueFull,
                 mpsc::error::TrySendError::Closed(_) => EmitError::Closed,
@@ -369,6 +391,30 @@ impl Socket {
             None => self.prepare(event, to_args(args)?, None, true)?,
         };
         self.send_emit(emit).await
+    }
+
+    /// Like [`Socket::emit_volatile`], with values as arguments.
+    ///
+    /// # Errors
+    /// As [`Socket::emit`].
+    pub async fn emit_volatile_values(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+    ) -> Result<(), EmitError> {
+        let emit = self.prepare(event, args, None, true)?;
+        self.send_emit(emit).await
+    }
+
+    /// Like [`Socket::emit_volatile_values`], without waiting: fails with
+    /// [`EmitError::QueueFull`] when the outgoing queue is full (the emit is dropped, as
+    /// a volatile emit may be).
+    ///
+    /// # Errors
+    /// As [`Socket::try_emit`].
+    pub fn try_emit_volatile_values(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
+        let emit = self.prepare(event, args, None, true)?;
+        self.try_send_emit(emit)
     }
 
     /// Emits `event` and waits for the server's acknowledgement, at most the manager's
@@ -470,24 +516,37 @@ impl Socket {
         timeout: Duration,
         reply_tx: Option<oneshot::Sender<AckResult>>,
     ) -> Result<(), EmitError> {
-        let packet = self.event_packet(event, args, None)?;
-        let (text, attachments) = packet.to_text();
-        let size = self.finish(text, attachments, false)?.size();
+        let mut emit = self.retry_emit(event, args, timeout, reply_tx)?;
         let (admission_tx, admission_rx) = oneshot::channel();
-        let emit = RetryEmit {
-            packet,
-            size,
-            retries: self.inner.retries,
-            timeout,
-            reply_tx,
-            admission: Some(admission_tx),
-        };
+        emit.admission = Some(admission_tx);
         self.inner
             .command_tx
             .send(Command::EmitWithRetries(emit))
             .await
             .map_err(|_| EmitError::Closed)?;
         admission_rx.await.unwrap_or(Err(EmitError::Closed))
+    }
+
+    /// The at-least-once emit of `event` with `args`, each try waiting `timeout`;
+    /// `reply_tx` gets the ack or why none came.
+    fn retry_emit(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        timeout: Duration,
+        reply_tx: Option<oneshot::Sender<AckResult>>,
+    ) -> Result<RetryEmit, EmitError> {
+        let packet = self.event_packet(event, args, None)?;
+        let (text, attachments) = packet.to_text();
+        let size = self.finish(text, attachments, false)?.size();
+        Ok(RetryEmit {
+            packet,
+            size,
+            retries: self.inner.retries,
+            timeout,
+            reply_tx,
+            admission: None,
+        })
     }
 
     /// Sends `emit`, an event asking for an ack, and waits for the reply.

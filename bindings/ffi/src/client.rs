@@ -32,7 +32,7 @@ pub fn connect_blocking(options: ClientOptions) -> Result<Arc<Client>, ConnectEr
 }
 
 async fn connect_client(options: ClientOptions) -> Result<Arc<Client>, ConnectError> {
-    let mut builder = ferrio::Client::builder(&options.url);
+    let mut builder = ferrio::Client::builder(&options.url).retries(options.retries);
     if let Some(auth) = options.auth()? {
         builder = builder.auth(&auth)?;
     }

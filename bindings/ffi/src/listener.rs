@@ -3,17 +3,17 @@
 //! connection task).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::error::{CallError, ListenerError};
 use crate::event::EventRecord;
 use crate::runtime::{guard, on_runtime, runtime};
 use crate::stream::MAX_BATCH;
-use crate::tracker::lock;
+use crate::tracker::{lock, SocketCell};
 
 /// Delivery threads alive in the process, for leak tests.
 static LIVE_DELIVERY_THREADS: AtomicUsize = AtomicUsize::new(0);
@@ -33,6 +33,70 @@ pub trait EventListener: Send + Sync {
     fn on_events(&self, batch: Vec<EventRecord>) -> Result<(), ListenerError>;
 }
 
+/// Where a delivery thread takes its batches from.
+pub(crate) enum Source {
+    /// Everything a socket observes.
+    Events(ferrio::EventStream),
+    /// Every event a socket emits.
+    Outgoing(Outgoing),
+}
+
+impl Source {
+    /// Waits for one event, then takes what is queued, up to `max`; empty once ended.
+    async fn next_batch(&mut self, max: usize) -> Vec<ferrio::SocketEvent> {
+        match self {
+            Source::Events(stream) => stream.next_batch(max).await,
+            Source::Outgoing(outgoing) => outgoing.next_batch(max).await,
+        }
+    }
+}
+
+/// The receiving end of a socket's outgoing catch-all (`Socket.subscribe_outgoing`): the
+/// core's listener hands each emitted event over without waiting, into a queue of
+/// [`OUTGOING_CAPACITY`] events. When the foreign listener falls that far behind, further
+/// events are dropped and counted, and the next batch ends with a `Lagged` record of how
+/// many (an emit never waits for a listener).
+pub(crate) struct Outgoing {
+    rx: mpsc::Receiver<ferrio::Event>,
+    dropped: Arc<AtomicU64>,
+}
+
+/// Most outgoing events waiting for a foreign listener: the core's bound on a socket's
+/// queue of events ([`ferrio::ManagerOptions::incoming_capacity`]).
+fn outgoing_capacity() -> usize {
+    ferrio::ManagerOptions::default().incoming_capacity.max(1)
+}
+
+impl Outgoing {
+    /// Registers an outgoing listener on `core`; returns its id and the receiving end.
+    pub(crate) fn listen(core: &ferrio::Socket) -> (ferrio::ListenerId, Self) {
+        let (tx, rx) = mpsc::channel(outgoing_capacity());
+        let dropped = Arc::new(AtomicU64::new(0));
+        let counted = dropped.clone();
+        let id = core.on_any_outgoing(move |event| {
+            if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(event) {
+                if counted.fetch_add(1, Ordering::Relaxed) == 0 {
+                    tracing::warn!("an outgoing listener fell behind: dropping outgoing events");
+                }
+            }
+        });
+        (id, Outgoing { rx, dropped })
+    }
+
+    async fn next_batch(&mut self, max: usize) -> Vec<ferrio::SocketEvent> {
+        let mut events = Vec::with_capacity(max.min(64));
+        if self.rx.recv_many(&mut events, max).await == 0 {
+            return Vec::new();
+        }
+        let mut batch: Vec<_> = events.into_iter().map(ferrio::SocketEvent::Event).collect();
+        let dropped = self.dropped.swap(0, Ordering::Relaxed);
+        if dropped > 0 {
+            batch.push(ferrio::SocketEvent::Lagged(dropped));
+        }
+        batch
+    }
+}
+
 /// One delivery thread: its stop signal, its end and its handle.
 pub(crate) struct Delivery {
     stop_tx: watch::Sender<bool>,
@@ -45,7 +109,7 @@ impl Delivery {
     /// no thread for no stream (a closed socket).
     pub(crate) fn start(
         namespace: String,
-        stream: Option<ferrio::EventStream>,
+        stream: Option<Source>,
         listener: Arc<dyn EventListener>,
         max_batch: u32,
         mut closed_rx: watch::Receiver<bool>,
@@ -143,11 +207,37 @@ impl Drop for Alive {
 #[derive(uniffi::Object)]
 pub struct Subscription {
     delivery: Arc<Delivery>,
+    /// The core listener feeding an outgoing subscription, removed by `cancel`.
+    core_listener: Option<(Arc<SocketCell>, ferrio::ListenerId)>,
 }
 
 impl Subscription {
     pub(crate) fn new(delivery: Arc<Delivery>) -> Self {
-        Subscription { delivery }
+        Subscription {
+            delivery,
+            core_listener: None,
+        }
+    }
+
+    /// A subscription fed by the core listener `id` of the socket in `cell`.
+    pub(crate) fn fed_by(
+        delivery: Arc<Delivery>,
+        cell: Arc<SocketCell>,
+        id: ferrio::ListenerId,
+    ) -> Self {
+        Subscription {
+            delivery,
+            core_listener: Some((cell, id)),
+        }
+    }
+
+    /// Removes the core listener feeding this subscription, if any.
+    fn remove_core_listener(&self) {
+        if let Some((cell, id)) = &self.core_listener {
+            if let Some(core) = lock(cell).as_ref() {
+                core.off(*id);
+            }
+        }
     }
 }
 
@@ -157,6 +247,7 @@ impl Subscription {
     /// most one listener call).
     pub fn cancel(&self) -> Result<(), CallError> {
         guard(|| {
+            self.remove_core_listener();
             self.delivery.stop_blocking();
             Ok(())
         })
@@ -164,6 +255,7 @@ impl Subscription {
 
     /// Stops delivery and waits for the thread to end.
     pub async fn cancel_async(&self) -> Result<(), CallError> {
+        self.remove_core_listener();
         let delivery = self.delivery.clone();
         on_runtime(async move {
             delivery.stop().await;

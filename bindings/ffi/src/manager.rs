@@ -23,6 +23,8 @@ pub struct Manager {
     tracker: Arc<Tracker>,
     ack_timeout: Duration,
     auth_json: Option<String>,
+    /// Tries per emit beyond the first, in every socket made here.
+    retries: u32,
     /// The statistics as `close` left them.
     closed_stats: Arc<Mutex<Option<ConnectionStats>>>,
 }
@@ -32,6 +34,7 @@ impl Manager {
         Manager {
             ack_timeout: Duration::from_millis(options.ack_timeout_ms),
             auth_json: options.auth_json.clone(),
+            retries: options.retries,
             core: Mutex::new(Some(core)),
             tracker: Tracker::new(),
             closed_stats: Arc::default(),
@@ -103,8 +106,9 @@ impl Manager {
     }
 
     /// The socket of `namespace`, with the auth payload `auth_json` (JSON text of an
-    /// object; the options' `auth_json` when `None`). Call `connect` on it. A namespace
-    /// has one core socket: a second call shares it (and its first auth).
+    /// object; the options' `auth_json` when `None`) and the options' `retries`. Call
+    /// `connect` on it. A namespace has one core socket: a second call shares it (and its
+    /// first auth).
     ///
     /// # Errors
     /// [`ConnectError::InvalidOption`] for bad auth, [`ConnectError::Closed`].
@@ -121,7 +125,7 @@ impl Manager {
                 &namespace,
                 ferrio::SocketOptions {
                     auth,
-                    ..Default::default()
+                    retries: self.retries,
                 },
             );
             Ok(self.socket_for(socket))

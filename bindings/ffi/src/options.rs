@@ -144,6 +144,17 @@ pub struct ClientOptions {
     /// What a full offline buffer does with a new emit
     /// ([`ferrio::ManagerOptions::buffer_policy`]).
     pub buffer_policy: BufferPolicy,
+    /// Tries per emit beyond the first, for at-least-once delivery, in every socket made
+    /// with these options (JS `retries`, [`ferrio::SocketOptions::retries`]). With retries,
+    /// every emit of the socket waits in an ordered queue for the server's ack (each try
+    /// `ack_timeout_ms`), so the server must acknowledge them.
+    pub retries: u32,
+    /// The event `Socket.join_room` emits with the room name
+    /// ([`ferrio::ManagerOptions::room_join_event`]).
+    pub room_join_event: String,
+    /// The event `Socket.leave_room` emits with the room name
+    /// ([`ferrio::ManagerOptions::room_leave_event`]).
+    pub room_leave_event: String,
 }
 
 /// The options of a connection to `url` with the core's defaults
@@ -182,6 +193,9 @@ pub fn default_client_options(url: String) -> ClientOptions {
         max_buffered_emits: defaults.max_buffered_emits as u64,
         max_buffered_bytes: defaults.max_buffered_bytes as u64,
         buffer_policy: defaults.buffer_policy.into(),
+        retries: ferrio::SocketOptions::default().retries,
+        room_join_event: defaults.room_join_event,
+        room_leave_event: defaults.room_leave_event,
     }
 }
 
@@ -247,6 +261,8 @@ impl ClientOptions {
             max_buffered_emits: usize::try_from(self.max_buffered_emits).unwrap_or(usize::MAX),
             max_buffered_bytes: usize::try_from(self.max_buffered_bytes).unwrap_or(usize::MAX),
             buffer_policy: self.buffer_policy.into(),
+            room_join_event: self.room_join_event.clone(),
+            room_leave_event: self.room_leave_event.clone(),
             ..defaults
         })
     }
@@ -319,6 +335,21 @@ mod tests {
             core.danger_accept_invalid_certs
         );
         assert_eq!(crossed.proxy, core.proxy);
+        assert_eq!(crossed.room_join_event, core.room_join_event);
+        assert_eq!(crossed.room_leave_event, core.room_leave_event);
+        assert_eq!(options.retries, ferrio::SocketOptions::default().retries);
+    }
+
+    #[test]
+    fn room_events_cross_to_the_core() {
+        let options = ClientOptions {
+            room_join_event: "enter".into(),
+            room_leave_event: "exit".into(),
+            ..default_client_options("http://localhost:3000".into())
+        };
+        let crossed = options.manager_options().expect("valid options");
+        assert_eq!(crossed.room_join_event, "enter");
+        assert_eq!(crossed.room_leave_event, "exit");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::ack::AckRecord;
 use crate::emit_batch::{self, Batch, EmitFailure};
 use crate::error::{AckError, CallError, ConnectError, EmitError};
 use crate::json;
-use crate::listener::{Delivery, EventListener, Subscription};
+use crate::listener::{Delivery, EventListener, Outgoing, Source, Subscription};
 #[cfg(unix)]
 use crate::pipe::EventPipe;
 use crate::runtime::{block_on, guard, on_runtime};
@@ -119,6 +119,56 @@ impl Socket {
         };
         block_on(async move {
             core.clear_buffer().await;
+            Ok(())
+        })
+    }
+
+    /// Joins `room`: emits the join event (the options' `room_join_event`, default `join`)
+    /// with the room name now if connected, else at the next connection, and again after
+    /// every reconnection that did not recover the session (the server forgets rooms
+    /// then). The server decides what joining means: Socket.IO has no room packet.
+    pub async fn join_room(&self, room: String) -> Result<(), CallError> {
+        let Some(core) = self.core() else {
+            return Ok(());
+        };
+        on_runtime(async move {
+            core.join_room(&room).await;
+            Ok(())
+        })
+        .await
+    }
+
+    /// `join_room`, blocking the calling thread.
+    pub fn join_room_blocking(&self, room: String) -> Result<(), CallError> {
+        let Some(core) = self.core() else {
+            return Ok(());
+        };
+        block_on(async move {
+            core.join_room(&room).await;
+            Ok(())
+        })
+    }
+
+    /// Leaves `room`: forgets the intent and emits the leave event (the options'
+    /// `room_leave_event`, default `leave`) when connected.
+    pub async fn leave_room(&self, room: String) -> Result<(), CallError> {
+        let Some(core) = self.core() else {
+            return Ok(());
+        };
+        on_runtime(async move {
+            core.leave_room(&room).await;
+            Ok(())
+        })
+        .await
+    }
+
+    /// `leave_room`, blocking the calling thread.
+    pub fn leave_room_blocking(&self, room: String) -> Result<(), CallError> {
+        let Some(core) = self.core() else {
+            return Ok(());
+        };
+        block_on(async move {
+            core.leave_room(&room).await;
             Ok(())
         })
     }
@@ -258,6 +308,50 @@ impl Socket {
         block_on(emit_queued(core, event, args_json, attachments))
     }
 
+    /// Queues a volatile emit without waiting: sent only if the connection is writable
+    /// now, dropped (never buffered, never retried) otherwise, as the JS client's
+    /// `socket.volatile.emit`. Arguments as `emit`'s.
+    ///
+    /// # Errors
+    /// As `emit` (`QueueFull`: nothing was queued; `emit_volatile_async` waits for room).
+    pub fn emit_volatile(
+        &self,
+        event: String,
+        args_json: String,
+        attachments: Vec<Vec<u8>>,
+    ) -> Result<(), EmitError> {
+        guard(|| {
+            let core = self.core().ok_or(EmitError::Closed)?;
+            let args = json::args_from_json(&args_json, attachments)?;
+            Ok(core.try_emit_volatile_values(&event, args)?)
+        })
+    }
+
+    /// `emit_volatile`, waiting while the outgoing queue is full.
+    ///
+    /// # Errors
+    /// As `emit_volatile`, without `QueueFull`.
+    pub async fn emit_volatile_async(
+        &self,
+        event: String,
+        args_json: String,
+        attachments: Vec<Vec<u8>>,
+    ) -> Result<(), EmitError> {
+        let core = self.core().ok_or(EmitError::Closed)?;
+        on_runtime(emit_volatile(core, event, args_json, attachments)).await
+    }
+
+    /// `emit_volatile_async`, blocking the calling thread.
+    pub fn emit_volatile_blocking(
+        &self,
+        event: String,
+        args_json: String,
+        attachments: Vec<Vec<u8>>,
+    ) -> Result<(), EmitError> {
+        let core = self.core().ok_or(EmitError::Closed)?;
+        block_on(emit_volatile(core, event, args_json, attachments))
+    }
+
     /// Emits and waits for the server's acknowledgement, at most `timeout_ms` (the
     /// manager's `ack_timeout_ms` when `None`).
     ///
@@ -313,7 +407,7 @@ impl Socket {
         guard(|| {
             let delivery = Delivery::start(
                 self.namespace.clone(),
-                self.core().map(|core| core.events()),
+                self.core().map(|core| Source::Events(core.events())),
                 listener,
                 max_batch,
                 self.tracker.closed_rx(),
@@ -323,6 +417,48 @@ impl Socket {
             })?;
             self.tracker.delivery(&delivery);
             Ok(Arc::new(Subscription::new(delivery)))
+        })
+    }
+}
+
+#[uniffi::export]
+impl Socket {
+    /// Calls `listener` with every event this socket emits from now on (the outgoing
+    /// catch-all, JS `onAnyOutgoing`), in the order of the emits, in batches of at most
+    /// `max_batch`, from a delivery thread of its own (as `subscribe`). Emits of every
+    /// kind are reported (plain, volatile, with ack, with retries: once each), as records
+    /// of kind `Event` without `ack`; not the join and leave events of `join_room`.
+    ///
+    /// Bounded: the events wait for the listener in a queue of 1024 (the core's
+    /// `incoming_capacity`); past that, an emit is still sent but not reported, and the
+    /// next batch ends with a `Lagged` record of how many were not (an emit never waits
+    /// for a listener). `cancel` removes it; closing the manager ends it.
+    pub fn subscribe_outgoing(
+        &self,
+        listener: Arc<dyn EventListener>,
+        max_batch: u32,
+    ) -> Result<Arc<Subscription>, CallError> {
+        guard(|| {
+            let fed = self.core().map(|core| Outgoing::listen(&core));
+            let (id, source) = match fed {
+                Some((id, outgoing)) => (Some(id), Some(Source::Outgoing(outgoing))),
+                None => (None, None),
+            };
+            let delivery = Delivery::start(
+                self.namespace.clone(),
+                source,
+                listener,
+                max_batch,
+                self.tracker.closed_rx(),
+            )
+            .map_err(|e| CallError::Resource {
+                detail: format!("could not start a delivery thread: {e}"),
+            })?;
+            self.tracker.delivery(&delivery);
+            Ok(Arc::new(match id {
+                Some(id) => Subscription::fed_by(delivery, self.core.clone(), id),
+                None => Subscription::new(delivery),
+            }))
         })
     }
 }
@@ -362,6 +498,17 @@ async fn emit_queued(
 ) -> Result<(), EmitError> {
     let args = json::args_from_json(&args_json, attachments)?;
     Ok(core.emit_values(&event, args).await?)
+}
+
+/// The emit of `emit_volatile_async` and `emit_volatile_blocking`.
+async fn emit_volatile(
+    core: ferrio::Socket,
+    event: String,
+    args_json: String,
+    attachments: Vec<Vec<u8>>,
+) -> Result<(), EmitError> {
+    let args = json::args_from_json(&args_json, attachments)?;
+    Ok(core.emit_volatile_values(&event, args).await?)
 }
 
 /// The body of `emit_batch_async` and `emit_batch_blocking`.

@@ -29,8 +29,9 @@ impl Socket {
     pub fn try_emit_json(&self, data_json: &str) -> Result<(), EmitError> {
         let data = data_json.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
         let event = event_name(data)?;
-        if self.inner.outgoing_listeners.load(Ordering::Relaxed) > 0 {
-            // Outgoing listeners are handed values: take the general path.
+        if self.inner.retries > 0 || self.inner.outgoing_listeners.load(Ordering::Relaxed) > 0 {
+            // The at-least-once queue keeps values, outgoing listeners are handed values:
+            // take the general path.
             let mut args: Vec<Value> = serde_json::from_str(data).map_err(invalid_json)?;
             args.remove(0);
             return self.try_emit_values(&event, args);

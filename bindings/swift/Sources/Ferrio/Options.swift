@@ -200,7 +200,10 @@ public struct ClientOptions: Sendable {
             proxyFromEnvironment: proxyFromEnvironment,
             maxBufferedEmits: maxBufferedEmits,
             maxBufferedBytes: maxBufferedBytes,
-            bufferPolicy: bufferPolicy.native
+            bufferPolicy: bufferPolicy.native,
+            retries: CoreDefaults.options.retries,
+            roomJoinEvent: CoreDefaults.options.roomJoinEvent,
+            roomLeaveEvent: CoreDefaults.options.roomLeaveEvent
         )
     }
 }

@@ -135,6 +135,9 @@ public data class ClientOptions(
         maxBufferedEmits = maxBufferedEmits.also { require(it >= 0) }.toULong(),
         maxBufferedBytes = maxBufferedBytes.also { require(it >= 0) }.toULong(),
         bufferPolicy = bufferPolicy.toFfi(),
+        retries = CoreDefaults.options.retries,
+        roomJoinEvent = CoreDefaults.options.roomJoinEvent,
+        roomLeaveEvent = CoreDefaults.options.roomLeaveEvent,
     )
 }
 
