@@ -254,6 +254,7 @@ bench: deps-node
 	CARGO_TARGET_DIR="$(CURDIR)/target/bench" cargo build --release --locked --manifest-path benches/rust/Cargo.toml
 	CARGO_TARGET_DIR="$(CURDIR)/target/bench" cargo build --release --locked --manifest-path benches/rust-socketio/Cargo.toml
 	mvn -B -q -f benches/kotlin/pom.xml -Dferrio.profile=release -Dferrio.hostOnly=true -DskipTests package
+	mvn -B -q -f benches/java/pom.xml package
 	FERRIO_BENCH_VENV="$(FERRIO_BENCH_VENV)" python3 benches/run.py $(BENCH_ARGS)
 	python3 benches/report.py
 

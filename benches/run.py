@@ -26,6 +26,7 @@ KOTLIN_JAR = BENCH / "kotlin" / "client" / "target" / "ferrio-bench.jar"
 # JNA searches jna.library.path before the class path: the Kotlin client loads the release
 # cdylib built here, whatever profile's library the package's jar holds.
 KOTLIN_LIB_DIR = ROOT / "target" / "release"
+JAVA_JAR = BENCH / "java" / "target" / "socketio-java-bench.jar"
 
 # client id -> (label, command prefix; the scenario, url and n are appended)
 CLIENTS: dict[str, tuple[str, list[str]]] = {
@@ -48,6 +49,7 @@ CLIENTS: dict[str, tuple[str, list[str]]] = {
         "Ferrio (Kotlin)",
         ["java", f"-Djna.library.path={KOTLIN_LIB_DIR}", "-jar", str(KOTLIN_JAR)],
     ),
+    "socketio_java": ("socket.io-client-java 2.1", ["java", "-jar", str(JAVA_JAR)]),
 }
 
 # Clients run in some scenarios only (the others in all).
@@ -168,6 +170,7 @@ def machine() -> dict:
         "java": (version(["java", "--version"]).splitlines() or ["unknown"])[0],
         "socket.io (server)": npm_version("socket.io", ROOT / "tests" / "server"),
         "socket.io-client": npm_version("socket.io-client", BENCH / "js"),
+        "socket.io-client-java": "2.1.2",
         "python-socketio": version([str(VENV_PY), "-c",
                                     "import importlib.metadata as m; print(m.version('python-socketio'))"]),
         "rust_socketio": "0.6.0",
