@@ -173,6 +173,7 @@ const actions = {
   },
   clear(ctx) {
     ctx.state.received = [];
+    ctx.state.cutOnce.clear();
     return {};
   },
   // Answers once `count` (default 1) events named `event` (in `nsp` if given) were received.

@@ -71,7 +71,7 @@ function common(socket) {
   });
 }
 
-function mainHandlers(socket, nsp) {
+function mainHandlers(socket, nsp, state) {
   let count = 0;
   socket.on("hi", () => socket.emit("hi"));
   socket.on("message", (...args) => socket.emit("message-back", ...splitAck(args)[0]));
@@ -104,6 +104,18 @@ function mainHandlers(socket, nsp) {
   socket.on("count", (ack) => ack?.(count));
   socket.on("disconnectMe", () => socket.disconnect());
   socket.on("closeTransport", () => socket.conn.close());
+  // The first time a key is seen: closes the connection instead of acknowledging (the
+  // client's ack is lost in the cut); afterwards acknowledges with the arguments.
+  socket.on("cutOnce", (...rawArgs) => {
+    const [args, ack] = splitAck(rawArgs);
+    const key = JSON.stringify(args[0] ?? null);
+    if (state.cutOnce.has(key)) {
+      ack?.(...args);
+    } else {
+      state.cutOnce.add(key);
+      socket.conn.close();
+    }
+  });
   socket.on("join", (room, ack) => {
     socket.join(room);
     ack?.(true);
@@ -129,7 +141,7 @@ export function registerNamespaces(io, state) {
   track(main, state);
   main.on("connection", (socket) => {
     common(socket);
-    mainHandlers(socket, main);
+    mainHandlers(socket, main, state);
   });
 
   const custom = io.of("/custom");

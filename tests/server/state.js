@@ -47,6 +47,8 @@ export function createState() {
     changes: new EventEmitter().setMaxListeners(0),
     validToken: "secret",
     received: [],
+    // The keys `cutOnce` has seen (it cuts the connection the first time only).
+    cutOnce: new Set(),
     handshakes: [],
     cookies: [],
     peers: [],

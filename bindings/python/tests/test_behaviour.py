@@ -115,7 +115,8 @@ class Run:
         self.server = server
         self.transports = TRANSPORTS[transport]
         self.records = Records()
-        self.client = ferrio.AsyncClient()
+        options = scenario.get("options", {})
+        self.client = ferrio.AsyncClient(retries=options.get("retries"))
         self.others: list[ferrio.AsyncClient] = []
         connects = [s for s in scenario["steps"] if s["op"] == "connect"]
         self.accepted = list(dict.fromkeys(s["nsp"] for s in connects if "error" not in s))
@@ -123,7 +124,6 @@ class Run:
         self.auth: dict[str, Any] | None = auths[-1] if auths else None
         self.connecting: asyncio.Future[None] | None = None
         # python-socketio's way: the query in the URL, headers as an argument.
-        options = scenario.get("options", {})
         query = urllib.parse.urlencode(options.get("query", {}))
         self.url = f"{server.url}/?{query}" if query else server.url
         self.headers: dict[str, str] | None = options.get("headers")
@@ -188,6 +188,14 @@ class Run:
                         await self.client.emit(step["event"], tuple(to_native(args)), namespace=nsp)
                 else:
                     await self.client.emit(step["event"], tuple(to_native(args)), namespace=nsp)
+        elif op == "emit_volatile":
+            await self.start_connecting()
+            args = tuple(to_native(step["args"]))
+            await self.client.emit(step["event"], args, namespace=nsp, volatile=True)
+        elif op == "join_room":
+            await self.client.join_room(step["room"], namespace=nsp)
+        elif op == "leave_room":
+            await self.client.leave_room(step["room"], namespace=nsp)
         elif op == "emit_ack":
             await self.emit_ack(step, nsp)
         elif op in ("on", "once"):
@@ -198,6 +206,11 @@ class Run:
         elif op == "on_any":
             record = step["record"]
             self.client.on("*", lambda *call: self.records.push(record, list(call)), namespace=nsp)
+        elif op == "on_any_outgoing":
+            record = step["record"]
+            self.client.on_any_outgoing(
+                lambda *call: self.records.push(record, list(call)), namespace=nsp
+            )
         elif op == "expect":
             await self.records.expect(step)
         elif op == "disconnect":

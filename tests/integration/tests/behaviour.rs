@@ -57,6 +57,8 @@ struct Run {
     sockets: HashMap<String, Socket>,
     /// The auth of each namespace, from its `connect` step.
     auths: HashMap<String, Json>,
+    /// The scenario's `retries` option, for every socket.
+    retries: u32,
     records: Records,
 }
 
@@ -66,12 +68,13 @@ impl Run {
         let manager = &self.manager;
         let records = &self.records;
         let auths = &self.auths;
+        let retries = self.retries;
         self.sockets
             .entry(nsp.clone())
             .or_insert_with(|| {
                 let options = SocketOptions {
                     auth: auths.get(&nsp).map(to_value),
-                    ..SocketOptions::default()
+                    retries,
                 };
                 let socket = manager.socket_with(&nsp, options);
                 let disconnects = records.clone();
@@ -135,6 +138,26 @@ impl Run {
                 }
                 Ok(())
             }
+            "emit_volatile" => {
+                let socket = self.socket(step);
+                let event = step["event"]
+                    .as_str()
+                    .ok_or("emit_volatile without event")?;
+                socket
+                    .emit_volatile_values(event, to_args(&step["args"]))
+                    .await
+                    .map_err(|e| format!("emit_volatile {event}: {e}"))
+            }
+            "join_room" | "leave_room" => {
+                let socket = self.socket(step);
+                let room = step["room"].as_str().ok_or("a room step without room")?;
+                if op == "join_room" {
+                    socket.join_room(room).await;
+                } else {
+                    socket.leave_room(room).await;
+                }
+                Ok(())
+            }
             "emit_ack" => {
                 let socket = self.socket(step);
                 let event = step["event"].as_str().ok_or("emit_ack without event")?;
@@ -183,6 +206,17 @@ impl Run {
                 let records = self.records.clone();
                 let record = step["record"].as_str().unwrap_or_default().to_owned();
                 socket.on_any(move |event| {
+                    let mut call = vec![Json::from(event.name.clone())];
+                    call.extend(event.args.iter().map(to_json));
+                    records.push(&record, Json::Array(call));
+                });
+                Ok(())
+            }
+            "on_any_outgoing" => {
+                let socket = self.socket(step);
+                let records = self.records.clone();
+                let record = step["record"].as_str().unwrap_or_default().to_owned();
+                socket.on_any_outgoing(move |event| {
                     let mut call = vec![Json::from(event.name.clone())];
                     call.extend(event.args.iter().map(to_json));
                     records.push(&record, Json::Array(call));
@@ -243,10 +277,14 @@ async fn run_scenario(
         .filter(|step| step["op"] == "connect")
         .filter_map(|step| Some((step["nsp"].as_str()?.to_owned(), step.get("auth")?.clone())))
         .collect();
+    let retries = options["retries"]
+        .as_u64()
+        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
     let mut run = Run {
         manager,
         sockets: HashMap::new(),
         auths,
+        retries,
         records,
     };
     let mut outcome = Ok(());

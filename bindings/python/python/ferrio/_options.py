@@ -29,6 +29,9 @@ _SAME_UNITS = {
     "max_buffered_bytes": "max_buffered_bytes",
     "reconnection": "reconnection",
     "randomization_factor": "randomization_factor",
+    "retries": "retries",
+    "room_join_event": "room_join_event",
+    "room_leave_event": "room_leave_event",
 }
 _SECONDS = {
     "reconnection_delay": "reconnection_delay_ms",
@@ -63,6 +66,13 @@ class Options(TypedDict, total=False):
     - ``max_buffered_emits``, ``max_buffered_bytes``: the offline buffer's bounds (emits made
       while not connected); ``buffer_policy``: ``"reject"`` (the emit raises
       :class:`BufferFullError`) or ``"drop_oldest"`` when it is full.
+    - ``retries`` (the JavaScript client's): tries per emit beyond the first, for
+      at-least-once delivery: every emit then waits in an ordered queue for the server's
+      acknowledgement (``ack_timeout`` per try) and is sent again, after a reconnection
+      if need be, until acknowledged or out of tries; the server must acknowledge every
+      event, and may see one more than once.
+    - ``room_join_event``, ``room_leave_event``: the events :meth:`AsyncClient.join_room`
+      and ``leave_room`` emit with the room name (``"join"``, ``"leave"``).
     - ``proxy``: the proxy of both transports: ``"http://user:pass@host:port"``
       (CONNECT, or plain proxying of polling to ``http://`` servers),
       ``"socks5h://host:port"`` (the proxy resolves the server's name) or
@@ -89,6 +99,9 @@ class Options(TypedDict, total=False):
     max_buffered_emits: int | None
     max_buffered_bytes: int | None
     buffer_policy: Literal["reject", "drop_oldest"] | None
+    retries: int | None
+    room_join_event: str | None
+    room_leave_event: str | None
     fallback_urls: list[str] | None
     proxy: str | None
     trust_env: bool

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -101,6 +102,23 @@ class _Namespace:
         self.connected = asyncio.Event()
         self.failed = asyncio.Event()
         self.disconnected = asyncio.Event()
+        #: The native subscription feeding the namespace's outgoing handler, if any.
+        self.outgoing: ffi.Subscription | None = None
+
+
+class _OutgoingListener(ffi.EventListener):  # type: ignore[misc]  # the generated module is untyped
+    """Hands the batches of a namespace's outgoing events (``Socket.subscribe_outgoing``,
+    called on a native delivery thread) to the client's loop."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, deliver: Callable[[list[ffi.EventRecord]], None]
+    ) -> None:
+        self._loop = loop
+        self._deliver = deliver
+
+    def on_events(self, batch: list[ffi.EventRecord]) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the client is gone
+            self._loop.call_soon_threadsafe(self._deliver, batch)
 
 
 class EventIterator:
@@ -185,6 +203,8 @@ class AsyncClient:
         self._handlers: dict[str, dict[str, Registered]] = {}
         #: Class-based namespaces (``register_namespace``): their ``trigger_event``.
         self._namespace_handlers: dict[str, Registered] = {}
+        #: The outgoing catch-all of each namespace (``on_any_outgoing``).
+        self._outgoing_handlers: dict[str, Registered] = {}
         self._manager: ffi.Manager | None = None
         #: The last manager closed, for ``stats()`` after ``disconnect()``.
         self._closed_manager: ffi.Manager | None = None
@@ -251,6 +271,80 @@ class AsyncClient:
             return
         if handler is None or handlers[event].function == handler:
             del handlers[event]
+
+    @overload
+    def on_any_outgoing(
+        self, handler: None = None, namespace: str | None = None
+    ) -> Callable[[F], F]: ...
+
+    @overload
+    def on_any_outgoing(self, handler: F, namespace: str | None = None) -> F: ...
+
+    def on_any_outgoing(
+        self, handler: F | None = None, namespace: str | None = None
+    ) -> F | Callable[[F], F]:
+        """Registers the outgoing catch-all of ``namespace`` (default ``/``), as the
+        JavaScript client's ``onAnyOutgoing``: ``handler(event, *args)`` is called with
+        every event the client emits there (``emit``, ``call``, volatile emits, each once
+        even when ``retries`` sends it again), in the order they were sent, on the loop
+        like the other handlers. As a decorator: ``@client.on_any_outgoing`` or
+        ``@client.on_any_outgoing(namespace="/admin")``. One per namespace: registering
+        another replaces it.
+
+        The events reach the handler through a queue of 1024: a handler that falls that
+        far behind misses events (the emits are still sent), and a warning says how many
+        were not reported. The join and leave events of :meth:`join_room` are not
+        reported."""
+
+        def register(function: F) -> F:
+            name = namespace or "/"
+            self._outgoing_handlers[name] = Registered(function)
+            state = self._namespaces.get(name)
+            if state is not None and state.outgoing is None:
+                self._subscribe_outgoing(state)
+            return function
+
+        if handler is None:
+            return register
+        return register(handler)
+
+    def off_any_outgoing(self, namespace: str | None = None) -> None:
+        """Removes the outgoing catch-all of ``namespace`` (default ``/``)."""
+        name = namespace or "/"
+        self._outgoing_handlers.pop(name, None)
+        state = self._namespaces.get(name)
+        if state is not None and state.outgoing is not None:
+            subscription, state.outgoing = state.outgoing, None
+            try:
+                subscription.cancel()
+            except Exception as error:
+                raise convert(error) from None
+
+    def _subscribe_outgoing(self, state: _Namespace) -> None:
+        """Feeds ``state``'s outgoing events to its outgoing catch-all."""
+        assert self._loop is not None
+        deliver = functools.partial(self._dispatch_outgoing, state.name)
+        try:
+            state.outgoing = state.socket.subscribe_outgoing(
+                _OutgoingListener(self._loop, deliver), PULL_BATCH
+            )
+        except Exception as error:
+            raise convert(error) from None
+
+    def _dispatch_outgoing(self, namespace: str, batch: list[ffi.EventRecord]) -> None:
+        handler = self._outgoing_handlers.get(namespace)
+        if handler is None:
+            return
+        for record in batch:
+            if record.kind == ffi.EventKind.LAGGED:
+                logger.warning(
+                    "%s: %d emits not shown to the outgoing handler (too slow)",
+                    namespace,
+                    record.dropped,
+                )
+                continue
+            args = _codec.decode(record.args_json, record.attachments)
+            self._run(handler, [record.name, *args], None)
 
     def register_namespace(self, namespace_handler: AsyncClientNamespace) -> None:
         """Registers a class-based namespace (see :class:`ferrio.AsyncClientNamespace`):
@@ -386,9 +480,15 @@ class AsyncClient:
                 pipe.close()
             else:
                 self._loop.add_reader(state.call_fd, self._on_reply, state)
-                return state
+                return self._outgoing_of(state)
         state = _Namespace(socket.namespace(), socket, socket.events(), None)
         state.task = self._loop.create_task(self._pull(state))
+        return self._outgoing_of(state)
+
+    def _outgoing_of(self, state: _Namespace) -> _Namespace:
+        """``state``, its outgoing catch-all subscribed when it has one."""
+        if state.name in self._outgoing_handlers:
+            self._subscribe_outgoing(state)
         return state
 
     async def _connect_namespace(self, state: _Namespace, retry: bool) -> None:
@@ -604,6 +704,8 @@ class AsyncClient:
         data: Any = None,
         namespace: str | None = None,
         callback: Callable[..., Any] | None = None,
+        *,
+        volatile: bool = False,
     ) -> None:
         """Sends ``event`` with ``data`` (a tuple for several arguments; ``bytes`` anywhere
         travel as binary). Buffered while the namespace is (re)connecting.
@@ -611,11 +713,21 @@ class AsyncClient:
         Emits of one loop iteration cross to the native layer together; an error found
         there (e.g. too many attachments) is raised by the emit that flushes, or logged.
         With ``callback``, it is called with the server's acknowledgement values.
+
+        ``volatile=True`` (Ferrio's, as the JavaScript client's ``socket.volatile.emit``):
+        sent only if the connection can take it now, else dropped, never buffered nor
+        retried (e.g. a position that is worthless once stale); also dropped when the
+        native outgoing queue is full. Not with ``callback``.
         """
         # The hot path of emit-heavy code: lookups inlined, one C encoder call.
         state = self._namespaces.get(namespace or "/")
         if state is None or event in RESERVED_EVENTS:
             state = self._namespace(namespace, event)  # raises the right error
+        if volatile:
+            if callback is not None:
+                raise ValueError("a volatile emit cannot ask for an acknowledgement")
+            await self._emit_volatile(state, event, data)
+            return
         if callback is not None:
             task = asyncio.get_running_loop().create_task(
                 self._call_back(state, event, data, callback)
@@ -630,6 +742,45 @@ class AsyncClient:
             named = [event, data]
         if self._outbox.add(state.socket, named):
             await self._outbox.flush()
+
+    async def _emit_volatile(self, state: _Namespace, event: str, data: Any) -> None:
+        """The volatile emit of ``event``, after the emits pending before it."""
+        if self._outbox.pending:
+            await self._outbox.flush()
+        text, attachments = _codec.encode(_codec.args_of(data))
+        try:
+            state.socket.emit_volatile(event, text, attachments)
+        except ffi.EmitError.QueueFull:
+            logger.debug("volatile emit %r dropped: the outgoing queue is full", event)
+        except Exception as error:
+            raise convert(error) from None
+
+    async def join_room(self, room: str, namespace: str | None = None) -> None:
+        """Joins ``room`` in ``namespace`` (default ``/``), Ferrio's room intent: emits the
+        join event (``room_join_event``, default ``"join"``) with the room name now, and
+        again after every reconnection that did not recover the session (the server
+        forgot its rooms then), until :meth:`leave_room`. The server decides what joining
+        means: Socket.IO has no room packet, the server's ``join`` handler calls
+        ``socket.join(room)``. Raises :class:`ferrio.BadNamespaceError` for a namespace
+        that is not connected."""
+        state = self._namespace(namespace, "join_room")
+        if self._outbox.pending:
+            await self._outbox.flush()
+        try:
+            await state.socket.join_room(room)
+        except Exception as error:
+            raise convert(error) from None
+
+    async def leave_room(self, room: str, namespace: str | None = None) -> None:
+        """Leaves ``room``: forgets the intent (see :meth:`join_room`) and emits the leave
+        event (``room_leave_event``, default ``"leave"``) when connected."""
+        state = self._namespace(namespace, "leave_room")
+        if self._outbox.pending:
+            await self._outbox.flush()
+        try:
+            await state.socket.leave_room(room)
+        except Exception as error:
+            raise convert(error) from None
 
     async def buffered(self, namespace: str | None = None) -> BufferedEmits:
         """What waits in the offline buffer of ``namespace`` (default ``/``): the emits made

@@ -152,6 +152,45 @@ class Client:
             self._client.off(event, None, namespace)
 
     @overload
+    def on_any_outgoing(
+        self, handler: None = None, namespace: str | None = None
+    ) -> Callable[[F], F]: ...
+
+    @overload
+    def on_any_outgoing(self, handler: F, namespace: str | None = None) -> F: ...
+
+    def on_any_outgoing(
+        self, handler: F | None = None, namespace: str | None = None
+    ) -> F | Callable[[F], F]:
+        """Registers the outgoing catch-all of ``namespace``: ``handler(event, *args)`` with
+        every event the client emits there, in order, on the handler thread (see
+        :meth:`AsyncClient.on_any_outgoing`)."""
+
+        def register(function: F) -> F:
+            self._call_on_loop(
+                self._client.on_any_outgoing, self._on_handler_thread(function), namespace
+            )
+            return function
+
+        return register if handler is None else register(handler)
+
+    def off_any_outgoing(self, namespace: str | None = None) -> None:
+        """Removes the outgoing catch-all of ``namespace`` (default ``/``)."""
+        self._call_on_loop(self._client.off_any_outgoing, namespace)
+
+    def _call_on_loop(self, function: Callable[..., Any], *args: Any) -> None:
+        """Calls ``function(*args)`` on the client's loop (where the async client's state
+        lives) and waits for it; in place before the loop runs or on it."""
+        if self._loop is None or threading.current_thread() is self._loop_thread:
+            function(*args)
+            return
+
+        async def call() -> None:
+            function(*args)
+
+        self._wait_for(call())
+
+    @overload
     def event(self, handler: F) -> F: ...
 
     @overload
@@ -266,13 +305,26 @@ class Client:
         data: Any = None,
         namespace: str | None = None,
         callback: Callable[..., Any] | None = None,
+        *,
+        volatile: bool = False,
     ) -> None:
         """Sends ``event`` with ``data`` (a tuple for several arguments; ``bytes`` travel
         as binary); buffered while the namespace reconnects. ``callback`` is called with
-        the server's acknowledgement values, on the handler thread. Raises
-        :class:`ferrio.BadNamespaceError` for a namespace that is not connected."""
+        the server's acknowledgement values, on the handler thread. ``volatile=True``:
+        dropped, not buffered, when the connection cannot take it now (see
+        :meth:`AsyncClient.emit`). Raises :class:`ferrio.BadNamespaceError` for a
+        namespace that is not connected."""
         on_thread = None if callback is None else self._on_handler_thread(callback)
-        self._wait_for(self._client.emit(event, data, namespace, on_thread))
+        self._wait_for(self._client.emit(event, data, namespace, on_thread, volatile=volatile))
+
+    def join_room(self, room: str, namespace: str | None = None) -> None:
+        """Joins ``room``, again after every reconnection that did not recover the session
+        (see :meth:`AsyncClient.join_room`)."""
+        self._wait_for(self._client.join_room(room, namespace))
+
+    def leave_room(self, room: str, namespace: str | None = None) -> None:
+        """Leaves ``room`` (see :meth:`AsyncClient.leave_room`)."""
+        self._wait_for(self._client.leave_room(room, namespace))
 
     def send(
         self,

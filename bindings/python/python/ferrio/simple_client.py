@@ -93,11 +93,21 @@ class SimpleClient:
             raise exc.EmitError(f"{event!r} is a reserved event name")
         return self._socket
 
-    def emit(self, event: str, data: Any = None) -> None:
+    def emit(self, event: str, data: Any = None, *, volatile: bool = False) -> None:
         """Sends ``event`` with ``data`` (a tuple for several arguments; ``bytes`` travel as
-        binary). Waits only while the outgoing queue is full."""
+        binary). Waits only while the outgoing queue is full. ``volatile=True``: dropped,
+        not buffered, when the connection cannot take it now (or the queue is full), as
+        the JavaScript client's ``socket.volatile.emit``."""
         socket = self._ready(event)
         text, attachments = _codec.encode(_codec.args_of(data))
+        if volatile:
+            try:
+                socket.emit_volatile(event, text, attachments)
+            except ffi.EmitError.QueueFull:
+                pass
+            except Exception as error:
+                raise convert(error) from None
+            return
         try:
             socket.emit(event, text, attachments)
         except ffi.EmitError.QueueFull:
@@ -119,6 +129,23 @@ class SimpleClient:
         except Exception as error:
             raise convert(error) from None
         return _codec.unpack(_codec.decode(ack.args_json, ack.attachments))
+
+    def join_room(self, room: str) -> None:
+        """Joins ``room``, again after every reconnection that did not recover the session
+        (see :meth:`AsyncClient.join_room`)."""
+        socket = self._ready("join_room")
+        try:
+            socket.join_room_blocking(room)
+        except Exception as error:
+            raise convert(error) from None
+
+    def leave_room(self, room: str) -> None:
+        """Leaves ``room`` (see :meth:`AsyncClient.leave_room`)."""
+        socket = self._ready("leave_room")
+        try:
+            socket.leave_room_blocking(room)
+        except Exception as error:
+            raise convert(error) from None
 
     def receive(self, timeout: float | None = None) -> list[Any]:
         """The next event from the server as ``[event, *args]``; raises
