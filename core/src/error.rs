@@ -64,11 +64,18 @@ pub enum TransportError {
     /// The server's handshake was not what Engine.IO v4 expects.
     #[error("unexpected handshake: {0}")]
     Handshake(String),
-    /// The server answered the handshake in Engine.IO v3 (Socket.IO 2.x), which this
-    /// client does not speak: reported as the refusal
-    /// `the server speaks an older Socket.IO protocol`, not retried.
+    /// The server answered the handshake in Engine.IO v3 (Socket.IO 2.x) while the client
+    /// was set to speak v4 only (`ServerVersion::V4`): reported as the refusal
+    /// `the server speaks an older Socket.IO protocol`, not retried. (With the default
+    /// `ServerVersion::Detect` the client speaks v3 to such a server instead.)
     #[error("the server speaks an older Engine.IO protocol (v3: a Socket.IO 2.x server)")]
     OlderProtocol,
+    /// The client was set to speak Socket.IO 2.x (`ServerVersion::V2`, Engine.IO v3) and
+    /// the server refused the version (a Socket.IO 3.x or 4.x server, which answers an
+    /// Engine.IO v3 handshake with HTTP 400): reported as a refusal, not retried. The
+    /// server's message follows.
+    #[error("the server does not speak Engine.IO v3 (not a Socket.IO 2.x server): {0}")]
+    NewerProtocol(String),
     /// The server broke the WebSocket protocol (RFC 6455): a bad frame, a reserved opcode,
     /// a fragment out of place.
     #[error("the server broke the WebSocket protocol: {0}")]
@@ -164,6 +171,7 @@ impl TransportError {
             | Self::PinMismatch { .. }
             | Self::Handshake(_)
             | Self::OlderProtocol
+            | Self::NewerProtocol(_)
             | Self::Proxy(_) => DisconnectReason::TransportError,
         }
     }

@@ -1,5 +1,5 @@
-//! Engine.IO v4: packet codecs (pure), the transports that carry them, and the session
-//! that drives the transports.
+//! Engine.IO v4, and v3 for Socket.IO 2.x servers: packet codecs (pure), the transports
+//! that carry them, and the session that drives the transports.
 
 pub mod handshake;
 mod heartbeat;
@@ -7,6 +7,7 @@ pub mod packet;
 pub mod payload;
 pub(crate) mod session;
 pub(crate) mod transport;
+pub(crate) mod version;
 
 pub use handshake::Handshake;
 pub use packet::{EngineDecodeError, EnginePacket};

@@ -69,6 +69,10 @@ pub enum EngineDecodeError {
     /// A `b` packet is not valid standard base64.
     #[error("bad base64 in binary packet: {0}")]
     BadBase64(#[source] base64::DecodeError),
+    /// An Engine.IO v3 polling payload's length prefix (`<length>:`) is missing, not a
+    /// number, or does not match the packet that follows.
+    #[error("bad length prefix in an Engine.IO v3 payload")]
+    BadLength,
     /// A polling payload holds more packets than
     /// [`ManagerOptions::max_payload_packets`](crate::ManagerOptions::max_payload_packets)
     /// allows; none of them is used.
@@ -128,6 +132,36 @@ impl EnginePacket {
             _ => Err(EngineDecodeError::UnknownType(
                 text.chars().next().unwrap_or('\u{fffd}'),
             )),
+        }
+    }
+
+    /// Decodes one Engine.IO v3 text packet: as [`EnginePacket::decode_text`], except that
+    /// binary is written `b4<base64>` (the `b`, then the type of the packet it carries).
+    ///
+    /// # Errors
+    /// As [`EnginePacket::decode_text`].
+    pub(crate) fn decode_text_v3(text: &str) -> Result<EnginePacket, EngineDecodeError> {
+        match text.strip_prefix('b') {
+            Some(rest) => match rest.strip_prefix('4') {
+                Some(data) => BASE64
+                    .decode(data)
+                    .map(|b| EnginePacket::Binary(Bytes::from(b)))
+                    .map_err(EngineDecodeError::BadBase64),
+                None => Err(EngineDecodeError::UnknownType('b')),
+            },
+            None => Self::decode_text(text),
+        }
+    }
+
+    /// Appends the Engine.IO v3 text form of this packet to `out`: as
+    /// [`EnginePacket::encode_text`], binary as `b4<base64>`.
+    pub(crate) fn encode_text_v3(&self, out: &mut String) {
+        match self {
+            EnginePacket::Binary(bytes) => {
+                out.push_str("b4");
+                BASE64.encode_string(bytes, out);
+            }
+            other => other.encode_text(out),
         }
     }
 

@@ -1,9 +1,25 @@
-//! HTTP long-polling payloads: packets joined by the record separator `\x1e`.
+//! HTTP long-polling payloads: in Engine.IO v4 packets joined by the record separator
+//! `\x1e`; in Engine.IO v3 (Socket.IO 2.x servers) each packet prefixed by its length,
+//! `<length>:<packet>`, binary as `b4<base64>`.
+
+use std::fmt::Write as _;
 
 use super::packet::{EngineDecodeError, EnginePacket};
 
 /// The separator between the packets of a payload.
 pub const SEPARATOR: char = '\u{1e}';
+
+/// How the packets of a polling payload are framed: the payload codec of a protocol
+/// version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// Engine.IO v4: joined by [`SEPARATOR`], binary as `b<base64>`.
+    Separated,
+    /// Engine.IO v3: each packet as `<length>:<packet>`, the length in UTF-16 code units
+    /// (a JavaScript string's length: a character outside the BMP counts 2), binary as
+    /// `b4<base64>`.
+    LengthPrefixed,
+}
 
 /// Decodes a polling payload (a GET response body) into its packets, in order.
 ///
@@ -45,6 +61,7 @@ pub fn decode_payload(body: &str) -> Result<Vec<EnginePacket>, EngineDecodeError
 #[derive(Debug)]
 pub struct Payload {
     body: String,
+    framing: Framing,
     /// The body's length as received.
     size: usize,
     /// Where the next packet starts; `None` once every packet was taken (or one failed).
@@ -60,11 +77,40 @@ impl Payload {
     /// [`EngineDecodeError::EmptyPayload`] for an empty body,
     /// [`EngineDecodeError::TooManyPackets`] when it holds more than `max_packets`.
     pub fn new(body: String, max_packets: usize) -> Result<Self, EngineDecodeError> {
+        Self::framed(body, max_packets, Framing::Separated)
+    }
+
+    /// Takes a GET response body in `framing` holding at most `max_packets` packets.
+    ///
+    /// # Errors
+    /// As [`Payload::new`]; for [`Framing::LengthPrefixed`] also
+    /// [`EngineDecodeError::BadLength`] when a length prefix does not frame a packet.
+    pub(crate) fn framed(
+        body: String,
+        max_packets: usize,
+        framing: Framing,
+    ) -> Result<Self, EngineDecodeError> {
         if body.is_empty() {
             return Err(EngineDecodeError::EmptyPayload);
         }
-        let separator = SEPARATOR as u8;
-        let count = body.bytes().filter(|&b| b == separator).count() + 1;
+        let count = match framing {
+            Framing::Separated => {
+                let separator = SEPARATOR as u8;
+                body.bytes().filter(|&b| b == separator).count() + 1
+            }
+            Framing::LengthPrefixed => {
+                let mut count = 0;
+                let mut start = 0;
+                while start < body.len() {
+                    start = length_prefixed(&body, start)?.1;
+                    count += 1;
+                    if count > max_packets {
+                        break;
+                    }
+                }
+                count
+            }
+        };
         if count > max_packets {
             return Err(EngineDecodeError::TooManyPackets {
                 count,
@@ -74,6 +120,7 @@ impl Payload {
         Ok(Self {
             size: body.len(),
             body,
+            framing,
             next: Some(0),
             left: count,
         })
@@ -84,6 +131,18 @@ impl Payload {
     pub fn is_engine_io_v3(&self) -> bool {
         let digits = self.body.bytes().take_while(u8::is_ascii_digit).count();
         digits > 0 && self.body.as_bytes().get(digits) == Some(&b':')
+    }
+
+    /// The same body, untaken, decoded in `framing` instead (a v4 handshake answered in
+    /// v3's framing); its packets were counted already, as bytes were.
+    ///
+    /// # Errors
+    /// As [`Payload::framed`]; [`EngineDecodeError::EmptyPayload`] once a packet was taken.
+    pub(crate) fn reframed(self, framing: Framing) -> Result<Self, EngineDecodeError> {
+        if self.next != Some(0) {
+            return Err(EngineDecodeError::EmptyPayload);
+        }
+        Self::framed(self.body, usize::MAX, framing)
     }
 
     /// How many packets are left to take.
@@ -110,11 +169,22 @@ impl Iterator for Payload {
     fn next(&mut self) -> Option<Self::Item> {
         let start = self.next?;
         let rest = self.body.get(start..)?;
-        let (text, next) = match rest.find(SEPARATOR) {
-            Some(end) => (&rest[..end], Some(start + end + SEPARATOR.len_utf8())),
-            None => (rest, None),
+        let (decoded, next) = match self.framing {
+            Framing::Separated => {
+                let (text, next) = match rest.find(SEPARATOR) {
+                    Some(end) => (&rest[..end], Some(start + end + SEPARATOR.len_utf8())),
+                    None => (rest, None),
+                };
+                (EnginePacket::decode_text(text), next)
+            }
+            Framing::LengthPrefixed => match length_prefixed(&self.body, start) {
+                Ok((from, end)) => (
+                    EnginePacket::decode_text_v3(&self.body[from..end]),
+                    Some(end).filter(|&end| end < self.body.len()),
+                ),
+                Err(error) => (Err(error), None),
+            },
         };
-        let decoded = EnginePacket::decode_text(text);
         self.left -= 1;
         self.next = next.filter(|_| decoded.is_ok());
         if self.next.is_none() {
@@ -127,6 +197,47 @@ impl Iterator for Payload {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         (0, Some(self.left))
+    }
+}
+
+/// The packet of an Engine.IO v3 payload that starts at byte `start` of `body`
+/// (`<length>:<packet>`): the byte range of the packet.
+fn length_prefixed(body: &str, start: usize) -> Result<(usize, usize), EngineDecodeError> {
+    let rest = body.get(start..).ok_or(EngineDecodeError::BadLength)?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    // More digits than any body this size could need is not a length.
+    if digits == 0 || digits > 12 || rest.as_bytes().get(digits) != Some(&b':') {
+        return Err(EngineDecodeError::BadLength);
+    }
+    let units: usize = rest[..digits]
+        .parse()
+        .map_err(|_| EngineDecodeError::BadLength)?;
+    let from = start + digits + 1;
+    let mut counted = 0;
+    let mut end = from;
+    for c in body[from..].chars() {
+        if counted >= units {
+            break;
+        }
+        counted += c.len_utf16();
+        end += c.len_utf8();
+    }
+    // Short of the length, or a character split by it.
+    if counted != units || units == 0 {
+        return Err(EngineDecodeError::BadLength);
+    }
+    Ok((from, end))
+}
+
+/// Appends an Engine.IO v3 polling payload (a POST body) of `packets`: each one as
+/// `<length>:<packet>`, the length in UTF-16 code units, binary as `b4<base64>`.
+pub(crate) fn encode_payload_v3(packets: &[EnginePacket], out: &mut String) {
+    let mut text = String::new();
+    for packet in packets {
+        text.clear();
+        packet.encode_text_v3(&mut text);
+        let units: usize = text.chars().map(char::len_utf16).sum();
+        let _ = write!(out, "{units}:{text}");
     }
 }
 
@@ -226,6 +337,75 @@ mod tests {
         assert!(!Payload::new("42".into(), 10)
             .expect("payload")
             .is_engine_io_v3());
+    }
+
+    fn decode_v3(body: &str) -> Result<Vec<EnginePacket>, EngineDecodeError> {
+        Payload::framed(body.into(), 100, Framing::LengthPrefixed)?.collect()
+    }
+
+    #[test]
+    fn an_engine_io_v3_payload_is_framed_by_lengths_in_utf16_code_units() {
+        let handshake =
+            r#"0{"sid":"s","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000}"#;
+        let body = format!("{}:{handshake}2:40", handshake.len());
+        let packets = decode_v3(&body).expect("payload");
+        assert!(
+            matches!(&packets[0], EnginePacket::Open(h) if h.sid == "s" && h.max_payload.is_none())
+        );
+        assert_eq!(packets[1], msg("0"));
+        // `😀` is one char, four UTF-8 bytes, two UTF-16 code units (JS length 2); `é` is
+        // two bytes, one unit.
+        let packets = decode_v3("4:4😀é3:4ab1:6").expect("payload");
+        assert_eq!(packets, [msg("😀é"), msg("ab"), EnginePacket::Noop]);
+    }
+
+    #[test]
+    fn v3_lengths_count_a_character_outside_the_bmp_as_two() {
+        let mut body = String::new();
+        encode_payload_v3(&[msg("😀"), EnginePacket::Ping], &mut body);
+        assert_eq!(body, "3:4😀1:2");
+        assert_eq!(
+            decode_v3(&body).expect("payload"),
+            [msg("😀"), EnginePacket::Ping]
+        );
+        // A length that splits the surrogate pair, or runs past the body, is refused.
+        assert!(matches!(
+            decode_v3("2:4😀"),
+            Err(EngineDecodeError::BadLength)
+        ));
+        assert!(matches!(
+            decode_v3("9:4ab"),
+            Err(EngineDecodeError::BadLength)
+        ));
+        for bad in ["4ab", ":4", "x:4", "0:", "2:4a3"] {
+            assert!(decode_v3(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn v3_binary_travels_as_b4_base64_both_ways() {
+        let binary = EnginePacket::Binary(Bytes::from_static(&[1, 2, 3, 4]));
+        let mut body = String::new();
+        encode_payload_v3(&[msg("51-[\"x\"]"), binary.clone()], &mut body);
+        assert_eq!(body, "9:451-[\"x\"]10:b4AQIDBA==");
+        assert_eq!(
+            decode_v3(&body).expect("payload"),
+            [msg("51-[\"x\"]"), binary]
+        );
+        assert!(matches!(
+            decode_v3("4:bAQI"),
+            Err(EngineDecodeError::UnknownType('b'))
+        ));
+    }
+
+    #[test]
+    fn a_v3_payload_over_the_packet_cap_is_refused_whole() {
+        let error = Payload::framed("1:21:21:2".into(), 2, Framing::LengthPrefixed)
+            .expect_err("three packets");
+        assert!(
+            matches!(error, EngineDecodeError::TooManyPackets { max: 2, .. }),
+            "{error:?}"
+        );
     }
 
     fn msg(s: &str) -> EnginePacket {

@@ -17,6 +17,7 @@ use super::namespaces::{ConnectReply, Held, Namespaces};
 use super::ManagerEventTx;
 use crate::disconnect::DisconnectReason;
 use crate::engineio::session::{Endpoint, SessionEvent, WriteFailed};
+use crate::engineio::version::EngineVersion;
 use crate::engineio::EnginePacket;
 use crate::error::{AckError, ConnectError, ProtocolError, TransportError};
 use crate::options::ManagerOptions;
@@ -175,6 +176,8 @@ impl Actor {
                     if self.engine.is_open() {
                         let packet = self.namespaces.send_connect(&namespace, Instant::now());
                         self.write_packets(packet);
+                        let reply = self.namespaces.legacy_root_ready();
+                        self.on_connect_reply(reply);
                     } else if self.engine.is_idle() {
                         self.engine.start_open();
                     }
@@ -370,6 +373,11 @@ impl Actor {
 
     fn on_opened(&mut self, opened: Opened) {
         let auth = self.engine.opened(opened);
+        let legacy_sid = self
+            .engine
+            .session()
+            .filter(|session| session.version() == EngineVersion::V3)
+            .map(|session| Arc::from(session.handshake().sid.as_str()));
         self.publish_engine();
         self.decoder.reset();
         self.manager_event_tx.send(ManagerEvent::Open);
@@ -379,17 +387,19 @@ impl Actor {
             self.manager_event_tx
                 .send(ManagerEvent::Reconnect(attempts));
         }
-        let connects = self.namespaces.engine_opened(auth, Instant::now());
+        let connects = self
+            .namespaces
+            .engine_opened(auth, legacy_sid, Instant::now());
         self.write_packets(connects);
     }
 
     fn on_open_failed(&mut self, error: ConnectError) {
         tracing::debug!(%error, attempt = self.engine.attempts(), "engine failed to open");
-        if matches!(
-            error,
-            ConnectError::Transport(TransportError::OlderProtocol)
-        ) {
-            self.namespaces.refuse_older_protocol();
+        if let ConnectError::Transport(
+            error @ (TransportError::OlderProtocol | TransportError::NewerProtocol(_)),
+        ) = &error
+        {
+            self.namespaces.refuse_protocol(&refusal(error));
         } else {
             if self.engine.attempts() > 0 {
                 self.manager_event_tx
@@ -494,6 +504,8 @@ impl Actor {
         }
         let due = self.namespaces.on_timer(now, self.engine.is_open());
         self.write_packets(due.packets);
+        let reply = self.namespaces.legacy_root_ready();
+        self.on_connect_reply(reply);
         self.write_emits(due.emits);
     }
 
@@ -532,18 +544,8 @@ impl Actor {
         tracing::trace!(%namespace, kind = ?packet.kind, "packet received");
         match packet.kind {
             PacketKind::Connect => {
-                match self.namespaces.on_connect_reply(&namespace, packet.data) {
-                    ConnectReply::Ignored => {}
-                    ConnectReply::OlderProtocol => {
-                        self.namespaces.refuse_older_protocol();
-                        self.close_engine(DisconnectReason::ParseError);
-                    }
-                    ConnectReply::Connected { packets, emits } => {
-                        self.engine.namespace_connected();
-                        self.write_packets(packets);
-                        self.write_emits(emits);
-                    }
-                }
+                let reply = self.namespaces.on_connect_reply(&namespace, packet.data);
+                self.on_connect_reply(reply);
             }
             PacketKind::ConnectError => {
                 if self.namespaces.on_connect_error(&namespace, packet.data) {
@@ -580,6 +582,41 @@ impl Actor {
                 self.on_ack(&namespace, id, args);
             }
         }
+    }
+
+    /// Performs what a CONNECT reply did.
+    fn on_connect_reply(&mut self, reply: ConnectReply) {
+        match reply {
+            ConnectReply::Ignored => {}
+            ConnectReply::OlderProtocol if self.engine.found_older_server() => {
+                self.restart_in_older_protocol();
+            }
+            ConnectReply::OlderProtocol => {
+                self.namespaces
+                    .refuse_protocol(&refusal(&TransportError::OlderProtocol));
+                self.close_engine(DisconnectReason::ParseError);
+            }
+            ConnectReply::Connected { packets, emits } => {
+                self.engine.namespace_connected();
+                self.write_packets(packets);
+                self.write_emits(emits);
+            }
+        }
+    }
+
+    /// A Socket.IO 2.x server answered a v4 session (over WebSocket, where the handshake
+    /// looks the same): the session is dropped and opened again in Engine.IO v3, which the
+    /// manager speaks from now on; the namespaces wait for it, told nothing.
+    fn restart_in_older_protocol(&mut self) {
+        tracing::debug!("Socket.IO 2.x server detected, connecting again in its protocol");
+        if let Some(session) = self.engine.stop() {
+            tokio::spawn(session.close());
+        }
+        self.decoder.reset();
+        self.packet_bytes = 0;
+        self.namespaces.restart_quietly();
+        self.publish_engine();
+        self.engine.start_open();
     }
 
     /// The server acknowledged `id`: a retry emit's, or one in the ack table.
@@ -620,5 +657,15 @@ impl Actor {
 async fn close_requested(closing: &mut watch::Receiver<bool>) {
     if closing.wait_for(|closing| *closing).await.is_err() {
         std::future::pending::<()>().await;
+    }
+}
+
+/// The refusal's message for a server that does not speak the client's protocol.
+fn refusal(error: &TransportError) -> String {
+    match error {
+        TransportError::NewerProtocol(message) => {
+            format!("the server does not speak Socket.IO 2.x (server_version V2): {message}")
+        }
+        _ => "the server speaks an older Socket.IO protocol".into(),
     }
 }

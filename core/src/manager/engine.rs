@@ -232,6 +232,12 @@ impl Engine {
         auth
     }
 
+    /// The server answered as a Socket.IO 2.x server: returns whether the manager switches
+    /// to its protocol (the version is detected and was not switched yet).
+    pub(crate) fn found_older_server(&self) -> bool {
+        self.endpoint.version().found_older_server()
+    }
+
     /// A namespace connected: the session works, the reconnection attempts start over.
     pub(crate) fn namespace_connected(&mut self) {
         self.connected_on_session = true;

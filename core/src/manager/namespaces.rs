@@ -1,6 +1,13 @@
 //! The namespace table: each namespace's phase, waiters, rooms, outbox and recovery, and
 //! its transitions (connect reply, connect error, server and client disconnect, lost
 //! connection, shutdown) as methods returning what to write. Plain data, no I/O.
+//!
+//! Over an Engine.IO v3 session (a Socket.IO 2.x server) the namespaces speak Socket.IO
+//! protocol v4 ([`Legacy`]): the server connects `/` by itself when the session opens
+//! (`40`, no payload), other namespaces are asked for with `0/nsp?<manager query>,` and no
+//! auth, the reply carries no socket id (the socket id is the engine's session id for
+//! `/`, `/nsp#<session id>` for the others, as socket.io 2 names them), a refusal is an
+//! ERROR packet with a string or an object, and nothing is recovered.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -87,6 +94,37 @@ impl Namespace {
     }
 }
 
+/// Socket.IO protocol v4 on the current engine session (a Socket.IO 2.x server).
+#[derive(Debug)]
+struct Legacy {
+    /// The Engine.IO session id, which names the sockets.
+    engine_sid: Arc<str>,
+    /// Where the server's socket of `/` stands.
+    root: Root,
+}
+
+impl Legacy {
+    /// The socket id socket.io 2 gives `name` on this session.
+    fn socket_id(&self, name: &str) -> String {
+        if name == "/" {
+            self.engine_sid.to_string()
+        } else {
+            format!("{name}#{}", self.engine_sid)
+        }
+    }
+}
+
+/// The server's socket of `/` over a Socket.IO 2.x session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Root {
+    /// The session just opened: the server connects `/` by itself, its `40` is coming.
+    Pending,
+    /// Connected on the server (its `40` came, wanted or not).
+    Open,
+    /// Disconnected (by either side) or refused: a CONNECT asks for a new one.
+    Closed,
+}
+
 /// The options the namespaces follow.
 #[derive(Debug, Clone)]
 struct Settings {
@@ -98,6 +136,8 @@ struct Settings {
     retry_delay: Duration,
     room_join_event: String,
     room_leave_event: String,
+    /// The manager's query, URL-encoded: a Socket.IO 2.x namespace's CONNECT carries it.
+    query: String,
 }
 
 /// What became of an emit not written at once (see [`Namespaces::hold`]).
@@ -119,7 +159,7 @@ pub(crate) enum Held {
 pub(crate) enum ConnectReply {
     /// Unexpected (unknown namespace, not connecting): ignored.
     Ignored,
-    /// A reply without `sid`: the server speaks Socket.IO 2.x.
+    /// A reply without `sid` over Engine.IO v4: the server speaks Socket.IO 2.x.
     OlderProtocol,
     /// Connected: write these packets (rooms to join again), then these emits, in order.
     Connected {
@@ -143,6 +183,8 @@ pub(crate) struct Due {
 pub(crate) struct Namespaces {
     table: Vec<Namespace>,
     settings: Settings,
+    /// Socket.IO protocol v4 on the current session, if it speaks Engine.IO v3.
+    legacy: Option<Legacy>,
 }
 
 impl Namespaces {
@@ -161,7 +203,11 @@ impl Namespaces {
                 retry_delay: options.reconnection_delay,
                 room_join_event: options.room_join_event.clone(),
                 room_leave_event: options.room_leave_event.clone(),
+                query: url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&options.query)
+                    .finish(),
             },
+            legacy: None,
         }
     }
 
@@ -233,20 +279,76 @@ impl Namespaces {
     }
 
     /// The CONNECT of `name`, now sent: its reply is due within the connect timeout.
+    ///
+    /// To a Socket.IO 2.x server: none for `/` while the server's own connection of it is
+    /// coming or there (see [`Namespaces::legacy_root_ready`]); `0/nsp?<query>,` for the
+    /// others, without the auth, which v2 does not have.
     pub(crate) fn send_connect(&mut self, name: &str, now: Instant) -> Option<Packet> {
         let timeout = self.settings.connect_timeout;
-        let ns = self.get_mut(name)?;
+        let root = self.legacy.as_ref().map(|legacy| legacy.root);
+        let query = &self.settings.query;
+        let ns = self.table.iter_mut().find(|ns| &*ns.name == name)?;
         ns.phase = Phase::Connecting;
         ns.connect_deadline = now.checked_add(timeout);
         ns.retry_at = None;
         ns.inbox.set_state(SocketState::Connecting);
-        let payload = ns.recovery.connect_payload(ns.auth.as_ref());
-        Some(Packet::connect(&*ns.name, payload))
+        let Some(root) = root else {
+            let payload = ns.recovery.connect_payload(ns.auth.as_ref());
+            return Some(Packet::connect(&*ns.name, payload));
+        };
+        if ns.auth.is_some() {
+            tracing::debug!(namespace = %name, "a Socket.IO 2.x server takes no auth: not sent");
+        }
+        if name != "/" {
+            let nsp = if query.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{name}?{query}")
+            };
+            return Some(Packet::connect(nsp, None));
+        }
+        if root != Root::Closed {
+            return None;
+        }
+        // The server makes a new socket for `/` and answers only when `/` has a
+        // middleware: taken as connected at once (a refusal still comes as an ERROR).
+        if let Some(legacy) = &mut self.legacy {
+            legacy.root = Root::Open;
+        }
+        Some(Packet::connect("/", None))
+    }
+
+    /// Over a Socket.IO 2.x session, `/` waiting for a connection the server already
+    /// made: connected now (as [`Namespaces::on_connect_reply`] does). Ignored otherwise.
+    pub(crate) fn legacy_root_ready(&mut self) -> ConnectReply {
+        let open = self
+            .legacy
+            .as_ref()
+            .is_some_and(|legacy| legacy.root == Root::Open);
+        let connecting = self
+            .table
+            .iter()
+            .any(|ns| &*ns.name == "/" && ns.phase == Phase::Connecting);
+        if open && connecting {
+            self.on_connect_reply("/", None)
+        } else {
+            ConnectReply::Ignored
+        }
     }
 
     /// The engine opened: the CONNECT of every namespace that wants one, with the `auth` a
-    /// reconnection hook gave, if any.
-    pub(crate) fn engine_opened(&mut self, auth: Option<Value>, now: Instant) -> Vec<Packet> {
+    /// reconnection hook gave, if any. `legacy_sid` is the session id of an Engine.IO v3
+    /// session (a Socket.IO 2.x server, spoken to in Socket.IO protocol v4), none in v4.
+    pub(crate) fn engine_opened(
+        &mut self,
+        auth: Option<Value>,
+        legacy_sid: Option<Arc<str>>,
+        now: Instant,
+    ) -> Vec<Packet> {
+        self.legacy = legacy_sid.map(|engine_sid| Legacy {
+            engine_sid,
+            root: Root::Pending,
+        });
         let wanted: Vec<Arc<str>> = self
             .table
             .iter_mut()
@@ -268,6 +370,7 @@ impl Namespaces {
     /// write if it was connected. Its acks sent are the caller's to fail.
     pub(crate) fn disconnect(&mut self, name: &str, now: Instant) -> Option<Packet> {
         let reason = DisconnectReason::IoClientDisconnect;
+        self.legacy_root_closed(name);
         let ns = self.get_mut(name)?;
         let was_connected = ns.is_connected();
         ns.active = false;
@@ -388,7 +491,15 @@ impl Namespaces {
                 .and_then(Value::as_str)
                 .map(str::to_owned)
         };
-        let (sid, pid) = (field("sid"), field("pid"));
+        let (sid, pid) = match &mut self.legacy {
+            Some(legacy) => {
+                if name == "/" {
+                    legacy.root = Root::Open;
+                }
+                (Some(legacy.socket_id(name)), None)
+            }
+            None => (field("sid"), field("pid")),
+        };
         let join_event = self.settings.room_join_event.clone();
         let Some(ns) = self.get_mut(name) else {
             return ConnectReply::Ignored;
@@ -438,10 +549,20 @@ impl Namespaces {
     /// The server refused `name` (CONNECT_ERROR with `data`). Returns whether `name` is
     /// known.
     pub(crate) fn on_connect_error(&mut self, name: &str, data: Option<Value>) -> bool {
+        let legacy = self.legacy.is_some();
+        self.legacy_root_closed(name);
         let Some(ns) = self.get_mut(name) else {
             return false;
         };
         let (message, data) = match data {
+            // socket.io 2 sends a middleware's `err.data` as it is, or else `err.message`.
+            Some(Value::Object(object)) if legacy => {
+                let message = match object.get("message") {
+                    Some(Value::String(message)) => message.clone(),
+                    _ => String::new(),
+                };
+                (message, Some(Value::Object(object)))
+            }
             Some(Value::Object(mut object)) => {
                 let message = match object.remove("message") {
                     Some(Value::String(message)) => message,
@@ -472,6 +593,7 @@ impl Namespaces {
     pub(crate) fn on_server_disconnect(&mut self, name: &str, now: Instant) -> bool {
         let reconnect = self.settings.reconnect_on_server_disconnect;
         let delay = self.settings.retry_delay;
+        self.legacy_root_closed(name);
         let Some(ns) = self.get_mut(name) else {
             return false;
         };
@@ -564,6 +686,7 @@ impl Namespaces {
         reconnecting: bool,
         now: Instant,
     ) {
+        self.legacy = None;
         for ns in &mut self.table {
             let was_connected = ns.is_connected();
             let was_connecting = ns.phase == Phase::Connecting;
@@ -609,12 +732,14 @@ impl Namespaces {
         }
     }
 
-    /// The server speaks Socket.IO 2.x (a CONNECT reply without `sid`, or an Engine.IO v3
-    /// handshake): every namespace that wants to connect is refused, once, and leaves (not
-    /// retried: the server will not change its protocol).
-    pub(crate) fn refuse_older_protocol(&mut self) {
+    /// The server does not speak the protocol the client is set to (a Socket.IO 2.x server
+    /// with `ServerVersion::V4`: a CONNECT reply without `sid`, or an Engine.IO v3
+    /// handshake; a newer server with `ServerVersion::V2`): every namespace that wants to
+    /// connect is refused with `message`, once, and leaves (not retried: the server will
+    /// not change its protocol).
+    pub(crate) fn refuse_protocol(&mut self, message: &str) {
         let error = ConnectError::Rejected {
-            message: "the server speaks an older Socket.IO protocol".into(),
+            message: server_text(message.to_owned()),
             data: None,
         };
         for ns in self.table.iter_mut().filter(|ns| ns.active) {
@@ -622,6 +747,30 @@ impl Namespaces {
             ns.inbox.set_state(SocketState::Idle);
             ns.answer_waiters(&Err(error.clone()));
             ns.inbox.deliver(SocketEvent::ConnectError(error.clone()));
+        }
+    }
+
+    /// The session is dropped to be opened again in another protocol (a Socket.IO 2.x
+    /// server detected): the namespaces waiting for a CONNECT reply wait for the next
+    /// session, and nobody is told (nothing was connected).
+    pub(crate) fn restart_quietly(&mut self) {
+        self.legacy = None;
+        for ns in self
+            .table
+            .iter_mut()
+            .filter(|ns| ns.phase == Phase::Connecting)
+        {
+            ns.phase = Phase::Idle;
+            ns.connect_deadline = None;
+            ns.inbox.drop_early();
+        }
+    }
+
+    /// Over a Socket.IO 2.x session, the server's socket of `/` is gone when `name` is
+    /// `/` (disconnected or refused).
+    fn legacy_root_closed(&mut self, name: &str) {
+        if let Some(legacy) = self.legacy.as_mut().filter(|_| name == "/") {
+            legacy.root = Root::Closed;
         }
     }
 
@@ -952,7 +1101,7 @@ mod tests {
             namespaces.on_connect_reply("/", None),
             ConnectReply::OlderProtocol
         ));
-        namespaces.refuse_older_protocol();
+        namespaces.refuse_protocol("the server speaks an older Socket.IO protocol");
         assert!(!namespaces.any_active());
         assert!(matches!(
             probe.reply_rx.try_recv(),
@@ -1067,7 +1216,7 @@ mod tests {
             pending.reply_rx.try_recv().is_err(),
             "still waits for the reconnection"
         );
-        let connects = namespaces.engine_opened(None, Instant::now());
+        let connects = namespaces.engine_opened(None, None, Instant::now());
         assert_eq!(connects.len(), 2, "both namespaces connect again");
         let payload = connects[0].data.as_ref().expect("the CONNECT payload");
         assert_eq!(
@@ -1277,6 +1426,120 @@ mod tests {
         assert_eq!(
             namespaces.next_deadline(),
             Some(now + std::time::Duration::from_secs(1))
+        );
+    }
+
+    /// A table for a manager with the query `client=ferrio`, on an Engine.IO v3 session
+    /// `E1` (a Socket.IO 2.x server).
+    fn legacy_table() -> Namespaces {
+        let options = ManagerOptions {
+            query: vec![("client".into(), "ferrio".into())],
+            ..ManagerOptions::default()
+        };
+        Namespaces::new(&options)
+    }
+
+    #[test]
+    fn over_a_socket_io_2_session_the_server_connects_the_main_namespace_by_itself() {
+        let mut namespaces = legacy_table();
+        let (_, mut root) = connect(&mut namespaces, "/");
+        let (_, custom) = connect(&mut namespaces, "/custom");
+        let connects = namespaces.engine_opened(None, Some("E1".into()), Instant::now());
+        // No CONNECT for `/`; the namespace's carries the manager's query and no auth.
+        assert_eq!(connects.len(), 1);
+        assert_eq!(connects[0].to_text().0, "0/custom?client=ferrio,");
+        assert_eq!(root.state(), SocketState::Connecting);
+        // The server's `40`: no sid in it, the socket id is the engine's session id.
+        let ConnectReply::Connected { .. } = namespaces.on_connect_reply("/", None) else {
+            panic!("connected");
+        };
+        assert!(matches!(
+            root.events()[..],
+            [SocketEvent::Connect { ref sid, recovered: false }] if sid == "E1"
+        ));
+        assert!(matches!(
+            namespaces.on_connect_reply("/custom", None),
+            ConnectReply::Connected { .. }
+        ));
+        assert!(matches!(
+            custom.state(),
+            SocketState::Connected { ref sid, recovered: false } if &**sid == "/custom#E1"
+        ));
+    }
+
+    #[test]
+    fn over_a_socket_io_2_session_the_main_namespace_connects_on_the_servers_own_connection() {
+        let mut namespaces = legacy_table();
+        let (_, mut other) = connect(&mut namespaces, "/other");
+        namespaces.engine_opened(None, Some("E1".into()), Instant::now());
+        // The `40` came while `/` was not wanted: kept, `/` connects at once later.
+        assert!(matches!(
+            namespaces.on_connect_reply("/", None),
+            ConnectReply::Ignored
+        ));
+        let (wanted, root) = connect(&mut namespaces, "/");
+        assert!(wanted);
+        assert!(namespaces.send_connect("/", Instant::now()).is_none());
+        assert!(matches!(
+            namespaces.legacy_root_ready(),
+            ConnectReply::Connected { .. }
+        ));
+        assert!(root.state().is_connected());
+        // Once the client left `/`, connecting it again asks the server for a new socket.
+        assert_eq!(
+            namespaces
+                .disconnect("/", Instant::now())
+                .map(|p| p.to_text().0),
+            Some("1".into())
+        );
+        let (_, _again) = connect(&mut namespaces, "/");
+        let packet = namespaces
+            .send_connect("/", Instant::now())
+            .expect("CONNECT");
+        assert_eq!(packet.to_text().0, "0");
+        assert!(matches!(
+            namespaces.legacy_root_ready(),
+            ConnectReply::Connected { .. }
+        ));
+        other.events();
+    }
+
+    #[test]
+    fn a_socket_io_2_refusal_keeps_its_object_as_the_data() {
+        let mut namespaces = legacy_table();
+        let (_, mut probe) = connect(&mut namespaces, "/admin");
+        namespaces.engine_opened(None, Some("E1".into()), Instant::now());
+        let mut data = crate::value::Map::new();
+        data.insert("message".into(), Value::from("not authorized"));
+        data.insert("code".into(), Value::from(42));
+        assert!(namespaces.on_connect_error("/admin", Some(Value::Object(data.clone()))));
+        let Ok(Err(ConnectError::Rejected { message, data: got })) = probe.reply_rx.try_recv()
+        else {
+            panic!("rejected");
+        };
+        assert_eq!(message, "not authorized");
+        assert_eq!(got, Some(Value::Object(data)));
+    }
+
+    #[test]
+    fn a_detected_socket_io_2_server_restarts_the_namespaces_quietly() {
+        let mut namespaces = table();
+        let (_, mut probe) = connect(&mut namespaces, "/");
+        namespaces.send_connect("/", Instant::now());
+        assert!(matches!(
+            namespaces.on_connect_reply("/", None),
+            ConnectReply::OlderProtocol
+        ));
+        namespaces.restart_quietly();
+        assert!(probe.events().is_empty(), "nobody is told");
+        assert!(probe.reply_rx.try_recv().is_err(), "still waiting");
+        assert_eq!(namespaces.next_deadline(), None);
+        assert_eq!(
+            namespaces
+                .engine_opened(None, Some("E1".into()), Instant::now())
+                .len(),
+            0,
+            "`/` waits for the server's own connection"
         );
     }
 }

@@ -800,6 +800,41 @@ mod tests {
         assert_eq!(p.data, Some(Value::from("Invalid namespace")));
     }
 
+    /// Socket.IO protocol v4 (socket.io 2.x servers), as socket.io-parser 3.4 writes it.
+    #[test]
+    fn decodes_and_encodes_the_protocol_v4_forms() {
+        // The server's own connection of `/`, and a namespace's reply: no payload.
+        let root = decode_all("0", &[]).unwrap();
+        assert_eq!(
+            (root.kind, root.nsp.as_str(), root.data),
+            (PacketKind::Connect, "/", None)
+        );
+        let custom = decode_all("0/custom", &[]).unwrap();
+        assert_eq!((custom.nsp.as_str(), custom.data), ("/custom", None));
+        assert_eq!(decode_all("0/custom,", &[]).unwrap().nsp, "/custom");
+        // The client's CONNECT of a namespace carries the query in the namespace.
+        let (text, _) = Packet::connect("/custom?token=a%20b", None).to_text();
+        assert_eq!(text, "0/custom?token=a%20b,");
+        // An ERROR: a middleware's message, or its `err.data` object.
+        let error = decode_all(r#"4/admin,"not authorized""#, &[]).unwrap();
+        assert_eq!(error.kind, PacketKind::ConnectError);
+        assert_eq!(error.nsp, "/admin");
+        assert_eq!(error.data, Some(Value::from("not authorized")));
+        let error = decode_all(r#"4/admin,{"code":42}"#, &[]).unwrap();
+        assert!(matches!(error.data, Some(Value::Object(_))));
+        // Binary events and acks: placeholders, as in v5.
+        let event = decode_all(
+            r#"51-/custom,7["up",{"_placeholder":true,"num":0}]"#,
+            &[Bytes::from_static(&[1, 2])],
+        )
+        .unwrap();
+        assert_eq!((event.kind, event.id), (PacketKind::BinaryEvent, Some(7)));
+        assert_eq!(
+            event.into_args(),
+            [Value::Binary(Bytes::from_static(&[1, 2]))]
+        );
+    }
+
     #[test]
     fn encodes_disconnect_packets() {
         same(&Packet::disconnect("/"), "41");

@@ -1,4 +1,4 @@
-//! The Engine.IO v4 session as a state machine: fed what the transports receive, how they
+//! The Engine.IO session as a state machine: fed what the transports receive, how they
 //! fare, what to send and the time; it answers with what to write, what to deliver, what
 //! to do to the transports, and its next deadline. No I/O, no clock, no tasks: the driver
 //! in [`super`] performs its effects.
@@ -6,11 +6,14 @@
 //! Two transports may be open at once: the current one ([`Link::Current`], polling or
 //! WebSocket) and, during an upgrade, the probe ([`Link::Probe`], a WebSocket).
 //!
-//! What is specific to the protocol version sits in two places: the heartbeat rule (the
-//! server pings, [`Machine::on_packet`] answers and moves the deadline) and the polling
-//! framing (the batching of [`super::outgoing`], the transport's payload codec). Engine.IO
-//! v3 (the client pings, length-prefixed payloads) would be a second rule for each, chosen
-//! when the machine is made, around the same upgrade and queue.
+//! What is specific to the protocol version ([`EngineVersion`], chosen when the machine is
+//! made) sits in two places. The heartbeat rule ([`Rule`]): in v4 the server pings,
+//! [`Machine::on_packet`] answers and moves the deadline; in v3 the client pings every
+//! `pingInterval` ([`Machine::on_timeout`] queues the ping) and the pong is due within
+//! `pingTimeout`. The framing ([`EngineVersion::framing`]): the polling payload codec (v4
+//! separated, v3 length-prefixed with base64 binary) and, over WebSocket, v3's binary
+//! frames led by the packet type byte `0x04` (the driver adds and strips it). The upgrade
+//! and the queue are the same for both.
 
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
@@ -20,7 +23,8 @@ use tokio::time::Instant;
 use super::outgoing::Outgoing;
 use super::upgrade::{Phase, Upgrade};
 use crate::disconnect::DisconnectReason;
-use crate::engineio::heartbeat::Heartbeat;
+use crate::engineio::heartbeat::{ClientPings, Heartbeat};
+use crate::engineio::version::EngineVersion;
 use crate::engineio::{EnginePacket, Handshake};
 use crate::error::TransportError;
 use crate::options::TransportKind;
@@ -103,11 +107,44 @@ pub(crate) enum Transmit {
     Switch,
 }
 
+/// The heartbeat rule of a protocol version.
+#[derive(Debug)]
+pub(crate) enum Rule {
+    /// Engine.IO v4: the server pings, the client answers.
+    ServerPings(Heartbeat),
+    /// Engine.IO v3: the client pings, the server answers.
+    ClientPings(ClientPings),
+}
+
+impl Rule {
+    fn deadline(&self) -> Instant {
+        match self {
+            Self::ServerPings(heartbeat) => heartbeat.deadline(),
+            Self::ClientPings(pings) => pings.deadline(),
+        }
+    }
+
+    fn next_deadline(&self) -> Instant {
+        match self {
+            Self::ServerPings(heartbeat) => heartbeat.deadline(),
+            Self::ClientPings(pings) => pings.next_deadline(),
+        }
+    }
+
+    fn is_expired(&self, wall: SystemTime) -> bool {
+        match self {
+            Self::ServerPings(heartbeat) => heartbeat.is_expired(wall),
+            Self::ClientPings(pings) => pings.is_expired(wall),
+        }
+    }
+}
+
 /// The state of one Engine.IO session.
 #[derive(Debug)]
 pub(crate) struct Machine {
+    version: EngineVersion,
     transport: TransportKind,
-    heartbeat: Heartbeat,
+    heartbeat: Rule,
     upgrade: Upgrade,
     outgoing: Outgoing,
     /// Packets for the probe (`2probe`), written before anything else.
@@ -119,9 +156,10 @@ pub(crate) struct Machine {
 }
 
 impl Machine {
-    /// The session `handshake` opened over `transport` at `now`; it probes WebSocket when
-    /// `may_upgrade` and the server offers it on a polling session.
+    /// The session `handshake` opened in Engine.IO `version` over `transport` at `now`; it
+    /// probes WebSocket when `may_upgrade` and the server offers it on a polling session.
     pub(crate) fn new(
+        version: EngineVersion,
         handshake: &Handshake,
         transport: TransportKind,
         may_upgrade: bool,
@@ -136,9 +174,19 @@ impl Machine {
         } else {
             Upgrade::off()
         };
+        let heartbeat = match version {
+            EngineVersion::V4 => Rule::ServerPings(Heartbeat::new(window, now.instant, now.wall)),
+            EngineVersion::V3 => Rule::ClientPings(ClientPings::new(
+                handshake.ping_interval,
+                handshake.ping_timeout,
+                now.instant,
+                now.wall,
+            )),
+        };
         Self {
+            version,
             transport,
-            heartbeat: Heartbeat::new(window, now.instant, now.wall),
+            heartbeat,
             upgrade,
             outgoing: Outgoing::new(handshake.max_payload),
             probe_frames: VecDeque::new(),
@@ -153,6 +201,11 @@ impl Machine {
     /// The transport the session runs on.
     pub(crate) fn transport(&self) -> TransportKind {
         self.transport
+    }
+
+    /// The Engine.IO version the session speaks.
+    pub(crate) fn version(&self) -> EngineVersion {
+        self.version
     }
 
     /// The upgrade's phase.
@@ -171,14 +224,15 @@ impl Machine {
         self.heartbeat.is_expired(wall)
     }
 
-    /// When the connection counts as dead without a ping.
+    /// When the connection counts as dead without a ping (v4) or a pong (v3).
     pub(crate) fn heartbeat_deadline(&self) -> Instant {
         self.heartbeat.deadline()
     }
 
-    /// When [`Machine::on_timeout`] is due: the heartbeat, or the probe's deadline.
+    /// When [`Machine::on_timeout`] is due: the heartbeat (v3: the next ping too), or the
+    /// probe's deadline.
     pub(crate) fn next_deadline(&self) -> Instant {
-        let heartbeat = self.heartbeat.deadline();
+        let heartbeat = self.heartbeat.next_deadline();
         self.upgrade
             .deadline()
             .map_or(heartbeat, |probe| probe.min(heartbeat))
@@ -203,7 +257,8 @@ impl Machine {
     }
 
     /// A packet arrived on `link`; `now` gives the time, asked only when the packet needs
-    /// it (a ping moves the heartbeat), so that the other packets cost no clock read.
+    /// it (a ping in v4, a pong in v3, moves the heartbeat), so that the other packets cost
+    /// no clock read.
     pub(crate) fn on_packet(
         &mut self,
         link: Link,
@@ -220,12 +275,22 @@ impl Machine {
     }
 
     fn on_current_packet(&mut self, packet: EnginePacket, now: impl FnOnce() -> Now) {
-        match packet {
-            EnginePacket::Ping => {
+        match (&mut self.heartbeat, packet) {
+            (Rule::ServerPings(heartbeat), EnginePacket::Ping) => {
                 let now = now();
-                self.heartbeat.on_ping(now.instant, now.wall);
+                heartbeat.on_ping(now.instant, now.wall);
                 self.outgoing.push(EnginePacket::Pong);
             }
+            (Rule::ClientPings(pings), EnginePacket::Pong) => {
+                let now = now();
+                pings.on_pong(now.instant, now.wall);
+            }
+            (_, packet) => self.on_current_data(packet),
+        }
+    }
+
+    fn on_current_data(&mut self, packet: EnginePacket) {
+        match packet {
             EnginePacket::Close => self.close_with(DisconnectReason::TransportClose, None),
             EnginePacket::Message(_) | EnginePacket::Binary(_) => {
                 self.events.push_back(Event::Deliver(packet));
@@ -301,10 +366,17 @@ impl Machine {
     }
 
     /// The time is `now`, at or after [`Machine::next_deadline`]: no ping within
-    /// `pingInterval + pingTimeout` ends the session, a probe past its deadline fails.
+    /// `pingInterval + pingTimeout` (v4) or no pong within `pingTimeout` of the ping (v3)
+    /// ends the session, a v3 ping due is queued, a probe past its deadline fails.
     pub(crate) fn on_timeout(&mut self, now: Instant) {
         if self.closed {
             return;
+        }
+        if let Rule::ClientPings(pings) = &mut self.heartbeat {
+            if pings.ping_due(now) {
+                pings.ping_sent(now);
+                self.outgoing.push(EnginePacket::Ping);
+            }
         }
         if now >= self.heartbeat.deadline() {
             self.close_with(DisconnectReason::PingTimeout, None);

@@ -1,7 +1,8 @@
 //! The Engine.IO session: the driver that opens the transports and performs what the
 //! session's state machine ([`machine`]) decides: handshake, heartbeat, upgrade from
 //! polling to WebSocket, and the ordered outgoing queue. Socket.IO messages pass through
-//! it untouched.
+//! it untouched. It speaks the Engine.IO version of the endpoint (v4, or v3 for Socket.IO
+//! 2.x servers), and finds a v3 server out when the version is to be detected.
 
 mod bound;
 mod machine;
@@ -23,6 +24,7 @@ use super::transport::websocket::{WebSocket, WsInbound};
 /// Where sessions are opened: the server, the options of its requests, its cookies. The
 /// manager makes one per server and hands it to [`EngineSession::open`].
 pub(crate) use super::transport::Endpoint;
+use super::version::EngineVersion;
 use super::{EnginePacket, Handshake};
 use crate::disconnect::DisconnectReason;
 use crate::error::TransportError;
@@ -111,18 +113,31 @@ impl EngineSession {
             if index > 0 && !options.try_all_transports {
                 break;
             }
-            tracing::debug!(transport = kind.as_str(), "opening engine session");
-            let opened = match kind {
-                TransportKind::Polling => Self::open_polling(&endpoint, options).await,
-                TransportKind::WebSocket => Self::open_websocket(&endpoint, options).await,
-            };
+            let mut version = endpoint.version().current();
+            tracing::debug!(
+                transport = kind.as_str(),
+                eio = version.eio(),
+                "opening engine session"
+            );
+            let mut opened = Self::open_transport(&endpoint, options, kind, version).await;
+            if matches!(opened, Err(TransportError::OlderProtocol))
+                && endpoint.version().found_older_server()
+            {
+                // Detecting, and the server answered as a Socket.IO 2.x server: the same
+                // handshake again in its version, which the manager keeps from now on.
+                tracing::debug!("Engine.IO v3 server detected, opening the session again in v3");
+                version = endpoint.version().current();
+                opened = Self::open_transport(&endpoint, options, kind, version).await;
+            }
             match opened {
                 Ok((handshake, active, payload)) => {
                     let may_upgrade =
                         options.upgrade && options.transports.contains(&TransportKind::WebSocket);
+                    let machine =
+                        Machine::new(version, &handshake, kind, may_upgrade, Now::current());
                     let mut session = Self {
                         endpoint: endpoint.clone(),
-                        machine: Machine::new(&handshake, kind, may_upgrade, Now::current()),
+                        machine,
                         handshake,
                         active,
                         probe: Probe::None,
@@ -141,12 +156,71 @@ impl EngineSession {
         Err(first_error.unwrap_or_else(|| TransportError::Handshake("no transport enabled".into())))
     }
 
+    /// Opens `kind` in Engine.IO `version`. In v3, a handshake refused with HTTP 400 is a
+    /// server that does not speak v3 ([`TransportError::NewerProtocol`]); in v4, one refused
+    /// for an unsupported version is a Socket.IO 2.x server
+    /// ([`TransportError::OlderProtocol`]).
+    async fn open_transport(
+        endpoint: &Arc<Endpoint>,
+        options: &OpenOptions,
+        kind: TransportKind,
+        version: EngineVersion,
+    ) -> Result<(Handshake, Active, Option<Polled>), TransportError> {
+        let opened = match kind {
+            TransportKind::Polling => Self::open_polling(endpoint, options, version).await,
+            TransportKind::WebSocket => Self::open_websocket(endpoint, options).await,
+        };
+        match (version, opened) {
+            (
+                EngineVersion::V3,
+                Err(TransportError::Http {
+                    status: 400,
+                    message,
+                }),
+            ) => Err(TransportError::NewerProtocol(message)),
+            // engine.io 6 accepts the WebSocket upgrade before it refuses the version, and
+            // writes its 400 answer into the WebSocket: a polling handshake tells.
+            (
+                EngineVersion::V3,
+                Err(error @ (TransportError::Protocol(_) | TransportError::WebSocket(_))),
+            ) => {
+                let framing = version.framing();
+                match polling::handshake(endpoint, 16, framing).await {
+                    Err(TransportError::Http {
+                        status: 400,
+                        message,
+                    }) => Err(TransportError::NewerProtocol(message)),
+                    Ok((handshake, _)) => {
+                        polling::abandon(endpoint, &handshake.sid, framing).await;
+                        Err(error)
+                    }
+                    Err(_) => Err(error),
+                }
+            }
+            // python-engineio 3.x (python-socketio 4.x, a Socket.IO 2.x server) refuses a
+            // v4 handshake instead of answering it in v3.
+            (
+                EngineVersion::V4,
+                Err(TransportError::Http {
+                    status: 400,
+                    message,
+                }),
+            ) if message.to_ascii_lowercase().contains("unsupported version") => {
+                tracing::debug!(%message, "the server refused Engine.IO v4");
+                Err(TransportError::OlderProtocol)
+            }
+            (_, other) => other,
+        }
+    }
+
     async fn open_polling(
         endpoint: &Arc<Endpoint>,
         options: &OpenOptions,
+        version: EngineVersion,
     ) -> Result<(Handshake, Active, Option<Polled>), TransportError> {
         let max_packets = options.max_payload_packets;
-        let (handshake, payload) = polling::handshake(endpoint, max_packets).await?;
+        let framing = version.framing();
+        let (handshake, payload) = polling::handshake(endpoint, max_packets, framing).await?;
         // The open packet, taken from the payload; the body's bytes counted as a whole.
         options.stats.received(0);
         options.stats.received_bytes(payload.packets.body_len());
@@ -155,6 +229,7 @@ impl EngineSession {
             &handshake.sid,
             max_packets,
             machine::heartbeat_window(&handshake),
+            framing,
         );
         Ok((handshake, Active::Polling(polling), Some(payload)))
     }
@@ -186,7 +261,8 @@ impl EngineSession {
     /// lost (a request failed) and will not resume, so that the server ends it now instead
     /// of at its ping timeout; errors are ignored.
     pub(crate) async fn abandon(endpoint: &Endpoint, sid: &str) {
-        polling::abandon(endpoint, sid).await;
+        let framing = endpoint.version().current().framing();
+        polling::abandon(endpoint, sid, framing).await;
     }
 
     /// The server's handshake.
@@ -197,6 +273,11 @@ impl EngineSession {
     /// The transport in use.
     pub(crate) fn transport(&self) -> TransportKind {
         self.machine.transport()
+    }
+
+    /// The Engine.IO version the session speaks.
+    pub(crate) fn version(&self) -> EngineVersion {
+        self.machine.version()
     }
 
     /// Whether the transport can take a packet right now (not mid-upgrade).
@@ -276,7 +357,10 @@ impl EngineSession {
         match received {
             Received::Packet(packet) => {
                 self.stats.received(packet.frame_len());
-                self.feed_packet(Link::Current, packet);
+                match self.unframe(packet) {
+                    Ok(packet) => self.feed_packet(Link::Current, packet),
+                    Err(error) => self.machine.on_failed(Link::Current, Some(error)),
+                }
             }
             Received::Polling(PollInbound::Payload(polled)) => {
                 self.stats.received_bytes(polled.packets.body_len());
@@ -366,11 +450,13 @@ impl EngineSession {
                         link: Link::Current,
                         packet,
                     } => {
+                        let version = self.machine.version();
                         let Active::WebSocket(ws) = &mut self.active else {
                             continue;
                         };
-                        bound.run(ws.feed(&packet)).await?;
-                        self.stats.sent(packet.frame_len());
+                        let len = packet.frame_len();
+                        bound.run(ws.feed(&to_frame(version, packet))).await?;
+                        self.stats.sent(len);
                         fed = true;
                     }
                     Transmit::Frame {
@@ -415,6 +501,22 @@ impl EngineSession {
             };
             bound.run(polling.posted()).await?;
             self.machine.on_posted();
+        }
+    }
+
+    /// A packet read from the WebSocket, as the machine takes it: in Engine.IO v3 a binary
+    /// frame leads with the packet type `4`, taken off here.
+    fn unframe(&self, packet: EnginePacket) -> Result<EnginePacket, TransportError> {
+        match packet {
+            EnginePacket::Binary(mut data) if self.machine.version() == EngineVersion::V3 => {
+                if data.first() != Some(&4) {
+                    return Err(TransportError::Protocol(
+                        "an Engine.IO v3 binary frame without its message type".into(),
+                    ));
+                }
+                Ok(EnginePacket::Binary(data.split_off(1)))
+            }
+            other => Ok(other),
         }
     }
 
@@ -480,6 +582,20 @@ impl Drop for EngineSession {
         if let Probe::Opening(task) = &self.probe {
             task.abort();
         }
+    }
+}
+
+/// A packet as written on the WebSocket in `version`: in Engine.IO v3 a binary frame
+/// leads with the packet type `4` (one copy of the data).
+fn to_frame(version: EngineVersion, packet: EnginePacket) -> EnginePacket {
+    match packet {
+        EnginePacket::Binary(data) if version == EngineVersion::V3 => {
+            let mut framed = Vec::with_capacity(data.len() + 1);
+            framed.push(4);
+            framed.extend_from_slice(&data);
+            EnginePacket::Binary(framed.into())
+        }
+        other => other,
     }
 }
 

@@ -14,6 +14,7 @@ use url::Url;
 
 use self::cookies::{CookieJar, CookieLimits};
 use self::proxy::{ProcessEnv, ProxyKind, ProxyUrl};
+use crate::engineio::version::{EngineVersion, VersionChoice};
 use crate::error::{ConnectError, ProxyError, TransportError};
 use crate::options::{ManagerOptions, ReconnectUpdate, TransportKind};
 use crate::server_text::server_text;
@@ -46,6 +47,8 @@ pub(crate) struct Endpoint {
     pub(crate) max_incoming_bytes: usize,
     /// Most bytes the WebSocket holds unwritten (`ManagerOptions::max_write_buffer_bytes`).
     pub(crate) max_write_buffer_bytes: usize,
+    /// The Engine.IO version the requests speak: the manager's, shared by its endpoints.
+    version: Arc<VersionChoice>,
 }
 
 impl Endpoint {
@@ -63,6 +66,7 @@ impl Endpoint {
                 max_bytes: options.max_cookie_bytes_per_host,
             })),
             tls,
+            Arc::new(VersionChoice::new(options.server_version)),
         )
     }
 
@@ -93,6 +97,7 @@ impl Endpoint {
             options,
             self.jar.clone(),
             self.tls.clone(),
+            self.version.clone(),
         )
     }
 
@@ -103,6 +108,7 @@ impl Endpoint {
         options: &ManagerOptions,
         jar: Arc<CookieJar>,
         tls: Arc<rustls::ClientConfig>,
+        version: Arc<VersionChoice>,
     ) -> Result<Self, ConnectError> {
         let mut base = url.clone();
         match base.scheme() {
@@ -157,22 +163,35 @@ impl Endpoint {
             proxy,
             max_incoming_bytes: options.max_incoming_bytes,
             max_write_buffer_bytes: options.max_write_buffer_bytes,
+            version,
         })
     }
 
-    /// The HTTP URL of a request over `transport`, for session `sid` (none for a handshake).
+    /// The HTTP URL of a request over `transport`, for session `sid` (none for a handshake),
+    /// in the Engine.IO version of [`Endpoint::version`]. Engine.IO v3 polling asks for
+    /// binary as base64 (`b64=1`): the payloads are text.
     pub(crate) fn url(&self, transport: TransportKind, sid: Option<&str>) -> Url {
+        let version = self.version.current();
         let mut url = self.base.clone();
         {
             let mut query = url.query_pairs_mut();
             query
-                .append_pair("EIO", "4")
+                .append_pair("EIO", version.eio())
                 .append_pair("transport", transport.as_str());
+            if version == EngineVersion::V3 && transport == TransportKind::Polling {
+                query.append_pair("b64", "1");
+            }
             if let Some(sid) = sid {
                 query.append_pair("sid", sid);
             }
         }
         url
+    }
+
+    /// The manager's Engine.IO version: what the next session speaks, and what detection
+    /// found.
+    pub(crate) fn version(&self) -> &VersionChoice {
+        &self.version
     }
 
     /// The `ws(s)://` URL of a WebSocket for session `sid` (none for a WebSocket-only handshake).

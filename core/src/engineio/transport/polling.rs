@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::{read_body, Endpoint};
-use crate::engineio::payload::{encode_payload, Payload};
+use crate::engineio::payload::{encode_payload, encode_payload_v3, Framing, Payload};
 use crate::engineio::{EnginePacket, Handshake};
 use crate::error::TransportError;
 use crate::options::TransportKind;
@@ -84,15 +84,30 @@ impl Drop for Polling {
     }
 }
 
-/// Opens a session over polling: the handshake GET of at most `max_packets` packets.
-/// Returns the handshake and the packets that came with it.
+/// Opens a session over polling: the handshake GET of at most `max_packets` packets in
+/// `framing`. Returns the handshake and the packets that came with it.
+///
+/// # Errors
+/// [`TransportError::OlderProtocol`] when an Engine.IO v4 handshake is answered in v3's
+/// framing; otherwise the request's or the decoding's failure.
 pub(crate) async fn handshake(
     endpoint: &Endpoint,
     max_packets: usize,
+    framing: Framing,
 ) -> Result<(Handshake, Polled), TransportError> {
     let url = endpoint.url(TransportKind::Polling, None);
-    let mut packets = poll_once(endpoint, url, max_packets).await?;
-    if packets.is_engine_io_v3() {
+    let mut packets = poll_once(endpoint, url, max_packets, framing).await?;
+    if framing == Framing::Separated && packets.is_engine_io_v3() {
+        // The server opened a v3 session (and connected `/` on it): closed at once, so
+        // that it does not linger until its ping timeout.
+        if let Some(Ok(EnginePacket::Open(handshake))) = packets
+            .reframed(Framing::LengthPrefixed)
+            .ok()
+            .and_then(|mut packets| packets.next())
+        {
+            let close = abandon(endpoint, &handshake.sid, Framing::LengthPrefixed);
+            let _ = tokio::time::timeout(ABANDON_TIMEOUT, close).await;
+        }
         return Err(TransportError::OlderProtocol);
     }
     match packets.next().transpose()? {
@@ -109,15 +124,22 @@ pub(crate) async fn handshake(
     }
 }
 
-/// Closes session `sid` on the server (a POST of a close packet), for a session this
-/// client lost track of; errors are ignored.
-pub(crate) async fn abandon(endpoint: &Endpoint, sid: &str) {
+/// How long closing a session opened in the wrong protocol version may take.
+const ABANDON_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Closes session `sid` on the server (a POST of a close packet in `framing`), for a
+/// session this client lost track of; errors are ignored.
+pub(crate) async fn abandon(endpoint: &Endpoint, sid: &str, framing: Framing) {
     let url = endpoint.url(TransportKind::Polling, Some(sid));
     let Ok(http) = endpoint.http() else { return };
+    let body = match framing {
+        Framing::Separated => "1",
+        Framing::LengthPrefixed => "1:1",
+    };
     let sent = http
         .post(url)
         .header(http::header::CONTENT_TYPE, "text/plain;charset=UTF-8")
-        .body("1")
+        .body(body)
         .send()
         .await;
     tracing::debug!(
@@ -127,13 +149,15 @@ pub(crate) async fn abandon(endpoint: &Endpoint, sid: &str) {
 }
 
 impl Polling {
-    /// Starts the GET and POST tasks of session `sid`; a GET response may hold at most
-    /// `max_packets` packets, a POST with its answer may take at most `post_timeout`.
+    /// Starts the GET and POST tasks of session `sid`, its payloads in `framing`; a GET
+    /// response may hold at most `max_packets` packets, a POST with its answer may take at
+    /// most `post_timeout`.
     pub(crate) fn start(
         endpoint: Arc<Endpoint>,
         sid: &str,
         max_packets: usize,
         post_timeout: Duration,
+        framing: Framing,
     ) -> Self {
         let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_CAPACITY);
         let (post_tx, post_rx) = mpsc::channel(POST_QUEUE_CAPACITY);
@@ -146,6 +170,7 @@ impl Polling {
             inbound_tx.clone(),
             mode_rx,
             max_packets,
+            framing,
         ));
         let post_task = tokio::spawn(run_post_loop(
             endpoint,
@@ -153,6 +178,7 @@ impl Polling {
             post_rx,
             posted_tx,
             post_timeout,
+            framing,
         ));
         Self {
             inbound_rx,
@@ -224,6 +250,7 @@ async fn run_get_loop(
     inbound_tx: mpsc::Sender<PollInbound>,
     mut mode_rx: watch::Receiver<GetMode>,
     max_packets: usize,
+    framing: Framing,
 ) {
     let mut held = false;
     loop {
@@ -238,7 +265,7 @@ async fn run_get_loop(
             }
             continue;
         }
-        let report = match poll_once(&endpoint, url.clone(), max_packets).await {
+        let report = match poll_once(&endpoint, url.clone(), max_packets, framing).await {
             Ok(packets) => {
                 let (consumed_tx, consumed_rx) = oneshot::channel();
                 let polled = Polled {
@@ -265,11 +292,12 @@ async fn run_get_loop(
     }
 }
 
-/// One polling GET: its payload, of at most `max_packets` packets.
+/// One polling GET: its payload in `framing`, of at most `max_packets` packets.
 async fn poll_once(
     endpoint: &Endpoint,
     url: url::Url,
     max_packets: usize,
+    framing: Framing,
 ) -> Result<Payload, TransportError> {
     tracing::trace!("poll request");
     let response = endpoint
@@ -282,7 +310,7 @@ async fn poll_once(
         return Err(endpoint.http_error(response).await);
     }
     let body = read_body(response, endpoint.max_incoming_bytes).await?;
-    Ok(Payload::new(body, max_packets)?)
+    Ok(Payload::framed(body, max_packets, framing)?)
 }
 
 async fn run_post_loop(
@@ -291,10 +319,16 @@ async fn run_post_loop(
     mut post_rx: mpsc::Receiver<Vec<EnginePacket>>,
     posted_tx: mpsc::Sender<Result<(), TransportError>>,
     timeout: Duration,
+    framing: Framing,
 ) {
     while let Some(packets) = post_rx.recv().await {
         let mut body = String::new();
-        encode_payload(&packets, None, &mut body);
+        match framing {
+            Framing::Separated => {
+                encode_payload(&packets, None, &mut body);
+            }
+            Framing::LengthPrefixed => encode_payload_v3(&packets, &mut body),
+        }
         drop(packets);
         tracing::trace!(bytes = body.len(), "post request");
         let posted = post_once(&endpoint, &url, body, timeout).await;
@@ -411,7 +445,13 @@ mod tests {
         let port = eager_server(get_tx).await;
         let url = url::Url::parse(&format!("http://127.0.0.1:{port}")).expect("url");
         let endpoint = Arc::new(Endpoint::new(&url, &ManagerOptions::default()).expect("endpoint"));
-        let mut polling = Polling::start(endpoint, "sid", 100, Duration::from_secs(30));
+        let mut polling = Polling::start(
+            endpoint,
+            "sid",
+            100,
+            Duration::from_secs(30),
+            Framing::Separated,
+        );
         let PollInbound::Payload(mut first) = polling.recv().await else {
             panic!("a payload");
         };
@@ -438,7 +478,13 @@ mod tests {
         let port = eager_server(get_tx).await;
         let url = url::Url::parse(&format!("http://127.0.0.1:{port}")).expect("url");
         let endpoint = Arc::new(Endpoint::new(&url, &ManagerOptions::default()).expect("endpoint"));
-        let mut polling = Polling::start(endpoint, "sid", 100, Duration::from_secs(30));
+        let mut polling = Polling::start(
+            endpoint,
+            "sid",
+            100,
+            Duration::from_secs(30),
+            Framing::Separated,
+        );
         polling.pause();
         // The GET in flight, if any, completes; then the loop stops and reports it.
         loop {

@@ -62,6 +62,7 @@ fn closed(machine: &mut Machine) -> (DisconnectReason, Option<TransportError>) {
 /// A polling session offered WebSocket, its probe open and `2probe` written.
 fn probing(start: Now) -> Machine {
     let mut machine = Machine::new(
+        EngineVersion::V4,
         &handshake(&["websocket"], Some(1_000_000)),
         TransportKind::Polling,
         true,
@@ -90,7 +91,13 @@ fn pausing(start: Now) -> Machine {
 
 /// A WebSocket session.
 fn websocket(start: Now) -> Machine {
-    Machine::new(&handshake(&[], None), TransportKind::WebSocket, true, start)
+    Machine::new(
+        EngineVersion::V4,
+        &handshake(&[], None),
+        TransportKind::WebSocket,
+        true,
+        start,
+    )
 }
 
 fn assert_fell_back_to_polling(machine: &mut Machine) {
@@ -110,6 +117,7 @@ mod upgrade {
     fn a_polling_session_offered_websocket_opens_a_probe_and_holds_polling() {
         let start = Now::current();
         let mut machine = Machine::new(
+            EngineVersion::V4,
             &handshake(&["websocket"], None),
             TransportKind::Polling,
             true,
@@ -126,14 +134,22 @@ mod upgrade {
     #[test]
     fn no_probe_without_the_servers_offer_the_clients_wish_or_on_websocket() {
         let start = Now::current();
-        let unoffered = Machine::new(&handshake(&[], None), TransportKind::Polling, true, start);
+        let unoffered = Machine::new(
+            EngineVersion::V4,
+            &handshake(&[], None),
+            TransportKind::Polling,
+            true,
+            start,
+        );
         let unwanted = Machine::new(
+            EngineVersion::V4,
             &handshake(&["websocket"], None),
             TransportKind::Polling,
             false,
             start,
         );
         let on_websocket = Machine::new(
+            EngineVersion::V4,
             &handshake(&["websocket"], None),
             TransportKind::WebSocket,
             true,
@@ -163,6 +179,7 @@ mod upgrade {
     fn packets_sent_while_the_probe_is_under_way_go_over_polling_in_order() {
         let start = Now::current();
         let mut machine = Machine::new(
+            EngineVersion::V4,
             &handshake(&["websocket"], None),
             TransportKind::Polling,
             true,
@@ -258,6 +275,7 @@ mod upgrade {
     fn a_probe_that_fails_to_open_falls_back_to_polling_and_keeps_the_packets() {
         let start = Now::current();
         let mut machine = Machine::new(
+            EngineVersion::V4,
             &handshake(&["websocket"], None),
             TransportKind::Polling,
             true,
@@ -353,6 +371,7 @@ mod upgrade {
     fn a_probe_that_opens_after_its_upgrade_failed_is_closed() {
         let start = Now::current();
         let mut machine = Machine::new(
+            EngineVersion::V4,
             &handshake(&["websocket"], None),
             TransportKind::Polling,
             true,
@@ -442,7 +461,13 @@ mod heartbeat {
     #[test]
     fn a_ping_over_polling_keeps_the_session_alive_past_the_first_deadline() {
         let start = Now::current();
-        let mut machine = Machine::new(&handshake(&[], None), TransportKind::Polling, true, start);
+        let mut machine = Machine::new(
+            EngineVersion::V4,
+            &handshake(&[], None),
+            TransportKind::Polling,
+            true,
+            start,
+        );
         machine.on_packet(Link::Current, EnginePacket::Ping, || {
             later(start, Duration::from_secs(40))
         });
@@ -567,6 +592,7 @@ mod batching {
 
     fn polling(max_payload: Option<u64>) -> Machine {
         Machine::new(
+            EngineVersion::V4,
             &handshake(&[], max_payload),
             TransportKind::Polling,
             true,
@@ -655,6 +681,7 @@ mod closing {
     #[test]
     fn a_client_close_over_polling_posts_a_close_packet_behind_the_queued_ones() {
         let mut machine = Machine::new(
+            EngineVersion::V4,
             &handshake(&[], None),
             TransportKind::Polling,
             true,
@@ -691,5 +718,102 @@ mod closing {
         machine.close();
         assert!(transmits(&mut machine).is_empty());
         assert!(machine.is_drained());
+    }
+}
+
+/// Engine.IO v3 (Socket.IO 2.x servers): the client's heartbeat and the framing.
+mod v3 {
+    use super::*;
+    use crate::engineio::payload::Framing;
+
+    fn v3(transport: TransportKind, start: Now) -> Machine {
+        Machine::new(
+            EngineVersion::V3,
+            &handshake(&[], None),
+            transport,
+            false,
+            start,
+        )
+    }
+
+    #[test]
+    fn the_client_pings_every_ping_interval_and_the_pong_moves_the_next_one() {
+        let start = Now::current();
+        let mut machine = v3(TransportKind::WebSocket, start);
+        assert_eq!(machine.next_deadline(), start.instant + PING_INTERVAL);
+        machine.on_timeout(start.instant + PING_INTERVAL - Duration::from_millis(1));
+        assert!(transmits(&mut machine).is_empty(), "not due yet");
+        machine.on_timeout(start.instant + PING_INTERVAL);
+        assert_eq!(
+            transmits(&mut machine),
+            [frame(Link::Current, EnginePacket::Ping)]
+        );
+        assert_eq!(
+            machine.next_deadline(),
+            start.instant + PING_INTERVAL + PING_TIMEOUT,
+            "the pong is due within pingTimeout"
+        );
+        let pong = later(start, PING_INTERVAL + Duration::from_secs(1));
+        machine.on_packet(Link::Current, EnginePacket::Pong, || pong);
+        assert!(events(&mut machine).is_empty(), "pongs are not delivered");
+        assert_eq!(machine.next_deadline(), pong.instant + PING_INTERVAL);
+        machine.on_timeout(pong.instant + PING_INTERVAL);
+        assert_eq!(
+            transmits(&mut machine),
+            [frame(Link::Current, EnginePacket::Ping)],
+            "the next ping"
+        );
+        assert!(events(&mut machine).is_empty());
+    }
+
+    #[test]
+    fn no_pong_within_ping_timeout_closes_with_ping_timeout() {
+        let start = Now::current();
+        let mut machine = v3(TransportKind::Polling, start);
+        machine.on_timeout(start.instant + PING_INTERVAL);
+        assert_eq!(transmits(&mut machine), [post(&[EnginePacket::Ping])]);
+        machine.on_posted();
+        machine.on_timeout(start.instant + PING_INTERVAL + PING_TIMEOUT - Duration::from_millis(1));
+        assert!(events(&mut machine).is_empty(), "not due yet");
+        machine.on_timeout(start.instant + PING_INTERVAL + PING_TIMEOUT);
+        assert_eq!(closed(&mut machine).0, DisconnectReason::PingTimeout);
+    }
+
+    #[test]
+    fn a_server_ping_is_not_answered_and_the_framing_is_length_prefixed() {
+        let start = Now::current();
+        let mut machine = v3(TransportKind::WebSocket, start);
+        machine.on_packet(Link::Current, EnginePacket::Ping, || start);
+        assert!(transmits(&mut machine).is_empty());
+        assert_eq!(machine.version(), EngineVersion::V3);
+        assert_eq!(machine.version().framing(), Framing::LengthPrefixed);
+        assert_eq!(websocket(start).version().framing(), Framing::Separated);
+    }
+
+    #[test]
+    fn a_v3_polling_session_upgrades_as_a_v4_one() {
+        let start = Now::current();
+        let mut machine = Machine::new(
+            EngineVersion::V3,
+            &handshake(&["websocket"], None),
+            TransportKind::Polling,
+            true,
+            start,
+        );
+        assert_eq!(
+            controls(&mut machine),
+            [Control::OpenProbe, Control::HoldPolling]
+        );
+        machine.on_probe_opened();
+        assert_eq!(
+            transmits(&mut machine),
+            [frame(Link::Probe, EnginePacket::PingProbe)]
+        );
+        machine.on_packet(Link::Probe, EnginePacket::PongProbe, || start);
+        assert_eq!(controls(&mut machine), [Control::PausePolling]);
+        machine.on_polling_paused();
+        assert_eq!(transmits(&mut machine), [Transmit::Switch]);
+        machine.on_switched();
+        assert_eq!(machine.transport(), TransportKind::WebSocket);
     }
 }
