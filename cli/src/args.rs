@@ -19,7 +19,12 @@ const CONNECT_EXAMPLES: &str = "\
 Input (stdin), one JSON object per line; blank lines are ignored:
   {\"emit\":\"EVENT\",\"args\":[...],\"ack\":true,\"timeout_ms\":5000,\"namespace\":\"/x\"}
       args defaults to [], ack to false, timeout_ms to 5000 (only with \"ack\":true),
-      namespace to the first --namespace (\"/\" when none was given)
+      namespace to the first --namespace (\"/\" when none was given); with
+      \"volatile\":true (not with ack) the emit is dropped, not buffered, when the
+      connection cannot take it now
+  {\"join\":\"ROOM\",\"namespace\":\"/x\"}  join a room: emits \"join\" with its name, again
+      after every reconnection that did not recover the session
+  {\"leave\":\"ROOM\",\"namespace\":\"/x\"} leave it: forgets the intent, emits \"leave\"
   {\"disconnect\":true}     disconnect every namespace, then exit 0 once pending acks settle
   {\"disconnect\":\"/x\"}     disconnect one namespace
   {\"ack\":ID,\"args\":[...]}  answer the server's acknowledgement request of the event
@@ -164,12 +169,19 @@ pub struct ConnectArgs {
     #[arg(long, value_enum, default_value_t = Transport::Upgrade)]
     pub transport: Transport,
 
+    /// The server's Socket.IO version: found out on the first connection (detect: a
+    /// Socket.IO 2.x server needs no flag), 2 (Socket.IO 2.x: Engine.IO v3, Socket.IO
+    /// protocol 4) or 4 (Socket.IO 3.x and 4.x: Engine.IO v4, Socket.IO protocol 5).
+    #[arg(long, value_enum, value_name = "VERSION", default_value_t = ServerVersion::Detect)]
+    pub server_version: ServerVersion,
+
     /// A server tried when the ones before it cannot be reached, on the first connection
     /// and on every reconnection (repeatable; tried in the order given, after URL).
     #[arg(long = "fallback-url", value_name = "URL")]
     pub fallback_urls: Vec<String>,
 
-    /// Do not ask the server to compress polling responses (gzip, deflate).
+    /// Do not ask the server to compress: neither polling responses (gzip, deflate) nor
+    /// WebSocket messages (permessage-deflate).
     #[arg(long)]
     pub no_compression: bool,
 
@@ -226,6 +238,14 @@ pub struct ConnectArgs {
     #[arg(long)]
     pub no_reconnection: bool,
 
+    /// Tries per emit beyond the first, for at-least-once delivery (the JS client's
+    /// `retries`): every emit then waits for the server's acknowledgement (each try as
+    /// long as an ack line's timeout_ms, 30 s for an emit without ack) and is sent again,
+    /// after the reconnection if the connection was lost, until acknowledged or out of
+    /// tries. The server must acknowledge every event.
+    #[arg(long, value_name = "N", default_value_t = ferrio::SocketOptions::default().retries)]
+    pub retries: u32,
+
     /// Exit 0 once N events (`event` lines) were received; later events are not printed.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
@@ -259,6 +279,19 @@ pub enum OutputFormat {
     Json,
     /// Readable lines with local timestamps (colored on a terminal unless NO_COLOR is set).
     Text,
+}
+
+/// The `--server-version` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServerVersion {
+    /// Found out on the first connection.
+    Detect,
+    /// Socket.IO 2.x servers.
+    #[value(name = "2")]
+    V2,
+    /// Socket.IO 3.x and 4.x servers.
+    #[value(name = "4")]
+    V4,
 }
 
 /// The `--transport` choices.
@@ -406,6 +439,24 @@ mod tests {
                 .exit_code(),
             2
         );
+    }
+
+    #[test]
+    fn the_server_version_is_detected_unless_given() {
+        assert_eq!(
+            connect(&["http://h"]).unwrap().server_version,
+            ServerVersion::Detect
+        );
+        for (text, version) in [
+            ("2", ServerVersion::V2),
+            ("4", ServerVersion::V4),
+            ("detect", ServerVersion::Detect),
+        ] {
+            let args = connect(&["http://h", "--server-version", text]).unwrap();
+            assert_eq!(args.server_version, version, "{text}");
+        }
+        let error = connect(&["http://h", "--server-version", "3"]).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
     }
 
     #[test]

@@ -224,17 +224,28 @@ pub struct ManagerOptions {
     /// used ends the attempt with [`ProxyError`](crate::ProxyError).
     pub proxy: Proxy,
     /// Largest HTTP body or WebSocket message accepted from the server. Default 16 MiB.
-    /// A compressed polling body counts its decompressed bytes (see
+    /// A compressed polling body or WebSocket message counts its decompressed bytes (see
     /// [`ManagerOptions::compression`]).
     pub max_incoming_bytes: usize,
-    /// Ask the server to compress polling responses (`Accept-Encoding: gzip, deflate`) and
-    /// decompress them as they are read. Default true. The Node server compresses a
-    /// response of 1 KiB or more (its `httpCompression` option). Decompression streams: the
-    /// body is bounded by [`ManagerOptions::max_incoming_bytes`] counted after
-    /// decompression, so a compression bomb ends the read with
-    /// [`TransportError::TooLarge`](crate::TransportError::TooLarge), never in memory.
-    /// WebSocket frames are not compressed: the WebSocket library (tungstenite) does not
-    /// implement permessage-deflate, so the client never offers it.
+    /// Compression on both transports, where the server supports it. Default true.
+    ///
+    /// - Polling: the client asks for compressed responses (`Accept-Encoding: gzip,
+    ///   deflate`) and decompresses them as they are read. The Node server compresses a
+    ///   response of 1 KiB or more (its `httpCompression` option, on by default).
+    /// - WebSocket: the client offers permessage-deflate (RFC 7692,
+    ///   `Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits`). A server
+    ///   that declines it (socket.io 4's `perMessageDeflate` is off by default) gets plain
+    ///   frames. When accepted, the client inflates every compressed message and compresses
+    ///   the messages it sends of 1 KiB or more (the threshold of Node's `ws`: smaller ones
+    ///   gain little), keeping the window between messages unless the server asks for
+    ///   `client_no_context_takeover`. The client compresses with a 32 KiB window only: a
+    ///   server that bounds the client's window lower (`client_max_window_bits` under 15)
+    ///   receives plain frames, which is allowed.
+    ///
+    /// Decompression streams: a body or message is bounded by
+    /// [`ManagerOptions::max_incoming_bytes`] counted after decompression, so a compression
+    /// bomb ends the read with [`TransportError::TooLarge`](crate::TransportError::TooLarge)
+    /// (disconnect reason `message too large`), never in memory.
     pub compression: bool,
     /// Most packets in one polling payload (a GET response). Default 100,000, far more
     /// than a server sends (one packet per message written since the previous poll). A

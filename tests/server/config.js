@@ -11,6 +11,10 @@ const DEFAULTS = {
   tls: undefined,
   port: 0,
   cookie: undefined,
+  // The ws library's permessage-deflate: false (socket.io 4's default), true (ws's
+  // defaults: messages of 1 KiB or more compressed) or an object of ws's options
+  // (threshold, serverNoContextTakeover, clientNoContextTakeover, clientMaxWindowBits...).
+  perMessageDeflate: false,
 };
 
 export function parseConfig(argument) {
@@ -36,6 +40,7 @@ export function serverOptions(config) {
     transports: config.transports,
     allowUpgrades: config.allowUpgrades,
     maxHttpBufferSize: config.maxHttpBufferSize,
+    perMessageDeflate: config.perMessageDeflate,
   };
   if (config.connectTimeout !== undefined) {
     options.connectTimeout = config.connectTimeout;

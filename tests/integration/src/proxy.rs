@@ -32,6 +32,8 @@ struct Faults {
     accepted: AtomicUsize,
     /// Bytes forwarded from the server to the client.
     downstream_bytes: AtomicU64,
+    /// Bytes forwarded from the client to the server after each connection's first read.
+    upstream_bytes: AtomicU64,
 }
 
 impl FaultProxy {
@@ -51,6 +53,7 @@ impl FaultProxy {
             refuse_all: AtomicBool::new(false),
             accepted: AtomicUsize::new(0),
             downstream_bytes: AtomicU64::new(0),
+            upstream_bytes: AtomicU64::new(0),
         });
         let accept_task = tokio::spawn(accept_loop(listener, faults.clone()));
         FaultProxy {
@@ -109,6 +112,13 @@ impl FaultProxy {
     /// WebSocket frames: what crossed the wire).
     pub fn downstream_bytes(&self) -> u64 {
         self.faults.downstream_bytes.load(Ordering::SeqCst)
+    }
+
+    /// Bytes forwarded from the client to the server so far, less each connection's first
+    /// read (the request head the proxy looks at): on a WebSocket, the frames the client
+    /// sent.
+    pub fn upstream_bytes(&self) -> u64 {
+        self.faults.upstream_bytes.load(Ordering::SeqCst)
     }
 
     /// How many connections the proxy accepted so far.
@@ -194,7 +204,7 @@ fn is_websocket_upgrade(head: &[u8]) -> bool {
 /// Which way a [`pipe`] forwards bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Direction {
-    /// Client to server.
+    /// Client to server (counted in `Faults::upstream_bytes`).
     Upstream,
     /// Server to client (counted in `Faults::downstream_bytes`).
     Downstream,
@@ -242,11 +252,11 @@ async fn pipe(
         if to.write_all(&buffer[..n]).await.is_err() {
             return;
         }
-        if direction == Direction::Downstream {
-            faults
-                .downstream_bytes
-                .fetch_add(n as u64, Ordering::SeqCst);
-        }
+        let counter = match direction {
+            Direction::Downstream => &faults.downstream_bytes,
+            Direction::Upstream => &faults.upstream_bytes,
+        };
+        counter.fetch_add(n as u64, Ordering::SeqCst);
     }
 }
 

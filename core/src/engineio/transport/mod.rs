@@ -1,6 +1,7 @@
 //! Engine.IO transports: I/O only. The session in [`super::session`] drives them.
 
 pub(crate) mod cookies;
+pub(crate) mod deflate;
 pub(crate) mod polling;
 pub(crate) mod proxy;
 pub(crate) mod tls;
@@ -36,7 +37,8 @@ pub(crate) struct Endpoint {
     /// Built on first use: a WebSocket-only connection never pays for an HTTP client.
     http: OnceLock<reqwest::Client>,
     pub(crate) connect_timeout: std::time::Duration,
-    /// Whether polling responses may come compressed (`ManagerOptions::compression`).
+    /// Whether polling responses may come compressed and the WebSocket offers
+    /// permessage-deflate (`ManagerOptions::compression`).
     compression: bool,
     tls: Arc<rustls::ClientConfig>,
     /// Whether `tls` accepts any certificate (`ManagerOptions::danger_accept_invalid_certs`).
@@ -320,6 +322,12 @@ impl Endpoint {
 
     pub(crate) fn tls(&self) -> Arc<rustls::ClientConfig> {
         self.tls.clone()
+    }
+
+    /// Whether compression is on: polling asks for compressed responses, the WebSocket
+    /// offers permessage-deflate.
+    pub(crate) fn compression(&self) -> bool {
+        self.compression
     }
 
     /// Whether the server is reached over TLS.

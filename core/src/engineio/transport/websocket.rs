@@ -1,13 +1,18 @@
-//! WebSocket: one Engine.IO packet per message; binary packets as raw binary frames.
+//! WebSocket: one Engine.IO packet per message; binary packets as raw binary frames;
+//! permessage-deflate when the server accepts it (see [`super::deflate`]).
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
+use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError, TlsError};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use url::Host;
 
+use super::deflate::{self, Deflater, InflateError, Inflating};
 use super::proxy::{self, Target};
 use super::Endpoint;
 use crate::engineio::EnginePacket;
@@ -34,12 +39,18 @@ pub(crate) enum WsInbound {
     Invalid(TransportError),
 }
 
+/// The connection under the WebSocket: TCP (direct or through a proxy's tunnel), maybe
+/// TLS, and the permessage-deflate reader.
+type Stream = Inflating<MaybeTlsStream<TcpStream>>;
+
 /// An open WebSocket to the server.
 #[derive(Debug)]
 pub(crate) struct WebSocket {
-    stream: Box<WebSocketStream<MaybeTlsStream<TcpStream>>>,
+    stream: Box<WebSocketStream<Stream>>,
     /// The write buffer's bound, reported when it is reached.
     max_write_buffer: usize,
+    /// Compresses what is sent, when the server accepted permessage-deflate.
+    deflater: Option<Deflater>,
 }
 
 impl WebSocket {
@@ -68,37 +79,51 @@ impl WebSocket {
             .max_write_buffer_size(max_write_buffer)
             .max_message_size(Some(limit))
             .max_frame_size(Some(limit));
-        let connector = endpoint.is_tls().then(|| Connector::Rustls(endpoint.tls()));
-        let (stream, response) = match endpoint.proxy() {
-            None => {
-                tokio_tungstenite::connect_async_tls_with_config(
-                    request,
-                    Some(config),
-                    true,
-                    connector,
-                )
-                .await
-            }
-            Some(proxy) => {
-                // The same proxy as polling: a tunnel to the server, then TLS and the
-                // WebSocket handshake inside it.
-                let target = Target::of(&url)
-                    .ok_or_else(|| TransportError::WebSocket(format!("no host in {url}")))?;
-                let tunnel = proxy::open_tunnel(proxy, &target, endpoint.connect_timeout).await?;
-                tokio_tungstenite::client_async_tls_with_config(
-                    request,
-                    tunnel,
-                    Some(config),
-                    connector,
-                )
-                .await
-            }
+        let offered = endpoint.compression();
+        if offered {
+            request
+                .headers_mut()
+                .insert(http::header::SEC_WEBSOCKET_EXTENSIONS, deflate::offer());
         }
-        .map_err(handshake_error)?;
+        let target = Target::of(&url)
+            .ok_or_else(|| TransportError::WebSocket(format!("no host in {url}")))?;
+        let tcp = match endpoint.proxy() {
+            None => connect_tcp(&target).await.map_err(handshake_error)?,
+            // The same proxy as polling: a tunnel to the server, then TLS and the WebSocket
+            // handshake inside it.
+            Some(proxy) => proxy::open_tunnel(proxy, &target, endpoint.connect_timeout).await?,
+        };
+        let stream = if endpoint.is_tls() {
+            connect_tls(tcp, &target.host, endpoint.tls())
+                .await
+                .map_err(handshake_error)?
+        } else {
+            MaybeTlsStream::Plain(tcp)
+        };
+        let stream = Inflating::new(stream, offered, limit);
+        let (stream, response) =
+            tokio_tungstenite::client_async_with_config(request, stream, Some(config))
+                .await
+                .map_err(handshake_error)?;
+        let answer = response
+            .headers()
+            .get_all(http::header::SEC_WEBSOCKET_EXTENSIONS)
+            .iter()
+            .map(http::HeaderValue::as_bytes);
+        let params = match deflate::negotiate(answer) {
+            Ok(Some(_)) if !offered => Err("an extension that was not offered".to_owned()),
+            other => other,
+        }
+        .map_err(|reason| {
+            TransportError::WebSocket(server_text(format!(
+                "the server's Sec-WebSocket-Extensions: {reason}"
+            )))
+        })?;
         endpoint.store_cookies(response.headers());
         Ok(Self {
             stream: Box::new(stream),
             max_write_buffer,
+            deflater: params.map(Deflater::new),
         })
     }
 
@@ -128,12 +153,18 @@ impl WebSocket {
     /// Queues `packet` in the write buffer; [`WebSocket::flush`] sends it.
     pub(crate) async fn feed(&mut self, packet: &EnginePacket) -> Result<(), TransportError> {
         let message = match packet {
-            EnginePacket::Binary(data) => Message::Binary(data.clone()),
+            EnginePacket::Binary(data) => match self.compress(data, Data::Binary) {
+                Some(frame) => frame,
+                None => Message::Binary(data.clone()),
+            },
             other => {
                 // Encoded straight into the frame's own buffer: one copy of the payload.
                 let mut text = String::with_capacity(text_capacity(other));
                 other.encode_text(&mut text);
-                Message::Text(text.into())
+                match self.compress(text.as_bytes(), Data::Text) {
+                    Some(frame) => frame,
+                    None => Message::Text(text.into()),
+                }
             }
         };
         let limit = self.max_write_buffer;
@@ -141,6 +172,15 @@ impl WebSocket {
             .feed(message)
             .await
             .map_err(|error| write_error(error, limit))
+    }
+
+    /// `payload` as one compressed frame (RSV1 set), when permessage-deflate is on and the
+    /// payload is worth compressing.
+    fn compress(&mut self, payload: &[u8], data: Data) -> Option<Message> {
+        let compressed = self.deflater.as_mut()?.compress(payload)?;
+        let mut frame = Frame::message(compressed, OpCode::Data(data), true);
+        frame.header_mut().rsv1 = true;
+        Some(Message::Frame(frame))
     }
 
     /// Sends everything fed so far.
@@ -173,6 +213,36 @@ fn write_buffer_sizes(max: usize) -> (usize, usize) {
     (buffer, max.max(buffer + 1))
 }
 
+/// A TCP connection to the server, without Nagle's delay.
+async fn connect_tcp(target: &Target) -> Result<TcpStream, WsError> {
+    let tcp = match &target.host {
+        Host::Domain(domain) => TcpStream::connect((domain.as_str(), target.port)).await,
+        Host::Ipv4(ip) => TcpStream::connect((*ip, target.port)).await,
+        Host::Ipv6(ip) => TcpStream::connect((*ip, target.port)).await,
+    }?;
+    tcp.set_nodelay(true)?;
+    Ok(tcp)
+}
+
+/// TLS over `tcp` with the endpoint's configuration (roots, pins, client certificate).
+async fn connect_tls(
+    tcp: TcpStream,
+    host: &Host<String>,
+    config: std::sync::Arc<rustls::ClientConfig>,
+) -> Result<MaybeTlsStream<TcpStream>, WsError> {
+    use rustls::pki_types::ServerName;
+    let name = match host {
+        Host::Domain(domain) => ServerName::try_from(domain.clone())
+            .map_err(|_| WsError::Tls(TlsError::InvalidDnsName))?,
+        Host::Ipv4(ip) => ServerName::IpAddress(std::net::IpAddr::V4(*ip).into()),
+        Host::Ipv6(ip) => ServerName::IpAddress(std::net::IpAddr::V6(*ip).into()),
+    };
+    let tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await?;
+    Ok(MaybeTlsStream::Rustls(tls))
+}
+
 fn write_error(error: WsError, limit: usize) -> TransportError {
     match error {
         WsError::WriteBufferFull(_) => TransportError::WriteBufferFull { limit },
@@ -200,6 +270,18 @@ fn read_error(error: WsError) -> WsInbound {
             | ProtocolError::ReceivedAfterClosing,
         ) => WsInbound::Closed,
         WsError::Protocol(e) => WsInbound::Invalid(TransportError::Protocol(e.to_string())),
+        WsError::Io(e) => match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<InflateError>())
+        {
+            Some(&InflateError::TooLarge { size, limit }) => {
+                WsInbound::Invalid(TransportError::TooLarge { size, limit })
+            }
+            Some(InflateError::Protocol(reason)) => {
+                WsInbound::Invalid(TransportError::Protocol(reason.clone()))
+            }
+            None => WsInbound::Closed,
+        },
         _ => WsInbound::Closed,
     }
 }
