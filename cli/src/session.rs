@@ -33,7 +33,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::args::{ConnectArgs, OutputFormat, Transport};
+use crate::args::{ConnectArgs, OutputFormat, ServerVersion, Transport};
 use crate::input::{parse_line, Answer, Command, Emit, Target};
 use crate::json::{args_to_json, from_json};
 use crate::output::{
@@ -224,6 +224,11 @@ fn manager_builder(args: &ConnectArgs) -> Result<ManagerBuilder, String> {
         Transport::Websocket => builder.transports(&[TransportKind::WebSocket]),
         Transport::Polling => builder.transports(&[TransportKind::Polling]).upgrade(false),
     };
+    builder = builder.server_version(match args.server_version {
+        ServerVersion::Detect => ferrio::ServerVersion::Detect,
+        ServerVersion::V2 => ferrio::ServerVersion::V2,
+        ServerVersion::V4 => ferrio::ServerVersion::V4,
+    });
     for (name, value) in &args.headers {
         builder = builder.extra_header(name, value);
     }
