@@ -23,34 +23,6 @@ public enum Transport: String, Sendable, Hashable, CaseIterable {
     }
 }
 
-/// The Socket.IO version a server speaks (``ClientOptions/serverVersion``).
-public enum ServerVersion: Sendable, Hashable, CaseIterable {
-    /// Find out on the first connection: Engine.IO v4 first, then Socket.IO 2.x when the
-    /// server answers as one (one extra handshake against a 2.x server, nothing otherwise).
-    case detect
-    /// Socket.IO 2.x servers (Engine.IO v3, Socket.IO protocol 4).
-    case v2
-    /// Socket.IO 3.x and 4.x servers only: a 2.x server is refused with
-    /// ``FerrioError/connect(message:data:)`` ("the server speaks an older Socket.IO protocol").
-    case v4
-
-    init(_ native: FerrioUniFFI.ServerVersion) {
-        switch native {
-        case .detect: self = .detect
-        case .v2: self = .v2
-        case .v4: self = .v4
-        }
-    }
-
-    var native: FerrioUniFFI.ServerVersion {
-        switch self {
-        case .detect: return .detect
-        case .v2: return .v2
-        case .v4: return .v4
-        }
-    }
-}
-
 /// What a full offline buffer does with a new emit (``ClientOptions/bufferPolicy``).
 public enum BufferPolicy: Sendable, Hashable, CaseIterable {
     /// Refuse the new emit with ``FerrioError/bufferFull``.
@@ -131,9 +103,6 @@ public struct ClientOptions: Sendable {
     public var transports: [Transport] = CoreDefaults.options.transports.map { Transport($0) }
     /// Upgrade from polling to WebSocket when offered (JS `upgrade`).
     public var upgrade: Bool = CoreDefaults.options.upgrade
-    /// The Socket.IO version of the server: ``ServerVersion/detect`` (the default) finds it
-    /// out on the first connection, so a Socket.IO 2.x server needs no setting.
-    public var serverVersion: ServerVersion = ServerVersion(CoreDefaults.options.serverVersion)
     /// Handshake and namespace connect timeout (JS `timeout`).
     public var timeout: Duration = .milliseconds(CoreDefaults.options.timeoutMs)
     /// Default timeout of ``Socket/emitWithAck(_:_:timeout:)`` (JS `ackTimeout`).
@@ -197,17 +166,6 @@ public struct ClientOptions: Sendable {
     public var maxBufferedBytes: UInt64 = CoreDefaults.options.maxBufferedBytes
     /// What a full offline buffer does with a new emit.
     public var bufferPolicy: BufferPolicy = BufferPolicy(CoreDefaults.options.bufferPolicy)
-    /// Tries per emit beyond the first, for at-least-once delivery (JS `retries`), in every
-    /// socket of the manager. With retries, a socket's emits go one at a time through an
-    /// ordered queue, each waiting for the server's acknowledgement (``ackTimeout`` per try)
-    /// and sent again when none comes (after a reconnection too): the server must acknowledge
-    /// every event, and may see one twice. `0` (the default): at most once.
-    public var retries: Int = Int(CoreDefaults.options.retries)
-    /// The event ``Socket/joinRoom(_:)`` emits with the room's name (the server's handler
-    /// joins it).
-    public var roomJoinEvent: String = CoreDefaults.options.roomJoinEvent
-    /// The event ``Socket/leaveRoom(_:)`` emits with the room's name.
-    public var roomLeaveEvent: String = CoreDefaults.options.roomLeaveEvent
 
     public init() {}
 
@@ -224,7 +182,6 @@ public struct ClientOptions: Sendable {
             extraHeaders: extraHeaders,
             transports: transports.map(\.native),
             upgrade: upgrade,
-            serverVersion: serverVersion.native,
             timeoutMs: timeout.milliseconds,
             ackTimeoutMs: ackTimeout.milliseconds,
             reconnection: reconnection,
@@ -245,9 +202,9 @@ public struct ClientOptions: Sendable {
             maxBufferedEmits: maxBufferedEmits,
             maxBufferedBytes: maxBufferedBytes,
             bufferPolicy: bufferPolicy.native,
-            retries: UInt32(clamping: retries),
-            roomJoinEvent: roomJoinEvent,
-            roomLeaveEvent: roomLeaveEvent
+            retries: CoreDefaults.options.retries,
+            roomJoinEvent: CoreDefaults.options.roomJoinEvent,
+            roomLeaveEvent: CoreDefaults.options.roomLeaveEvent
         )
     }
 }

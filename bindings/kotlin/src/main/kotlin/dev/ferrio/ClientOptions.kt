@@ -5,7 +5,6 @@ import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
 import dev.ferrio.ffi.BufferPolicy as FfiBufferPolicy
 import dev.ferrio.ffi.ClientOptions as FfiClientOptions
-import dev.ferrio.ffi.ServerVersion as FfiServerVersion
 import dev.ferrio.ffi.Transport as FfiTransport
 import dev.ferrio.ffi.defaultClientOptions
 
@@ -28,11 +27,6 @@ public data class ClientOptions(
     val transports: List<Transport> = CoreDefaults.options.transports.map { it.toTransport() },
     /** Upgrade from polling to WebSocket when offered (JS `upgrade`). */
     val upgrade: Boolean = CoreDefaults.options.upgrade,
-    /**
-     * The Socket.IO version of the server: [ServerVersion.DETECT] (the default) finds it out on
-     * the first connection, so a Socket.IO 2.x server needs no setting.
-     */
-    val serverVersion: ServerVersion = CoreDefaults.options.serverVersion.toServerVersion(),
     /** Handshake and namespace connect timeout (JS `timeout`). */
     val timeout: Duration = CoreDefaults.options.timeoutMs.asMillis(),
     /** Default timeout of [Socket.emitWithAck] (JS `ackTimeout`). */
@@ -108,18 +102,6 @@ public data class ClientOptions(
     val maxBufferedBytes: Long = CoreDefaults.options.maxBufferedBytes.toLong(),
     /** What a full offline buffer does with a new emit. */
     val bufferPolicy: BufferPolicy = CoreDefaults.options.bufferPolicy.toBufferPolicy(),
-    /**
-     * Tries per emit beyond the first, for at-least-once delivery (JS `retries`), in every
-     * socket of the manager. With retries, a socket's emits go one at a time through an ordered
-     * queue, each waiting for the server's acknowledgement ([ackTimeout] per try) and sent again
-     * when none comes (after a reconnection too): the server must acknowledge every event, and
-     * may see one twice. `0` (the default): at most once.
-     */
-    val retries: Int = CoreDefaults.options.retries.toInt(),
-    /** The event [Socket.joinRoom] emits with the room's name (the server's handler joins it). */
-    val roomJoinEvent: String = CoreDefaults.options.roomJoinEvent,
-    /** The event [Socket.leaveRoom] emits with the room's name. */
-    val roomLeaveEvent: String = CoreDefaults.options.roomLeaveEvent,
 ) {
     public companion object {
         /** A builder of options for Java, with `java.time.Duration`s and a `Map` auth. */
@@ -134,7 +116,6 @@ public data class ClientOptions(
         extraHeaders = extraHeaders,
         transports = transports.map { it.toFfi() },
         upgrade = upgrade,
-        serverVersion = serverVersion.toFfi(),
         timeoutMs = timeout.millis(),
         ackTimeoutMs = ackTimeout.millis(),
         reconnection = reconnection,
@@ -155,42 +136,10 @@ public data class ClientOptions(
         maxBufferedEmits = maxBufferedEmits.also { require(it >= 0) }.toULong(),
         maxBufferedBytes = maxBufferedBytes.also { require(it >= 0) }.toULong(),
         bufferPolicy = bufferPolicy.toFfi(),
-        retries = retries.also { require(it >= 0) }.toUInt(),
-        roomJoinEvent = roomJoinEvent,
-        roomLeaveEvent = roomLeaveEvent,
+        retries = CoreDefaults.options.retries,
+        roomJoinEvent = CoreDefaults.options.roomJoinEvent,
+        roomLeaveEvent = CoreDefaults.options.roomLeaveEvent,
     )
-}
-
-/** The Socket.IO version a server speaks ([ClientOptions.serverVersion]). */
-public enum class ServerVersion {
-    /**
-     * Find out on the first connection: Engine.IO v4 first, then Socket.IO 2.x when the server
-     * answers as one (one extra handshake against a 2.x server, nothing otherwise).
-     */
-    DETECT,
-
-    /** Socket.IO 2.x servers (Engine.IO v3, Socket.IO protocol 4). */
-    V2,
-
-    /**
-     * Socket.IO 3.x and 4.x servers only: a 2.x server is refused, connecting throws a
-     * [ConnectException] with [ConnectException.refused] ("the server speaks an older
-     * Socket.IO protocol").
-     */
-    V4,
-    ;
-
-    internal fun toFfi(): FfiServerVersion = when (this) {
-        DETECT -> FfiServerVersion.DETECT
-        V2 -> FfiServerVersion.V2
-        V4 -> FfiServerVersion.V4
-    }
-}
-
-private fun FfiServerVersion.toServerVersion(): ServerVersion = when (this) {
-    FfiServerVersion.DETECT -> ServerVersion.DETECT
-    FfiServerVersion.V2 -> ServerVersion.V2
-    FfiServerVersion.V4 -> ServerVersion.V4
 }
 
 /** What a full offline buffer does with a new emit ([ClientOptions.bufferPolicy]). */
