@@ -1,4 +1,5 @@
-//! Ferrio: a Socket.IO v5 client (Engine.IO v4) for tokio.
+//! Ferrio: a Socket.IO client for tokio: Socket.IO v5 over Engine.IO v4 (socket.io 3.x and
+//! 4.x servers), and v4 over Engine.IO v3 for socket.io 2.x servers ([`ServerVersion`]).
 //!
 //! [`Client::connect`] covers the common case. A [`Manager`] is one Engine.IO connection
 //! (polling, WebSocket, or polling upgraded to WebSocket) carrying any number of

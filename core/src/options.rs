@@ -87,8 +87,9 @@ impl TransportKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ServerVersion {
     /// Find out (the default): the first handshake speaks Engine.IO v4; when the server
-    /// answers as a Socket.IO 2.x server (an Engine.IO v3 polling payload, or a namespace
-    /// reply without a socket id), the client does the handshake again as
+    /// answers as a Socket.IO 2.x server (an Engine.IO v3 polling payload, a namespace
+    /// reply without a socket id, or an HTTP 400 refusing an unsupported version as
+    /// python-socketio 4.x answers), the client does the handshake again as
     /// [`ServerVersion::V2`], once, and speaks v2 to this server for every later connection
     /// of the manager. Costs one extra handshake against a 2.x server, nothing otherwise.
     #[default]
