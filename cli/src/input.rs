@@ -11,7 +11,10 @@ use crate::json::from_json;
 pub const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_millis(5_000);
 
 /// The fields an emit line may have.
-const EMIT_FIELDS: [&str; 5] = ["emit", "args", "ack", "timeout_ms", "namespace"];
+const EMIT_FIELDS: [&str; 6] = ["emit", "args", "ack", "timeout_ms", "volatile", "namespace"];
+
+/// The fields a room line may have (besides `join` or `leave`).
+const ROOM_FIELDS: [&str; 1] = ["namespace"];
 
 /// The fields an answer line may have.
 const ANSWER_FIELDS: [&str; 2] = ["ack", "args"];
@@ -25,6 +28,21 @@ pub enum Command {
     Disconnect(Target),
     /// Answer an acknowledgement request of the server.
     Answer(Answer),
+    /// Join or leave a room.
+    Room(Room),
+}
+
+/// `{"join":"ROOM","namespace":"/x"}` or `{"leave":"ROOM",...}`: the room intent of
+/// `Socket::join_room` (joined again after a reconnection that did not recover the
+/// session) and `Socket::leave_room`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    /// The room.
+    pub room: String,
+    /// Join (`true`) or leave it.
+    pub join: bool,
+    /// The namespace, as written; `None` for the default one.
+    pub namespace: Option<String>,
 }
 
 /// `{"ack":ID,"args":[...]}`: answers the server's request printed with `"ack": ID`.
@@ -45,6 +63,8 @@ pub struct Emit {
     pub args: Vec<Value>,
     /// How long to wait for an acknowledgement; `None` when none is asked for.
     pub ack: Option<Duration>,
+    /// A volatile emit: dropped, not buffered, when the connection cannot take it now.
+    pub volatile: bool,
     /// The namespace, as written; `None` for the default one.
     pub namespace: Option<String>,
 }
@@ -63,7 +83,8 @@ pub enum Target {
 /// # Errors
 /// A message for the `error` output line when the line is not JSON, not an object, not a
 /// known command, or has a field of the wrong type or an unknown field. A line with
-/// `"ack"` and neither `"emit"` nor `"disconnect"` is an [`Answer`].
+/// `"ack"` and neither `"emit"` nor `"disconnect"` is an [`Answer`]; one with `"join"` or
+/// `"leave"` a [`Room`].
 pub fn parse_line(line: &str) -> Result<Option<Command>, String> {
     if line.trim().is_empty() {
         return Ok(None);
@@ -84,9 +105,50 @@ pub fn parse_line(line: &str) -> Result<Option<Command>, String> {
         (false, false) if object.contains_key("ack") => {
             parse_answer(&mut object).map(|answer| Some(Command::Answer(answer)))
         }
+        (false, false) if object.contains_key("join") || object.contains_key("leave") => {
+            parse_room(&mut object).map(|room| Some(Command::Room(room)))
+        }
         (false, false) => Err(format!(
-            "unknown command: expected \"emit\", \"disconnect\" or \"ack\", got {}",
+            "unknown command: expected \"emit\", \"disconnect\", \"ack\", \"join\" or \"leave\", got {}",
             key_list(&object)
+        )),
+    }
+}
+
+fn parse_room(object: &mut Map<String, Json>) -> Result<Room, String> {
+    let (join, key) = match (object.remove("join"), object.remove("leave")) {
+        (Some(room), None) => (true, room),
+        (None, Some(room)) => (false, room),
+        _ => return Err("a command has either \"join\" or \"leave\", not both".to_owned()),
+    };
+    let name = if join { "join" } else { "leave" };
+    if let Some(unknown) = object
+        .keys()
+        .find(|key| !ROOM_FIELDS.contains(&key.as_str()))
+    {
+        return Err(format!("unknown field \"{unknown}\" in a {name} command"));
+    }
+    let Json::String(room) = key else {
+        return Err(format!(
+            "\"{name}\" must be a room name string, got {}",
+            kind(Some(&key))
+        ));
+    };
+    Ok(Room {
+        room,
+        join,
+        namespace: parse_namespace(object)?,
+    })
+}
+
+/// The optional `"namespace"` string.
+fn parse_namespace(object: &mut Map<String, Json>) -> Result<Option<String>, String> {
+    match object.remove("namespace") {
+        None => Ok(None),
+        Some(Json::String(namespace)) => Ok(Some(namespace)),
+        Some(other) => Err(format!(
+            "\"namespace\" must be a string, got {}",
+            kind(Some(&other))
         )),
     }
 }
@@ -168,21 +230,25 @@ fn parse_emit(object: &mut Map<String, Json>) -> Result<Emit, String> {
     if timeout.is_some() && !ack {
         return Err("\"timeout_ms\" applies only with \"ack\": true".to_owned());
     }
-    let namespace = match object.remove("namespace") {
-        None => None,
-        Some(Json::String(namespace)) => Some(namespace),
+    let volatile = match object.remove("volatile") {
+        None => false,
+        Some(Json::Bool(volatile)) => volatile,
         Some(other) => {
             return Err(format!(
-                "\"namespace\" must be a string, got {}",
+                "\"volatile\" must be true or false, got {}",
                 kind(Some(&other))
             ))
         }
     };
+    if volatile && ack {
+        return Err("a volatile emit cannot ask for an ack".to_owned());
+    }
     Ok(Emit {
         event,
         args,
         ack: ack.then(|| timeout.unwrap_or(DEFAULT_ACK_TIMEOUT)),
-        namespace,
+        volatile,
+        namespace: parse_namespace(object)?,
     })
 }
 
@@ -247,6 +313,7 @@ mod tests {
                     event: "hi".into(),
                     args: vec![],
                     ack: None,
+                    volatile: false,
                     namespace: None
                 })
             );
@@ -265,6 +332,7 @@ mod tests {
                         Value::Binary(Bytes::from_static(&[1, 2]))
                     ],
                     ack: Some(Duration::from_millis(300)),
+                    volatile: false,
                     namespace: Some("/x".into()),
                 })
             );
@@ -320,6 +388,49 @@ mod tests {
         #[test]
         fn bad_base64_in_args_is_an_error() {
             assert!(error(r#"{"emit":"e","args":[{"$binary":"%%"}]}"#).contains("base64"));
+        }
+    }
+
+    mod volatile_and_rooms {
+        use super::*;
+
+        #[test]
+        fn a_volatile_emit_is_read_and_cannot_ask_for_an_ack() {
+            let Command::Emit(emit) = command(r#"{"emit":"pos","args":[1],"volatile":true}"#)
+            else {
+                panic!()
+            };
+            assert!(emit.volatile);
+            assert!(error(r#"{"emit":"e","volatile":true,"ack":true}"#).contains("volatile"));
+            assert!(error(r#"{"emit":"e","volatile":1}"#).contains("\"volatile\""));
+        }
+
+        #[test]
+        fn join_and_leave_lines_name_a_room_and_maybe_a_namespace() {
+            assert_eq!(
+                command(r#"{"join":"lobby","namespace":"/x"}"#),
+                Command::Room(Room {
+                    room: "lobby".into(),
+                    join: true,
+                    namespace: Some("/x".into()),
+                })
+            );
+            assert_eq!(
+                command(r#"{"leave":"lobby"}"#),
+                Command::Room(Room {
+                    room: "lobby".into(),
+                    join: false,
+                    namespace: None,
+                })
+            );
+            for (line, part) in [
+                (r#"{"join":"a","leave":"b"}"#, "not both"),
+                (r#"{"join":1}"#, "room name"),
+                (r#"{"join":"a","args":[]}"#, "\"args\""),
+                (r#"{"leave":"a","namespace":false}"#, "\"namespace\""),
+            ] {
+                assert!(error(line).contains(part), "{line}: {}", error(line));
+            }
         }
     }
 
@@ -413,7 +524,7 @@ mod tests {
 
         #[test]
         fn an_object_without_a_known_command_is_an_unknown_command() {
-            assert!(error(r#"{"join":"room"}"#).starts_with("unknown command"));
+            assert!(error(r#"{"subscribe":"room"}"#).starts_with("unknown command"));
             assert!(error("{}").starts_with("unknown command"));
         }
 

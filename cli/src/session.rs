@@ -34,7 +34,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::args::{ConnectArgs, OutputFormat, ServerVersion, Transport};
-use crate::input::{parse_line, Answer, Command, Emit, Target};
+use crate::input::{parse_line, Answer, Command, Emit, Room, Target};
 use crate::json::{args_to_json, from_json};
 use crate::output::{
     line_queue, run_writer, EventLimit, Line, LineSender, Render, LINE_BYTES, LINE_CAPACITY,
@@ -105,7 +105,7 @@ pub async fn run(args: ConnectArgs) -> ExitCode {
             namespace,
             SocketOptions {
                 auth: setup.auth.clone(),
-                ..SocketOptions::default()
+                retries: setup.retries,
             },
         );
         let lost_tx = (!setup.reconnection).then(|| lost_tx.clone());
@@ -194,6 +194,8 @@ struct Setup {
     namespaces: Vec<String>,
     auth: Option<ferrio::Value>,
     reconnection: bool,
+    /// Tries per emit beyond the first (`--retries`).
+    retries: u32,
 }
 
 impl Setup {
@@ -209,6 +211,7 @@ impl Setup {
             namespaces: namespace_list(&args.namespaces),
             auth,
             reconnection: !args.no_reconnection,
+            retries: args.retries,
         })
     }
 }
@@ -515,6 +518,10 @@ impl CommandLoop<'_> {
                 self.emit(emit).await;
                 Next::Continue
             }
+            Ok(Some(Command::Room(room))) => {
+                self.room(room).await;
+                Next::Continue
+            }
             Ok(Some(Command::Answer(Answer { id, args }))) => {
                 if let Err(error) = self.pending.answer(id, args) {
                     self.error(error.to_string()).await;
@@ -568,9 +575,19 @@ impl CommandLoop<'_> {
             return self.error(message).await;
         }
         let Emit {
-            event, args, ack, ..
+            event,
+            args,
+            ack,
+            volatile,
+            ..
         } = emit;
         match ack {
+            None if volatile => {
+                if let Err(error) = self.drive(socket.emit_volatile_values(&event, args)).await {
+                    self.error(format!("emit \"{event}\" on {namespace}: {error}"))
+                        .await;
+                }
+            }
             None => {
                 if let Err(error) = self.drive(socket.emit_values(&event, args)).await {
                     self.error(format!("emit \"{event}\" on {namespace}: {error}"))
@@ -590,6 +607,27 @@ impl CommandLoop<'_> {
                     Poll::Pending => self.acks.push(ack),
                 }
             }
+        }
+    }
+
+    /// Joins or leaves a room of a namespace given with --namespace.
+    async fn room(&mut self, room: Room) {
+        let namespace = match &room.namespace {
+            Some(namespace) => normalize_namespace(namespace),
+            None => self.sockets[0].0.clone(),
+        };
+        let Some(socket) = self.socket(&namespace).cloned() else {
+            let verb = if room.join { "join" } else { "leave" };
+            let message = format!(
+                "{verb} \"{}\": namespace {namespace} was not given with --namespace",
+                room.room
+            );
+            return self.error(message).await;
+        };
+        if room.join {
+            self.drive(socket.join_room(&room.room)).await;
+        } else {
+            self.drive(socket.leave_room(&room.room)).await;
         }
     }
 

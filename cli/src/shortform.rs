@@ -92,6 +92,7 @@ fn parse_emit(text: &str, ack: bool) -> Result<Interactive, String> {
         event,
         args,
         ack: ack.then_some(DEFAULT_ACK_TIMEOUT),
+        volatile: false,
         namespace,
     })))
 }

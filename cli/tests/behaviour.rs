@@ -128,6 +128,9 @@ impl Cli {
         if let Some(auth) = auth {
             command.args(["--auth", &auth.to_string()]);
         }
+        if let Some(retries) = scenario.options["retries"].as_u64() {
+            command.args(["--retries", &retries.to_string()]);
+        }
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -224,6 +227,10 @@ impl Cli {
                 }
                 Ok(())
             }
+            "emit_volatile" => self.send(json!({"emit": step["event"], "args": step["args"],
+                "volatile": true, "namespace": nsp})),
+            "join_room" => self.send(json!({"join": step["room"], "namespace": nsp})),
+            "leave_room" => self.send(json!({"leave": step["room"], "namespace": nsp})),
             "emit_ack" => {
                 let event = step["event"].as_str().ok_or("emit_ack without event")?;
                 let record = format!("ack {nsp} {event}");

@@ -225,7 +225,7 @@ async fn bad_input_line_prints_an_error_and_the_session_goes_on() {
     for bad in [
         "not json",
         "[1]",
-        r#"{"join":"room"}"#,
+        r#"{"subscribe":"room"}"#,
         r#"{"emit":"echo","args":"x"}"#,
     ] {
         cli.send(bad).await;
