@@ -51,6 +51,8 @@ class Case:
     reconnect: bool = False
     #: A check of the server's view of the run (``GET /stats``): an error message or None.
     check_stats: Callable[[dict[str, int]], str | None] | None = None
+    #: WebSocket: accept the client's permessage-deflate offer.
+    ws_deflate: bool = False
     doc: str = field(default="")
 
     def handshake(self, sid: str) -> str:
@@ -209,6 +211,28 @@ def compression_bomb(link: Link) -> None:
     assert isinstance(link, PollingLink)
     link.accept_connect()
     link.send_gzip(gzip_bomb())
+    link.idle()
+
+
+@functools.cache
+def deflate_bomb() -> bytes:
+    """A permessage-deflate message of about 255 KiB (raw deflate, flushed, its 4-byte tail
+    removed) that inflates to 256 MiB: one event of ``a``s, as ``gzip_bomb``."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    parts = [compressor.compress(b'42["bomb","')]
+    chunk = b"a" * MIB
+    parts.extend(compressor.compress(chunk) for _ in range(256))
+    parts.append(compressor.flush(zlib.Z_SYNC_FLUSH))
+    data = b"".join(parts)
+    assert data.endswith(b"\x00\x00\xff\xff")
+    return data[:-4]
+
+
+def compression_bomb_websocket(link: Link) -> None:
+    assert isinstance(link, WsLink)
+    link.accept_connect()
+    # Without the extension negotiated the client sees a protocol violation: the case fails.
+    link.frame(0x1, deflate_bomb(), rsv1=True)
     link.idle()
 
 
@@ -377,6 +401,14 @@ CASE_LIST = [
         compression_bomb,
         TOO_LARGE,
         doc="a gzip body of ~255 KiB inflating to 256 MiB (the limit counts inflated bytes)",
+    ),
+    ends(
+        "compression-bomb-websocket",
+        "websocket",
+        compression_bomb_websocket,
+        TOO_LARGE,
+        ws_deflate=True,
+        doc="a permessage-deflate message of ~255 KiB inflating to 256 MiB",
     ),
     ends(
         "large-attachments",

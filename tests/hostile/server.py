@@ -142,15 +142,19 @@ class WsLink(Link):
         super().__init__(case, run, sid)
         self.conn = conn
         self.write_lock = threading.Lock()
+        #: Whether permessage-deflate was negotiated.
+        self.deflate = False
 
-    def frame(self, opcode: int, data: bytes) -> None:
+    def frame(self, opcode: int, data: bytes, rsv1: bool = False) -> None:
+        """One final frame; ``rsv1`` marks a permessage-deflate compressed message."""
         length = len(data)
+        first = 0x80 | (0x40 if rsv1 else 0) | opcode
         if length < 126:
-            header = bytes([0x80 | opcode, length])
+            header = bytes([first, length])
         elif length < 1 << 16:
-            header = bytes([0x80 | opcode, 126]) + length.to_bytes(2, "big")
+            header = bytes([first, 126]) + length.to_bytes(2, "big")
         else:
-            header = bytes([0x80 | opcode, 127]) + length.to_bytes(8, "big")
+            header = bytes([first, 127]) + length.to_bytes(8, "big")
         with self.write_lock:
             if self.gone.is_set():
                 raise Gone
@@ -476,14 +480,20 @@ def serve_websocket(
 ) -> None:
     key = request.headers.get("sec-websocket-key", "").encode()
     accept = base64.b64encode(hashlib.sha1(key + WS_GUID).digest()).decode()
+    # permessage-deflate only where the case asks for it (the client offers it by default);
+    # the server then sends compressed frames itself and never reads compressed ones.
+    offered = "permessage-deflate" in request.headers.get("sec-websocket-extensions", "")
+    deflate = offered and getattr(case, "ws_deflate", False)
+    extensions = "Sec-WebSocket-Extensions: permessage-deflate\r\n" if deflate else ""
     conn.sendall(
         (
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Accept: {accept}\r\n\r\n"
+            f"Sec-WebSocket-Accept: {accept}\r\n{extensions}\r\n"
         ).encode()
     )
     sid = os.urandom(8).hex()
     link = WsLink(case_name, run, sid, conn)
+    link.deflate = deflate
     try:
         link.send([case.handshake(sid)])
     except Gone:
