@@ -128,3 +128,34 @@ async fn emits_with_retries_fail_as_closed_when_the_manager_closes() {
     let result = waiting.await.expect("joined");
     assert!(matches!(result, Err(AckError::Closed)), "{result:?}");
 }
+
+#[tokio::test]
+async fn emits_made_without_waiting_join_the_retry_queue_and_its_bounds() {
+    let (manager, socket) = offline_socket_with_retries(1, 2).await;
+    socket.try_emit("e", &1).expect("queued");
+    socket.try_emit_json(r#"["e",2]"#).expect("queued");
+    while socket.buffered().emits < 2 {
+        tokio::task::yield_now().await;
+    }
+    let refused = socket.try_emit("e", &3);
+    assert!(matches!(refused, Err(EmitError::BufferFull)), "{refused:?}");
+    assert_eq!(socket.buffered().emits, 2);
+    manager.close().await;
+}
+
+#[tokio::test]
+async fn volatile_emits_while_not_connected_are_dropped_not_buffered() {
+    let (manager, socket) = offline_socket().await;
+    socket
+        .try_emit_volatile_values("position", vec![1.into()])
+        .expect("dropped, not refused");
+    socket
+        .emit_volatile_values("position", vec![2.into()])
+        .await
+        .expect("dropped, not refused");
+    socket.emit_volatile("position", &3).await.expect("dropped");
+    // Admitted once the buffer took it, after the volatile emits queued before it.
+    socket.emit("e", &4).await.expect("buffered");
+    assert_eq!(socket.buffered().emits, 1);
+    manager.close().await;
+}
