@@ -131,7 +131,7 @@ python-package:
 	PATH="$(FERRIO_VENV)/bin:$$PATH" MATURIN_PEP517_ARGS="--profile dev" "$(FERRIO_VENV)/bin/python" -m pip install --quiet --force-reinstall --no-deps --no-build-isolation ./$(PYTHON_DIR)
 
 .PHONY: test-python
-test-python: deps-node deps-proxies python-package
+test-python: deps-node deps-node-v2 deps-proxies python-package
 	cd $(PYTHON_DIR) && "$(FERRIO_VENV)/bin/ruff" check python tests
 	cd $(PYTHON_DIR) && "$(FERRIO_VENV)/bin/ruff" format --check python tests
 	cd $(PYTHON_DIR) && "$(FERRIO_VENV)/bin/mypy" --strict python/ferrio tests
@@ -159,7 +159,7 @@ test-hostile: python-package
 KOTLIN_DIR := bindings/kotlin
 
 .PHONY: test-kotlin
-test-kotlin: deps-node deps-proxies
+test-kotlin: deps-node deps-node-v2 deps-proxies
 	cargo build -p ferrio-ffi
 	bash $(KOTLIN_DIR)/generate.sh
 	mvn -B -q -f $(KOTLIN_DIR)/pom.xml test
@@ -181,7 +181,7 @@ check-android:
 # check-release.sh: the package as a release publishes it loads in SwiftPM (Linux: pkg-config;
 # Apple: the XCFramework by URL and checksum), with no unsafe flags (~10 s).
 .PHONY: test-swift
-test-swift: deps-node deps-proxies
+test-swift: deps-node deps-node-v2 deps-proxies
 	bindings/swift/test.sh
 	bindings/swift/check-release.sh
 
@@ -232,7 +232,7 @@ test-cluster-bindings: deps-cluster test-python
 # `test`: about 14 minutes on 2 cores from a warm cargo registry (the first run also builds
 # the musl CPython, ~7 minutes, and the arm64 root, ~15 s, both cached outside the repo).
 .PHONY: wheels
-wheels: deps-node
+wheels: deps-node deps-node-v2
 	bash packaging/wheels.sh
 
 # Benchmarks (benches/README.md): Ferrio (Rust, Python, Kotlin) against socket.io-client,

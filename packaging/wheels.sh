@@ -44,7 +44,7 @@ main() {
   # --- Tools -------------------------------------------------------------------------------
   command -v node >/dev/null 2>&1 || die "node is missing (the reference server): install Node.js 20"
   command -v rustup >/dev/null 2>&1 || die "rustup is missing: install Rust with rustup"
-  make -s -C "$repo" deps-node >/dev/null
+  make -s -C "$repo" deps-node deps-node-v2 >/dev/null
   if ! command -v llvm-strip >/dev/null 2>&1; then
     say "installing llvm (llvm-strip strips the libraries of every architecture)"
     apt-get -o DPkg::Lock::Timeout=600 update -qq

@@ -70,12 +70,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Starts a reference server; sets $server_port and $server_control. Its stdin is a pipe held
-# by this script (FERRIO_EXIT_ON_STDIN_CLOSE), so it also ends if this script is killed.
+# Starts a reference server (or the Node script given third); sets $server_port and
+# $server_control. Its stdin is a pipe held by this script (FERRIO_EXIT_ON_STDIN_CLOSE), so
+# it also ends if this script is killed.
 start_server() {
-  local name=$1 config=$2 out="$work/$1.out"
+  local name=$1 config=$2 script=${3:-$server_js} out="$work/$1.out"
   # shellcheck disable=SC2034 # fd is never written: it only holds the server's stdin open
-  exec {fd}> >(FERRIO_EXIT_ON_STDIN_CLOSE=1 exec node "$server_js" "$config" >"$out" 2>"$work/$name.err")
+  exec {fd}> >(FERRIO_EXIT_ON_STDIN_CLOSE=1 exec node "$script" "$config" >"$out" 2>"$work/$name.err")
   server_pids+=("$!")
   local ready=""
   for _ in $(seq 300); do
@@ -104,6 +105,10 @@ behaviour_port=$server_port behaviour_control=$server_control
 # With connection state recovery, for the recovered-session tests.
 start_server recovering '{"connectionStateRecovery":true}'
 recovering_port=$server_port recovering_control=$server_control
+# A Socket.IO 2.x server (tests/server-v2, its own lockfile) for ServerVersionTests.
+[ -d "$repo/tests/server-v2/node_modules" ] || cannot "tests/server-v2/node_modules is missing: run \`make deps-node-v2\`"
+start_server v2 '{}' "$repo/tests/server-v2/server.js"
+v2_port=$server_port v2_control=$server_control
 
 # tinyproxy (make test-swift installs it) on a free port, started on the host like the
 # servers (the root shares the host's network): `start_tinyproxy NAME [CONFIG_LINE]` sets
@@ -159,6 +164,7 @@ compile_start=$SECONDS
   FERRIO_TEST_PROXY_URL="http://127.0.0.1:$proxy_port" \
   FERRIO_TEST_BEHAVIOUR_URL="http://127.0.0.1:$behaviour_port" FERRIO_TEST_BEHAVIOUR_CONTROL="$behaviour_control" \
   FERRIO_TEST_RECOVERING_URL="http://127.0.0.1:$recovering_port" FERRIO_TEST_RECOVERING_CONTROL="$recovering_control" \
+  FERRIO_TEST_V2_URL="http://127.0.0.1:$v2_port" FERRIO_TEST_V2_CONTROL="$v2_control" \
   FERRIO_TEST_AUTH_PROXY_PORT="$auth_proxy_port" \
   FERRIO_TEST_TLS_URL="https://127.0.0.1:$tls_port" FERRIO_TEST_MTLS_URL="https://127.0.0.1:$mtls_port" \
   FERRIO_TEST_TLS_DIR="$tls_dir" \

@@ -33,6 +33,39 @@ impl From<ferrio::TransportKind> for Transport {
     }
 }
 
+/// Which Socket.IO server version to speak ([`ferrio::ServerVersion`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ServerVersion {
+    /// Find out on the first connection (Engine.IO v4 first, Socket.IO 2.x when the server
+    /// answers as one).
+    Detect,
+    /// Socket.IO 2.x servers (Engine.IO v3, Socket.IO protocol 4).
+    V2,
+    /// Socket.IO 3.x and 4.x servers only; a 2.x server is refused with
+    /// [`ConnectError::Rejected`].
+    V4,
+}
+
+impl From<ServerVersion> for ferrio::ServerVersion {
+    fn from(version: ServerVersion) -> Self {
+        match version {
+            ServerVersion::Detect => ferrio::ServerVersion::Detect,
+            ServerVersion::V2 => ferrio::ServerVersion::V2,
+            ServerVersion::V4 => ferrio::ServerVersion::V4,
+        }
+    }
+}
+
+impl From<ferrio::ServerVersion> for ServerVersion {
+    fn from(version: ferrio::ServerVersion) -> Self {
+        match version {
+            ferrio::ServerVersion::Detect => ServerVersion::Detect,
+            ferrio::ServerVersion::V2 => ServerVersion::V2,
+            ferrio::ServerVersion::V4 => ServerVersion::V4,
+        }
+    }
+}
+
 /// What to do with an emit when the offline buffer is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum BufferPolicy {
@@ -82,6 +115,9 @@ pub struct ClientOptions {
     pub transports: Vec<Transport>,
     /// Upgrade from polling to WebSocket when offered (JS `upgrade`).
     pub upgrade: bool,
+    /// The Socket.IO version the server speaks
+    /// ([`ferrio::ManagerOptions::server_version`]).
+    pub server_version: ServerVersion,
     /// Handshake and namespace connect timeout (JS `timeout`).
     pub timeout_ms: u64,
     /// Default timeout of an emit with acknowledgement (JS `ackTimeout`).
@@ -174,6 +210,7 @@ pub fn default_client_options(url: String) -> ClientOptions {
             .map(Transport::from)
             .collect(),
         upgrade: defaults.upgrade,
+        server_version: defaults.server_version.into(),
         timeout_ms: millis(defaults.timeout),
         ack_timeout_ms: millis(defaults.ack_timeout),
         reconnection: defaults.reconnection,
@@ -237,6 +274,7 @@ impl ClientOptions {
             extra_headers: pairs(&self.extra_headers),
             transports,
             upgrade: self.upgrade,
+            server_version: self.server_version.into(),
             timeout: Duration::from_millis(self.timeout_ms),
             ack_timeout: Duration::from_millis(self.ack_timeout_ms),
             reconnection: self.reconnection,
@@ -316,6 +354,7 @@ mod tests {
         assert_eq!(crossed.extra_headers, core.extra_headers);
         assert_eq!(crossed.transports, core.transports);
         assert_eq!(crossed.upgrade, core.upgrade);
+        assert_eq!(crossed.server_version, core.server_version);
         assert_eq!(crossed.timeout, core.timeout);
         assert_eq!(crossed.ack_timeout, core.ack_timeout);
         assert_eq!(crossed.reconnection, core.reconnection);
@@ -351,6 +390,23 @@ mod tests {
         let crossed = options.manager_options().expect("valid options");
         assert_eq!(crossed.room_join_event, "enter");
         assert_eq!(crossed.room_leave_event, "exit");
+    }
+
+    #[test]
+    fn each_server_version_crosses_to_the_core() {
+        for (version, core) in [
+            (ServerVersion::Detect, ferrio::ServerVersion::Detect),
+            (ServerVersion::V2, ferrio::ServerVersion::V2),
+            (ServerVersion::V4, ferrio::ServerVersion::V4),
+        ] {
+            let options = ClientOptions {
+                server_version: version,
+                ..default_client_options("http://localhost:3000".into())
+            };
+            let crossed = options.manager_options().expect("valid options");
+            assert_eq!(crossed.server_version, core);
+            assert_eq!(ServerVersion::from(core), version);
+        }
     }
 
     #[test]

@@ -24,6 +24,8 @@ needs_event_pipe = pytest.mark.skipif(
 )
 
 SERVER_JS = Path(__file__).resolve().parents[3] / "tests" / "server" / "server.js"
+#: A Socket.IO 2.x server (socket.io 2.5.1, its own lockfile: ``make deps-node-v2``).
+SERVER_V2_JS = SERVER_JS.parents[1] / "server-v2" / "server.js"
 READY_TIMEOUT = 30.0
 CONTROL_TIMEOUT = 60.0
 
@@ -33,10 +35,10 @@ class TestServer:
 
     __test__ = False
 
-    def __init__(self, config: dict[str, Any] | None = None) -> None:
+    def __init__(self, config: dict[str, Any] | None = None, script: Path = SERVER_JS) -> None:
         env = {**os.environ, "FERRIO_EXIT_ON_STDIN_CLOSE": "1"}
         self.process = subprocess.Popen(
-            ["node", str(SERVER_JS), json.dumps(config or {})],
+            ["node", str(script), json.dumps(config or {})],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=None if os.environ.get("FERRIO_SERVER_LOGS") else subprocess.DEVNULL,
@@ -91,6 +93,17 @@ class TestServer:
 def server() -> Iterator[TestServer]:
     """A server shared by the tests that do not change its state."""
     started = TestServer()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="session")
+def v2_server() -> Iterator[TestServer]:
+    """A Socket.IO 2.x server (tests/server-v2): ``echo`` acknowledged in ``/`` and
+    ``/custom``; its control channel answers ``{}`` to everything."""
+    if not (SERVER_V2_JS.parent / "node_modules").is_dir():
+        raise RuntimeError("tests/server-v2/node_modules is missing: run `make deps-node-v2`")
+    started = TestServer(script=SERVER_V2_JS)
     yield started
     started.stop()
 

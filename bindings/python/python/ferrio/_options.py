@@ -16,6 +16,11 @@ if TYPE_CHECKING:
 
 _TRANSPORTS = {"polling": ffi.Transport.POLLING, "websocket": ffi.Transport.WEBSOCKET}
 _BUFFER_POLICIES = {"reject": ffi.BufferPolicy.REJECT, "drop_oldest": ffi.BufferPolicy.DROP_OLDEST}
+_SERVER_VERSIONS: dict[object, ffi.ServerVersion] = {
+    "detect": ffi.ServerVersion.DETECT,
+    2: ffi.ServerVersion.V2,
+    4: ffi.ServerVersion.V4,
+}
 
 
 def _millis(seconds: float) -> int:
@@ -63,6 +68,10 @@ class Options(TypedDict, total=False):
       certificate for mutual TLS (PEM text or file paths).
     - ``compression``: ask for compressed polling responses and offer permessage-deflate
       on the WebSocket (on by default).
+    - ``server_version``: the Socket.IO version of the server: ``"detect"`` (the default:
+      found out on the first connection, so a Socket.IO 2.x server needs no setting),
+      ``2`` (Socket.IO 2.x servers) or ``4`` (Socket.IO 3.x and 4.x servers only: a 2.x
+      server is refused with :class:`ConnectionRefusedError`).
     - ``fallback_urls``: servers tried in order when the URL cannot be reached.
     - ``max_buffered_emits``, ``max_buffered_bytes``: the offline buffer's bounds (emits made
       while not connected); ``buffer_policy``: ``"reject"`` (the emit raises
@@ -97,6 +106,7 @@ class Options(TypedDict, total=False):
     client_cert: str | None
     client_key: str | None
     compression: bool | None
+    server_version: Literal["detect", 2, 4] | None
     max_buffered_emits: int | None
     max_buffered_bytes: int | None
     buffer_policy: Literal["reject", "drop_oldest"] | None
@@ -134,6 +144,12 @@ class Settings:
                 base.buffer_policy = _BUFFER_POLICIES[options["buffer_policy"]]
             except KeyError:
                 raise ValueError(f"unknown buffer_policy {options['buffer_policy']!r}") from None
+        if options.get("server_version") is not None:
+            try:
+                base.server_version = _SERVER_VERSIONS[options["server_version"]]
+            except KeyError:
+                version = options["server_version"]
+                raise ValueError(f"unknown server_version {version!r}: 'detect', 2 or 4") from None
         if options.get("fallback_urls") is not None:
             base.fallback_urls = list(options["fallback_urls"])
         if options.get("reconnection_attempts") is not None:

@@ -23,6 +23,34 @@ public enum Transport: String, Sendable, Hashable, CaseIterable {
     }
 }
 
+/// The Socket.IO version a server speaks (``ClientOptions/serverVersion``).
+public enum ServerVersion: Sendable, Hashable, CaseIterable {
+    /// Find out on the first connection: Engine.IO v4 first, then Socket.IO 2.x when the
+    /// server answers as one (one extra handshake against a 2.x server, nothing otherwise).
+    case detect
+    /// Socket.IO 2.x servers (Engine.IO v3, Socket.IO protocol 4).
+    case v2
+    /// Socket.IO 3.x and 4.x servers only: a 2.x server is refused with
+    /// ``FerrioError/connect(message:data:)`` ("the server speaks an older Socket.IO protocol").
+    case v4
+
+    init(_ native: FerrioUniFFI.ServerVersion) {
+        switch native {
+        case .detect: self = .detect
+        case .v2: self = .v2
+        case .v4: self = .v4
+        }
+    }
+
+    var native: FerrioUniFFI.ServerVersion {
+        switch self {
+        case .detect: return .detect
+        case .v2: return .v2
+        case .v4: return .v4
+        }
+    }
+}
+
 /// What a full offline buffer does with a new emit (``ClientOptions/bufferPolicy``).
 public enum BufferPolicy: Sendable, Hashable, CaseIterable {
     /// Refuse the new emit with ``FerrioError/bufferFull``.
@@ -103,6 +131,9 @@ public struct ClientOptions: Sendable {
     public var transports: [Transport] = CoreDefaults.options.transports.map { Transport($0) }
     /// Upgrade from polling to WebSocket when offered (JS `upgrade`).
     public var upgrade: Bool = CoreDefaults.options.upgrade
+    /// The Socket.IO version of the server: ``ServerVersion/detect`` (the default) finds it
+    /// out on the first connection, so a Socket.IO 2.x server needs no setting.
+    public var serverVersion: ServerVersion = ServerVersion(CoreDefaults.options.serverVersion)
     /// Handshake and namespace connect timeout (JS `timeout`).
     public var timeout: Duration = .milliseconds(CoreDefaults.options.timeoutMs)
     /// Default timeout of ``Socket/emitWithAck(_:_:timeout:)`` (JS `ackTimeout`).
@@ -182,6 +213,7 @@ public struct ClientOptions: Sendable {
             extraHeaders: extraHeaders,
             transports: transports.map(\.native),
             upgrade: upgrade,
+            serverVersion: serverVersion.native,
             timeoutMs: timeout.milliseconds,
             ackTimeoutMs: ackTimeout.milliseconds,
             reconnection: reconnection,

@@ -18,6 +18,9 @@ struct TestServer: Sendable {
     static let proxied = TestServer(environment: "FERRIO_TEST_PROXIED")
     /// The server with connection state recovery, for the recovered-session tests.
     static let recovering = TestServer(environment: "FERRIO_TEST_RECOVERING")
+    /// A Socket.IO 2.x server (tests/server-v2): `echo` acknowledged in `/` and `/custom`; its
+    /// control channel answers `{}` to everything.
+    static let v2 = TestServer(environment: "FERRIO_TEST_V2")
 
     private init(environment prefix: String) {
         let environment = ProcessInfo.processInfo.environment

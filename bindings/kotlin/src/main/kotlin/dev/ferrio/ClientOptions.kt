@@ -5,6 +5,7 @@ import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
 import dev.ferrio.ffi.BufferPolicy as FfiBufferPolicy
 import dev.ferrio.ffi.ClientOptions as FfiClientOptions
+import dev.ferrio.ffi.ServerVersion as FfiServerVersion
 import dev.ferrio.ffi.Transport as FfiTransport
 import dev.ferrio.ffi.defaultClientOptions
 
@@ -27,6 +28,11 @@ public data class ClientOptions(
     val transports: List<Transport> = CoreDefaults.options.transports.map { it.toTransport() },
     /** Upgrade from polling to WebSocket when offered (JS `upgrade`). */
     val upgrade: Boolean = CoreDefaults.options.upgrade,
+    /**
+     * The Socket.IO version of the server: [ServerVersion.DETECT] (the default) finds it out on
+     * the first connection, so a Socket.IO 2.x server needs no setting.
+     */
+    val serverVersion: ServerVersion = CoreDefaults.options.serverVersion.toServerVersion(),
     /** Handshake and namespace connect timeout (JS `timeout`). */
     val timeout: Duration = CoreDefaults.options.timeoutMs.asMillis(),
     /** Default timeout of [Socket.emitWithAck] (JS `ackTimeout`). */
@@ -116,6 +122,7 @@ public data class ClientOptions(
         extraHeaders = extraHeaders,
         transports = transports.map { it.toFfi() },
         upgrade = upgrade,
+        serverVersion = serverVersion.toFfi(),
         timeoutMs = timeout.millis(),
         ackTimeoutMs = ackTimeout.millis(),
         reconnection = reconnection,
@@ -140,6 +147,38 @@ public data class ClientOptions(
         roomJoinEvent = CoreDefaults.options.roomJoinEvent,
         roomLeaveEvent = CoreDefaults.options.roomLeaveEvent,
     )
+}
+
+/** The Socket.IO version a server speaks ([ClientOptions.serverVersion]). */
+public enum class ServerVersion {
+    /**
+     * Find out on the first connection: Engine.IO v4 first, then Socket.IO 2.x when the server
+     * answers as one (one extra handshake against a 2.x server, nothing otherwise).
+     */
+    DETECT,
+
+    /** Socket.IO 2.x servers (Engine.IO v3, Socket.IO protocol 4). */
+    V2,
+
+    /**
+     * Socket.IO 3.x and 4.x servers only: a 2.x server is refused, connecting throws a
+     * [ConnectException] with [ConnectException.refused] ("the server speaks an older
+     * Socket.IO protocol").
+     */
+    V4,
+    ;
+
+    internal fun toFfi(): FfiServerVersion = when (this) {
+        DETECT -> FfiServerVersion.DETECT
+        V2 -> FfiServerVersion.V2
+        V4 -> FfiServerVersion.V4
+    }
+}
+
+private fun FfiServerVersion.toServerVersion(): ServerVersion = when (this) {
+    FfiServerVersion.DETECT -> ServerVersion.DETECT
+    FfiServerVersion.V2 -> ServerVersion.V2
+    FfiServerVersion.V4 -> ServerVersion.V4
 }
 
 /** What a full offline buffer does with a new emit ([ClientOptions.bufferPolicy]). */

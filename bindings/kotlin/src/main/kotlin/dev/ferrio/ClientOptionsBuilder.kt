@@ -39,6 +39,10 @@ public class ClientOptionsBuilder internal constructor() {
     /** See [ClientOptions.upgrade]. */
     public fun upgrade(upgrade: Boolean): ClientOptionsBuilder = apply { options = options.copy(upgrade = upgrade) }
 
+    /** See [ClientOptions.serverVersion]. */
+    public fun serverVersion(version: ServerVersion): ClientOptionsBuilder =
+        apply { options = options.copy(serverVersion = version) }
+
     /** See [ClientOptions.timeout]. */
     public fun timeout(timeout: JavaDuration): ClientOptionsBuilder =
         apply { options = options.copy(timeout = timeout.toKotlinDuration()) }

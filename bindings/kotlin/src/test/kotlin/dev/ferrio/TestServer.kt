@@ -23,17 +23,21 @@ import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
 
 /**
- * One reference server process (tests/server) on ephemeral ports. It exits when its stdin
- * closes ([stop], or the JVM's end); [control] posts an action to its control channel.
+ * One reference server process (tests/server, or the Node [script] given) on ephemeral
+ * ports. It exits when its stdin closes ([stop], or the JVM's end); [control] posts an
+ * action to its control channel.
  */
-class TestServer(config: Map<String, Any?> = emptyMap()) : AutoCloseable {
+class TestServer @JvmOverloads constructor(
+    config: Map<String, Any?> = emptyMap(),
+    script: File = SERVER_JS,
+) : AutoCloseable {
     private val process: Process
     val port: Int
     val controlPort: Int
     val url: String
 
     init {
-        val builder = ProcessBuilder("node", SERVER_JS.path, Values.toJson(config).toString())
+        val builder = ProcessBuilder("node", script.path, Values.toJson(config).toString())
         builder.environment()["FERRIO_EXIT_ON_STDIN_CLOSE"] = "1"
         builder.redirectError(
             if (System.getenv("FERRIO_SERVER_LOGS") != null) ProcessBuilder.Redirect.INHERIT else ProcessBuilder.Redirect.DISCARD,
@@ -93,6 +97,15 @@ class TestServer(config: Map<String, Any?> = emptyMap()) : AutoCloseable {
 
         /** A server shared by the tests that do not change its state; it ends with the JVM. */
         val shared: TestServer by lazy { TestServer() }
+
+        /** A Socket.IO 2.x server (tests/server-v2, `make deps-node-v2`), shared likewise. */
+        val v2: TestServer by lazy {
+            val script = File(SERVER_JS.parentFile.parentFile, "server-v2/server.js")
+            check(File(script.parentFile, "node_modules").isDirectory) {
+                "tests/server-v2/node_modules is missing: run `make deps-node-v2`"
+            }
+            TestServer(script = script)
+        }
     }
 }
 
