@@ -33,7 +33,7 @@ async fn polling_opens_an_engine_io_v3_session_that_offers_websocket() {
     let open = handshake(&packets[0]);
     assert!(open["sid"].is_string(), "{open}");
     assert_eq!(open["upgrades"], serde_json::json!(["websocket"]), "{open}");
-    assert_eq!(open["pingInterval"], 2000, "{open}");
+    assert_eq!(open["pingInterval"], 1000, "{open}");
     // Socket.IO protocol 4: the server connects "/" by itself (v5 waits for the client).
     assert_eq!(packets[1..], ["40"], "{body}");
 }
