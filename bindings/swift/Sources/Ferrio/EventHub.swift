@@ -99,6 +99,14 @@ final class EventHub: Sendable {
         }
     }
 
+    /// A fresh handler id, for handlers kept elsewhere (``OutgoingHub``).
+    func newID() -> UInt64 {
+        state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+    }
+
     func remove(_ id: HandlerID) {
         state.withLock { state in
             for name in state.handlers.keys {

@@ -115,6 +115,9 @@ public final class Manager: Sendable {
         for (hub, task) in dispatchers.withLock({ $0 }) where !hub.isDispatchingHere {
             await task.value
         }
+        for socket in sockets.withLock({ $0.values.compactMap(\.socket) }) {
+            await socket.outgoing.end()
+        }
     }
 
     /// Connection changes from now on, until the manager closes.

@@ -197,6 +197,17 @@ public struct ClientOptions: Sendable {
     public var maxBufferedBytes: UInt64 = CoreDefaults.options.maxBufferedBytes
     /// What a full offline buffer does with a new emit.
     public var bufferPolicy: BufferPolicy = BufferPolicy(CoreDefaults.options.bufferPolicy)
+    /// Tries per emit beyond the first, for at-least-once delivery (JS `retries`), in every
+    /// socket of the manager. With retries, a socket's emits go one at a time through an
+    /// ordered queue, each waiting for the server's acknowledgement (``ackTimeout`` per try)
+    /// and sent again when none comes (after a reconnection too): the server must acknowledge
+    /// every event, and may see one twice. `0` (the default): at most once.
+    public var retries: Int = Int(CoreDefaults.options.retries)
+    /// The event ``Socket/joinRoom(_:)`` emits with the room's name (the server's handler
+    /// joins it).
+    public var roomJoinEvent: String = CoreDefaults.options.roomJoinEvent
+    /// The event ``Socket/leaveRoom(_:)`` emits with the room's name.
+    public var roomLeaveEvent: String = CoreDefaults.options.roomLeaveEvent
 
     public init() {}
 
@@ -234,9 +245,9 @@ public struct ClientOptions: Sendable {
             maxBufferedEmits: maxBufferedEmits,
             maxBufferedBytes: maxBufferedBytes,
             bufferPolicy: bufferPolicy.native,
-            retries: CoreDefaults.options.retries,
-            roomJoinEvent: CoreDefaults.options.roomJoinEvent,
-            roomLeaveEvent: CoreDefaults.options.roomLeaveEvent
+            retries: UInt32(clamping: retries),
+            roomJoinEvent: roomJoinEvent,
+            roomLeaveEvent: roomLeaveEvent
         )
     }
 }

@@ -21,6 +21,7 @@ public final class Socket: Sendable {
     public let manager: Manager
     let native: FerrioUniFFI.Socket
     let hub: EventHub
+    let outgoing: OutgoingHub
 
     init(manager: Manager, native: FerrioUniFFI.Socket) throws {
         self.manager = manager
@@ -28,6 +29,7 @@ public final class Socket: Sendable {
         self.namespace = native.namespace()
         let hub = EventHub(namespace: namespace)
         self.hub = hub
+        self.outgoing = OutgoingHub(namespace: namespace)
         let stream = try FerrioError.native { try native.events() }
         manager.track(hub, Task { await hub.run(stream) })
     }
@@ -105,6 +107,22 @@ public final class Socket: Sendable {
         try? await native.clearBuffer()
     }
 
+    // MARK: Rooms
+
+    /// Joins `room`: emits ``ClientOptions/roomJoinEvent`` (`join` by default) with the room's
+    /// name now when connected, else once connected, and again after every reconnection that
+    /// did not recover the session (the server forgot its rooms then). The server's handler of
+    /// that event does the joining: Socket.IO has no room packet.
+    public func joinRoom(_ room: String) async {
+        try? await native.joinRoom(room: room)
+    }
+
+    /// Leaves `room`: forgets it (no join after a reconnection) and emits
+    /// ``ClientOptions/roomLeaveEvent`` (`leave` by default) with its name when connected.
+    public func leaveRoom(_ room: String) async {
+        try? await native.leaveRoom(room: room)
+    }
+
     // MARK: Emitting
 
     /// Sends `event` with `arguments`, each `Encodable` (`Data` anywhere travels as binary).
@@ -125,6 +143,31 @@ public final class Socket: Sendable {
         } catch EmitError.QueueFull {
             try await FerrioError.native {
                 try await native.emitAsync(event: event, argsJson: text, attachments: attachments)
+            }
+        } catch {
+            throw FerrioError.from(error)
+        }
+    }
+
+    /// Sends `event` with `arguments` as a volatile event (the JavaScript client's
+    /// `socket.volatile.emit`): sent only if the connection can take it now, dropped otherwise
+    /// (while connecting or reconnecting, or during the upgrade from polling to WebSocket),
+    /// never buffered nor retried. For values that are worthless once stale, such as a
+    /// position. Waits only while the outgoing queue is full.
+    ///
+    /// - Throws: as ``emit(_:_:)``.
+    public func emitVolatile(_ event: String, _ arguments: any Encodable...) async throws {
+        try await emitVolatile(event, arguments: arguments)
+    }
+
+    /// ``emitVolatile(_:_:)`` with the arguments as an array.
+    public func emitVolatile(_ event: String, arguments: [any Encodable]) async throws {
+        let (text, attachments) = try Codec.encode(arguments)
+        do {
+            try native.emitVolatile(event: event, argsJson: text, attachments: attachments)
+        } catch EmitError.QueueFull {
+            try await FerrioError.native {
+                try await native.emitVolatileAsync(event: event, argsJson: text, attachments: attachments)
             }
         } catch {
             throw FerrioError.from(error)
@@ -228,9 +271,33 @@ public final class Socket: Sendable {
         hub.removeAllAny()
     }
 
-    /// Removes the handler `id` (of ``on(_:perform:)`` or ``onAny(perform:)``).
+    /// Calls `handler` with every event this socket emits from now on (``emit(_:_:)``,
+    /// ``emitVolatile(_:_:)``, ``emitWithAck(_:_:timeout:)``; each once, even with
+    /// ``ClientOptions/retries``; not the events of ``joinRoom(_:)`` and ``leaveRoom(_:)``), in
+    /// the order of the emits: the JavaScript client's `onAnyOutgoing`. The event has the
+    /// emit's name and arguments as the receiving side decodes them (`Data` for binary).
+    /// Handlers run one at a time, in registration order, on a task of their own (not the one
+    /// of ``on(_:perform:)``'s handlers). Bounded: when the handlers fall 1024 events behind,
+    /// the emits are still sent but not shown to them, and a warning says how many were not.
+    /// Remove it with ``off(_:)`` (its id) or ``offAnyOutgoing()``; with none left, emits take
+    /// their fast path again.
+    @discardableResult
+    public func onAnyOutgoing(perform handler: @escaping EventHandler) -> HandlerID {
+        let id = hub.newID()
+        outgoing.add(id, handler, on: native)
+        return HandlerID(value: id)
+    }
+
+    /// Removes every ``onAnyOutgoing(perform:)`` handler.
+    public func offAnyOutgoing() {
+        outgoing.removeAll()
+    }
+
+    /// Removes the handler `id` (of ``on(_:perform:)``, ``onAny(perform:)`` or
+    /// ``onAnyOutgoing(perform:)``).
     public func off(_ id: HandlerID) {
         hub.remove(id)
+        outgoing.remove(id.value)
     }
 
     /// Removes every handler of `event`.

@@ -119,6 +119,7 @@ final class BehaviourRun: Sendable {
             }
             $0.query = strings("query")
             $0.extraHeaders = strings("headers")
+            $0.retries = Int(options?["retries"]?.intValue ?? 0)
         })
     }
 
@@ -219,6 +220,13 @@ final class BehaviourRun: Sendable {
                     continue
                 }
             }
+        case "emit_volatile":
+            let arguments = (step["args"]?.arrayValue ?? []).map(Self.toNative)
+            try await socket(step, auths: auths).emitVolatile(step["event"]?.stringValue ?? "", arguments: arguments)
+        case "join_room":
+            try await socket(step, auths: auths).joinRoom(step["room"]?.stringValue ?? "")
+        case "leave_room":
+            try await socket(step, auths: auths).leaveRoom(step["room"]?.stringValue ?? "")
         case "emit_ack":
             let socket = try socket(step, auths: auths)
             let event = step["event"]?.stringValue ?? ""
@@ -253,6 +261,11 @@ final class BehaviourRun: Sendable {
         case "on_any":
             let record = step["record"]?.stringValue ?? ""
             try socket(step, auths: auths).onAny { [self] event in
+                push(record, [.string(event.name)] + event.arguments.values)
+            }
+        case "on_any_outgoing":
+            let record = step["record"]?.stringValue ?? ""
+            try socket(step, auths: auths).onAnyOutgoing { [self] event in
                 push(record, [.string(event.name)] + event.arguments.values)
             }
         case "expect":

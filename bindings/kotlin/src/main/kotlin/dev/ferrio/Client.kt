@@ -86,8 +86,29 @@ public class Client @JvmOverloads constructor(url: String, options: ClientOption
     /** See [Socket.offAny]. */
     public fun offAny(): Unit = socket.offAny()
 
+    /** See [Socket.onAnyOutgoing]. */
+    public fun onAnyOutgoing(handler: OutgoingHandler): Registration = socket.onAnyOutgoing(handler)
+
+    /** See [Socket.offAnyOutgoing]. */
+    public fun offAnyOutgoing(): Unit = socket.offAnyOutgoing()
+
+    /** See [Socket.joinRoom]. */
+    public suspend fun joinRoom(room: String): Unit = socket.joinRoom(room)
+
+    /** See [Socket.leaveRoom]. */
+    public suspend fun leaveRoom(room: String): Unit = socket.leaveRoom(room)
+
+    /** See [Socket.joinRoomAsync]. */
+    public fun joinRoomAsync(room: String): CompletableFuture<Void?> = socket.joinRoomAsync(room)
+
+    /** See [Socket.leaveRoomAsync]. */
+    public fun leaveRoomAsync(room: String): CompletableFuture<Void?> = socket.leaveRoomAsync(room)
+
     /** See [Socket.emit]. */
     public fun emit(event: String, vararg args: Any?): Unit = socket.emit(event, *args)
+
+    /** See [Socket.emitVolatile]. */
+    public fun emitVolatile(event: String, vararg args: Any?): Unit = socket.emitVolatile(event, *args)
 
     /** See [Socket.emit]: one argument, `@Serializable` or plain. */
     @JvmSynthetic

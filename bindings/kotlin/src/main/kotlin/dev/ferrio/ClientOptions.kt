@@ -108,6 +108,18 @@ public data class ClientOptions(
     val maxBufferedBytes: Long = CoreDefaults.options.maxBufferedBytes.toLong(),
     /** What a full offline buffer does with a new emit. */
     val bufferPolicy: BufferPolicy = CoreDefaults.options.bufferPolicy.toBufferPolicy(),
+    /**
+     * Tries per emit beyond the first, for at-least-once delivery (JS `retries`), in every
+     * socket of the manager. With retries, a socket's emits go one at a time through an ordered
+     * queue, each waiting for the server's acknowledgement ([ackTimeout] per try) and sent again
+     * when none comes (after a reconnection too): the server must acknowledge every event, and
+     * may see one twice. `0` (the default): at most once.
+     */
+    val retries: Int = CoreDefaults.options.retries.toInt(),
+    /** The event [Socket.joinRoom] emits with the room's name (the server's handler joins it). */
+    val roomJoinEvent: String = CoreDefaults.options.roomJoinEvent,
+    /** The event [Socket.leaveRoom] emits with the room's name. */
+    val roomLeaveEvent: String = CoreDefaults.options.roomLeaveEvent,
 ) {
     public companion object {
         /** A builder of options for Java, with `java.time.Duration`s and a `Map` auth. */
@@ -143,9 +155,9 @@ public data class ClientOptions(
         maxBufferedEmits = maxBufferedEmits.also { require(it >= 0) }.toULong(),
         maxBufferedBytes = maxBufferedBytes.also { require(it >= 0) }.toULong(),
         bufferPolicy = bufferPolicy.toFfi(),
-        retries = CoreDefaults.options.retries,
-        roomJoinEvent = CoreDefaults.options.roomJoinEvent,
-        roomLeaveEvent = CoreDefaults.options.roomLeaveEvent,
+        retries = retries.also { require(it >= 0) }.toUInt(),
+        roomJoinEvent = roomJoinEvent,
+        roomLeaveEvent = roomLeaveEvent,
     )
 }
 

@@ -131,6 +131,13 @@ public class ClientOptionsBuilder internal constructor() {
     public fun bufferPolicy(policy: BufferPolicy): ClientOptionsBuilder =
         apply { options = options.copy(bufferPolicy = policy) }
 
+    /** See [ClientOptions.retries]. */
+    public fun retries(retries: Int): ClientOptionsBuilder = apply { options = options.copy(retries = retries) }
+
+    /** See [ClientOptions.roomJoinEvent] and [ClientOptions.roomLeaveEvent]. */
+    public fun roomEvents(join: String, leave: String): ClientOptionsBuilder =
+        apply { options = options.copy(roomJoinEvent = join, roomLeaveEvent = leave) }
+
     /** The options set so far; the builder can go on being used. */
     public fun build(): ClientOptions = options
 }

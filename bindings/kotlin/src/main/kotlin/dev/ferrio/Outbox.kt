@@ -8,6 +8,7 @@ import kotlinx.coroutines.cancel
 import kotlinx.coroutines.launch
 import java.util.concurrent.locks.ReentrantLock
 import kotlin.concurrent.withLock
+import dev.ferrio.ffi.EmitException as FfiEmitException
 
 /**
  * The emits of one manager's sockets on their way to the native layer, in emit order.
@@ -15,7 +16,8 @@ import kotlin.concurrent.withLock
  * A native call costs far more than an emit's own work (~10–45 µs, mostly JNA building
  * UniFFI's structures), so [Socket.emit] only appends here, and each run of emits to one
  * socket crosses in one call (`emit_batch`: plain and binary mixed, placeholders numbered
- * across the batch). The emitting thread sends the pending emits once there are [BATCH];
+ * across the batch). A volatile emit ([Socket.emitVolatile]) is sent at once, after the pending
+ * emits, by the emitting thread: whether the connection can take it is decided when it is made. The emitting thread sends the pending emits once there are [BATCH];
  * otherwise a background flusher sends them as soon as it runs. [flush] (before an
  * acknowledged emit or a disconnect) and [close] send them at once.
  *
@@ -23,12 +25,16 @@ import kotlin.concurrent.withLock
  * handed over in the order they were appended, whichever thread sends them.
  */
 internal class Outbox {
-    /** One emit: [argsJson] is the argument array, binary nodes as placeholders. */
+    /**
+     * One emit: [argsJson] is the argument array, binary nodes as placeholders; [volatile]
+     * when it is dropped rather than buffered while the connection cannot take it.
+     */
     private class Pending(
         val socket: Socket,
         val event: String,
         val argsJson: String,
         val attachments: List<ByteArray>,
+        val volatile: Boolean,
     )
 
     private val lock = Any()
@@ -41,18 +47,19 @@ internal class Outbox {
     private var closed = false
 
     /**
-     * Appends an emit; sends the pending emits when they make a batch.
+     * Appends an emit; sends the pending emits when they make a batch, or at once with a
+     * [volatile] one.
      *
      * @throws ClosedException once [close] was called.
      * @throws FerrioException the first error of the emits this call sent (the others are
      *   logged).
      */
-    fun add(socket: Socket, event: String, encoded: Codec.Encoded) {
+    fun add(socket: Socket, event: String, encoded: Codec.Encoded, volatile: Boolean = false) {
         val full: Boolean
         synchronized(lock) {
             if (closed) throw ClosedException()
-            pending.add(Pending(socket, event, encoded.text, encoded.attachments))
-            full = pending.size >= BATCH
+            pending.add(Pending(socket, event, encoded.text, encoded.attachments, volatile))
+            full = pending.size >= BATCH || volatile
             if (!full && !flushScheduled) {
                 flushScheduled = true
                 scope.launch { flushInBackground() }
@@ -109,17 +116,22 @@ internal class Outbox {
     }
 
     /**
-     * Queues [items] in order, a run of emits to one socket at a time. Call with [sending]
-     * held. Returns the first error, having logged the others.
+     * Queues [items] in order, a run of emits to one socket (all volatile or none) at a time.
+     * Call with [sending] held. Returns the first error, having logged the others.
      */
     private fun send(items: List<Pending>): FerrioException? {
         var first: FerrioException? = null
         var start = 0
         while (start < items.size) {
             var end = start + 1
-            while (end < items.size && items[end].socket === items[start].socket) end++
+            while (end < items.size && items[end].socket === items[start].socket &&
+                items[end].volatile == items[start].volatile
+            ) {
+                end++
+            }
             val run = items.subList(start, end)
-            for ((index, error) in queueRun(run)) {
+            val errors = if (run[0].volatile) queueVolatile(run) else queueRun(run)
+            for ((index, error) in errors) {
                 if (first == null) first = error else log(error)
                 if (error is ClosedException) {
                     val left = run.size - index - 1 + items.size - end
@@ -156,6 +168,30 @@ internal class Outbox {
         } catch (error: Exception) {
             listOf(queued to notSent(run[queued], error))
         }
+    }
+
+    /**
+     * Queues [run] (volatile emits to one socket) one native call each, waiting for room in
+     * the outgoing queue when it is full (as the Rust core's `emit_volatile` does). Returns the
+     * errors, by position in [run]; after a [ClosedException] the rest is not tried.
+     */
+    private fun queueVolatile(run: List<Pending>): List<Pair<Int, FerrioException>> {
+        val errors = ArrayList<Pair<Int, FerrioException>>(0)
+        for ((index, item) in run.withIndex()) {
+            val ffi = item.socket.ffi
+            try {
+                try {
+                    ffi.emitVolatile(item.event, item.argsJson, item.attachments)
+                } catch (_: FfiEmitException.QueueFull) {
+                    ffi.emitVolatileBlocking(item.event, item.argsJson, item.attachments)
+                }
+            } catch (error: Exception) {
+                val failure = notSent(item, ferrioError(error))
+                errors += index to failure
+                if (failure is ClosedException) break
+            }
+        }
+        return errors
     }
 
     /** [error] of [item], naming its namespace and event. */

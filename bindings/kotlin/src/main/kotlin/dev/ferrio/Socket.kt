@@ -24,6 +24,7 @@ import dev.ferrio.ffi.EventKind as FfiEventKind
 import dev.ferrio.ffi.EventListener as FfiEventListener
 import dev.ferrio.ffi.EventRecord as FfiEventRecord
 import dev.ferrio.ffi.Socket as FfiSocket
+import dev.ferrio.ffi.Subscription as FfiSubscription
 
 /** Events per native call: the per-call cost stops falling past 64 (ffi-costs.md). */
 internal const val BATCH = 64
@@ -57,7 +58,19 @@ public fun interface AnyHandler {
     public fun handle(event: String, args: @JvmSuppressWildcards List<Any?>, ack: Ack?)
 }
 
-/** A handler registered with [Socket.on], [Socket.once] or [Socket.onAny]; [close] removes it. */
+/**
+ * Handles every event the socket emits ([Socket.onAnyOutgoing]): its [event] name and [args]
+ * (as the receiving side decodes them: [ByteArray]s for binary). From Java, a lambda:
+ * `socket.onAnyOutgoing((event, args) -> log(event))`.
+ */
+public fun interface OutgoingHandler {
+    public fun handle(event: String, args: @JvmSuppressWildcards List<Any?>)
+}
+
+/**
+ * A handler registered with [Socket.on], [Socket.once], [Socket.onAny] or
+ * [Socket.onAnyOutgoing]; [close] removes it.
+ */
 public class Registration internal constructor(private val remove: () -> Unit) : AutoCloseable {
     override fun close(): Unit = remove()
 }
@@ -83,6 +96,12 @@ public class Socket internal constructor(
 
     private val handlers = ConcurrentHashMap<String, CopyOnWriteArrayList<EventHandler>>()
     private val anyHandlers = CopyOnWriteArrayList<AnyHandler>()
+    private val outgoingHandlers = CopyOnWriteArrayList<OutgoingHandler>()
+
+    private val outgoingLock = Any()
+
+    /** The native feed of the outgoing handlers, while there are some. Guarded by [outgoingLock]. */
+    private var outgoing: FfiSubscription? = null
     private val mutableState = MutableStateFlow<ConnectionState>(ConnectionState.Idle)
     private val connects = MutableStateFlow(0L)
     private val failures = MutableStateFlow(0L)
@@ -185,6 +204,25 @@ public class Socket internal constructor(
     }
 
     /**
+     * Sends [event] with [args] as a volatile event (the JavaScript client's
+     * `socket.volatile.emit`): sent only if the connection can take it now, dropped otherwise
+     * (while connecting or reconnecting, or during the upgrade from polling to WebSocket),
+     * never buffered nor retried. For values that are worthless once stale, such as a
+     * position. Unlike [emit] it crosses to the native layer at once, on the calling thread,
+     * after this manager's pending emits (so in order with them), waiting for room when the
+     * outgoing queue is full; its errors are thrown as [emit]'s are.
+     *
+     * @throws EmitException for a reserved event name.
+     * @throws IllegalArgumentException for arguments of a type that cannot be sent.
+     * @throws ClosedException once the manager is closed.
+     */
+    public fun emitVolatile(event: String, vararg args: Any?) {
+        if (isClosed.get()) throw ClosedException()
+        if (event in RESERVED_EVENTS) throw EmitException("`$event` is a reserved event name")
+        outbox.add(this, event, Codec.encode(args.asList()), volatile = true)
+    }
+
+    /**
      * Sends [event] with one argument, [value]: a `@Serializable` value (or a collection of
      * them) goes in its kotlinx.serialization JSON form; any value the other [emit] takes goes
      * as it is (so [ByteArray]s in it stay binary). Otherwise the same as the other [emit].
@@ -282,6 +320,41 @@ public class Socket internal constructor(
         native { ffi.clearBuffer() }
     }
 
+    /**
+     * Joins [room]: emits [ClientOptions.roomJoinEvent] (`join` by default) with the room's
+     * name now when connected, else once connected, and again after every reconnection that
+     * did not recover the session (the server forgot its rooms then). The server's handler of
+     * that event does the joining: Socket.IO has no room packet. This socket's pending [emit]s
+     * are handed over first, so the server gets them before the join.
+     */
+    public suspend fun joinRoom(room: String) {
+        if (isClosed.get()) return
+        flushLogged()
+        native { ffi.joinRoom(room) }
+    }
+
+    /**
+     * Leaves [room]: forgets it (no join after a reconnection) and emits
+     * [ClientOptions.roomLeaveEvent] (`leave` by default) with its name when connected.
+     */
+    public suspend fun leaveRoom(room: String) {
+        if (isClosed.get()) return
+        flushLogged()
+        native { ffi.leaveRoom(room) }
+    }
+
+    /** [joinRoom] without coroutines (Java): the future completes once the intent is taken. */
+    public fun joinRoomAsync(room: String): CompletableFuture<Void?> = Futures.of {
+        joinRoom(room)
+        null
+    }
+
+    /** [leaveRoom] without coroutines (Java): the future completes once the intent is taken. */
+    public fun leaveRoomAsync(room: String): CompletableFuture<Void?> = Futures.of {
+        leaveRoom(room)
+        null
+    }
+
     /** [buffered] without coroutines (Java). */
     public fun bufferedAsync(): CompletableFuture<BufferedEmits> = Futures.of { buffered() }
 
@@ -369,6 +442,53 @@ public class Socket internal constructor(
     }
 
     /**
+     * Calls [handler] with every event this socket emits from now on ([emit], [emitVolatile],
+     * [emitWithAck], each once even with [ClientOptions.retries]; not [joinRoom]'s), in the
+     * order the native layer takes them: the JavaScript client's `onAnyOutgoing`. Handlers run
+     * on a delivery thread of their own (not the one of [on]), one batch after the other, in
+     * registration order. They run as the emits reach the native layer, after [emit] returned
+     * (emits cross in batches). The events wait in a bounded queue (1024): when the handlers
+     * fall that far behind, the emits are still sent but not shown to them, and a warning on
+     * the `dev.ferrio` logger says how many were not. [Registration.close] removes one,
+     * [offAnyOutgoing] all; with none left, emits take their fast path again.
+     */
+    public fun onAnyOutgoing(handler: OutgoingHandler): Registration {
+        synchronized(outgoingLock) {
+            outgoingHandlers.add(handler)
+            if (outgoing == null && !isClosed.get()) {
+                try {
+                    outgoing = native { ffi.subscribeOutgoing(OutgoingDelivery(this), BATCH.toUInt()) }
+                } catch (error: Exception) {
+                    outgoingHandlers.remove(handler)
+                    throw error
+                }
+            }
+        }
+        return Registration {
+            outgoingHandlers.remove(handler)
+            stopOutgoingIfUnused()
+        }
+    }
+
+    /** Removes every [onAnyOutgoing] handler. */
+    public fun offAnyOutgoing() {
+        outgoingHandlers.clear()
+        stopOutgoingIfUnused()
+    }
+
+    /** Stops the native feed of the outgoing handlers once none is left. */
+    private fun stopOutgoingIfUnused() {
+        val stopped = synchronized(outgoingLock) {
+            if (outgoingHandlers.isNotEmpty()) return
+            outgoing.also { outgoing = null }
+        } ?: return
+        // Cancelling waits for the delivery thread (at most one batch of handlers), except
+        // when called from one of those handlers.
+        runCatching { stopped.cancel() }.onFailure { logger.log(Level.WARNING, "$namespace: stopping onAnyOutgoing failed", it) }
+        stopped.destroy()
+    }
+
+    /**
      * Everything this socket observes from this call on, in order, delivered from the native
      * layer in drained batches. Collect it once; the flow completes when the manager closes,
      * and stops receiving when its collector stops (cancelled or done).
@@ -402,6 +522,7 @@ public class Socket internal constructor(
         if (!isClosed.compareAndSet(false, true)) return
         mutableState.value = ConnectionState.Closed
         subscription.destroy()
+        synchronized(outgoingLock) { outgoing.also { outgoing = null } }?.destroy()
     }
 
     /**
@@ -490,6 +611,40 @@ public class Socket internal constructor(
             handler.handle(name, args, ack)
         } catch (error: Exception) {
             logger.log(Level.WARNING, "$namespace: the catch-all handler failed on `$name`", error)
+        }
+    }
+
+    /** On the outgoing delivery thread: runs the [onAnyOutgoing] handlers. */
+    private fun dispatchOutgoing(record: FfiEventRecord) {
+        when (record.kind) {
+            FfiEventKind.EVENT -> {
+                if (outgoingHandlers.isEmpty()) return
+                val args = Codec.decode(record.argsJson, record.attachments)
+                for (handler in outgoingHandlers) {
+                    try {
+                        handler.handle(record.name, args)
+                    } catch (error: Exception) {
+                        logger.log(Level.WARNING, "$namespace: the outgoing catch-all handler failed on `${record.name}`", error)
+                    }
+                }
+            }
+            FfiEventKind.LAGGED ->
+                logger.warning("$namespace: ${record.dropped} emits not shown to onAnyOutgoing (handlers too slow)")
+            else -> Unit
+        }
+    }
+
+    /** The native listener of the outgoing events: batches arrive on a delivery thread of their own. */
+    private class OutgoingDelivery(private val socket: Socket) : FfiEventListener {
+        override fun onEvents(batch: List<FfiEventRecord>) {
+            NativeThreads.stayAttached()
+            for (record in batch) {
+                try {
+                    socket.dispatchOutgoing(record)
+                } catch (error: Exception) {
+                    logger.log(Level.WARNING, "${socket.namespace}: dispatching outgoing `${record.name}` failed", error)
+                }
+            }
         }
     }
 

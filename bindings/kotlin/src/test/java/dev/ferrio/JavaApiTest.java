@@ -126,6 +126,30 @@ class JavaApiTest {
     }
 
     @Test
+    void roomsVolatileEmitsAndTheOutgoingCatchAllFromJava() throws Exception {
+        ClientOptions built = ClientOptions.builder().retries(2).roomEvents("enter", "exit").build();
+        assertEquals(2, built.getRetries());
+        assertEquals("enter", built.getRoomJoinEvent());
+        assertEquals("exit", built.getRoomLeaveEvent());
+        // WebSocket only: a volatile emit made during the upgrade from polling could be dropped.
+        ClientOptions options = ClientOptions.builder().transports(Transport.WEBSOCKET).build();
+        try (Client client = new Client(server.getUrl(), options)) {
+            LinkedBlockingQueue<String> out = new LinkedBlockingQueue<>();
+            Registration outgoing = client.onAnyOutgoing((event, args) -> out.add(event + " " + args));
+            CompletableFuture<List<Object>> roomMessage = new CompletableFuture<>();
+            client.on("room-message", (args, ack) -> roomMessage.complete(args));
+            await(client.connectAsync());
+            await(client.joinRoomAsync("java-room"));
+            client.emitVolatile("toRoom", "java-room", "hello");
+            assertEquals(List.of("hello"), await(roomMessage));
+            assertEquals("toRoom [java-room, hello]", out.poll(30, SECONDS));
+            await(client.leaveRoomAsync("java-room"));
+            outgoing.close();
+            client.offAnyOutgoing();
+        }
+    }
+
+    @Test
     void aManagersSocketTakesItsAuthAsAMap() throws Exception {
         try (Manager manager = new Manager(server.getUrl())) {
             Socket refused = manager.socket("/auth", Map.of("token", "wrong"));

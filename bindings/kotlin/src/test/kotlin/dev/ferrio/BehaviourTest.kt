@@ -13,6 +13,7 @@ import kotlinx.serialization.json.JsonObject
 import kotlinx.serialization.json.JsonPrimitive
 import kotlinx.serialization.json.booleanOrNull
 import kotlinx.serialization.json.doubleOrNull
+import kotlinx.serialization.json.intOrNull
 import kotlinx.serialization.json.jsonArray
 import kotlinx.serialization.json.jsonObject
 import kotlinx.serialization.json.jsonPrimitive
@@ -96,6 +97,7 @@ class BehaviourTest {
                 },
                 query = strings(options?.get("query")),
                 extraHeaders = strings(options?.get("headers")),
+                retries = (options?.get("retries") as? JsonPrimitive)?.intOrNull ?: 0,
             ),
         )
         private val sockets = mutableMapOf<String, Socket>()
@@ -199,6 +201,12 @@ class BehaviourTest {
                         }
                     }
                 }
+                "emit_volatile" -> socket(step).emitVolatile(
+                    step.string("event"),
+                    *(step["args"]?.jsonArray ?: JsonArray(emptyList())).map(::native).toTypedArray(),
+                )
+                "join_room" -> socket(step).joinRoom(step.string("room"))
+                "leave_room" -> socket(step).leaveRoom(step.string("room"))
                 "emit_ack" -> {
                     val args = step.getValue("args").jsonArray.map(::native).toTypedArray()
                     val timeout = (step["timeout_ms"] as? JsonPrimitive)?.longOrNull?.milliseconds ?: STEP_WAIT
@@ -222,6 +230,10 @@ class BehaviourTest {
                 "on_any" -> {
                     val record = step.string("record")
                     socket(step).onAny { event, args, _ -> push(record, listOf(event) + args) }
+                }
+                "on_any_outgoing" -> {
+                    val record = step.string("record")
+                    socket(step).onAnyOutgoing { event, args -> push(record, listOf(event) + args) }
                 }
                 "expect" -> expect(
                     step.string("record"),
