@@ -7,8 +7,9 @@
 //   echo(...a, ack)   ack(...a)              (ack round trip)
 //   bin(buf, ack)     ack(buf)               (binary echo)
 //   chat(n)           emits n `m` chat messages ({id, room, user, text, sentAt}), then
-//                     `done`(n) (compressed polling; `node server.mjs --compress` turns on
-//                     the server's httpCompression, off otherwise for every scenario)
+//                     `done`(n) (compression; `node server.mjs --compress` turns on the
+//                     server's httpCompression and perMessageDeflate, off otherwise for
+//                     every scenario)
 import http from "node:http";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -24,7 +25,10 @@ const io = new Server(httpServer, {
   pingInterval: 25000,
   pingTimeout: 20000,
   maxHttpBufferSize: 1e7,
-  perMessageDeflate: false,
+  // --compress: httpCompression for polling and permessage-deflate for the WebSocket, its
+  // threshold lowered from ws's 1 KiB to 0 so that chat messages (about 150 bytes each)
+  // are compressed at all, each one taking the previous ones as context.
+  perMessageDeflate: process.argv.includes("--compress") ? { threshold: 0 } : false,
   httpCompression: process.argv.includes("--compress"),
 });
 

@@ -26,15 +26,15 @@ async fn connect(url: &str, websocket_only: bool) -> Client {
         .expect("connect")
 }
 
-/// Receives `n` chat messages over polling through a proxy that counts the bytes the
-/// server sends (HTTP heads and bodies, as on the wire), with `compression` on or off;
-/// returns those bytes and the messages' JSON size.
-async fn chat_over_polling(url: &str, n: usize, compression: bool) -> (u64, u64) {
+/// Receives `n` chat messages over `transport` through a proxy that counts the bytes the
+/// server sends (HTTP heads and bodies or WebSocket frames, as on the wire), with
+/// `compression` on or off; returns those bytes and the messages' JSON size.
+async fn chat_over(url: &str, transport: TransportKind, n: usize, compression: bool) -> (u64, u64) {
     let proxy = CountingProxy::start(url).await;
     let client = Client::builder(&proxy.url)
         .manager(|m| {
             m.reconnection(false)
-                .transports(&[TransportKind::Polling])
+                .transports(&[transport])
                 .compression(compression)
         })
         .connect()
@@ -268,12 +268,18 @@ async fn run() {
             }
         }
         "compression" => {
-            let (compressed, payload) = chat_over_polling(&a.url, a.n, true).await;
-            let (plain, _) = chat_over_polling(&a.url, a.n, false).await;
+            let polling = TransportKind::Polling;
+            let (compressed, payload) = chat_over(&a.url, polling, a.n, true).await;
+            let (plain, _) = chat_over(&a.url, polling, a.n, false).await;
+            let websocket = TransportKind::WebSocket;
+            let (ws_compressed, _) = chat_over(&a.url, websocket, a.n, true).await;
+            let (ws_plain, _) = chat_over(&a.url, websocket, a.n, false).await;
             report(serde_json::json!({
                 "n": a.n,
                 "bytes_compressed": compressed,
                 "bytes_plain": plain,
+                "ws_bytes_compressed": ws_compressed,
+                "ws_bytes_plain": ws_plain,
                 "payload_bytes": payload,
             }));
         }
