@@ -10,7 +10,11 @@ import org.junit.jupiter.params.ParameterizedTest
 import org.junit.jupiter.params.provider.ValueSource
 import dev.ferrio.ffi.ServerVersion as FfiServerVersion
 
-/** [ClientOptions.serverVersion]: its default read from the core, and a real Socket.IO 2.x server. */
+/**
+ * [ClientOptions.serverVersion]: its default read from the core, and a real Socket.IO 2.x server
+ * (tests/server-v2): found out by itself by default (events, acks and binary both ways), refused
+ * with [ServerVersion.V4].
+ */
 class ServerVersionTest {
     private val url = "http://localhost:3000"
 
@@ -36,6 +40,27 @@ class ServerVersionTest {
         for ((version, ffi) in native) {
             assertEquals(ffi, ClientOptions(serverVersion = version).toFfi(url).serverVersion)
             assertEquals(version, ClientOptions.builder().serverVersion(version).build().serverVersion)
+        }
+    }
+
+    @ParameterizedTest(name = "over {0}")
+    @ValueSource(strings = ["polling", "websocket", "upgrade"])
+    fun `a v2 server is found out by itself`(mode: String) = test {
+        val server = TestServer.v2
+        Client(server.url, ClientOptions(transports = transports(mode))).use { client ->
+            val pushed = Recorder()
+            client.on("push", pushed)
+            client.on("question") { args, ack -> ack!!.send("answer", (args[0] as Long) + 1, bytes(4, 2)) }
+            client.connect()
+            val expected = if (mode == "polling") Transport.POLLING else Transport.WEBSOCKET
+            until { client.manager.transport == expected }
+            assertEquals(listOf("over v2", bin(0, 255)), plain(client.emitWithAck("echo", "over v2", bytes(0, 255))))
+            val push = mapOf("nsp" to "/", "event" to "push", "args" to listOf("news", mapOf("\$binary" to "CQgH")))
+            assertEquals(json(1), server.acontrol("emit", push).getValue("sockets"))
+            assertEquals(listOf("news", bin(9, 8, 7)), plain(pushed.next()))
+            val question = mapOf("nsp" to "/", "event" to "question", "args" to listOf(41), "timeoutMs" to 10_000)
+            val answer = server.acontrol("emitWithAck", question)
+            assertEquals(json(listOf(listOf("answer", 42L, mapOf("\$binary" to "BAI=")))), answer.getValue("responses"))
         }
     }
 
