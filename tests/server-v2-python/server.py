@@ -50,6 +50,8 @@ class State:
 
 
 STATE = State()
+#: The closes of `closeTransport` under way (kept so that they are not collected).
+CLOSING: set[asyncio.Future[Any]] = set()
 
 
 def count_pings() -> None:
@@ -310,7 +312,12 @@ def actions(sio: RecordingServer) -> dict[str, Callable[[dict[str, Any]], Awaita
     async def close_transport(body: dict[str, Any]) -> Any:
         engines = list(sio.eio.sockets)
         for sid in engines:
-            await sio.eio.disconnect(sid)
+            # Not awaited: python-engineio 3.x waits until a GET took the close packet, but
+            # refuses the GETs of a session it closed, so a polling client between two GETs
+            # would hold this answer forever (that client sees its next GET refused).
+            task = asyncio.ensure_future(sio.eio.disconnect(sid))
+            CLOSING.add(task)
+            task.add_done_callback(CLOSING.discard)
         return {"closed": len(engines)}
 
     async def report_clients(body: dict[str, Any]) -> Any:

@@ -90,8 +90,9 @@ impl TestServer {
         TestServer::start_tls(config).await
     }
 
-    /// Starts a Socket.IO 2.x server (`tests/server-v2`: Engine.IO v3, Socket.IO protocol
-    /// 4). Only its port is of use: its control channel does nothing.
+    /// Starts a Socket.IO 2.x server (`tests/server-v2`: socket.io 2.5.1, Engine.IO v3,
+    /// Socket.IO protocol 4). Its control channel takes the actions of
+    /// `tests/server-v2/README.md` (a subset of the reference server's, and `waitForPings`).
     pub async fn start_v2() -> TestServer {
         let v2_modules = server_dir()
             .join("..")
