@@ -230,6 +230,10 @@ impl InflateError {
 /// Bytes read from the connection at a time while frames are parsed.
 const CHUNK: usize = 8 * 1024;
 
+/// The longest response head held back while looking for its end; a longer one goes to
+/// tungstenite as it is (and nothing is inflated).
+const MAX_HEAD: usize = 64 * 1024;
+
 /// Where [`Inflating`] is in the stream.
 #[derive(Debug)]
 enum Phase {
@@ -318,6 +322,11 @@ impl<S> Inflating<S> {
             }
             Phase::Head => {
                 let Some(end) = find(&self.raw, b"\r\n\r\n") else {
+                    if self.raw.len() > MAX_HEAD {
+                        // Not a response this reader can use: tungstenite judges the bytes.
+                        self.phase = Phase::Through;
+                        return self.process();
+                    }
                     return Ok(());
                 };
                 let head = self.raw.split_to(end + 4);
@@ -843,6 +852,14 @@ client_max_window_bits=10; server_max_window_bits=\"12\"";
             .await
             .expect("read");
         assert_eq!(read, [HEAD.to_vec(), ping].concat());
+    }
+
+    #[tokio::test]
+    async fn a_response_head_without_an_end_is_not_held_back() {
+        let endless = b"HTTP/1.1 101 Switching Protocols\r\nX: ".repeat(4096);
+        assert!(endless.len() > MAX_HEAD);
+        let read = through(endless.clone(), 1 << 20).await.expect("read");
+        assert_eq!(read, endless);
     }
 
     #[test]
