@@ -460,7 +460,9 @@ impl fmt::Debug for ClientCertificate {
 /// Options of one [`Socket`](crate::Socket) (namespace).
 #[derive(Debug, Clone, Default)]
 pub struct SocketOptions {
-    /// The auth payload sent in CONNECT (JS `auth`); must be a JSON object.
+    /// The auth payload sent in CONNECT (JS `auth`); must be a JSON object. A Socket.IO
+    /// 2.x server ([`ServerVersion::V2`]) has no auth: it is not sent there, and the
+    /// namespace gets the manager's query instead ([`ManagerOptions::query`]).
     pub auth: Option<Value>,
     /// Tries per emit beyond the first, for at-least-once delivery (JS `retries`). With
     /// retries, emits go one at a time through an ordered queue and each waits for the

@@ -52,7 +52,8 @@ pub struct ConnectionStats {
     pub reconnect_attempts: u64,
     /// The transport in use; `None` while no connection is open.
     pub transport: Option<TransportKind>,
-    /// Time since the server's last ping, the heartbeat; `None` before the first.
+    /// Time since the server's last ping, the heartbeat (with a Socket.IO 2.x server,
+    /// where the client pings, its last pong); `None` before the first.
     pub since_last_ping: Option<Duration>,
     /// The round trips of this program's emits with acknowledgement.
     pub ack_round_trips: AckRoundTrips,
@@ -139,7 +140,7 @@ impl Stats {
         self.bytes_out.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
-    /// The server pinged now.
+    /// The server pinged now (in Engine.IO v3: answered the client's ping).
     pub(crate) fn pinged(&self) {
         let since = self.epoch.elapsed().as_nanos();
         let stored = u64::try_from(since).unwrap_or(u64::MAX - 1) + 1;

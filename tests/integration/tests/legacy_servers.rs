@@ -166,6 +166,9 @@ async fn events_acks_and_binary_go_both_ways(kind: V2, mode: Mode, version: Serv
     // The heartbeat is the client's in Engine.IO v3: the server sees its pings (every
     // second) and the connection stays up past them.
     server.control("waitForPings", json!({ "count": 3 })).await;
+    // Each ping goes once the previous one's pong came: the client had the server's pongs,
+    // the heartbeat its statistics report.
+    assert!(manager.stats().since_last_ping.is_some());
     let ack = socket.emit_with_ack("echo", &"still").await.expect("ack");
     assert_eq!(ack.args, [Value::from("still")]);
     assert!(socket.connected());

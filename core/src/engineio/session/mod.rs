@@ -347,7 +347,12 @@ impl EngineSession {
     }
 
     fn feed_packet(&mut self, link: Link, packet: EnginePacket) {
-        if link == Link::Current && matches!(packet, EnginePacket::Ping) {
+        // The server's heartbeat: its ping in v4, its pong in v3.
+        let heartbeat = match self.machine.version() {
+            EngineVersion::V4 => EnginePacket::Ping,
+            EngineVersion::V3 => EnginePacket::Pong,
+        };
+        if link == Link::Current && packet == heartbeat {
             self.stats.pinged();
         }
         self.machine.on_packet(link, packet, Now::current);
