@@ -623,6 +623,27 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
         #[test]
+        fn v3_payloads_round_trip(packets in prop::collection::vec(arb_packet(), 1..8)) {
+            let mut body = String::new();
+            encode_payload_v3(&packets, &mut body);
+            prop_assert_eq!(decode_v3(&body).unwrap(), packets);
+        }
+
+        #[test]
+        fn an_arbitrary_v3_body_never_panics(s in any::<String>()) {
+            if let Ok(payload) = Payload::framed(s, 1000, Framing::LengthPrefixed) {
+                payload.for_each(drop);
+            }
+        }
+
+        #[test]
+        fn a_v3_body_of_lengths_and_packets_never_panics(s in "([0-9]{1,3}:[0-6b]?[😀é a-z]{0,4}){1,4}") {
+            if let Ok(payload) = Payload::framed(s, 1000, Framing::LengthPrefixed) {
+                payload.for_each(drop);
+            }
+        }
+
+        #[test]
         fn payloads_round_trip(packets in prop::collection::vec(arb_packet(), 1..6)) {
             let body = encode_all(&packets);
             prop_assert_eq!(decode_payload(&body).unwrap(), packets);

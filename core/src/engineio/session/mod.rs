@@ -362,7 +362,7 @@ impl EngineSession {
         match received {
             Received::Packet(packet) => {
                 self.stats.received(packet.frame_len());
-                match self.unframe(packet) {
+                match unframe(self.machine.version(), packet) {
                     Ok(packet) => self.feed_packet(Link::Current, packet),
                     Err(error) => self.machine.on_failed(Link::Current, Some(error)),
                 }
@@ -509,22 +509,6 @@ impl EngineSession {
         }
     }
 
-    /// A packet read from the WebSocket, as the machine takes it: in Engine.IO v3 a binary
-    /// frame leads with the packet type `4`, taken off here.
-    fn unframe(&self, packet: EnginePacket) -> Result<EnginePacket, TransportError> {
-        match packet {
-            EnginePacket::Binary(mut data) if self.machine.version() == EngineVersion::V3 => {
-                if data.first() != Some(&4) {
-                    return Err(TransportError::Protocol(
-                        "an Engine.IO v3 binary frame without its message type".into(),
-                    ));
-                }
-                Ok(EnginePacket::Binary(data.split_off(1)))
-            }
-            other => Ok(other),
-        }
-    }
-
     async fn write_probe(
         &mut self,
         bound: WriteBound,
@@ -590,6 +574,22 @@ impl Drop for EngineSession {
     }
 }
 
+/// A packet read from the WebSocket in `version`, as the machine takes it: in Engine.IO v3
+/// a binary frame leads with the packet type `4`, taken off here (no copy).
+fn unframe(version: EngineVersion, packet: EnginePacket) -> Result<EnginePacket, TransportError> {
+    match packet {
+        EnginePacket::Binary(mut data) if version == EngineVersion::V3 => {
+            if data.first() != Some(&4) {
+                return Err(TransportError::Protocol(
+                    "an Engine.IO v3 binary frame without its message type".into(),
+                ));
+            }
+            Ok(EnginePacket::Binary(data.split_off(1)))
+        }
+        other => Ok(other),
+    }
+}
+
 /// A packet as written on the WebSocket in `version`: in Engine.IO v3 a binary frame
 /// leads with the packet type `4` (one copy of the data).
 fn to_frame(version: EngineVersion, packet: EnginePacket) -> EnginePacket {
@@ -637,5 +637,35 @@ async fn probe_progress(probe: &mut Probe) -> ProbeProgress {
         }),
         Probe::Open(ws) => ProbeProgress::Received(ws.recv().await),
         Probe::None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    #[test]
+    fn v3_websocket_binary_frames_lead_with_the_message_type_both_ways() {
+        let data = EnginePacket::Binary(Bytes::from_static(&[1, 2, 3]));
+        let framed = to_frame(EngineVersion::V3, data.clone());
+        assert_eq!(
+            framed,
+            EnginePacket::Binary(Bytes::from_static(&[4, 1, 2, 3]))
+        );
+        assert_eq!(unframe(EngineVersion::V3, framed).expect("v3 frame"), data);
+        // v4 frames are the data alone; text is the same in both versions.
+        assert_eq!(to_frame(EngineVersion::V4, data.clone()), data);
+        assert_eq!(unframe(EngineVersion::V4, data.clone()).expect("v4"), data);
+        let text = EnginePacket::Message("2[\"x\"]".into());
+        assert_eq!(to_frame(EngineVersion::V3, text.clone()), text);
+        // A v3 binary frame without its type is a protocol violation.
+        let bare = EnginePacket::Binary(Bytes::from_static(&[1]));
+        assert!(matches!(
+            unframe(EngineVersion::V3, bare),
+            Err(TransportError::Protocol(_))
+        ));
+        assert!(unframe(EngineVersion::V3, EnginePacket::Binary(Bytes::new())).is_err());
     }
 }
