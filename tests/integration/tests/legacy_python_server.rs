@@ -1,8 +1,10 @@
 //! The second Socket.IO 2.x implementation: a python-socketio 4.x server
 //! (`tests/server-v2-python`: python-engineio 3.x in aiohttp mode), checked on the wire.
-//! It speaks Engine.IO v3 over polling and WebSocket, and refuses Ferrio's Engine.IO v4
+//! It speaks Engine.IO v3 over polling and WebSocket, refuses Ferrio's Engine.IO v4
 //! opening request with an HTTP 400 (where the npm socket.io@2 server answers a v3
-//! handshake instead).
+//! handshake instead), and reads a posted payload's lengths in code points (the JS parser
+//! and Ferrio write UTF-16 code units) or in the binary payload format. The client's
+//! scenarios against it are in `legacy_servers.rs`.
 
 use ferrio_integration_tests::TestServer;
 use futures_util::{SinkExt, StreamExt};
@@ -113,6 +115,76 @@ async fn a_polling_session_upgrades_to_websocket() {
         packet = next_text(&mut ws).await;
     }
     assert_eq!(packet, r#"431["over the upgrade"]"#);
+}
+
+/// The two packets of a POST, an echo with a character outside the BMP then another.
+const PACKETS: [&str; 2] = [r#"421["echo","😀"]"#, r#"422["echo","x"]"#];
+
+/// A new polling session's URL (with its sid) on `server`.
+async fn polling_session(server: &TestServer) -> String {
+    let url = format!("{}/socket.io/?EIO=3&transport=polling&b64=1", server.url());
+    let body = server.http_client().get(&url).send().await.expect("GET");
+    let open = handshake(&payload(&body.text().await.expect("body"))[0]);
+    format!("{url}&sid={}", open["sid"].as_str().expect("sid"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_posted_payload_counts_code_points_or_is_binary() {
+    let server = TestServer::start_v2_python().await;
+    let http = server.http_client();
+    let post = |url: String, body: Vec<u8>, content_type: &'static str| {
+        let http = http.clone();
+        async move {
+            let response = http
+                .post(url)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .expect("POST");
+            response.status().as_u16()
+        }
+    };
+    let text = |length: fn(&str) -> usize| {
+        PACKETS
+            .iter()
+            .map(|packet| format!("{}:{packet}", length(packet)))
+            .collect::<String>()
+            .into_bytes()
+    };
+    let acks = |url: String| {
+        let http = http.clone();
+        async move {
+            let body = http.get(url).send().await.expect("GET").text().await;
+            payload(&body.expect("body"))
+        }
+    };
+    // Lengths in code points (Python's `len`): both packets are read and answered.
+    let url = polling_session(&server).await;
+    let code_points = text(|packet| packet.chars().count());
+    assert_eq!(post(url.clone(), code_points, "text/plain").await, 200);
+    assert_eq!(acks(url).await, [r#"431["\ud83d\ude00"]"#, r#"432["x"]"#]);
+    // Lengths in UTF-16 code units (the JS parser's, Ferrio's): the payload does not parse,
+    // the server closes the session (the POST answers once it closed) and refuses its GETs.
+    let url = polling_session(&server).await;
+    let utf16 = text(|packet| packet.encode_utf16().count());
+    post(url.clone(), utf16, "text/plain").await;
+    let next = http.get(url).send().await.expect("GET");
+    assert_eq!(next.status(), 400);
+    // The binary payload format, lengths in UTF-8 bytes: read as the npm server reads it.
+    let url = polling_session(&server).await;
+    let mut binary = Vec::new();
+    for packet in PACKETS {
+        binary.push(0);
+        binary.extend(packet.len().to_string().bytes().map(|digit| digit - b'0'));
+        binary.push(0xff);
+        binary.extend(packet.as_bytes());
+    }
+    assert_eq!(
+        post(url.clone(), binary, "application/octet-stream").await,
+        200
+    );
+    assert_eq!(acks(url).await, [r#"431["\ud83d\ude00"]"#, r#"432["x"]"#]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
