@@ -609,14 +609,11 @@ impl Actor {
     /// manager speaks from now on; the namespaces wait for it, told nothing.
     fn restart_in_older_protocol(&mut self) {
         tracing::debug!("Socket.IO 2.x server detected, connecting again in its protocol");
-        if let Some(session) = self.engine.stop() {
-            tokio::spawn(session.close());
-        }
+        self.engine.reopen();
         self.decoder.reset();
         self.packet_bytes = 0;
         self.namespaces.restart_quietly();
         self.publish_engine();
-        self.engine.start_open();
     }
 
     /// The server acknowledged `id`: a retry emit's, or one in the ack table.

@@ -171,6 +171,19 @@ impl Engine {
     /// reconnection hook (from the second attempt on) may change the servers and the
     /// auth, then each server is tried in turn.
     pub(crate) fn start_open(&mut self) {
+        self.open_after(None);
+    }
+
+    /// Drops the open session and opens a new one once it closed (the server found to
+    /// speak another protocol version): the server forgets the first session, and what it
+    /// made for it, before the second one starts.
+    pub(crate) fn reopen(&mut self) {
+        let closing = self.stop();
+        self.open_after(closing);
+    }
+
+    /// Starts a handshake on a task, after `closing` closed.
+    fn open_after(&mut self, closing: Option<EngineSession>) {
         let attempt = self.reconnect.attempts;
         let hook = self.options.on_reconnect.clone().filter(|_| attempt > 0);
         let endpoint = self.endpoint.clone();
@@ -179,6 +192,9 @@ impl Engine {
         let open_options = self.open_options.clone();
         let abandoned_sid = self.abandoned_sid.clone();
         let task = tokio::spawn(async move {
+            if let Some(session) = closing {
+                session.close().await;
+            }
             if let Some(sid) = abandoned_sid {
                 // Close the lost session first, so that the server stores it for recovery
                 // instead of keeping it alive until its ping timeout.
