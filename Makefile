@@ -134,6 +134,8 @@ python-package:
 test-python: deps-node deps-node-v2 deps-proxies python-package
 	cd $(PYTHON_DIR) && "$(FERRIO_VENV)/bin/ruff" check python tests
 	cd $(PYTHON_DIR) && "$(FERRIO_VENV)/bin/ruff" format --check python tests
+	"$(FERRIO_VENV)/bin/ruff" check --config $(PYTHON_DIR)/pyproject.toml tests/server-v2-python
+	"$(FERRIO_VENV)/bin/ruff" format --check --config $(PYTHON_DIR)/pyproject.toml tests/server-v2-python
 	cd $(PYTHON_DIR) && "$(FERRIO_VENV)/bin/mypy" --strict python/ferrio tests
 	cd $(PYTHON_DIR) && "$(FERRIO_VENV)/bin/python" -m pytest
 
