@@ -72,9 +72,10 @@ Examples:
   ferrio connect https://chat.example --namespace / --namespace /admin --auth '{\"token\":\"s3cret\"}'
   ferrio connect ws://localhost:3000 --transport websocket --header 'Authorization: Bearer abc'
   ferrio connect https://chat.example --proxy http://user:secret@proxy.corp:3128
+  ferrio connect http://legacy.example:3000 --server-version 2   # a Socket.IO 2.x server (found out anyway)
   printf '%s\\n' '{\"emit\":\"echo\",\"args\":[\"hi\"],\"ack\":true}' | ferrio connect http://localhost:3000";
 
-/// Talk to Socket.IO v5 servers from a shell.
+/// Talk to Socket.IO servers (2.x, 3.x and 4.x) from a shell.
 #[derive(Debug, Parser)]
 #[command(name = "ferrio", version, after_help = TOP_EXAMPLES, propagate_version = true)]
 pub struct Cli {
