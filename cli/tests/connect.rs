@@ -718,6 +718,74 @@ async fn polling_responses_are_compressed_unless_no_compression_is_given() {
     assert!(plain > size as u64, "{plain} bytes for {size}");
 }
 
+/// A chat history of 400 messages (about 36 KB of repetitive JSON).
+fn chat_history() -> Value {
+    let messages: Vec<Value> = (0..400u64)
+        .map(|n| {
+            let user = ["alice", "bob", "carol"][(n % 3) as usize];
+            json!({
+                "id": n,
+                "room": "general",
+                "user": user,
+                "text": "hello everyone, is the build green again?",
+                "sentAt": 1_765_000_000_000u64 + n * 1000,
+            })
+        })
+        .collect();
+    json!(messages)
+}
+
+/// Echoes the chat history with an ack through a WebSocket-only `ferrio connect` (with
+/// `args` added) to a server with permessage-deflate; checks that it comes back intact and
+/// returns the extensions the upgrade request offered and the ones the server accepted.
+async fn websocket_echo_of_chat_history(args: &[&str]) -> (Option<String>, String) {
+    let server = TestServer::start_with(json!({
+        "transports": ["websocket"],
+        "perMessageDeflate": true,
+    }))
+    .await;
+    let mut cli_args = vec!["--transport", "websocket"];
+    cli_args.extend_from_slice(args);
+    let mut cli = Cli::connect(&server.url(), &cli_args);
+    assert_connect(&cli.line().await, "/");
+    let history = chat_history();
+    cli.command(json!({"emit": "echo", "args": [history], "ack": true}))
+        .await;
+    let line = cli.line().await;
+    assert_eq!(line["type"], "ack", "{line}");
+    assert!(
+        line["args"] == json!([history]),
+        "the history comes back intact"
+    );
+    let clients = server.clients().await;
+    let accepted = clients["namespaces"]["/"][0]["extensions"]
+        .as_str()
+        .expect("the server reports its client's extensions")
+        .to_owned();
+    let offered = server.handshakes().await[0]["headers"]["sec-websocket-extensions"]
+        .as_str()
+        .map(str::to_owned);
+    finish(&mut cli).await;
+    (offered, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_negotiates_permessage_deflate_by_default() {
+    let (offered, accepted) = websocket_echo_of_chat_history(&[]).await;
+    assert_eq!(
+        offered.as_deref(),
+        Some("permessage-deflate; client_max_window_bits")
+    );
+    assert_eq!(accepted, "permessage-deflate");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_offers_no_extension_with_no_compression() {
+    let (offered, accepted) = websocket_echo_of_chat_history(&["--no-compression"]).await;
+    assert_eq!(offered, None, "the upgrade request offered an extension");
+    assert_eq!(accepted, "");
+}
+
 async fn stats_line_at_the_end_counts_the_session(transport: &str) {
     let server = TestServer::start().await;
     let mut cli = Cli::connect(&server.url(), &["--transport", transport, "--stats"]);

@@ -47,6 +47,9 @@ function clients(ctx) {
       id: socket.id,
       engineId: socket.conn.id,
       transport: socket.conn.transport.name,
+      // The WebSocket extensions the server accepted ("permessage-deflate" or ""); "" on polling.
+      extensions:
+        socket.conn.transport.name === "websocket" ? socket.conn.transport.socket.extensions : "",
       recovered: socket.recovered,
       rooms: [...socket.rooms],
     }));

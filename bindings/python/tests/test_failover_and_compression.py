@@ -1,9 +1,10 @@
-"""Fallback URLs (a first server that is down) and compressed polling responses."""
+"""Fallback URLs (a first server that is down), compressed polling responses and
+permessage-deflate on the WebSocket."""
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -65,3 +66,53 @@ async def test_polling_asks_for_compressed_responses_by_default(server: Any) -> 
 
 async def test_polling_asks_for_no_compression_when_it_is_off(server: Any) -> None:
     assert await accept_encoding_of_a_polling_handshake(server, compression=False) is None
+
+
+def chat_history() -> list[dict[str, Any]]:
+    """400 chat messages: about 36 KB of repetitive JSON."""
+    return [
+        {
+            "id": n,
+            "room": "general",
+            "user": ("alice", "bob", "carol")[n % 3],
+            "text": "hello everyone, is the build green again?",
+            "sentAt": 1_765_000_000_000 + n * 1000,
+        }
+        for n in range(400)
+    ]
+
+
+async def websocket_echo_of_chat_history(
+    fresh_server: Callable[..., Any], **options: Any
+) -> tuple[str | None, str]:
+    """Echoes the chat history with an ack over WebSocket to a server with permessage-deflate
+    and checks that it comes back intact; returns the ``Sec-WebSocket-Extensions`` the upgrade
+    request offered and the extensions the server accepted."""
+    server = fresh_server({"transports": ["websocket"], "perMessageDeflate": True})
+    client = ferrio.AsyncClient(**options)
+    await client.connect(server.url, transports=["websocket"])
+    try:
+        history = chat_history()
+        assert await client.call("echo", history) == history
+        (seen,) = (await server.acontrol("clients"))["namespaces"]["/"]
+        (handshake,) = (await server.acontrol("handshakes"))["handshakes"]
+    finally:
+        await client.disconnect()
+    offered = handshake["headers"].get("sec-websocket-extensions")
+    return None if offered is None else str(offered), str(seen["extensions"])
+
+
+async def test_websocket_negotiates_permessage_deflate_by_default(
+    fresh_server: Callable[..., Any],
+) -> None:
+    offered, accepted = await websocket_echo_of_chat_history(fresh_server)
+    assert offered == "permessage-deflate; client_max_window_bits"
+    assert accepted == "permessage-deflate"
+
+
+async def test_websocket_offers_no_extension_when_compression_is_off(
+    fresh_server: Callable[..., Any],
+) -> None:
+    offered, accepted = await websocket_echo_of_chat_history(fresh_server, compression=False)
+    assert offered is None
+    assert accepted == ""
