@@ -24,6 +24,10 @@ use tokio::sync::mpsc;
 /// Where `event` lines go: (namespace, event) → (record, reply) of each `on` step.
 type Routes = Arc<Mutex<HashMap<(String, String), Vec<(String, Option<Value>)>>>>;
 
+/// Where every `event` line of a namespace also goes, as `[event, ...args]`: the records of
+/// its `stream` steps (the CLI's output is its pull stream of events).
+type Streams = Arc<Mutex<HashMap<String, Vec<String>>>>;
+
 /// The namespaces the scenario connects, in order, and the auth of those that send one.
 fn connect_options(scenario: &Scenario) -> (Vec<String>, Option<Value>) {
     let mut namespaces: Vec<String> = Vec::new();
@@ -45,6 +49,7 @@ fn connect_options(scenario: &Scenario) -> (Vec<String>, Option<Value>) {
 fn route(
     line: &Value,
     routes: &Routes,
+    streams: &Streams,
     records: &Records,
     input_tx: &mpsc::WeakUnboundedSender<Value>,
 ) {
@@ -59,6 +64,17 @@ fn route(
                 .get(&(nsp.to_owned(), event.to_owned()))
                 .cloned()
                 .unwrap_or_default();
+            let streamed = streams
+                .lock()
+                .expect("streams lock")
+                .get(nsp)
+                .cloned()
+                .unwrap_or_default();
+            for record in streamed {
+                let mut call = vec![Value::from(event)];
+                call.extend(line["args"].as_array().cloned().unwrap_or_default());
+                records.push(&record, Value::Array(call));
+            }
             for (record, reply) in targets {
                 records.push(&record, line["args"].clone());
                 if let (Some(reply), Some(id), Some(input_tx)) =
@@ -83,6 +99,7 @@ struct Cli {
     child: Child,
     input_tx: Option<mpsc::UnboundedSender<Value>>,
     routes: Routes,
+    streams: Streams,
     records: Records,
 }
 
@@ -150,15 +167,26 @@ impl Cli {
             }
         });
         let routes = Routes::default();
+        let streams = Streams::default();
         // The reader answers ack requests through a weak sender: stdin closes once `finish`
         // drops the last strong one.
-        let (reader_routes, reader_records, reader_tx) =
-            (routes.clone(), records.clone(), input_tx.downgrade());
+        let (reader_routes, reader_streams, reader_records, reader_tx) = (
+            routes.clone(),
+            streams.clone(),
+            records.clone(),
+            input_tx.downgrade(),
+        );
         tokio::spawn(async move {
             let mut lines = BufReader::new(stdout).lines();
             while let Ok(Some(text)) = lines.next_line().await {
                 match serde_json::from_str::<Value>(&text) {
-                    Ok(line) => route(&line, &reader_routes, &reader_records, &reader_tx),
+                    Ok(line) => route(
+                        &line,
+                        &reader_routes,
+                        &reader_streams,
+                        &reader_records,
+                        &reader_tx,
+                    ),
                     Err(_) => reader_records.push("other unparsed", Value::from(text)),
                 }
             }
@@ -167,6 +195,7 @@ impl Cli {
             child,
             input_tx: Some(input_tx),
             routes,
+            streams,
             records,
         }
     }
@@ -259,6 +288,16 @@ impl Cli {
                     .entry((nsp, event.to_owned()))
                     .or_default()
                     .push((record.to_owned(), step.get("reply").cloned()));
+                Ok(())
+            }
+            "stream" => {
+                let record = step["record"].as_str().ok_or("stream without record")?;
+                self.streams
+                    .lock()
+                    .expect("streams lock")
+                    .entry(nsp)
+                    .or_default()
+                    .push(record.to_owned());
                 Ok(())
             }
             "expect" => self.records.expect(step).await,

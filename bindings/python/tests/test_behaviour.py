@@ -24,6 +24,7 @@ import pytest
 
 import ferrio
 from conftest import TestServer
+from ferrio.asyncio_client import EventIterator
 
 REPO = Path(__file__).resolve().parents[3]
 CATALOGUE = REPO / "tests" / "behaviour" / "scenarios.json"
@@ -123,6 +124,7 @@ class Run:
         auths = [s["auth"] for s in connects if "auth" in s and "error" not in s]
         self.auth: dict[str, Any] | None = auths[-1] if auths else None
         self.connecting: asyncio.Future[None] | None = None
+        self.readers: list[asyncio.Future[None]] = []
         # python-socketio's way: the query in the URL, headers as an argument.
         query = urllib.parse.urlencode(options.get("query", {}))
         self.url = f"{server.url}/?{query}" if query else server.url
@@ -211,6 +213,9 @@ class Run:
             self.client.on_any_outgoing(
                 lambda *call: self.records.push(record, list(call)), namespace=nsp
             )
+        elif op == "stream":
+            events = self.client.events(nsp)  # receiving from now on
+            self.readers.append(asyncio.ensure_future(self.read(events, step["record"])))
         elif op == "expect":
             await self.records.expect(step)
         elif op == "disconnect":
@@ -226,12 +231,21 @@ class Run:
         else:
             raise AssertionError(f"unknown op {op}")
 
+    async def read(self, events: EventIterator, record: str) -> None:
+        """A ``stream`` step's reader: ``async for`` over the namespace's events."""
+        async for event in events:
+            self.records.push(record, [event.name, *event.args])
+
     async def emit_ack(self, step: dict[str, Any], nsp: str) -> None:
         args = tuple(to_native(step["args"]))
-        if step.get("error") == "timeout":
-            with pytest.raises(ferrio.TimeoutError):
+        errors = {"timeout": ferrio.TimeoutError, "disconnected": ferrio.DisconnectedError}
+        if "error" in step:
+            with pytest.raises(errors[step["error"]]):
                 await self.client.call(
-                    step["event"], args, namespace=nsp, timeout=step["timeout_ms"] / 1000
+                    step["event"],
+                    args,
+                    namespace=nsp,
+                    timeout=step.get("timeout_ms", STEP_WAIT * 1000) / 1000,
                 )
             return
         # A callback gets the reply's values as they are (call() returns one value bare).
@@ -263,6 +277,8 @@ class Run:
                 self.connecting.cancel()
             for client in [self.client, *self.others]:
                 await client.disconnect()
+            for reader in self.readers:
+                reader.cancel()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ferrio::{
-    AckError, ConnectError, EmitError, Manager, Socket, SocketOptions, TransportKind, Value,
+    AckError, ConnectError, EmitError, Manager, Socket, SocketEvent, SocketOptions, TransportKind,
+    Value,
 };
 use ferrio_integration_tests::behaviour::{
     emit_arguments, matches, run_catalogue, server_step, Records, Scenario, Transport, STEP_WAIT,
@@ -60,6 +61,8 @@ struct Run {
     /// The scenario's `retries` option, for every socket.
     retries: u32,
     records: Records,
+    /// The readers of the `stream` steps, stopped when the run ends.
+    readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Run {
@@ -107,6 +110,11 @@ impl Run {
                 let result = socket.connect().await;
                 match (step.get("error"), result) {
                     (None, Ok(())) => Ok(()),
+                    (Some(Json::String(closed)), Err(ConnectError::Closed))
+                        if closed == "closed" =>
+                    {
+                        Ok(())
+                    }
                     (None, Err(error)) => Err(format!("connect: {error}")),
                     (Some(_), Ok(())) => Err("connect: expected a refusal".into()),
                     (Some(expected), Err(ConnectError::Rejected { message, data })) => {
@@ -128,7 +136,9 @@ impl Run {
                         .emit_values(event, args.iter().map(to_value).collect())
                         .await;
                     match (step["error"].as_str(), sent) {
-                        (None, Ok(())) | (Some("reserved"), Err(EmitError::ReservedEvent(_))) => {}
+                        (None, Ok(()))
+                        | (Some("reserved"), Err(EmitError::ReservedEvent(_)))
+                        | (Some("closed"), Err(EmitError::Closed)) => {}
                         (expected, sent) => {
                             return Err(format!(
                                 "emit {event}: expected {expected:?}, got {sent:?}"
@@ -179,7 +189,9 @@ impl Run {
                             ))
                         }
                     }
-                    (Some("timeout"), Err(AckError::Timeout(_))) => Ok(()),
+                    (Some("timeout"), Err(AckError::Timeout(_)))
+                    | (Some("disconnected"), Err(AckError::Disconnected))
+                    | (Some("closed"), Err(AckError::Closed)) => Ok(()),
                     (expected, result) => Err(format!(
                         "ack of {event}: expected {expected:?}, got {result:?}"
                     )),
@@ -223,7 +235,26 @@ impl Run {
                 });
                 Ok(())
             }
+            "stream" => {
+                let mut events = self.socket(step).events();
+                let records = self.records.clone();
+                let record = step["record"].as_str().unwrap_or_default().to_owned();
+                self.readers.push(tokio::spawn(async move {
+                    while let Some(event) = events.next().await {
+                        if let SocketEvent::Event(event) = event {
+                            let mut call = vec![Json::from(event.name.clone())];
+                            call.extend(event.args.iter().map(to_json));
+                            records.push(&record, Json::Array(call));
+                        }
+                    }
+                }));
+                Ok(())
+            }
             "expect" => self.records.expect(step).await,
+            "close" => {
+                self.manager.close().await;
+                Ok(())
+            }
             "disconnect" => {
                 self.socket(step).disconnect().await;
                 Ok(())
@@ -286,6 +317,7 @@ async fn run_scenario(
         auths,
         retries,
         records,
+        readers: Vec::new(),
     };
     let mut outcome = Ok(());
     for (n, step) in scenario.steps.iter().enumerate() {
@@ -295,6 +327,9 @@ async fn run_scenario(
         }
     }
     run.manager.close().await;
+    for reader in run.readers {
+        reader.abort();
+    }
     outcome
 }
 

@@ -107,6 +107,8 @@ final class BehaviourRun: Sendable {
     let manager: Manager
     private let sockets = Locked<[String: Socket]>([:])
     private let calls = Locked<[String: [JSONValue]]>([:])
+    /// The readers of the `stream` steps, cancelled when the run ends.
+    private let readers = Locked<[Task<Void, Never>]>([])
 
     init(server: BehaviourServer, transport: String, options: JSONValue?) throws {
         self.server = server
@@ -138,10 +140,15 @@ final class BehaviourRun: Sendable {
                 }
             }
         } catch {
-            await manager.close()
+            await stop()
             throw error
         }
+        await stop()
+    }
+
+    private func stop() async {
         await manager.close()
+        for reader in readers.withLock({ $0 }) { reader.cancel() }
     }
 
     private func push(_ record: String, _ call: [JSONValue]) {
@@ -194,6 +201,14 @@ final class BehaviourRun: Sendable {
                 try await socket.connect()
                 return
             }
+            if let name = expected.stringValue {
+                do {
+                    try await socket.connect()
+                    throw BehaviourFailure(description: "connect: expected a \(name) error")
+                } catch let error as FerrioError where Self.typed(name, error) {
+                    return
+                }
+            }
             do {
                 try await socket.connect()
                 throw BehaviourFailure(description: "connect: expected a refusal")
@@ -213,10 +228,11 @@ final class BehaviourRun: Sendable {
                     try await socket.emit(event, arguments: arguments)
                     continue
                 }
+                let name = step["error"]?.stringValue ?? ""
                 do {
                     try await socket.emit(event, arguments: arguments)
-                    throw BehaviourFailure(description: "emit \(event): expected a reserved event error")
-                } catch FerrioError.reservedEvent {
+                    throw BehaviourFailure(description: "emit \(event): expected a \(name) error")
+                } catch let error as FerrioError where Self.typed(name, error) {
                     continue
                 }
             }
@@ -232,11 +248,11 @@ final class BehaviourRun: Sendable {
             let event = step["event"]?.stringValue ?? ""
             let args = (step["args"]?.arrayValue ?? []).map(Self.toNative)
             let timeout = step["timeout_ms"]?.intValue.map { Duration.milliseconds($0) } ?? Self.stepWait
-            if step["error"] != nil {
+            if let name = step["error"]?.stringValue {
                 do {
                     _ = try await socket.emitWithAck(event, arguments: args, timeout: timeout)
-                    throw BehaviourFailure(description: "ack of \(event): expected a timeout")
-                } catch FerrioError.timeout {
+                    throw BehaviourFailure(description: "ack of \(event): expected a \(name) error")
+                } catch let error as FerrioError where Self.typed(name, error) {
                     return
                 }
             }
@@ -268,10 +284,21 @@ final class BehaviourRun: Sendable {
             try socket(step, auths: auths).onAnyOutgoing { [self] event in
                 push(record, [.string(event.name)] + event.arguments.values)
             }
+        case "stream":
+            let record = step["record"]?.stringValue ?? ""
+            let events = try socket(step, auths: auths).events
+            let reader = Task { [self] in
+                for await event in events {
+                    push(record, [.string(event.name)] + event.arguments.values)
+                }
+            }
+            readers.withLock { $0.append(reader) }
         case "expect":
             try await expect(
                 step["record"]?.stringValue ?? "", step["calls"]?.arrayValue ?? [],
                 exact: step["exact"]?.boolValue ?? false)
+        case "close":
+            await manager.close()
         case "disconnect":
             try await socket(step, auths: auths).disconnect()
         case "expect_disconnect":
@@ -288,6 +315,17 @@ final class BehaviourRun: Sendable {
             }
         default:
             throw BehaviourFailure(description: "unknown op \(op)")
+        }
+    }
+
+    /// Whether `error` is the typed error the catalogue names `name`.
+    static func typed(_ name: String, _ error: FerrioError) -> Bool {
+        switch (name, error) {
+        case ("reserved", .reservedEvent), ("timeout", .timeout), ("disconnected", .disconnected),
+            ("closed", .closed):
+            return true
+        default:
+            return false
         }
     }
 

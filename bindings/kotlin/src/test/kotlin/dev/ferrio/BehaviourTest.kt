@@ -1,6 +1,11 @@
 package dev.ferrio
 
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.cancel
 import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.launchIn
+import kotlinx.coroutines.flow.onEach
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.runBlocking
@@ -104,6 +109,9 @@ class BehaviourTest {
         private val calls = mutableMapOf<String, MutableList<Any?>>()
         private val version = MutableStateFlow(0L)
 
+        /** Where the `stream` steps collect their flows; cancelled when the run ends. */
+        private val readers = CoroutineScope(Dispatchers.Default)
+
         /** The auth of each namespace, from its `connect` step (sockets are made at first use). */
         private var auths: Map<String, Map<String, Any?>> = emptyMap()
 
@@ -162,6 +170,7 @@ class BehaviourTest {
                 }
             } finally {
                 manager.close()
+                readers.cancel()
             }
         }
 
@@ -171,6 +180,9 @@ class BehaviourTest {
                     val expected = step["error"]
                     if (expected == null) {
                         socket(step).connect()
+                    } else if (expected is JsonPrimitive) {
+                        val thrown = runCatching { socket(step).connect() }.exceptionOrNull()
+                        check(typed(expected.content, thrown)) { "connect: expected a ${expected.content} error, got $thrown" }
                     } else {
                         val error = try {
                             socket(step).connect()
@@ -194,10 +206,10 @@ class BehaviourTest {
                             val thrown = try {
                                 emit()
                                 null
-                            } catch (error: EmitException) {
+                            } catch (error: FerrioException) {
                                 error
                             }
-                            check(thrown?.message?.contains(step.string("error")) == true) { "emit: expected a ${step["error"]} error, got $thrown" }
+                            check(typed(step.string("error"), thrown)) { "emit: expected a ${step["error"]} error, got $thrown" }
                         }
                     }
                 }
@@ -211,14 +223,13 @@ class BehaviourTest {
                     val args = step.getValue("args").jsonArray.map(::native).toTypedArray()
                     val timeout = (step["timeout_ms"] as? JsonPrimitive)?.longOrNull?.milliseconds ?: STEP_WAIT
                     if (step["error"] != null) {
-                        check(step.string("error") == "timeout") { "unknown error ${step["error"]}" }
                         val thrown = try {
                             socket(step).emitWithAck(step.string("event"), *args, timeout = timeout)
                             null
-                        } catch (error: TimeoutException) {
+                        } catch (error: FerrioException) {
                             error
                         }
-                        checkNotNull(thrown) { "expected a TimeoutException" }
+                        check(typed(step.string("error"), thrown)) { "ack: expected a ${step["error"]} error, got $thrown" }
                     } else {
                         val reply = toCatalogue(socket(step).emitWithAck(step.string("event"), *args, timeout = timeout))
                         check(matches(plain(step.getValue("reply")), reply)) { "ack: expected ${step["reply"]}, got $reply" }
@@ -235,11 +246,18 @@ class BehaviourTest {
                     val record = step.string("record")
                     socket(step).onAnyOutgoing { event, args -> push(record, listOf(event) + args) }
                 }
+                "stream" -> {
+                    val record = step.string("record")
+                    socket(step).events().onEach { event ->
+                        if (event is SocketEvent.Message) push(record, listOf(event.name) + event.args)
+                    }.launchIn(readers)
+                }
                 "expect" -> expect(
                     step.string("record"),
                     plain(step.getValue("calls")) as List<*>,
                     (step["exact"] as? JsonPrimitive)?.booleanOrNull ?: false,
                 )
+                "close" -> manager.close()
                 "disconnect" -> socket(step).disconnect()
                 "expect_disconnect" -> expect("disconnect ${step.nsp()}", listOf(listOf(step.string("reason"))), false)
                 "expect_connected" -> {
@@ -264,6 +282,15 @@ class BehaviourTest {
         val SCENARIO_WAIT = 120.seconds
 
         fun JsonObject.string(key: String): String = getValue(key).jsonPrimitive.content
+
+        /** Whether [thrown] is the language's typed error the catalogue names `error`. */
+        fun typed(error: String, thrown: Throwable?): Boolean = when (error) {
+            "reserved" -> thrown is EmitException && thrown.message?.contains("reserved") == true
+            "timeout" -> thrown is TimeoutException
+            "disconnected" -> thrown is DisconnectedException
+            "closed" -> thrown is ClosedException
+            else -> false
+        }
 
         fun strings(element: JsonElement?): Map<String, String> =
             (element as? JsonObject)?.mapValues { it.value.jsonPrimitive.content } ?: emptyMap()
