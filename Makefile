@@ -237,12 +237,13 @@ test-cluster-bindings: deps-cluster test-python
 wheels: deps-node deps-node-v2
 	bash packaging/wheels.sh
 
-# Benchmarks (benches/README.md): Ferrio (Rust, Python, Kotlin) against socket.io-client,
+# Benchmarks (benches/README.md): Ferrio (Rust, Python, Kotlin, Swift) against socket.io-client,
 # python-socketio, rust_socketio and a raw tokio-tungstenite floor, each its own process
 # against benches/server.mjs on loopback. Builds every client in release (Rust clients in
 # target/bench, the Python package into a venv outside the repository, the JS client from
 # its lockfile, the Kotlin client with the Kotlin package in one Maven reactor, against the
-# release cdylib), then writes benches/results.json and BENCHMARKS.md. Not part of `test`:
+# release cdylib; the Swift client in test-swift's toolchain root, benches/swift/build.sh,
+# needs root), then writes benches/results.json and BENCHMARKS.md. Not part of `test`:
 # about 13 minutes on 2 cores. BENCH_ARGS goes to benches/run.py (e.g. `--quick --runs 1`).
 FERRIO_BENCH_VENV ?= $${XDG_CACHE_HOME:-$$HOME/.cache}/ferrio/bench-venv
 BENCH_ARGS ?=
@@ -257,6 +258,7 @@ bench: deps-node
 	CARGO_TARGET_DIR="$(CURDIR)/target/bench" cargo build --release --locked --manifest-path benches/rust-socketio/Cargo.toml
 	mvn -B -q -f benches/kotlin/pom.xml -Dferrio.profile=release -Dferrio.hostOnly=true -DskipTests package
 	mvn -B -q -f benches/java/pom.xml package
+	benches/swift/build.sh
 	FERRIO_BENCH_VENV="$(FERRIO_BENCH_VENV)" python3 benches/run.py $(BENCH_ARGS)
 	python3 benches/report.py
 

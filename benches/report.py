@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ORDER = ["floor", "ferrio", "floor_ct", "ferrio_ct", "rust_socketio", "js", "ferrio_py",
-         "python_socketio", "ferrio_kt", "socketio_java"]
+         "python_socketio", "ferrio_kt", "socketio_java", "ferrio_swift"]
 LABEL = {
     "floor": "floor (tokio-tungstenite)",
     "ferrio": "**Ferrio (Rust)**",
@@ -23,6 +23,7 @@ LABEL = {
     "python_socketio": "python-socketio 5 (AsyncClient)",
     "ferrio_kt": "**Ferrio (Kotlin)**",
     "socketio_java": "socket.io-client-java 2.1",
+    "ferrio_swift": "**Ferrio (Swift)**",
 }
 
 

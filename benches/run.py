@@ -50,6 +50,9 @@ CLIENTS: dict[str, tuple[str, list[str]]] = {
         ["java", f"-Djna.library.path={KOTLIN_LIB_DIR}", "-jar", str(KOTLIN_JAR)],
     ),
     "socketio_java": ("socket.io-client-java 2.1", ["java", "-jar", str(JAVA_JAR)]),
+    # Runs in the Swift toolchain root (chroot); every step of client.sh execs the next, so
+    # wait4 measures the client itself.
+    "ferrio_swift": ("Ferrio (Swift)", [str(BENCH / "swift" / "client.sh")]),
 }
 
 # Clients run in some scenarios only (the others in all).
@@ -171,11 +174,27 @@ def machine() -> dict:
         "socket.io (server)": npm_version("socket.io", ROOT / "tests" / "server"),
         "socket.io-client": npm_version("socket.io-client", BENCH / "js"),
         "socket.io-client-java": "2.1.2",
+        "swift": swift_version(),
         "python-socketio": version([str(VENV_PY), "-c",
                                     "import importlib.metadata as m; print(m.version('python-socketio'))"]),
         "rust_socketio": "0.6.0",
         "tokio-tungstenite (floor)": "0.28",
     }
+
+
+def swift_version() -> str:
+    """The version of the Swift toolchain root's `swiftlang` package (benches/swift/client.sh)."""
+    root = Path(os.environ.get("FERRIO_SWIFT_ROOT", "/var/cache/ferrio/swift-trixie"))
+    try:
+        status = (root / "var/lib/dpkg/status").read_text(errors="replace")
+    except OSError:
+        return "unknown"
+    for block in status.split("\n\n"):
+        if block.startswith("Package: swiftlang\n"):
+            for line in block.splitlines():
+                if line.startswith("Version: "):
+                    return "swiftlang " + line[9:]
+    return "unknown"
 
 
 def library_size() -> dict:
