@@ -153,18 +153,6 @@ impl EnginePacket {
         }
     }
 
-    /// Appends the Engine.IO v3 text form of this packet to `out`: as
-    /// [`EnginePacket::encode_text`], binary as `b4<base64>`.
-    pub(crate) fn encode_text_v3(&self, out: &mut String) {
-        match self {
-            EnginePacket::Binary(bytes) => {
-                out.push_str("b4");
-                BASE64.encode_string(bytes, out);
-            }
-            other => other.encode_text(out),
-        }
-    }
-
     /// Appends the text form of this packet to `out`.
     ///
     /// That is the WebSocket text frame (`4hello`, `2probe`, ...). [`EnginePacket::Binary`]

@@ -1,8 +1,7 @@
 //! HTTP long-polling payloads: in Engine.IO v4 packets joined by the record separator
-//! `\x1e`; in Engine.IO v3 (Socket.IO 2.x servers) each packet prefixed by its length,
-//! `<length>:<packet>`, binary as `b4<base64>`.
-
-use std::fmt::Write as _;
+//! `\x1e`; in Engine.IO v3 (Socket.IO 2.x servers) each packet prefixed by its length:
+//! `<length>:<packet>` in the text the server answers (binary as `b4<base64>`), and v3's
+//! binary form in what the client posts.
 
 use super::packet::{EngineDecodeError, EnginePacket};
 
@@ -15,9 +14,10 @@ pub const SEPARATOR: char = '\u{1e}';
 pub(crate) enum Framing {
     /// Engine.IO v4: joined by [`SEPARATOR`], binary as `b<base64>`.
     Separated,
-    /// Engine.IO v3: each packet as `<length>:<packet>`, the length in UTF-16 code units
-    /// (a JavaScript string's length: a character outside the BMP counts 2), binary as
-    /// `b4<base64>`.
+    /// Engine.IO v3: each packet prefixed by its length. Received as text,
+    /// `<length>:<packet>`, the length in UTF-16 code units (a JavaScript string's length:
+    /// a character outside the BMP counts 2), binary as `b4<base64>`; posted in v3's binary
+    /// form (see [`encode_payload_v3`]).
     LengthPrefixed,
 }
 
@@ -229,16 +229,36 @@ fn length_prefixed(body: &str, start: usize) -> Result<(usize, usize), EngineDec
     Ok((from, end))
 }
 
-/// Appends an Engine.IO v3 polling payload (a POST body) of `packets`: each one as
-/// `<length>:<packet>`, the length in UTF-16 code units, binary as `b4<base64>`.
-pub(crate) fn encode_payload_v3(packets: &[EnginePacket], out: &mut String) {
+/// Appends an Engine.IO v3 polling payload (a POST body, sent as
+/// `application/octet-stream`) of `packets` in v3's binary form: each packet as a kind
+/// byte (0 text, 1 binary), its length in bytes as one byte per decimal digit, `0xFF`,
+/// then the packet: a text packet's UTF-8 bytes, or the type byte 4 and the raw data.
+///
+/// Not v3's text form, because the servers count its lengths differently: the npm
+/// server in UTF-16 code units, python-engineio 3 in code points, so a character outside
+/// the BMP would break one or the other. Both count this form's lengths in bytes.
+pub(crate) fn encode_payload_v3(packets: &[EnginePacket], out: &mut Vec<u8>) {
     let mut text = String::new();
     for packet in packets {
-        text.clear();
-        packet.encode_text_v3(&mut text);
-        let units: usize = text.chars().map(char::len_utf16).sum();
-        let _ = write!(out, "{units}:{text}");
+        if let EnginePacket::Binary(bytes) = packet {
+            push_binary_header(out, 1, bytes.len() + 1);
+            out.push(4);
+            out.extend_from_slice(bytes);
+        } else {
+            text.clear();
+            packet.encode_text(&mut text);
+            push_binary_header(out, 0, text.len());
+            out.extend_from_slice(text.as_bytes());
+        }
     }
+}
+
+/// The header of a packet in v3's binary payload form: `kind`, the digits of `len` as
+/// bytes 0 to 9, and `0xFF`.
+fn push_binary_header(out: &mut Vec<u8>, kind: u8, len: usize) {
+    out.push(kind);
+    out.extend(len.to_string().bytes().map(|digit| digit - b'0'));
+    out.push(0xFF);
 }
 
 /// Appends a polling payload (a POST body) holding as many packets from the front of
@@ -343,6 +363,31 @@ mod tests {
         Payload::framed(body.into(), 100, Framing::LengthPrefixed)?.collect()
     }
 
+    /// Reads v3's binary payload form as python-engineio 3 and engine.io-parser 2 do.
+    fn decode_v3_posted(mut body: &[u8]) -> Vec<EnginePacket> {
+        let mut packets = Vec::new();
+        while let Some((&kind, rest)) = body.split_first() {
+            let end = rest
+                .iter()
+                .position(|&b| b == 0xFF)
+                .expect("0xFF ends the length");
+            let len = rest[..end]
+                .iter()
+                .fold(0, |len, &digit| len * 10 + usize::from(digit));
+            let packet = &rest[end + 1..end + 1 + len];
+            packets.push(match kind {
+                0 => EnginePacket::decode_text(std::str::from_utf8(packet).expect("UTF-8"))
+                    .expect("a text packet"),
+                _ => {
+                    assert_eq!(packet[0], 4, "a binary message");
+                    EnginePacket::Binary(Bytes::copy_from_slice(&packet[1..]))
+                }
+            });
+            body = &rest[end + 1 + len..];
+        }
+        packets
+    }
+
     #[test]
     fn an_engine_io_v3_payload_is_framed_by_lengths_in_utf16_code_units() {
         let handshake =
@@ -361,11 +406,8 @@ mod tests {
 
     #[test]
     fn v3_lengths_count_a_character_outside_the_bmp_as_two() {
-        let mut body = String::new();
-        encode_payload_v3(&[msg("😀"), EnginePacket::Ping], &mut body);
-        assert_eq!(body, "3:4😀1:2");
         assert_eq!(
-            decode_v3(&body).expect("payload"),
+            decode_v3("3:4😀1:2").expect("payload"),
             [msg("😀"), EnginePacket::Ping]
         );
         // A length that splits the surrogate pair, or runs past the body, is refused.
@@ -383,13 +425,29 @@ mod tests {
     }
 
     #[test]
-    fn v3_binary_travels_as_b4_base64_both_ways() {
+    fn v3_posts_count_lengths_in_bytes_with_binary_raw() {
         let binary = EnginePacket::Binary(Bytes::from_static(&[1, 2, 3, 4]));
-        let mut body = String::new();
-        encode_payload_v3(&[msg("51-[\"x\"]"), binary.clone()], &mut body);
-        assert_eq!(body, "9:451-[\"x\"]10:b4AQIDBA==");
+        let mut body = Vec::new();
+        encode_payload_v3(&[msg("😀é"), binary.clone(), EnginePacket::Ping], &mut body);
+        let mut expected = vec![0, 7, 0xFF, b'4'];
+        expected.extend_from_slice("😀é".as_bytes());
+        expected.extend_from_slice(&[1, 5, 0xFF, 4, 1, 2, 3, 4, 0, 1, 0xFF, b'2']);
+        assert_eq!(body, expected);
         assert_eq!(
-            decode_v3(&body).expect("payload"),
+            decode_v3_posted(&body),
+            [msg("😀é"), binary, EnginePacket::Ping]
+        );
+        // A length of several digits: a byte per digit.
+        let mut body = Vec::new();
+        encode_payload_v3(&[msg(&"x".repeat(122))], &mut body);
+        assert_eq!(body[..5], [0, 1, 2, 3, 0xFF]);
+    }
+
+    #[test]
+    fn v3_binary_arrives_as_b4_base64() {
+        let binary = EnginePacket::Binary(Bytes::from_static(&[1, 2, 3, 4]));
+        assert_eq!(
+            decode_v3("9:451-[\"x\"]10:b4AQIDBA==").expect("payload"),
             [msg("51-[\"x\"]"), binary]
         );
         assert!(matches!(
@@ -623,10 +681,10 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
         #[test]
-        fn v3_payloads_round_trip(packets in prop::collection::vec(arb_packet(), 1..8)) {
-            let mut body = String::new();
+        fn v3_posts_round_trip(packets in prop::collection::vec(arb_packet(), 1..8)) {
+            let mut body = Vec::new();
             encode_payload_v3(&packets, &mut body);
-            prop_assert_eq!(decode_v3(&body).unwrap(), packets);
+            prop_assert_eq!(decode_v3_posted(&body), packets);
         }
 
         #[test]

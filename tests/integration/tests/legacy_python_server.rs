@@ -2,9 +2,9 @@
 //! (`tests/server-v2-python`: python-engineio 3.x in aiohttp mode), checked on the wire.
 //! It speaks Engine.IO v3 over polling and WebSocket, refuses Ferrio's Engine.IO v4
 //! opening request with an HTTP 400 (where the npm socket.io@2 server answers a v3
-//! handshake instead), and reads a posted payload's lengths in code points (the JS parser
-//! and Ferrio write UTF-16 code units) or in the binary payload format. The client's
-//! scenarios against it are in `legacy_servers.rs`.
+//! handshake instead), and reads a posted text payload's lengths in code points (the JS
+//! parser writes UTF-16 code units) or a binary payload's in bytes, the form Ferrio posts.
+//! The client's scenarios against it are in `legacy_servers.rs`.
 
 use ferrio_integration_tests::TestServer;
 use futures_util::{SinkExt, StreamExt};
@@ -164,14 +164,15 @@ async fn a_posted_payload_counts_code_points_or_is_binary() {
     let code_points = text(|packet| packet.chars().count());
     assert_eq!(post(url.clone(), code_points, "text/plain").await, 200);
     assert_eq!(acks(url).await, [r#"431["\ud83d\ude00"]"#, r#"432["x"]"#]);
-    // Lengths in UTF-16 code units (the JS parser's, Ferrio's): the payload does not parse,
+    // Lengths in UTF-16 code units (the JS parser's): the payload does not parse,
     // the server closes the session (the POST answers once it closed) and refuses its GETs.
     let url = polling_session(&server).await;
     let utf16 = text(|packet| packet.encode_utf16().count());
     post(url.clone(), utf16, "text/plain").await;
     let next = http.get(url).send().await.expect("GET");
     assert_eq!(next.status(), 400);
-    // The binary payload format, lengths in UTF-8 bytes: read as the npm server reads it.
+    // The binary payload format, lengths in UTF-8 bytes (what Ferrio posts): read as the
+    // npm server reads it.
     let url = polling_session(&server).await;
     let mut binary = Vec::new();
     for packet in PACKETS {

@@ -11,7 +11,8 @@
 //! [`Machine::on_packet`] answers and moves the deadline; in v3 the client pings every
 //! `pingInterval` ([`Machine::on_timeout`] queues the ping) and the pong is due within
 //! `pingTimeout`. The framing ([`EngineVersion::framing`]): the polling payload codec (v4
-//! separated, v3 length-prefixed with base64 binary) and, over WebSocket, v3's binary
+//! separated; v3 length-prefixed, polled as text with base64 binary, posted in v3's binary
+//! form) and, over WebSocket, v3's binary
 //! frames led by the packet type byte `0x04` (the driver adds and strips it). The upgrade
 //! and the queue are the same for both.
 

@@ -322,19 +322,41 @@ async fn run_post_loop(
     framing: Framing,
 ) {
     while let Some(packets) = post_rx.recv().await {
-        let mut body = String::new();
-        match framing {
+        let body = match framing {
             Framing::Separated => {
-                encode_payload(&packets, None, &mut body);
+                let mut text = String::new();
+                encode_payload(&packets, None, &mut text);
+                PostBody::Text(text)
             }
-            Framing::LengthPrefixed => encode_payload_v3(&packets, &mut body),
-        }
+            Framing::LengthPrefixed => {
+                let mut bytes = Vec::new();
+                encode_payload_v3(&packets, &mut bytes);
+                PostBody::Binary(bytes)
+            }
+        };
         drop(packets);
-        tracing::trace!(bytes = body.len(), "post request");
         let posted = post_once(&endpoint, &url, body, timeout).await;
         let failed = posted.is_err();
         if posted_tx.send(posted).await.is_err() || failed {
             return;
+        }
+    }
+}
+
+/// A POST body: Engine.IO v4's text payload, or v3's binary one.
+enum PostBody {
+    /// `text/plain`.
+    Text(String),
+    /// `application/octet-stream`.
+    Binary(Vec<u8>),
+}
+
+impl PostBody {
+    /// Its `Content-Type` and bytes.
+    fn into_parts(self) -> (&'static str, reqwest::Body) {
+        match self {
+            PostBody::Text(text) => ("text/plain;charset=UTF-8", text.into()),
+            PostBody::Binary(bytes) => ("application/octet-stream", bytes.into()),
         }
     }
 }
@@ -345,14 +367,16 @@ async fn run_post_loop(
 async fn post_once(
     endpoint: &Endpoint,
     url: &url::Url,
-    body: String,
+    body: PostBody,
     timeout: Duration,
 ) -> Result<(), TransportError> {
+    let (content_type, body) = body.into_parts();
+    tracing::trace!(bytes = ?body.as_bytes().map(<[u8]>::len), "post request");
     let post = async {
         let response = endpoint
             .http()?
             .post(url.clone())
-            .header(http::header::CONTENT_TYPE, "text/plain;charset=UTF-8")
+            .header(http::header::CONTENT_TYPE, content_type)
             .body(body)
             .send()
             .await
@@ -390,9 +414,14 @@ mod tests {
         let endpoint = Endpoint::new(&url, &ManagerOptions::default()).expect("endpoint");
         let post_url = endpoint.url(TransportKind::Polling, Some("sid"));
         let timeout = Duration::from_millis(100);
-        let error = post_once(&endpoint, &post_url, "4hello".into(), timeout)
-            .await
-            .expect_err("no answer");
+        let error = post_once(
+            &endpoint,
+            &post_url,
+            PostBody::Text("4hello".into()),
+            timeout,
+        )
+        .await
+        .expect_err("no answer");
         assert!(
             matches!(error, TransportError::RequestTimeout { after } if after == timeout),
             "{error:?}"
