@@ -105,6 +105,9 @@ behaviour_port=$server_port behaviour_control=$server_control
 # With connection state recovery, for the recovered-session tests.
 start_server recovering '{"connectionStateRecovery":true}'
 recovering_port=$server_port recovering_control=$server_control
+# WebSocket only, with permessage-deflate, for NetworksTests' compressed-WebSocket tests.
+start_server deflating '{"transports":["websocket"],"perMessageDeflate":true}'
+deflating_port=$server_port deflating_control=$server_control
 # A Socket.IO 2.x server (tests/server-v2, its own lockfile) for ServerVersionTests.
 [ -d "$repo/tests/server-v2/node_modules" ] || cannot "tests/server-v2/node_modules is missing: run \`make deps-node-v2\`"
 start_server v2 '{}' "$repo/tests/server-v2/server.js"
@@ -165,6 +168,7 @@ compile_start=$SECONDS
   FERRIO_TEST_BEHAVIOUR_URL="http://127.0.0.1:$behaviour_port" FERRIO_TEST_BEHAVIOUR_CONTROL="$behaviour_control" \
   FERRIO_TEST_RECOVERING_URL="http://127.0.0.1:$recovering_port" FERRIO_TEST_RECOVERING_CONTROL="$recovering_control" \
   FERRIO_TEST_V2_URL="http://127.0.0.1:$v2_port" FERRIO_TEST_V2_CONTROL="$v2_control" \
+  FERRIO_TEST_DEFLATING_URL="http://127.0.0.1:$deflating_port" FERRIO_TEST_DEFLATING_CONTROL="$deflating_control" \
   FERRIO_TEST_AUTH_PROXY_PORT="$auth_proxy_port" \
   FERRIO_TEST_TLS_URL="https://127.0.0.1:$tls_port" FERRIO_TEST_MTLS_URL="https://127.0.0.1:$mtls_port" \
   FERRIO_TEST_TLS_DIR="$tls_dir" \

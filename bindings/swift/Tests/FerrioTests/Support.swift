@@ -21,6 +21,8 @@ struct TestServer: Sendable {
     /// A Socket.IO 2.x server (tests/server-v2): `echo` acknowledged in `/` and `/custom`; its
     /// control channel answers `{}` to everything.
     static let v2 = TestServer(environment: "FERRIO_TEST_V2")
+    /// WebSocket only, with permessage-deflate (`perMessageDeflate: true`).
+    static let deflating = TestServer(environment: "FERRIO_TEST_DEFLATING")
 
     private init(environment prefix: String) {
         let environment = ProcessInfo.processInfo.environment
