@@ -14,7 +14,7 @@ import java.net.InetSocketAddress
 import java.nio.channels.SocketChannel
 import kotlin.time.Duration.Companion.seconds
 
-/** Fallback URLs (a first server that is down) and compressed polling responses. */
+/** Fallback URLs (a first server that is down), compressed polling responses and permessage-deflate. */
 class NetworksTest {
     private val server = TestServer.shared
 
@@ -71,5 +71,50 @@ class NetworksTest {
     @Test
     fun `polling asks for no compression when it is off`() = test {
         assertNull(acceptEncodingOfAPollingHandshake(compression = false))
+    }
+
+    /** 400 chat messages: about 36 KB of repetitive JSON. */
+    private fun chatHistory(): List<Map<String, Any?>> = (0 until 400).map { n ->
+        mapOf(
+            "id" to n,
+            "room" to "general",
+            "user" to listOf("alice", "bob", "carol")[n % 3],
+            "text" to "hello everyone, is the build green again?",
+            "sentAt" to 1_765_000_000_000L + n * 1000L,
+        )
+    }
+
+    /**
+     * Echoes the chat history with an ack over WebSocket to a server with permessage-deflate
+     * and checks that it comes back intact; returns the `Sec-WebSocket-Extensions` the upgrade
+     * request offered and the extensions the server accepted.
+     */
+    private suspend fun websocketEchoOfChatHistory(compression: Boolean): Pair<String?, String> =
+        TestServer(mapOf("transports" to listOf("websocket"), "perMessageDeflate" to true)).use { deflating ->
+            val options = ClientOptions(transports = listOf(Transport.WEBSOCKET), compression = compression)
+            Client(deflating.url, options).use { client ->
+                client.connect()
+                val history = chatHistory()
+                assertEquals(json(listOf(history)), json(client.emitWithAck("echo", history)))
+                val seen = deflating.acontrol("clients").getValue("namespaces").jsonObject
+                    .getValue("/").jsonArray.single().jsonObject
+                val handshake = deflating.acontrol("handshakes").getValue("handshakes").jsonArray.single().jsonObject
+                val offered = handshake.getValue("headers").jsonObject["sec-websocket-extensions"] as JsonPrimitive?
+                Pair(offered?.content, seen.getValue("extensions").text)
+            }
+        }
+
+    @Test
+    fun `websocket negotiates permessage-deflate by default`() = test {
+        val (offered, accepted) = websocketEchoOfChatHistory(compression = true)
+        assertEquals("permessage-deflate; client_max_window_bits", offered)
+        assertEquals("permessage-deflate", accepted)
+    }
+
+    @Test
+    fun `websocket offers no extension when compression is off`() = test {
+        val (offered, accepted) = websocketEchoOfChatHistory(compression = false)
+        assertNull(offered)
+        assertEquals("", accepted)
     }
 }
