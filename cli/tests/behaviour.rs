@@ -148,6 +148,11 @@ impl Cli {
         if let Some(retries) = scenario.options["retries"].as_u64() {
             command.args(["--retries", &retries.to_string()]);
         }
+        if let Some(delay) = scenario.options["reconnection_delay_ms"].as_u64() {
+            let delay = delay.to_string();
+            command.args(["--reconnection-delay-ms", &delay]);
+            command.args(["--reconnection-delay-max-ms", &delay]);
+        }
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

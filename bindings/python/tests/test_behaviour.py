@@ -117,7 +117,16 @@ class Run:
         self.transports = TRANSPORTS[transport]
         self.records = Records()
         options = scenario.get("options", {})
-        self.client = ferrio.AsyncClient(retries=options.get("retries"))
+        # The first and the longest reconnection delay (None: the default).
+        delay = options.get("reconnection_delay_ms")
+        delay = None if delay is None else delay / 1000
+        self.client = ferrio.AsyncClient(
+            retries=options.get("retries"),
+            reconnection_delay=delay,
+            reconnection_delay_max=delay,
+            max_buffered_emits=options.get("max_buffered_emits"),
+            buffer_policy=options.get("buffer_policy"),
+        )
         self.others: list[ferrio.AsyncClient] = []
         connects = [s for s in scenario["steps"] if s["op"] == "connect"]
         self.accepted = list(dict.fromkeys(s["nsp"] for s in connects if "error" not in s))
@@ -218,6 +227,16 @@ class Run:
             self.readers.append(asyncio.ensure_future(self.read(events, step["record"])))
         elif op == "expect":
             await self.records.expect(step)
+        elif op == "clear_buffer":
+            await self.client.clear_buffer(nsp)
+        elif op == "expect_buffered":
+            # No event says the count changed: it is read every few milliseconds.
+            deadline = asyncio.get_running_loop().time() + STEP_WAIT
+            while (buffered := await self.client.buffered(nsp)).emits != step["emits"]:
+                assert asyncio.get_running_loop().time() < deadline, f"buffered: {buffered}"
+                await asyncio.sleep(0.005)
+        elif op == "reconnect_now":
+            await self.client.reconnect_now()
         elif op == "disconnect":
             await self.client.disconnect()
         elif op == "expect_disconnect":
@@ -238,7 +257,11 @@ class Run:
 
     async def emit_ack(self, step: dict[str, Any], nsp: str) -> None:
         args = tuple(to_native(step["args"]))
-        errors = {"timeout": ferrio.TimeoutError, "disconnected": ferrio.DisconnectedError}
+        errors = {
+            "timeout": ferrio.TimeoutError,
+            "disconnected": ferrio.DisconnectedError,
+            "buffer_full": ferrio.BufferFullError,
+        }
         if "error" in step:
             with pytest.raises(errors[step["error"]]):
                 await self.client.call(

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ferrio::{
-    AckError, ConnectError, EmitError, Manager, Socket, SocketEvent, SocketOptions, TransportKind,
-    Value,
+    AckError, BufferPolicy, ConnectError, EmitError, Manager, ManagerOptions, Socket, SocketEvent,
+    SocketOptions, TransportKind, Value,
 };
 use ferrio_integration_tests::behaviour::{
     emit_arguments, matches, run_catalogue, server_step, Records, Scenario, Transport, STEP_WAIT,
@@ -191,6 +191,7 @@ impl Run {
                     }
                     (Some("timeout"), Err(AckError::Timeout(_)))
                     | (Some("disconnected"), Err(AckError::Disconnected))
+                    | (Some("buffer_full"), Err(AckError::Emit(EmitError::BufferFull)))
                     | (Some("closed"), Err(AckError::Closed)) => Ok(()),
                     (expected, result) => Err(format!(
                         "ack of {event}: expected {expected:?}, got {result:?}"
@@ -255,6 +256,32 @@ impl Run {
                 self.manager.close().await;
                 Ok(())
             }
+            "clear_buffer" => {
+                self.socket(step).clear_buffer().await;
+                Ok(())
+            }
+            "expect_buffered" => {
+                let socket = self.socket(step);
+                let expected = step["emits"]
+                    .as_u64()
+                    .ok_or("expect_buffered without emits")?;
+                let deadline = tokio::time::Instant::now() + STEP_WAIT;
+                // No event says the count changed: it is read every few milliseconds.
+                while socket.buffered().emits as u64 != expected {
+                    if tokio::time::Instant::now() > deadline {
+                        return Err(format!(
+                            "buffered: expected {expected} emits, got {:?}",
+                            socket.buffered()
+                        ));
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Ok(())
+            }
+            "reconnect_now" => {
+                self.manager.reconnect_now().await;
+                Ok(())
+            }
             "disconnect" => {
                 self.socket(step).disconnect().await;
                 Ok(())
@@ -301,6 +328,23 @@ async fn run_scenario(
     let builder = pairs("headers").iter().fold(builder, |b, (k, v)| {
         b.extra_header(k, v.as_str().unwrap_or_default())
     });
+    let builder = match options["reconnection_delay_ms"].as_u64() {
+        Some(ms) => builder
+            .reconnection_delay(Duration::from_millis(ms))
+            .reconnection_delay_max(Duration::from_millis(ms)),
+        None => builder,
+    };
+    let builder = match options["max_buffered_emits"].as_u64() {
+        Some(max) => builder.offline_buffer(
+            usize::try_from(max).unwrap_or(usize::MAX),
+            ManagerOptions::default().max_buffered_bytes,
+            match options["buffer_policy"].as_str() {
+                Some("drop_oldest") => BufferPolicy::DropOldest,
+                _ => BufferPolicy::Reject,
+            },
+        ),
+        None => builder,
+    };
     let manager = builder.build().map_err(|e| format!("manager: {e}"))?;
     let auths = scenario
         .steps

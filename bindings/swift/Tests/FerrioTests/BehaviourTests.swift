@@ -122,6 +122,14 @@ final class BehaviourRun: Sendable {
             $0.query = strings("query")
             $0.extraHeaders = strings("headers")
             $0.retries = Int(options?["retries"]?.intValue ?? 0)
+            if let max = options?["max_buffered_emits"]?.intValue {
+                $0.maxBufferedEmits = UInt64(max)
+                $0.bufferPolicy = options?["buffer_policy"]?.stringValue == "drop_oldest" ? .dropOldest : .reject
+            }
+            if let delay = options?["reconnection_delay_ms"]?.intValue {
+                $0.reconnectionDelay = .milliseconds(delay)
+                $0.reconnectionDelayMax = .milliseconds(delay)
+            }
         })
     }
 
@@ -299,6 +307,21 @@ final class BehaviourRun: Sendable {
                 exact: step["exact"]?.boolValue ?? false)
         case "close":
             await manager.close()
+        case "clear_buffer":
+            try await socket(step, auths: auths).clearBuffer()
+        case "expect_buffered":
+            let socket = try socket(step, auths: auths)
+            let expected = UInt64(step["emits"]?.intValue ?? 0)
+            let deadline = ContinuousClock.now + Self.stepWait
+            // No event says the count changed: it is read every few milliseconds.
+            while socket.buffered.emits != expected {
+                if ContinuousClock.now > deadline {
+                    throw BehaviourFailure(description: "buffered: expected \(expected) emits, got \(socket.buffered)")
+                }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        case "reconnect_now":
+            await manager.reconnectNow()
         case "disconnect":
             try await socket(step, auths: auths).disconnect()
         case "expect_disconnect":
@@ -322,7 +345,7 @@ final class BehaviourRun: Sendable {
     static func typed(_ name: String, _ error: FerrioError) -> Bool {
         switch (name, error) {
         case ("reserved", .reservedEvent), ("timeout", .timeout), ("disconnected", .disconnected),
-            ("closed", .closed):
+            ("closed", .closed), ("buffer_full", .bufferFull):
             return true
         default:
             return false

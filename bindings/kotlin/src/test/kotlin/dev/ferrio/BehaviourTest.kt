@@ -3,6 +3,7 @@ package dev.ferrio
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.cancel
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.launchIn
 import kotlinx.coroutines.flow.onEach
@@ -10,6 +11,7 @@ import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
+import kotlinx.coroutines.withTimeoutOrNull
 import kotlinx.serialization.json.Json
 import kotlinx.serialization.json.JsonArray
 import kotlinx.serialization.json.JsonElement
@@ -92,6 +94,8 @@ class BehaviourTest {
 
     /** One scenario over one transport: a manager and its sockets by namespace. */
     private class Run(private val server: TestServer, transport: String, options: JsonObject?) {
+        /** The scenario's `reconnection_delay_ms`: the first and the longest reconnection delay. */
+        private val delay = (options?.get("reconnection_delay_ms") as? JsonPrimitive)?.longOrNull?.milliseconds
         private val manager = Manager(
             server.url,
             ClientOptions(
@@ -103,6 +107,14 @@ class BehaviourTest {
                 query = strings(options?.get("query")),
                 extraHeaders = strings(options?.get("headers")),
                 retries = (options?.get("retries") as? JsonPrimitive)?.intOrNull ?: 0,
+                reconnectionDelay = delay ?: ClientOptions().reconnectionDelay,
+                reconnectionDelayMax = delay ?: ClientOptions().reconnectionDelayMax,
+                maxBufferedEmits = (options?.get("max_buffered_emits") as? JsonPrimitive)?.longOrNull
+                    ?: ClientOptions().maxBufferedEmits,
+                bufferPolicy = when ((options?.get("buffer_policy") as? JsonPrimitive)?.content) {
+                    "drop_oldest" -> BufferPolicy.DROP_OLDEST
+                    else -> BufferPolicy.REJECT
+                },
             ),
         )
         private val sockets = mutableMapOf<String, Socket>()
@@ -258,6 +270,16 @@ class BehaviourTest {
                     (step["exact"] as? JsonPrimitive)?.booleanOrNull ?: false,
                 )
                 "close" -> manager.close()
+                "reconnect_now" -> manager.reconnectNow()
+                "clear_buffer" -> socket(step).clearBuffer()
+                "expect_buffered" -> {
+                    val expected = step.getValue("emits").jsonPrimitive.longOrNull
+                    // No event says the count changed: it is read every few milliseconds.
+                    val reached = withTimeoutOrNull(STEP_WAIT) {
+                        while (socket(step).buffered().emits != expected) delay(5)
+                    }
+                    checkNotNull(reached) { "buffered: expected $expected emits, got ${socket(step).buffered()}" }
+                }
                 "disconnect" -> socket(step).disconnect()
                 "expect_disconnect" -> expect("disconnect ${step.nsp()}", listOf(listOf(step.string("reason"))), false)
                 "expect_connected" -> {
@@ -289,6 +311,7 @@ class BehaviourTest {
             "timeout" -> thrown is TimeoutException
             "disconnected" -> thrown is DisconnectedException
             "closed" -> thrown is ClosedException
+            "buffer_full" -> thrown is BufferFullException
             else -> false
         }
 
