@@ -263,8 +263,10 @@ bench: deps-node
 	python3 benches/report.py
 
 # Fuzzing of the decoders (fuzz/README.md): cargo-fuzz targets (libFuzzer, AddressSanitizer)
-# for the Engine.IO packet and payload decoders, the handshake, the Socket.IO decoder, the
-# FFI's JSON codec and the CLI's input lines; fuzz/run.sh installs the pinned nightly
+# for the Engine.IO packet and payload decoders (v4 and v3), the permessage-deflate reader,
+# the handshake, the Socket.IO decoder, the FFI's JSON codec and the CLI's input lines (the
+# core's entry points for the fuzzers, its `fuzzing` feature, linted here too, as the fuzz
+# crate builds it); fuzz/run.sh installs the pinned nightly
 # (rustup) and cargo-fuzz (into ~/.cache/ferrio/cargo-fuzz) when missing. test-fuzz, in
 # `make test`: every target replays its corpus and seeds, then runs until FUZZ_RUNS inputs
 # (fixed seed); under a minute warm, about 8 minutes on a fresh machine (the toolchain,
@@ -279,6 +281,7 @@ FUZZ_JOBS ?= 1
 test-fuzz:
 	cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 	cargo clippy --manifest-path fuzz/Cargo.toml --target-dir target --all-targets -- -D warnings
+	cargo clippy -p ferrio --features fuzzing --lib -- -D warnings
 	bash fuzz/run.sh smoke $(FUZZ_RUNS)
 
 .PHONY: fuzz

@@ -23,7 +23,7 @@ cache="${XDG_CACHE_HOME:-$HOME/.cache}/ferrio"
 toolchain=nightly-2026-05-20
 cargo_fuzz_version=0.13.2
 cargo_fuzz_root="$cache/cargo-fuzz"
-all_targets="engineio_packet engineio_payload handshake socketio_decoder ffi_json cli_input"
+all_targets="engineio_packet engineio_payload engineio_payload_v3 websocket_deflate handshake socketio_decoder ffi_json cli_input"
 targets="${FUZZ_TARGETS:-$all_targets}"
 # An input of a few KB that makes the decoder allocate this much is an amplification bug.
 limits=(-malloc_limit_mb=256 -rss_limit_mb=2048 -timeout=10)
@@ -64,7 +64,7 @@ fuzz() {
     tail -n 60 "$log" >&2
     fail "$target failed: the input is in $fuzz_dir/artifacts/$target, the log in $log"
   fi
-  printf '%-17s %s\n' "$target" "$(done_line "$log")"
+  printf '%-19s %s\n' "$target" "$(done_line "$log")"
 }
 
 smoke() {
@@ -102,7 +102,7 @@ campaign() {
     local results=("$run"/fuzz-*.log)
     [ -f "${results[0]}" ] || results=("$run/main.log")
     for log in "${results[@]}"; do
-      printf '%s %-17s %s\n' "$stamp" "$target" "$(done_line "$log")" | tee -a "$logs/campaigns.txt"
+      printf '%s %-19s %s\n' "$stamp" "$target" "$(done_line "$log")" | tee -a "$logs/campaigns.txt"
     done
     # The committed corpus: the smallest set of inputs that reaches every edge the two
     # reach (edges only, not hit counts: a tenth of the inputs).

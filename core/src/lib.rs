@@ -38,6 +38,9 @@ mod disconnect;
 mod dispatcher;
 pub mod engineio;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod manager;
 mod manager_handle;
 mod options;

@@ -228,11 +228,11 @@ impl InflateError {
 }
 
 /// Bytes read from the connection at a time while frames are parsed.
-const CHUNK: usize = 8 * 1024;
+pub(crate) const CHUNK: usize = 8 * 1024;
 
 /// The longest response head held back while looking for its end; a longer one goes to
 /// tungstenite as it is (and nothing is inflated).
-const MAX_HEAD: usize = 64 * 1024;
+pub(crate) const MAX_HEAD: usize = 64 * 1024;
 
 /// Where [`Inflating`] is in the stream.
 #[derive(Debug)]
@@ -262,6 +262,9 @@ struct Message {
     /// 0x1 (text) or 0x2 (binary).
     opcode: u8,
     data: Vec<u8>,
+    /// The compressed data ended with a final block: nothing may follow it in this
+    /// message, and the tail is not inflated (it would start the next stream).
+    ended: bool,
 }
 
 /// Reads the server's frames through and inflates compressed messages (see the module's
@@ -438,6 +441,7 @@ impl<S> Inflating<S> {
             self.message = Some(Message {
                 opcode,
                 data: Vec::new(),
+                ended: false,
             });
             return Ok(inflate);
         }
@@ -452,6 +456,14 @@ impl<S> Inflating<S> {
             .message
             .as_mut()
             .ok_or_else(|| InflateError::Protocol("compressed data outside a message".into()))?;
+        if message.ended {
+            return match input {
+                [] => Ok(()),
+                _ => Err(InflateError::Protocol(
+                    "compressed data after the final block".into(),
+                )),
+            };
+        }
         let decompress = self
             .decompress
             .get_or_insert_with(|| Box::new(Decompress::new(false)));
@@ -473,6 +485,7 @@ impl<S> Inflating<S> {
             if status == Status::StreamEnd {
                 // A final block: the next message starts a new stream.
                 decompress.reset(false);
+                message.ended = true;
                 if !input.is_empty() {
                     return Err(InflateError::Protocol(
                         "compressed data after the final block".into(),
@@ -498,19 +511,64 @@ impl<S> Inflating<S> {
         if !fin {
             return Ok(());
         }
-        self.inflate(&TAIL)?;
+        if !self.message.as_ref().is_some_and(|m| m.ended) {
+            self.inflate(&TAIL)?;
+        }
         if self.params.is_some_and(|p| p.server_no_context_takeover) {
             if let Some(decompress) = self.decompress.as_mut() {
                 decompress.reset(false);
             }
         }
-        let Message { opcode, data } = self
+        let Message { opcode, data, .. } = self
             .message
             .take()
             .ok_or_else(|| InflateError::Protocol("a compressed message ended twice".into()))?;
         write_header(&mut self.out, opcode, data.len());
         self.out.extend_from_slice(&data);
         Ok(())
+    }
+}
+
+/// What an [`Inflating`] holds back from tungstenite between reads (for the fuzzers).
+#[cfg(feature = "fuzzing")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    /// The response head read so far, while its end is looked for.
+    pub head: Option<usize>,
+    /// Other bytes read from the connection and not yet handled: a frame header cut
+    /// between reads.
+    pub raw: usize,
+    /// The inflated bytes of the compressed message in progress.
+    pub message: usize,
+    /// Bytes ready for tungstenite.
+    pub out: usize,
+}
+
+#[cfg(feature = "fuzzing")]
+impl<S> Inflating<S> {
+    /// What is held back now.
+    pub(crate) fn held(&self) -> Held {
+        let in_head = matches!(self.phase, Phase::Head);
+        Held {
+            head: in_head.then_some(self.raw.len()),
+            raw: if in_head { 0 } else { self.raw.len() },
+            message: self.message.as_ref().map_or(0, |m| m.data.len()),
+            out: self.out.len(),
+        }
+    }
+
+    /// The connection.
+    pub(crate) fn inner_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+}
+
+/// The size and limit of a [`InflateError::TooLarge`] inside `error` (for the fuzzers).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn too_large(error: &io::Error) -> Option<(usize, usize)> {
+    match error.get_ref()?.downcast_ref::<InflateError>()? {
+        InflateError::TooLarge { size, limit } => Some((*size, *limit)),
+        InflateError::Protocol(_) => None,
     }
 }
 
@@ -834,6 +892,47 @@ client_max_window_bits=10; server_max_window_bits=\"12\"";
             assert!(
                 matches!(inner, Some(InflateError::Protocol(_))),
                 "{error:?}"
+            );
+        }
+    }
+
+    /// Found by the fuzz target `websocket_deflate`: after a message ending with a final
+    /// block (`03 00`, empty), the tail was inflated as the start of the next stream, and
+    /// the next message (`00` and the tail, empty) came out as 4 bytes of garbage.
+    #[tokio::test]
+    async fn a_message_ending_with_a_final_block_leaves_the_next_one_a_fresh_stream() {
+        let mut finished = Compress::new(Compression::default(), false);
+        let mut hello = Vec::with_capacity(64);
+        finished
+            .compress_vec(b"hello", &mut hello, FlushCompress::Finish)
+            .expect("compressed");
+        let mut wire = HEAD.to_vec();
+        wire.extend(frame(0xc1, &[0x03, 0x00]));
+        wire.extend(frame(0xc1, &[0x00]));
+        wire.extend(frame(0xc1, &hello));
+        let world = Deflater::new(params())
+            .compress(&b"world ".repeat(300))
+            .expect("compressed");
+        wire.extend(frame(0xc2, &world));
+        let read = through(wire, 1 << 20).await.expect("read");
+        let mut expected = HEAD.to_vec();
+        expected.extend(frame(0x81, b""));
+        expected.extend(frame(0x81, b""));
+        expected.extend(frame(0x81, b"hello"));
+        expected.extend(frame(0x82, &b"world ".repeat(300)));
+        assert_eq!(read, expected);
+
+        // Data after the final block is refused, in the same frame or a later one.
+        for after in [
+            frame(0xc1, &[0x03, 0x00, 0x00]),
+            [frame(0x41, &[0x03, 0x00]), frame(0x80, &[0x00])].concat(),
+        ] {
+            let error = through([HEAD.to_vec(), after].concat(), 1 << 20)
+                .await
+                .expect_err("refused");
+            assert!(
+                error.to_string().contains("after the final block"),
+                "{error}"
             );
         }
     }
