@@ -190,16 +190,14 @@ impl Registry {
         self.streams.clone_from(&table.streams);
     }
 
-    /// Calls the outgoing listeners with `event`.
-    fn outgoing(&mut self, event: &Event) {
-        self.refresh();
+    /// Calls the outgoing listeners of the copy with `event`.
+    fn deliver_outgoing(&mut self, event: &Event) {
         self.call(u64::MAX, |f| *f == Filter::AnyOutgoing, event);
     }
 
-    /// Hands event `seq` to the streams (each copy counting its bytes once more until
-    /// taken) and to the listeners; `charge` is given back once they all have it.
-    async fn dispatch(&mut self, seq: u64, event: SocketEvent, charge: Charge) {
-        self.refresh();
+    /// Hands event `seq` to the streams of the copy (each copy counting its bytes once
+    /// more until taken) and to its listeners; `charge` is given back once they all have it.
+    async fn deliver(&mut self, seq: u64, event: SocketEvent, charge: Charge) {
         let mut index = 0;
         while index < self.streams.len() {
             let stream = &self.streams[index];
@@ -310,66 +308,150 @@ pub(crate) struct DispatcherStart {
     pub(crate) state_rx: watch::Receiver<SocketState>,
 }
 
-/// Starts a socket's dispatcher on a thread of its own, so that a blocking listener never
-/// stalls a tokio worker. Listeners run within the socket's runtime context: `tokio::spawn`
-/// from a listener spawns on that runtime.
+/// Starts a socket's dispatcher as a task on the socket's runtime: streams alone need no
+/// thread of their own. Before it would call a listener (a Rust closure, which may block),
+/// the dispatcher moves to a thread of its own, so that a blocking listener never stalls a
+/// tokio worker. Listeners run within the socket's runtime context: `tokio::spawn` from a
+/// listener spawns on that runtime.
 pub(crate) fn spawn_dispatcher(start: DispatcherStart) {
     let runtime = start.runtime.clone();
-    let listeners = start.listeners.clone();
-    let spawned = std::thread::Builder::new()
-        .name(start.name.clone())
-        .spawn(move || runtime.block_on(run_dispatcher(start)));
-    if let Err(error) = spawned {
-        tracing::error!(%error, "could not start a dispatcher thread");
-        listeners.stop();
+    let dispatcher = Dispatcher::new(start);
+    runtime.spawn(async move {
+        if let Some(dispatcher) = dispatcher.run().await {
+            dispatcher.move_to_thread();
+        }
+    });
+}
+
+/// What the dispatcher takes next, or has taken and not yet handled when it moves to a
+/// thread.
+enum Next {
+    Delivery(Delivery),
+    Outgoing(Event),
+}
+
+/// A socket's dispatcher: on a task until a listener needs it on a thread.
+struct Dispatcher {
+    name: String,
+    runtime: tokio::runtime::Handle,
+    event_rx: mpsc::Receiver<Delivery>,
+    outgoing: Arc<OutgoingQueue>,
+    outgoing_rx: mpsc::Receiver<Event>,
+    state_rx: watch::Receiver<SocketState>,
+    registry: Registry,
+    /// Running as a task: it must not call a listener.
+    on_task: bool,
+    /// The socket closed: what is queued is delivered, then the dispatcher stops.
+    closing: bool,
+    /// Taken on the task, handled first on the thread.
+    pending: Option<Next>,
+    /// Stops the table when the dispatcher ends, however it ends (its runtime shut down).
+    _stop: StopOnDrop,
+}
+
+/// Stops a socket's table of listeners and streams when dropped, so that its streams end.
+struct StopOnDrop(Arc<Listeners>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.stop();
     }
 }
 
-/// Runs a socket's dispatcher until the socket is closed or every sender is gone; then
-/// stops the table, so that the socket's streams end.
-async fn run_dispatcher(start: DispatcherStart) {
-    let DispatcherStart {
-        mut event_rx,
-        listeners,
-        outgoing,
-        mut outgoing_rx,
-        mut state_rx,
-        ..
-    } = start;
-    let mut registry = Registry::new(listeners.clone());
-    loop {
-        tokio::select! {
-            biased;
-            closed = state_rx.wait_for(|state| *state == SocketState::Closed) => {
-                if closed.is_ok() {
-                    // Deliver what the connection task produced before closing, to the
-                    // listeners and streams added before it, then stop.
-                    while let Ok(Delivery { seq, event, charge }) = event_rx.try_recv() {
-                        registry.dispatch(seq, event, charge).await;
-                    }
-                }
-                break;
-            }
-            event = outgoing_rx.recv() => match event {
-                Some(event) => {
-                    let dropped = outgoing.take_dropped();
-                    if dropped > 0 {
-                        tracing::warn!(
-                            dropped,
-                            "on_any_outgoing listeners fell behind: outgoing events dropped"
-                        );
-                    }
-                    registry.outgoing(&event);
-                }
-                None => break,
-            },
-            delivery = event_rx.recv() => match delivery {
-                Some(Delivery { seq, event, charge }) => registry.dispatch(seq, event, charge).await,
-                None => break,
-            },
+impl Dispatcher {
+    fn new(start: DispatcherStart) -> Self {
+        Dispatcher {
+            name: start.name,
+            runtime: start.runtime,
+            event_rx: start.event_rx,
+            outgoing: start.outgoing,
+            outgoing_rx: start.outgoing_rx,
+            state_rx: start.state_rx,
+            registry: Registry::new(start.listeners.clone()),
+            on_task: true,
+            closing: false,
+            pending: None,
+            _stop: StopOnDrop(start.listeners),
         }
     }
-    listeners.stop();
+
+    /// Continues on a thread of its own; when the system refuses one, the dispatcher
+    /// stops (its streams end) and says so.
+    fn move_to_thread(mut self) {
+        self.on_task = false;
+        let runtime = self.runtime.clone();
+        let spawned = std::thread::Builder::new()
+            .name(self.name.clone())
+            .spawn(move || runtime.block_on(self.run()));
+        if let Err(error) = spawned {
+            tracing::error!(%error, "could not start a dispatcher thread");
+        }
+    }
+
+    /// Runs until the socket is closed or every sender is gone (`None`: then the table
+    /// stops, so that the socket's streams end), or, on a task, until a listener is to be
+    /// called (`Some`: to continue on a thread).
+    async fn run(mut self) -> Option<Self> {
+        if let Some(next) = self.pending.take() {
+            if let Err(next) = self.handle(next).await {
+                self.pending = Some(next);
+                return Some(self);
+            }
+        }
+        while let Some(next) = self.next().await {
+            if let Err(next) = self.handle(next).await {
+                self.pending = Some(next);
+                return Some(self);
+            }
+        }
+        None
+    }
+
+    /// The next delivery or outgoing event; `None` once done.
+    async fn next(&mut self) -> Option<Next> {
+        if self.closing {
+            // Deliver what the connection task produced before closing, to the listeners
+            // and streams added before it, then stop.
+            return self.event_rx.try_recv().ok().map(Next::Delivery);
+        }
+        tokio::select! {
+            biased;
+            closed = self.state_rx.wait_for(|state| *state == SocketState::Closed) => {
+                if closed.is_err() {
+                    return None;
+                }
+                self.closing = true;
+                self.event_rx.try_recv().ok().map(Next::Delivery)
+            }
+            event = self.outgoing_rx.recv() => event.map(Next::Outgoing),
+            delivery = self.event_rx.recv() => delivery.map(Next::Delivery),
+        }
+    }
+
+    /// Hands `next` to the streams and listeners; gives it back untouched when there are
+    /// listeners to call and this is the task.
+    async fn handle(&mut self, next: Next) -> Result<(), Next> {
+        self.registry.refresh();
+        if self.on_task && !self.registry.listeners.is_empty() {
+            return Err(next);
+        }
+        match next {
+            Next::Delivery(Delivery { seq, event, charge }) => {
+                self.registry.deliver(seq, event, charge).await;
+            }
+            Next::Outgoing(event) => {
+                let dropped = self.outgoing.take_dropped();
+                if dropped > 0 {
+                    tracing::warn!(
+                        dropped,
+                        "on_any_outgoing listeners fell behind: outgoing events dropped"
+                    );
+                }
+                self.registry.deliver_outgoing(&event);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Counts listener ids.
@@ -388,6 +470,18 @@ mod tests {
     use std::sync::Mutex;
 
     impl Registry {
+        /// Refreshes the copy, then delivers.
+        async fn dispatch(&mut self, seq: u64, event: SocketEvent, charge: Charge) {
+            self.refresh();
+            self.deliver(seq, event, charge).await;
+        }
+
+        /// Refreshes the copy, then calls the outgoing listeners.
+        fn outgoing(&mut self, event: &Event) {
+            self.refresh();
+            self.deliver_outgoing(event);
+        }
+
         async fn dispatch_free(&mut self, seq: u64, event: SocketEvent) {
             self.dispatch(seq, event, Charge::default()).await;
         }

@@ -770,7 +770,8 @@ impl Socket {
     /// Calls `handler` with every `event` from the server (also `connect`, `disconnect`
     /// with the reason string, and `connect_error` with `{message, data}`).
     ///
-    /// Handlers run on this socket's dispatcher thread, in order; a slow handler delays the
+    /// Handlers run on this socket's dispatcher thread (started by the first handler: a
+    /// socket with streams alone is dispatched by a task), in order; a slow handler delays the
     /// next events of this socket only. Answer an ack request with [`Event::ack`].
     ///
     /// # Examples

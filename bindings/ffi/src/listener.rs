@@ -1,13 +1,16 @@
-//! Push delivery: a foreign `EventListener` called with drained batches from one
-//! long-lived delivery thread per registration (never a tokio worker, never the
-//! connection task).
+//! Push delivery: a foreign `EventListener` called with drained batches on the delivery
+//! threads the process shares (never a tokio worker, never the connection task): one
+//! while any subscription lives, more only while listener calls block.
 
+use std::cell::Cell;
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::error::{CallError, ListenerError};
 use crate::event::EventRecord;
@@ -23,7 +26,7 @@ pub(crate) fn live_delivery_threads() -> usize {
     LIVE_DELIVERY_THREADS.load(Ordering::SeqCst)
 }
 
-/// Receives a socket's events, a batch at a time, on the subscription's delivery thread.
+/// Receives a socket's events, a batch at a time, on a delivery thread.
 ///
 /// Return quickly: the next batch waits for this call. An error is logged and delivery
 /// goes on.
@@ -97,109 +100,364 @@ impl Outgoing {
     }
 }
 
-/// One delivery thread: its stop signal, its end and its handle.
+/// One subscription's delivery: its stop signal and its end.
 pub(crate) struct Delivery {
+    id: u64,
     stop_tx: watch::Sender<bool>,
-    done_rx: watch::Receiver<bool>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    ended: Arc<Ended>,
 }
 
 impl Delivery {
-    /// Starts a thread delivering `stream` to `listener` until stopped, closed or ended;
-    /// no thread for no stream (a closed socket).
+    /// Starts delivering `stream` to `listener` until stopped, closed or ended: a task
+    /// waits for each batch and hands it to the shared delivery threads (the first one
+    /// started here when none is running); nothing for no stream (a closed socket).
     pub(crate) fn start(
         namespace: String,
         stream: Option<Source>,
         listener: Arc<dyn EventListener>,
         max_batch: u32,
-        mut closed_rx: watch::Receiver<bool>,
+        closed_rx: watch::Receiver<bool>,
     ) -> std::io::Result<Arc<Self>> {
-        let (stop_tx, mut stop_rx) = watch::channel(false);
-        let (done_tx, done_rx) = watch::channel(false);
-        let max = usize::try_from(max_batch.clamp(1, MAX_BATCH)).unwrap_or(64);
-        let Some(mut stream) = stream else {
-            done_tx.send_replace(true);
-            return Ok(Arc::new(Delivery {
-                stop_tx,
-                done_rx,
-                thread: Mutex::new(None),
-            }));
-        };
-        let alive = Alive::new(done_tx);
-        let thread = std::thread::Builder::new()
-            .name(format!("ferrio-delivery {namespace}"))
-            .spawn(move || {
-                let _alive = alive;
-                loop {
-                    let batch = runtime().block_on(async {
-                        tokio::select! {
-                            biased;
-                            _ = stop_rx.wait_for(|stop| *stop) => Vec::new(),
-                            batch = stream.next_batch(max) => batch,
-                            _ = closed_rx.wait_for(|closed| *closed) => Vec::new(),
-                        }
-                    });
-                    if batch.is_empty() {
-                        break;
-                    }
-                    let records = batch
-                        .into_iter()
-                        .map(|event| EventRecord::from_core(&namespace, event))
-                        .collect();
-                    match catch_unwind(AssertUnwindSafe(|| listener.on_events(records))) {
-                        Ok(Ok(())) => {}
-                        Ok(Err(error)) => tracing::warn!(%error, "event listener failed"),
-                        Err(_) => tracing::error!("event listener panicked"),
-                    }
-                }
-            })?;
-        Ok(Arc::new(Delivery {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let ended = Arc::new(Ended::default());
+        let id = NEXT_SUBSCRIPTION.fetch_add(1, Ordering::Relaxed);
+        let delivery = Arc::new(Delivery {
+            id,
             stop_tx,
-            done_rx,
-            thread: Mutex::new(Some(thread)),
-        }))
+            ended: ended.clone(),
+        });
+        let Some(stream) = stream else {
+            ended.set();
+            return Ok(delivery);
+        };
+        let alive = POOL.enter(ended)?;
+        let max = usize::try_from(max_batch.clamp(1, MAX_BATCH)).unwrap_or(64);
+        runtime().spawn(deliver(
+            Delivering {
+                id,
+                namespace,
+                listener,
+                max,
+                _alive: alive,
+            },
+            stream,
+            stop_rx,
+            closed_rx,
+        ));
+        Ok(delivery)
     }
 
-    /// Stops the thread and waits for it, unless called from the thread itself.
+    /// Stops delivery and waits for its end (at most one listener call), unless called
+    /// from its own listener; then waits for the delivery threads to end if it was the
+    /// last subscription.
     pub(crate) fn stop_blocking(&self) {
         self.stop_tx.send_replace(true);
-        self.join();
+        if RUNNING.get() == Some(self.id) {
+            // Stopped from its own listener: it ends after this batch.
+            return;
+        }
+        self.ended.wait();
+        POOL.reap();
     }
 
-    /// Stops the thread and waits for it without blocking the executor.
+    /// Stops delivery and waits for its end without blocking the executor, then for the
+    /// delivery threads to end if it was the last subscription.
     pub(crate) async fn stop(&self) {
         self.stop_tx.send_replace(true);
-        let mut done_rx = self.done_rx.clone();
+        if RUNNING.get() == Some(self.id) {
+            return;
+        }
+        let mut done_rx = self.ended.tx.subscribe();
         let _ = done_rx.wait_for(|done| *done).await;
-        self.join();
+        POOL.reap();
+    }
+}
+
+/// Numbers the subscriptions, so that a delivery thread knows whose listener it runs.
+static NEXT_SUBSCRIPTION: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// The subscription whose listener this delivery thread is calling.
+    static RUNNING: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// A subscription's end, awaited by `stop` and waited for by `stop_blocking`.
+#[derive(Default)]
+struct Ended {
+    done: Mutex<bool>,
+    changed: Condvar,
+    tx: watch::Sender<bool>,
+}
+
+impl Ended {
+    fn set(&self) {
+        *lock(&self.done) = true;
+        self.changed.notify_all();
+        self.tx.send_replace(true);
     }
 
-    fn join(&self) {
-        let thread = lock(&self.thread).take();
-        if let Some(thread) = thread {
-            if thread.thread().id() == std::thread::current().id() {
-                // Stopped from its own listener: it ends after this batch.
-                return;
-            }
-            let _ = thread.join();
+    fn wait(&self) {
+        let mut done = lock(&self.done);
+        while !*done {
+            done = self
+                .changed
+                .wait(done)
+                .unwrap_or_else(PoisonError::into_inner);
         }
     }
 }
 
-/// Counts a live delivery thread and reports its end.
-struct Alive(watch::Sender<bool>);
+/// What a subscription's task delivers with.
+struct Delivering {
+    id: u64,
+    namespace: String,
+    listener: Arc<dyn EventListener>,
+    max: usize,
+    _alive: Alive,
+}
 
-impl Alive {
-    fn new(done_tx: watch::Sender<bool>) -> Self {
-        LIVE_DELIVERY_THREADS.fetch_add(1, Ordering::SeqCst);
-        Alive(done_tx)
+/// A subscription's task: waits for a batch, has a delivery thread call the listener
+/// with it and waits for that call to return before taking the next (one batch at a time,
+/// in order).
+async fn deliver(
+    delivering: Delivering,
+    mut stream: Source,
+    mut stop_rx: watch::Receiver<bool>,
+    mut closed_rx: watch::Receiver<bool>,
+) {
+    loop {
+        let batch = tokio::select! {
+            biased;
+            _ = stop_rx.wait_for(|stop| *stop) => Vec::new(),
+            batch = stream.next_batch(delivering.max) => batch,
+            _ = closed_rx.wait_for(|closed| *closed) => Vec::new(),
+        };
+        if batch.is_empty() {
+            break;
+        }
+        let records: Vec<EventRecord> = batch
+            .into_iter()
+            .map(|event| EventRecord::from_core(&delivering.namespace, event))
+            .collect();
+        let (done_tx, mut done_rx) = oneshot::channel();
+        let listener = delivering.listener.clone();
+        let mut started = POOL.submit(Job {
+            subscription: delivering.id,
+            call: Box::new(move || {
+                match catch_unwind(AssertUnwindSafe(|| listener.on_events(records))) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => tracing::warn!(%error, "event listener failed"),
+                    Err(_) => tracing::error!("event listener panicked"),
+                }
+                let _ = done_tx.send(());
+            }),
+        });
+        loop {
+            tokio::select! {
+                _ = &mut done_rx => break,
+                () = tokio::time::sleep(STALL) => started = POOL.grow_if_stalled(started),
+            }
+        }
     }
 }
 
-impl Drop for Alive {
+/// How long a batch may wait for a delivery thread, while no thread takes any other batch,
+/// before another thread starts: the busy ones are taken to be blocked in a listener
+/// (which may wait for another socket's events).
+const STALL: Duration = Duration::from_millis(100);
+
+/// How long an extra delivery thread (beyond the first) stays without work before ending.
+const IDLE: Duration = Duration::from_secs(5);
+
+/// A listener call for a delivery thread.
+struct Job {
+    subscription: u64,
+    call: Box<dyn FnOnce() + Send>,
+}
+
+/// The delivery threads shared by every subscription of the process: one while any
+/// subscription lives, more only while listener calls stall (a call that blocks waits for
+/// another socket's events), none once the last subscription has ended. Each thread
+/// stays a thread of the foreign runtime between calls (a JVM thread stays attached).
+struct Pool {
+    state: Mutex<PoolState>,
+    work: Condvar,
+}
+
+#[derive(Default)]
+struct PoolState {
+    jobs: VecDeque<Job>,
+    idle: usize,
+    /// Threads started and not yet looking for work.
+    starting: usize,
+    /// Listener calls taken by a thread so far.
+    started: u64,
+    /// Live subscriptions (tasks not yet ended).
+    subscriptions: usize,
+    /// Bumped when the last subscription ends: the threads of older generations end.
+    generation: u64,
+    threads: Vec<JoinHandle<()>>,
+    /// Threads of ended generations, joined by the next `reap`.
+    retired: Vec<JoinHandle<()>>,
+}
+
+static POOL: Pool = Pool {
+    state: Mutex::new(PoolState {
+        jobs: VecDeque::new(),
+        idle: 0,
+        starting: 0,
+        started: 0,
+        subscriptions: 0,
+        generation: 0,
+        threads: Vec::new(),
+        retired: Vec::new(),
+    }),
+    work: Condvar::new(),
+};
+
+impl Pool {
+    /// Counts a new subscription, starting the first thread if none runs.
+    fn enter(&'static self, ended: Arc<Ended>) -> std::io::Result<Alive> {
+        let mut state = lock(&self.state);
+        if state.threads.is_empty() {
+            self.spawn(&mut state)?;
+        }
+        state.subscriptions += 1;
+        Ok(Alive(ended))
+    }
+
+    /// Uncounts a subscription; the last one retires the threads.
+    fn leave(&self) {
+        let mut state = lock(&self.state);
+        state.subscriptions -= 1;
+        if state.subscriptions > 0 {
+            return;
+        }
+        state.generation += 1;
+        let threads = std::mem::take(&mut state.threads);
+        state.retired.extend(threads);
+        // Calls nobody waits for any more (their tasks dropped with the runtime).
+        let orphans = std::mem::take(&mut state.jobs);
+        drop(state);
+        self.work.notify_all();
+        drop(orphans);
+    }
+
+    /// Waits for the retired threads to end (but the calling one).
+    fn reap(&self) {
+        let retired = std::mem::take(&mut lock(&self.state).retired);
+        for thread in retired {
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
+        }
+    }
+
+    /// Queues `job`; returns the count of calls taken so far, for `grow_if_stalled`.
+    fn submit(&'static self, job: Job) -> u64 {
+        let mut state = lock(&self.state);
+        state.jobs.push_back(job);
+        if state.jobs.len() <= state.idle {
+            self.work.notify_one();
+        } else if state.threads.is_empty() {
+            // Only while the last subscription ends and a new one starts at once.
+            self.spawn_logged(&mut state);
+        }
+        state.started
+    }
+
+    /// Starts another thread when batches wait, no thread is free and none took a call
+    /// since the count `started`; returns the count now.
+    fn grow_if_stalled(&'static self, started: u64) -> u64 {
+        let mut state = lock(&self.state);
+        if state.started == started && state.jobs.len() > state.idle + state.starting {
+            self.spawn_logged(&mut state);
+        }
+        state.started
+    }
+
+    fn spawn_logged(&'static self, state: &mut PoolState) {
+        if let Err(error) = self.spawn(state) {
+            tracing::error!(%error, "could not start another delivery thread");
+        }
+    }
+
+    fn spawn(&'static self, state: &mut PoolState) -> std::io::Result<()> {
+        let generation = state.generation;
+        let live = Live::new();
+        let thread = std::thread::Builder::new()
+            .name("ferrio-delivery".into())
+            .spawn(move || {
+                let _live = live;
+                self.work_loop(generation);
+            })?;
+        state.threads.push(thread);
+        state.starting += 1;
+        Ok(())
+    }
+
+    /// Runs the listener calls until the thread's generation retires, or, for an extra
+    /// thread, until it has been without work for [`IDLE`].
+    fn work_loop(&self, generation: u64) {
+        let mut state = lock(&self.state);
+        state.starting -= 1;
+        loop {
+            if state.generation != generation {
+                return;
+            }
+            if let Some(job) = state.jobs.pop_front() {
+                state.started += 1;
+                drop(state);
+                RUNNING.set(Some(job.subscription));
+                (job.call)();
+                RUNNING.set(None);
+                state = lock(&self.state);
+                continue;
+            }
+            state.idle += 1;
+            let (next, timeout) = self
+                .work
+                .wait_timeout(state, IDLE)
+                .unwrap_or_else(PoisonError::into_inner);
+            state = next;
+            state.idle -= 1;
+            if timeout.timed_out()
+                && state.jobs.is_empty()
+                && state.generation == generation
+                && state.threads.len() > 1
+            {
+                let me = std::thread::current().id();
+                // Its handle dropped: the thread ends detached.
+                state.threads.retain(|thread| thread.thread().id() != me);
+                return;
+            }
+        }
+    }
+}
+
+/// Counts a live delivery thread.
+struct Live;
+
+impl Live {
+    fn new() -> Self {
+        LIVE_DELIVERY_THREADS.fetch_add(1, Ordering::SeqCst);
+        Live
+    }
+}
+
+impl Drop for Live {
     fn drop(&mut self) {
         LIVE_DELIVERY_THREADS.fetch_sub(1, Ordering::SeqCst);
-        self.0.send_replace(true);
+    }
+}
+
+/// A live subscription: its task's end (however it ends) is reported and uncounted.
+struct Alive(Arc<Ended>);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        POOL.leave();
+        self.0.set();
     }
 }
 
@@ -262,5 +520,92 @@ impl Subscription {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc as std_mpsc;
+
+    use super::*;
+    use crate::manager::Manager;
+    use crate::options::default_client_options;
+
+    /// Sends the thread and the record kinds of each batch.
+    struct Recorder(Mutex<std_mpsc::Sender<(std::thread::ThreadId, usize)>>);
+
+    impl EventListener for Recorder {
+        fn on_events(&self, batch: Vec<EventRecord>) -> Result<(), ListenerError> {
+            let _ = lock(&self.0).send((std::thread::current().id(), batch.len()));
+            Ok(())
+        }
+    }
+
+    /// Says when its first call starts, then blocks it until `release` fires.
+    struct Blocker {
+        entered: Mutex<std_mpsc::Sender<()>>,
+        release: Mutex<Option<std_mpsc::Receiver<()>>>,
+    }
+
+    impl EventListener for Blocker {
+        fn on_events(&self, _batch: Vec<EventRecord>) -> Result<(), ListenerError> {
+            if let Some(release) = lock(&self.release).take() {
+                let _ = lock(&self.entered).send(());
+                let _ = release.recv();
+            }
+            Ok(())
+        }
+    }
+
+    /// A manager of an unreachable server: each socket's connect fails, which its
+    /// subscription sees as a `connect_error` record.
+    fn manager() -> Arc<Manager> {
+        let mut options = default_client_options("http://127.0.0.1:1".into());
+        options.reconnection = false;
+        Manager::new(options).unwrap()
+    }
+
+    /// One test, as the threads are the process's.
+    #[test]
+    fn subscriptions_share_one_thread_and_a_blocked_listener_gets_another() {
+        let first = manager();
+        let second = manager();
+        let (seen_tx, seen_rx) = std_mpsc::channel();
+        let (release_tx, release_rx) = std_mpsc::channel();
+        let (entered_tx, entered_rx) = std_mpsc::channel();
+        let blocked = first.socket("/".into(), None).unwrap();
+        let recorded = second.socket("/".into(), None).unwrap();
+        let blocker = blocked
+            .subscribe(
+                Arc::new(Blocker {
+                    entered: Mutex::new(entered_tx),
+                    release: Mutex::new(Some(release_rx)),
+                }),
+                64,
+            )
+            .unwrap();
+        let recorder = recorded
+            .subscribe(Arc::new(Recorder(Mutex::new(seen_tx))), 64)
+            .unwrap();
+        assert_eq!(live_delivery_threads(), 1, "one thread for both");
+        assert!(blocked.connect_blocking().is_err());
+        entered_rx.recv().unwrap();
+        // The blocker's batch holds the first thread: the recorder's batch gets another.
+        assert!(recorded.connect_blocking().is_err());
+        let (thread, count) = seen_rx.recv().unwrap();
+        assert!(count > 0);
+        assert_eq!(live_delivery_threads(), 2);
+        release_tx.send(()).unwrap();
+        blocker.cancel().unwrap();
+        assert_eq!(
+            live_delivery_threads(),
+            2,
+            "kept while a subscription lives"
+        );
+        recorder.cancel().unwrap();
+        assert_eq!(live_delivery_threads(), 0, "none once the last one ended");
+        assert_ne!(thread, std::thread::current().id());
+        first.close_blocking().unwrap();
+        second.close_blocking().unwrap();
     }
 }

@@ -397,8 +397,8 @@ impl Socket {
     }
 
     /// Calls `listener` with batches of at most `max_batch` events (64 is a good value)
-    /// from a delivery thread of its own, until the subscription is cancelled or the
-    /// manager closed.
+    /// on a delivery thread (shared by the process's subscriptions, see [`EventListener`]),
+    /// until the subscription is cancelled or the manager closed.
     pub fn subscribe(
         &self,
         listener: Arc<dyn EventListener>,
@@ -425,7 +425,7 @@ impl Socket {
 impl Socket {
     /// Calls `listener` with every event this socket emits from now on (the outgoing
     /// catch-all, JS `onAnyOutgoing`), in the order of the emits, in batches of at most
-    /// `max_batch`, from a delivery thread of its own (as `subscribe`). Emits of every
+    /// `max_batch`, on a delivery thread (as `subscribe`). Emits of every
     /// kind are reported (plain, volatile, with ack, with retries: once each), as records
     /// of kind `Event` without `ack`; not the join and leave events of `join_room`.
     ///

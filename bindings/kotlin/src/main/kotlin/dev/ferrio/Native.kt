@@ -8,9 +8,10 @@ import dev.ferrio.ffi.uniffiRustFutureContinuationCallbackImpl
 /**
  * How native threads enter the JVM, set once before the library is first used.
  *
- * - The listener callback comes from each socket's delivery thread (one Rust thread per
- *   socket): it stays attached for its life (attaching costs ~23 µs per call otherwise) as a
- *   daemon thread named `ferrio-delivery`, and is detached when it ends, on close.
+ * - The listener callback comes from the process's delivery threads (Rust threads shared by
+ *   every socket: one while any socket lives, more only while a handler blocks): each stays
+ *   attached for its life (attaching costs ~23 µs per call otherwise) as a daemon thread
+ *   named `ferrio-delivery`, and is detached when it ends, once the last manager closed.
  * - Async completions come from the runtime's worker threads, once per await (a batch, an
  *   ack, a connect): they stay attached too, as daemon threads named `ferrio-runtime`.
  *   Attaching and detaching on every await cost a third of an acknowledgement's round trip

@@ -41,8 +41,9 @@ internal val logger: Logger = Logger.getLogger("dev.ferrio")
  * Handles one event: its [args][SocketEvent.Message.args] and, when the server asked for an
  * acknowledgement, the [Ack] to answer it with (once).
  *
- * Handlers run on the socket's delivery thread, one batch of events after the other: return
- * quickly, and launch a coroutine for long work. From Java, a lambda:
+ * Handlers run on a delivery thread, one batch of events after the other: return quickly,
+ * and launch a coroutine for long work (the delivery threads are shared by every socket; one
+ * more starts when a batch waits 100 ms behind a blocked handler). From Java, a lambda:
  * `socket.on("chat", (args, ack) -> System.out.println(args))`.
  */
 public fun interface EventHandler {
@@ -445,7 +446,7 @@ public class Socket internal constructor(
      * Calls [handler] with every event this socket emits from now on ([emit], [emitVolatile],
      * [emitWithAck], each once even with [ClientOptions.retries]; not [joinRoom]'s), in the
      * order the native layer takes them: the JavaScript client's `onAnyOutgoing`. Handlers run
-     * on a delivery thread of their own (not the one of [on]), one batch after the other, in
+     * on a delivery thread (in a subscription of their own, apart from [on]'s), one batch after the other, in
      * registration order. They run as the emits reach the native layer, after [emit] returned
      * (emits cross in batches). The events wait in a bounded queue (1024): when the handlers
      * fall that far behind, the emits are still sent but not shown to them, and a warning on
@@ -634,7 +635,7 @@ public class Socket internal constructor(
         }
     }
 
-    /** The native listener of the outgoing events: batches arrive on a delivery thread of their own. */
+    /** The native listener of the outgoing events: batches arrive on a delivery thread. */
     private class OutgoingDelivery(private val socket: Socket) : FfiEventListener {
         override fun onEvents(batch: List<FfiEventRecord>) {
             NativeThreads.stayAttached()
@@ -648,7 +649,7 @@ public class Socket internal constructor(
         }
     }
 
-    /** The native listener: batches arrive on the socket's delivery thread. */
+    /** The native listener: batches arrive on a delivery thread, one after the other. */
     private class Delivery(private val socket: Socket) : FfiEventListener {
         override fun onEvents(batch: List<FfiEventRecord>) {
             NativeThreads.stayAttached()

@@ -52,7 +52,7 @@ class ResourcesTest {
     }
 
     @Test
-    fun `handlers run on one delivery thread per socket that stays attached between batches`() = test {
+    fun `handlers run on a delivery thread that stays attached between batches`() = test {
         Client(server.url).use { client ->
             val connects = Recorder()
             val back = Recorder()
