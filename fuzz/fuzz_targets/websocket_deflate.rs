@@ -6,8 +6,9 @@
 //! Input, read with `arbitrary::Unstructured`: a mode byte, a limit, how the connection's
 //! reads and tungstenite's reads cut the stream, then either
 //! - raw: the extension offered or not, optionally a valid 101 response head accepting it,
-//!   then the rest of the input as the server's bytes (repeated up to 48 times, so that a
-//!   head without an end passes the 64 KiB the reader holds back); or
+//!   then, rarely, a header line of up to 80 KiB (so that a head passes the 64 KiB the
+//!   reader holds back), then the rest of the input as the server's bytes (repeated up to
+//!   48 times); or
 //! - messages: a valid 101 head accepting the extension (with or without
 //!   `server_no_context_takeover`), then control frames, plain messages and compressed
 //!   messages built from the input (flate2 at a chosen level; sync, full or final flush;
@@ -225,14 +226,15 @@ struct Outcome {
     error: Option<String>,
 }
 
-/// Feeds the case's stream to `inflater` in pieces (the sizes in `cuts`, in turn) and reads after
-/// each, checking what it holds back; then the server closes and everything is read.
+/// Feeds the case's stream to `inflater` in pieces (the sizes in `cuts`, in turn) and
+/// reads after each, checking what it holds back; then the server closes and everything
+/// is read.
 fn drive(inflater: &mut Inflater, case: &Case) -> Outcome {
     let (wire, buffer, limit) = (&case.wire, case.buffer, case.limit);
     let mut read = Vec::new();
-    // Large streams in pieces of at least 1/32 of them: the run stays short (the reader
-    // looks for the end of the head from its start again after each piece).
-    let floor = wire.len() / 32;
+    // Streams in pieces of at least 1/32 of them, long ones 1/8: the run stays short (the
+    // reader looks for the end of the head from its start again after each piece).
+    let floor = wire.len() / if wire.len() > 16 * 1024 { 8 } else { 32 };
     let mut rest = wire.as_slice();
     let mut cut = case.cuts.iter().cycle();
     let mut closed = false;
@@ -327,6 +329,10 @@ fn case(u: &mut Unstructured) -> Result<Case> {
             0 => Vec::new(),
             prefix => head(u, prefix == 2)?,
         };
+        if u.ratio(1, 32)? {
+            wire.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\nX-Long: ");
+            wire.resize(wire.len() + u.int_in_range(0..=80 * 1024)?, b'x');
+        }
         let repeat = u.int_in_range(1..=48)?;
         wire.extend_from_slice(&u.bytes(u.len())?.repeat(repeat));
         Ok(Case {

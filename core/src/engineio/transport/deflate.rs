@@ -286,6 +286,9 @@ pub(crate) struct Inflating<S> {
     decompress: Option<Box<Decompress>>,
     /// An error already returned, returned again to every later read.
     failed: Option<(io::ErrorKind, String)>,
+    /// How much of the response head was searched for its end already: each read searches
+    /// only the new bytes, so a head sent a byte at a time costs linear work, not quadratic.
+    head_searched: usize,
 }
 
 impl<S> std::fmt::Debug for Inflating<S> {
@@ -312,6 +315,7 @@ impl<S> Inflating<S> {
             message: None,
             decompress: None,
             failed: None,
+            head_searched: 0,
         }
     }
 
@@ -324,7 +328,12 @@ impl<S> Inflating<S> {
                 Ok(())
             }
             Phase::Head => {
-                let Some(end) = find(&self.raw, b"\r\n\r\n") else {
+                const END: &[u8] = b"\r\n\r\n";
+                // The end may straddle the bytes searched before and the new ones.
+                let from = self.head_searched.saturating_sub(END.len() - 1);
+                let found = find(&self.raw[from..], END).map(|at| from + at);
+                self.head_searched = self.raw.len();
+                let Some(end) = found else {
                     if self.raw.len() > MAX_HEAD {
                         // Not a response this reader can use: tungstenite judges the bytes.
                         self.phase = Phase::Through;
@@ -951,6 +960,22 @@ client_max_window_bits=10; server_max_window_bits=\"12\"";
             .await
             .expect("read");
         assert_eq!(read, [HEAD.to_vec(), ping].concat());
+    }
+
+    /// Found with the fuzz target `websocket_deflate` (its slowest inputs): the head was
+    /// searched from its start on every read, so a head trickled in byte by byte took work
+    /// quadratic in its size. Its end is still found when it straddles two reads.
+    #[test]
+    fn a_head_sent_a_byte_at_a_time_is_searched_once_and_found() {
+        let mut reader = Inflating::new((), true, 1 << 20);
+        for (i, byte) in HEAD.iter().enumerate() {
+            assert!(matches!(reader.phase, Phase::Head), "ended early at {i}");
+            reader.raw.extend_from_slice(&[*byte]);
+            reader.process().expect("a head");
+            assert!(reader.head_searched <= i + 1);
+        }
+        assert!(matches!(reader.phase, Phase::Frames));
+        assert_eq!(&reader.out[..], HEAD);
     }
 
     #[tokio::test]
