@@ -1,98 +1,13 @@
 //! `ferrio connect` driven through its stdin and stdout against the reference server.
 
-use std::process::Stdio;
+mod common;
+
 use std::time::Duration;
 
+use common::{finish, Cli};
 use ferrio_integration_tests::{binary, FaultProxy, TestServer};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-
-/// How long one output line (or the exit) may take before the test fails.
-const LINE_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// A running `ferrio connect` with its stdin and stdout.
-struct Cli {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: Lines<BufReader<ChildStdout>>,
-}
-
-impl Cli {
-    /// Starts `ferrio connect URL ARGS...`.
-    fn connect(url: &str, args: &[&str]) -> Cli {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ferrio"))
-            .arg("connect")
-            .arg(url)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the ferrio binary starts");
-        let stdin = child.stdin.take();
-        let stdout = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-        Cli {
-            child,
-            stdin,
-            stdout,
-        }
-    }
-
-    /// Writes one input line.
-    async fn send(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin is open");
-        stdin.write_all(line.as_bytes()).await.unwrap();
-        stdin.write_all(b"\n").await.unwrap();
-        stdin.flush().await.unwrap();
-    }
-
-    /// Writes one JSON command.
-    async fn command(&mut self, command: Value) {
-        self.send(&command.to_string()).await;
-    }
-
-    /// Closes stdin (end of input).
-    fn close_stdin(&mut self) {
-        self.stdin = None;
-    }
-
-    /// The next output line, or `None` at the end of stdout.
-    async fn try_line(&mut self) -> Option<Value> {
-        let line = tokio::time::timeout(LINE_TIMEOUT, self.stdout.next_line())
-            .await
-            .expect("an output line within the timeout")
-            .expect("stdout readable")?;
-        Some(
-            serde_json::from_str(&line)
-                .unwrap_or_else(|e| panic!("not a JSON line: {line:?}: {e}")),
-        )
-    }
-
-    /// The next output line; fails at the end of stdout.
-    async fn line(&mut self) -> Value {
-        self.try_line().await.expect("another output line")
-    }
-
-    /// Every line until stdout ends.
-    async fn rest(&mut self) -> Vec<Value> {
-        let mut lines = Vec::new();
-        while let Some(line) = self.try_line().await {
-            lines.push(line);
-        }
-        lines
-    }
-
-    /// The exit status, after stdout ended.
-    async fn exit_code(&mut self) -> i32 {
-        let status = tokio::time::timeout(LINE_TIMEOUT, self.child.wait())
-            .await
-            .expect("the process exits within the timeout")
-            .unwrap();
-        status.code().expect("an exit code")
-    }
-}
+use tokio::io::AsyncWriteExt;
 
 /// Asserts that `line` is a `connect` line of `namespace` with a socket id.
 fn assert_connect(line: &Value, namespace: &str) {
@@ -102,18 +17,6 @@ fn assert_connect(line: &Value, namespace: &str) {
         line["sid"].as_str().is_some_and(|sid| !sid.is_empty()),
         "{line}"
     );
-}
-
-/// Ends the input and checks for a clean exit; returns the last lines.
-async fn finish(cli: &mut Cli) -> Vec<Value> {
-    cli.close_stdin();
-    let rest = cli.rest().await;
-    assert_eq!(
-        cli.exit_code().await,
-        0,
-        "lines after end of input: {rest:?}"
-    );
-    rest
 }
 
 async fn prints_connect_then_event_lines_in_order(transport: &str) {
@@ -590,7 +493,7 @@ async fn emits_with_and_without_ack_reach_the_server_in_input_order() {
     }
 
     // Written by another task: the output is read meanwhile, so no pipe fills up.
-    let mut stdin = cli.stdin.take().expect("stdin is open");
+    let mut stdin = cli.take_stdin();
     let writer = tokio::spawn(async move { stdin.write_all(input.as_bytes()).await });
     let rest = cli.rest().await;
     writer.await.unwrap().unwrap();
@@ -649,7 +552,7 @@ async fn a_flood_into_a_server_that_stops_reading_ends_at_the_timeout() {
     );
     assert_connect(&cli.line().await, "/");
     server.freeze();
-    let mut stdin = cli.stdin.take().expect("stdin is open");
+    let mut stdin = cli.take_stdin();
     let feeding = tokio::spawn(async move {
         let line = format!("{}\n", json!({"emit": "flood", "args": ["k".repeat(1024)]}));
         for _ in 0..20_000 {

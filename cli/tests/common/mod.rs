@@ -1,4 +1,6 @@
-//! A `ferrio serve --port 0` child process for the tests, killed on drop.
+//! The CLI tests' shared parts: a `ferrio serve --port 0` child process, killed on drop; a
+//! `ferrio connect` child driven through its stdin and stdout ([`Cli`]); runs of
+//! `ferrio connect` and their JSON lines.
 
 #![allow(dead_code)] // Each test crate uses its own part.
 
@@ -6,8 +8,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use ferrio::{Event, EventStream, SocketEvent};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 /// How long anything awaited may take before the test fails.
 pub const TIMEOUT: Duration = Duration::from_secs(15);
@@ -145,4 +148,105 @@ pub fn assert_echoed(output: &std::process::Output, argument: &str) {
         "{lines:?} {stderr}"
     );
     assert_eq!(output.status.code(), Some(0), "{lines:?} {stderr}");
+}
+
+/// A running `ferrio connect` with its stdin and stdout.
+pub struct Cli {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Lines<BufReader<ChildStdout>>,
+}
+
+impl Cli {
+    /// Starts `ferrio connect URL ARGS...`.
+    pub fn connect(url: &str, args: &[&str]) -> Cli {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ferrio"))
+            .arg("connect")
+            .arg(url)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the ferrio binary starts");
+        let stdin = child.stdin.take();
+        let stdout = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+        Cli {
+            child,
+            stdin,
+            stdout,
+        }
+    }
+
+    /// Writes one input line.
+    pub async fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        stdin.write_all(line.as_bytes()).await.unwrap();
+        stdin.write_all(b"\n").await.unwrap();
+        stdin.flush().await.unwrap();
+    }
+
+    /// Writes one JSON command.
+    pub async fn command(&mut self, command: Value) {
+        self.send(&command.to_string()).await;
+    }
+
+    /// Closes stdin (end of input).
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Takes stdin, for another task to write to while the output is read; dropping it
+    /// ends the input.
+    pub fn take_stdin(&mut self) -> ChildStdin {
+        self.stdin.take().expect("stdin is open")
+    }
+
+    /// The next output line, or `None` at the end of stdout.
+    pub async fn try_line(&mut self) -> Option<Value> {
+        let line = tokio::time::timeout(TIMEOUT, self.stdout.next_line())
+            .await
+            .expect("an output line within the timeout")
+            .expect("stdout readable")?;
+        Some(
+            serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("not a JSON line: {line:?}: {e}")),
+        )
+    }
+
+    /// The next output line; fails at the end of stdout.
+    pub async fn line(&mut self) -> Value {
+        self.try_line().await.expect("another output line")
+    }
+
+    /// Every line until stdout ends.
+    pub async fn rest(&mut self) -> Vec<Value> {
+        let mut lines = Vec::new();
+        while let Some(line) = self.try_line().await {
+            lines.push(line);
+        }
+        lines
+    }
+
+    /// The exit status, after stdout ended.
+    pub async fn exit_code(&mut self) -> i32 {
+        let status = tokio::time::timeout(TIMEOUT, self.child.wait())
+            .await
+            .expect("the process exits within the timeout")
+            .unwrap();
+        status.code().expect("an exit code")
+    }
+}
+
+/// Ends the input and checks for a clean exit; returns the last lines.
+pub async fn finish(cli: &mut Cli) -> Vec<Value> {
+    cli.close_stdin();
+    let rest = cli.rest().await;
+    assert_eq!(
+        cli.exit_code().await,
+        0,
+        "lines after end of input: {rest:?}"
+    );
+    rest
 }
