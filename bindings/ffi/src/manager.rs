@@ -7,7 +7,7 @@ use crate::error::{CallError, ConnectError};
 use crate::manager_events::ManagerEventStream;
 use crate::options::{parse_auth, ClientOptions, Transport};
 use crate::reconnect_hook::{core_hook, ReconnectHook};
-use crate::runtime::{block_on, guard, on_runtime, runtime};
+use crate::runtime::{block_if_open, block_on, guard, on_runtime, run_if_open, runtime};
 use crate::socket::Socket;
 use crate::stats::ConnectionStats;
 use crate::tracker::{lock, Tracker};
@@ -169,25 +169,19 @@ impl Manager {
     /// Skips the remaining reconnection delay and tries now, e.g. from a mobile app's
     /// network-change callback. Does nothing when no reconnection is pending or once closed.
     pub async fn reconnect_now(&self) -> Result<(), CallError> {
-        let Some(core) = self.core() else {
-            return Ok(());
-        };
-        on_runtime(async move {
-            core.reconnect_now().await;
-            Ok(())
-        })
+        run_if_open(
+            self.core(),
+            |core| async move { core.reconnect_now().await },
+        )
         .await
     }
 
     /// `reconnect_now`, blocking the calling thread.
     pub fn reconnect_now_blocking(&self) -> Result<(), CallError> {
-        let Some(core) = self.core() else {
-            return Ok(());
-        };
-        block_on(async move {
-            core.reconnect_now().await;
-            Ok(())
-        })
+        block_if_open(
+            self.core(),
+            |core| async move { core.reconnect_now().await },
+        )
     }
 
     /// Whether `close` was called.

@@ -71,6 +71,42 @@ where
     }
 }
 
+/// Runs `work` with `core`, a core handle, as a task on the runtime and awaits it; without
+/// a handle (its manager closed) does nothing.
+pub(crate) async fn run_if_open<C, W, F, E>(core: Option<C>, work: W) -> Result<(), E>
+where
+    W: FnOnce(C) -> F,
+    F: Future<Output = ()> + Send + 'static,
+    E: From<Panic> + Send + 'static,
+{
+    let Some(core) = core else {
+        return Ok(());
+    };
+    let work = work(core);
+    on_runtime(async move {
+        work.await;
+        Ok(())
+    })
+    .await
+}
+
+/// [`run_if_open`], blocking the calling thread.
+pub(crate) fn block_if_open<C, W, F, E>(core: Option<C>, work: W) -> Result<(), E>
+where
+    W: FnOnce(C) -> F,
+    F: Future<Output = ()> + Send + 'static,
+    E: From<Panic> + Send + 'static,
+{
+    let Some(core) = core else {
+        return Ok(());
+    };
+    let work = work(core);
+    block_on(async move {
+        work.await;
+        Ok(())
+    })
+}
+
 /// Runs an async body on the FFI runtime and blocks the calling (foreign) thread until it
 /// finishes: for callers without an async runtime, such as a Python script.
 pub(crate) fn block_on<T, E, F>(body: F) -> Result<T, E>

@@ -10,7 +10,7 @@ use crate::json;
 use crate::listener::{Delivery, EventListener, Outgoing, Source, Subscription};
 #[cfg(unix)]
 use crate::pipe::EventPipe;
-use crate::runtime::{block_on, guard, on_runtime};
+use crate::runtime::{block_if_open, block_on, guard, on_runtime, run_if_open};
 use crate::stream::EventStream;
 use crate::tracker::{lock, SocketCell, Tracker};
 
@@ -102,25 +102,12 @@ impl Socket {
     /// Discards the offline buffer; the acks of the discarded emits fail with
     /// [`AckError::Discarded`].
     pub async fn clear_buffer(&self) -> Result<(), CallError> {
-        let Some(core) = self.core() else {
-            return Ok(());
-        };
-        on_runtime(async move {
-            core.clear_buffer().await;
-            Ok(())
-        })
-        .await
+        run_if_open(self.core(), |core| async move { core.clear_buffer().await }).await
     }
 
     /// `clear_buffer`, blocking the calling thread.
     pub fn clear_buffer_blocking(&self) -> Result<(), CallError> {
-        let Some(core) = self.core() else {
-            return Ok(());
-        };
-        block_on(async move {
-            core.clear_buffer().await;
-            Ok(())
-        })
+        block_if_open(self.core(), |core| async move { core.clear_buffer().await })
     }
 
     /// Joins `room`: emits the join event (the options' `room_join_event`, default `join`)
@@ -128,49 +115,37 @@ impl Socket {
     /// every reconnection that did not recover the session (the server forgets rooms
     /// then). The server decides what joining means: Socket.IO has no room packet.
     pub async fn join_room(&self, room: String) -> Result<(), CallError> {
-        let Some(core) = self.core() else {
-            return Ok(());
-        };
-        on_runtime(async move {
-            core.join_room(&room).await;
-            Ok(())
-        })
+        run_if_open(
+            self.core(),
+            |core| async move { core.join_room(&room).await },
+        )
         .await
     }
 
     /// `join_room`, blocking the calling thread.
     pub fn join_room_blocking(&self, room: String) -> Result<(), CallError> {
-        let Some(core) = self.core() else {
-            return Ok(());
-        };
-        block_on(async move {
-            core.join_room(&room).await;
-            Ok(())
-        })
+        block_if_open(
+            self.core(),
+            |core| async move { core.join_room(&room).await },
+        )
     }
 
     /// Leaves `room`: forgets the intent and emits the leave event (the options'
     /// `room_leave_event`, default `leave`) when connected.
     pub async fn leave_room(&self, room: String) -> Result<(), CallError> {
-        let Some(core) = self.core() else {
-            return Ok(());
-        };
-        on_runtime(async move {
-            core.leave_room(&room).await;
-            Ok(())
-        })
+        run_if_open(
+            self.core(),
+            |core| async move { core.leave_room(&room).await },
+        )
         .await
     }
 
     /// `leave_room`, blocking the calling thread.
     pub fn leave_room_blocking(&self, room: String) -> Result<(), CallError> {
-        let Some(core) = self.core() else {
-            return Ok(());
-        };
-        block_on(async move {
-            core.leave_room(&room).await;
-            Ok(())
-        })
+        block_if_open(
+            self.core(),
+            |core| async move { core.leave_room(&room).await },
+        )
     }
 
     /// Connects the namespace (opening the connection if needed) and waits for the server.
@@ -192,25 +167,12 @@ impl Socket {
 
     /// Disconnects this namespace (`io client disconnect`).
     pub async fn disconnect(&self) -> Result<(), CallError> {
-        let Some(core) = self.core() else {
-            return Ok(());
-        };
-        on_runtime(async move {
-            core.disconnect().await;
-            Ok(())
-        })
-        .await
+        run_if_open(self.core(), |core| async move { core.disconnect().await }).await
     }
 
     /// `disconnect`, blocking the calling thread.
     pub fn disconnect_blocking(&self) -> Result<(), CallError> {
-        let Some(core) = self.core() else {
-            return Ok(());
-        };
-        block_on(async move {
-            core.disconnect().await;
-            Ok(())
-        })
+        block_if_open(self.core(), |core| async move { core.disconnect().await })
     }
 
     /// Queues an emit without waiting: `args_json` is the JSON text of the argument array,
