@@ -137,16 +137,11 @@ public final class Socket: Sendable {
 
     /// ``emit(_:_:)`` with the arguments as an array.
     public func emit(_ event: String, arguments: [any Encodable]) async throws {
-        let (text, attachments) = try Codec.encode(arguments)
-        do {
-            try native.emit(event: event, argsJson: text, attachments: attachments)
-        } catch EmitError.QueueFull {
-            try await FerrioError.native {
-                try await native.emitAsync(event: event, argsJson: text, attachments: attachments)
-            }
-        } catch {
-            throw FerrioError.from(error)
-        }
+        try await send(
+            arguments,
+            now: { try native.emit(event: event, argsJson: $0, attachments: $1) },
+            waiting: { try await native.emitAsync(event: event, argsJson: $0, attachments: $1) }
+        )
     }
 
     /// Sends `event` with `arguments` as a volatile event (the JavaScript client's
@@ -162,13 +157,25 @@ public final class Socket: Sendable {
 
     /// ``emitVolatile(_:_:)`` with the arguments as an array.
     public func emitVolatile(_ event: String, arguments: [any Encodable]) async throws {
+        try await send(
+            arguments,
+            now: { try native.emitVolatile(event: event, argsJson: $0, attachments: $1) },
+            waiting: { try await native.emitVolatileAsync(event: event, argsJson: $0, attachments: $1) }
+        )
+    }
+
+    /// Encodes `arguments` and queues them with `now`, a call that does not wait; when the
+    /// outgoing queue is full, with `waiting`, which waits for room.
+    private func send(
+        _ arguments: [any Encodable],
+        now: (String, [Data]) throws -> Void,
+        waiting: (String, [Data]) async throws -> Void
+    ) async throws {
         let (text, attachments) = try Codec.encode(arguments)
         do {
-            try native.emitVolatile(event: event, argsJson: text, attachments: attachments)
+            try now(text, attachments)
         } catch EmitError.QueueFull {
-            try await FerrioError.native {
-                try await native.emitVolatileAsync(event: event, argsJson: text, attachments: attachments)
-            }
+            try await FerrioError.native { try await waiting(text, attachments) }
         } catch {
             throw FerrioError.from(error)
         }
