@@ -107,12 +107,7 @@ class EmitBatchingTest {
     fun `many emits while reconnecting, with binary, arrive in order after reconnection`() = test {
         TestServer().use { server ->
             Client(server.url, ClientOptions(reconnectionDelay = 50.milliseconds, reconnectionDelayMax = 200.milliseconds)).use { client ->
-                val connects = Recorder()
-                val disconnects = Recorder()
-                client.on("connect", connects)
-                client.on("disconnect", disconnects)
-                client.connect()
-                connects.next()
+                val (connects, disconnects) = connectRecorded(client)
                 val restart = async { server.acontrol("restart", mapOf("delayMs" to 500)) }
                 disconnects.next()
                 repeat(150) { if (it % 10 == 0) client.emit("buffered", "$it", bytes(it)) else client.emit("buffered", "$it") }

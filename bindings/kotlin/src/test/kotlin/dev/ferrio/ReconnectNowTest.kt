@@ -74,12 +74,7 @@ class ReconnectNowTest {
     fun `emits while disconnected are counted and clearing drops them`() = test {
         TestServer().use { server ->
             Client(server.url, patient).use { client ->
-                val connects = Recorder()
-                val disconnects = Recorder()
-                client.on("connect", connects)
-                client.on("disconnect", disconnects)
-                client.connect()
-                connects.next()
+                val (connects, disconnects) = connectRecorded(client)
                 assertEquals(BufferedEmits(0, 0), bufferedBecomes(client, 0))
                 client.emit("closeTransport")
                 assertEquals(listOf("transport close"), disconnects.next())
@@ -106,12 +101,7 @@ class ReconnectNowTest {
         TestServer().use { server ->
             val options = patient.copy(maxBufferedEmits = 2, bufferPolicy = BufferPolicy.REJECT)
             Client(server.url, options).use { client ->
-                val connects = Recorder()
-                val disconnects = Recorder()
-                client.on("connect", connects)
-                client.on("disconnect", disconnects)
-                client.connect()
-                connects.next()
+                val (connects, disconnects) = connectRecorded(client)
                 client.emit("closeTransport")
                 assertEquals(listOf("transport close"), disconnects.next())
                 repeat(2) { client.emit("message", "kept", it) }

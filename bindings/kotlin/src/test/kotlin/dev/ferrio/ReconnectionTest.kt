@@ -27,12 +27,7 @@ class ReconnectionTest {
     fun `the client reconnects after a server restart`() = test {
         TestServer().use { server ->
             Client(server.url, fast).use { client ->
-                val connects = Recorder()
-                val disconnects = Recorder()
-                client.on("connect", connects)
-                client.on("disconnect", disconnects)
-                client.connect()
-                connects.next()
+                val (connects, disconnects) = connectRecorded(client)
                 val firstSid = client.id
                 val restart = async { server.acontrol("restart", mapOf("delayMs" to 300)) }
                 assertEquals(listOf("transport close"), disconnects.next())
@@ -75,12 +70,7 @@ class ReconnectionTest {
     fun `emits while reconnecting are sent in order after reconnection`() = test {
         TestServer().use { server ->
             Client(server.url, fast).use { client ->
-                val connects = Recorder()
-                val disconnects = Recorder()
-                client.on("connect", connects)
-                client.on("disconnect", disconnects)
-                client.connect()
-                connects.next()
+                val (connects, disconnects) = connectRecorded(client)
                 val restart = async { server.acontrol("restart", mapOf("delayMs" to 500)) }
                 disconnects.next()
                 repeat(3) { client.emit("message", "buffered", it) }

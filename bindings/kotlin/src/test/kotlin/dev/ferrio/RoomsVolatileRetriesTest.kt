@@ -75,12 +75,7 @@ class RoomsVolatileRetriesTest {
     fun `a volatile emit is dropped while disconnected, a plain one is buffered and delivered`() = test {
         TestServer().use { server ->
             Client(server.url, patient).use { client ->
-                val connects = Recorder()
-                val disconnects = Recorder()
-                client.on("connect", connects)
-                client.on("disconnect", disconnects)
-                client.connect()
-                connects.next()
+                val (connects, disconnects) = connectRecorded(client)
                 client.emitVolatile("message", "live")
                 waitForEvents(server, "message", 1)
 

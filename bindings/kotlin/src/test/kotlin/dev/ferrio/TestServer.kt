@@ -139,6 +139,20 @@ class Recorder : EventHandler {
     }
 }
 
+/**
+ * Records [client]'s `connect` and `disconnect` events, connects it and waits for its first
+ * `connect`; returns the two recorders, that first `connect` taken.
+ */
+suspend fun connectRecorded(client: Client): Pair<Recorder, Recorder> {
+    val connects = Recorder()
+    val disconnects = Recorder()
+    client.on("connect", connects)
+    client.on("disconnect", disconnects)
+    client.connect()
+    connects.next()
+    return connects to disconnects
+}
+
 /** Values with [ByteArray]s replaced by lists, so that `assertEquals` compares contents. */
 fun plain(value: Any?): Any? = when (value) {
     is ByteArray -> Bin(value.toList())
