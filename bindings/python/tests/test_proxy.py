@@ -1,7 +1,8 @@
-"""``proxy=`` and ``trust_env=`` through a real tinyproxy (Debian's; ``make test-python``
-installs it) started by the test on an ephemeral port. tinyproxy connects out from
-127.0.0.2 and the reference server records the address of every connection it accepted,
-so a test sees whether the client came through the proxy."""
+"""``proxy=`` and ``trust_env=`` through a real tinyproxy (HTTP) and a real microsocks
+(SOCKS5), Debian's (``make test-python`` installs them), started by the test on an
+ephemeral port. Both proxies connect out from 127.0.0.2 and the reference server records
+the address of every connection it accepted, so a test sees whether the client came
+through the proxy."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ import pytest
 
 import ferrio
 
-#: The address tinyproxy connects out from.
+#: The address the proxies connect out from.
 PROXY_OUTGOING_ADDRESS = "127.0.0.2"
-#: Runs tinyproxy and kills it once its stdin, a pipe from this process, closes: in
+#: Runs a proxy and kills it once its stdin, a pipe from this process, closes: in
 #: ``stop``, and when the test process dies, so that no proxy outlives the tests.
 GUARD_SCRIPT = (
     'exec 3<&0; "$@" </dev/null & child=$!; '
@@ -34,42 +35,36 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class Tinyproxy:
-    """tinyproxy on 127.0.0.1, its configuration and log in ``directory``."""
+class LocalProxy:
+    """A proxy program from Debian on 127.0.0.1:``port``, started with ``arguments``."""
 
-    def __init__(self, directory: Path, credentials: tuple[str, str] | None = None) -> None:
-        program = shutil.which("tinyproxy")
+    def __init__(self, program_name: str, scheme: str, port: int, arguments: list[str]) -> None:
+        program = shutil.which(program_name)
         if program is None:
-            raise RuntimeError("tinyproxy is not installed: apt-get install tinyproxy")
-        self.port = free_port()
-        config = directory / "tinyproxy.conf"
-        config.write_text(
-            f"Port {self.port}\nListen 127.0.0.1\nBind {PROXY_OUTGOING_ADDRESS}\n"
-            f'Timeout 60\nLogFile "{directory / "proxy.log"}"\nLogLevel Info\n'
-            "MaxClients 64\nAllow 127.0.0.1\n"
-            + ("" if credentials is None else "BasicAuth {} {}\n".format(*credentials))
-        )
+            raise RuntimeError(f"{program_name} is not installed: apt-get install {program_name}")
+        self.port = port
         self.process = subprocess.Popen(
-            ["sh", "-c", GUARD_SCRIPT, "sh", program, "-d", "-c", str(config)],
+            ["sh", "-c", GUARD_SCRIPT, "sh", program, *arguments],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.name = program_name
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
         self._wait_listening()
 
     def _wait_listening(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"tinyproxy exited ({self.process.returncode})")
+                raise RuntimeError(f"{self.name} exited ({self.process.returncode})")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 return
             except OSError:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError("tinyproxy does not listen") from None
+                    raise RuntimeError(f"{self.name} does not listen") from None
                 time.sleep(0.02)
 
     def stop(self) -> None:
@@ -80,6 +75,48 @@ class Tinyproxy:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+class Tinyproxy(LocalProxy):
+    """tinyproxy (HTTP), its configuration and log in ``directory``."""
+
+    def __init__(self, directory: Path, credentials: tuple[str, str] | None = None) -> None:
+        port = free_port()
+        config = directory / "tinyproxy.conf"
+        config.write_text(
+            f"Port {port}\nListen 127.0.0.1\nBind {PROXY_OUTGOING_ADDRESS}\n"
+            f'Timeout 60\nLogFile "{directory / "proxy.log"}"\nLogLevel Info\n'
+            "MaxClients 64\nAllow 127.0.0.1\n"
+            + ("" if credentials is None else "BasicAuth {} {}\n".format(*credentials))
+        )
+        super().__init__("tinyproxy", "http", port, ["-d", "-c", str(config)])
+
+
+class Microsocks(LocalProxy):
+    """microsocks (SOCKS5), wanting username/password ``credentials`` when given. Its URL is
+    ``socks5h://``: the proxy, not the client, resolves the server's host name."""
+
+    def __init__(self, credentials: tuple[str, str] | None = None) -> None:
+        port = free_port()
+        arguments = ["-i", "127.0.0.1", "-p", str(port), "-b", PROXY_OUTGOING_ADDRESS]
+        if credentials is not None:
+            arguments += ["-u", credentials[0], "-P", credentials[1]]
+        super().__init__("microsocks", "socks5h", port, arguments)
+
+
+@pytest.fixture
+def microsocks() -> Iterator[Microsocks]:
+    proxy = Microsocks()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def microsocks_with_credentials() -> Iterator[Microsocks]:
+    """microsocks that wants the username/password ``user:secret``."""
+    proxy = Microsocks(("user", "secret"))
+    yield proxy
+    proxy.stop()
 
 
 @pytest.fixture
@@ -110,6 +147,24 @@ async def test_proxy_carries_every_transport(
     await client.connect(server.url, transports=transports)
     try:
         assert await client.call("echo", "proxied") == "proxied"
+    finally:
+        await client.disconnect()
+    peers = (await server.acontrol("peers"))["peers"]
+    assert all_from(peers, PROXY_OUTGOING_ADDRESS), peers
+
+
+@pytest.mark.parametrize("transports", [["polling"], ["websocket"], None])
+async def test_a_socks5h_proxy_carries_every_transport(
+    fresh_server: Any, microsocks: Microsocks, transports: list[str] | None
+) -> None:
+    server = fresh_server()
+    # By host name: the proxy, not the client, resolves localhost.
+    url = server.url.replace("127.0.0.1", "localhost")
+    assert "localhost" in url
+    client = ferrio.AsyncClient(proxy=microsocks.url, reconnection=False)
+    await client.connect(url, transports=transports)
+    try:
+        assert await client.call("echo", "through socks") == "through socks"
     finally:
         await client.disconnect()
     peers = (await server.acontrol("peers"))["peers"]
@@ -190,6 +245,27 @@ async def test_wrong_proxy_credentials_are_a_typed_authentication_failure(
         assert await client.call("echo", "authenticated") == "authenticated"
     finally:
         await client.disconnect()
+
+
+@pytest.mark.parametrize("transports", [["polling"], ["websocket"], None])
+async def test_wrong_socks5_credentials_are_a_typed_authentication_failure(
+    fresh_server: Any, microsocks_with_credentials: Microsocks, transports: list[str] | None
+) -> None:
+    server = fresh_server()
+    port = microsocks_with_credentials.port
+    client = ferrio.AsyncClient(proxy=f"socks5h://user:wrong@127.0.0.1:{port}", reconnection=False)
+    with pytest.raises(ferrio.ProxyError) as raised:
+        await client.connect(server.url, transports=transports, wait_timeout=10)
+    assert raised.value.kind is ferrio.ProxyErrorKind.AUTHENTICATION_FAILED
+    assert raised.value.proxy == f"socks5h://127.0.0.1:{port}"
+    assert "wrong" not in str(raised.value)
+    client = ferrio.AsyncClient(proxy=f"socks5h://user:secret@127.0.0.1:{port}", reconnection=False)
+    await client.connect(server.url, transports=transports)
+    try:
+        assert await client.call("echo", "authenticated") == "authenticated"
+    finally:
+        await client.disconnect()
+    assert all_from((await server.acontrol("peers"))["peers"], PROXY_OUTGOING_ADDRESS)
 
 
 def test_the_blocking_clients_raise_proxy_errors_too(server: Any) -> None:
