@@ -19,60 +19,67 @@ import java.nio.file.Files
 import kotlin.time.Duration.Companion.seconds
 
 /**
- * [ClientOptions.proxy] through a real tinyproxy (Debian's; `make test-kotlin` installs it)
- * started by the test on an ephemeral port. tinyproxy connects out from 127.0.0.2 and the
- * reference server records the address of every connection it accepted, so a test sees
- * whether the client came through the proxy.
+ * [ClientOptions.proxy] through a real tinyproxy (HTTP) and a real microsocks (SOCKS5),
+ * Debian's (`make test-kotlin` installs them), started by the test on an ephemeral port. Both
+ * connect out from 127.0.0.2 and the reference server records the address of every
+ * connection it accepted, so a test sees whether the client came through the proxy.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ProxyTest {
-    private lateinit var plain: Tinyproxy
-    private lateinit var withCredentials: Tinyproxy
+    private lateinit var plain: LocalProxy
+    private lateinit var withCredentials: LocalProxy
+    private lateinit var socks: LocalProxy
+    private lateinit var socksWithCredentials: LocalProxy
     private val proxyUrl get() = plain.url
 
     @BeforeAll
-    fun startTinyproxies() {
-        plain = Tinyproxy(null)
-        withCredentials = Tinyproxy("user" to "secret")
+    fun startProxies() {
+        plain = LocalProxy.tinyproxy(null)
+        withCredentials = LocalProxy.tinyproxy("user" to "secret")
+        socks = LocalProxy.microsocks(null)
+        socksWithCredentials = LocalProxy.microsocks("user" to "secret")
     }
 
     @AfterAll
-    fun stopTinyproxies() {
+    fun stopProxies() {
         plain.close()
         withCredentials.close()
+        socks.close()
+        socksWithCredentials.close()
     }
 
-    /** A tinyproxy on a free port; with [credentials], it wants them (Basic). */
-    private class Tinyproxy(credentials: Pair<String, String>?) : AutoCloseable {
-        val port = freePort()
-        val url = "http://127.0.0.1:$port"
-        private val directory: File = Files.createTempDirectory("ferrio-tinyproxy-").toFile()
+    /**
+     * The Debian proxy [name] on 127.0.0.1:[port], reached as `scheme://127.0.0.1:port`, run
+     * with the arguments [arguments] builds from its temporary [directory].
+     */
+    private class LocalProxy(
+        private val name: String,
+        scheme: String,
+        val port: Int,
+        arguments: (directory: File) -> List<String>,
+    ) : AutoCloseable {
+        val url = "$scheme://127.0.0.1:$port"
+        private val directory: File = Files.createTempDirectory("ferrio-$name-").toFile()
         private val process: Process
 
         init {
-            val program = listOf("/usr/bin/tinyproxy", "/usr/sbin/tinyproxy").map(::File).firstOrNull { it.canExecute() }
-                ?: error("tinyproxy is not installed: apt-get install tinyproxy (make test-kotlin installs it)")
-            val config = File(directory, "tinyproxy.conf")
-            config.writeText(
-                "Port $port\nListen 127.0.0.1\nBind $PROXY_OUTGOING_ADDRESS\nTimeout 60\n" +
-                    "LogFile \"${File(directory, "proxy.log")}\"\nLogLevel Info\nMaxClients 64\nAllow 127.0.0.1\n" +
-                    (credentials?.let { (user, password) -> "BasicAuth $user $password\n" } ?: ""),
-            )
-            process = ProcessBuilder("sh", "-c", GUARD_SCRIPT, "sh", program.path, "-d", "-c", config.path)
+            val program = listOf("/usr/bin/$name", "/usr/sbin/$name").map(::File).firstOrNull { it.canExecute() }
+                ?: error("$name is not installed: apt-get install $name (make test-kotlin installs it)")
+            process = ProcessBuilder(listOf("sh", "-c", GUARD_SCRIPT, "sh", program.path) + arguments(directory))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.DISCARD)
                 .start()
             waitListening()
         }
 
-        /** Waits until tinyproxy accepts connections (nothing else announces it). */
+        /** Waits until the proxy accepts connections (nothing else announces it). */
         private fun waitListening() {
             val deadline = System.nanoTime() + 30_000_000_000L
             while (true) {
-                check(process.isAlive) { "tinyproxy exited (${process.exitValue()})" }
+                check(process.isAlive) { "$name exited (${process.exitValue()})" }
                 val listening = runCatching { Socket().use { it.connect(InetSocketAddress("127.0.0.1", port), 1000) } }.isSuccess
                 if (listening) return
-                check(System.nanoTime() < deadline) { "tinyproxy does not listen on $port" }
+                check(System.nanoTime() < deadline) { "$name does not listen on $port" }
                 Thread.sleep(20)
             }
         }
@@ -81,6 +88,34 @@ class ProxyTest {
             process.outputStream.close()
             if (!process.waitFor(5, java.util.concurrent.TimeUnit.SECONDS)) process.destroyForcibly().waitFor()
             directory.deleteRecursively()
+        }
+
+        companion object {
+            /** A tinyproxy (HTTP); with [credentials], it wants them (Basic). */
+            fun tinyproxy(credentials: Pair<String, String>?): LocalProxy {
+                val port = freePort()
+                return LocalProxy("tinyproxy", "http", port) { directory ->
+                    val config = File(directory, "tinyproxy.conf")
+                    config.writeText(
+                        "Port $port\nListen 127.0.0.1\nBind $PROXY_OUTGOING_ADDRESS\nTimeout 60\n" +
+                            "LogFile \"${File(directory, "proxy.log")}\"\nLogLevel Info\nMaxClients 64\nAllow 127.0.0.1\n" +
+                            (credentials?.let { (user, password) -> "BasicAuth $user $password\n" } ?: ""),
+                    )
+                    listOf("-d", "-c", config.path)
+                }
+            }
+
+            /**
+             * A microsocks (SOCKS5) reached as `socks5h://`: the proxy resolves the server's host
+             * name; with [credentials], it wants them (username/password).
+             */
+            fun microsocks(credentials: Pair<String, String>?): LocalProxy {
+                val port = freePort()
+                return LocalProxy("microsocks", "socks5h", port) {
+                    listOf("-i", "127.0.0.1", "-p", "$port", "-b", PROXY_OUTGOING_ADDRESS) +
+                        (credentials?.let { (user, password) -> listOf("-u", user, "-P", password) } ?: emptyList())
+                }
+            }
         }
     }
 
@@ -95,6 +130,21 @@ class ProxyTest {
             Client(server.url, options).use { client ->
                 client.connect()
                 assertEquals(listOf("proxied"), client.emitWithAck("echo", "proxied"))
+            }
+            val peers = peers(server)
+            assertTrue(peers.isNotEmpty() && peers.all { it == PROXY_OUTGOING_ADDRESS }, "$peers")
+        }
+    }
+
+    @ParameterizedTest(name = "over {0}")
+    @EnumSource(Transport::class)
+    fun `a socks5h proxy carries each transport`(transport: Transport) = test {
+        TestServer().use { server ->
+            val options = ClientOptions(transports = listOf(transport), proxy = socks.url, reconnection = false)
+            // By host name: the proxy, not the client, resolves localhost.
+            Client("http://localhost:${server.port}", options).use { client ->
+                client.connect()
+                assertEquals(listOf("through socks"), client.emitWithAck("echo", "through socks"))
             }
             val peers = peers(server)
             assertTrue(peers.isNotEmpty() && peers.all { it == PROXY_OUTGOING_ADDRESS }, "$peers")
@@ -156,6 +206,31 @@ class ProxyTest {
         }
     }
 
+    @ParameterizedTest(name = "over {0}")
+    @EnumSource(Transport::class)
+    fun `wrong socks5 credentials are a typed authentication failure`(transport: Transport) = test {
+        TestServer().use { server ->
+            val wrong = ClientOptions(
+                transports = listOf(transport),
+                proxy = "socks5h://user:wrong@127.0.0.1:${socksWithCredentials.port}",
+                reconnection = false,
+                timeout = 10.seconds,
+            )
+            Client(server.url, wrong).use { client ->
+                val error = assertThrows<ProxyException> { client.connect() }
+                assertEquals(ProxyException.Kind.AUTHENTICATION_FAILED, error.kind)
+                assertEquals(socksWithCredentials.url, error.proxy) // without the credentials
+            }
+            val right = wrong.copy(proxy = "socks5h://user:secret@127.0.0.1:${socksWithCredentials.port}")
+            Client(server.url, right).use { client ->
+                client.connect()
+                assertEquals(listOf("authenticated"), client.emitWithAck("echo", "authenticated"))
+            }
+            val peers = peers(server)
+            assertTrue(peers.isNotEmpty() && peers.all { it == PROXY_OUTGOING_ADDRESS }, "$peers")
+        }
+    }
+
     @Test
     fun `the environment's proxy is on by default and can be turned off`() {
         assertTrue(ClientOptions().proxyFromEnvironment)
@@ -167,8 +242,8 @@ class ProxyTest {
         const val PROXY_OUTGOING_ADDRESS = "127.0.0.2"
 
         /**
-         * Runs tinyproxy and kills it once its stdin, a pipe from the JVM, closes: in
-         * [stopTinyproxy], and when the JVM dies, so that no proxy outlives the tests.
+         * Runs a proxy and kills it once its stdin, a pipe from the JVM, closes: in
+         * [LocalProxy.close], and when the JVM dies, so that no proxy outlives the tests.
          */
         const val GUARD_SCRIPT =
             "exec 3<&0; \"\$@\" </dev/null & child=\$!; " +
