@@ -96,7 +96,7 @@ default_port=$server_port default_control=$server_control
 start_server restartable '{}'
 restart_port=$server_port restart_control=$server_control
 # Reached only through the proxy by the proxy tests: its record of the addresses it accepted
-# shows they came through tinyproxy (which connects out from 127.0.0.2).
+# shows they came through tinyproxy or microsocks (which connect out from 127.0.0.2).
 start_server proxied '{}'
 proxied_port=$server_port proxied_control=$server_control
 # The behaviour table's own (BehaviourTests: it clears the server's records before each run).
@@ -113,21 +113,39 @@ deflating_port=$server_port deflating_control=$server_control
 start_server v2 '{}' "$repo/tests/server-v2/server.js"
 v2_port=$server_port v2_control=$server_control
 
-# tinyproxy (make test-swift installs it) on a free port, started on the host like the
-# servers (the root shares the host's network): `start_tinyproxy NAME [CONFIG_LINE]` sets
-# proxy_port. One plain, one that wants Basic credentials (user:secret).
+# tinyproxy (HTTP) and microsocks (SOCKS5) (make test-swift installs them) on free ports,
+# started on the host like the servers (the root shares the host's network); both connect
+# out from 127.0.0.2. `start_tinyproxy NAME [CONFIG_LINE]` and `start_microsocks NAME
+# [ARGUMENTS]` set proxy_port. Of each, one plain and one that wants credentials (user:secret).
 tinyproxy_bin="$(command -v tinyproxy || true)"
 [ -n "$tinyproxy_bin" ] || { loud "tinyproxy is missing: apt-get install tinyproxy (make test-swift installs it)"; exit 1; }
+microsocks_bin="$(command -v microsocks || true)"
+[ -n "$microsocks_bin" ] || { loud "microsocks is missing: apt-get install microsocks (make test-swift installs it)"; exit 1; }
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 start_tinyproxy() {
   local name="$1" extra="${2:-}"
-  proxy_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  proxy_port="$(free_port)"
   printf 'Port %s\nListen 127.0.0.1\nBind 127.0.0.2\nTimeout 60\nLogFile "%s"\nLogLevel Info\nMaxClients 64\nAllow 127.0.0.1\n%s\n' \
     "$proxy_port" "$work/$name.log" "$extra" >"$work/$name.conf"
+  run_proxy "$name" "$tinyproxy_bin" -d -c "$work/$name.conf"
+}
+start_microsocks() {
+  local name="$1"
+  shift
+  proxy_port="$(free_port)"
+  run_proxy "$name" "$microsocks_bin" -i 127.0.0.1 -p "$proxy_port" -b 127.0.0.2 "$@"
+}
+# `run_proxy NAME PROGRAM ARGUMENTS...`: runs the proxy and waits until it listens on proxy_port.
+run_proxy() {
+  local name="$1"
+  shift
   # Its guard kills it once the pipe from this script closes, as the servers end with their stdin.
   local proxy_fd
   # shellcheck disable=SC2034 # proxy_fd is never written: it only holds the guard's stdin open
   exec {proxy_fd}> >(exec sh -c 'exec 3<&0; "$@" </dev/null & child=$!; (cat <&3 >/dev/null; kill -KILL "$child" 2>/dev/null) & exec 3<&-; wait "$child"' \
-    sh "$tinyproxy_bin" -d -c "$work/$name.conf" >"$work/$name.out" 2>&1)
+    sh "$@" >"$work/$name.out" 2>&1)
   server_pids+=("$!")
   for _ in $(seq 300); do
     (exec 3<>"/dev/tcp/127.0.0.1/$proxy_port") 2>/dev/null && break
@@ -139,6 +157,10 @@ start_tinyproxy() {
 }
 start_tinyproxy tinyproxy-auth 'BasicAuth user secret'
 auth_proxy_port=$proxy_port
+start_microsocks microsocks-auth -u user -P secret
+socks_auth_proxy_port=$proxy_port
+start_microsocks microsocks
+socks_proxy_port=$proxy_port
 start_tinyproxy tinyproxy
 
 # TLS: certificates from tests/server/test-certs.sh in target/ (the root sees the
@@ -170,6 +192,7 @@ compile_start=$SECONDS
   FERRIO_TEST_V2_URL="http://127.0.0.1:$v2_port" FERRIO_TEST_V2_CONTROL="$v2_control" \
   FERRIO_TEST_DEFLATING_URL="http://127.0.0.1:$deflating_port" FERRIO_TEST_DEFLATING_CONTROL="$deflating_control" \
   FERRIO_TEST_AUTH_PROXY_PORT="$auth_proxy_port" \
+  FERRIO_TEST_SOCKS_PROXY_PORT="$socks_proxy_port" FERRIO_TEST_SOCKS_AUTH_PROXY_PORT="$socks_auth_proxy_port" \
   FERRIO_TEST_TLS_URL="https://127.0.0.1:$tls_port" FERRIO_TEST_MTLS_URL="https://127.0.0.1:$mtls_port" \
   FERRIO_TEST_TLS_DIR="$tls_dir" \
   PKG_CONFIG_PATH="$pkgconfig_dir" "${cluster_env[@]}" -- \

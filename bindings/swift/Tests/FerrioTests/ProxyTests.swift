@@ -18,10 +18,22 @@ private let authProxyPort: String = {
     return port
 }()
 
-/// tinyproxy connects out from this address; a direct connection comes from 127.0.0.1.
+/// The port of a microsocks (SOCKS5) test.sh starts, and of one that wants the
+/// username/password `user:secret`.
+private let socksProxyPort = environmentPort("FERRIO_TEST_SOCKS_PROXY_PORT")
+private let socksAuthProxyPort = environmentPort("FERRIO_TEST_SOCKS_AUTH_PROXY_PORT")
+
+private func environmentPort(_ name: String) -> String {
+    guard let port = ProcessInfo.processInfo.environment[name] else {
+        fatalError("\(name) is not set: run bindings/swift/test.sh (make test-swift)")
+    }
+    return port
+}
+
+/// tinyproxy and microsocks connect out from this address; a direct connection comes from 127.0.0.1.
 private let proxyOutgoingAddress = "127.0.0.2"
 
-/// `ClientOptions.proxy` through a real tinyproxy to ``TestServer/proxied``, which only these
+/// `ClientOptions.proxy` through a real tinyproxy or microsocks to ``TestServer/proxied``, which only these
 /// tests use: its record of the addresses it accepted shows whether they came through it.
 @Suite("Proxies", .serialized)
 struct ProxyTests {
@@ -43,6 +55,27 @@ struct ProxyTests {
         try await client.connect()
         let reply = try await client.socket.emitWithAck("echo", "proxied")
         #expect(reply.values == [.string("proxied")])
+        await client.close()
+        let peers = try await peers()
+        #expect(!peers.isEmpty)
+        #expect(peers.allSatisfy { $0 == proxyOutgoingAddress }, "\(peers)")
+    }
+
+    @Test(
+        "a socks5h proxy carries each transport and the upgrade",
+        arguments: [[Transport.polling], [Transport.websocket], [Transport.polling, Transport.websocket]])
+    func aSocks5hProxyCarriesEachTransport(transports: [Transport]) async throws {
+        let options = ClientOptions {
+            $0.transports = transports
+            $0.proxy = "socks5h://127.0.0.1:\(socksProxyPort)"
+            $0.reconnection = false
+        }
+        // By host name: the proxy (socks5h), not the client, resolves localhost.
+        let url = TestServer.proxied.url.replacingOccurrences(of: "127.0.0.1", with: "localhost")
+        let client = try Client(url: url, options: options)
+        try await client.connect()
+        let reply = try await client.socket.emitWithAck("echo", "through socks")
+        #expect(reply.values == [.string("through socks")])
         await client.close()
         let peers = try await peers()
         #expect(!peers.isEmpty)
@@ -98,6 +131,38 @@ struct ProxyTests {
         let reply = try await client.socket.emitWithAck("echo", "authenticated")
         #expect(reply.values == [.string("authenticated")])
         await client.close()
+    }
+
+    @Test(
+        "wrong socks5 credentials are a typed authentication failure",
+        arguments: [[Transport.polling], [Transport.websocket], [Transport.polling, Transport.websocket]])
+    func wrongSocksCredentialsAreAnAuthenticationFailure(transports: [Transport]) async throws {
+        let wrong = ClientOptions {
+            $0.transports = transports
+            $0.proxy = "socks5h://user:wrong@127.0.0.1:\(socksAuthProxyPort)"
+            $0.reconnection = false
+        }
+        let refused = try Client(url: TestServer.proxied.url, options: wrong)
+        do {
+            try await refused.connect()
+            Issue.record("connected with wrong SOCKS5 credentials")
+        } catch FerrioError.proxy(let kind, let proxy, _) {
+            #expect(kind == .authenticationFailed)
+            #expect(proxy == "socks5h://127.0.0.1:\(socksAuthProxyPort)")  // without the credentials
+        }
+        await refused.close()
+        let right = ClientOptions {
+            $0.transports = transports
+            $0.proxy = "socks5h://user:secret@127.0.0.1:\(socksAuthProxyPort)"
+            $0.reconnection = false
+        }
+        let client = try Client(url: TestServer.proxied.url, options: right)
+        try await client.connect()
+        let reply = try await client.socket.emitWithAck("echo", "authenticated")
+        #expect(reply.values == [.string("authenticated")])
+        await client.close()
+        let peers = try await peers()
+        #expect(peers.allSatisfy { $0 == proxyOutgoingAddress }, "\(peers)")
     }
 
     @Test("the environment's proxy is on by default and can be turned off")
