@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ._event import Event
 from ._ffi import ferrio_ffi as _native
+from ._manager_events import ManagerEvents
 from ._stats import AckRoundTrips, BufferedEmits, ConnectionStats
 from .asyncio_client import AsyncClient
 from .client import Client
@@ -46,6 +47,7 @@ __all__ = [
     "Event",
     "FerrioError",
     "InternalError",
+    "ManagerEvents",
     "ProxyError",
     "ProxyErrorKind",
     "SimpleClient",

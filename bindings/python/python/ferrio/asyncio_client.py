@@ -28,6 +28,7 @@ from ._event import Event
 from ._ffi import ferrio_ffi as ffi
 from ._finalise import track
 from ._handlers import RESERVED_EVENTS, Handler, Registered, take
+from ._manager_events import ManagerEvents
 from ._options import Options, Settings, transport_name
 from ._outbox import Outbox
 from ._stats import BufferedEmits, ConnectionStats, stats_of
@@ -218,8 +219,11 @@ class AsyncClient:
         self._reconnection = True
         #: While `connect` or `disconnect` runs: they release the connection themselves.
         self._busy = False
-        #: Watches the manager for reconnection giving up (with reconnection only).
+        #: Watches the manager's events: dispatches them to ``io``'s handlers, and ends
+        #: the connection when reconnection gives up.
         self._watch_task: asyncio.Task[None] | None = None
+        #: The handlers of the manager's events (``client.io.on("reconnect", ...)``).
+        self.io = ManagerEvents()
         #: The release of a connection that ended by itself (see `_end_for_good`).
         self._ending: asyncio.Task[None] | None = None
 
@@ -442,8 +446,7 @@ class AsyncClient:
             try:
                 manager = track(new_manager(options, auth, self._loop))
                 self._manager = manager
-                if self._reconnection:
-                    self._watch_task = self._loop.create_task(self._watch(manager.events()))
+                self._watch_task = self._loop.create_task(self._watch(manager.events()))
                 for name in names:
                     state = self._receive(manager.socket(name, None))
                     self._namespaces[state.name] = state
@@ -602,8 +605,8 @@ class AsyncClient:
         self._ending = self._loop.create_task(self._shutdown())
 
     async def _watch(self, events: ffi.ManagerEventStream) -> None:
-        """Follows the manager's events until it is closed: reconnection giving up ends
-        the connection for good."""
+        """Follows the manager's events until it is closed: each is dispatched to its
+        handler in ``io``; reconnection giving up ends the connection for good."""
         while True:
             try:
                 event = await events.next()
@@ -612,6 +615,12 @@ class AsyncClient:
                 return
             if event is None:
                 return
+            if event.is_lagged():
+                logger.warning("manager events: %d dropped (consumer too slow)", event.dropped)
+                continue
+            found = self.io.handler(event)
+            if found is not None:
+                self._run(found[0], found[1], None)
             if event.is_reconnect_failed():
                 logger.info("reconnection failed, giving up")
                 for state in self._namespaces.values():

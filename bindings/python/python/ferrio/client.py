@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar, overload
 
 from ._auth import Auth
 from ._handlers import Handler, Registered
+from ._manager_events import ManagerEvents
 from ._options import Options
 from ._stats import BufferedEmits, ConnectionStats
 from .asyncio_client import AsyncClient
@@ -50,6 +51,7 @@ class _Engine(AsyncClient):
     def __init__(self, owner: Client, url: str | None, options: Options) -> None:
         super().__init__(url, **options)
         self.owner = owner
+        self.io = ManagerEvents(owner._on_handler_thread)
 
     def add_namespace(self, namespace: str, trigger: Handler) -> None:
         """Registers a class-based namespace's ``trigger_event``."""
@@ -173,6 +175,14 @@ class Client:
             return function
 
         return register if handler is None else register(handler)
+
+    @property
+    def io(self) -> ManagerEvents:
+        """The handlers of the manager's connection and reconnection events, as the
+        JavaScript client's ``socket.io``: ``@sio.io.on("reconnect_attempt")``,
+        ``sio.io.off("reconnect")`` (see :class:`ferrio.ManagerEvents`). They run on the
+        handler thread, in order with the other handlers."""
+        return self._client.io
 
     def off_any_outgoing(self, namespace: str | None = None) -> None:
         """Removes the outgoing catch-all of ``namespace`` (default ``/``)."""

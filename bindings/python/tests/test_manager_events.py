@@ -1,0 +1,148 @@
+"""The manager's connection and reconnection events (``client.io.on(...)``, as the
+JavaScript client's ``socket.io.on(...)``) of ``AsyncClient`` and ``Client``, against the
+reference server: ``close`` with its reason, ``reconnect_attempt`` from 1 in order, then
+``reconnect`` after a server restart; ``reconnect_error`` then ``reconnect_failed`` once
+the server is gone."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+import ferrio
+from recorder import Recorder
+
+#: Generous: a busy 2-core machine may take seconds where an idle one takes milliseconds.
+WAIT = 60.0
+
+#: Options of a client that reconnects within a fraction of a second.
+FAST: dict[str, Any] = {
+    "reconnection_delay": 0.05,
+    "reconnection_delay_max": 0.2,
+    "randomization_factor": 0,
+}
+
+
+class Calls:
+    """A handler that records its calls and their threads, for a blocking test to await."""
+
+    def __init__(self) -> None:
+        self.calls: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self.threads: set[str] = set()
+
+    def __call__(self, *args: Any) -> None:
+        self.threads.add(threading.current_thread().name)
+        self.calls.put(args)
+
+    def next(self) -> tuple[Any, ...]:
+        return self.calls.get(timeout=WAIT)
+
+
+def drain(calls: queue.Queue[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    taken = []
+    while not calls.empty():
+        taken.append(calls.get_nowait())
+    return taken
+
+
+def test_unknown_manager_events_raise_value_error() -> None:
+    client = ferrio.AsyncClient()
+    with pytest.raises(ValueError, match="reconnect_attempt"):
+        client.io.on("reconnecting", print)
+    with pytest.raises(ValueError):
+        client.io.off("connect")
+    with pytest.raises(ValueError):
+        ferrio.Client().io.on("message")
+
+
+async def test_async_client_reports_close_attempts_and_reconnect(fresh_server: Any) -> None:
+    server = fresh_server()
+    client = ferrio.AsyncClient(**FAST)
+    closes = Recorder()
+    attempts = Recorder()
+    reconnects = Recorder()
+    client.io.on("close", closes)
+    client.io.on("reconnect_attempt", attempts)
+
+    @client.io.on("reconnect")
+    async def on_reconnect(count: int) -> None:
+        reconnects(count)
+
+    await client.connect(server.url, transports=["websocket"])
+    try:
+        restart = asyncio.ensure_future(server.acontrol("restart", {"delayMs": 300}))
+        assert await closes.next(WAIT) == ("transport close",)
+        (count,) = await reconnects.next(WAIT)
+        await restart
+        seen = [attempts.calls.get_nowait() for _ in range(attempts.calls.qsize())]
+        assert seen == [(n,) for n in range(1, count + 1)]
+        assert await client.call("echo", "again", timeout=WAIT) == "again"
+    finally:
+        await client.disconnect()
+
+
+async def test_async_client_reports_reconnect_failed(fresh_server: Any) -> None:
+    server = fresh_server()
+    client = ferrio.AsyncClient(reconnection_attempts=1, **FAST)
+    errors = Recorder()
+    failed = Recorder()
+    client.io.on("reconnect_error", errors)
+    client.io.on("reconnect_failed", failed)
+    reconnects = Recorder()
+    client.io.on("reconnect", reconnects)
+    client.io.off("reconnect")
+    await client.connect(server.url, transports=["websocket"])
+    await asyncio.get_running_loop().run_in_executor(None, server.stop)
+    (detail,) = await errors.next(WAIT)
+    assert isinstance(detail, str) and detail
+    assert await failed.next(WAIT) == ()
+    await asyncio.wait_for(client.wait(), WAIT)
+    assert reconnects.calls.empty()
+    assert not client.connected
+
+
+def test_client_reports_close_attempts_and_reconnect_on_the_handler_thread(
+    fresh_server: Any,
+) -> None:
+    server = fresh_server()
+    sio = ferrio.Client(**FAST)
+    closes = Calls()
+    attempts = Calls()
+    reconnects = Calls()
+    sio.io.on("close", closes)
+    sio.io.on("reconnect_attempt")(attempts)
+    sio.io.on("reconnect", reconnects)
+    sio.connect(server.url, transports=["websocket"])
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            restart = pool.submit(server.control, "restart", {"delayMs": 300})
+            assert closes.next() == ("transport close",)
+            (count,) = reconnects.next()
+            restart.result(WAIT)
+        assert drain(attempts.calls) == [(n,) for n in range(1, count + 1)]
+        assert sio.call("echo", "back", timeout=WAIT) == "back"
+        threads = closes.threads | attempts.threads | reconnects.threads
+        assert threads and all(name.startswith("ferrio-handlers") for name in threads)
+    finally:
+        sio.disconnect()
+
+
+def test_client_reports_reconnect_failed(fresh_server: Any) -> None:
+    server = fresh_server()
+    sio = ferrio.Client(reconnection_attempts=1, **FAST)
+    errors = Calls()
+    failed = Calls()
+    sio.io.on("reconnect_error", errors)
+    sio.io.on("reconnect_failed", failed)
+    sio.connect(server.url, transports=["websocket"])
+    server.stop()
+    (detail,) = errors.next()
+    assert isinstance(detail, str) and detail
+    assert failed.next() == ()
+    sio.wait()
+    assert not sio.connected
