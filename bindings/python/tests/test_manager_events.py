@@ -66,6 +66,8 @@ async def test_async_client_reports_close_attempts_and_reconnect(fresh_server: A
     closes = Recorder()
     attempts = Recorder()
     reconnects = Recorder()
+    opens = Recorder()
+    client.io.on("open", opens)
     client.io.on("close", closes)
     client.io.on("reconnect_attempt", attempts)
 
@@ -75,10 +77,12 @@ async def test_async_client_reports_close_attempts_and_reconnect(fresh_server: A
 
     await client.connect(server.url, transports=["websocket"])
     try:
+        assert await opens.next(WAIT) == ()
         restart = asyncio.ensure_future(server.acontrol("restart", {"delayMs": 300}))
         assert await closes.next(WAIT) == ("transport close",)
         (count,) = await reconnects.next(WAIT)
         await restart
+        assert await opens.next(WAIT) == ()
         seen = [attempts.calls.get_nowait() for _ in range(attempts.calls.qsize())]
         assert seen == [(n,) for n in range(1, count + 1)]
         assert await client.call("echo", "again", timeout=WAIT) == "again"
