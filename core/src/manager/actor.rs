@@ -37,7 +37,6 @@ const MAX_BACKPRESSURE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The state owned by the connection task.
 pub(crate) struct Actor {
-    options: Arc<ManagerOptions>,
     command_tx: mpsc::WeakSender<Command>,
     engine: Engine,
     decoder: Decoder,
@@ -75,7 +74,6 @@ impl Actor {
             decoder: Decoder::new(options.decode_limits),
             namespaces: Namespaces::new(&options),
             acks: Acks::new(stats.clone()),
-            options,
             command_tx,
             engine_state_tx,
             manager_event_tx,
@@ -499,7 +497,7 @@ impl Actor {
         }
         match self.engine.due(now) {
             Due::Nothing => {}
-            Due::OpenTimedOut => self.on_open_failed(ConnectError::Timeout(self.options.timeout)),
+            Due::OpenFailed(error) => self.on_open_failed(error),
             Due::Reconnect { attempt } => self.start_attempt(attempt),
         }
         let due = self.namespaces.on_timer(now, self.engine.is_open());

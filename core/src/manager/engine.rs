@@ -1,36 +1,32 @@
-//! The engine connection's lifecycle: idle, opening (a reconnection hook first, then the
-//! servers in order), open, or waiting to reconnect (backoff), with its one deadline.
+//! The engine connection's lifecycle: idle, opening (an [`Opening`] attempt), open, or
+//! waiting to reconnect (backoff), with its one deadline; and the thin driver that
+//! performs the opening's steps.
 //!
-//! The transitions are plain methods returning what the connection task must do; only
-//! [`Engine::start_open`] spawns (the handshake runs on a task of its own), and
-//! [`Engine::progress`] awaits the open session or that task.
+//! The transitions are plain methods returning what the connection task must do. The
+//! I/O of an opening step (a close, the hook, a handshake) runs on a task of its own,
+//! which [`Engine::progress`] awaits and feeds back to the [`Opening`]; it also awaits the
+//! open session.
 
 use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::failover;
+use super::opening::{Lost, Opening, Reached, Step};
 use super::reconnect::ReconnectPolicy;
 use crate::disconnect::DisconnectReason;
 use crate::engineio::session::{Endpoint, EngineSession, OpenOptions, SessionEvent};
 use crate::error::{ConnectError, TransportError};
-use crate::options::{ManagerOptions, TransportKind};
+use crate::options::{ManagerOptions, ReconnectUpdate, TransportKind};
 use crate::stats::Stats;
 use crate::value::Value;
-
-/// Time allowed to close a lost polling session before reconnecting.
-const ABANDON_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Where the connection stands.
 enum State {
     /// No connection and none wanted.
     Idle,
-    /// A handshake is under way.
-    Opening {
-        task: JoinHandle<Result<Opened, ConnectError>>,
-        deadline: Instant,
-    },
+    /// A connection attempt is under way.
+    Opening(Box<Attempt>),
     /// Connected.
     Open(Box<EngineSession>),
     /// Waiting to reconnect.
@@ -39,15 +35,11 @@ enum State {
 
 /// A session that opened, with the settings a reconnection hook changed.
 pub(crate) struct Opened {
-    session: EngineSession,
-    /// The server it opened to.
-    endpoint: Arc<Endpoint>,
-    /// The servers to try next time (a hook may have changed them).
-    endpoints: Vec<Arc<Endpoint>>,
-    auth: Option<Value>,
+    session: Box<EngineSession>,
+    reached: Reached,
 }
 
-/// What the engine did: an event of the open session, or the outcome of a handshake.
+/// What the engine did: an event of the open session, or the outcome of an attempt.
 pub(crate) enum Progress {
     Session(SessionEvent),
     Opened(Result<Box<Opened>, ConnectError>),
@@ -65,14 +57,127 @@ pub(crate) enum Next {
 }
 
 /// What is due at the timer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Due {
     /// Nothing.
     Nothing,
-    /// The handshake took too long: it was abandoned.
-    OpenTimedOut,
+    /// The attempt took too long (a server, the hook, the whole attempt): it failed.
+    OpenFailed(ConnectError),
     /// The reconnection delay is over: attempt `attempt` (call [`Engine::start_open`]).
     Reconnect { attempt: u32 },
+}
+
+/// What the task of an opening step returns.
+enum Outcome {
+    /// The replaced session closed.
+    Closed,
+    /// The lost session was closed on its server (or that failed).
+    Abandoned,
+    /// The reconnection hook's answer.
+    Hook(ReconnectUpdate),
+    /// The handshake's outcome.
+    Handshake(Result<Box<EngineSession>, TransportError>),
+}
+
+/// An attempt under way: the machine and the task performing its step.
+struct Attempt {
+    opening: Opening,
+    /// The task of the step under way, if any.
+    task: Option<JoinHandle<Outcome>>,
+    /// The attempt failed: [`Attempt::run`] reports it.
+    failed: Option<ConnectError>,
+}
+
+impl Attempt {
+    /// Performs `step`: the task under way, if any, is dropped for the new one. `replaced`
+    /// is the session [`Step::CloseSession`] closes.
+    fn perform(
+        &mut self,
+        step: Step,
+        replaced: Option<EngineSession>,
+        options: &ManagerOptions,
+        open_options: &OpenOptions,
+    ) {
+        let task = match step {
+            Step::Wait => return,
+            Step::Failed(error) => {
+                self.failed = Some(error);
+                None
+            }
+            Step::CloseSession => replaced.map(|session| {
+                tokio::spawn(async move {
+                    session.close().await;
+                    Outcome::Closed
+                })
+            }),
+            Step::Abandon(Lost { endpoint, sid }) => Some(tokio::spawn(async move {
+                EngineSession::abandon(&endpoint, &sid).await;
+                Outcome::Abandoned
+            })),
+            Step::RunHook { attempt } => options
+                .on_reconnect
+                .clone()
+                .map(|hook| tokio::spawn(async move { Outcome::Hook((hook.0)(attempt).await) })),
+            Step::Handshake {
+                endpoint,
+                transport,
+                version,
+            } => {
+                let open_options = open_options.clone();
+                Some(tokio::spawn(async move {
+                    let opened =
+                        EngineSession::open(endpoint, &open_options, transport, version).await;
+                    Outcome::Handshake(opened.map(Box::new))
+                }))
+            }
+        };
+        if let Some(previous) = std::mem::replace(&mut self.task, task) {
+            previous.abort();
+        }
+    }
+
+    /// Awaits the steps' tasks, feeding each outcome to the machine and performing the
+    /// next step, until the attempt opened a session or failed. Cancel-safe: state only
+    /// changes between awaits.
+    async fn run(
+        &mut self,
+        options: &ManagerOptions,
+        open_options: &OpenOptions,
+    ) -> Result<Box<Opened>, ConnectError> {
+        loop {
+            if let Some(error) = self.failed.take() {
+                return Err(error);
+            }
+            let Some(task) = &mut self.task else {
+                return std::future::pending().await;
+            };
+            let outcome = task.await;
+            self.task = None;
+            let now = Instant::now();
+            let step = match outcome {
+                Err(join_error) => Step::Failed(ConnectError::Transport(TransportError::Io(
+                    join_error.to_string(),
+                ))),
+                Ok(Outcome::Closed) => self.opening.on_closed(now),
+                Ok(Outcome::Abandoned) => self.opening.on_abandoned(now),
+                Ok(Outcome::Hook(update)) => self.opening.on_hook(update, now),
+                Ok(Outcome::Handshake(Ok(session))) => match self.opening.opened() {
+                    Some(reached) => return Ok(Box::new(Opened { session, reached })),
+                    None => Step::Wait,
+                },
+                Ok(Outcome::Handshake(Err(error))) => self.opening.on_handshake_failed(error, now),
+            };
+            self.perform(step, None, options, open_options);
+        }
+    }
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
 }
 
 /// The engine connection and its reconnection policy.
@@ -106,7 +211,6 @@ impl Engine {
             open_options: OpenOptions {
                 transports: options.transports.clone(),
                 upgrade: options.upgrade,
-                try_all_transports: options.try_all_transports,
                 max_payload_packets: options.max_payload_packets,
                 stats,
             },
@@ -158,94 +262,73 @@ impl Engine {
         Arc::from(self.endpoint.server_url().as_str())
     }
 
-    /// The handshake's or the reconnection delay's deadline.
+    /// The attempt's or the reconnection delay's deadline.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         match &self.state {
-            State::Opening { deadline, .. } => Some(*deadline),
+            State::Opening(attempt) => Some(attempt.opening.next_deadline()),
             State::Waiting { until } => Some(*until),
             State::Idle | State::Open(_) => None,
         }
     }
 
-    /// Starts a handshake on a task: the lost polling session is closed first, the
-    /// reconnection hook (from the second attempt on) may change the servers and the
-    /// auth, then each server is tried in turn.
+    /// Starts a connection attempt (see [`Opening`]): the lost polling session is closed
+    /// first, the reconnection hook (from the second attempt on) may change the servers
+    /// and the auth, then each server is tried in turn.
     pub(crate) fn start_open(&mut self) {
-        self.open_after(None);
+        let step = self.begin(false, Instant::now());
+        self.perform(step, None);
     }
 
     /// Drops the open session and opens a new one once it closed (the server found to
     /// speak another protocol version): the server forgets the first session, and what it
     /// made for it, before the second one starts.
     pub(crate) fn reopen(&mut self) {
-        let closing = self.stop();
-        self.open_after(closing);
+        let replaced = self.stop();
+        let step = self.begin(replaced.is_some(), Instant::now());
+        self.perform(step, replaced);
     }
 
-    /// Starts a handshake on a task, after `closing` closed.
-    fn open_after(&mut self, closing: Option<EngineSession>) {
-        let attempt = self.reconnect.attempts;
-        let hook = self.options.on_reconnect.clone().filter(|_| attempt > 0);
-        let endpoint = self.endpoint.clone();
-        let endpoints = self.endpoints.clone();
-        let options = self.options.clone();
-        let open_options = self.open_options.clone();
-        let abandoned_sid = self.abandoned_sid.clone();
-        let task = tokio::spawn(async move {
-            if let Some(session) = closing {
-                session.close().await;
-            }
-            if let Some(sid) = abandoned_sid {
-                // Close the lost session first, so that the server stores it for recovery
-                // instead of keeping it alive until its ping timeout.
-                let limit = options.timeout.min(ABANDON_TIMEOUT);
-                let _ = tokio::time::timeout(limit, EngineSession::abandon(&endpoint, &sid)).await;
-            }
-            let mut endpoints = endpoints;
-            let mut auth = None;
-            if let Some(hook) = hook {
-                let limit = options.reconnect_hook_timeout;
-                let update = tokio::time::timeout(limit, (hook.0)(attempt))
-                    .await
-                    .map_err(|_| ConnectError::Timeout(limit))?;
-                if update.url.is_some() || update.query.is_some() || update.extra_headers.is_some()
-                {
-                    endpoints = failover::apply_update(&endpoints, &update, &options)?;
-                }
-                auth = update.auth;
-            }
-            let (session, endpoint) =
-                failover::open_first_reachable(&endpoints, &open_options, options.timeout).await?;
-            Ok(Opened {
-                session,
-                endpoint,
-                endpoints,
-                auth,
-            })
+    /// Starts attempt [`Engine::attempts`] at `now`: returns its first step, to perform.
+    fn begin(&mut self, replacing: bool, now: Instant) -> Step {
+        let lost = self.abandoned_sid.clone().map(|sid| Lost {
+            endpoint: self.endpoint.clone(),
+            sid,
         });
-        self.state = State::Opening {
-            task,
-            deadline: Instant::now()
-                + failover::attempt_limit(self.options.timeout, self.endpoints.len()),
-        };
+        let mut opening = Opening::new(
+            self.options.clone(),
+            self.reconnect.attempts,
+            self.endpoints.clone(),
+            replacing,
+            lost,
+            now,
+        );
+        let step = opening.start(now);
+        self.state = State::Opening(Box::new(Attempt {
+            opening,
+            task: None,
+            failed: None,
+        }));
+        step
     }
 
-    /// A handshake succeeded: the session is open. Returns the auth a reconnection hook
+    /// Performs a step of the attempt under way.
+    fn perform(&mut self, step: Step, replaced: Option<EngineSession>) {
+        if let State::Opening(attempt) = &mut self.state {
+            attempt.perform(step, replaced, &self.options, &self.open_options);
+        }
+    }
+
+    /// An attempt succeeded: the session is open. Returns the auth a reconnection hook
     /// gave, if any.
     pub(crate) fn opened(&mut self, opened: Opened) -> Option<Value> {
-        let Opened {
-            session,
-            endpoint,
-            endpoints,
-            auth,
-        } = opened;
+        let Opened { session, reached } = opened;
         tracing::debug!(sid = %session.handshake().sid, transport = session.transport().as_str(), "engine open");
-        self.endpoint = endpoint;
-        self.endpoints = endpoints;
+        self.endpoint = reached.endpoint;
+        self.endpoints = reached.endpoints;
         self.abandoned_sid = None;
         self.connected_on_session = false;
-        self.state = State::Open(Box::new(session));
-        auth
+        self.state = State::Open(session);
+        reached.auth
     }
 
     /// The server answered as a Socket.IO 2.x server: returns whether the manager switches
@@ -291,15 +374,11 @@ impl Engine {
         self.state = State::Idle;
     }
 
-    /// Stops: a handshake under way is abandoned; returns the open session, to close.
+    /// Stops: an attempt under way is abandoned; returns the open session, to close.
     pub(crate) fn stop(&mut self) -> Option<EngineSession> {
         match std::mem::replace(&mut self.state, State::Idle) {
             State::Open(session) => Some(*session),
-            State::Opening { task, .. } => {
-                task.abort();
-                None
-            }
-            State::Idle | State::Waiting { .. } => None,
+            State::Idle | State::Opening(_) | State::Waiting { .. } => None,
         }
     }
 
@@ -344,14 +423,20 @@ impl Engine {
         })
     }
 
-    /// The time is `now`: a handshake past its deadline is abandoned; a reconnection
-    /// delay that is over says which attempt to start.
+    /// The time is `now`: what an attempt under way waited for too long is given up (it
+    /// may fail); a reconnection delay that is over says which attempt to start.
     pub(crate) fn due(&mut self, now: Instant) -> Due {
-        match &self.state {
-            State::Opening { task, deadline } if *deadline <= now => {
-                task.abort();
-                self.state = State::Idle;
-                Due::OpenTimedOut
+        match &mut self.state {
+            State::Opening(attempt) => {
+                let step = attempt.opening.on_timer(now);
+                attempt.perform(step, None, &self.options, &self.open_options);
+                match attempt.failed.take() {
+                    Some(error) => {
+                        self.state = State::Idle;
+                        Due::OpenFailed(error)
+                    }
+                    None => Due::Nothing,
+                }
             }
             State::Waiting { until } if *until <= now => {
                 self.state = State::Idle;
@@ -363,18 +448,13 @@ impl Engine {
         }
     }
 
-    /// The next event of the open session or the handshake's outcome; pending when there
-    /// is neither. A finished handshake leaves the engine idle until [`Engine::opened`].
+    /// The next event of the open session or the attempt's outcome; pending when there
+    /// is neither. A finished attempt leaves the engine idle until [`Engine::opened`].
     pub(crate) async fn progress(&mut self) -> Progress {
         match &mut self.state {
             State::Open(session) => Progress::Session(session.next_event().await),
-            State::Opening { task, .. } => {
-                let outcome = match task.await {
-                    Ok(opened) => opened.map(Box::new),
-                    Err(join_error) => Err(ConnectError::Transport(TransportError::Io(
-                        join_error.to_string(),
-                    ))),
-                };
+            State::Opening(attempt) => {
+                let outcome = attempt.run(&self.options, &self.open_options).await;
                 self.state = State::Idle;
                 Progress::Opened(outcome)
             }
@@ -388,6 +468,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::options::ReconnectHook;
 
     fn engine(change: impl FnOnce(&mut ManagerOptions)) -> Engine {
         let mut options = ManagerOptions {
@@ -402,18 +483,31 @@ mod tests {
         Engine::new(vec![endpoint], Arc::new(options), Stats::shared())
     }
 
+    fn engine_default() -> Engine {
+        engine(|_| {})
+    }
+
+    fn with_hook(options: &mut ManagerOptions) {
+        options.on_reconnect = Some(ReconnectHook::new(|_| async { ReconnectUpdate::default() }));
+    }
+
+    /// The step the attempt started at `now` begins with; nothing is performed.
+    fn begin(engine: &mut Engine, now: Instant) -> Step {
+        engine.begin(false, now)
+    }
+
     #[test]
     fn a_lost_connection_waits_the_delay_then_attempts_again() {
-        let mut engine = engine(|_| {});
+        let mut engine = engine_default();
         let now = Instant::now();
         assert_eq!(engine.schedule(true, now), Next::Retry { attempt: 1 });
         assert!(engine.is_waiting());
         assert_eq!(engine.next_deadline(), Some(now + Duration::from_secs(1)));
-        assert_eq!(engine.due(now), Due::Nothing);
-        assert_eq!(
+        assert!(matches!(engine.due(now), Due::Nothing));
+        assert!(matches!(
             engine.due(now + Duration::from_secs(1)),
             Due::Reconnect { attempt: 1 }
-        );
+        ));
         assert!(engine.is_idle());
         assert_eq!(engine.next_deadline(), None);
     }
@@ -441,10 +535,6 @@ mod tests {
         assert!(engine.is_idle());
     }
 
-    fn engine_default() -> Engine {
-        engine(|_| {})
-    }
-
     #[test]
     fn a_connected_namespace_resets_the_attempts() {
         let mut engine = engine_default();
@@ -467,13 +557,114 @@ mod tests {
         assert!(engine.is_idle());
     }
 
-    #[tokio::test]
-    async fn a_handshake_past_its_deadline_is_abandoned() {
-        let mut engine = engine(|options| options.timeout = Duration::from_secs(3600));
-        engine.start_open();
-        let deadline = engine.next_deadline().expect("the handshake's deadline");
-        assert_eq!(engine.due(deadline - Duration::from_secs(1)), Due::Nothing);
-        assert_eq!(engine.due(deadline), Due::OpenTimedOut);
+    #[test]
+    fn reconnect_now_starts_the_waiting_attempt_with_the_hook_at_once() {
+        let mut engine = engine(|options| {
+            with_hook(options);
+            options.reconnection_delay = Duration::from_secs(3600);
+            options.reconnection_delay_max = Duration::from_secs(3600);
+        });
+        let now = Instant::now();
+        assert_eq!(engine.schedule(true, now), Next::Retry { attempt: 1 });
+        let attempt = engine.skip_delay().expect("an attempt waited");
+        assert!(matches!(
+            begin(&mut engine, now),
+            Step::RunHook { attempt: 1 }
+        ));
+        assert_eq!(attempt, 1);
+        let deadline = engine.next_deadline().expect("the attempt's deadline");
+        assert!(
+            deadline < now + Duration::from_secs(3600),
+            "no backoff left"
+        );
+    }
+
+    #[test]
+    fn a_first_connection_opens_without_the_hook() {
+        let mut engine = engine(with_hook);
+        let step = begin(&mut engine, Instant::now());
+        assert!(
+            matches!(
+                step,
+                Step::Handshake {
+                    transport: TransportKind::Polling,
+                    ..
+                }
+            ),
+            "{step:?}"
+        );
+        assert!(!engine.is_idle() && !engine.is_open() && !engine.is_waiting());
+    }
+
+    #[test]
+    fn a_lost_polling_session_is_closed_before_the_next_attempt() {
+        let mut engine = engine_default();
+        engine.abandoned_sid = Some("lost".into());
+        let step = begin(&mut engine, Instant::now());
+        assert!(
+            matches!(&step, Step::Abandon(lost) if lost.sid == "lost"),
+            "{step:?}"
+        );
+    }
+
+    #[test]
+    fn an_attempt_past_its_deadline_fails_with_a_timeout() {
+        let timeout = Duration::from_secs(3600);
+        let mut engine = engine(|options| options.timeout = timeout);
+        let now = Instant::now();
+        begin(&mut engine, now);
+        let deadline = engine.next_deadline().expect("the attempt's deadline");
+        assert_eq!(deadline, now + timeout);
+        assert!(matches!(
+            engine.due(deadline - Duration::from_secs(1)),
+            Due::Nothing
+        ));
+        assert!(matches!(
+            engine.due(deadline),
+            Due::OpenFailed(ConnectError::Timeout(t)) if t == timeout
+        ));
         assert!(engine.is_idle());
+    }
+
+    #[test]
+    fn a_hook_that_does_not_answer_fails_the_attempt_at_its_own_deadline() {
+        let limit = Duration::from_secs(5);
+        let mut engine = engine(|options| {
+            with_hook(options);
+            options.reconnect_hook_timeout = limit;
+        });
+        let now = Instant::now();
+        engine.schedule(true, now);
+        engine.skip_delay();
+        begin(&mut engine, now);
+        assert_eq!(engine.next_deadline(), Some(now + limit));
+        assert!(matches!(
+            engine.due(now + limit),
+            Due::OpenFailed(ConnectError::Timeout(t)) if t == limit
+        ));
+        assert!(engine.is_idle());
+        assert_eq!(engine.attempts(), 1, "the failure is the attempt's");
+    }
+
+    #[test]
+    fn closing_during_an_attempt_abandons_it() {
+        let mut engine = engine_default();
+        begin(&mut engine, Instant::now());
+        assert!(engine.stop().is_none(), "no session to close");
+        assert!(engine.is_idle());
+        assert_eq!(engine.next_deadline(), None);
+        assert!(matches!(engine.due(Instant::now()), Due::Nothing));
+    }
+
+    #[test]
+    fn releasing_during_an_attempt_starts_the_attempts_over() {
+        let mut engine = engine_default();
+        let now = Instant::now();
+        engine.schedule(true, now);
+        engine.skip_delay();
+        begin(&mut engine, now);
+        assert!(engine.release().is_none());
+        assert!(engine.is_idle());
+        assert_eq!(engine.attempts(), 0);
     }
 }

@@ -1,10 +1,11 @@
 //! Failover: the servers a connection attempt tries, in order (the manager's URL, then
-//! [`ManagerOptions::fallback_urls`]), and the attempt that opens the first reachable one.
+//! [`ManagerOptions::fallback_urls`]), as a reconnection hook changes them, and the time
+//! an attempt over them may take. The attempt itself is [`super::opening`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::engineio::session::{Endpoint, EngineSession, OpenOptions};
+use crate::engineio::session::Endpoint;
 use crate::error::ConnectError;
 use crate::options::{ManagerOptions, ReconnectUpdate};
 
@@ -32,34 +33,6 @@ pub(crate) fn apply_update(
 /// The longest an attempt over `count` servers may take: `timeout` each.
 pub(crate) fn attempt_limit(timeout: Duration, count: usize) -> Duration {
     timeout.saturating_mul(u32::try_from(count.max(1)).unwrap_or(u32::MAX))
-}
-
-/// Opens a session with the first of `endpoints` that answers, each given `timeout`;
-/// the last server's error when none does.
-pub(crate) async fn open_first_reachable(
-    endpoints: &[Arc<Endpoint>],
-    open_options: &OpenOptions,
-    timeout: Duration,
-) -> Result<(EngineSession, Arc<Endpoint>), ConnectError> {
-    let mut last_error = ConnectError::InvalidUrl("no server to connect to".into());
-    for (index, endpoint) in endpoints.iter().enumerate() {
-        let opened =
-            tokio::time::timeout(timeout, EngineSession::open(endpoint.clone(), open_options))
-                .await
-                .map_or(Err(ConnectError::Timeout(timeout)), |opened| {
-                    opened.map_err(ConnectError::from)
-                });
-        match opened {
-            Ok(session) => return Ok((session, endpoint.clone())),
-            Err(error) => {
-                if index + 1 < endpoints.len() {
-                    tracing::info!(url = %endpoint.server_url(), %error, "server unreachable, trying the next one");
-                }
-                last_error = error;
-            }
-        }
-    }
-    Err(last_error)
 }
 
 #[cfg(test)]

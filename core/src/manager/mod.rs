@@ -10,6 +10,7 @@ pub(crate) mod event;
 mod failover;
 mod inbox;
 mod namespaces;
+mod opening;
 mod outbox;
 mod reconnect;
 mod recovery;

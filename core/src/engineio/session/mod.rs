@@ -1,8 +1,8 @@
 //! The Engine.IO session: the driver that opens the transports and performs what the
 //! session's state machine ([`machine`]) decides: handshake, heartbeat, upgrade from
 //! polling to WebSocket, and the ordered outgoing queue. Socket.IO messages pass through
-//! it untouched. It speaks the Engine.IO version of the endpoint (v4, or v3 for Socket.IO
-//! 2.x servers), and finds a v3 server out when the version is to be detected.
+//! it untouched. It speaks the Engine.IO version it is opened in (v4, or v3 for Socket.IO
+//! 2.x servers), and tells a server of the other version by a typed error.
 
 mod bound;
 mod machine;
@@ -39,8 +39,6 @@ pub(crate) struct OpenOptions {
     pub(crate) transports: Vec<TransportKind>,
     /// Upgrade from polling to WebSocket when offered.
     pub(crate) upgrade: bool,
-    /// Try the next transport when one cannot be opened.
-    pub(crate) try_all_transports: bool,
     /// Most packets in one polling payload (`ManagerOptions::max_payload_packets`).
     pub(crate) max_payload_packets: usize,
     /// The manager's statistics, counted by every session it opens.
@@ -102,58 +100,36 @@ impl std::fmt::Debug for EngineSession {
 }
 
 impl EngineSession {
-    /// Opens a session: handshake over the first transport that works.
+    /// Opens a session over `kind`, speaking Engine.IO `version`. Which server, transport
+    /// and version to try, and what to do when one fails, is the manager's opening
+    /// (`manager::opening`).
     pub(crate) async fn open(
         endpoint: Arc<Endpoint>,
         options: &OpenOptions,
+        kind: TransportKind,
+        version: EngineVersion,
     ) -> Result<Self, TransportError> {
         endpoint.warn_if_unverified();
-        let mut first_error = None;
-        for (index, &kind) in options.transports.iter().enumerate() {
-            if index > 0 && !options.try_all_transports {
-                break;
-            }
-            let mut version = endpoint.version().current();
-            tracing::debug!(
-                transport = kind.as_str(),
-                eio = version.eio(),
-                "opening engine session"
-            );
-            let mut opened = Self::open_transport(&endpoint, options, kind, version).await;
-            if matches!(opened, Err(TransportError::OlderProtocol))
-                && endpoint.version().found_older_server()
-            {
-                // Detecting, and the server answered as a Socket.IO 2.x server: the same
-                // handshake again in its version, which the manager keeps from now on.
-                tracing::debug!("Engine.IO v3 server detected, opening the session again in v3");
-                version = endpoint.version().current();
-                opened = Self::open_transport(&endpoint, options, kind, version).await;
-            }
-            match opened {
-                Ok((handshake, active, payload)) => {
-                    let may_upgrade =
-                        options.upgrade && options.transports.contains(&TransportKind::WebSocket);
-                    let machine =
-                        Machine::new(version, &handshake, kind, may_upgrade, Now::current());
-                    let mut session = Self {
-                        endpoint: endpoint.clone(),
-                        machine,
-                        handshake,
-                        active,
-                        probe: Probe::None,
-                        payload,
-                        stats: options.stats.clone(),
-                    };
-                    session.perform_controls();
-                    return Ok(session);
-                }
-                Err(error) => {
-                    tracing::debug!(transport = kind.as_str(), %error, "transport failed to open");
-                    first_error.get_or_insert(error);
-                }
-            }
-        }
-        Err(first_error.unwrap_or_else(|| TransportError::Handshake("no transport enabled".into())))
+        tracing::debug!(
+            transport = kind.as_str(),
+            eio = version.eio(),
+            "opening engine session"
+        );
+        let (handshake, active, payload) =
+            Self::open_transport(&endpoint, options, kind, version).await?;
+        let may_upgrade = options.upgrade && options.transports.contains(&TransportKind::WebSocket);
+        let machine = Machine::new(version, &handshake, kind, may_upgrade, Now::current());
+        let mut session = Self {
+            endpoint,
+            machine,
+            handshake,
+            active,
+            probe: Probe::None,
+            payload,
+            stats: options.stats.clone(),
+        };
+        session.perform_controls();
+        Ok(session)
     }
 
     /// Opens `kind` in Engine.IO `version`. In v3, a handshake refused with HTTP 400 is a
