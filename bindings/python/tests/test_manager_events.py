@@ -110,6 +110,21 @@ async def test_async_client_reports_reconnect_failed(fresh_server: Any) -> None:
     assert not client.connected
 
 
+async def test_a_handler_registered_while_connected_gets_the_events_that_follow(
+    fresh_server: Any,
+) -> None:
+    # Without reconnection and without handlers the client does not watch the manager's
+    # events; registering one starts watching.
+    server = fresh_server()
+    client = ferrio.AsyncClient(reconnection=False)
+    await client.connect(server.url, transports=["websocket"])
+    closes = Recorder()
+    client.io.on("close", closes)
+    await server.acontrol("restart", {"delayMs": 300})
+    assert await closes.next(WAIT) == ("transport close",)
+    await asyncio.wait_for(client.wait(), WAIT)
+
+
 def test_client_reports_close_attempts_and_reconnect_on_the_handler_thread(
     fresh_server: Any,
 ) -> None:

@@ -27,6 +27,7 @@ from ._errors import convert
 from ._event import Event
 from ._ffi import ferrio_ffi as ffi
 from ._finalise import track
+from ._flag import Flag
 from ._handlers import RESERVED_EVENTS, Handler, Registered, take
 from ._manager_events import ManagerEvents
 from ._options import Options, Settings, transport_name
@@ -95,14 +96,14 @@ class _Namespace:
         self.next_call = _FIRST_CALL_ID
         #: When the pipe was last taken from (the loop's clock).
         self.last_take = 0.0
-        self.drained = asyncio.Event()
+        self.drained = Flag()
         self.sid: str | None = None
         #: Disconnected for good: by the server (``io server disconnect``), or by a lost
         #: connection without reconnection.
         self.ended = False
-        self.connected = asyncio.Event()
-        self.failed = asyncio.Event()
-        self.disconnected = asyncio.Event()
+        self.connected = Flag()
+        self.failed = Flag()
+        self.disconnected = Flag()
         #: The native subscription feeding the namespace's outgoing handler, if any.
         self.outgoing: ffi.Subscription | None = None
 
@@ -214,13 +215,14 @@ class AsyncClient:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._outbox = Outbox(self._keep)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._closed: asyncio.Event | None = None
+        self._closed: Flag | None = None
         #: Whether the connection reconnects by itself (the options of `connect`).
         self._reconnection = True
         #: While `connect` or `disconnect` runs: they release the connection themselves.
         self._busy = False
         #: Watches the manager's events: dispatches them to ``io``'s handlers, and ends
-        #: the connection when reconnection gives up.
+        #: the connection when reconnection gives up. Only while there is something to
+        #: watch for (see `_watch_if_needed`).
         self._watch_task: asyncio.Task[None] | None = None
         #: The handlers of the manager's events (``client.io.on("reconnect", ...)``).
         self.io = ManagerEvents()
@@ -439,14 +441,15 @@ class AsyncClient:
             wait_timeout=wait_timeout,
         )
         self._loop = asyncio.get_running_loop()
-        self._closed = asyncio.Event()
+        self._closed = Flag()
         self._reconnection = options.reconnection
         self._busy = True
         try:
             try:
                 manager = track(new_manager(options, auth, self._loop))
                 self._manager = manager
-                self._watch_task = self._loop.create_task(self._watch(manager.events()))
+                self.io.added = self._io_handler_added
+                self._watch_if_needed()
                 for name in names:
                     state = self._receive(manager.socket(name, None))
                     self._namespaces[state.name] = state
@@ -603,6 +606,30 @@ class AsyncClient:
             return
         assert self._loop is not None
         self._ending = self._loop.create_task(self._shutdown())
+
+    def _watch_if_needed(self) -> None:
+        """Starts watching the manager's events when someone wants them: ``io`` has
+        handlers, or reconnection may give up (which ends the connection for good).
+        Otherwise an idle connection has no task and no native subscription (a pending
+        call and a 64-event buffer: about 10 KiB a connection); ``io.on`` starts the
+        watch later, from the events that follow."""
+        manager = self._manager
+        if self._watch_task is not None or manager is None or self._loop is None:
+            return
+        if not (self._reconnection or self.io.has_handlers()):
+            return
+        try:
+            events = manager.events()
+        except Exception as error:
+            raise convert(error) from None
+        self._watch_task = self._loop.create_task(self._watch(events))
+
+    def _io_handler_added(self) -> None:
+        """``io.on`` registered a handler (from any thread): watch, if not yet."""
+        loop = self._loop
+        if loop is not None and self._manager is not None and self._watch_task is None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to watch
+                loop.call_soon_threadsafe(self._watch_if_needed)
 
     async def _watch(self, events: ffi.ManagerEventStream) -> None:
         """Follows the manager's events until it is closed: each is dispatched to its
@@ -1146,6 +1173,6 @@ def _answer(ack: ffi.AckRequest, result: Any) -> None:
         logger.warning("acknowledgement not sent: %s", convert(error))
 
 
-async def _wait(event: asyncio.Event, timeout: float) -> None:
+async def _wait(event: Flag, timeout: float) -> None:
     with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(event.wait(), timeout)
