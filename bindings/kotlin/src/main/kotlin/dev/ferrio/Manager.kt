@@ -52,14 +52,16 @@ public class Manager @JvmOverloads constructor(
                 FfiManager.withReconnectHook(options.toFfi(url), ReconnectHookBridge(hook))
             }
         }
-        watch(native { ffi.events() })
+        // Without reconnection there is nothing to give up: no stream, task or coroutine.
+        if (reconnection) watch(native { ffi.events() })
     }
 
     /**
      * Follows the connection for the sockets' state: when reconnection gives up, they stop
      * saying they reconnect. It waits without a thread, and resumes on `Dispatchers.IO` (not
      * on the native thread that completes the wait, which must not call into the library);
-     * it ends when the manager closes (`next` gives `null`).
+     * it ends when the manager closes (`next` gives `null`). A pending wait holds a native
+     * stream, its buffer and a task on the native runtime.
      */
     private fun watch(stream: FfiManagerEventStream) {
         CoroutineScope(Dispatchers.IO).launch {

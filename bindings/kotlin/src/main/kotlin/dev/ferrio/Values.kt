@@ -84,7 +84,8 @@ internal object Codec {
 
     /**
      * Writes the text directly, without a [JsonElement] tree (building the tree and printing
-     * it were most of an emit's cost); leaves other than strings go through [toJson].
+     * it were most of an emit's cost); leaves other than strings, integers and booleans go
+     * through [toJson].
      *
      * @throws IllegalArgumentException for a value that cannot be sent.
      */
@@ -116,11 +117,8 @@ internal object Codec {
         return out.append(text, from, text.length).toString()
     }
 
-    fun decode(text: String, attachments: List<ByteArray>): List<Any?> {
-        val array = Json.parseToJsonElement(text)
-        require(array is JsonArray) { "arguments must be a JSON array: $text" }
-        return array.map { fromJson(it, attachments) }
-    }
+    /** The arguments in [text] (a JSON array), read by [JsonValues] without a [JsonElement] tree. */
+    fun decode(text: String, attachments: List<ByteArray>): List<Any?> = JsonValues.arguments(text, attachments)
 
     private fun write(out: StringBuilder, value: Any?, attachments: MutableList<ByteArray>) {
         when (value) {
@@ -130,6 +128,7 @@ internal object Codec {
                 attachments.add(value)
                 out.append(PLACEHOLDER).append(attachments.size - 1).append('}')
             }
+            is Int, is Long, is Short, is Byte, is Boolean -> out.append(value)
             is Map<*, *> -> {
                 out.append('{')
                 var first = true

@@ -62,6 +62,33 @@ class ValuesTest {
     }
 
     @Test
+    fun `received JSON reads as the JsonElement tree converted would`() {
+        val texts = listOf(
+            """[]""",
+            """ [ 1 , -2 , 3.5 , -0.25e2 , 1E3 , 9223372036854775807 , -9223372036854775809 , true , false , null ] """,
+            """["", "a\"b\\c\/d\b\f\n\r\t\u0001\u00e9\ud83d\ude00", "é😀", "x\u0022"]""",
+            """[{}, [], {"a": {"b": [1, {"c": null}]}, "d": []}, [[[]]]]""",
+            """[{"k": 1, "j": 2, "k": 3}]""",
+            """[{"_placeholder": true, "num": 1}, {"_placeholder": true, "num": 5}, {"_placeholder": "true", "num": 0}]""",
+            """[{"_placeholder": true, "num": 0, "x": 1}, {"_placeholder": true, "num": 0.0}, {"num": 0, "_placeholder": true}]""",
+        )
+        val attachments = listOf(bytes(1), bytes(2))
+        for (text in texts) {
+            val tree = Json.parseToJsonElement(text) as kotlinx.serialization.json.JsonArray
+            assertEquals(plain(tree.map { Codec.fromJson(it, attachments) }), plain(Codec.decode(text, attachments)), text)
+        }
+        assertEquals(listOf(mapOf("k" to 3L, "j" to 2L)), Codec.decode("""[{"k": 1, "j": 2, "k": 3}]""", emptyList()))
+        assertEquals(listOf("\\u0001é😀"), Codec.decode("""["\\u0001\u00e9\ud83d\ude00"]""", emptyList()))
+    }
+
+    @Test
+    fun `text that is not one JSON array is refused`() {
+        for (text in listOf("", "{}", "1", "[", "[1,]", "[1 2]", """["a]""", """["\x"]""", "[tru]", "[1]x", "[-]", """[{"a"}]""")) {
+            assertThrows<IllegalArgumentException>(text) { Codec.decode(text, emptyList()) }
+        }
+    }
+
+    @Test
     fun `a placeholder-shaped object without attachments stays an object`() {
         assertEquals(
             listOf(mapOf("_placeholder" to true, "num" to 0L)),
