@@ -304,10 +304,10 @@ async fn event(
     let received = bob.next_event("chat").await?;
     transcript.received(
         "bob",
-        &format!("chat{}", args_text(&received.args)),
+        &format!("chat{}", args_text(received.args())),
         started.elapsed(),
     );
-    expect_args(&received.args, &[Value::from(text)])
+    expect_args(received.args(), &[Value::from(text)])
 }
 
 /// Step 3: an acknowledgement round trip.
@@ -321,7 +321,7 @@ async fn ack(alice: &mut Peer, transcript: &mut Transcript) -> Result<(), String
         .map_err(|e| format!("no acknowledgement: {e}"))?;
     transcript.received(
         "alice",
-        &format!("ack{}", args_text(&reply.args)),
+        &format!("ack{}", args_text(reply.args())),
         started.elapsed(),
     );
     let (text, number): (String, u32) = reply
@@ -344,7 +344,7 @@ async fn room(alice: &mut Peer, bob: &mut Peer, transcript: &mut Transcript) -> 
         .map_err(|e| format!("bob could not join: {e}"))?;
     transcript.line(
         "bob",
-        &format!("→ join \"lobby\" ← ack{}", args_text(&joined.args)),
+        &format!("→ join \"lobby\" ← ack{}", args_text(joined.args())),
         Some(started.elapsed()),
     );
     let started = Instant::now();
@@ -361,10 +361,10 @@ async fn room(alice: &mut Peer, bob: &mut Peer, transcript: &mut Transcript) -> 
     let received = bob.next_event("message").await?;
     transcript.received(
         "bob",
-        &format!("message{}", args_text(&received.args)),
+        &format!("message{}", args_text(received.args())),
         started.elapsed(),
     );
-    expect_args(&received.args, &[Value::from(text)])
+    expect_args(received.args(), &[Value::from(text)])
 }
 
 /// Step 5: bytes make a round trip unchanged.
@@ -380,8 +380,8 @@ async fn binary(alice: &mut Peer, transcript: &mut Transcript) -> Result<(), Str
         .emit_with_ack("echo", &bytes)
         .await
         .map_err(|e| format!("no acknowledgement: {e}"))?;
-    let same = matches!(reply.args.as_slice(), [Value::Binary(back)] if *back == bytes);
-    let shown = match reply.args.as_slice() {
+    let same = matches!(reply.args(), [Value::Binary(back)] if *back == bytes);
+    let shown = match reply.args() {
         [Value::Binary(back)] => binary_text(back),
         other => format!("{other:?}"),
     };
@@ -462,10 +462,10 @@ async fn reconnect(bob: &mut Peer, transcript: &mut Transcript) -> Result<(), St
         .map_err(|e| format!("no acknowledgement after the reconnection: {e}"))?;
     transcript.received(
         "bob",
-        &format!("ack{}", args_text(&reply.args)),
+        &format!("ack{}", args_text(reply.args())),
         started.elapsed(),
     );
-    expect_args(&reply.args, &[Value::from("back again")])
+    expect_args(reply.args(), &[Value::from("back again")])
 }
 
 /// ` "a" 1`: arguments for the transcript.

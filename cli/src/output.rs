@@ -243,12 +243,15 @@ impl Line {
                 namespace,
                 reason: reason.as_str(),
             },
-            SocketEvent::Event(event) => Line::Event {
-                namespace,
-                event: event.name,
-                args: args_to_json(event.args),
-                ack: None,
-            },
+            SocketEvent::Event(event) => {
+                let args = args_to_json(event.args().to_vec());
+                Line::Event {
+                    namespace,
+                    event: event.name,
+                    args,
+                    ack: None,
+                }
+            }
             SocketEvent::Lagged(dropped) => Line::Lagged { namespace, dropped },
         }
     }
@@ -295,7 +298,7 @@ impl Line {
                 return Line::Ack {
                     namespace,
                     event,
-                    args: args_to_json(ack.args),
+                    args: args_to_json(ack.args().to_vec()),
                 }
             }
             Err(AckError::Timeout(_)) => "timeout",
@@ -515,9 +518,7 @@ mod tests {
         let ok = Line::from_ack(
             "/".into(),
             "e".into(),
-            Ok(ferrio::Ack {
-                args: vec![1.into()],
-            }),
+            Ok(ferrio::Ack::from_values(vec![1.into()])),
         );
         assert_eq!(
             text(ok),

@@ -342,7 +342,7 @@ async fn forward_socket_events(
         let line = match event {
             SocketEvent::Event(mut event) if event.wants_ack() => {
                 let name = std::mem::take(&mut event.name);
-                let args = args_to_json(std::mem::take(&mut event.args));
+                let args = args_to_json(event.args().to_vec());
                 Line::Event {
                     namespace: namespace.clone(),
                     event: name,

@@ -24,7 +24,7 @@ async fn echo_acknowledges_with_every_argument() {
     .await
     .expect("an ack");
     assert_eq!(
-        reply.args,
+        reply.args(),
         vec![
             Value::from("a"),
             Value::from(1),
@@ -34,7 +34,7 @@ async fn echo_acknowledges_with_every_argument() {
     let empty = within("ack", client.emit_with_ack("echo", &()))
         .await
         .expect("an ack");
-    assert!(empty.args.is_empty(), "{:?}", empty.args);
+    assert!(empty.args().is_empty(), "{:?}", empty.args());
     client.close().await;
 }
 
@@ -45,7 +45,7 @@ async fn echo_without_an_ack_request_emits_echo_back() {
     let mut events = client.events();
     client.emit("echo", &("back", 2)).await.unwrap();
     let event = next_event(&mut events, "echo").await;
-    assert_eq!(event.args, vec![Value::from("back"), Value::from(2)]);
+    assert_eq!(event.args(), vec![Value::from("back"), Value::from(2)]);
     client.close().await;
 }
 
@@ -61,7 +61,7 @@ async fn a_room_broadcast_reaches_every_member_and_only_them() {
         let joined = within("join", member.emit_with_ack("join", &"lobby"))
             .await
             .unwrap();
-        assert_eq!(joined.args, vec![Value::Bool(true)]);
+        assert_eq!(joined.args(), vec![Value::Bool(true)]);
     }
     let (mut alice_events, mut bob_events, mut carol_events) =
         (alice.events(), bob.events(), carol.events());
@@ -71,10 +71,10 @@ async fn a_room_broadcast_reaches_every_member_and_only_them() {
     )
     .await
     .unwrap();
-    assert_eq!(sent.args, vec![Value::Bool(true)]);
+    assert_eq!(sent.args(), vec![Value::Bool(true)]);
     for events in [&mut alice_events, &mut bob_events] {
         let message = next_event(events, "message").await;
-        assert_eq!(message.args, vec![Value::from("hi"), Value::from(3)]);
+        assert_eq!(message.args(), vec![Value::from("hi"), Value::from(3)]);
     }
     // Carol is not in the room: a later broadcast to everyone is the first she gets.
     alice.emit("chat", &"after").await.unwrap();
@@ -100,7 +100,7 @@ async fn leaving_a_room_stops_its_broadcasts() {
     let left = within("leave", client.emit_with_ack("leave", &"r"))
         .await
         .unwrap();
-    assert_eq!(left.args, vec![Value::Bool(true)]);
+    assert_eq!(left.args(), vec![Value::Bool(true)]);
     let mut events = client.events();
     within(
         "broadcast",
@@ -128,7 +128,7 @@ async fn chat_reaches_every_client_with_the_sender() {
     for events in [&mut alice_events, &mut bob_events] {
         let chat = next_event(events, "chat").await;
         assert_eq!(
-            chat.args,
+            chat.args(),
             vec![Value::from("hello"), Value::from(json!({"n": 1}))]
         );
     }
@@ -153,7 +153,7 @@ async fn admin_accepts_the_secret_token_and_whoami_returns_the_auth() {
     let reply = within("whoami", admin.emit_with_ack("whoami", &()))
         .await
         .unwrap();
-    assert_eq!(reply.args, vec![Value::from(auth)]);
+    assert_eq!(reply.args(), vec![Value::from(auth)]);
     admin.close().await;
 }
 
@@ -198,7 +198,7 @@ async fn binary_round_trips_at_any_depth() {
     )
     .await
     .expect("an ack");
-    assert_eq!(reply.args, args);
+    assert_eq!(reply.args(), args);
     // And through a broadcast.
     let mut events = client.events();
     within("join", client.emit_with_ack("join", &"bin"))
@@ -209,7 +209,7 @@ async fn binary_round_trips_at_any_depth() {
         .await
         .unwrap();
     let message = next_event(&mut events, "message").await;
-    assert_eq!(message.args, vec![args[0].clone()]);
+    assert_eq!(message.args(), vec![args[0].clone()]);
     client.close().await;
 }
 
@@ -257,6 +257,6 @@ async fn drop_closes_the_connection_as_transport_close_and_the_client_reconnects
     let reply = within("ack", client.emit_with_ack("echo", &"again"))
         .await
         .unwrap();
-    assert_eq!(reply.args, vec![Value::from("again")]);
+    assert_eq!(reply.args(), vec![Value::from("again")]);
     client.close().await;
 }

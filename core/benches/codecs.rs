@@ -10,7 +10,7 @@ use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use ferrio::engineio::packet::EnginePacket;
 use ferrio::engineio::payload::{decode_payload, encode_payload};
-use ferrio::socketio::{DecodeLimits, Decoder, Packet};
+use ferrio::socketio::{DecodeLimits, Decoder, Incoming, Packet};
 use ferrio::Value;
 
 /// A typical small event: a name and one object, as a chat or telemetry app sends.
@@ -55,6 +55,13 @@ fn socketio(c: &mut Criterion) {
     group.bench_function("decode small event", |b| {
         let mut decoder = Decoder::new(DecodeLimits::default());
         b.iter(|| black_box(decoder.decode_text(black_box(&small_text)).unwrap()))
+    });
+    group.bench_function("decode small event and read its values", |b| {
+        let mut decoder = Decoder::new(DecodeLimits::default());
+        b.iter(|| {
+            let packet = decoder.decode_text(black_box(&small_text)).unwrap();
+            black_box(packet.map(Incoming::into_packet))
+        })
     });
     let ack = Packet::ack("/", 42, vec![Value::from("ok"), Value::from(1)]);
     let (ack_text, _) = ack.to_text();

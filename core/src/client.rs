@@ -17,7 +17,7 @@ use crate::value::{to_value, Value};
 /// ```no_run
 /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
 /// let client = ferrio::Client::connect("http://localhost:3000").await?;
-/// client.on("chat", |event| println!("{:?}", event.args));
+/// client.on("chat", |event| println!("{:?}", event.args()));
 /// client.emit("chat", &"hello").await?;
 /// let reply = client.emit_with_ack("echo", &42).await?;
 /// client.close().await;

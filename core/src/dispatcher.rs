@@ -237,7 +237,7 @@ impl Registry {
     }
 
     fn call_builtin(&mut self, seq: u64, name: &str, args: Vec<Value>) {
-        let event = Event::new("".into(), name.to_owned(), args, None);
+        let event = Event::from_values("".into(), name.to_owned(), args);
         self.call(seq, |f| matches!(f, Filter::Named(n) if n == name), &event);
     }
 
@@ -497,7 +497,7 @@ mod tests {
     }
 
     fn event(name: &str) -> SocketEvent {
-        SocketEvent::Event(Event::new("/".into(), name.into(), Vec::new(), None))
+        SocketEvent::Event(Event::from_values("/".into(), name.into(), Vec::new()))
     }
 
     #[tokio::test]
@@ -619,7 +619,7 @@ mod tests {
         let args = Arc::new(Mutex::new(Vec::new()));
         let sink = args.clone();
         let handler: Handler =
-            Arc::new(move |event: Event| sink.lock().unwrap().extend(event.args));
+            Arc::new(move |event: Event| sink.lock().unwrap().extend_from_slice(event.args()));
         registry.shared.add(Listener {
             id: ListenerId(1),
             filter: Filter::Named("disconnect".into()),
@@ -715,7 +715,7 @@ mod tests {
     async fn a_full_outgoing_queue_drops_and_counts() {
         let (queue, mut outgoing_rx) = OutgoingQueue::new(3);
         for n in 0..10 {
-            queue.send(Event::new("/".into(), n.to_string(), Vec::new(), None));
+            queue.send(Event::from_values("/".into(), n.to_string(), Vec::new()));
         }
         assert_eq!(queue.take_dropped(), 7);
         assert_eq!(queue.take_dropped(), 0, "the count restarts");
@@ -724,7 +724,7 @@ mod tests {
             kept.push(event.name);
         }
         assert_eq!(kept, ["0", "1", "2"], "the oldest are kept");
-        queue.send(Event::new("/".into(), "next".into(), Vec::new(), None));
+        queue.send(Event::from_values("/".into(), "next".into(), Vec::new()));
         assert_eq!(queue.take_dropped(), 0, "room again once taken");
     }
 
@@ -736,7 +736,7 @@ mod tests {
             .shared
             .add(listener(1, Filter::AnyOutgoing, false, handler));
         registry.dispatch_free(0, event("in")).await;
-        registry.outgoing(&Event::new("/".into(), "out".into(), Vec::new(), None));
+        registry.outgoing(&Event::from_values("/".into(), "out".into(), Vec::new()));
         assert_eq!(*seen.lock().unwrap(), ["out"]);
     }
 }

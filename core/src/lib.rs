@@ -8,9 +8,9 @@
 //! ```no_run
 //! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = ferrio::Client::connect("http://localhost:3000").await?;
-//! client.on("chat", |event| println!("chat: {:?}", event.args));
+//! client.on("chat", |event| println!("chat: {:?}", event.args()));
 //! let reply = client.emit_with_ack("echo", &("hello", 1)).await?;
-//! println!("{:?}", reply.args);
+//! println!("{:?}", reply.args());
 //! # Ok(()) }
 //! ```
 //!

@@ -20,10 +20,10 @@ use crate::manager::command::{
 };
 use crate::manager::event::{Event, SocketEvent};
 use crate::options::{BufferPolicy, ManagerOptions, SocketOptions};
-use crate::socketio::{Packet, PacketKind, RESERVED_EVENTS};
+use crate::socketio::{Packet, PacketKind, Payload, RESERVED_EVENTS};
 use crate::state::{EngineState, SocketState};
 use crate::stream::EventStream;
-use crate::value::{from_args, to_args, write_plain_args, Value, ValueError};
+use crate::value::{to_args, write_plain_args, Value, ValueError};
 
 mod json_emit;
 
@@ -104,21 +104,65 @@ impl std::fmt::Debug for Socket {
     }
 }
 
-/// The reply to an emit with acknowledgement.
-#[derive(Debug, Clone, PartialEq)]
+/// The reply to an emit with acknowledgement: the values the server passed to its
+/// callback, in wire form until asked for.
+#[derive(Debug, Clone)]
 pub struct Ack {
-    /// The values the server passed to its callback.
-    pub args: Vec<Value>,
+    /// The reply as it arrived.
+    payload: Payload,
+    /// The reply as values, built on first use.
+    args: OnceLock<Vec<Value>>,
+}
+
+impl PartialEq for Ack {
+    /// Replies are equal when their wire forms are.
+    fn eq(&self, other: &Self) -> bool {
+        self.payload == other.payload
+    }
+}
+
+impl From<Payload> for Ack {
+    /// A reply in wire form.
+    fn from(payload: Payload) -> Self {
+        Ack {
+            payload,
+            args: OnceLock::new(),
+        }
+    }
 }
 
 impl Ack {
+    /// A reply made of values.
+    pub fn from_values(args: Vec<Value>) -> Self {
+        Ack {
+            payload: Payload::from_values(&args),
+            args: OnceLock::from(args),
+        }
+    }
+
+    /// The values the server passed to its callback, binary in place, built on first use.
+    pub fn args(&self) -> &[Value] {
+        self.args.get_or_init(|| self.payload.values())
+    }
+
+    /// The reply as it arrived: the JSON text of an array, binary nodes as
+    /// `{"_placeholder":true,"num":K}`, and the attachments.
+    pub fn payload(&self) -> &Payload {
+        &self.payload
+    }
+
+    /// The reply in wire form.
+    pub fn into_payload(self) -> Payload {
+        self.payload
+    }
+
     /// Parses the reply into `T`, as one array: a tuple for several values,
     /// e.g. `let (ok,): (bool,) = ack.parse()?`.
     ///
     /// # Errors
     /// [`ValueError`] if the reply does not match `T`.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ValueError> {
-        from_args(self.args.clone())
+        self.payload.parse()
     }
 }
 
@@ -446,7 +490,7 @@ impl Socket {
     /// # async fn f(socket: ferrio::Socket) {
     /// use std::time::Duration;
     /// match socket.emit_with_ack_timeout("echo", &"hi", Duration::from_secs(2)).await {
-    ///     Ok(ack) => println!("reply: {:?}", ack.args),
+    ///     Ok(ack) => println!("reply: {:?}", ack.args()),
     ///     Err(ferrio::AckError::Timeout(_)) => println!("no reply within 2 s"),
     ///     Err(e) => println!("failed: {e}"),
     /// }
@@ -500,7 +544,7 @@ impl Socket {
             Err(error) => return Err(AckError::Emit(error)),
         }
         match reply_rx.await {
-            Ok(result) => result.map(|args| Ack { args }),
+            Ok(result) => result.map(Ack::from),
             Err(_) => Err(AckError::Closed),
         }
     }
@@ -578,7 +622,7 @@ impl Socket {
             Err(_) => return Err(AckError::Timeout(timeout)),
         }
         match reply_rx.await {
-            Ok(result) => result.map(|args| Ack { args }),
+            Ok(result) => result.map(Ack::from),
             Err(_) => Err(AckError::Closed),
         }
     }
@@ -610,12 +654,8 @@ impl Socket {
     ) -> Result<Packet, EmitError> {
         check_event(event)?;
         if self.inner.outgoing_listeners.load(Ordering::Relaxed) > 0 {
-            let outgoing = Event::new(
-                self.inner.namespace.clone(),
-                event.to_owned(),
-                args.clone(),
-                None,
-            );
+            let outgoing =
+                Event::from_values(self.inner.namespace.clone(), event.to_owned(), args.clone());
             if let Some(queue) = self.inner.outgoing.get() {
                 queue.send(outgoing);
             }
@@ -747,7 +787,7 @@ impl Socket {
     /// ```no_run
     /// # async fn f(socket: ferrio::Socket) {
     /// socket.join_room("lobby").await;
-    /// socket.on("news", |event| println!("lobby news: {:?}", event.args));
+    /// socket.on("news", |event| println!("lobby news: {:?}", event.args()));
     /// # }
     /// ```
     pub async fn join_room(&self, room: &str) {
@@ -819,7 +859,7 @@ impl Socket {
     /// # Examples
     /// ```no_run
     /// # fn f(socket: ferrio::Socket) {
-    /// socket.on_any(|event| println!("{} {:?}", event.name, event.args));
+    /// socket.on_any(|event| println!("{} {:?}", event.name, event.args()));
     /// # }
     /// ```
     pub fn on_any(&self, handler: impl Fn(Event) + Send + Sync + 'static) -> ListenerId {
@@ -875,7 +915,7 @@ impl Socket {
     /// let mut events = socket.events();
     /// while let Some(event) = events.next().await {
     ///     match event {
-    ///         SocketEvent::Event(event) => println!("{}: {:?}", event.name, event.args),
+    ///         SocketEvent::Event(event) => println!("{}: {:?}", event.name, event.args()),
     ///         SocketEvent::Disconnect(reason) => println!("disconnected: {reason:?}"),
     ///         _ => {}
     ///     }

@@ -14,7 +14,7 @@ pub struct AckRequest {
 }
 
 impl AckRequest {
-    /// Keeps the event (its arguments already taken out) for its responder.
+    /// Keeps the event (its payload already taken out) for its responder.
     pub(crate) fn new(event: ferrio::Event) -> Self {
         AckRequest { event }
     }
@@ -46,11 +46,12 @@ pub struct AckRecord {
 }
 
 impl From<ferrio::Ack> for AckRecord {
+    /// The reply as it arrived: the server's text and its attachments.
     fn from(ack: ferrio::Ack) -> Self {
-        let (args_json, attachments) = json::args_to_json(&ack.args);
+        let (args_json, attachments) = ack.into_payload().into_parts();
         AckRecord {
             args_json,
-            attachments,
+            attachments: attachments.into_iter().map(Vec::from).collect(),
         }
     }
 }

@@ -70,13 +70,13 @@ impl EventRecord {
     pub(crate) fn from_core(namespace: &str, event: ferrio::SocketEvent) -> Self {
         match event {
             ferrio::SocketEvent::Event(mut event) => {
-                let args = std::mem::take(&mut event.args);
-                let (args_json, attachments) = json::args_to_json(&args);
+                // The arguments cross as they arrived: the server's text, its attachments.
+                let (args_json, attachments) = event.take_payload().into_parts();
                 EventRecord {
                     namespace: event.namespace.to_string(),
                     name: std::mem::take(&mut event.name),
                     args_json,
-                    attachments,
+                    attachments: attachments.into_iter().map(Vec::from).collect(),
                     ack: event.wants_ack().then(|| Arc::new(AckRequest::new(event))),
                     ..Self::lifecycle(EventKind::Event, "", "", String::new())
                 }
@@ -146,9 +146,9 @@ impl JsonBatch {
             }
             match event {
                 ferrio::SocketEvent::Event(event)
-                    if !event.wants_ack() && !json::has_binary(&event.args) =>
+                    if !event.wants_ack() && event.payload().attachments().is_empty() =>
                 {
-                    json::write_named_args(&mut json, &event.name, &event.args);
+                    json::write_named_args(&mut json, &event.name, event.payload().json());
                 }
                 other => {
                     json.extend_from_slice(others.len().to_string().as_bytes());

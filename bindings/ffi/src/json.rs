@@ -6,12 +6,9 @@
 //! wire convention; each language parses the text with its own JSON parser and puts its
 //! byte type back in place of the placeholders.
 
-use std::cell::RefCell;
-
 use bytes::Bytes;
+use ferrio::socketio::Payload;
 use ferrio::Value;
-use serde::ser::{SerializeMap, SerializeSeq};
-use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 
 /// Why JSON text and attachments are not a valid list of arguments.
@@ -65,28 +62,21 @@ pub(crate) fn args_from_json_shared(
     }
 }
 
-/// Writes a list of arguments as the JSON text of an array, binary nodes as placeholders,
-/// and returns it with the attachments.
-pub(crate) fn args_to_json(args: &[Value]) -> (String, Vec<Vec<u8>>) {
-    let attachments = RefCell::new(Vec::new());
-    let text = write(&Placeheld::Args(args, &attachments));
-    (text, attachments.into_inner())
-}
-
-/// Whether any argument holds a binary node.
-pub(crate) fn has_binary(args: &[Value]) -> bool {
-    args.iter().any(Value::contains_binary)
-}
-
-/// Appends the JSON text of `[name, ...args]` to `out`; `args` must hold no binary node.
-pub(crate) fn write_named_args(out: &mut Vec<u8>, name: &str, args: &[Value]) {
-    let attachments = RefCell::new(Vec::new());
+/// Appends the JSON text of `[name, ...args]` to `out`, given `args_json`, the JSON text
+/// of the array of arguments (an event's payload, copied as it is).
+pub(crate) fn write_named_args(out: &mut Vec<u8>, name: &str, args_json: &str) {
     out.push(b'[');
-    // Writing a string or a `Value` into a Vec cannot fail.
+    // Writing a string into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, name);
-    for arg in args {
+    let items = args_json
+        .trim()
+        .strip_prefix('[')
+        .and_then(|text| text.strip_suffix(']'))
+        .unwrap_or_default()
+        .trim();
+    if !items.is_empty() {
         out.push(b',');
-        let _ = serde_json::to_writer(&mut *out, &Placeheld::Value(arg, &attachments));
+        out.extend_from_slice(items.as_bytes());
     }
     out.push(b']');
 }
@@ -109,58 +99,9 @@ pub(crate) fn contains_placeholder(text: &[u8]) -> bool {
 /// Writes one value as JSON text, binary nodes as placeholders whose bytes are dropped:
 /// for diagnostics such as a connect error's `data`.
 pub(crate) fn value_to_json(value: &Value) -> String {
-    let attachments = RefCell::new(Vec::new());
-    write(&Placeheld::Value(value, &attachments))
-}
-
-fn write(value: &Placeheld<'_>) -> String {
-    // Serializing a `Value` cannot fail: keys are strings, numbers are serde_json's.
-    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
-}
-
-/// A value serialized with its binary nodes as placeholders, collecting their bytes.
-enum Placeheld<'a> {
-    Args(&'a [Value], &'a RefCell<Vec<Vec<u8>>>),
-    Value(&'a Value, &'a RefCell<Vec<Vec<u8>>>),
-}
-
-impl Serialize for Placeheld<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Placeheld::Args(args, attachments) => {
-                let mut seq = serializer.serialize_seq(Some(args.len()))?;
-                for arg in *args {
-                    seq.serialize_element(&Placeheld::Value(arg, attachments))?;
-                }
-                seq.end()
-            }
-            Placeheld::Value(value, attachments) => match value {
-                Value::Null => serializer.serialize_unit(),
-                Value::Bool(b) => serializer.serialize_bool(*b),
-                Value::Number(n) => n.serialize(serializer),
-                Value::String(s) => serializer.serialize_str(s),
-                Value::Binary(bytes) => {
-                    let num = {
-                        let mut attachments = attachments.borrow_mut();
-                        attachments.push(bytes.to_vec());
-                        attachments.len() - 1
-                    };
-                    let mut map = serializer.serialize_map(Some(2))?;
-                    map.serialize_entry("_placeholder", &true)?;
-                    map.serialize_entry("num", &num)?;
-                    map.end()
-                }
-                Value::Array(items) => Placeheld::Args(items, attachments).serialize(serializer),
-                Value::Object(object) => {
-                    let mut map = serializer.serialize_map(Some(object.len()))?;
-                    for (key, value) in object {
-                        map.serialize_entry(key, &Placeheld::Value(value, attachments))?;
-                    }
-                    map.end()
-                }
-            },
-        }
-    }
+    let (text, _) = Payload::from_values(std::slice::from_ref(value)).into_parts();
+    // The text of a one-item array: the item is between the brackets.
+    text[1..text.len() - 1].to_owned()
 }
 
 #[cfg(test)]
@@ -169,6 +110,12 @@ mod tests {
 
     fn bin(bytes: &[u8]) -> Value {
         Value::Binary(Bytes::copy_from_slice(bytes))
+    }
+
+    /// Arguments in the form they cross in: the core's wire form of values.
+    fn args_to_json(args: &[Value]) -> (String, Vec<Vec<u8>>) {
+        let (text, attachments) = Payload::from_values(args).into_parts();
+        (text, attachments.into_iter().map(Vec::from).collect())
     }
 
     mod args_from_json {
@@ -325,16 +272,16 @@ mod tests {
         }
 
         #[test]
-        fn write_named_args_round_trips() {
-            let args = args_from_json(r#"["x",{"k":[1,null]}]"#, vec![]).unwrap();
+        fn write_named_args_puts_the_name_before_the_arguments_as_they_are() {
             let mut out = Vec::new();
-            write_named_args(&mut out, "ev\"1", &args);
+            write_named_args(&mut out, "ev\"1", r#"["x",{"k":[1,null],"a":0}]"#);
             assert_eq!(
                 String::from_utf8(out).unwrap(),
-                r#"["ev\"1","x",{"k":[1,null]}]"#
+                r#"["ev\"1","x",{"k":[1,null],"a":0}]"#
             );
-            assert!(!has_binary(&args));
-            assert!(has_binary(&[bin(&[1])]));
+            let mut out = Vec::new();
+            write_named_args(&mut out, "e", " [ ] ");
+            assert_eq!(String::from_utf8(out).unwrap(), r#"["e"]"#);
         }
     }
 

@@ -179,18 +179,19 @@ impl EventPipe {
             let mut acks = Vec::new();
             for (id, reply) in replies {
                 match reply {
-                    Ok(ack) if !json::has_binary(&ack.args) => {
+                    Ok(ack) if ack.payload().attachments().is_empty() => {
                         // `[...]` becomes `[...,{"ack":id,"args":[...]}]`.
                         json.pop();
                         if json.len() > 1 {
                             json.push(b',');
                         }
                         json.extend_from_slice(format!("{{\"ack\":{id},\"args\":").as_bytes());
-                        json.extend_from_slice(json::args_to_json(&ack.args).0.as_bytes());
+                        json.extend_from_slice(ack.payload().json().as_bytes());
                         json.extend_from_slice(b"}]");
                     }
                     Ok(ack) => {
-                        let (args_json, attachments) = json::args_to_json(&ack.args);
+                        let (args_json, attachments) = ack.into_payload().into_parts();
+                        let attachments = attachments.into_iter().map(Vec::from).collect();
                         acks.push(AckReply {
                             id,
                             args_json,

@@ -14,8 +14,8 @@ use tokio::time::Instant;
 
 use super::command::{AckResult, AckWaiter};
 use crate::error::AckError;
+use crate::socketio::Payload;
 use crate::stats::Stats;
-use crate::value::Value;
 
 /// One awaited ack.
 #[derive(Debug)]
@@ -127,7 +127,7 @@ impl Acks {
 
     /// Hands the server's reply `args` to the waiter of ack `id`. Returns false for an id
     /// nobody waits for (unknown, answered, expired, or its packet was never sent).
-    pub(crate) fn reply(&mut self, namespace: &str, id: u64, args: Vec<Value>) -> bool {
+    pub(crate) fn reply(&mut self, namespace: &str, id: u64, args: Payload) -> bool {
         let Some(index) = self.find(namespace) else {
             return false;
         };
@@ -262,6 +262,7 @@ impl Acks {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::Value;
 
     const SECOND: Duration = Duration::from_secs(1);
 
@@ -303,8 +304,8 @@ mod tests {
         let _lost = sent(&mut acks, "/", 2, now, SECOND);
         let (waiter, _unsent) = waiter(None, SECOND);
         acks.register(&"/".into(), 3, waiter);
-        assert!(acks.reply("/", 1, Vec::new()));
-        assert!(!acks.reply("/", 3, Vec::new()), "never sent");
+        assert!(acks.reply("/", 1, Payload::default()));
+        assert!(!acks.reply("/", 3, Payload::default()), "never sent");
         acks.connection_lost(&AckError::Disconnected);
         assert!(matches!(answered.try_recv(), Ok(Ok(_))));
         assert_eq!(stats.snapshot(None).ack_round_trips.count, 1);
@@ -323,8 +324,10 @@ mod tests {
         let now = Instant::now();
         let mut reply_rx = sent(&mut acks, "/", 0, now, SECOND);
         assert_eq!(acks.next_deadline(), Some(now + SECOND));
-        assert!(acks.reply("/", 0, vec![Value::from("ok")]));
-        assert!(matches!(reply_rx.try_recv(), Ok(Ok(args)) if args == [Value::from("ok")]));
+        assert!(acks.reply("/", 0, Payload::from_values(&[Value::from("ok")])));
+        assert!(
+            matches!(reply_rx.try_recv(), Ok(Ok(args)) if args.values() == [Value::from("ok")])
+        );
         assert_eq!(acks.next_deadline(), None);
         assert!(acks.expire(now + 2 * SECOND).is_empty());
     }
@@ -342,7 +345,7 @@ mod tests {
         assert_eq!(timed_out(&mut reply_rx), Some(SECOND));
         assert_eq!(acks.next_deadline(), None);
         assert!(
-            !acks.reply("/", 0, Vec::new()),
+            !acks.reply("/", 0, Payload::default()),
             "a late reply finds no waiter"
         );
     }
@@ -438,12 +441,12 @@ mod tests {
     fn a_reply_for_an_unknown_or_unsent_id_is_ignored() {
         let mut acks = Acks::default();
         let now = Instant::now();
-        assert!(!acks.reply("/", 9, Vec::new()), "unknown namespace");
+        assert!(!acks.reply("/", 9, Payload::default()), "unknown namespace");
         let mut reply_rx = sent(&mut acks, "/", 0, now, SECOND);
-        assert!(!acks.reply("/", 9, Vec::new()), "unknown id");
+        assert!(!acks.reply("/", 9, Payload::default()), "unknown id");
         let (waiter, mut buffered_rx) = waiter(Some(now + SECOND), SECOND);
         acks.register(&"/".into(), 1, waiter);
-        assert!(!acks.reply("/", 1, Vec::new()), "never sent");
+        assert!(!acks.reply("/", 1, Payload::default()), "never sent");
         assert!(reply_rx.try_recv().is_err() && buffered_rx.try_recv().is_err());
         assert_eq!(acks.next_deadline(), Some(now + SECOND));
     }
@@ -454,14 +457,14 @@ mod tests {
         let now = Instant::now();
         let mut main_rx = sent(&mut acks, "/", 3, now, SECOND);
         let mut admin_rx = sent(&mut acks, "/admin", 3, now, SECOND);
-        assert!(acks.reply("/admin", 3, vec![Value::from(1)]));
+        assert!(acks.reply("/admin", 3, Payload::from_values(&[Value::from(1)])));
         assert!(matches!(admin_rx.try_recv(), Ok(Ok(_))));
         assert!(
             main_rx.try_recv().is_err(),
             "the other namespace still waits"
         );
         assert_eq!(acks.next_deadline(), Some(now + SECOND));
-        assert!(acks.reply("/", 3, Vec::new()));
+        assert!(acks.reply("/", 3, Payload::default()));
         assert!(matches!(main_rx.try_recv(), Ok(Ok(_))));
     }
 
@@ -498,7 +501,7 @@ mod tests {
         assert_eq!(acks.next_deadline(), None);
         acks.expire(Instant::now() + 1000 * SECOND);
         assert!(reply_rx.try_recv().is_err());
-        assert!(acks.reply("/", 0, Vec::new()));
+        assert!(acks.reply("/", 0, Payload::default()));
         assert!(matches!(reply_rx.try_recv(), Ok(Ok(_))));
     }
 }

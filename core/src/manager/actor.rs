@@ -21,7 +21,7 @@ use crate::engineio::version::EngineVersion;
 use crate::engineio::EnginePacket;
 use crate::error::{AckError, ConnectError, ProtocolError, TransportError};
 use crate::options::ManagerOptions;
-use crate::socketio::{json_values, Decoder, Packet, PacketKind};
+use crate::socketio::{json_values, Body, Decoder, Incoming, Packet, PacketKind, Payload};
 use crate::state::EngineState;
 use crate::stats::Stats;
 use crate::value::Value;
@@ -537,20 +537,20 @@ impl Actor {
         }
     }
 
-    fn on_socket_packet(&mut self, packet: Packet) {
+    fn on_socket_packet(&mut self, packet: Incoming) {
         let namespace: Arc<str> = packet.nsp.as_str().into();
         tracing::trace!(%namespace, kind = ?packet.kind, "packet received");
-        match packet.kind {
-            PacketKind::Connect => {
-                let reply = self.namespaces.on_connect_reply(&namespace, packet.data);
+        match (packet.kind, packet.body) {
+            (PacketKind::Connect, Body::Data(data)) => {
+                let reply = self.namespaces.on_connect_reply(&namespace, data);
                 self.on_connect_reply(reply);
             }
-            PacketKind::ConnectError => {
-                if self.namespaces.on_connect_error(&namespace, packet.data) {
+            (PacketKind::ConnectError, Body::Data(data)) => {
+                if self.namespaces.on_connect_error(&namespace, data) {
                     self.close_engine_if_unused();
                 }
             }
-            PacketKind::Disconnect => {
+            (PacketKind::Disconnect, _) => {
                 if self
                     .namespaces
                     .on_server_disconnect(&namespace, Instant::now())
@@ -559,7 +559,7 @@ impl Actor {
                     self.close_engine_if_unused();
                 }
             }
-            PacketKind::Event | PacketKind::BinaryEvent => {
+            (_, Body::Event { name, args }) => {
                 let command_tx = &self.command_tx;
                 let ack = |id: Option<u64>, namespace: &Arc<str>| {
                     let command_tx = command_tx.upgrade()?;
@@ -567,18 +567,15 @@ impl Actor {
                 };
                 let id = packet.id;
                 self.namespaces
-                    .on_event(&namespace, id, packet.data, self.packet_bytes, || {
+                    .on_event(&namespace, id, name, args, self.packet_bytes, || {
                         ack(id, &namespace)
                     });
             }
-            PacketKind::Ack | PacketKind::BinaryAck => {
+            (_, Body::Ack(args)) => {
                 let Some(id) = packet.id else { return };
-                let args = match packet.data {
-                    Some(Value::Array(args)) => args,
-                    _ => Vec::new(),
-                };
                 self.on_ack(&namespace, id, args);
             }
+            (_, Body::Data(_)) => {}
         }
     }
 
@@ -615,7 +612,7 @@ impl Actor {
     }
 
     /// The server acknowledged `id`: a retry emit's, or one in the ack table.
-    fn on_ack(&mut self, namespace: &Arc<str>, id: u64, args: Vec<Value>) {
+    fn on_ack(&mut self, namespace: &Arc<str>, id: u64, args: Payload) {
         // A socket with retries numbers its acks in its outbox, never in the table.
         let args = match self
             .namespaces

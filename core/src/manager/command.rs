@@ -10,12 +10,12 @@ use tokio::time::Instant;
 
 use super::event::SocketEvent;
 use crate::error::{AckError, ConnectError, EmitError};
-use crate::socketio::Packet;
+use crate::socketio::{Packet, Payload};
 use crate::state::SocketState;
 use crate::value::Value;
 
 /// The reply to an emit with acknowledgement.
-pub(crate) type AckResult = Result<Vec<Value>, AckError>;
+pub(crate) type AckResult = Result<Payload, AckError>;
 
 /// An event numbered in the order the connection task produced it, so that a listener
 /// added later never sees what came before it.

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -11,33 +11,77 @@ use tokio::sync::mpsc;
 use super::command::Command;
 use crate::disconnect::DisconnectReason;
 use crate::error::{AckReplyError, ConnectError};
-use crate::value::{from_args, to_args, Value, ValueError};
+use crate::socketio::Payload;
+use crate::value::{to_args, Value, ValueError};
 
 /// An event sent by the server: a name and its arguments, maybe with an ack request.
+///
+/// The arguments stay in wire form ([`Event::payload`]) until asked for:
+/// [`Event::args`] builds the values once, [`Event::parse`] reads them into a type.
 #[derive(Debug, Clone)]
 pub struct Event {
     /// The namespace it arrived on, e.g. `/` or `/admin`.
     pub namespace: Arc<str>,
     /// The event name.
     pub name: String,
-    /// The arguments, with binary already in place.
-    pub args: Vec<Value>,
+    /// The arguments as they arrived.
+    payload: Payload,
+    /// The arguments as values, built on first use.
+    args: OnceLock<Vec<Value>>,
     ack: Option<AckResponder>,
 }
 
 impl Event {
+    /// An event received: its arguments in wire form.
     pub(crate) fn new(
         namespace: Arc<str>,
         name: String,
-        args: Vec<Value>,
+        payload: Payload,
         ack: Option<AckResponder>,
     ) -> Self {
         Self {
             namespace,
             name,
-            args,
+            payload,
+            args: OnceLock::new(),
             ack,
         }
+    }
+
+    /// An event made of values (one being emitted, for the outgoing listeners).
+    pub(crate) fn from_values(namespace: Arc<str>, name: String, args: Vec<Value>) -> Self {
+        Self {
+            namespace,
+            name,
+            payload: Payload::from_values(&args),
+            args: OnceLock::from(args),
+            ack: None,
+        }
+    }
+
+    /// The arguments, binary in place, built from the wire form on first use.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # fn f(socket: ferrio::Socket) {
+    /// socket.on("chat", |event| println!("{:?}", event.args()));
+    /// # }
+    /// ```
+    pub fn args(&self) -> &[Value] {
+        self.args.get_or_init(|| self.payload.values())
+    }
+
+    /// The arguments as they arrived: the JSON text of an array, binary nodes as
+    /// `{"_placeholder":true,"num":K}`, and the attachments.
+    pub fn payload(&self) -> &Payload {
+        &self.payload
+    }
+
+    /// Takes the arguments in wire form out, to pass them on without a copy, leaving an
+    /// empty payload: [`Event::args`] (unless it was called before) and [`Event::parse`]
+    /// see no arguments afterwards.
+    pub fn take_payload(&mut self) -> Payload {
+        std::mem::take(&mut self.payload)
     }
 
     /// Parses all arguments into `T`, as one array: use a tuple for several arguments,
@@ -55,7 +99,7 @@ impl Event {
     /// # Errors
     /// [`ValueError`] if the arguments do not match `T`.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ValueError> {
-        from_args(self.args.clone())
+        self.payload.parse()
     }
 
     /// Whether the server asked for an acknowledgement of this event.

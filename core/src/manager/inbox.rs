@@ -210,18 +210,17 @@ pub(crate) mod test_support {
 
     /// A `chat` event carrying `n`.
     pub(crate) fn chat(n: i64) -> SocketEvent {
-        SocketEvent::Event(crate::Event::new(
+        SocketEvent::Event(crate::Event::from_values(
             "/".into(),
             "chat".into(),
             vec![crate::Value::from(n)],
-            None,
         ))
     }
 
     /// The number a [`chat`] event carries.
     pub(crate) fn chat_number(event: &SocketEvent) -> Option<i64> {
         match event {
-            SocketEvent::Event(event) => event.args.first().and_then(crate::Value::as_i64),
+            SocketEvent::Event(event) => event.args().first().and_then(crate::Value::as_i64),
             _ => None,
         }
     }

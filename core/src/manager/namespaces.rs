@@ -25,7 +25,7 @@ use crate::disconnect::DisconnectReason;
 use crate::error::{AckError, ConnectError, EmitError};
 use crate::options::ManagerOptions;
 use crate::server_text::server_text;
-use crate::socketio::Packet;
+use crate::socketio::{Packet, Payload};
 use crate::state::SocketState;
 use crate::value::Value;
 
@@ -616,28 +616,18 @@ impl Namespaces {
         true
     }
 
-    /// An event (or an ack request, answered through the responder `ack` makes) for
-    /// `name`, of `bytes` on the wire: delivered when connected, kept until the CONNECT
-    /// reply when connecting, else ignored.
+    /// Event `event` with `args` (or an ack request, answered through the responder `ack`
+    /// makes) for `name`, of `bytes` on the wire: delivered when connected, kept until the
+    /// CONNECT reply when connecting, else ignored.
     pub(crate) fn on_event(
         &mut self,
         name: &Arc<str>,
         id: Option<u64>,
-        data: Option<Value>,
+        event: String,
+        mut args: Payload,
         bytes: usize,
         ack: impl FnOnce() -> Option<AckResponder>,
     ) {
-        let Some(Value::Array(mut items)) = data else {
-            return;
-        };
-        if items.is_empty() {
-            return;
-        }
-        let event = match items.remove(0) {
-            Value::String(event) => event,
-            Value::Number(number) => number.to_string(),
-            _ => return,
-        };
         let early = self.settings.early;
         let Some(ns) = self.get_mut(name) else {
             tracing::debug!(namespace = %name, "event for an unknown namespace ignored");
@@ -647,8 +637,8 @@ impl Namespaces {
             tracing::debug!(namespace = %name, "event for a disconnected namespace ignored");
             return;
         }
-        ns.recovery.take_offset(id, &mut items);
-        let event = SocketEvent::Event(Event::new(name.clone(), event, items, ack()));
+        ns.recovery.take_offset(id, &mut args);
+        let event = SocketEvent::Event(Event::new(name.clone(), event, args, ack()));
         if ns.is_connected() {
             ns.inbox.deliver_sized(event, bytes);
         } else {
@@ -665,9 +655,9 @@ impl Namespaces {
         &mut self,
         name: &str,
         id: u64,
-        args: Vec<Value>,
+        args: Payload,
         now: impl FnOnce() -> Instant,
-    ) -> Result<Option<OutgoingEmit>, Vec<Value>> {
+    ) -> Result<Option<OutgoingEmit>, Payload> {
         let Some(ns) = self.get_mut(name) else {
             return Err(args);
         };
@@ -1321,15 +1311,15 @@ mod tests {
     #[test]
     fn events_are_delivered_when_connected_kept_when_connecting_and_ignored_otherwise() {
         let mut namespaces = table();
-        let event = |n: i64| Some(Value::Array(vec![Value::from("chat"), Value::from(n)]));
+        let event = |n: i64| Payload::from_values(&[Value::from(n)]);
         let (_, mut probe) = connect(&mut namespaces, "/");
-        namespaces.on_event(&"/".into(), None, event(1), 10, || None);
+        namespaces.on_event(&"/".into(), None, "chat".into(), event(1), 10, || None);
         assert!(probe.events().is_empty(), "idle: ignored");
         namespaces.send_connect("/", Instant::now());
-        namespaces.on_event(&"/".into(), None, event(2), 10, || None);
+        namespaces.on_event(&"/".into(), None, "chat".into(), event(2), 10, || None);
         assert!(probe.events().is_empty(), "kept for the reply");
         namespaces.on_connect_reply("/", reply_data("s", None));
-        namespaces.on_event(&"/".into(), None, event(3), 10, || None);
+        namespaces.on_event(&"/".into(), None, "chat".into(), event(3), 10, || None);
         let seen: Vec<Option<i64>> = probe.events().iter().map(chat_number).collect();
         assert_eq!(
             seen,
@@ -1363,10 +1353,10 @@ mod tests {
         };
         assert_eq!(texts(&emits), ["b", r#"20["r"]"#]);
         assert!(namespaces
-            .retry_acked("/", 5, Vec::new(), Instant::now)
+            .retry_acked("/", 5, Payload::default(), Instant::now)
             .is_err());
         assert!(namespaces
-            .retry_acked("/", 0, Vec::new(), Instant::now)
+            .retry_acked("/", 0, Payload::default(), Instant::now)
             .is_ok());
         assert!(matches!(reply_rx.try_recv(), Ok(Ok(_))));
     }

@@ -14,8 +14,7 @@ use tokio::time::Instant;
 use super::command::{AckResult, BufferStats, OutgoingEmit, RetryEmit};
 use crate::error::{AckError, EmitError};
 use crate::options::{BufferPolicy, ManagerOptions};
-use crate::socketio::Packet;
-use crate::value::Value;
+use crate::socketio::{Packet, Payload};
 
 /// Bounds of a namespace's outbox, and what happens when it is full.
 #[derive(Debug, Clone, Copy)]
@@ -218,10 +217,10 @@ impl Outbox {
     pub(crate) fn retry_acked(
         &mut self,
         id: u64,
-        args: Vec<Value>,
+        args: Payload,
         connected: bool,
         now: impl FnOnce() -> Instant,
-    ) -> Result<Option<OutgoingEmit>, Vec<Value>> {
+    ) -> Result<Option<OutgoingEmit>, Payload> {
         if self.attempt.and_then(|attempt| attempt.sent_as) != Some(id) {
             return Err(args);
         }
@@ -362,6 +361,7 @@ mod tests {
     use tokio::sync::oneshot;
 
     use super::*;
+    use crate::value::Value;
 
     fn emit(id: u64, bytes: usize) -> OutgoingEmit {
         OutgoingEmit {
@@ -508,21 +508,25 @@ mod tests {
         );
         assert_eq!(outbox.len(), 2);
         assert!(
-            outbox.retry_acked(7, Vec::new(), true, || now).is_err(),
+            outbox
+                .retry_acked(7, Payload::default(), true, || now)
+                .is_err(),
             "not ours"
         );
-        let next = outbox.retry_acked(0, vec![Value::from("ok")], true, || now);
+        let next = outbox.retry_acked(0, Payload::from_values(&[Value::from("ok")]), true, || now);
         assert_eq!(text(next.expect("ours")), r#"21["echo",2]"#);
-        assert!(matches!(first_rx.try_recv(), Ok(Ok(args)) if args == [Value::from("ok")]));
+        assert!(
+            matches!(first_rx.try_recv(), Ok(Ok(args)) if args.values() == [Value::from("ok")])
+        );
         assert!(second_rx.try_recv().is_err(), "still waiting");
         assert_eq!(
             outbox
-                .retry_acked(1, Vec::new(), true, || now)
+                .retry_acked(1, Payload::default(), true, || now)
                 .map(|e| e.is_none())
                 .ok(),
             Some(true)
         );
-        assert!(matches!(second_rx.try_recv(), Ok(Ok(args)) if args.is_empty()));
+        assert!(matches!(second_rx.try_recv(), Ok(Ok(args)) if args.values().is_empty()));
         assert_eq!(outbox.len(), 0);
         assert_eq!(outbox.next_deadline(), None);
     }
@@ -545,7 +549,9 @@ mod tests {
         assert_eq!(text(outbox.expire(true, later)), r#"21["echo",1]"#);
         assert_eq!(outbox.next_deadline(), Some(later + TIMEOUT));
         assert!(
-            outbox.retry_acked(0, Vec::new(), true, || later).is_err(),
+            outbox
+                .retry_acked(0, Payload::default(), true, || later)
+                .is_err(),
             "an old try"
         );
         assert!(
@@ -572,12 +578,12 @@ mod tests {
         assert_eq!(text(outbox.retry_connected()), r#"21["echo",1]"#);
         assert_eq!(
             outbox
-                .retry_acked(1, Vec::new(), true, || now)
+                .retry_acked(1, Payload::default(), true, || now)
                 .map(|e| e.is_none())
                 .ok(),
             Some(true)
         );
-        assert!(matches!(reply_rx.try_recv(), Ok(Ok(args)) if args.is_empty()));
+        assert!(matches!(reply_rx.try_recv(), Ok(Ok(args)) if args.values().is_empty()));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! offset of the last event received, and the CONNECT payload asking for them back.
 //! Plain data, no I/O.
 
+use crate::socketio::Payload;
 use crate::value::{Map, Value};
 
 /// What a namespace needs to ask the server to restore its session.
@@ -47,14 +48,12 @@ impl Recovery {
 
     /// Takes the offset off an event's arguments: with a `pid`, the server appends it as a
     /// last string argument to events that ask for no ack.
-    pub(crate) fn take_offset(&mut self, ack_id: Option<u64>, args: &mut Vec<Value>) {
+    pub(crate) fn take_offset(&mut self, ack_id: Option<u64>, args: &mut Payload) {
         if self.pid.is_none() || ack_id.is_some() {
             return;
         }
-        if let Some(Value::String(_)) = args.last() {
-            if let Some(Value::String(offset)) = args.pop() {
-                self.offset = Some(offset);
-            }
+        if let Some(offset) = args.take_last_string() {
+            self.offset = Some(offset);
         }
     }
 }
@@ -82,7 +81,7 @@ mod tests {
         let mut recovery = Recovery::default();
         recovery.connect_payload(None);
         recovery.connected(Some("p".into()));
-        let mut args = vec![Value::from(1), Value::from("o")];
+        let mut args = Payload::from_values(&[Value::from(1), Value::from("o")]);
         recovery.take_offset(None, &mut args);
         let payload = recovery
             .connect_payload(Some(&token_auth()))
@@ -100,7 +99,7 @@ mod tests {
         let mut recovery = Recovery::default();
         recovery.connect_payload(None);
         assert!(!recovery.connected(Some("p".into())), "nothing was sent");
-        let mut args = vec![Value::from("o1")];
+        let mut args = Payload::from_values(&[Value::from("o1")]);
         recovery.take_offset(None, &mut args);
         recovery.connect_payload(None);
         assert!(recovery.connected(Some("p".into())));
@@ -112,7 +111,7 @@ mod tests {
         let mut recovery = Recovery::default();
         recovery.connect_payload(None);
         recovery.connected(Some("p1".into()));
-        let mut args = vec![Value::from("o1")];
+        let mut args = Payload::from_values(&[Value::from("o1")]);
         recovery.take_offset(None, &mut args);
         recovery.connect_payload(None);
         assert!(!recovery.connected(Some("p2".into())));
@@ -123,14 +122,18 @@ mod tests {
     #[test]
     fn offset_is_taken_only_from_events_without_ack_once_a_pid_is_known() {
         let mut recovery = Recovery::default();
-        let mut args = vec![Value::from(1), Value::from("off1")];
+        let mut args = Payload::from_values(&[Value::from(1), Value::from("off1")]);
         recovery.take_offset(None, &mut args);
-        assert_eq!(args.len(), 2, "no pid: nothing is taken");
+        assert_eq!(args.values().len(), 2, "no pid: nothing is taken");
         recovery.connected(Some("p".into()));
         recovery.take_offset(Some(4), &mut args);
-        assert_eq!(args.len(), 2, "events asking for an ack carry no offset");
+        assert_eq!(
+            args.values().len(),
+            2,
+            "events asking for an ack carry no offset"
+        );
         recovery.take_offset(None, &mut args);
-        assert_eq!(args, [Value::from(1)]);
+        assert_eq!(args.values(), [Value::from(1)]);
         assert_eq!(recovery.offset.as_deref(), Some("off1"));
     }
 }

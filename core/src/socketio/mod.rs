@@ -2,6 +2,10 @@
 
 pub mod binary;
 pub mod packet;
+pub mod payload;
 
 pub(crate) use packet::json_values;
-pub use packet::{DecodeError, DecodeLimits, Decoder, Packet, PacketKind, RESERVED_EVENTS};
+pub use packet::{
+    Body, DecodeError, DecodeLimits, Decoder, Incoming, Packet, PacketKind, RESERVED_EVENTS,
+};
+pub use payload::Payload;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::binary::{attachment_count, reconstruct};
+use super::binary::attachment_count;
+use super::payload::{check_ack, split_event, Payload, Placeholders};
 use crate::server_text::server_text;
 use crate::value::Value;
 use crate::value::{write_json, write_value, BinaryAs};
@@ -89,6 +90,69 @@ pub struct Packet {
     pub id: Option<u64>,
     /// The payload, if any.
     pub data: Option<Value>,
+}
+
+/// One Socket.IO packet as the [`Decoder`] gives it: events and acks in wire form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incoming {
+    /// The packet type. A binary packet keeps its `BinaryEvent`/`BinaryAck` type.
+    pub kind: PacketKind,
+    /// The namespace, such as `/` or `/admin`.
+    pub nsp: String,
+    /// The ack id: set on an event that wants an ack, and on the ack itself.
+    pub id: Option<u64>,
+    /// What the packet carries.
+    pub body: Body,
+}
+
+/// What an [`Incoming`] packet carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// The data of a CONNECT or CONNECT_ERROR, if any; `None` for a DISCONNECT.
+    Data(Option<Value>),
+    /// An event: its name (a number name in its decimal form) and its arguments.
+    Event {
+        /// The event name.
+        name: String,
+        /// The arguments after the name.
+        args: Payload,
+    },
+    /// The arguments of an ack (none when it has no payload).
+    Ack(Payload),
+}
+
+impl Incoming {
+    /// This packet with its payload as values, binary in place: the form [`Packet`]
+    /// holds (an event's name first, as a string).
+    pub fn into_packet(self) -> Packet {
+        let data = match self.body {
+            Body::Data(data) => data,
+            Body::Event { name, args } => {
+                let mut items = vec![Value::String(name)];
+                items.extend(args.values());
+                Some(Value::Array(items))
+            }
+            Body::Ack(args) => Some(Value::Array(args.values())),
+        };
+        Packet {
+            kind: self.kind,
+            nsp: self.nsp,
+            id: self.id,
+            data,
+        }
+    }
+
+    /// Puts the attachments in place, once `placeholders` are known to name them.
+    fn attach(
+        &mut self,
+        placeholders: &Placeholders,
+        attachments: Vec<Bytes>,
+    ) -> Result<(), DecodeError> {
+        match &mut self.body {
+            Body::Event { args, .. } | Body::Ack(args) => args.attach(placeholders, attachments),
+            Body::Data(_) => Ok(()),
+        }
+    }
 }
 
 /// Why a Socket.IO packet could not be decoded.
@@ -357,7 +421,9 @@ impl Packet {
 /// A binary packet waiting for its attachments.
 #[derive(Debug)]
 struct Pending {
-    packet: Packet,
+    packet: Incoming,
+    /// What its text names of the attachments.
+    placeholders: Placeholders,
     expected: usize,
     attachments: Vec<Bytes>,
     /// Bytes of `attachments`.
@@ -401,22 +467,18 @@ impl Decoder {
     /// # Errors
     /// [`DecodeError::UnexpectedText`] while attachments are expected; otherwise any
     /// validation error of the packet (see [`DecodeError`]). The decoder is reset.
-    pub fn decode_text(&mut self, text: &str) -> Result<Option<Packet>, DecodeError> {
+    pub fn decode_text(&mut self, text: &str) -> Result<Option<Incoming>, DecodeError> {
         if self.pending.take().is_some() {
             return Err(DecodeError::UnexpectedText);
         }
-        let (packet, expected) = parse(text, &self.limits)?;
+        let (mut packet, placeholders, expected) = parse(text, &self.limits)?;
         if expected == 0 {
-            let mut packet = packet;
-            if packet.kind.is_binary() {
-                if let Some(data) = &mut packet.data {
-                    reconstruct(data, &[])?;
-                }
-            }
+            packet.attach(&placeholders, Vec::new())?;
             return Ok(Some(packet));
         }
         self.pending = Some(Pending {
             packet,
+            placeholders,
             expected,
             // Space for the attachments comes as they do: the count is the peer's word,
             // and the limit on it may be raised to anything.
@@ -428,13 +490,14 @@ impl Decoder {
 
     /// Takes one binary message as the next attachment of the waiting packet.
     ///
-    /// Returns the packet, its binary put back in place, once the last attachment is in.
+    /// Returns the packet, its attachments beside the placeholders that name them, once
+    /// the last attachment is in.
     ///
     /// # Errors
     /// [`DecodeError::UnexpectedBinary`] if no packet is waiting,
     /// [`DecodeError::AttachmentTooLarge`], or [`DecodeError::InvalidPlaceholder`]. The
     /// decoder is reset.
-    pub fn decode_binary(&mut self, data: Bytes) -> Result<Option<Packet>, DecodeError> {
+    pub fn decode_binary(&mut self, data: Bytes) -> Result<Option<Incoming>, DecodeError> {
         let Some(mut pending) = self.pending.take() else {
             return Err(DecodeError::UnexpectedBinary);
         };
@@ -457,9 +520,7 @@ impl Decoder {
             return Ok(None);
         }
         let mut packet = pending.packet;
-        if let Some(data) = &mut packet.data {
-            reconstruct(data, &pending.attachments)?;
-        }
+        packet.attach(&pending.placeholders, pending.attachments)?;
         Ok(Some(packet))
     }
 
@@ -474,8 +535,12 @@ impl Decoder {
     }
 }
 
-/// Parses one packet text; returns the packet and how many attachments it announces.
-fn parse(text: &str, limits: &DecodeLimits) -> Result<(Packet, usize), DecodeError> {
+/// Parses one packet text; returns the packet, what it names of its attachments and how
+/// many it announces.
+fn parse(
+    text: &str,
+    limits: &DecodeLimits,
+) -> Result<(Incoming, Placeholders, usize), DecodeError> {
     if text.len() > limits.max_packet_bytes {
         return Err(DecodeError::PacketTooLarge {
             len: text.len(),
@@ -549,29 +614,47 @@ fn parse(text: &str, limits: &DecodeLimits) -> Result<(Packet, usize), DecodeErr
             max: limits.max_json_values,
         });
     }
-    let data = if rest.is_empty() {
-        None
-    } else {
-        Some(
-            serde_json::from_str::<Value>(rest)
-                .map_err(|e| DecodeError::InvalidJson(Arc::new(e)))?,
-        )
+    let (body, placeholders) = match kind {
+        PacketKind::Event | PacketKind::BinaryEvent if rest.is_empty() => {
+            return Err(DecodeError::InvalidPayload {
+                kind,
+                reason: "event has no payload",
+            })
+        }
+        PacketKind::Event | PacketKind::BinaryEvent => {
+            let (name, args, placeholders) = split_event(rest, kind)?;
+            (Body::Event { name, args }, placeholders)
+        }
+        PacketKind::Ack | PacketKind::BinaryAck => {
+            let (args, placeholders) = check_ack((!rest.is_empty()).then_some(rest), kind)?;
+            (Body::Ack(args), placeholders)
+        }
+        PacketKind::Connect | PacketKind::ConnectError | PacketKind::Disconnect => {
+            let data = if rest.is_empty() {
+                None
+            } else {
+                Some(
+                    serde_json::from_str::<Value>(rest)
+                        .map_err(|e| DecodeError::InvalidJson(Arc::new(e)))?,
+                )
+            };
+            check_control(kind, data.as_ref())?;
+            (Body::Data(data), Placeholders::default())
+        }
     };
-    check_payload(kind, data.as_ref())?;
 
     Ok((
-        Packet {
+        Incoming {
             kind,
             nsp: nsp.to_owned(),
             id,
-            data,
+            body,
         },
+        placeholders,
         expected,
     ))
 }
 
-/// The payload rules of the reference parser (`isPayloadValid`), plus: an event must
-/// have a payload (a name).
 /// How many JSON values `json` holds at most, counting no further than `stop_past + 1`:
 /// one, plus one per `[`, `,` and `:` outside strings (every value but the first follows
 /// one of them). Exact for valid JSON without empty arrays; never less.
@@ -603,7 +686,9 @@ pub(crate) fn json_values(json: &str, stop_past: usize) -> usize {
     count
 }
 
-fn check_payload(kind: PacketKind, data: Option<&Value>) -> Result<(), DecodeError> {
+/// The payload rules of the reference parser (`isPayloadValid`) for CONNECT,
+/// CONNECT_ERROR and DISCONNECT; events and acks are checked in wire form.
+fn check_control(kind: PacketKind, data: Option<&Value>) -> Result<(), DecodeError> {
     let invalid = |reason| Err(DecodeError::InvalidPayload { kind, reason });
     match (kind, data) {
         (PacketKind::Connect, None | Some(Value::Object(_))) => Ok(()),
@@ -614,23 +699,10 @@ fn check_payload(kind: PacketKind, data: Option<&Value>) -> Result<(), DecodeErr
         (PacketKind::ConnectError, Some(_)) => {
             invalid("CONNECT_ERROR payload must be an object or a string")
         }
-        (PacketKind::Event | PacketKind::BinaryEvent, Some(Value::Array(a))) => match a.first() {
-            Some(Value::Number(_)) => Ok(()),
-            Some(Value::String(name)) if RESERVED_EVENTS.contains(&name.as_str()) => {
-                Err(DecodeError::ReservedEventName(name.clone()))
-            }
-            Some(Value::String(_)) => Ok(()),
-            Some(_) => invalid("event name must be a string or a number"),
-            None => invalid("event array is empty"),
-        },
-        (PacketKind::Event | PacketKind::BinaryEvent, Some(_)) => {
-            invalid("event payload must be an array")
-        }
-        (PacketKind::Event | PacketKind::BinaryEvent, None) => invalid("event has no payload"),
-        (PacketKind::Ack | PacketKind::BinaryAck, None | Some(Value::Array(_))) => Ok(()),
-        (PacketKind::Ack | PacketKind::BinaryAck, Some(_)) => {
-            invalid("ack payload must be an array")
-        }
+        (
+            PacketKind::Event | PacketKind::BinaryEvent | PacketKind::Ack | PacketKind::BinaryAck,
+            _,
+        ) => Ok(()),
     }
 }
 
@@ -656,6 +728,11 @@ mod tests {
 
     /// Decodes `text` then `attachments`, expecting a packet at the last step.
     fn decode_all(text: &str, attachments: &[Bytes]) -> Result<Packet, DecodeError> {
+        decode_incoming(text, attachments).map(Incoming::into_packet)
+    }
+
+    /// [`decode_all`] in the decoder's own form.
+    fn decode_incoming(text: &str, attachments: &[Bytes]) -> Result<Incoming, DecodeError> {
         let mut d = decoder();
         let mut out = d.decode_text(text)?;
         for a in attachments {
@@ -1052,7 +1129,10 @@ mod tests {
     #[test]
     fn decodes_ack_without_payload() {
         let p = decode_all("35", &[]).unwrap();
-        assert_eq!((p.kind, p.id, p.data), (PacketKind::Ack, Some(5), None));
+        assert_eq!(
+            (p.kind, p.id, p.data),
+            (PacketKind::Ack, Some(5), Some(Value::Array(Vec::new())))
+        );
     }
 
     #[test]
@@ -1431,6 +1511,14 @@ mod tests {
             if expected.nsp.is_empty() {
                 expected.nsp = "/".into();
             }
+            // A number name arrives as its decimal text.
+            if let (PacketKind::Event | PacketKind::BinaryEvent, Some(Value::Array(items))) =
+                (expected.kind, expected.data.as_mut())
+            {
+                if let Some(name @ Value::Number(_)) = items.first_mut() {
+                    *name = Value::String(name.to_string());
+                }
+            }
             let mut d = decoder();
             let mut out = d.decode_text(&text).unwrap();
             for a in &attachments {
@@ -1438,7 +1526,7 @@ mod tests {
                 out = d.decode_binary(a.clone()).unwrap();
             }
             prop_assert!(!d.is_waiting());
-            prop_assert_eq!(out, Some(expected));
+            prop_assert_eq!(out.map(Incoming::into_packet), Some(expected));
         }
 
         #[test]

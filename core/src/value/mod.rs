@@ -10,6 +10,7 @@ mod de;
 mod json;
 mod plain;
 mod ser;
+mod wire;
 
 use std::collections::BTreeMap;
 
@@ -66,6 +67,7 @@ pub struct ValueError(pub(crate) String);
 pub use de::from_args;
 pub(crate) use json::{write_json, write_value, BinaryAs};
 pub(crate) use plain::write_plain_args;
+pub(crate) use wire::from_wire;
 
 /// Proptest strategies for values, shared by the codec tests.
 #[cfg(test)]

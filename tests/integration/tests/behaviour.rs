@@ -83,7 +83,7 @@ impl Run {
                 let disconnects = records.clone();
                 let key = format!("disconnect {nsp}");
                 socket.on("disconnect", move |event| {
-                    disconnects.push(&key, args_json(&event.args));
+                    disconnects.push(&key, args_json(event.args()));
                 });
                 socket
             })
@@ -95,7 +95,7 @@ impl Run {
         let record = step["record"].as_str().unwrap_or_default().to_owned();
         let reply = step.get("reply").map(to_args);
         move |event| {
-            records.push(&record, args_json(&event.args));
+            records.push(&record, args_json(event.args()));
             if let Some(reply) = &reply {
                 let _ = event.ack_values(reply.clone());
             }
@@ -179,7 +179,7 @@ impl Run {
                     .await;
                 match (step["error"].as_str(), result) {
                     (None, Ok(ack)) => {
-                        let got = args_json(&ack.args);
+                        let got = args_json(ack.args());
                         if matches(&step["reply"], &got) {
                             Ok(())
                         } else {
@@ -220,7 +220,7 @@ impl Run {
                 let record = step["record"].as_str().unwrap_or_default().to_owned();
                 socket.on_any(move |event| {
                     let mut call = vec![Json::from(event.name.clone())];
-                    call.extend(event.args.iter().map(to_json));
+                    call.extend(event.args().iter().map(to_json));
                     records.push(&record, Json::Array(call));
                 });
                 Ok(())
@@ -231,7 +231,7 @@ impl Run {
                 let record = step["record"].as_str().unwrap_or_default().to_owned();
                 socket.on_any_outgoing(move |event| {
                     let mut call = vec![Json::from(event.name.clone())];
-                    call.extend(event.args.iter().map(to_json));
+                    call.extend(event.args().iter().map(to_json));
                     records.push(&record, Json::Array(call));
                 });
                 Ok(())
@@ -244,7 +244,7 @@ impl Run {
                     while let Some(event) = events.next().await {
                         if let SocketEvent::Event(event) = event {
                             let mut call = vec![Json::from(event.name.clone())];
-                            call.extend(event.args.iter().map(to_json));
+                            call.extend(event.args().iter().map(to_json));
                             records.push(&record, Json::Array(call));
                         }
                     }

@@ -218,7 +218,7 @@ async fn sticky_cookie_routing_keeps_every_session_on_its_node_across_many_heart
             .emit_with_ack("echo", &index)
             .await
             .expect("echo after the heartbeats");
-        assert_eq!(ack.args, [Value::from(index as u64)]);
+        assert_eq!(ack.args(), [Value::from(index as u64)]);
     }
     for (index, node) in cluster.nodes().iter().enumerate() {
         let stats = node.stats().await;
@@ -265,7 +265,11 @@ async fn clients_on_different_nodes_all_receive_a_room_broadcast_sent_from_eithe
         node.emit_to_room("/", "lobby", "news", json!([text])).await;
         for (member, stream) in streams.iter_mut().enumerate() {
             let event = next_event(stream, "news").await;
-            assert_eq!(event.args, [Value::from(text.as_str())], "member {member}");
+            assert_eq!(
+                event.args(),
+                [Value::from(text.as_str())],
+                "member {member}"
+            );
         }
     }
     // From a client on each node (`toRoom`: its node broadcasts to the room).
@@ -278,7 +282,11 @@ async fn clients_on_different_nodes_all_receive_a_room_broadcast_sent_from_eithe
             .expect("emit");
         for (member, stream) in streams.iter_mut().enumerate() {
             let event = next_event(stream, "room-message").await;
-            assert_eq!(event.args, [Value::from(text.as_str())], "member {member}");
+            assert_eq!(
+                event.args(),
+                [Value::from(text.as_str())],
+                "member {member}"
+            );
         }
     }
     // The outsider got none of it: its first event is the broadcast to everyone.
@@ -395,7 +403,7 @@ async fn clients_of_a_killed_node_reconnect_through_nginx_to_the_other_node_and_
     for (index, stream) in streams.iter_mut().enumerate() {
         let event = next_event(stream, "news").await;
         assert_eq!(
-            event.args,
+            event.args(),
             [Value::from("after the crash")],
             "client {index}"
         );
@@ -423,7 +431,7 @@ async fn round_robin_without_stickiness_works_over_websocket_only() {
     let mut streams: Vec<_> = clients.iter().map(|c| c.events()).collect();
     for (index, client) in clients.iter().enumerate() {
         let ack = client.emit_with_ack("echo", &index).await.expect("echo");
-        assert_eq!(ack.args, [Value::from(index as u64)]);
+        assert_eq!(ack.args(), [Value::from(index as u64)]);
     }
     cluster
         .node(0)
@@ -431,7 +439,7 @@ async fn round_robin_without_stickiness_works_over_websocket_only() {
         .await;
     for stream in &mut streams {
         assert_eq!(
-            next_event(stream, "everyone").await.args,
+            next_event(stream, "everyone").await.args(),
             [Value::from("from A")]
         );
     }

@@ -54,9 +54,9 @@ async fn bytes_on_the_wire_for_chat_history(compression: bool) -> (u64, usize) {
     let size = history.to_string().len();
     server.emit("/", "history", json!([history])).await;
     let event = next_event(&mut events, "history").await;
-    let received: serde_json::Value = serde_json::to_value(&event.args[0]).expect("a JSON value");
+    let received: serde_json::Value = serde_json::to_value(&event.args()[0]).expect("a JSON value");
     assert_eq!(received, history, "the history arrives intact");
-    assert!(matches!(event.args[0], Value::Array(_)));
+    assert!(matches!(event.args()[0], Value::Array(_)));
     manager.close().await;
     (proxy.downstream_bytes(), size)
 }
@@ -118,7 +118,7 @@ async fn history_both_ways_over_websocket(
         server.emit("/", "history", json!([history])).await;
         let event = next_event(&mut events, "history").await;
         let received: serde_json::Value =
-            serde_json::to_value(&event.args[0]).expect("a JSON value");
+            serde_json::to_value(&event.args()[0]).expect("a JSON value");
         assert_eq!(
             received, history,
             "round {round}: the history reaches the client"

@@ -79,6 +79,6 @@ async fn more_attachments_than_the_server_accepts_are_refused() {
         .emit_values_with_ack("echo", ten.clone(), common::WAIT)
         .await
         .expect("ten are fine");
-    assert_eq!(ack.args, ten);
+    assert_eq!(ack.args(), ten);
     client.close().await;
 }

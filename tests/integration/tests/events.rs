@@ -20,7 +20,7 @@ async fn echo_ack_returns_every_argument(mode: Mode) {
         .await
         .expect("ack");
     assert_eq!(
-        ack.args,
+        ack.args(),
         [Value::from("hello"), Value::from(42), Value::from(true)]
     );
     let (text, n, flag): (String, u32, bool) = ack.parse().expect("typed ack");
@@ -40,7 +40,7 @@ async fn server_events_arrive_in_order(mode: Mode) {
     let mut texts = Vec::new();
     for _ in 0..4 {
         let event = next_event(&mut events, "takeUtf8").await;
-        texts.push(event.args[0].as_str().expect("string").to_owned());
+        texts.push(event.args()[0].as_str().expect("string").to_owned());
     }
     assert_eq!(
         texts,
@@ -75,28 +75,28 @@ async fn dates_false_and_nested_binary_arrive_intact(mode: Mode) {
     let mut events = client.events();
     client.emit("getDate", &()).await.expect("emit");
     let date = next_event(&mut events, "takeDate").await;
-    assert!(date.args[0]
+    assert!(date.args()[0]
         .as_str()
         .expect("date as string")
         .ends_with('Z'));
     client.emit("false", &()).await.expect("emit");
     assert_eq!(
-        next_event(&mut events, "false").await.args,
+        next_event(&mut events, "false").await.args(),
         [Value::Bool(false)]
     );
     client.emit("getNestedBin", &()).await.expect("emit");
     let nested = next_event(&mut events, "nestedbin").await;
     assert_eq!(
-        nested.args[0],
+        nested.args()[0],
         Value::Binary(Bytes::from_static(&[1, 2, 3]))
     );
-    let deep = nested.args[1]
+    let deep = nested.args()[1]
         .get("nested")
         .and_then(|n| n.get("deep"))
         .and_then(Value::as_array)
         .expect("deep");
     assert_eq!(deep[0], Value::Binary(Bytes::from_static(&[4, 5])));
-    assert_eq!(nested.args[1].get("text"), Some(&Value::from("x")));
+    assert_eq!(nested.args()[1].get("text"), Some(&Value::from("x")));
     client.close().await;
 }
 per_transport!(
@@ -125,7 +125,7 @@ async fn binary_anywhere_in_arguments_round_trips(mode: Mode) {
         .emit_values_with_ack("echo", args.clone(), common::WAIT)
         .await
         .expect("ack");
-    assert_eq!(ack.args, args);
+    assert_eq!(ack.args(), args);
     let recorded = server.wait_for_event("/", "echo").await;
     assert_eq!(recorded["args"][0], binary(&[0, 255]));
     assert_eq!(recorded["args"][1]["list"][0], binary(&[1]));
@@ -143,13 +143,13 @@ async fn handler_answers_the_servers_ack_request_exactly_once(mode: Mode) {
     let second_answer = Arc::new(Mutex::new(None));
     let seen = second_answer.clone();
     client.on("question", move |event| {
-        let n = event.args[0].as_i64().expect("number");
+        let n = event.args()[0].as_i64().expect("number");
         event.ack(&(n * 2, "doubled")).expect("first answer");
         *seen.lock().unwrap() = Some(event.ack(&"again").is_err());
     });
     client.emit("askMe", &21).await.expect("emit");
     let answer = next_event(&mut events, "answer").await;
-    assert_eq!(answer.args, [Value::from(42), Value::from("doubled")]);
+    assert_eq!(answer.args(), [Value::from(42), Value::from("doubled")]);
     assert_eq!(
         *second_answer.lock().unwrap(),
         Some(true),
@@ -249,7 +249,7 @@ async fn outgoing_catch_all_sees_every_emit() {
     let client = connect(&server, Mode::WebSocket).await;
     let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
     client.on_any_outgoing(move |event| {
-        let _ = seen_tx.send((event.name, event.args));
+        let _ = seen_tx.send((event.name.clone(), event.args().to_vec()));
     });
     client
         .emit("countMe", &("a", Bytes::from_static(&[1])))
@@ -273,7 +273,7 @@ async fn server_broadcast_from_the_control_channel_reaches_the_client() {
         .emit("/", "news", json!([{"n": 1}, binary(&[5, 6])]))
         .await;
     let news = next_event(&mut events, "news").await;
-    assert_eq!(news.args[0].get("n"), Some(&Value::from(1)));
-    assert_eq!(news.args[1], Value::Binary(Bytes::from_static(&[5, 6])));
+    assert_eq!(news.args()[0].get("n"), Some(&Value::from(1)));
+    assert_eq!(news.args()[1], Value::Binary(Bytes::from_static(&[5, 6])));
     client.close().await;
 }

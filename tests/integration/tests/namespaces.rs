@@ -16,7 +16,7 @@ async fn namespaces_share_one_engine_connection(mode: Mode) {
     custom.connect().await.expect("custom");
     assert_ne!(main.id(), custom.id(), "each namespace has its own sid");
     let main_ack = main.emit_with_ack("getId", &()).await.expect("getId");
-    assert_eq!(main_ack.args[0].as_str(), main.id().as_deref());
+    assert_eq!(main_ack.args()[0].as_str(), main.id().as_deref());
     let clients = server.clients().await;
     assert_eq!(clients["engineClients"], 1, "{clients}");
     manager.close().await;
@@ -66,7 +66,7 @@ async fn namespace_opened_after_the_connection_is_up_connects() {
     let mut events = abc.events();
     abc.connect().await.expect("abc");
     let handshake = next_event(&mut events, "handshake").await;
-    assert!(handshake.args[0].get("auth").is_some());
+    assert!(handshake.args()[0].get("auth").is_some());
     manager.close().await;
 }
 
@@ -83,7 +83,7 @@ async fn disconnecting_one_namespace_leaves_the_others_connected() {
         .emit_with_ack("echo", &"still here")
         .await
         .expect("main still works");
-    assert_eq!(ack.args, [Value::from("still here")]);
+    assert_eq!(ack.args(), [Value::from("still here")]);
     assert!(!custom.connected());
     assert!(main.connected());
     manager.close().await;
@@ -104,7 +104,7 @@ async fn auth_payload_reaches_the_server_middleware() {
     let mut events = socket.events();
     socket.connect().await.expect("accepted");
     let welcome = next_event(&mut events, "welcome").await;
-    assert_eq!(welcome.args, [Value::from("secret")]);
+    assert_eq!(welcome.args(), [Value::from("secret")]);
     manager.close().await;
 }
 

@@ -47,7 +47,7 @@ async fn try_connect_through(
 async fn round_trips(client: &Client, count: u32) {
     for n in 0..count {
         let ack = within(client.emit_with_ack("echo", &n)).await.expect("ack");
-        assert_eq!(ack.args, [Value::from(n)]);
+        assert_eq!(ack.args(), [Value::from(n)]);
     }
 }
 

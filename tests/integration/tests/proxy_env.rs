@@ -53,7 +53,7 @@ async fn peers_of_a_connection(server: &TestServer, no_proxy: bool) -> Vec<Strin
     wait_for_transport(client.manager(), TransportKind::WebSocket).await;
     for n in 0..5 {
         let ack = within(client.emit_with_ack("echo", &n)).await.expect("ack");
-        assert_eq!(ack.args, [Value::from(n)]);
+        assert_eq!(ack.args(), [Value::from(n)]);
     }
     client.close().await;
     server.peers().await

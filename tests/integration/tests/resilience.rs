@@ -92,7 +92,7 @@ async fn reconnects_after_the_server_restarts(mode: Mode) {
         .emit_with_ack("echo", &"back")
         .await
         .expect("ack after restart");
-    assert_eq!(ack.args, [Value::from("back")]);
+    assert_eq!(ack.args(), [Value::from("back")]);
     client.close().await;
 }
 per_transport_pair!(reconnects_after_the_server_restarts);
@@ -155,7 +155,7 @@ async fn survives_fifty_cuts_with_recovery_losing_nothing(mode: Mode) {
             while let Some(event) = events.next().await {
                 if let SocketEvent::Event(event) = event {
                     if event.name == "tick" {
-                        let n = event.args[0].as_u64().expect("tick number");
+                        let n = event.args()[0].as_u64().expect("tick number");
                         received.lock().unwrap().push(n);
                         if n == TICKS - 1 {
                             return;
@@ -345,7 +345,7 @@ async fn stays_on_polling_when_upgrades_are_refused() {
         .emit_with_ack("echo", &"still polling")
         .await
         .expect("ack");
-    assert_eq!(ack.args, [Value::from("still polling")]);
+    assert_eq!(ack.args(), [Value::from("still polling")]);
     assert_eq!(client.manager().transport(), Some(TransportKind::Polling));
     client.close().await;
 }
@@ -395,7 +395,7 @@ async fn reconnect_hook_runs_before_every_attempt_and_the_server_sees_the_new_to
     let mut events = socket.events();
     socket.connect().await.expect("connect");
     assert_eq!(
-        next_event(&mut events, "welcome").await.args,
+        next_event(&mut events, "welcome").await.args(),
         [Value::from("secret")]
     );
     server.set_token("fresh-1").await;
@@ -403,7 +403,7 @@ async fn reconnect_hook_runs_before_every_attempt_and_the_server_sees_the_new_to
     wait_state_of(&socket, |s| !s.is_connected()).await;
     proxy.refuse_all(false);
     assert_eq!(
-        next_event(&mut events, "welcome").await.args,
+        next_event(&mut events, "welcome").await.args(),
         [Value::from("fresh-1")]
     );
     assert_eq!(calls.load(Ordering::SeqCst), 1, "one attempt, one call");
@@ -426,7 +426,7 @@ async fn rooms_are_joined_again_after_a_reconnection_that_was_not_recovered() {
         .emit_to_room("/", "lobby", "room-news", json!(["hello lobby"]))
         .await;
     assert_eq!(
-        next_event(&mut events, "room-news").await.args,
+        next_event(&mut events, "room-news").await.args(),
         [Value::from("hello lobby")]
     );
     client.close().await;
@@ -550,7 +550,7 @@ async fn a_handler_slower_than_ping_timeout_does_not_cause_a_ping_timeout() {
     next_event(&mut events, "hi").await;
     // The handler blocked its dispatcher thread for 3 s in all: fifteen heartbeats went by.
     let ack = client.emit_with_ack("echo", &"alive").await.expect("ack");
-    assert_eq!(ack.args, [Value::from("alive")]);
+    assert_eq!(ack.args(), [Value::from("alive")]);
     let stats = server.stats().await;
     assert!(
         !stats["disconnects"].to_string().contains("ping timeout"),
@@ -580,7 +580,7 @@ async fn a_slow_consumer_gets_every_event_in_order_through_backpressure() {
         while received.len() < TICKS as usize {
             match events.next().await.expect("stream open") {
                 SocketEvent::Event(event) if event.name == "tick" => {
-                    received.push(event.args[0].as_u64().expect("tick number"));
+                    received.push(event.args()[0].as_u64().expect("tick number"));
                     // Slower than the server: the queue of 4 fills at once.
                     tokio::time::sleep(Duration::from_millis(3)).await;
                 }

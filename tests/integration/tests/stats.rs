@@ -111,7 +111,7 @@ async fn counts_every_ack_round_trip(mode: Mode) {
     socket.connect().await.expect("connect");
     for n in 0..ACKS {
         let ack = socket.emit_with_ack("echo", &n).await.expect("ack");
-        assert_eq!(ack.args.len(), 1);
+        assert_eq!(ack.args().len(), 1);
     }
     // Emits without ack and events from the server count for nothing here.
     socket.emit("countMe", &0).await.expect("emit");
@@ -178,7 +178,7 @@ async fn the_transport_switches_to_websocket_with_the_upgrade() {
     wait_for_transport(&upgraded, TransportKind::WebSocket).await;
     assert_eq!(upgraded.stats().transport, Some(TransportKind::WebSocket));
     let ack = socket.emit_with_ack("echo", &1).await.expect("ack");
-    assert_eq!(ack.args.len(), 1);
+    assert_eq!(ack.args().len(), 1);
     assert_eq!(upgraded.stats().ack_round_trips.count, 1);
     upgraded.close().await;
 }

@@ -37,7 +37,7 @@ async fn connects(builder: ManagerBuilder, mode: Mode) {
     socket.connect().await.expect("connect");
     wait_for_transport(&manager, mode.final_transport()).await;
     let ack = socket.emit_with_ack("echo", &"pinned").await.expect("ack");
-    assert_eq!(ack.args, [Value::from("pinned")], "{mode:?}");
+    assert_eq!(ack.args(), [Value::from("pinned")], "{mode:?}");
     manager.close().await;
 }
 
@@ -222,7 +222,7 @@ async fn without_verification_connects_and_warns_on_every_connection(mode: Mode)
             .expect("connect without verification");
         wait_for_transport(&manager, mode.final_transport()).await;
         let ack = socket.emit_with_ack("echo", &round).await.expect("ack");
-        assert_eq!(ack.args, [Value::from(round)]);
+        assert_eq!(ack.args(), [Value::from(round)]);
         let now = captured.warnings();
         assert!(now > warned, "{mode:?} round {round}: {now} warnings");
         warned = now;

@@ -51,7 +51,7 @@ async fn stays_on_polling_when_the_server_offers_no_upgrade() {
         .emit_with_ack("echo", &"over polling")
         .await
         .expect("ack");
-    assert_eq!(ack.args, [Value::from("over polling")]);
+    assert_eq!(ack.args(), [Value::from("over polling")]);
     assert_eq!(client.manager().transport(), Some(TransportKind::Polling));
     client.close().await;
 }
@@ -107,7 +107,7 @@ async fn connects_over_tls_with_an_extra_ca() {
         socket.connect().await.expect("tls connect");
         wait_for_transport(&manager, mode.final_transport()).await;
         let ack = socket.emit_with_ack("echo", &"secure").await.expect("ack");
-        assert_eq!(ack.args, [Value::from("secure")], "{mode:?}");
+        assert_eq!(ack.args(), [Value::from("secure")], "{mode:?}");
         manager.close().await;
     }
 }
@@ -165,7 +165,7 @@ async fn query_and_extra_headers_reach_the_server() {
         .emit_with_ack("getHandshake", &())
         .await
         .expect("handshake");
-    let handshake = &ack.args[0];
+    let handshake = &ack.args()[0];
     let query = handshake.get("query").expect("query");
     assert_eq!(query.get("from"), Some(&Value::from("url")));
     assert_eq!(query.get("token"), Some(&Value::from("abc")));

@@ -352,14 +352,14 @@ fn listen(socket: &Socket, counters: &Arc<Counters>) {
     let question = counters.clone();
     socket.on("question", move |event| {
         Counters::add(&question.events_received);
-        if event.ack_values(event.args.clone()).is_ok() {
+        if event.ack_values(event.args().to_vec()).is_ok() {
             Counters::add(&question.server_acks);
         }
     });
     let binary = counters.clone();
     socket.on("takebin", move |event| {
         Counters::add(&binary.events_received);
-        if !matches!(event.args.as_slice(), [Value::Binary(bytes)] if bytes[..] == SERVER_BINARY) {
+        if !matches!(event.args(), [Value::Binary(bytes)] if bytes[..] == SERVER_BINARY) {
             Counters::add(&binary.wrong_replies);
         }
     });

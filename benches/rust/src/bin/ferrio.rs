@@ -44,7 +44,7 @@ async fn chat_over(url: &str, transport: TransportKind, n: usize, compression: b
     let done = Arc::new(tokio::sync::Notify::new());
     let p = payload.clone();
     client.on("m", move |event| {
-        let size = serde_json::to_string(&event.args).map_or(0, |text| text.len());
+        let size = serde_json::to_string(event.args()).map_or(0, |text| text.len());
         p.fetch_add(size as u64, Ordering::Relaxed);
     });
     let d = done.clone();
@@ -141,7 +141,7 @@ async fn run() {
                 .await
                 .unwrap();
             let (wall, cpu) = m.stop();
-            assert_eq!(ack.args[0].as_u64(), Some(a.n as u64), "server count");
+            assert_eq!(ack.args()[0].as_u64(), Some(a.n as u64), "server count");
             throughput(a.n, wall, cpu, serde_json::json!({}));
             client.close().await;
         }
@@ -151,7 +151,7 @@ async fn run() {
             let done = Arc::new(tokio::sync::Notify::new());
             let r = received.clone();
             client.on("r", move |event| {
-                if !event.args.is_empty() {
+                if !event.args().is_empty() {
                     r.fetch_add(1, Ordering::Relaxed);
                 }
             });
@@ -206,7 +206,7 @@ async fn run() {
                     .await
                     .unwrap();
                 samples.push(t.elapsed().as_secs_f64() * 1e6);
-                assert_eq!(ack.args.len(), 1);
+                assert_eq!(ack.args().len(), 1);
             }
             let (wall, cpu) = m.stop();
             latencies(samples, wall, cpu);
@@ -225,7 +225,7 @@ async fn run() {
                     .await
                     .unwrap();
                 samples.push(t.elapsed().as_secs_f64() * 1e6);
-                assert!(matches!(&ack.args[0], Value::Binary(b) if b.len() == data.len()));
+                assert!(matches!(&ack.args()[0], Value::Binary(b) if b.len() == data.len()));
             }
             let (wall, cpu) = m.stop();
             latencies(samples, wall, cpu);
