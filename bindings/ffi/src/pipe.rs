@@ -247,13 +247,15 @@ impl EventPipe {
     /// calls need no FFI call: watch it for reading too.
     ///
     /// A request is one datagram: the call id and the timeout in milliseconds, each a
-    /// little-endian `u64`, then the UTF-8 JSON text of `[event, ...args]` without binary;
-    /// at most 65,536 bytes. The caller picks the ids, at or above 2^63
-    /// (those of [`EventPipe::emit_with_ack`] count up from 0). A reply without binary
-    /// that fits comes back as one datagram: the id, then the JSON text of the reply's
-    /// arguments; any other reply, and every failure, comes through [`EventPipe::take`]
+    /// little-endian `u64`, then the UTF-8 JSON text of `[event, ...args]`, binary values
+    /// as placeholders; when there are binary values, a zero byte, then for each
+    /// placeholder in order its length (little-endian `u32`) and its bytes. At most
+    /// 122,880 bytes (120 KiB). The caller picks the ids, at or above 2^63 (those of
+    /// [`EventPipe::emit_with_ack`] count up from 0). A reply that fits comes back as one
+    /// datagram: the id, then the JSON text of the reply's arguments, binary values as in
+    /// a request; any other reply, and every failure, comes through [`EventPipe::take`]
     /// like those of `emit_with_ack`. When a request cannot be written (the socket is
-    /// full), use `emit_with_ack`.
+    /// full, or it is too large), use `emit_with_ack`.
     pub fn call_fd(&self) -> i32 {
         self.calls.fd()
     }

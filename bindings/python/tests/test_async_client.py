@@ -167,7 +167,7 @@ async def test_many_concurrent_calls_each_get_their_own_reply(server: TestServer
 
 
 @needs_event_pipe
-async def test_plain_calls_need_no_native_call_and_a_full_call_socket_falls_back_to_one(
+async def test_calls_that_fit_a_datagram_need_no_native_call_and_others_fall_back_to_one(
     server: TestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     native_calls: list[str] = []
@@ -183,7 +183,14 @@ async def test_plain_calls_need_no_native_call_and_a_full_call_socket_falls_back
     try:
         assert await client.call("echo", {"a": [1, None]}) == {"a": [1, None]}
         assert native_calls == []
-        assert await client.call("echo", b"\x01") == b"\x01"  # binary: the native call
+        # Binary values travel in the datagrams too, their bytes after the text.
+        assert await client.call("echo", b"\x01") == b"\x01"
+        several = (b"", {"x": bytes(range(256)) * 256}, [b"a", "b"])  # 64 KiB and more
+        assert await client.call("echo", several) == several
+        assert native_calls == []
+        # More than one datagram holds: the native call, and the reply through the pipe.
+        large = (b"\x02", bytes(range(256)) * 600)
+        assert await client.call("echo", large) == large
         assert len(native_calls) == 1
 
         def full(fd: int, data: bytes) -> int:

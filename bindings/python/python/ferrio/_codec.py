@@ -61,7 +61,12 @@ def encode(args: list[Any], first: int = 0) -> tuple[str, list[bytes]]:
     try:
         return encode_plain(args), []
     except TypeError:
-        pass
+        return encode_binary(args, first)
+
+
+def encode_binary(args: list[Any], first: int = 0) -> tuple[str, list[bytes]]:
+    """:func:`encode` for arguments known not to be plain JSON (``encode_plain`` refused
+    them)."""
     attachments: list[bytes] = []
 
     def placeholder(value: Any) -> Any:

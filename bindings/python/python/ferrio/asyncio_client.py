@@ -65,10 +65,16 @@ _END = object()
 #: The call socket of an event pipe (``EventPipe.call_fd``): a request datagram is the
 #: call id and the timeout in ms (little-endian u64s), then the JSON text of
 #: ``[event, *args]``; a reply datagram the id, then the JSON text of the reply's values.
+#: Binary values are placeholders in the text, their bytes after it: a zero byte, then
+#: each one's length (little-endian u32) and bytes.
 _CALL_HEADER = struct.Struct("<QQ").pack
 _REPLY_ID = struct.Struct("<Q").unpack_from
-#: The largest datagram either side of the call socket sends.
-_MAX_CALL_DATAGRAM = 65536
+_LENGTH = struct.Struct("<I")
+_BINARY_MARK = b"\0"
+#: The largest datagram either side of the call socket sends: 64 KiB of binary and its
+#: text fit, and a read buffer of this size still comes from the heap (one past glibc's
+#: 128 KiB mmap threshold costs an mmap per read).
+_MAX_CALL_DATAGRAM = 120 * 1024
 #: Ids of calls made through the call socket (those of ``EventPipe.emit_with_ack`` are
 #: below).
 _FIRST_CALL_ID = 1 << 63
@@ -884,11 +890,16 @@ class AsyncClient:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         call_id = state.next_call
         try:
-            request = _CALL_HEADER(call_id, timeout_ms) + _codec.encode_plain(named).encode()
+            header = _CALL_HEADER(call_id, timeout_ms)
+            try:
+                request = header + _codec.encode_plain(named).encode()
+            except TypeError:
+                request = _binary_request(header, named)
             # One datagram, written whole or not at all.
             sent = len(request) <= _MAX_CALL_DATAGRAM and _write(state.call_fd, request) > 0
         except (TypeError, struct.error, OSError):
-            # Binary arguments, a timeout beyond 64 bits, or the socket is full.
+            # Not JSON (the fallback says why), a timeout beyond 64 bits, or the socket is
+            # full.
             sent = False
         if sent:
             state.next_call = call_id + 1
@@ -979,7 +990,15 @@ class AsyncClient:
         future = state.calls.pop(call_id, None)
         if future is None or future.done():  # cancelled meanwhile
             return
-        args = _decode_json(reply[8:].decode())
+        mark = reply.find(_BINARY_MARK, 8)
+        if mark < 0:
+            args = _decode_json(reply[8:].decode())
+        else:
+            try:
+                args = _codec.decode(reply[8:mark].decode(), _attachments(reply, mark + 1))
+            except (ValueError, struct.error) as error:
+                future.set_exception(exc.FerrioError(f"unreadable reply: {error}"))
+                return
         future.set_result(args[0] if len(args) == 1 else _codec.unpack(args))
 
     def _end_pipe(self, state: _Namespace) -> None:
@@ -1163,6 +1182,31 @@ _RETRIED = (
     ffi.ConnectError.Timeout,
     ffi.ConnectError.Disconnected,
 )
+
+
+def _binary_request(header: bytes, named: list[Any]) -> bytes:
+    """The call datagram of ``[event, *args]`` with binary values (raises ``TypeError``
+    when something else is not JSON)."""
+    text, attachments = _codec.encode_binary(named)
+    parts = [header, text.encode(), _BINARY_MARK]
+    for attachment in attachments:
+        parts.append(_LENGTH.pack(len(attachment)))
+        parts.append(attachment)
+    return b"".join(parts)
+
+
+def _attachments(datagram: bytes, start: int) -> list[bytes]:
+    """The binary values of a reply datagram, from ``start`` (after the mark)."""
+    attachments = []
+    end = len(datagram)
+    while start < end:
+        (length,) = _LENGTH.unpack_from(datagram, start)
+        start += 4
+        if start + length > end:
+            raise ValueError("a binary value is truncated")
+        attachments.append(datagram[start : start + length])
+        start += length
+    return attachments
 
 
 def _answer(ack: ffi.AckRequest, result: Any) -> None:
