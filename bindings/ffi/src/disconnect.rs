@@ -1,4 +1,4 @@
-//! `DisconnectReason`: the core's reasons, as a UniFFI enum.
+//! `DisconnectReason`: the core's reasons, as a UniFFI enum, and their text.
 
 /// Why a socket was disconnected: the JavaScript client's reasons, then the causes that
 /// client folds into them (too large, protocol violation, bad UTF-8, stalled write).
@@ -43,6 +43,30 @@ impl From<ferrio::DisconnectReason> for DisconnectReason {
     }
 }
 
+impl From<DisconnectReason> for ferrio::DisconnectReason {
+    fn from(reason: DisconnectReason) -> Self {
+        match reason {
+            DisconnectReason::IoServerDisconnect => ferrio::DisconnectReason::IoServerDisconnect,
+            DisconnectReason::IoClientDisconnect => ferrio::DisconnectReason::IoClientDisconnect,
+            DisconnectReason::PingTimeout => ferrio::DisconnectReason::PingTimeout,
+            DisconnectReason::TransportClose => ferrio::DisconnectReason::TransportClose,
+            DisconnectReason::TransportError => ferrio::DisconnectReason::TransportError,
+            DisconnectReason::ParseError => ferrio::DisconnectReason::ParseError,
+            DisconnectReason::MessageTooLarge => ferrio::DisconnectReason::MessageTooLarge,
+            DisconnectReason::ProtocolViolation => ferrio::DisconnectReason::ProtocolViolation,
+            DisconnectReason::InvalidUtf8 => ferrio::DisconnectReason::InvalidUtf8,
+            DisconnectReason::WriteStalled => ferrio::DisconnectReason::WriteStalled,
+        }
+    }
+}
+
+/// The reason as the JavaScript client spells it, e.g. `"io server disconnect"`: the
+/// core's text ([`ferrio::DisconnectReason::as_str`]), so that no binding writes it again.
+#[uniffi::export]
+pub fn disconnect_reason_text(reason: DisconnectReason) -> String {
+    ferrio::DisconnectReason::from(reason).as_str().to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +86,26 @@ mod tests {
             .map(|core| format!("{:?}", DisconnectReason::from(core)))
             .collect();
         assert_eq!(crossed.len(), ferrio::DisconnectReason::ALL.len());
+    }
+
+    #[test]
+    fn every_reason_crosses_back_to_the_same_core_reason() {
+        for core in ferrio::DisconnectReason::ALL {
+            assert_eq!(
+                ferrio::DisconnectReason::from(DisconnectReason::from(core)),
+                core
+            );
+        }
+    }
+
+    #[test]
+    fn the_text_of_every_reason_is_the_cores() {
+        for core in ferrio::DisconnectReason::ALL {
+            assert_eq!(disconnect_reason_text(core.into()), core.as_str());
+        }
+        assert_eq!(
+            disconnect_reason_text(DisconnectReason::InvalidUtf8),
+            "invalid utf-8"
+        );
     }
 }

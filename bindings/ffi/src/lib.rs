@@ -34,7 +34,7 @@ mod tracker;
 
 pub use ack::{AckRecord, AckRequest};
 pub use client::{connect, connect_blocking, Client};
-pub use disconnect::DisconnectReason;
+pub use disconnect::{disconnect_reason_text, DisconnectReason};
 pub use emit_batch::EmitFailure;
 pub use error::{
     AckError, AckReplyError, CallError, ConnectError, EmitError, ListenerError, ProxyErrorKind,

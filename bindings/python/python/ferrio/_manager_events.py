@@ -18,9 +18,6 @@ MANAGER_EVENTS = frozenset(
     ["open", "close", "reconnect_attempt", "reconnect_error", "reconnect", "reconnect_failed"]
 )
 
-#: Reasons whose JavaScript spelling is not their name in lower case with spaces.
-_REASONS = {"INVALID_UTF8": "invalid utf-8"}
-
 
 class ManagerEvents:
     """The manager's events of a client (``client.io``), apart from the events of its
@@ -32,9 +29,6 @@ class ManagerEvents:
         self._wrap = wrap
         #: Each event's handler, and the function as it was given (for ``off``).
         self._handlers: dict[str, tuple[Registered, Handler]] = {}
-        #: Called after a handler is registered (the client starts watching the manager's
-        #: events then, if it was not).
-        self.added: Callable[[], None] | None = None
 
     @overload
     def on(self, event: str, handler: None = None) -> Callable[[F], F]: ...
@@ -54,8 +48,6 @@ class ManagerEvents:
         def register(function: F) -> F:
             wrapped = function if self._wrap is None else self._wrap(function)
             self._handlers[event] = (Registered(wrapped), function)
-            if self.added is not None:
-                self.added()
             return function
 
         return register if handler is None else register(handler)
@@ -67,10 +59,6 @@ class ManagerEvents:
         found = self._handlers.get(event)
         if found is not None and (handler is None or found[1] == handler):
             del self._handlers[event]
-
-    def has_handlers(self) -> bool:
-        """Whether any event has a handler."""
-        return bool(self._handlers)
 
     def handler(self, event: ffi.ManagerEvent) -> tuple[Registered, list[Any]] | None:
         """The handler of a manager event and the arguments to call it with."""
@@ -94,8 +82,7 @@ def _name_and_args(event: ffi.ManagerEvent) -> tuple[str | None, list[Any]]:
     if event.is_open():
         return "open", []
     if event.is_close():
-        name = event.reason.name
-        return "close", [_REASONS.get(name, name.lower().replace("_", " "))]
+        return "close", [ffi.disconnect_reason_text(event.reason)]
     if event.is_reconnect_attempt():
         return "reconnect_attempt", [event.attempt]
     if event.is_reconnect_error():

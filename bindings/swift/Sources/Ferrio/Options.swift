@@ -73,29 +73,39 @@ public enum BufferPolicy: Sendable, Hashable, CaseIterable {
     }
 }
 
-/// Why a socket was disconnected: the JavaScript client's reasons, as its strings, then the
-/// causes that client folds into them (too large, protocol violation, bad UTF-8, stalled write).
-public enum DisconnectReason: String, Sendable, Hashable {
+/// Why a socket was disconnected: the JavaScript client's reasons, then the causes that
+/// client folds into them (too large, protocol violation, bad UTF-8, stalled write). Its
+/// `rawValue` is the JavaScript client's string, e.g. `"io server disconnect"`.
+public enum DisconnectReason: RawRepresentable, CaseIterable, Sendable, Hashable {
     /// The server disconnected the socket; no automatic reconnection.
-    case serverDisconnect = "io server disconnect"
+    case serverDisconnect
     /// The client disconnected; no automatic reconnection.
-    case clientDisconnect = "io client disconnect"
+    case clientDisconnect
     /// No ping from the server in time.
-    case pingTimeout = "ping timeout"
+    case pingTimeout
     /// The connection was closed (server, proxy or network).
-    case transportClose = "transport close"
+    case transportClose
     /// The transport failed.
-    case transportError = "transport error"
+    case transportError
     /// The server sent data that could not be decoded.
-    case parseError = "parse error"
+    case parseError
     /// The server sent a message larger than the client accepts.
-    case messageTooLarge = "message too large"
+    case messageTooLarge
     /// The server broke the WebSocket protocol (a bad frame).
-    case protocolViolation = "protocol violation"
+    case protocolViolation
     /// The server sent text that is not UTF-8.
-    case invalidUtf8 = "invalid utf-8"
+    case invalidUtf8
     /// The server stopped taking what the client writes (no progress within its ping timeout).
-    case writeStalled = "write stalled"
+    case writeStalled
+
+    /// The JavaScript client's string, e.g. `"io server disconnect"`: the core's text.
+    public var rawValue: String { disconnectReasonText(reason: native) }
+
+    /// The reason whose string is `rawValue`; `nil` for any other string.
+    public init?(rawValue: String) {
+        guard let reason = Self.allCases.first(where: { $0.rawValue == rawValue }) else { return nil }
+        self = reason
+    }
 
     init(_ native: FerrioUniFFI.DisconnectReason) {
         switch native {
@@ -109,6 +119,21 @@ public enum DisconnectReason: String, Sendable, Hashable {
         case .protocolViolation: self = .protocolViolation
         case .invalidUtf8: self = .invalidUtf8
         case .writeStalled: self = .writeStalled
+        }
+    }
+
+    var native: FerrioUniFFI.DisconnectReason {
+        switch self {
+        case .serverDisconnect: return .ioServerDisconnect
+        case .clientDisconnect: return .ioClientDisconnect
+        case .pingTimeout: return .pingTimeout
+        case .transportClose: return .transportClose
+        case .transportError: return .transportError
+        case .parseError: return .parseError
+        case .messageTooLarge: return .messageTooLarge
+        case .protocolViolation: return .protocolViolation
+        case .invalidUtf8: return .invalidUtf8
+        case .writeStalled: return .writeStalled
         }
     }
 

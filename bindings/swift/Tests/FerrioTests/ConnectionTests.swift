@@ -178,6 +178,19 @@ struct ConnectionTests {
         }
     }
 
+    @Test("each disconnect reason's string is the core's, and the string gives the reason back")
+    func disconnectReasonStringsAreTheCores() {
+        #expect(DisconnectReason.allCases.map(\.rawValue) == [
+            "io server disconnect", "io client disconnect", "ping timeout", "transport close",
+            "transport error", "parse error", "message too large", "protocol violation",
+            "invalid utf-8", "write stalled",
+        ])
+        for reason in DisconnectReason.allCases {
+            #expect(DisconnectReason(rawValue: reason.rawValue) == reason)
+        }
+        #expect(DisconnectReason(rawValue: "forced close") == nil)
+    }
+
     @Test("a server disconnect reports io server disconnect")
     func serverDisconnectReportsReason() async throws {
         let reasons = Recorder<DisconnectReason>()

@@ -2,48 +2,51 @@ package dev.ferrio
 
 import dev.ferrio.ffi.DisconnectReason as FfiDisconnectReason
 import dev.ferrio.ffi.ManagerEvent as FfiManagerEvent
+import dev.ferrio.ffi.disconnectReasonText
 
 /**
  * Why a socket was disconnected: the JavaScript client's reasons, then the causes that client
  * folds into them ([MessageTooLarge], [ProtocolViolation], [InvalidUtf8], [WriteStalled]).
  */
-public sealed class DisconnectReason(
-    /** The JavaScript client's string, e.g. `"io server disconnect"`. */
-    public val description: String,
-) {
+public sealed class DisconnectReason {
+    /** The JavaScript client's string, e.g. `"io server disconnect"`: the core's text. */
+    public val description: String by lazy {
+        disconnectReasonText(FfiDisconnectReason.entries.first { it.toReason() == this })
+    }
+
     /** Whether the client reconnects by itself after this (JS `socket.active`). */
     public val reconnects: Boolean
         get() = this !is IoServerDisconnect && this !is IoClientDisconnect
 
     /** The server disconnected the socket; no automatic reconnection. */
-    public data object IoServerDisconnect : DisconnectReason("io server disconnect")
+    public data object IoServerDisconnect : DisconnectReason()
 
     /** The client disconnected ([Socket.disconnect]); no automatic reconnection. */
-    public data object IoClientDisconnect : DisconnectReason("io client disconnect")
+    public data object IoClientDisconnect : DisconnectReason()
 
     /** No ping from the server in time. */
-    public data object PingTimeout : DisconnectReason("ping timeout")
+    public data object PingTimeout : DisconnectReason()
 
     /** The connection was closed (server, proxy or network). */
-    public data object TransportClose : DisconnectReason("transport close")
+    public data object TransportClose : DisconnectReason()
 
     /** The transport failed. */
-    public data object TransportError : DisconnectReason("transport error")
+    public data object TransportError : DisconnectReason()
 
     /** The server sent data that could not be decoded. */
-    public data object ParseError : DisconnectReason("parse error")
+    public data object ParseError : DisconnectReason()
 
     /** The server sent a message larger than the client accepts (16 MiB by default). */
-    public data object MessageTooLarge : DisconnectReason("message too large")
+    public data object MessageTooLarge : DisconnectReason()
 
     /** The server broke the WebSocket protocol (a bad frame). */
-    public data object ProtocolViolation : DisconnectReason("protocol violation")
+    public data object ProtocolViolation : DisconnectReason()
 
     /** The server sent text that is not UTF-8. */
-    public data object InvalidUtf8 : DisconnectReason("invalid utf-8")
+    public data object InvalidUtf8 : DisconnectReason()
 
     /** The server stopped taking what the client writes (no progress within its ping timeout). */
-    public data object WriteStalled : DisconnectReason("write stalled")
+    public data object WriteStalled : DisconnectReason()
 }
 
 internal fun FfiDisconnectReason.toReason(): DisconnectReason = when (this) {

@@ -91,7 +91,14 @@ class DisconnectTest {
         assertEquals(DisconnectReason.ProtocolViolation, FfiDisconnectReason.PROTOCOL_VIOLATION.toReason())
         assertEquals(DisconnectReason.InvalidUtf8, FfiDisconnectReason.INVALID_UTF8.toReason())
         assertEquals(DisconnectReason.WriteStalled, FfiDisconnectReason.WRITE_STALLED.toReason())
-        assertEquals("write stalled", DisconnectReason.WriteStalled.description)
+        assertEquals(
+            listOf(
+                "io server disconnect", "io client disconnect", "ping timeout", "transport close",
+                "transport error", "parse error", "message too large", "protocol violation",
+                "invalid utf-8", "write stalled",
+            ),
+            FfiDisconnectReason.entries.map { it.toReason().description },
+        )
         assertTrue(DisconnectReason.WriteStalled.reconnects)
     }
 }
