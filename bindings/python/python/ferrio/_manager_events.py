@@ -29,6 +29,9 @@ class ManagerEvents:
         self._wrap = wrap
         #: Each event's handler, and the function as it was given (for ``off``).
         self._handlers: dict[str, tuple[Registered, Handler]] = {}
+        #: Called after a handler is registered (the client starts watching the manager's
+        #: events then, if it was not).
+        self.added: Callable[[], None] | None = None
 
     @overload
     def on(self, event: str, handler: None = None) -> Callable[[F], F]: ...
@@ -48,6 +51,8 @@ class ManagerEvents:
         def register(function: F) -> F:
             wrapped = function if self._wrap is None else self._wrap(function)
             self._handlers[event] = (Registered(wrapped), function)
+            if self.added is not None:
+                self.added()
             return function
 
         return register if handler is None else register(handler)
@@ -59,6 +64,10 @@ class ManagerEvents:
         found = self._handlers.get(event)
         if found is not None and (handler is None or found[1] == handler):
             del self._handlers[event]
+
+    def has_handlers(self) -> bool:
+        """Whether any event has a handler."""
+        return bool(self._handlers)
 
     def handler(self, event: ffi.ManagerEvent) -> tuple[Registered, list[Any]] | None:
         """The handler of a manager event and the arguments to call it with."""
