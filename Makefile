@@ -117,8 +117,12 @@ examples-rust:
 
 # The Python package (bindings/python): built with maturin (debug profile, fast to build) into
 # a venv outside the repository, linted (ruff, mypy --strict) and tested against the
-# reference server. FERRIO_VENV overrides where the venv lives.
-FERRIO_VENV ?= $${XDG_CACHE_HOME:-$$HOME/.cache}/ferrio/venv
+# reference server. The venv is this checkout's own (venv-<hash of its path>): two checkouts
+# on one machine do not reinstall each other's package, and pip's download cache
+# (~/.cache/pip) stays shared, so a second checkout installs fast. FERRIO_VENV overrides
+# where the venv lives.
+FERRIO_CHECKOUT := $(shell printf '%s' '$(CURDIR)' | sha256sum | cut -c1-12)
+FERRIO_VENV ?= $${XDG_CACHE_HOME:-$$HOME/.cache}/ferrio/venv-$(FERRIO_CHECKOUT)
 PYTHON_DIR := bindings/python
 
 # The venv with the package as built from this tree and the dev tools (test-python,
