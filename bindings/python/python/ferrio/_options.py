@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import sys
@@ -128,8 +127,29 @@ class Settings:
         unknown = sorted(set(given) - set(Options.__annotations__))
         if unknown:
             raise TypeError(f"unexpected keyword argument {unknown[0]!r}")
-        # Copied to a plain dict: a TypedDict's optional keys have no defaults.
+        # Copied to a plain dict: a TypedDict's optional keys have no defaults. Lists are
+        # copied too: a later change of the caller's list does not change the client.
         options: dict[str, Any] = dict(given)
+        for key in ("fallback_urls", "certificate_pins"):
+            if options.get(key) is not None:
+                options[key] = list(options[key])
+        #: What was given, from which `options` makes each connection's native options
+        #: (a client keeps no record of all of them: about 1.6 KiB a client).
+        self._given = options
+        base = self._base()
+        self._ack_timeout_ms = int(base.ack_timeout_ms)
+        self.client_cert: str | None = options.get("client_cert")
+        self.client_key: str | None = options.get("client_key")
+        if (self.client_cert is None) != (self.client_key is None):
+            raise ValueError("client_cert and client_key go together (mutual TLS)")
+        self.ca_cert: str | None = options.get("ca_cert")
+        if options.get("logger") or options.get("engineio_logger"):
+            _log_to_stderr()
+
+    def _base(self) -> ffi.ClientOptions:
+        """The native options of what was given, without a URL; raises ``ValueError`` on
+        an unknown value."""
+        options = self._given
         base = default_options()
         base.proxy = options.get("proxy")
         base.proxy_from_environment = options.get("trust_env", True)
@@ -158,19 +178,12 @@ class Settings:
             base.danger_accept_invalid_certs = True
         if options.get("certificate_pins") is not None:
             base.certificate_pins = list(options["certificate_pins"])
-        self.client_cert: str | None = options.get("client_cert")
-        self.client_key: str | None = options.get("client_key")
-        if (self.client_cert is None) != (self.client_key is None):
-            raise ValueError("client_cert and client_key go together (mutual TLS)")
-        self._base = base
-        self.ca_cert: str | None = options.get("ca_cert")
-        if options.get("logger") or options.get("engineio_logger"):
-            _log_to_stderr()
+        return base
 
     @property
     def ack_timeout(self) -> float:
         """The default timeout of an emit with acknowledgement, in seconds."""
-        return int(self._base.ack_timeout_ms) / 1000
+        return self._ack_timeout_ms / 1000
 
     def options(
         self,
@@ -189,7 +202,7 @@ class Settings:
             kinds = [_TRANSPORTS[t] for t in transports or []]
         except KeyError as error:
             raise ValueError(f"unknown transport {error.args[0]!r}") from None
-        options = copy.copy(self._base)
+        options = self._base()
         options.url = url
         if socketio_path is not None:
             options.path = "/" + socketio_path.strip("/") + "/"
