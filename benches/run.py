@@ -14,6 +14,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -95,8 +96,10 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
 def run_one_rusage(cmd: list[str], scenario: str, url: str, n: int) -> dict:
     """One client process: its RESULT line, plus its peak RSS (ru_maxrss, KiB) and total
     CPU from wait4."""
-    stdout_path = BENCH / ".out"
-    stderr_path = BENCH / ".err"
+    # Files of this run only: two runs of this script at once do not mix their output.
+    scratch = Path(tempfile.mkdtemp(prefix="ferrio-bench-"))
+    stdout_path = scratch / "out"
+    stderr_path = scratch / "err"
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         proc = subprocess.Popen(cmd + [scenario, url, str(n)], stdout=out, stderr=err,
                                 start_new_session=True)
@@ -119,6 +122,7 @@ def run_one_rusage(cmd: list[str], scenario: str, url: str, n: int) -> dict:
     result["process_cpu_s"] = usage.ru_utime + usage.ru_stime
     stdout_path.unlink(missing_ok=True)
     stderr_path.unlink(missing_ok=True)
+    scratch.rmdir()
     return result
 
 
