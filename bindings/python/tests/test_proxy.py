@@ -226,40 +226,32 @@ async def test_an_unreachable_proxy_is_a_typed_proxy_error_naming_it(
 
 
 @pytest.mark.parametrize("transports", [["polling"], ["websocket"], None])
+@pytest.mark.parametrize(
+    "proxy_name", ["tinyproxy_with_credentials", "microsocks_with_credentials"]
+)
 async def test_wrong_proxy_credentials_are_a_typed_authentication_failure(
-    fresh_server: Any, tinyproxy_with_credentials: Tinyproxy, transports: list[str] | None
+    fresh_server: Any,
+    request: pytest.FixtureRequest,
+    proxy_name: str,
+    transports: list[str] | None,
 ) -> None:
     server = fresh_server()
-    port = tinyproxy_with_credentials.port
-    client = ferrio.AsyncClient(proxy=f"http://user:wrong@127.0.0.1:{port}", reconnection=False)
+    # tinyproxy (HTTP Basic) or microsocks (SOCKS5), wanting ``user:secret``.
+    proxy: LocalProxy = request.getfixturevalue(proxy_name)
+    scheme = proxy.url.split("://")[0]
+    client = ferrio.AsyncClient(
+        proxy=f"{scheme}://user:wrong@127.0.0.1:{proxy.port}", reconnection=False
+    )
     with pytest.raises(ferrio.ProxyError) as raised:
         await client.connect(server.url, transports=transports, wait_timeout=10)
     assert raised.value.kind is ferrio.ProxyErrorKind.AUTHENTICATION_FAILED
     # Named without its credentials.
-    assert raised.value.proxy == f"http://127.0.0.1:{port}"
+    assert raised.value.proxy == proxy.url
     assert "wrong" not in str(raised.value)
     # The right ones go through.
-    client = ferrio.AsyncClient(proxy=f"http://user:secret@127.0.0.1:{port}", reconnection=False)
-    await client.connect(server.url, transports=transports)
-    try:
-        assert await client.call("echo", "authenticated") == "authenticated"
-    finally:
-        await client.disconnect()
-
-
-@pytest.mark.parametrize("transports", [["polling"], ["websocket"], None])
-async def test_wrong_socks5_credentials_are_a_typed_authentication_failure(
-    fresh_server: Any, microsocks_with_credentials: Microsocks, transports: list[str] | None
-) -> None:
-    server = fresh_server()
-    port = microsocks_with_credentials.port
-    client = ferrio.AsyncClient(proxy=f"socks5h://user:wrong@127.0.0.1:{port}", reconnection=False)
-    with pytest.raises(ferrio.ProxyError) as raised:
-        await client.connect(server.url, transports=transports, wait_timeout=10)
-    assert raised.value.kind is ferrio.ProxyErrorKind.AUTHENTICATION_FAILED
-    assert raised.value.proxy == f"socks5h://127.0.0.1:{port}"
-    assert "wrong" not in str(raised.value)
-    client = ferrio.AsyncClient(proxy=f"socks5h://user:secret@127.0.0.1:{port}", reconnection=False)
+    client = ferrio.AsyncClient(
+        proxy=f"{scheme}://user:secret@127.0.0.1:{proxy.port}", reconnection=False
+    )
     await client.connect(server.url, transports=transports)
     try:
         assert await client.call("echo", "authenticated") == "authenticated"

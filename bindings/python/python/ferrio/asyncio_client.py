@@ -143,7 +143,9 @@ class EventIterator:
         self._client = client
         self._namespace = namespace
         self._max_queued = max_queued
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        # Bounded by its own size: the events, and a place for the end marker.
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max_queued + 1)
+        self._ended = False
         self._dropping = False
         #: Events dropped because ``max_queued`` events were waiting.
         self.dropped = 0
@@ -181,7 +183,9 @@ class EventIterator:
         self._queue.put_nowait(event)
 
     def _end(self) -> None:
-        self._queue.put_nowait(_END)
+        if not self._ended:
+            self._ended = True
+            self._queue.put_nowait(_END)
 
 
 class AsyncClient:

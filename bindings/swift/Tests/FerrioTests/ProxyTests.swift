@@ -105,58 +105,28 @@ struct ProxyTests {
 
     @Test(
         "wrong proxy credentials are a typed authentication failure",
-        arguments: [[Transport.polling], [Transport.websocket], [Transport.polling, Transport.websocket]])
-    func wrongProxyCredentialsAreAnAuthenticationFailure(transports: [Transport]) async throws {
-        let wrong = ClientOptions {
-            $0.transports = transports
-            $0.proxy = "http://user:wrong@127.0.0.1:\(authProxyPort)"
-            $0.reconnection = false
+        arguments: ["http", "socks5h"],
+        [[Transport.polling], [Transport.websocket], [Transport.polling, Transport.websocket]])
+    func wrongProxyCredentialsAreAnAuthenticationFailure(scheme: String, transports: [Transport]) async throws {
+        // A tinyproxy (HTTP Basic) or a microsocks (SOCKS5) that wants `user:secret`.
+        let port = scheme == "http" ? authProxyPort : socksAuthProxyPort
+        func options(password: String) -> ClientOptions {
+            ClientOptions {
+                $0.transports = transports
+                $0.proxy = "\(scheme)://user:\(password)@127.0.0.1:\(port)"
+                $0.reconnection = false
+            }
         }
-        let refused = try Client(url: TestServer.proxied.url, options: wrong)
+        let refused = try Client(url: TestServer.proxied.url, options: options(password: "wrong"))
         do {
             try await refused.connect()
-            Issue.record("connected with wrong proxy credentials")
+            Issue.record("connected with wrong \(scheme) proxy credentials")
         } catch FerrioError.proxy(let kind, let proxy, _) {
             #expect(kind == .authenticationFailed)
-            #expect(proxy == "http://127.0.0.1:\(authProxyPort)")  // without the credentials
+            #expect(proxy == "\(scheme)://127.0.0.1:\(port)")  // without the credentials
         }
         await refused.close()
-        let right = ClientOptions {
-            $0.transports = transports
-            $0.proxy = "http://user:secret@127.0.0.1:\(authProxyPort)"
-            $0.reconnection = false
-        }
-        let client = try Client(url: TestServer.proxied.url, options: right)
-        try await client.connect()
-        let reply = try await client.socket.emitWithAck("echo", "authenticated")
-        #expect(reply.values == [.string("authenticated")])
-        await client.close()
-    }
-
-    @Test(
-        "wrong socks5 credentials are a typed authentication failure",
-        arguments: [[Transport.polling], [Transport.websocket], [Transport.polling, Transport.websocket]])
-    func wrongSocksCredentialsAreAnAuthenticationFailure(transports: [Transport]) async throws {
-        let wrong = ClientOptions {
-            $0.transports = transports
-            $0.proxy = "socks5h://user:wrong@127.0.0.1:\(socksAuthProxyPort)"
-            $0.reconnection = false
-        }
-        let refused = try Client(url: TestServer.proxied.url, options: wrong)
-        do {
-            try await refused.connect()
-            Issue.record("connected with wrong SOCKS5 credentials")
-        } catch FerrioError.proxy(let kind, let proxy, _) {
-            #expect(kind == .authenticationFailed)
-            #expect(proxy == "socks5h://127.0.0.1:\(socksAuthProxyPort)")  // without the credentials
-        }
-        await refused.close()
-        let right = ClientOptions {
-            $0.transports = transports
-            $0.proxy = "socks5h://user:secret@127.0.0.1:\(socksAuthProxyPort)"
-            $0.reconnection = false
-        }
-        let client = try Client(url: TestServer.proxied.url, options: right)
+        let client = try Client(url: TestServer.proxied.url, options: options(password: "secret"))
         try await client.connect()
         let reply = try await client.socket.emitWithAck("echo", "authenticated")
         #expect(reply.values == [.string("authenticated")])

@@ -2,6 +2,19 @@ import Foundation
 import Testing
 @testable import Ferrio
 
+/// Options under which only `reconnectNow` brings a lost connection back: WebSocket, an hour
+/// of reconnection delay and no jitter; `configure` sets the test's own on top.
+private func waitingAnHour(_ configure: (inout ClientOptions) -> Void = { _ in }) -> ClientOptions {
+    var options = ClientOptions {
+        $0.transports = [.websocket]
+        $0.reconnectionDelay = .seconds(3600)
+        $0.reconnectionDelayMax = .seconds(3600)
+        $0.randomizationFactor = 0
+    }
+    configure(&options)
+    return options
+}
+
 extension IsolatedTests {
 @Suite("reconnectNow and recovered sessions")
 struct ReconnectNowTests {
@@ -11,12 +24,7 @@ struct ReconnectNowTests {
         let connects = Recorder<Bool>()
         let reasons = Recorder<DisconnectReason>()
         let greetings = Recorder<String>()
-        let options = ClientOptions {
-            $0.transports = [.websocket]
-            $0.reconnectionDelay = .seconds(3600)
-            $0.reconnectionDelayMax = .seconds(3600)
-            $0.randomizationFactor = 0
-        }
+        let options = waitingAnHour()
         try await withClient(
             server.url,
             options: options,
@@ -48,12 +56,7 @@ struct ReconnectNowTests {
         try await server.control("clear")
         let connects = Recorder<String>()
         let reasons = Recorder<DisconnectReason>()
-        let options = ClientOptions {
-            $0.transports = [.websocket]
-            $0.reconnectionDelay = .seconds(3600)
-            $0.reconnectionDelayMax = .seconds(3600)
-            $0.randomizationFactor = 0
-        }
+        let options = waitingAnHour()
         try await withClient(
             server.url,
             options: options,
@@ -93,11 +96,7 @@ struct ReconnectNowTests {
         let server = TestServer.recovering
         let connects = Recorder<String>()
         let reasons = Recorder<DisconnectReason>()
-        let options = ClientOptions {
-            $0.transports = [.websocket]
-            $0.reconnectionDelay = .seconds(3600)
-            $0.reconnectionDelayMax = .seconds(3600)
-            $0.randomizationFactor = 0
+        let options = waitingAnHour {
             $0.maxBufferedEmits = 2
             $0.bufferPolicy = .reject
         }

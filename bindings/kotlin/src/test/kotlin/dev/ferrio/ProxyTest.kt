@@ -10,7 +10,9 @@ import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.params.ParameterizedTest
+import org.junit.jupiter.params.provider.Arguments
 import org.junit.jupiter.params.provider.EnumSource
+import org.junit.jupiter.params.provider.MethodSource
 import java.io.File
 import java.net.InetSocketAddress
 import java.net.ServerSocket
@@ -183,45 +185,28 @@ class ProxyTest {
         }
     }
 
-    @ParameterizedTest(name = "over {0}")
-    @EnumSource(Transport::class)
-    fun `wrong proxy credentials are a typed authentication failure`(transport: Transport) = test {
-        TestServer().use { server ->
-            val wrong = ClientOptions(
-                transports = listOf(transport),
-                proxy = "http://user:wrong@127.0.0.1:${withCredentials.port}",
-                reconnection = false,
-                timeout = 10.seconds,
-            )
-            Client(server.url, wrong).use { client ->
-                val error = assertThrows<ProxyException> { client.connect() }
-                assertEquals(ProxyException.Kind.AUTHENTICATION_FAILED, error.kind)
-                assertEquals(withCredentials.url, error.proxy) // without the credentials
-            }
-            val right = wrong.copy(proxy = "http://user:secret@127.0.0.1:${withCredentials.port}")
-            Client(server.url, right).use { client ->
-                client.connect()
-                assertEquals(listOf("authenticated"), client.emitWithAck("echo", "authenticated"))
-            }
-        }
-    }
+    /** The scheme of each proxy that wants the credentials `user:secret`, over each transport. */
+    fun proxiesWithCredentials(): List<Arguments> =
+        listOf("http", "socks5h").flatMap { scheme -> Transport.entries.map { Arguments.of(scheme, it) } }
 
-    @ParameterizedTest(name = "over {0}")
-    @EnumSource(Transport::class)
-    fun `wrong socks5 credentials are a typed authentication failure`(transport: Transport) = test {
+    @ParameterizedTest(name = "{0} over {1}")
+    @MethodSource("proxiesWithCredentials")
+    fun `wrong proxy credentials are a typed authentication failure`(scheme: String, transport: Transport) = test {
+        // A tinyproxy (HTTP Basic) or a microsocks (SOCKS5).
+        val proxy = if (scheme == "http") withCredentials else socksWithCredentials
         TestServer().use { server ->
             val wrong = ClientOptions(
                 transports = listOf(transport),
-                proxy = "socks5h://user:wrong@127.0.0.1:${socksWithCredentials.port}",
+                proxy = "$scheme://user:wrong@127.0.0.1:${proxy.port}",
                 reconnection = false,
                 timeout = 10.seconds,
             )
             Client(server.url, wrong).use { client ->
                 val error = assertThrows<ProxyException> { client.connect() }
                 assertEquals(ProxyException.Kind.AUTHENTICATION_FAILED, error.kind)
-                assertEquals(socksWithCredentials.url, error.proxy) // without the credentials
+                assertEquals(proxy.url, error.proxy) // without the credentials
             }
-            val right = wrong.copy(proxy = "socks5h://user:secret@127.0.0.1:${socksWithCredentials.port}")
+            val right = wrong.copy(proxy = "$scheme://user:secret@127.0.0.1:${proxy.port}")
             Client(server.url, right).use { client ->
                 client.connect()
                 assertEquals(listOf("authenticated"), client.emitWithAck("echo", "authenticated"))
