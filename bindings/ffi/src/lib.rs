@@ -1,11 +1,13 @@
 //! `ferrio-ffi`: the UniFFI layer over the `ferrio` core, shared by the Python, Kotlin and
 //! Swift packages. Thin: types converted, threads arranged, no protocol logic.
 //!
-//! - Events cross in drained batches ([`EventStream::next_batch`], [`EventListener`]) as
-//!   flat [`EventRecord`]s: JSON text plus binary attachments (see [`json`]).
-//! - On Unix, [`EventPipe`] announces events and ack replies on a file descriptor, for
-//!   event loops that watch descriptors (asyncio): no callback from a Rust thread. Its
-//!   call socket carries plain ack requests and replies as datagrams: no FFI call at all.
+//! - Events cross in drained batches as flat [`EventRecord`]s: JSON text plus binary
+//!   attachments (see [`json`]). Each subscription has one delivery queue (`queue`, one
+//!   rule for batching, lag and ending), waited on in one of three ways: pulled
+//!   ([`EventStream::next_batch`]), handed to a listener ([`EventListener`]) or, on Unix,
+//!   announced on a file descriptor ([`EventPipe`], with the ack replies), for event loops
+//!   that watch descriptors (asyncio): no callback from a Rust thread. The pipe's call
+//!   socket carries plain ack requests and replies as datagrams: no FFI call at all.
 //! - Emits are cheap sync calls ([`Socket::emit`], [`Socket::emit_batch`]); async is for
 //!   real waits (connect, ack, next batch), run on this crate's own tokio runtime.
 //! - Every export catches panics into a typed error's `Panic` variant.
@@ -25,6 +27,7 @@ mod manager_events;
 mod options;
 #[cfg(unix)]
 mod pipe;
+mod queue;
 mod reconnect_hook;
 mod runtime;
 mod socket;

@@ -1,6 +1,7 @@
-//! Push delivery: a foreign `EventListener` called with drained batches on the delivery
-//! threads the process shares (never a tokio worker, never the connection task): one
-//! while any subscription lives, more only while listener calls block.
+//! Push delivery: a foreign `EventListener` called with the drained batches of an
+//! [`EventQueue`] on the delivery threads the process shares (never a tokio worker, never
+//! the connection task): one while any subscription lives, more only while listener calls
+//! block.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -10,12 +11,12 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 
 use crate::error::{CallError, ListenerError};
 use crate::event::EventRecord;
+use crate::queue::EventQueue;
 use crate::runtime::{guard, on_runtime, runtime};
-use crate::stream::MAX_BATCH;
 use crate::tracker::{lock, SocketCell};
 
 /// Delivery threads alive in the process, for leak tests.
@@ -36,114 +37,42 @@ pub trait EventListener: Send + Sync {
     fn on_events(&self, batch: Vec<EventRecord>) -> Result<(), ListenerError>;
 }
 
-/// Where a delivery thread takes its batches from.
-pub(crate) enum Source {
-    /// Everything a socket observes.
-    Events(ferrio::EventStream),
-    /// Every event a socket emits.
-    Outgoing(Outgoing),
-}
-
-impl Source {
-    /// Waits for one event, then takes what is queued, up to `max`; empty once ended.
-    async fn next_batch(&mut self, max: usize) -> Vec<ferrio::SocketEvent> {
-        match self {
-            Source::Events(stream) => stream.next_batch(max).await,
-            Source::Outgoing(outgoing) => outgoing.next_batch(max).await,
-        }
-    }
-}
-
-/// The receiving end of a socket's outgoing catch-all (`Socket.subscribe_outgoing`): the
-/// core's listener hands each emitted event over without waiting, into a queue of
-/// [`OUTGOING_CAPACITY`] events. When the foreign listener falls that far behind, further
-/// events are dropped and counted, and the next batch ends with a `Lagged` record of how
-/// many (an emit never waits for a listener).
-pub(crate) struct Outgoing {
-    rx: mpsc::Receiver<ferrio::Event>,
-    dropped: Arc<AtomicU64>,
-}
-
-/// Most outgoing events waiting for a foreign listener: the core's bound on a socket's
-/// queue of events ([`ferrio::ManagerOptions::incoming_capacity`]).
-fn outgoing_capacity() -> usize {
-    ferrio::ManagerOptions::default().incoming_capacity.max(1)
-}
-
-impl Outgoing {
-    /// Registers an outgoing listener on `core`; returns its id and the receiving end.
-    pub(crate) fn listen(core: &ferrio::Socket) -> (ferrio::ListenerId, Self) {
-        let (tx, rx) = mpsc::channel(outgoing_capacity());
-        let dropped = Arc::new(AtomicU64::new(0));
-        let counted = dropped.clone();
-        let id = core.on_any_outgoing(move |event| {
-            if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(event) {
-                if counted.fetch_add(1, Ordering::Relaxed) == 0 {
-                    tracing::warn!("an outgoing listener fell behind: dropping outgoing events");
-                }
-            }
-        });
-        (id, Outgoing { rx, dropped })
-    }
-
-    async fn next_batch(&mut self, max: usize) -> Vec<ferrio::SocketEvent> {
-        let mut events = Vec::with_capacity(max.min(64));
-        if self.rx.recv_many(&mut events, max).await == 0 {
-            return Vec::new();
-        }
-        let mut batch: Vec<_> = events.into_iter().map(ferrio::SocketEvent::Event).collect();
-        let dropped = self.dropped.swap(0, Ordering::Relaxed);
-        if dropped > 0 {
-            batch.push(ferrio::SocketEvent::Lagged(dropped));
-        }
-        batch
-    }
-}
-
-/// One subscription's delivery: its stop signal and its end.
+/// One subscription's delivery: its queue and its end.
 pub(crate) struct Delivery {
     id: u64,
-    stop_tx: watch::Sender<bool>,
+    queue: Arc<EventQueue>,
     ended: Arc<Ended>,
 }
 
 impl Delivery {
-    /// Starts delivering `stream` to `listener` until stopped, closed or ended: a task
-    /// waits for each batch and hands it to the shared delivery threads (the first one
-    /// started here when none is running); nothing for no stream (a closed socket).
+    /// Starts delivering `queue` to `listener` until the queue ends (stopped, or its
+    /// manager closed): a task waits for each batch and hands it to the shared delivery
+    /// threads (the first one started here when none is running); nothing for a queue
+    /// already ended (a closed socket).
     pub(crate) fn start(
-        namespace: String,
-        stream: Option<Source>,
+        queue: Arc<EventQueue>,
         listener: Arc<dyn EventListener>,
         max_batch: u32,
-        closed_rx: watch::Receiver<bool>,
     ) -> std::io::Result<Arc<Self>> {
-        let (stop_tx, stop_rx) = watch::channel(false);
         let ended = Arc::new(Ended::default());
         let id = NEXT_SUBSCRIPTION.fetch_add(1, Ordering::Relaxed);
         let delivery = Arc::new(Delivery {
             id,
-            stop_tx,
+            queue: queue.clone(),
             ended: ended.clone(),
         });
-        let Some(stream) = stream else {
+        if queue.is_ended() {
             ended.set();
             return Ok(delivery);
-        };
+        }
         let alive = POOL.enter(ended)?;
-        let max = usize::try_from(max_batch.clamp(1, MAX_BATCH)).unwrap_or(64);
-        runtime().spawn(deliver(
-            Delivering {
-                id,
-                namespace,
-                listener,
-                max,
-                _alive: alive,
-            },
-            stream,
-            stop_rx,
-            closed_rx,
-        ));
+        runtime().spawn(deliver(Delivering {
+            id,
+            queue,
+            listener,
+            max_batch,
+            _alive: alive,
+        }));
         Ok(delivery)
     }
 
@@ -151,7 +80,7 @@ impl Delivery {
     /// from its own listener; then waits for the delivery threads to end if it was the
     /// last subscription.
     pub(crate) fn stop_blocking(&self) {
-        self.stop_tx.send_replace(true);
+        self.queue.stop();
         if RUNNING.get() == Some(self.id) {
             // Stopped from its own listener: it ends after this batch.
             return;
@@ -163,13 +92,20 @@ impl Delivery {
     /// Stops delivery and waits for its end without blocking the executor, then for the
     /// delivery threads to end if it was the last subscription.
     pub(crate) async fn stop(&self) {
-        self.stop_tx.send_replace(true);
+        self.queue.stop();
         if RUNNING.get() == Some(self.id) {
             return;
         }
         let mut done_rx = self.ended.tx.subscribe();
         let _ = done_rx.wait_for(|done| *done).await;
         POOL.reap();
+    }
+}
+
+/// A subscription let go of without `cancel` stops too.
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        self.queue.stop();
     }
 }
 
@@ -210,34 +146,25 @@ impl Ended {
 /// What a subscription's task delivers with.
 struct Delivering {
     id: u64,
-    namespace: String,
+    queue: Arc<EventQueue>,
     listener: Arc<dyn EventListener>,
-    max: usize,
+    max_batch: u32,
     _alive: Alive,
 }
 
 /// A subscription's task: waits for a batch, has a delivery thread call the listener
 /// with it and waits for that call to return before taking the next (one batch at a time,
 /// in order).
-async fn deliver(
-    delivering: Delivering,
-    mut stream: Source,
-    mut stop_rx: watch::Receiver<bool>,
-    mut closed_rx: watch::Receiver<bool>,
-) {
+async fn deliver(delivering: Delivering) {
     loop {
-        let batch = tokio::select! {
-            biased;
-            _ = stop_rx.wait_for(|stop| *stop) => Vec::new(),
-            batch = stream.next_batch(delivering.max) => batch,
-            _ = closed_rx.wait_for(|closed| *closed) => Vec::new(),
-        };
+        let batch = delivering.queue.next(delivering.max_batch).await;
         if batch.is_empty() {
             break;
         }
+        let namespace = delivering.queue.namespace();
         let records: Vec<EventRecord> = batch
             .into_iter()
-            .map(|event| EventRecord::from_core(&delivering.namespace, event))
+            .map(|(event, _)| EventRecord::from_core(namespace, event))
             .collect();
         let (done_tx, mut done_rx) = oneshot::channel();
         let listener = delivering.listener.clone();

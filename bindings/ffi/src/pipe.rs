@@ -1,5 +1,6 @@
-//! `EventPipe`: a socket's events and ack replies, announced on a file descriptor that the
-//! foreign event loop watches (asyncio `add_reader`) and taken with a sync call.
+//! `EventPipe`: a socket's [`EventQueue`] announced on a file descriptor that the foreign
+//! event loop watches (asyncio `add_reader`) and taken with a sync call, together with the
+//! replies to its ack requests.
 //!
 //! An awaited UniFFI future wakes its foreign loop with a callback from a tokio thread
 //! (thread state, GIL, `call_soon_threadsafe`): ~150 µs of CPU per wake-up in Python. Here a
@@ -18,37 +19,37 @@ use tokio::sync::Notify;
 use crate::error::{AckError, CallError};
 use crate::event::{EventRecord, JsonBatch};
 use crate::json;
+use crate::queue::{EventQueue, Held, MAX_BATCH};
 use crate::runtime::{guard, runtime};
-use crate::stream::{EventStream, MAX_BATCH};
 use crate::tracker::{lock, SocketCell};
 
 mod calls;
 
 use calls::CallSocket;
 
-/// Events the pipe holds before its task stops pulling from the core (backpressure). Their
-/// bytes stay counted in the core's bound on a socket's queued bytes until taken, so the
-/// pipe holds at most that much too.
-const CAPACITY: usize = MAX_BATCH as usize;
-
 /// A socket's events and the replies to [`EventPipe::emit_with_ack`], signalled on
 /// [`EventPipe::fd`]: when it is readable, call [`EventPipe::take`].
 #[derive(uniffi::Object)]
 pub struct EventPipe {
-    namespace: String,
+    queue: Arc<EventQueue>,
     core: Arc<SocketCell>,
-    stream: Arc<EventStream>,
     shared: Arc<Shared>,
     reader: UnixStream,
     calls: CallSocket,
     next_call: AtomicU64,
 }
 
+/// Events the pipe holds before its task stops pulling from the queue (backpressure).
+/// Their bytes stay counted in the core's bound on a socket's queued bytes until taken, so
+/// the pipe holds at most that much too.
+const CAPACITY: usize = MAX_BATCH as usize;
+
 /// What the pull task, the ack tasks and the taker share.
 struct Shared {
-    queue: Mutex<Queue>,
+    state: Mutex<State>,
     writer: UnixStream,
     signalled: AtomicBool,
+    /// A take made room: the pull task pulls again.
     room: Notify,
     /// Stops the call socket's task (see `calls`).
     stop: Notify,
@@ -56,21 +57,23 @@ struct Shared {
 }
 
 #[derive(Default)]
-struct Queue {
-    events: Vec<(ferrio::SocketEvent, ferrio::HeldBytes)>,
+struct State {
+    /// The events the pull task took from the queue, for `take`.
+    events: Vec<Held>,
     acks: Vec<(u64, Result<ferrio::Ack, AckError>)>,
+    /// The queue has ended.
     ended: bool,
 }
 
 impl Shared {
-    fn push(&self, fill: impl FnOnce(&mut Queue)) {
-        fill(&mut lock(&self.queue));
+    fn push(&self, fill: impl FnOnce(&mut State)) {
+        fill(&mut lock(&self.state));
         self.signal();
     }
 
     /// Queues the reply to call `id` (or why there is none) for [`EventPipe::take`].
     fn push_reply(&self, id: u64, reply: Result<ferrio::Ack, impl Into<AckError>>) {
-        self.push(|queue| queue.acks.push((id, reply.map_err(Into::into))));
+        self.push(|state| state.acks.push((id, reply.map_err(Into::into))));
     }
 
     /// One byte per wake-up: set until the taker clears it.
@@ -83,17 +86,13 @@ impl Shared {
 }
 
 impl EventPipe {
-    /// A pipe of `stream`, pulled by a task on the FFI runtime until the stream ends.
-    pub(crate) fn new(
-        stream: EventStream,
-        core: Arc<SocketCell>,
-        namespace: String,
-    ) -> std::io::Result<Self> {
+    /// A pipe of `queue`, pulled by a task on the FFI runtime until the queue ends.
+    pub(crate) fn new(queue: Arc<EventQueue>, core: Arc<SocketCell>) -> std::io::Result<Self> {
         let (reader, writer) = UnixStream::pair()?;
         reader.set_nonblocking(true)?;
         writer.set_nonblocking(true)?;
         let shared = Arc::new(Shared {
-            queue: Mutex::default(),
+            state: Mutex::default(),
             writer,
             signalled: AtomicBool::new(false),
             room: Notify::new(),
@@ -101,17 +100,28 @@ impl EventPipe {
             closed: AtomicBool::new(false),
         });
         let calls = CallSocket::open(core.clone(), shared.clone())?;
-        let stream = Arc::new(stream);
-        runtime().spawn(pull(stream.clone(), shared.clone()));
+        runtime().spawn(pull(queue.clone(), shared.clone()));
         Ok(EventPipe {
-            namespace,
+            queue,
             core,
-            stream,
             shared,
             reader,
             calls,
             next_call: AtomicU64::new(0),
         })
+    }
+
+    /// Takes up to `max` of the events the pull task moved in; signals again when some
+    /// are left, and makes room for the pull task.
+    fn take_events(&self, state: &mut State, max: u32) -> Vec<ferrio::SocketEvent> {
+        let count = state.events.len().min(max as usize);
+        let events: Vec<Held> = state.events.drain(..count).collect();
+        if !state.events.is_empty() {
+            self.shared.signal();
+        }
+        self.shared.room.notify_one();
+        // Taken: the foreign side holds them from now on (their bytes no longer count).
+        events.into_iter().map(|(event, _)| event).collect()
     }
 
     /// Reads the pending wake-up bytes, so that the descriptor is readable again only after
@@ -123,26 +133,26 @@ impl EventPipe {
     }
 }
 
-/// Moves the stream's events into the pipe, waiting while it is full.
-async fn pull(stream: Arc<EventStream>, shared: Arc<Shared>) {
+/// Moves the queue's events into the pipe, waiting while it is full.
+async fn pull(queue: Arc<EventQueue>, shared: Arc<Shared>) {
     loop {
         loop {
             let room = shared.room.notified();
             if shared.closed.load(Ordering::Acquire) {
-                shared.push(|queue| queue.ended = true);
+                shared.push(|state| state.ended = true);
                 return;
             }
-            if lock(&shared.queue).events.len() < CAPACITY {
+            if lock(&shared.state).events.len() < CAPACITY {
                 break;
             }
             room.await;
         }
-        let batch = stream.next_core_held(MAX_BATCH).await;
+        let batch = queue.next(MAX_BATCH).await;
         if batch.is_empty() {
-            shared.push(|queue| queue.ended = true);
+            shared.push(|state| state.ended = true);
             return;
         }
-        shared.push(|queue| queue.events.extend(batch));
+        shared.push(|state| state.events.extend(batch));
     }
 }
 
@@ -155,27 +165,18 @@ impl EventPipe {
     }
 
     /// Takes, without waiting, up to `max` events and every ack reply that arrived, packed
-    /// as described at [`PipeBatch`]. `ended` once the stream has ended and is drained.
+    /// as described at [`PipeBatch`]. `ended` once the queue has ended and is drained.
     pub fn take(&self, max: u32) -> Result<PipeBatch, CallError> {
         guard(|| {
             // Cleared before taking: whatever arrives after the take signals again.
             self.clear_signal();
-            let max = usize::try_from(max.clamp(1, MAX_BATCH)).unwrap_or(64);
-            let (events, replies, ended, left) = {
-                let mut queue = lock(&self.shared.queue);
-                let count = queue.events.len().min(max);
-                let (events, held): (Vec<_>, Vec<_>) = queue.events.drain(..count).unzip();
-                // Taken: the foreign side holds them from now on.
-                drop(held);
-                let replies = std::mem::take(&mut queue.acks);
-                let left = !queue.events.is_empty();
-                (events, replies, queue.ended && !left, left)
+            let (events, replies, ended) = {
+                let mut state = lock(&self.shared.state);
+                let events = self.take_events(&mut state, max.clamp(1, MAX_BATCH));
+                let replies = std::mem::take(&mut state.acks);
+                (events, replies, state.ended && state.events.is_empty())
             };
-            if left {
-                self.shared.signal();
-            }
-            self.shared.room.notify_one();
-            let JsonBatch { mut json, others } = JsonBatch::pack(&self.namespace, events);
+            let JsonBatch { mut json, others } = JsonBatch::pack(self.queue.namespace(), events);
             let mut acks = Vec::new();
             for (id, reply) in replies {
                 match reply {
@@ -263,10 +264,13 @@ impl EventPipe {
     /// Ends the pipe: its task stops (`take` then reports `ended`); ack replies still
     /// to come are dropped.
     pub fn close(&self) -> Result<(), CallError> {
-        self.shared.closed.store(true, Ordering::Release);
-        self.shared.room.notify_one();
-        self.shared.stop.notify_one();
-        self.stream.close()
+        guard(|| {
+            self.shared.closed.store(true, Ordering::Release);
+            self.queue.stop();
+            self.shared.room.notify_one();
+            self.shared.stop.notify_one();
+            Ok(())
+        })
     }
 }
 
@@ -304,7 +308,7 @@ pub struct PipeBatch {
     pub others: Vec<EventRecord>,
     /// Replies with binary, and calls that got no reply, in the order they arrived.
     pub acks: Vec<AckReply>,
-    /// The stream has ended and everything was taken: stop watching the descriptor.
+    /// The queue has ended and everything was taken: stop watching the descriptor.
     pub ended: bool,
 }
 
@@ -327,15 +331,17 @@ mod tests {
     use super::*;
     use std::time::Instant;
 
+    use crate::queue::Source;
+
     pub(super) fn pipe_without_socket() -> EventPipe {
         let (_closed_tx, closed_rx) = tokio::sync::watch::channel(false);
-        let stream = EventStream::new("/".into(), None, closed_rx);
-        EventPipe::new(stream, Arc::default(), "/".into()).unwrap()
+        let queue = EventQueue::new("/".into(), None, closed_rx);
+        EventPipe::new(Arc::new(queue), Arc::default()).unwrap()
     }
 
     /// Takes until `ended`, for at most a second.
     fn take_until_ended(pipe: &EventPipe) {
-        let deadline = Instant::now() + Duration::from_secs(1);
+        let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let batch = pipe.take(64).unwrap();
             assert_eq!(batch.json, b"[]");
@@ -348,7 +354,7 @@ mod tests {
     }
 
     #[test]
-    fn the_end_of_the_stream_is_signalled_on_the_descriptor_then_taken() {
+    fn the_end_of_the_queue_is_signalled_on_the_descriptor_then_taken() {
         let pipe = pipe_without_socket();
         let mut byte = [0u8; 1];
         let mut reader = pipe.reader.try_clone().unwrap();
@@ -358,6 +364,47 @@ mod tests {
             .unwrap();
         assert_eq!(reader.read(&mut byte).unwrap(), 1, "no wake-up byte");
         take_until_ended(&pipe);
+    }
+
+    /// Waits for the descriptor's wake-up byte (failing after 10 s) and reads it.
+    fn wait_for_signal(pipe: &EventPipe) {
+        pipe.reader.set_nonblocking(false).unwrap();
+        pipe.reader
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let read = (&pipe.reader).read(&mut [0u8; 1]);
+        pipe.reader.set_nonblocking(true).unwrap();
+        assert_eq!(read.unwrap(), 1, "no wake-up");
+    }
+
+    #[test]
+    fn after_a_take_that_emptied_the_pipe_the_next_event_signals_again() {
+        let (manager, socket) = runtime().block_on(async {
+            let options = ferrio::ManagerOptions {
+                reconnection: false,
+                ..ferrio::ManagerOptions::default()
+            };
+            let manager = ferrio::Manager::with_options("http://127.0.0.1:1", options).unwrap();
+            let socket = manager.socket("/");
+            (manager, socket)
+        });
+        let (closed_tx, closed_rx) = tokio::sync::watch::channel(false);
+        let source = Some(Source::Events(socket.events()));
+        let queue = Arc::new(EventQueue::new("/".into(), source, closed_rx));
+        let cell = Arc::new(Mutex::new(Some(socket.clone())));
+        let pipe = EventPipe::new(queue, cell).unwrap();
+        for _ in 0..2 {
+            // Each failed connect queues one `connect_error`.
+            let _ = runtime().block_on(socket.connect());
+            wait_for_signal(&pipe);
+            let batch = pipe.take(64).unwrap();
+            assert_eq!(batch.others.len(), 1, "{batch:?}");
+            assert_eq!(batch.others[0].name, "connect_error");
+            assert!(!batch.ended);
+        }
+        closed_tx.send_replace(true);
+        take_until_ended(&pipe);
+        drop(manager);
     }
 
     #[test]

@@ -7,12 +7,10 @@ use crate::ack::AckRecord;
 use crate::emit_batch::{self, Batch, EmitFailure};
 use crate::error::{AckError, CallError, ConnectError, EmitError};
 use crate::json;
-use crate::listener::{Delivery, EventListener, Outgoing, Source, Subscription};
-#[cfg(unix)]
-use crate::pipe::EventPipe;
 use crate::runtime::{block_if_open, block_on, guard, on_runtime, run_if_open};
-use crate::stream::EventStream;
 use crate::tracker::{lock, SocketCell, Tracker};
+
+mod receive;
 
 /// What waits in a socket's offline buffer (emits made while not connected).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
@@ -342,112 +340,6 @@ impl Socket {
         let core = self.core().ok_or(AckError::Closed)?;
         let timeout = timeout_ms.map_or(self.ack_timeout, Duration::from_millis);
         block_on(emit_with_ack(core, event, args_json, attachments, timeout))
-    }
-
-    /// A pull stream of everything this socket observes from now on. A closed stream
-    /// when the manager is closed.
-    pub fn events(&self) -> Result<Arc<EventStream>, CallError> {
-        guard(|| {
-            let closed_rx = self.tracker.closed_rx();
-            let stream = EventStream::new(
-                self.namespace.clone(),
-                self.core().map(|core| core.events()),
-                closed_rx,
-            );
-            Ok(Arc::new(stream))
-        })
-    }
-
-    /// Calls `listener` with batches of at most `max_batch` events (64 is a good value)
-    /// on a delivery thread (shared by the process's subscriptions, see [`EventListener`]),
-    /// until the subscription is cancelled or the manager closed.
-    pub fn subscribe(
-        &self,
-        listener: Arc<dyn EventListener>,
-        max_batch: u32,
-    ) -> Result<Arc<Subscription>, CallError> {
-        guard(|| {
-            let delivery = Delivery::start(
-                self.namespace.clone(),
-                self.core().map(|core| Source::Events(core.events())),
-                listener,
-                max_batch,
-                self.tracker.closed_rx(),
-            )
-            .map_err(|e| CallError::Resource {
-                detail: format!("could not start a delivery thread: {e}"),
-            })?;
-            self.tracker.delivery(&delivery);
-            Ok(Arc::new(Subscription::new(delivery)))
-        })
-    }
-}
-
-#[uniffi::export]
-impl Socket {
-    /// Calls `listener` with every event this socket emits from now on (the outgoing
-    /// catch-all, JS `onAnyOutgoing`), in the order of the emits, in batches of at most
-    /// `max_batch`, on a delivery thread (as `subscribe`). Emits of every
-    /// kind are reported (plain, volatile, with ack, with retries: once each), as records
-    /// of kind `Event` without `ack`; not the join and leave events of `join_room`.
-    ///
-    /// Bounded: the events wait for the listener in a queue of 1024 (the core's
-    /// `incoming_capacity`); past that, an emit is still sent but not reported, and the
-    /// next batch ends with a `Lagged` record of how many were not (an emit never waits
-    /// for a listener). `cancel` removes it; closing the manager ends it.
-    pub fn subscribe_outgoing(
-        &self,
-        listener: Arc<dyn EventListener>,
-        max_batch: u32,
-    ) -> Result<Arc<Subscription>, CallError> {
-        guard(|| {
-            let fed = self.core().map(|core| Outgoing::listen(&core));
-            let (id, source) = match fed {
-                Some((id, outgoing)) => (Some(id), Some(Source::Outgoing(outgoing))),
-                None => (None, None),
-            };
-            let delivery = Delivery::start(
-                self.namespace.clone(),
-                source,
-                listener,
-                max_batch,
-                self.tracker.closed_rx(),
-            )
-            .map_err(|e| CallError::Resource {
-                detail: format!("could not start a delivery thread: {e}"),
-            })?;
-            self.tracker.delivery(&delivery);
-            Ok(Arc::new(match id {
-                Some(id) => Subscription::fed_by(delivery, self.core.clone(), id),
-                None => Subscription::new(delivery),
-            }))
-        })
-    }
-}
-
-/// The event pipe is a Unix socket pair: exported where there are Unix sockets. Bindings
-/// generated from a library built for another platform (Windows) have no `event_pipe`;
-/// their users pull with [`Socket::events`] or [`Socket::subscribe`].
-#[cfg(unix)]
-#[uniffi::export]
-impl Socket {
-    /// Like `events`, delivered through a descriptor the caller's event loop watches (see
-    /// [`EventPipe`]), which also carries the replies to its `emit_with_ack`.
-    pub fn event_pipe(&self) -> Result<Arc<EventPipe>, CallError> {
-        guard(|| {
-            let stream = EventStream::new(
-                self.namespace.clone(),
-                self.core().map(|core| core.events()),
-                self.tracker.closed_rx(),
-            );
-            let pipe =
-                EventPipe::new(stream, self.core.clone(), self.namespace.clone()).map_err(|e| {
-                    CallError::Resource {
-                        detail: format!("could not open the event pipe: {e}"),
-                    }
-                })?;
-            Ok(Arc::new(pipe))
-        })
     }
 }
 

@@ -46,13 +46,6 @@ BATCH = 256
 #: Events per pull: plain events cross as one JSON text (one ``json.loads`` per batch),
 #: so larger drained batches keep getting cheaper.
 PULL_BATCH = 256
-#: Event-pipe wake-ups that come within PIPE_PAUSE seconds of the previous one and bring
-#: fewer than PIPE_SMALL_BATCH events stop watching the pipe for PIPE_PAUSE: a burst that
-#: arrives event by event is then taken in batches. Without it the pipeline can settle
-#: into one wake-up per event (of this thread, the pull task and the dispatcher), at
-#: four times the CPU per event. A lone event is still dispatched at once.
-PIPE_PAUSE = 0.0002
-PIPE_SMALL_BATCH = 16
 #: How long `connect`/`disconnect` wait for their handlers to have run.
 HANDLER_WAIT = 5.0
 #: How many events an ``events()`` iterator keeps for its loop by default (as the core's
@@ -100,8 +93,6 @@ class _Namespace:
         self.calls: dict[int, asyncio.Future[Any]] = {}
         self.call_fd = -1 if pipe is None else pipe.call_fd()
         self.next_call = _FIRST_CALL_ID
-        #: When the pipe was last taken from (the loop's clock).
-        self.last_take = 0.0
         self.drained = Flag()
         self.sid: str | None = None
         #: Disconnected for good: by the server (``io server disconnect``), or by a lost
@@ -955,14 +946,15 @@ class AsyncClient:
             self._dispatch_batch(state, batch)
 
     def _on_pipe(self, state: _Namespace) -> None:
-        """The pipe's descriptor is readable: takes and dispatches what it holds."""
+        """The pipe's descriptor is readable: takes and dispatches what it holds. Events
+        that arrive meanwhile wait in the native queue and come with the next take."""
         try:
             batch = state.pipe.take(PULL_BATCH)
         except Exception as error:
             logger.error("event pipe failed: %s", convert(error))
             self._end_pipe(state)
             return
-        count = self._dispatch_batch(state, batch)
+        self._dispatch_batch(state, batch)
         for reply in batch.acks:
             if reply.error is not None:
                 self._settle(state, reply.id, None, convert(reply.error))
@@ -970,19 +962,6 @@ class AsyncClient:
                 self._settle(state, reply.id, _codec.decode(reply.args_json, reply.attachments))
         if batch.ended:
             self._end_pipe(state)
-            return
-        loop = self._loop
-        assert loop is not None
-        now = loop.time()
-        if count < PIPE_SMALL_BATCH and now - state.last_take < PIPE_PAUSE:
-            loop.remove_reader(state.pipe.fd())
-            loop.call_later(PIPE_PAUSE, self._resume_pipe, state)
-        state.last_take = now
-
-    def _resume_pipe(self, state: _Namespace) -> None:
-        """Watches the pipe again after a pause (see ``PIPE_PAUSE``)."""
-        if not state.drained.is_set() and self._loop is not None:
-            self._loop.add_reader(state.pipe.fd(), self._on_pipe, state)
 
     def _on_reply(self, state: _Namespace) -> None:
         """The call socket is readable: settles the call its datagram answers."""
@@ -1030,10 +1009,9 @@ class AsyncClient:
         else:
             future.set_result(_codec.unpack(args or []))
 
-    def _dispatch_batch(self, state: _Namespace, batch: ffi.JsonBatch | ffi.PipeBatch) -> int:
+    def _dispatch_batch(self, state: _Namespace, batch: ffi.JsonBatch | ffi.PipeBatch) -> None:
         """Dispatches a packed batch: ``[name, *args]`` a plain event, an int the index of
-        a record, ``{"ack": id, "args": [...]}`` a reply to a pipe call. Returns how many
-        items it held."""
+        a record, ``{"ack": id, "args": [...]}`` a reply to a pipe call."""
         others = batch.others
         items = _decode_json(batch.json)
         for item in items:
@@ -1053,7 +1031,6 @@ class AsyncClient:
                     logger.exception("dispatching %r failed", record.name)
             else:
                 self._settle(state, item["ack"], item["args"])
-        return len(items)
 
     def _dispatch_plain(self, state: _Namespace, name: str, args: list[Any]) -> None:
         if self._iterators:

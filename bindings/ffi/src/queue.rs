@@ -1,0 +1,256 @@
+//! `EventQueue`: one subscription's delivery queue, and the one rule for batching, lag and
+//! ending that every way of waiting on it follows.
+//!
+//! A socket's events (or, for `subscribe_outgoing`, its emits) wait in a bounded queue of
+//! the core, fed by the connection task. The three ways to wait on it are thin front-ends
+//! over this type: [`EventStream`](crate::EventStream) awaits (or blocks for) the next
+//! batch, [`EventPipe`](crate::EventPipe) signals a descriptor and is taken from without
+//! waiting, and a [`Subscription`](crate::Subscription) hands each batch to a listener on
+//! the delivery threads.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch, Mutex};
+
+/// Most events per batch: past 64 the per-event cost no longer drops (ffi-costs.md).
+pub(crate) const MAX_BATCH: u32 = 1024;
+
+/// An event taken from a queue, its bytes still counted in the core's bound on a
+/// socket's queued bytes until dropped.
+pub(crate) type Held = (ferrio::SocketEvent, ferrio::HeldBytes);
+
+/// Where a queue's events come from.
+pub(crate) enum Source {
+    /// Everything a socket observes.
+    Events(ferrio::EventStream),
+    /// Every event a socket emits.
+    Outgoing(Outgoing),
+}
+
+impl Source {
+    /// Waits for one event, then takes what is queued, up to `max`; empty once ended.
+    async fn next_batch(&mut self, max: usize) -> Vec<Held> {
+        match self {
+            Source::Events(stream) => stream.next_batch_held(max).await,
+            Source::Outgoing(outgoing) => {
+                let mut events = Vec::with_capacity(max.min(64));
+                if outgoing.rx.recv_many(&mut events, max).await == 0 {
+                    return Vec::new();
+                }
+                outgoing.held(events)
+            }
+        }
+    }
+}
+
+/// The receiving end of a socket's outgoing catch-all (`Socket.subscribe_outgoing`): the
+/// core's listener hands each emitted event over without waiting, into a queue of
+/// [`outgoing_capacity`] events. When the foreign listener falls that far behind, further
+/// events are dropped and counted, and the next batch ends with a `Lagged` record of how
+/// many (an emit never waits for a listener).
+pub(crate) struct Outgoing {
+    rx: mpsc::Receiver<ferrio::Event>,
+    dropped: Arc<AtomicU64>,
+}
+
+/// Most outgoing events waiting for a foreign listener: the core's bound on a socket's
+/// queue of events ([`ferrio::ManagerOptions::incoming_capacity`]).
+fn outgoing_capacity() -> usize {
+    ferrio::ManagerOptions::default().incoming_capacity.max(1)
+}
+
+impl Outgoing {
+    /// Registers an outgoing listener on `core`; returns its id and the receiving end.
+    pub(crate) fn listen(core: &ferrio::Socket) -> (ferrio::ListenerId, Self) {
+        let (tx, rx) = mpsc::channel(outgoing_capacity());
+        let dropped = Arc::new(AtomicU64::new(0));
+        let counted = dropped.clone();
+        let id = core.on_any_outgoing(move |event| {
+            if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(event) {
+                if counted.fetch_add(1, Ordering::Relaxed) == 0 {
+                    tracing::warn!("an outgoing listener fell behind: dropping outgoing events");
+                }
+            }
+        });
+        (id, Outgoing { rx, dropped })
+    }
+
+    /// `events` as a batch, ending with a `Lagged` record when some were dropped.
+    fn held(&self, events: Vec<ferrio::Event>) -> Vec<Held> {
+        let mut batch: Vec<Held> = events
+            .into_iter()
+            .map(|event| {
+                (
+                    ferrio::SocketEvent::Event(event),
+                    ferrio::HeldBytes::default(),
+                )
+            })
+            .collect();
+        let dropped = self.dropped.swap(0, Ordering::Relaxed);
+        if dropped > 0 {
+            batch.push((
+                ferrio::SocketEvent::Lagged(dropped),
+                ferrio::HeldBytes::default(),
+            ));
+        }
+        batch
+    }
+}
+
+/// One subscription's queue of events, until it ends: when its owner stops it, when its
+/// manager closes (after what is already queued), or when the core ends the source.
+pub(crate) struct EventQueue {
+    namespace: String,
+    /// `None` once ended. Held by a waiting `next`, so that batches leave in order.
+    source: Mutex<Option<Source>>,
+    stop_tx: watch::Sender<bool>,
+    closed_rx: watch::Receiver<bool>,
+}
+
+impl EventQueue {
+    /// A queue of socket `namespace` fed by `source` (`None`: ended from the start, as for
+    /// a socket whose manager is closed), ending when `closed_rx` becomes `true`.
+    pub(crate) fn new(
+        namespace: String,
+        source: Option<Source>,
+        closed_rx: watch::Receiver<bool>,
+    ) -> Self {
+        EventQueue {
+            namespace,
+            source: Mutex::new(source),
+            stop_tx: watch::Sender::new(false),
+            closed_rx,
+        }
+    }
+
+    /// The namespace of the socket whose events these are.
+    pub(crate) fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// Waits for at least one event, then takes what is queued, up to `max` (clamped to
+    /// 1..=[`MAX_BATCH`]) and the core's byte bound, never waiting for more. Empty once
+    /// ended: a stopped queue ends at once, a closed manager's after what is queued (the
+    /// last disconnect, a connect error).
+    pub(crate) async fn next(&self, max: u32) -> Vec<Held> {
+        let max = batch_size(max);
+        let mut stop_rx = self.stop_tx.subscribe();
+        let mut closed_rx = self.closed_rx.clone();
+        let mut slot = self.source.lock().await;
+        let batch = match slot.as_mut() {
+            None => Vec::new(),
+            Some(source) => tokio::select! {
+                biased;
+                _ = stop_rx.wait_for(|stop| *stop) => Vec::new(),
+                batch = source.next_batch(max) => batch,
+                _ = closed_rx.wait_for(|closed| *closed) => Vec::new(),
+            },
+        };
+        if batch.is_empty() {
+            *slot = None;
+        }
+        batch
+    }
+
+    /// Ends the queue: a waiting `next` returns empty, and the core stops queueing once
+    /// the source is dropped (at once, or by the `next` that held it).
+    pub(crate) fn stop(&self) {
+        self.stop_tx.send_replace(true);
+        if let Ok(mut slot) = self.source.try_lock() {
+            slot.take();
+        }
+    }
+
+    /// Whether the queue is stopped.
+    pub(crate) fn is_stopped(&self) -> bool {
+        *self.stop_tx.borrow()
+    }
+
+    /// Whether the queue has ended (stopped, its manager closed, or its source ended).
+    pub(crate) fn is_ended(&self) -> bool {
+        self.is_stopped()
+            || *self.closed_rx.borrow()
+            || self.source.try_lock().is_ok_and(|slot| slot.is_none())
+    }
+}
+
+/// `max` clamped to 1..=[`MAX_BATCH`].
+fn batch_size(max: u32) -> usize {
+    usize::try_from(max.clamp(1, MAX_BATCH)).unwrap_or(64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::runtime;
+
+    /// A queue of the events of a socket whose server cannot be reached, each of its
+    /// connects queueing a `connect_error`; and the sender of its manager's closing.
+    async fn unreachable() -> (ferrio::Socket, watch::Sender<bool>, Arc<EventQueue>) {
+        let options = ferrio::ManagerOptions {
+            reconnection: false,
+            ..ferrio::ManagerOptions::default()
+        };
+        let manager = ferrio::Manager::with_options("http://127.0.0.1:1", options).unwrap();
+        let socket = manager.socket("/");
+        let (closed_tx, closed_rx) = watch::channel(false);
+        let source = Source::Events(socket.events());
+        let queue = EventQueue::new("/".into(), Some(source), closed_rx);
+        (socket, closed_tx, Arc::new(queue))
+    }
+
+    fn connect_errors(batch: &[Held]) -> usize {
+        batch
+            .iter()
+            .filter(|(event, _)| matches!(event, ferrio::SocketEvent::ConnectError(_)))
+            .count()
+    }
+
+    #[test]
+    fn a_batch_is_what_is_queued() {
+        runtime().block_on(async {
+            let (socket, _closed_tx, queue) = unreachable().await;
+            let _ = socket.connect().await;
+            assert_eq!(connect_errors(&queue.next(64).await), 1);
+            assert!(!queue.is_ended());
+        });
+    }
+
+    #[test]
+    fn a_stopped_queue_ends_at_once() {
+        runtime().block_on(async {
+            let (_socket, _closed_tx, queue) = unreachable().await;
+            let waiting = tokio::spawn({
+                let queue = queue.clone();
+                async move { queue.next(64).await.len() }
+            });
+            queue.stop();
+            assert_eq!(waiting.await.unwrap(), 0);
+            assert!(queue.is_ended());
+            assert!(queue.next(64).await.is_empty());
+        });
+    }
+
+    #[test]
+    fn a_closed_manager_ends_the_queue() {
+        runtime().block_on(async {
+            let (_socket, closed_tx, queue) = unreachable().await;
+            closed_tx.send_replace(true);
+            assert!(queue.next(64).await.is_empty());
+            assert!(queue.is_ended());
+        });
+    }
+
+    #[test]
+    fn outgoing_events_that_were_dropped_end_the_batch_as_a_lag() {
+        let (_tx, rx) = mpsc::channel(1);
+        let outgoing = Outgoing {
+            rx,
+            dropped: Arc::new(AtomicU64::new(2)),
+        };
+        let batch = outgoing.held(Vec::new());
+        assert!(matches!(batch[..], [(ferrio::SocketEvent::Lagged(2), _)]));
+        assert!(outgoing.held(Vec::new()).is_empty(), "counted once");
+    }
+}

@@ -1,0 +1,119 @@
+//! How a socket's events reach the foreign language: a delivery queue per subscription
+//! ([`EventQueue`]), waited on in one of three ways: pulled ([`EventStream`]), signalled on
+//! a descriptor ([`EventPipe`]) or handed to a listener ([`Subscription`]).
+
+use std::sync::Arc;
+
+use super::Socket;
+use crate::error::CallError;
+use crate::listener::{Delivery, EventListener, Subscription};
+#[cfg(unix)]
+use crate::pipe::EventPipe;
+use crate::queue::{EventQueue, Outgoing, Source};
+use crate::runtime::guard;
+use crate::stream::EventStream;
+
+impl Socket {
+    /// A queue of this socket fed by `source` (`None` once the manager is closed), ended
+    /// by the manager's close.
+    fn queue(&self, source: Option<Source>) -> Arc<EventQueue> {
+        Arc::new(EventQueue::new(
+            self.namespace.clone(),
+            source,
+            self.tracker.closed_rx(),
+        ))
+    }
+
+    /// A queue of everything this socket observes from now on.
+    fn events_queue(&self) -> Arc<EventQueue> {
+        self.queue(self.core().map(|core| Source::Events(core.events())))
+    }
+
+    /// Delivers `queue` to `listener` on the delivery threads, waited for by the
+    /// manager's close.
+    fn deliver(
+        &self,
+        queue: Arc<EventQueue>,
+        listener: Arc<dyn EventListener>,
+        max_batch: u32,
+    ) -> Result<Arc<Delivery>, CallError> {
+        let delivery =
+            Delivery::start(queue, listener, max_batch).map_err(|e| CallError::Resource {
+                detail: format!("could not start a delivery thread: {e}"),
+            })?;
+        self.tracker.delivery(&delivery);
+        Ok(delivery)
+    }
+}
+
+#[uniffi::export]
+impl Socket {
+    /// A pull stream of everything this socket observes from now on. A closed stream
+    /// when the manager is closed.
+    pub fn events(&self) -> Result<Arc<EventStream>, CallError> {
+        guard(|| Ok(Arc::new(EventStream::new(self.events_queue()))))
+    }
+
+    /// Calls `listener` with batches of at most `max_batch` events (64 is a good value)
+    /// on a delivery thread (shared by the process's subscriptions, see [`EventListener`]),
+    /// until the subscription is cancelled or the manager closed.
+    pub fn subscribe(
+        &self,
+        listener: Arc<dyn EventListener>,
+        max_batch: u32,
+    ) -> Result<Arc<Subscription>, CallError> {
+        guard(|| {
+            let delivery = self.deliver(self.events_queue(), listener, max_batch)?;
+            Ok(Arc::new(Subscription::new(delivery)))
+        })
+    }
+
+    /// Calls `listener` with every event this socket emits from now on (the outgoing
+    /// catch-all, JS `onAnyOutgoing`), in the order of the emits, in batches of at most
+    /// `max_batch`, on a delivery thread (as `subscribe`). Emits of every
+    /// kind are reported (plain, volatile, with ack, with retries: once each), as records
+    /// of kind `Event` without `ack`; not the join and leave events of `join_room`.
+    ///
+    /// Bounded: the events wait for the listener in a queue of 1024 (the core's
+    /// `incoming_capacity`); past that, an emit is still sent but not reported, and the
+    /// next batch ends with a `Lagged` record of how many were not (an emit never waits
+    /// for a listener). `cancel` removes it; closing the manager ends it.
+    pub fn subscribe_outgoing(
+        &self,
+        listener: Arc<dyn EventListener>,
+        max_batch: u32,
+    ) -> Result<Arc<Subscription>, CallError> {
+        guard(|| {
+            let fed = self.core().map(|core| Outgoing::listen(&core));
+            let (id, source) = match fed {
+                Some((id, outgoing)) => (Some(id), Some(Source::Outgoing(outgoing))),
+                None => (None, None),
+            };
+            let delivery = self.deliver(self.queue(source), listener, max_batch)?;
+            Ok(Arc::new(match id {
+                Some(id) => Subscription::fed_by(delivery, self.core.clone(), id),
+                None => Subscription::new(delivery),
+            }))
+        })
+    }
+}
+
+/// The event pipe is a Unix socket pair: exported where there are Unix sockets. Bindings
+/// generated from a library built for another platform (Windows) have no `event_pipe`;
+/// their users pull with [`Socket::events`] or [`Socket::subscribe`].
+#[cfg(unix)]
+#[uniffi::export]
+impl Socket {
+    /// Like `events`, delivered through a descriptor the caller's event loop watches (see
+    /// [`EventPipe`]), which also carries the replies to its `emit_with_ack`.
+    pub fn event_pipe(&self) -> Result<Arc<EventPipe>, CallError> {
+        guard(|| {
+            let pipe = EventPipe::new(self.events_queue(), self.core.clone()).map_err(|e| {
+                CallError::Resource {
+                    detail: format!("could not open the event pipe: {e}"),
+                }
+            })?;
+            Ok(Arc::new(pipe))
+        })
+    }
+}
