@@ -64,7 +64,7 @@ pub use options::{
     BufferPolicy, ClientCertificate, ManagerOptions, Proxy, ReconnectHook, ReconnectUpdate,
     ServerVersion, SocketOptions, SpkiPin, TransportKind,
 };
-pub use socket::{Ack, BufferedEmits, Socket};
+pub use socket::{Ack, BufferedEmits, JsonEmit, Socket};
 pub use socketio::RESERVED_EVENTS;
 pub use state::{EngineState, SocketState};
 pub use stats::{AckRoundTrips, ConnectionStats};

@@ -1,6 +1,5 @@
 //! `Socket`: a cheap handle to one namespace of a manager's connection.
 
-use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -20,12 +19,15 @@ use crate::manager::command::{
 };
 use crate::manager::event::{Event, SocketEvent};
 use crate::options::{BufferPolicy, ManagerOptions, SocketOptions};
+use crate::socketio::packet::{frame, Header};
 use crate::socketio::{Packet, PacketKind, Payload, RESERVED_EVENTS};
 use crate::state::{EngineState, SocketState};
 use crate::stream::EventStream;
-use crate::value::{to_args, write_plain_args, Value, ValueError};
+use crate::value::{to_args, write_plain_args, write_str, Value, ValueError};
 
 mod json_emit;
+
+pub use json_emit::JsonEmit;
 
 /// A namespace on a manager's connection: emit, listen, acknowledge.
 ///
@@ -686,24 +688,25 @@ impl Socket {
             return Ok(None);
         }
         let namespace = &*self.inner.namespace;
-        let mut text = Vec::with_capacity(PLAIN_EMIT_CAPACITY + namespace.len() + event.len());
-        // What `Packet::encode` writes for an event without attachments.
-        text.push(PacketKind::Event.digit());
-        if !namespace.is_empty() && namespace != "/" {
-            text.extend_from_slice(namespace.as_bytes());
-            text.push(b',');
-        }
-        if let Some(id) = ack_id {
-            let _ = write!(text, "{id}");
-        }
-        text.push(b'[');
-        if serde_json::to_writer(&mut text, event).is_err() || !write_plain_args(args, &mut text) {
-            return Ok(None);
-        }
-        text.push(b']');
-        let Ok(text) = String::from_utf8(text) else {
-            return Ok(None);
+        let mut text = String::with_capacity(PLAIN_EMIT_CAPACITY + namespace.len() + event.len());
+        let header = Header {
+            kind: PacketKind::Event,
+            nsp: namespace,
+            id: ack_id,
+            attachments: 0,
         };
+        let framed = frame(&mut text, header, |out| {
+            out.push('[');
+            write_str(event, out);
+            let mut json = std::mem::take(out).into_bytes();
+            let written = write_plain_args(args, &mut json);
+            json.push(b']');
+            *out = String::from_utf8(json).map_err(|_| ())?;
+            written.then_some(()).ok_or(())
+        });
+        if framed.is_err() {
+            return Ok(None);
+        }
         let emit = self.finish(text, Vec::new(), volatile)?;
         Ok(Some(OutgoingEmit { ack_id, ..emit }))
     }

@@ -3,12 +3,11 @@
 //!
 //! A batch is the JSON text of an array of `[event, ...args]` arrays; a binary node of any
 //! emit is the placeholder `{"_placeholder":true,"num":K}`, K numbered across the whole
-//! batch into one list of attachments. An emit without placeholders is checked and framed
-//! as it is (never parsed into values); one with placeholders is parsed with its bytes put
-//! back, then framed by the core like any emit with binary.
+//! batch into one list of attachments. Each emit is checked and framed by the core as it
+//! is (never parsed into values), with the attachments its placeholders name.
 
 use bytes::Bytes;
-use ferrio::Value;
+use ferrio::JsonEmit;
 
 use crate::error::EmitError;
 use crate::json::{self, JsonError};
@@ -36,7 +35,7 @@ impl<'a> Batch<'a> {
     pub(crate) fn parse(text: &'a str, attachments: Vec<Vec<u8>>) -> Result<Self, JsonError> {
         Ok(Batch {
             emits: json::split_batch(text)?,
-            attachments: attachments.into_iter().map(Bytes::from).collect(),
+            attachments: shared(attachments),
         })
     }
 
@@ -45,18 +44,17 @@ impl<'a> Batch<'a> {
         self.emits.len()
     }
 
+    /// Emit `index`, as the core takes it.
+    fn emit_at(&self, index: usize) -> JsonEmit<'_> {
+        JsonEmit::named(self.emits[index], &self.attachments)
+    }
+
     /// Queues emit `index` without waiting.
     ///
     /// # Errors
     /// As `Socket::emit`, `QueueFull` included.
     pub(crate) fn try_emit(&self, core: &ferrio::Socket, index: usize) -> Result<(), EmitError> {
-        let text = self.emits[index];
-        if self.has_binary(text) {
-            let (event, args) = self.values(text)?;
-            Ok(core.try_emit_values(&event, args)?)
-        } else {
-            Ok(core.try_emit_json(text)?)
-        }
+        Ok(core.try_emit_json_with(&self.emit_at(index))?)
     }
 
     /// Queues emit `index`, waiting while the outgoing queue is full.
@@ -64,31 +62,13 @@ impl<'a> Batch<'a> {
     /// # Errors
     /// As `Socket::emit_async`.
     pub(crate) async fn emit(&self, core: &ferrio::Socket, index: usize) -> Result<(), EmitError> {
-        match self.try_emit(core, index) {
-            Err(EmitError::QueueFull) => {
-                let (event, args) = self.values(self.emits[index])?;
-                Ok(core.emit_values(&event, args).await?)
-            }
-            other => other,
-        }
+        Ok(core.emit_json(&self.emit_at(index)).await?)
     }
+}
 
-    /// Whether `text` names attachments: only then is it parsed into values.
-    fn has_binary(&self, text: &str) -> bool {
-        json::contains_placeholder(text.as_bytes())
-    }
-
-    /// The event name and arguments of the emit `text`, binary put in place.
-    fn values(&self, text: &str) -> Result<(String, Vec<Value>), EmitError> {
-        let mut args = json::args_from_json_shared(text, &self.attachments)?;
-        let name = (!args.is_empty()).then(|| args.remove(0));
-        match name {
-            Some(Value::String(event)) => Ok((event, args)),
-            _ => Err(EmitError::InvalidArgs {
-                detail: "an emit must be an array whose first item is the event name".into(),
-            }),
-        }
-    }
+/// Attachments as the core keeps them (no copy).
+pub(crate) fn shared(attachments: Vec<Vec<u8>>) -> Vec<Bytes> {
+    attachments.into_iter().map(Bytes::from).collect()
 }
 
 /// Queues the emits of `batch` in order without waiting, until one cannot be queued;
@@ -141,40 +121,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(batch.len(), 2);
-        assert!(!batch.has_binary(batch.emits[0]));
-        assert!(batch.has_binary(batch.emits[1]));
-    }
-
-    #[test]
-    fn placeholders_are_numbered_across_the_batch() {
-        let text = r#"[["a",{"_placeholder":true,"num":0}],["b",1],["c",[{"_placeholder":true,"num":2},{"_placeholder":true,"num":1}]]]"#;
-        let batch = Batch::parse(text, vec![vec![0], vec![1], vec![2]]).unwrap();
-        let (event, args) = batch.values(batch.emits[2]).unwrap();
-        assert_eq!(event, "c");
-        assert_eq!(
-            args,
-            vec![Value::Array(vec![
-                Value::Binary(Bytes::from_static(&[2])),
-                Value::Binary(Bytes::from_static(&[1])),
-            ])]
-        );
-        let (event, args) = batch.values(batch.emits[0]).unwrap();
-        assert_eq!(event, "a");
-        assert_eq!(args, vec![Value::Binary(Bytes::from_static(&[0]))]);
-    }
-
-    #[test]
-    fn an_emit_naming_a_missing_attachment_or_without_a_name_is_invalid() {
-        let text = r#"[["a",{"_placeholder":true,"num":1}],[{"_placeholder":true,"num":0}]]"#;
-        let batch = Batch::parse(text, vec![vec![0]]).unwrap();
-        assert!(matches!(
-            batch.values(batch.emits[0]),
-            Err(EmitError::InvalidArgs { .. })
-        ));
-        assert!(matches!(
-            batch.values(batch.emits[1]),
-            Err(EmitError::InvalidArgs { .. })
-        ));
+        assert_eq!(batch.emits[1], r#"["b",{"_placeholder":true,"num":0}]"#);
+        assert_eq!(batch.attachments, vec![Bytes::from_static(&[7])]);
     }
 
     #[test]

@@ -3,10 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferrio::JsonEmit;
+
 use crate::ack::AckRecord;
-use crate::emit_batch::{self, Batch, EmitFailure};
+use crate::emit_batch::{self, shared, Batch, EmitFailure};
 use crate::error::{AckError, CallError, ConnectError, EmitError};
-use crate::json;
 use crate::runtime::{block_if_open, block_on, guard, on_runtime, run_if_open};
 use crate::tracker::{lock, SocketCell, Tracker};
 
@@ -43,17 +44,6 @@ impl Socket {
     /// The core handle; `None` once the manager is closed.
     fn core(&self) -> Option<ferrio::Socket> {
         lock(&self.core).clone()
-    }
-
-    fn try_emit(
-        &self,
-        core: &ferrio::Socket,
-        event: &str,
-        args_json: &str,
-        attachments: Vec<Vec<u8>>,
-    ) -> Result<(), EmitError> {
-        let args = json::args_from_json(args_json, attachments)?;
-        Ok(core.try_emit_values(event, args)?)
     }
 }
 
@@ -188,7 +178,8 @@ impl Socket {
     ) -> Result<(), EmitError> {
         guard(|| {
             let core = self.core().ok_or(EmitError::Closed)?;
-            self.try_emit(&core, &event, &args_json, attachments)
+            let attachments = shared(attachments);
+            Ok(core.try_emit_json_with(&JsonEmit::new(&event, &args_json, &attachments))?)
         })
     }
 
@@ -282,8 +273,8 @@ impl Socket {
     ) -> Result<(), EmitError> {
         guard(|| {
             let core = self.core().ok_or(EmitError::Closed)?;
-            let args = json::args_from_json(&args_json, attachments)?;
-            Ok(core.try_emit_volatile_values(&event, args)?)
+            let attachments = shared(attachments);
+            Ok(core.try_emit_volatile_json(&JsonEmit::new(&event, &args_json, &attachments))?)
         })
     }
 
@@ -350,8 +341,10 @@ async fn emit_queued(
     args_json: String,
     attachments: Vec<Vec<u8>>,
 ) -> Result<(), EmitError> {
-    let args = json::args_from_json(&args_json, attachments)?;
-    Ok(core.emit_values(&event, args).await?)
+    let attachments = shared(attachments);
+    Ok(core
+        .emit_json(&JsonEmit::new(&event, &args_json, &attachments))
+        .await?)
 }
 
 /// The emit of `emit_volatile_async` and `emit_volatile_blocking`.
@@ -361,8 +354,10 @@ async fn emit_volatile(
     args_json: String,
     attachments: Vec<Vec<u8>>,
 ) -> Result<(), EmitError> {
-    let args = json::args_from_json(&args_json, attachments)?;
-    Ok(core.emit_volatile_values(&event, args).await?)
+    let attachments = shared(attachments);
+    Ok(core
+        .emit_volatile_json(&JsonEmit::new(&event, &args_json, &attachments))
+        .await?)
 }
 
 /// The body of `emit_batch_async` and `emit_batch_blocking`.
@@ -384,7 +379,7 @@ async fn emit_with_ack(
     attachments: Vec<Vec<u8>>,
     timeout: Duration,
 ) -> Result<AckRecord, AckError> {
-    let args = json::args_from_json(&args_json, attachments)?;
-    let ack = core.emit_values_with_ack(&event, args, timeout).await?;
-    Ok(ack.into())
+    let attachments = shared(attachments);
+    let emit = JsonEmit::new(&event, &args_json, &attachments);
+    Ok(core.emit_json_with_ack(&emit, timeout).await?.into())
 }

@@ -1,6 +1,7 @@
 //! Socket.IO v5 packet encoding and decoding. Pure: no I/O, no clock.
 
 pub mod binary;
+pub(crate) mod json_text;
 pub mod packet;
 pub mod payload;
 

@@ -1,5 +1,6 @@
 //! Socket.IO v5 packets: the text encoding and a decoder that reassembles binary packets.
 
+use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -269,6 +270,78 @@ impl Default for DecodeLimits {
     }
 }
 
+/// Everything of an outgoing packet but its JSON payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// The packet type. An EVENT or ACK with attachments is written as BINARY_EVENT or
+    /// BINARY_ACK.
+    pub kind: PacketKind,
+    /// The namespace, such as `/` or `/admin` (`/` is not written).
+    pub nsp: &'a str,
+    /// The ack id the packet asks for or answers.
+    pub id: Option<u64>,
+    /// How many binary attachments follow the packet.
+    pub attachments: usize,
+}
+
+impl Header<'_> {
+    /// The type written on the wire: [`Header::kind`], made binary when attachments follow.
+    pub fn wire_kind(&self) -> PacketKind {
+        match self.kind {
+            PacketKind::Event if self.attachments > 0 => PacketKind::BinaryEvent,
+            PacketKind::Ack if self.attachments > 0 => PacketKind::BinaryAck,
+            kind => kind,
+        }
+    }
+}
+
+/// Writes one Socket.IO packet, `<type digit>[<n attachments>-][<nsp>,][<id>]<json>`, to
+/// `out`: the framing of every packet this client sends, whatever form its payload is
+/// held in (values, typed arguments, JSON text).
+///
+/// `write_json` appends the JSON payload (nothing for a packet without one). If it fails,
+/// `out` is truncated back to its length before and its error returned. No Engine.IO `4`
+/// prefix is written. The attachment count is written for BINARY_EVENT and BINARY_ACK
+/// only; the `/` namespace is omitted. Socket.IO protocol v4 (2.x servers) frames packets
+/// the same way.
+///
+/// # Errors
+/// What `write_json` returns.
+///
+/// # Examples
+/// ```
+/// use ferrio::socketio::packet::{frame, Header, PacketKind};
+/// let mut text = String::new();
+/// let header = Header { kind: PacketKind::Event, nsp: "/admin", id: Some(7), attachments: 1 };
+/// frame(&mut text, header, |out| {
+///     out.push_str(r#"["file",{"_placeholder":true,"num":0}]"#);
+///     Ok::<(), std::convert::Infallible>(())
+/// })?;
+/// assert_eq!(text, r#"51-/admin,7["file",{"_placeholder":true,"num":0}]"#);
+/// # Ok::<(), std::convert::Infallible>(())
+/// ```
+pub fn frame<E>(
+    out: &mut String,
+    header: Header<'_>,
+    write_json: impl FnOnce(&mut String) -> Result<(), E>,
+) -> Result<(), E> {
+    let start = out.len();
+    let kind = header.wire_kind();
+    out.push(char::from(kind.digit()));
+    // Writing to a String cannot fail.
+    if kind.is_binary() {
+        let _ = write!(out, "{}-", header.attachments);
+    }
+    if !header.nsp.is_empty() && header.nsp != "/" {
+        out.push_str(header.nsp);
+        out.push(',');
+    }
+    if let Some(id) = header.id {
+        let _ = write!(out, "{id}");
+    }
+    write_json(out).inspect_err(|_| out.truncate(start))
+}
+
 impl Packet {
     /// A CONNECT to `nsp`, with the optional auth object.
     pub fn connect(nsp: impl Into<String>, auth: Option<Value>) -> Packet {
@@ -379,33 +452,31 @@ impl Packet {
             | PacketKind::BinaryAck => self.data.as_ref().map_or(0, attachment_count),
             _ => 0,
         };
-        let kind = match self.kind {
-            PacketKind::Event if count > 0 => PacketKind::BinaryEvent,
-            PacketKind::Ack if count > 0 => PacketKind::BinaryAck,
-            kind => kind,
+        let header = Header {
+            kind: self.kind,
+            nsp: &self.nsp,
+            id: self.id,
+            attachments: count,
         };
-        out.push(char::from(kind.digit()));
-        if kind.is_binary() {
-            let _ = write!(out, "{count}-");
-        }
-        if !self.nsp.is_empty() && self.nsp != "/" {
-            out.push_str(&self.nsp);
-            out.push(',');
-        }
-        if let Some(id) = self.id {
-            let _ = write!(out, "{id}");
-        }
-        let Some(data) = &self.data else {
-            return;
-        };
-        if !kind.is_binary() {
-            write_value(data, out, &mut BinaryAs::NodeBuffer);
-        } else if attachments.is_empty() {
-            write_json(data, out, attachments);
-        } else {
-            let mut own = Vec::with_capacity(count);
-            write_json(data, out, &mut own);
-            attachments.append(&mut own);
+        let binary = header.wire_kind().is_binary();
+        let framed = frame(out, header, |out| {
+            let Some(data) = &self.data else {
+                return Ok::<(), Infallible>(());
+            };
+            if !binary {
+                write_value(data, out, &mut BinaryAs::NodeBuffer);
+            } else if attachments.is_empty() {
+                write_json(data, out, attachments);
+            } else {
+                let mut own = Vec::with_capacity(count);
+                write_json(data, out, &mut own);
+                attachments.append(&mut own);
+            }
+            Ok(())
+        });
+        match framed {
+            Ok(()) => {}
+            Err(never) => match never {},
         }
     }
 

@@ -86,7 +86,7 @@ pub(crate) fn write_value(value: &Value, out: &mut String, binary: &mut BinaryAs
 
 /// Writes a JSON string literal with serde_json's escaping: `"` and `\` escaped, the
 /// C0 controls as `\b \t \n \f \r` or `\u00xx` (lowercase hex), everything else verbatim.
-fn write_str(s: &str, out: &mut String) {
+pub(crate) fn write_str(s: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.reserve(s.len() + 2);
     out.push('"');

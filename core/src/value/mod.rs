@@ -65,7 +65,7 @@ pub enum Value {
 pub struct ValueError(pub(crate) String);
 
 pub use de::from_args;
-pub(crate) use json::{write_json, write_value, BinaryAs};
+pub(crate) use json::{write_json, write_str, write_value, BinaryAs};
 pub(crate) use plain::write_plain_args;
 pub(crate) use wire::from_wire;
 
