@@ -86,9 +86,10 @@ impl Actor {
     }
 
     /// Runs until closed or until every handle is dropped. `closing` turns true when a
-    /// close is on its way: a write stalled at that moment is abandoned.
+    /// close is on its way: a write stalled at that moment is abandoned. Boxed so the
+    /// task's future holds a pointer to the actor, not the actor itself.
     pub(crate) async fn run(
-        mut self,
+        mut self: Box<Self>,
         mut command_rx: mpsc::Receiver<Command>,
         mut closing: watch::Receiver<bool>,
     ) {
@@ -121,13 +122,14 @@ impl Actor {
             tokio::select! {
                 received = command_rx.recv_many(&mut commands, COMMAND_BATCH) => {
                     if received == 0 {
-                        self.shutdown().await;
+                        // Boxed: the rare close path does not enlarge every connection's task.
+                        Box::pin(self.shutdown()).await;
                         return;
                     }
                     self.expiry_checked = false;
                     for command in commands.drain(..) {
                         if let Command::Close { reply } = command {
-                            self.shutdown().await;
+                            Box::pin(self.shutdown()).await;
                             let _ = reply.send(());
                             return;
                         }

@@ -103,7 +103,7 @@ pub(crate) fn start(url: &Url, options: Arc<ManagerOptions>) -> Result<Connectio
     );
     let (closing_tx, closing_rx) = watch::channel(false);
     let span = tracing::debug_span!("manager", url = %url);
-    tokio::spawn(actor.run(command_rx, closing_rx).instrument(span));
+    tokio::spawn(Box::new(actor).run(command_rx, closing_rx).instrument(span));
     Ok(Connection {
         command_tx,
         engine_rx,

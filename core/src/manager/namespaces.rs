@@ -216,6 +216,9 @@ impl Namespaces {
         let index = match self.table.iter().position(|ns| ns.name == *name) {
             Some(index) => index,
             None => {
+                // One more at a time: most connections use one namespace, and a
+                // namespace is large.
+                self.table.reserve_exact(1);
                 self.table
                     .push(Namespace::new(name.clone(), self.settings.buffer));
                 self.table.len() - 1
