@@ -13,7 +13,8 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use ferrio_integration_tests::behaviour::{
-    emit_arguments, matches, run_catalogue, server_step, Records, Scenario, Transport, STEP_WAIT,
+    emit_arguments, matches, run_catalogue, runs_over, server_step, Records, Scenario, Transport,
+    STEP_WAIT,
 };
 use ferrio_integration_tests::TestServer;
 use serde_json::{json, Value};
@@ -27,6 +28,9 @@ type Routes = Arc<Mutex<HashMap<(String, String), Vec<(String, Option<Value>)>>>
 /// Where every `event` line of a namespace also goes, as `[event, ...args]`: the records of
 /// its `stream` steps (the CLI's output is its pull stream of events).
 type Streams = Arc<Mutex<HashMap<String, Vec<String>>>>;
+
+/// The record the CLI's `reconnect_failed` lines go to.
+const RECONNECT_FAILED: &str = "other reconnect_failed";
 
 /// The namespaces the scenario connects, in order, and the auth of those that send one.
 fn connect_options(scenario: &Scenario) -> (Vec<String>, Option<Value>) {
@@ -147,6 +151,9 @@ impl Cli {
         }
         if let Some(retries) = scenario.options["retries"].as_u64() {
             command.args(["--retries", &retries.to_string()]);
+        }
+        if let Some(attempts) = scenario.options["reconnection_attempts"].as_u64() {
+            command.args(["--reconnection-attempts", &attempts.to_string()]);
         }
         if let Some(delay) = scenario.options["reconnection_delay_ms"].as_u64() {
             let delay = delay.to_string();
@@ -329,6 +336,12 @@ impl Cli {
                 }
             }
             "server" => server_step(server, step).await,
+            "close" => {
+                // The CLI's close: the end of its input, then its exit.
+                self.input_tx = None;
+                self.exit().await
+            }
+            "expect_reconnect_failed" => self.records.wait_for(RECONNECT_FAILED, 1).await.map(drop),
             other => Err(format!(
                 "op {other} has no meaning for the CLI (mark the scenario not applicable)"
             )),
@@ -338,8 +351,16 @@ impl Cli {
     /// Ends the input and waits for the exit; kills the CLI if it does not exit in time.
     async fn finish(mut self) -> Result<(), String> {
         self.input_tx = None;
+        self.exit().await
+    }
+
+    /// Waits for the CLI's exit: 0, or 1 once it said reconnection gave up (the connection
+    /// is lost for good); kills it if it does not exit in time.
+    async fn exit(&mut self) -> Result<(), String> {
+        let gave_up = !self.records.snapshot(RECONNECT_FAILED).is_empty();
         match tokio::time::timeout(STEP_WAIT, self.child.wait()).await {
             Ok(Ok(status)) if status.success() => Ok(()),
+            Ok(Ok(status)) if gave_up && status.code() == Some(1) => Ok(()),
             Ok(status) => Err(format!("the CLI ended with {status:?}")),
             Err(_) => {
                 let _ = self.child.kill().await;
@@ -357,9 +378,25 @@ async fn run_scenario(
     server: &TestServer,
     records: Records,
 ) -> Result<(), String> {
+    // The CLI connects as it starts: the `server` steps that open the scenario (e.g. the
+    // heartbeat it needs) run before.
+    let steps: Vec<&Value> = scenario
+        .steps
+        .iter()
+        .filter(|step| runs_over(step, transport))
+        .collect();
+    let leading = steps
+        .iter()
+        .take_while(|step| step["op"] == "server")
+        .count();
+    for (n, step) in steps[..leading].iter().enumerate() {
+        server_step(server, step)
+            .await
+            .map_err(|error| format!("step {} ({step}): {error}", n + 1))?;
+    }
     let mut cli = Cli::start(scenario, transport, &server.url(), records);
     let mut outcome = Ok(());
-    for (n, step) in scenario.steps.iter().enumerate() {
+    for (n, step) in steps.iter().enumerate().skip(leading) {
         if let Err(error) = cli.step(step, server).await {
             outcome = Err(format!("step {} ({step}): {error}", n + 1));
             break;

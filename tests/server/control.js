@@ -83,6 +83,62 @@ function waitUntil(ctx, timeoutMs, what, check) {
   });
 }
 
+// The engine's heartbeat and upgrades as configured: what `clear` restores after
+// `setHeartbeat` and `setUpgrades`.
+function resetHeartbeat(ctx) {
+  ctx.io.engine.opts.pingInterval = ctx.config.pingInterval;
+  ctx.io.engine.opts.pingTimeout = ctx.config.pingTimeout;
+  ctx.io.engine.opts.allowUpgrades = ctx.config.allowUpgrades;
+}
+
+// Freezes one Engine.IO session: it writes nothing more (no ping, no event) and acts on
+// nothing it reads, and its own heartbeat timers stop (so the client, not the server, times
+// out first). The transport still notices when the client closes it, which ends the
+// session; a frozen session still open when the next Engine.IO connection arrives (the
+// client's reconnection) or at `clear` is closed then.
+function freezeConn(ctx, conn) {
+  clearTimeout(conn.pingIntervalTimer);
+  clearTimeout(conn.pingTimeoutTimer);
+  conn.pingIntervalTimer = null;
+  conn.pingTimeoutTimer = null;
+  conn.sendPacket = () => {};
+  conn.flush = () => {};
+  conn.transport.removeAllListeners("packet");
+  ctx.state.frozen.add(conn);
+  ctx.io.engine.once("connection", () => closeFrozen(ctx));
+}
+
+function closeFrozen(ctx) {
+  for (const conn of ctx.state.frozen) {
+    conn.onClose("forced close");
+  }
+  ctx.state.frozen.clear();
+}
+
+// Cuts one Engine.IO session as a lost network would: its TCP connections destroyed (no
+// WebSocket close frame, no HTTP response), and every later request or upgrade naming its
+// sid destroyed as it arrives (io.js).
+function cutConn(ctx, conn) {
+  ctx.state.cutSids.add(conn.id);
+  const { transport } = conn;
+  if (transport.name === "websocket") {
+    transport.socket?._socket?.destroy();
+  } else {
+    transport.req?.socket?.destroy();
+    transport.dataReq?.socket?.destroy();
+  }
+}
+
+// Answers once every socket of namespace `name` (at least one) is on `transport`.
+function onTransport(ctx, name, transport) {
+  const nsp = ctx.io._nsps.get(name);
+  if (nsp === undefined || nsp.sockets.size === 0) {
+    return undefined;
+  }
+  const sockets = [...nsp.sockets.values()];
+  return sockets.every((socket) => socket.conn.transport.name === transport) ? clients(ctx) : undefined;
+}
+
 const actions = {
   emit(ctx, body) {
     const nsp = namespace(ctx, body.nsp);
@@ -177,7 +233,58 @@ const actions = {
   clear(ctx) {
     ctx.state.received = [];
     ctx.state.cutOnce.clear();
+    ctx.state.cutSids.clear();
+    closeFrozen(ctx);
+    resetHeartbeat(ctx);
+    delete ctx.io.engine.opts.allowRequest;
     return {};
+  },
+  // The ping interval and timeout (ms) of sessions opened from now on, until `clear`. A
+  // session already open keeps its interval (engine.io re-arms its interval timer with the
+  // duration it was created with) and takes the new timeout at its next ping.
+  setHeartbeat(ctx, body) {
+    const { opts } = ctx.io.engine;
+    for (const key of ["pingInterval", "pingTimeout"]) {
+      if (body[key] !== undefined) {
+        if (!Number.isInteger(body[key]) || body[key] <= 0) {
+          throw new BadRequest(`\`${key}\` must be a positive integer`);
+        }
+        opts[key] = body[key];
+      }
+    }
+    return { pingInterval: opts.pingInterval, pingTimeout: opts.pingTimeout };
+  },
+  // Whether the Engine.IO sessions opened from now on offer the upgrade to WebSocket, until
+  // `clear`.
+  setUpgrades(ctx, body) {
+    if (typeof body.allowUpgrades !== "boolean") {
+      throw new BadRequest("`allowUpgrades` must be a boolean");
+    }
+    ctx.io.engine.opts.allowUpgrades = body.allowUpgrades;
+    return { allowUpgrades: body.allowUpgrades };
+  },
+  // Refuses (`refuse: true`) or accepts again every new Engine.IO connection: the
+  // handshake answers 403, which the client's reconnection counts as a failed attempt.
+  // `clear` accepts again.
+  refuseConnections(ctx, body) {
+    if (body.refuse) {
+      ctx.io.engine.opts.allowRequest = (_req, callback) => callback("refused by the control channel", false);
+    } else {
+      delete ctx.io.engine.opts.allowRequest;
+    }
+    return { refusing: Boolean(body.refuse) };
+  },
+  freeze(ctx, body) {
+    const sockets = targetSockets(ctx, body);
+    const conns = new Set(sockets.map((socket) => socket.conn));
+    conns.forEach((conn) => freezeConn(ctx, conn));
+    return { frozen: conns.size };
+  },
+  cut(ctx, body) {
+    const sockets = targetSockets(ctx, body);
+    const conns = new Set(sockets.map((socket) => socket.conn));
+    conns.forEach((conn) => cutConn(ctx, conn));
+    return { cut: conns.size };
   },
   // Answers once `count` (default 1) events named `event` (in `nsp` if given) were received.
   waitForEvent(ctx, body) {
@@ -196,6 +303,13 @@ const actions = {
       const nsp = ctx.io._nsps.get(name);
       return nsp !== undefined && nsp.sockets.size === count ? clients(ctx) : undefined;
     });
+  },
+  // Answers once every socket of `nsp` (default `/`; at least one) is on `transport`
+  // ("polling" or "websocket"): e.g. once an upgrade is done.
+  waitForTransport(ctx, body) {
+    const name = body.nsp ?? "/";
+    const transport = requireString(body, "transport");
+    return waitUntil(ctx, body.timeoutMs ?? 10000, `${name} on ${transport}`, () => onTransport(ctx, name, transport));
   },
   clients,
   handshakes(ctx) {

@@ -76,6 +76,16 @@ export function startIo(config, state, port) {
   // The address of every TCP connection accepted: the proxy tests' proof that the client
   // came through the proxy (each proxy connects out from 127.0.0.2).
   httpServer.on("connection", (socket) => state.peers.push(socket.remoteAddress));
+  // A session cut by the control action `cut`: every later request or upgrade naming its sid
+  // loses its TCP connection at once, as on a network that is down.
+  const cutIfNamed = (req) => {
+    const sid = new URL(req.url, "http://server").searchParams.get("sid");
+    if (sid !== null && state.cutSids.has(sid)) {
+      req.socket.destroy();
+    }
+  };
+  httpServer.prependListener("request", cutIfNamed);
+  httpServer.prependListener("upgrade", cutIfNamed);
   return new Promise((resolve, reject) => {
     httpServer.once("error", reject);
     httpServer.listen(port, "127.0.0.1", () => {

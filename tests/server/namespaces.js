@@ -80,7 +80,15 @@ function mainHandlers(socket, nsp, state) {
       socket.emit("takeUtf8", text);
     }
   });
-  socket.on("getDate", () => socket.emit("takeDate", new Date()));
+  // Without an argument the time now; with one (an ISO string or epoch ms), that Date, also
+  // nested: socket.io sends Dates as their ISO strings.
+  socket.on("getDate", (when) => {
+    if (when === undefined || typeof when === "function") {
+      socket.emit("takeDate", new Date());
+    } else {
+      socket.emit("takeDate", new Date(when), { at: [new Date(when)] });
+    }
+  });
   socket.on("false", () => socket.emit("false", false));
   socket.on("getbin", () => socket.emit("takebin", Buffer.from([1, 2, 3])));
   socket.on("getNestedBin", () => {

@@ -49,6 +49,11 @@ export function createState() {
     received: [],
     // The keys `cutOnce` has seen (it cuts the connection the first time only).
     cutOnce: new Set(),
+    // The sids the control action `cut` cut: their later requests are destroyed (io.js).
+    cutSids: new Set(),
+    // The Engine.IO sessions the control action `freeze` froze, closed at the next
+    // Engine.IO connection or `clear`.
+    frozen: new Set(),
     handshakes: [],
     cookies: [],
     peers: [],

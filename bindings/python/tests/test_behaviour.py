@@ -24,6 +24,7 @@ import pytest
 
 import ferrio
 from conftest import TestServer
+from ferrio._auth import Auth
 from ferrio.asyncio_client import EventIterator
 
 REPO = Path(__file__).resolve().parents[3]
@@ -32,6 +33,8 @@ LANGUAGE = "python"
 STEP_WAIT = 30.0
 SCENARIO_WAIT = 120.0
 TRANSPORTS = {"P": ["polling"], "W": ["websocket"], "U": None}
+#: The record the manager's ``reconnect_failed`` events go to.
+RECONNECT_FAILED = "manager reconnect_failed"
 
 SCENARIOS: list[dict[str, Any]] = json.loads(CATALOGUE.read_text(encoding="utf-8"))["scenarios"]
 RUNS = [(s, t) for s in SCENARIOS for t in s["transports"]]
@@ -122,16 +125,25 @@ class Run:
         delay = None if delay is None else delay / 1000
         self.client = ferrio.AsyncClient(
             retries=options.get("retries"),
+            reconnection_attempts=options.get("reconnection_attempts"),
             reconnection_delay=delay,
             reconnection_delay_max=delay,
             max_buffered_emits=options.get("max_buffered_emits"),
             buffer_policy=options.get("buffer_policy"),
         )
+        self.client.io.on("reconnect_failed", lambda: self.records.push(RECONNECT_FAILED, []))
+        self.transport = transport
         self.others: list[ferrio.AsyncClient] = []
         connects = [s for s in scenario["steps"] if s["op"] == "connect"]
         self.accepted = list(dict.fromkeys(s["nsp"] for s in connects if "error" not in s))
         auths = [s["auth"] for s in connects if "auth" in s and "error" not in s]
-        self.auth: dict[str, Any] | None = auths[-1] if auths else None
+        first: dict[str, Any] | None = auths[-1] if auths else None
+        self.auth: Auth = first
+        if "reconnect_auth" in options:
+            # python-socketio's token refresh: a callable, called by connect() and then
+            # before every reconnection attempt.
+            calls = iter([first])
+            self.auth = lambda: next(calls, options["reconnect_auth"])
         self.connecting: asyncio.Future[None] | None = None
         self.readers: list[asyncio.Future[None]] = []
         # python-socketio's way: the query in the URL, headers as an argument.
@@ -237,6 +249,8 @@ class Run:
                 await asyncio.sleep(0.005)
         elif op == "reconnect_now":
             await self.client.reconnect_now()
+        elif op == "expect_reconnect_failed":
+            await self.records.wait_for(RECONNECT_FAILED, 1)
         elif op == "disconnect":
             await self.client.disconnect()
         elif op == "expect_disconnect":
@@ -291,6 +305,8 @@ class Run:
             )
         try:
             for n, step in enumerate(scenario["steps"], start=1):
+                if self.transport not in step.get("transports", [self.transport]):
+                    continue
                 try:
                     await self.step(step)
                 except AssertionError as error:

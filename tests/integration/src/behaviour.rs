@@ -244,6 +244,14 @@ pub fn connected_namespaces(scenario: &Scenario) -> Vec<String> {
     seen
 }
 
+/// Whether `step` runs over `transport`: every step does, but one with `transports` only
+/// over those.
+pub fn runs_over(step: &Value, transport: Transport) -> bool {
+    step.get("transports")
+        .and_then(Value::as_array)
+        .is_none_or(|letters| letters.iter().any(|l| l == transport.letter()))
+}
+
 /// The argument lists of an `emit` step: `args`, or each list of `args_each`.
 pub fn emit_arguments(step: &Value) -> Vec<Vec<Value>> {
     match step.get("args_each").and_then(Value::as_array) {
@@ -358,6 +366,14 @@ mod tests {
         assert!(matches(&json!([1, [2]]), &json!([1, [2]])));
         assert!(!matches(&json!([1]), &json!([1, 2])));
         assert!(!matches(&json!("1"), &json!(1)));
+    }
+
+    #[test]
+    fn a_step_with_transports_runs_over_those_only() {
+        let step = json!({"op": "server", "transports": ["W", "U"]});
+        assert!(!runs_over(&step, Transport::Polling));
+        assert!(runs_over(&step, Transport::Upgrade));
+        assert!(runs_over(&json!({"op": "connect"}), Transport::Polling));
     }
 
     #[test]

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ferrio::{
-    AckError, BufferPolicy, ConnectError, EmitError, Manager, ManagerOptions, Socket, SocketEvent,
-    SocketOptions, TransportKind, Value,
+    AckError, BufferPolicy, ConnectError, EmitError, Manager, ManagerEvent, ManagerOptions,
+    ReconnectUpdate, Socket, SocketEvent, SocketOptions, TransportKind, Value,
 };
 use ferrio_integration_tests::behaviour::{
-    emit_arguments, matches, run_catalogue, server_step, Records, Scenario, Transport, STEP_WAIT,
+    emit_arguments, matches, run_catalogue, runs_over, server_step, Records, Scenario, Transport,
+    STEP_WAIT,
 };
 use ferrio_integration_tests::{binary, binary_bytes, TestServer};
 use serde_json::{json, Value as Json};
@@ -41,6 +42,9 @@ fn to_json(value: &Value) -> Json {
         other => other.clone().into_json().unwrap_or(Json::Null),
     }
 }
+
+/// The record the manager's `reconnect_failed` events go to.
+const RECONNECT_FAILED: &str = "manager reconnect_failed";
 
 fn to_args(json: &Json) -> Vec<Value> {
     json.as_array()
@@ -282,6 +286,7 @@ impl Run {
                 self.manager.reconnect_now().await;
                 Ok(())
             }
+            "expect_reconnect_failed" => self.records.wait_for(RECONNECT_FAILED, 1).await.map(drop),
             "disconnect" => {
                 self.socket(step).disconnect().await;
                 Ok(())
@@ -345,7 +350,39 @@ async fn run_scenario(
         ),
         None => builder,
     };
+    let builder = match options["reconnection_attempts"].as_u64() {
+        Some(attempts) => {
+            builder.reconnection_attempts(u32::try_from(attempts).unwrap_or(u32::MAX))
+        }
+        None => builder,
+    };
+    let builder = match options.get("reconnect_auth") {
+        Some(auth) => {
+            let auth = to_value(auth);
+            builder.on_reconnect(move |_attempt| {
+                let auth = auth.clone();
+                async move {
+                    ReconnectUpdate {
+                        auth: Some(auth),
+                        ..ReconnectUpdate::default()
+                    }
+                }
+            })
+        }
+        None => builder,
+    };
     let manager = builder.build().map_err(|e| format!("manager: {e}"))?;
+    let mut manager_events = manager.events();
+    let failures = records.clone();
+    let manager_reader = tokio::spawn(async move {
+        loop {
+            match manager_events.recv().await {
+                Ok(ManagerEvent::ReconnectFailed) => failures.push(RECONNECT_FAILED, json!([])),
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
     let auths = scenario
         .steps
         .iter()
@@ -361,10 +398,13 @@ async fn run_scenario(
         auths,
         retries,
         records,
-        readers: Vec::new(),
+        readers: vec![manager_reader],
     };
     let mut outcome = Ok(());
     for (n, step) in scenario.steps.iter().enumerate() {
+        if !runs_over(step, transport) {
+            continue;
+        }
         if let Err(error) = run.step(step, server).await {
             outcome = Err(format!("step {} ({step}): {error}", n + 1));
             break;

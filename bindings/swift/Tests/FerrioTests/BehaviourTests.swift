@@ -103,8 +103,12 @@ struct BehaviourServer: Sendable {
 /// One scenario over one transport: a manager, its sockets by namespace, and the records.
 final class BehaviourRun: Sendable {
     static let stepWait: Duration = .seconds(30)
+    /// The record the manager's `reconnectFailed` events go to.
+    static let reconnectFailed = "manager reconnect_failed"
     let server: BehaviourServer
     let manager: Manager
+    /// `P`, `W` or `U`: a step with `transports` runs only over those.
+    let transport: String
     private let sockets = Locked<[String: Socket]>([:])
     private let calls = Locked<[String: [JSONValue]]>([:])
     /// The readers of the `stream` steps, cancelled when the run ends.
@@ -112,6 +116,7 @@ final class BehaviourRun: Sendable {
 
     init(server: BehaviourServer, transport: String, options: JSONValue?) throws {
         self.server = server
+        self.transport = transport
         let strings = { (key: String) in (options?[key]?.objectValue ?? [:]).compactMapValues(\.stringValue) }
         manager = try Manager(url: server.url, options: ClientOptions {
             switch transport {
@@ -122,6 +127,12 @@ final class BehaviourRun: Sendable {
             $0.query = strings("query")
             $0.extraHeaders = strings("headers")
             $0.retries = Int(options?["retries"]?.intValue ?? 0)
+            if let attempts = options?["reconnection_attempts"]?.intValue {
+                $0.reconnectionAttempts = Int(attempts)
+            }
+            if let auth = options?["reconnect_auth"]?.objectValue {
+                $0.beforeReconnect = { _ in ReconnectUpdate(auth: auth) }
+            }
             if let max = options?["max_buffered_emits"]?.intValue {
                 $0.maxBufferedEmits = UInt64(max)
                 $0.bufferPolicy = options?["buffer_policy"]?.stringValue == "drop_oldest" ? .dropOldest : .reject
@@ -139,8 +150,18 @@ final class BehaviourRun: Sendable {
         for step in steps where step["op"]?.stringValue == "connect" {
             if let nsp = step["nsp"]?.stringValue, let auth = step["auth"]?.objectValue { auths[nsp] = auth }
         }
+        let connectionEvents = manager.connectionEvents
+        let watcher = Task { [self] in
+            for await event in connectionEvents where event == .reconnectFailed {
+                push(Self.reconnectFailed, [])
+            }
+        }
+        readers.withLock { $0.append(watcher) }
         do {
             for (n, step) in steps.enumerated() {
+                if let only = step["transports"]?.arrayValue?.compactMap(\.stringValue), !only.contains(transport) {
+                    continue
+                }
                 do {
                     try await perform(step, auths: auths)
                 } catch {
@@ -322,6 +343,8 @@ final class BehaviourRun: Sendable {
             }
         case "reconnect_now":
             await manager.reconnectNow()
+        case "expect_reconnect_failed":
+            _ = try await waitFor(Self.reconnectFailed, count: 1)
         case "disconnect":
             try await socket(step, auths: auths).disconnect()
         case "expect_disconnect":

@@ -93,7 +93,7 @@ class BehaviourTest {
     }
 
     /** One scenario over one transport: a manager and its sockets by namespace. */
-    private class Run(private val server: TestServer, transport: String, options: JsonObject?) {
+    private class Run(private val server: TestServer, private val transport: String, options: JsonObject?) {
         /** The scenario's `reconnection_delay_ms`: the first and the longest reconnection delay. */
         private val delay = (options?.get("reconnection_delay_ms") as? JsonPrimitive)?.longOrNull?.milliseconds
         private val manager = Manager(
@@ -107,6 +107,9 @@ class BehaviourTest {
                 query = strings(options?.get("query")),
                 extraHeaders = strings(options?.get("headers")),
                 retries = (options?.get("retries") as? JsonPrimitive)?.intOrNull ?: 0,
+                reconnectionAttempts = (options?.get("reconnection_attempts") as? JsonPrimitive)?.intOrNull
+                    ?: ClientOptions().reconnectionAttempts,
+                beforeReconnect = (options?.get("reconnect_auth") as? JsonObject)?.let(::giving),
                 reconnectionDelay = delay ?: ClientOptions().reconnectionDelay,
                 reconnectionDelayMax = delay ?: ClientOptions().reconnectionDelayMax,
                 maxBufferedEmits = (options?.get("max_buffered_emits") as? JsonPrimitive)?.longOrNull
@@ -172,8 +175,13 @@ class BehaviourTest {
             auths = scenario.getValue("steps").jsonArray.map { it.jsonObject }
                 .filter { it.string("op") == "connect" && it["auth"] != null }
                 .associate { it.nsp() to plain(it.getValue("auth")) as Map<String, Any?> }
+            manager.events().onEach { event ->
+                if (event is ManagerEvent.ReconnectFailed) push(RECONNECT_FAILED, emptyList<Any?>())
+            }.launchIn(readers)
             try {
                 scenario.getValue("steps").jsonArray.forEachIndexed { n, element ->
+                    val only = element.jsonObject["transports"]?.jsonArray?.map { it.jsonPrimitive.content }
+                    if (only != null && transport !in only) return@forEachIndexed
                     try {
                         step(element.jsonObject)
                     } catch (error: Exception) {
@@ -271,6 +279,7 @@ class BehaviourTest {
                 )
                 "close" -> manager.close()
                 "reconnect_now" -> manager.reconnectNow()
+                "expect_reconnect_failed" -> waitFor(RECONNECT_FAILED, 1)
                 "clear_buffer" -> socket(step).clearBuffer()
                 "expect_buffered" -> {
                     val expected = step.getValue("emits").jsonPrimitive.longOrNull
@@ -300,6 +309,9 @@ class BehaviourTest {
 
     private companion object {
         const val LANGUAGE = "kotlin"
+
+        /** The record the manager's [ManagerEvent.ReconnectFailed] events go to. */
+        const val RECONNECT_FAILED = "manager reconnect_failed"
         val STEP_WAIT = 30.seconds
         val SCENARIO_WAIT = 120.seconds
 
@@ -314,6 +326,9 @@ class BehaviourTest {
             "buffer_full" -> thrown is BufferFullException
             else -> false
         }
+
+        /** A reconnection hook that gives [auth] before every attempt. */
+        fun giving(auth: JsonObject): suspend (Int) -> ReconnectUpdate = { ReconnectUpdate(auth = auth) }
 
         fun strings(element: JsonElement?): Map<String, String> =
             (element as? JsonObject)?.mapValues { it.value.jsonPrimitive.content } ?: emptyMap()
