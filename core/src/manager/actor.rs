@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use futures_util::future::OptionFuture;
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant, Sleep};
 
 use super::acks::Acks;
@@ -56,6 +57,11 @@ pub(crate) struct Actor {
     /// The manager's statistics (reconnections here; the session and the ack table count
     /// the rest).
     stats: Arc<Stats>,
+    /// The sessions released when their last namespace disconnected, closing in their own
+    /// task (they write what was queued, the namespace's DISCONNECT last, then the close
+    /// handshake): the shutdown waits for them, so that what was sent before
+    /// `Manager::close` is written when it returns, even if the process exits right after.
+    released: Vec<JoinHandle<()>>,
 }
 
 impl Actor {
@@ -82,6 +88,7 @@ impl Actor {
             expiry_checked: false,
             packet_bytes: 0,
             stats,
+            released: Vec::new(),
         }
     }
 
@@ -473,7 +480,8 @@ impl Actor {
         if let Some(session) = self.engine.release() {
             tracing::debug!("no namespace left, closing the engine");
             self.publish_engine();
-            tokio::spawn(session.close());
+            self.released.retain(|task| !task.is_finished());
+            self.released.push(tokio::spawn(session.close()));
         }
     }
 
@@ -636,6 +644,10 @@ impl Actor {
         self.acks.close(&AckError::Closed);
         if let Some(session) = self.engine.stop() {
             session.close().await;
+        }
+        // Each close is bounded by its own timeout.
+        for task in self.released.drain(..) {
+            let _ = task.await;
         }
         self.engine_state_tx.send_modify(|state| {
             state.transport = None;
