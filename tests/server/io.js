@@ -85,7 +85,11 @@ export function startIo(config, state, port) {
     }
   };
   httpServer.prependListener("request", cutIfNamed);
-  httpServer.prependListener("upgrade", cutIfNamed);
+  // Only where engine.io takes upgrades: an "upgrade" listener stops Node from answering an
+  // upgrade request as a plain request, which a polling-only server must do (its 400).
+  if (config.transports.includes("websocket")) {
+    httpServer.prependListener("upgrade", cutIfNamed);
+  }
   return new Promise((resolve, reject) => {
     httpServer.once("error", reject);
     httpServer.listen(port, "127.0.0.1", () => {
