@@ -81,7 +81,9 @@ fn check(packet: &Packet) {
             .decode_binary(attachment)
             .expect("an encoded attachment decodes");
     }
-    let again = decoded.expect("the encoded packet is complete").into_packet();
+    let again = decoded
+        .expect("the encoded packet is complete")
+        .into_packet();
     assert_eq!(plain(again.kind), plain(packet.kind), "{text:?}");
     assert_eq!(again.nsp, packet.nsp, "{text:?}");
     assert_eq!(again.id, packet.id, "{text:?}");
