@@ -7,8 +7,9 @@ use std::fmt::{self, Write as _};
 use std::ops::Range;
 
 use bytes::Bytes;
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
+use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
+
+use super::placeholders::{Found, Scan};
 
 use crate::value::write_str;
 
@@ -77,10 +78,7 @@ impl<'a> CheckedJson<'a> {
         attachments: &[Bytes],
     ) -> Result<Self, JsonTextError> {
         let text = text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
-        let mut scan = Scan {
-            base: text.as_ptr() as usize,
-            found: Vec::new(),
-        };
+        let mut scan = Scan::new(text);
         let mut deserializer = serde_json::Deserializer::from_str(text);
         let event = Top {
             shape,
@@ -89,7 +87,7 @@ impl<'a> CheckedJson<'a> {
         .deserialize(&mut deserializer)
         .and_then(|event| deserializer.end().map(|()| event))
         .map_err(JsonTextError::Json)?;
-        let (renumbered, attachments) = renumber(scan.found, attachments)?;
+        let (renumbered, attachments) = renumber(scan.into_found(), attachments)?;
         Ok(CheckedJson {
             text,
             event,
@@ -186,23 +184,6 @@ fn renumber(
     Ok((placeholders, attachments))
 }
 
-/// A placeholder seen in the text, or why an object meant as one is not valid.
-#[derive(Debug)]
-enum Found {
-    /// Its `num` at `span` of the text.
-    Placeholder { span: Range<usize>, num: u64 },
-    /// Why it is invalid.
-    Invalid(&'static str),
-}
-
-/// The state of one check: the placeholders seen so far, in the order of the text.
-struct Scan {
-    /// The address of the text's first byte: a borrowed slice's offset is its address
-    /// less this.
-    base: usize,
-    found: Vec<Found>,
-}
-
 /// The top-level array.
 struct Top<'s> {
     shape: Shape,
@@ -237,7 +218,7 @@ impl<'de> Visitor<'de> for Top<'_> {
             }
             Shape::Args => None,
         };
-        while seq.next_element_seed(Node(&mut *self.scan))?.is_some() {}
+        while seq.next_element_seed(self.scan.value())?.is_some() {}
         Ok(event)
     }
 }
@@ -245,152 +226,6 @@ impl<'de> Visitor<'de> for Top<'_> {
 /// A JSON string, borrowed from the text when it has no escapes.
 #[derive(serde::Deserialize)]
 struct EventName<'a>(#[serde(borrow)] Cow<'a, str>);
-
-/// Any JSON value, its placeholders noted.
-struct Node<'s>(&'s mut Scan);
-
-/// What the parent object needs to know of a value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// `true`: the value that makes an object a placeholder.
-    True,
-    /// Anything else.
-    Other,
-}
-
-impl<'de> DeserializeSeed<'de> for Node<'_> {
-    type Value = Kind;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Kind, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Node<'_> {
-    type Value = Kind;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Kind, E> {
-        Ok(if v { Kind::True } else { Kind::Other })
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Kind, E> {
-        Ok(Kind::Other)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Kind, E> {
-        Ok(Kind::Other)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Kind, E> {
-        Ok(Kind::Other)
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Kind, E> {
-        Ok(Kind::Other)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Kind, E> {
-        Ok(Kind::Other)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Kind, A::Error> {
-        while seq.next_element_seed(Node(&mut *self.0))?.is_some() {}
-        Ok(Kind::Other)
-    }
-
-    /// An object: a placeholder when its `_placeholder` member is `true` (the last one of
-    /// that name counts, as in a parsed value). What a placeholder holds besides is
-    /// replaced whole by its attachment on the other side: its own placeholders do not count.
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Kind, A::Error> {
-        let scan = self.0;
-        let mark = scan.found.len();
-        let mut placeholder = false;
-        let mut num: Option<&'de RawValue> = None;
-        while let Some(key) = map.next_key_seed(KeyName)? {
-            match key {
-                Key::Placeholder => {
-                    placeholder = map.next_value_seed(Node(&mut *scan))? == Kind::True;
-                }
-                Key::Num => {
-                    let raw: &'de RawValue = map.next_value()?;
-                    if raw.get().starts_with(['{', '[']) {
-                        check_nested(raw.get(), &mut *scan).map_err(de::Error::custom)?;
-                    }
-                    num = Some(raw);
-                }
-                Key::Other => {
-                    map.next_value_seed(Node(&mut *scan))?;
-                }
-            }
-        }
-        if placeholder {
-            scan.found.truncate(mark);
-            let found = match num {
-                None => Found::Invalid("placeholder has no attachment number"),
-                Some(raw) => match serde_json::from_str::<serde_json::Number>(raw.get()) {
-                    Ok(n) => match n.as_u64() {
-                        Some(num) => {
-                            let start = raw.get().as_ptr() as usize - scan.base;
-                            Found::Placeholder {
-                                span: start..start + raw.get().len(),
-                                num,
-                            }
-                        }
-                        None => Found::Invalid("attachment number is not a non-negative integer"),
-                    },
-                    Err(_) => Found::Invalid("attachment number is not a number"),
-                },
-            };
-            scan.found.push(found);
-        }
-        Ok(Kind::Other)
-    }
-}
-
-/// Notes the placeholders of `text`, a value already read whole (an object's `num`).
-fn check_nested(text: &str, scan: &mut Scan) -> serde_json::Result<()> {
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    Node(scan).deserialize(&mut deserializer)?;
-    deserializer.end()
-}
-
-/// The object keys that matter to placeholders.
-enum Key {
-    Placeholder,
-    Num,
-    Other,
-}
-
-/// Reads an object key as a [`Key`], without keeping it.
-struct KeyName;
-
-impl<'de> DeserializeSeed<'de> for KeyName {
-    type Value = Key;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Key, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl Visitor<'_> for KeyName {
-    type Value = Key;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object key")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
-        Ok(match v {
-            "_placeholder" => Key::Placeholder,
-            "num" => Key::Num,
-            _ => Key::Other,
-        })
-    }
-}
 
 #[cfg(test)]
 mod tests {

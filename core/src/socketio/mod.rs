@@ -4,6 +4,7 @@ pub mod binary;
 pub(crate) mod json_text;
 pub mod packet;
 pub mod payload;
+mod placeholders;
 
 pub(crate) use packet::json_values;
 pub use packet::{

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::binary::attachment_count;
-use super::payload::{check_ack, split_event, Payload, Placeholders};
+use super::payload::{check_ack, split_event, Payload};
+use super::placeholders::Placeholders;
 use crate::server_text::server_text;
 use crate::value::Value;
 use crate::value::{write_json, write_value, BinaryAs};

@@ -3,16 +3,13 @@
 //! depth, placeholders) and splits off the event name with borrowed `RawValue`s; no
 //! [`Value`] tree is built until a user asks for one.
 
-use std::fmt;
-
 use bytes::Bytes;
-use serde::de::{
-    self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor,
-};
+use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use super::binary::reconstruct;
 use super::packet::{DecodeError, PacketKind, RESERVED_EVENTS};
+use super::placeholders::{Placeholders, Scan};
 use crate::value::{from_wire, write_json, Value, ValueError};
 
 /// The arguments of an event or an ack as they arrived: the JSON text of an array in which
@@ -267,7 +264,9 @@ impl Payload {
         attachments: Vec<Bytes>,
     ) -> Result<(), DecodeError> {
         if self.placeholders {
-            placeholders.check(attachments.len())?;
+            placeholders
+                .check(attachments.len())
+                .map_err(DecodeError::InvalidPlaceholder)?;
         }
         self.attachments = attachments;
         Ok(())
@@ -278,164 +277,11 @@ fn json_error(error: serde_json::Error) -> DecodeError {
     DecodeError::InvalidJson(std::sync::Arc::new(error))
 }
 
-/// What a walk of a payload found of its placeholders (objects whose `_placeholder` is
-/// `true`), at any depth.
-#[derive(Debug, Default, Clone, Copy)]
-pub(super) struct Placeholders {
-    /// The highest attachment number named.
-    highest: Option<u64>,
-    /// What is wrong with the first malformed placeholder.
-    malformed: Option<&'static str>,
-}
-
-impl Placeholders {
-    /// Whether every placeholder is well formed and names one of `attachments`.
-    ///
-    /// # Errors
-    /// [`DecodeError::InvalidPlaceholder`] otherwise.
-    pub(super) fn check(&self, attachments: usize) -> Result<(), DecodeError> {
-        if let Some(reason) = self.malformed {
-            return Err(DecodeError::InvalidPlaceholder(reason));
-        }
-        match self.highest {
-            Some(k) if usize::try_from(k).ok().is_none_or(|k| k >= attachments) => Err(
-                DecodeError::InvalidPlaceholder("attachment number out of range"),
-            ),
-            _ => Ok(()),
-        }
-    }
-
-    fn merge(&mut self, other: Placeholders) {
-        self.highest = self.highest.max(other.highest);
-        self.malformed = self.malformed.or(other.malformed);
-    }
-}
-
-/// Walks the JSON `text` once, building nothing: checks it is JSON within serde_json's
-/// nesting limit (the one [`Payload::values`] meets) and notes its placeholders.
+/// Checks that `text` is JSON within serde_json's nesting limit (the one
+/// [`Payload::values`] meets) and notes its placeholders, building nothing.
 fn walk(text: &str) -> Result<Placeholders, DecodeError> {
-    let mut found = Placeholders::default();
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    Walk(&mut found)
-        .deserialize(&mut deserializer)
-        .and_then(|_| deserializer.end())
-        .map_err(json_error)?;
-    Ok(found)
-}
-
-/// One JSON value as the walk sees it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Node {
-    /// `true`.
-    True,
-    /// A non-negative integer that fits in a `u64`.
-    Index(u64),
-    /// Another number.
-    OtherNumber,
-    /// Anything else.
-    Other,
-}
-
-/// Walks one value, noting its placeholders in the borrowed [`Placeholders`].
-struct Walk<'a>(&'a mut Placeholders);
-
-impl<'de> DeserializeSeed<'de> for Walk<'_> {
-    type Value = Node;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Node, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Walk<'_> {
-    type Value = Node;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
-        Ok(if v { Node::True } else { Node::Other })
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
-        Ok(Node::Index(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
-        Ok(u64::try_from(v).map_or(Node::OtherNumber, Node::Index))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Node, E> {
-        Ok(Node::OtherNumber)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Node, E> {
-        Ok(Node::Other)
-    }
-    fn visit_unit<E>(self) -> Result<Node, E> {
-        Ok(Node::Other)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-        while seq.next_element_seed(Walk(&mut *self.0))?.is_some() {}
-        Ok(Node::Other)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-        // Members are walked on the side: a placeholder's own members do not count, as
-        // the whole object becomes its attachment. The last of duplicate keys wins.
-        let mut inner = Placeholders::default();
-        let (mut flag, mut num) = (false, None);
-        while let Some(key) = map.next_key::<Key>()? {
-            let node = map.next_value_seed(Walk(&mut inner))?;
-            match key {
-                Key::Placeholder => flag = node == Node::True,
-                Key::Num => num = Some(node),
-                Key::Other => {}
-            }
-        }
-        if !flag {
-            self.0.merge(inner);
-            return Ok(Node::Other);
-        }
-        let malformed = match num {
-            Some(Node::Index(k)) => {
-                self.0.highest = self.0.highest.max(Some(k));
-                None
-            }
-            Some(Node::OtherNumber) => Some("attachment number is not a non-negative integer"),
-            Some(Node::True | Node::Other) => Some("attachment number is not a number"),
-            None => Some("placeholder has no attachment number"),
-        };
-        self.0.malformed = self.0.malformed.or(malformed);
-        Ok(Node::Other)
-    }
-}
-
-/// An object key as the walk sees it.
-enum Key {
-    Placeholder,
-    Num,
-    Other,
-}
-
-impl<'de> de::Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Key, D::Error> {
-        deserializer.deserialize_str(KeyVisitor)
-    }
-}
-
-struct KeyVisitor;
-
-impl Visitor<'_> for KeyVisitor {
-    type Value = Key;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object key")
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Key, E> {
-        Ok(match v {
-            "_placeholder" => Key::Placeholder,
-            "num" => Key::Num,
-            _ => Key::Other,
-        })
-    }
+    let found = Scan::whole(text).map_err(json_error)?;
+    Ok(Placeholders::of(&found))
 }
 
 #[cfg(test)]
