@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -35,7 +35,9 @@ pub struct EventPipe {
     core: Arc<SocketCell>,
     shared: Arc<Shared>,
     reader: UnixStream,
-    calls: CallSocket,
+    /// Opened by the first [`EventPipe::call_fd`]: a socket that never calls has no call
+    /// socket and no task serving one. `None` when it could not be opened.
+    calls: OnceLock<Option<CallSocket>>,
     next_call: AtomicU64,
 }
 
@@ -51,7 +53,7 @@ struct Shared {
     signalled: AtomicBool,
     /// A take made room: the pull task pulls again.
     room: Notify,
-    /// Stops the call socket's task (see `calls`).
+    /// Stops the call socket's task, if there is one (see `calls`).
     stop: Notify,
     closed: AtomicBool,
 }
@@ -99,14 +101,13 @@ impl EventPipe {
             stop: Notify::new(),
             closed: AtomicBool::new(false),
         });
-        let calls = CallSocket::open(core.clone(), shared.clone())?;
         runtime().spawn(pull(queue.clone(), shared.clone()));
         Ok(EventPipe {
             queue,
             core,
             shared,
             reader,
-            calls,
+            calls: OnceLock::new(),
             next_call: AtomicU64::new(0),
         })
     }
@@ -115,7 +116,12 @@ impl EventPipe {
     /// are left, and makes room for the pull task.
     fn take_events(&self, state: &mut State, max: u32) -> Vec<ferrio::SocketEvent> {
         let count = state.events.len().min(max as usize);
-        let events: Vec<Held> = state.events.drain(..count).collect();
+        let events: Vec<Held> = if count == state.events.len() {
+            // All of them, with their buffer: an idle pipe keeps none.
+            std::mem::take(&mut state.events)
+        } else {
+            state.events.drain(..count).collect()
+        };
         if !state.events.is_empty() {
             self.shared.signal();
         }
@@ -152,7 +158,13 @@ async fn pull(queue: Arc<EventQueue>, shared: Arc<Shared>) {
             shared.push(|state| state.ended = true);
             return;
         }
-        shared.push(|state| state.events.extend(batch));
+        shared.push(|state| {
+            if state.events.is_empty() {
+                state.events = batch;
+            } else {
+                state.events.extend(batch);
+            }
+        });
     }
 }
 
@@ -257,8 +269,18 @@ impl EventPipe {
     /// a request; any other reply, and every failure, comes through [`EventPipe::take`]
     /// like those of `emit_with_ack`. When a request cannot be written (the socket is
     /// full, or it is too large), use `emit_with_ack`.
+    ///
+    /// The first call opens the call socket (a pipe that never calls has none); `-1` when
+    /// it could not be opened: then every call takes `emit_with_ack`.
     pub fn call_fd(&self) -> i32 {
-        self.calls.fd()
+        self.calls
+            .get_or_init(|| {
+                CallSocket::open(self.core.clone(), self.shared.clone())
+                    .inspect_err(|error| tracing::warn!(%error, "could not open the call socket"))
+                    .ok()
+            })
+            .as_ref()
+            .map_or(-1, CallSocket::fd)
     }
 
     /// Ends the pipe: its task stops (`take` then reports `ended`); ack replies still

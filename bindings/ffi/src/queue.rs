@@ -8,10 +8,10 @@
 //! waiting, and a [`Subscription`](crate::Subscription) hands each batch to a listener on
 //! the delivery threads.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, watch, Mutex};
+use tokio::sync::{mpsc, watch, Mutex, Notify};
 
 /// Most events per batch: past 64 the per-event cost no longer drops (ffi-costs.md).
 pub(crate) const MAX_BATCH: u32 = 1024;
@@ -104,7 +104,10 @@ pub(crate) struct EventQueue {
     namespace: String,
     /// `None` once ended. Held by a waiting `next`, so that batches leave in order.
     source: Mutex<Option<Source>>,
-    stop_tx: watch::Sender<bool>,
+    /// Set by `stop`, which then wakes a waiting `next` through `stopping` (a flag and a
+    /// `Notify` inline, where a `watch` channel would allocate ~350 bytes per queue).
+    stopped: AtomicBool,
+    stopping: Notify,
     closed_rx: watch::Receiver<bool>,
 }
 
@@ -119,7 +122,8 @@ impl EventQueue {
         EventQueue {
             namespace,
             source: Mutex::new(source),
-            stop_tx: watch::Sender::new(false),
+            stopped: AtomicBool::new(false),
+            stopping: Notify::new(),
             closed_rx,
         }
     }
@@ -135,14 +139,16 @@ impl EventQueue {
     /// last disconnect, a connect error).
     pub(crate) async fn next(&self, max: u32) -> Vec<Held> {
         let max = batch_size(max);
-        let mut stop_rx = self.stop_tx.subscribe();
+        // Made before the flag is read: a `stop` from then on wakes it.
+        let stopping = self.stopping.notified();
         let mut closed_rx = self.closed_rx.clone();
         let mut slot = self.source.lock().await;
         let batch = match slot.as_mut() {
             None => Vec::new(),
+            Some(_) if self.is_stopped() => Vec::new(),
             Some(source) => tokio::select! {
                 biased;
-                _ = stop_rx.wait_for(|stop| *stop) => Vec::new(),
+                () = stopping => Vec::new(),
                 batch = source.next_batch(max) => batch,
                 _ = closed_rx.wait_for(|closed| *closed) => Vec::new(),
             },
@@ -156,7 +162,8 @@ impl EventQueue {
     /// Ends the queue: a waiting `next` returns empty, and the core stops queueing once
     /// the source is dropped (at once, or by the `next` that held it).
     pub(crate) fn stop(&self) {
-        self.stop_tx.send_replace(true);
+        self.stopped.store(true, Ordering::SeqCst);
+        self.stopping.notify_waiters();
         if let Ok(mut slot) = self.source.try_lock() {
             slot.take();
         }
@@ -164,7 +171,7 @@ impl EventQueue {
 
     /// Whether the queue is stopped.
     pub(crate) fn is_stopped(&self) -> bool {
-        *self.stop_tx.borrow()
+        self.stopped.load(Ordering::SeqCst)
     }
 
     /// Whether the queue has ended (stopped, its manager closed, or its source ended).

@@ -106,7 +106,7 @@ impl Inbox {
             if let Some(event_tx) = link.event_tx.get() {
                 let lagged = Delivery {
                     seq: seq(link),
-                    event: SocketEvent::Lagged(self.lagged),
+                    event: Box::new(SocketEvent::Lagged(self.lagged)),
                     charge: Charge::default(),
                 };
                 if event_tx.try_send(lagged).is_err() {
@@ -128,7 +128,7 @@ impl Inbox {
         };
         let delivery = Delivery {
             seq,
-            event,
+            event: Box::new(event),
             charge: link.queued.charge(bytes),
         };
         if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) = event_tx.try_send(delivery) {
@@ -278,7 +278,7 @@ mod tests {
             recovered: false,
         });
         let seen: Vec<SocketEvent> = std::iter::from_fn(|| event_rx.try_recv().ok())
-            .map(|d| d.event)
+            .map(|d| *d.event)
             .collect();
         assert_eq!(seen.len(), 5, "{seen:?}");
         assert_eq!(chat_number(&seen[0]), Some(0));
@@ -321,12 +321,12 @@ mod tests {
         assert_eq!(ns.lagged, 2);
         let first = event_rx.try_recv().expect("first event");
         assert!(matches!(
-            first.event,
+            *first.event,
             SocketEvent::Disconnect(DisconnectReason::PingTimeout)
         ));
         ns.deliver(SocketEvent::Disconnect(DisconnectReason::ParseError));
         let lag = event_rx.try_recv().expect("lag report");
-        assert!(matches!(lag.event, SocketEvent::Lagged(2)));
+        assert!(matches!(*lag.event, SocketEvent::Lagged(2)));
         assert_eq!(lag.seq, 3, "dropped events are numbered too");
         assert_eq!(
             ns.lagged, 1,

@@ -915,7 +915,7 @@ mod tests {
         let first = event_rx.try_recv().expect("first event");
         assert_eq!(chat_number(&first.event), Some(1));
         assert!(matches!(
-            event_rx.try_recv().expect("lag").event,
+            *event_rx.try_recv().expect("lag").event,
             SocketEvent::Lagged(2)
         ));
         assert!(!freed.is_finished());
@@ -925,7 +925,7 @@ mod tests {
         assert!(namespaces.have_room());
         namespaces.table[0].inbox.deliver_sized(chat(4), 4 << 20);
         assert!(matches!(
-            event_rx.try_recv().expect("disconnect").event,
+            *event_rx.try_recv().expect("disconnect").event,
             SocketEvent::Disconnect(_)
         ));
         assert_eq!(
@@ -944,7 +944,7 @@ mod tests {
     impl Probe {
         fn events(&mut self) -> Vec<SocketEvent> {
             std::iter::from_fn(|| self.event_rx.try_recv().ok())
-                .map(|d| d.event)
+                .map(|d| *d.event)
                 .collect()
         }
 

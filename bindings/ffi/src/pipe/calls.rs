@@ -203,7 +203,9 @@ mod tests {
         let mut request = (1u64 << 63).to_le_bytes().to_vec();
         request.extend_from_slice(&1000u64.to_le_bytes());
         request.extend_from_slice(b"[\"e\"]");
-        pipe.calls.foreign.send(&request).unwrap();
+        assert!(pipe.call_fd() >= 0);
+        let calls = pipe.calls.get().and_then(Option::as_ref).unwrap();
+        calls.foreign.send(&request).unwrap();
         let deadline = Instant::now() + Duration::from_secs(1);
         loop {
             let batch = pipe.take(64).unwrap();

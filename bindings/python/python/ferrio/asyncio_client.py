@@ -88,10 +88,11 @@ class _Namespace:
         self.stream = stream
         self.pipe = pipe
         self.task: asyncio.Task[None] | None = None
-        #: With a pipe: the pending `call`s by id, the pipe's call socket and the next id
-        #: of a call made through it, and set once the pipe has ended.
+        #: With a pipe: the pending `call`s by id, the pipe's call socket (opened by the
+        #: first call: ``None`` until then, -1 when it could not be) and the next id of a
+        #: call made through it, and set once the pipe has ended.
         self.calls: dict[int, asyncio.Future[Any]] = {}
-        self.call_fd = -1 if pipe is None else pipe.call_fd()
+        self.call_fd: int | None = None
         self.next_call = _FIRST_CALL_ID
         self.drained = Flag()
         self.sid: str | None = None
@@ -486,7 +487,6 @@ class AsyncClient:
             except NotImplementedError:  # e.g. the proactor loop
                 pipe.close()
             else:
-                self._loop.add_reader(state.call_fd, self._on_reply, state)
                 return self._outgoing_of(state)
         state = _Namespace(socket.namespace(), socket, socket.events(), None)
         state.task = self._loop.create_task(self._pull(state))
@@ -883,6 +883,7 @@ class AsyncClient:
         timeout_ms = max(0, int(seconds * 1000))
         named = [event, *_codec.args_of(data)]
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        call_fd = self._call_socket(state) if state.call_fd is None else state.call_fd
         call_id = state.next_call
         try:
             header = _CALL_HEADER(call_id, timeout_ms)
@@ -891,7 +892,7 @@ class AsyncClient:
             except TypeError:
                 request = _binary_request(header, named)
             # One datagram, written whole or not at all.
-            sent = len(request) <= _MAX_CALL_DATAGRAM and _write(state.call_fd, request) > 0
+            sent = len(request) <= _MAX_CALL_DATAGRAM and _write(call_fd, request) > 0
         except (TypeError, struct.error, OSError):
             # Not JSON (the fallback says why), a timeout beyond 64 bits, or the socket is
             # full.
@@ -963,10 +964,21 @@ class AsyncClient:
         if batch.ended:
             self._end_pipe(state)
 
-    def _on_reply(self, state: _Namespace) -> None:
+    def _call_socket(self, state: _Namespace) -> int:
+        """Opens the pipe's call socket and watches it (the first call of a namespace: one
+        that never calls has none); -1 when it could not be opened (every call then takes
+        ``EventPipe.emit_with_ack``)."""
+        assert self._loop is not None
+        fd: int = state.pipe.call_fd()
+        state.call_fd = fd
+        if fd >= 0:
+            self._loop.add_reader(fd, self._on_reply, state, fd)
+        return fd
+
+    def _on_reply(self, state: _Namespace, call_fd: int) -> None:
         """The call socket is readable: settles the call its datagram answers."""
         try:
-            reply = _read(state.call_fd, _MAX_CALL_DATAGRAM)
+            reply = _read(call_fd, _MAX_CALL_DATAGRAM)
         except BlockingIOError:
             return
         (call_id,) = _REPLY_ID(reply)
@@ -990,7 +1002,8 @@ class AsyncClient:
             return
         state.drained.set()
         self._loop.remove_reader(state.pipe.fd())
-        self._loop.remove_reader(state.call_fd)
+        if state.call_fd is not None and state.call_fd >= 0:
+            self._loop.remove_reader(state.call_fd)
         calls, state.calls = state.calls, {}
         for future in calls.values():
             if not future.done():
