@@ -127,7 +127,7 @@ def run_one_rusage(cmd: list[str], scenario: str, url: str, n: int) -> dict:
 
 
 METRICS = ["wall_s", "cpu_s", "per_s", "cpu_us_per_msg", "p50_us", "p99_us",
-           "kib_per_conn", "peak_rss_kib", "dropped", "bytes_compressed", "bytes_plain",
+           "kib_per_conn", "kib_per_conn_first", "peak_rss_kib", "dropped", "bytes_compressed", "bytes_plain",
            "ws_bytes_compressed", "ws_bytes_plain", "payload_bytes"]
 
 

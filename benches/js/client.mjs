@@ -112,18 +112,30 @@ switch (scenario) {
     break;
   }
   case "memory": {
+    // Two rounds of n idle connections: kib_per_conn is the second round's growth (the
+    // marginal cost), kib_per_conn_first the first round's (benches/README.md, "Memory").
     await new Promise((r) => setTimeout(r, 200));
     global.gc?.();
-    const before = rssKiB();
+    const readings = [rssKiB()];
     const sockets = [];
-    for (let i = 0; i < n; i += 100) {
-      const k = Math.min(100, n - i);
-      sockets.push(...(await Promise.all(Array.from({ length: k }, () => connect(true)))));
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < n; i += 100) {
+        const k = Math.min(100, n - i);
+        sockets.push(...(await Promise.all(Array.from({ length: k }, () => connect(true)))));
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+      global.gc?.();
+      readings.push(rssKiB());
     }
-    await new Promise((r) => setTimeout(r, 1000));
-    global.gc?.();
-    const after = rssKiB();
-    report({ n, rss_before_kib: before, rss_after_kib: after, kib_per_conn: (after - before) / n });
+    const [before, mid, after] = readings;
+    report({
+      n,
+      rss_before_kib: before,
+      rss_mid_kib: mid,
+      rss_after_kib: after,
+      kib_per_conn: (after - mid) / n,
+      kib_per_conn_first: (mid - before) / n,
+    });
     sockets.forEach((s) => s.disconnect());
     break;
   }

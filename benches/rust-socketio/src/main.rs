@@ -196,20 +196,24 @@ async fn main() {
             latencies(samples, wall, cpu);
         }
         "memory" => {
+            // Two rounds of `n` idle connections: the second round's growth is the
+            // marginal cost (common.rs, `memory`).
             tokio::time::sleep(Duration::from_millis(200)).await;
-            let before = rss_kib();
-            let mut clients = Vec::with_capacity(a.n);
-            for chunk in 0..a.n.div_ceil(100) {
-                let k = (a.n - chunk * 100).min(100);
-                let mut batch = Vec::new();
-                for _ in 0..k {
-                    batch.push(async { open(builder(&a.url, true).await).await });
+            let mut readings = vec![rss_kib()];
+            let mut clients = Vec::with_capacity(2 * a.n);
+            for _ in 0..2 {
+                for chunk in 0..a.n.div_ceil(100) {
+                    let k = (a.n - chunk * 100).min(100);
+                    let mut batch = Vec::new();
+                    for _ in 0..k {
+                        batch.push(async { open(builder(&a.url, true).await).await });
+                    }
+                    clients.extend(futures_util::future::join_all(batch).await);
                 }
-                clients.extend(futures_util::future::join_all(batch).await);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                readings.push(rss_kib());
             }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let after = rss_kib();
-            memory(before, after, clients.len());
+            memory(readings[0], readings[1], readings[2], a.n);
             for c in &clients {
                 c.disconnect().await.ok();
             }

@@ -267,32 +267,36 @@ async fn run() {
             latencies(samples, wall, cpu);
         }
         "memory" => {
+            // Two rounds of `n` idle connections: the second round's growth is the
+            // marginal cost (common.rs, `memory`).
             tokio::time::sleep(Duration::from_millis(200)).await;
-            let before = rss_kib();
-            let mut tasks = Vec::with_capacity(a.n);
+            let mut readings = vec![rss_kib()];
+            let mut tasks = Vec::with_capacity(2 * a.n);
             let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(a.n);
-            for chunk in 0..a.n.div_ceil(100) {
-                let k = (a.n - chunk * 100).min(100);
-                for _ in 0..k {
-                    let url = a.url.clone();
-                    let ready_tx = ready_tx.clone();
-                    tasks.push(tokio::spawn(async move {
-                        let mut ws = connect_ws(&url).await;
-                        ready_tx.send(()).await.unwrap();
-                        while let Some(Ok(msg)) = ws.next().await {
-                            if matches!(&msg, Message::Text(t) if t.as_str() == "2") {
-                                ws.send(Message::text("3")).await.unwrap();
+            for _ in 0..2 {
+                for chunk in 0..a.n.div_ceil(100) {
+                    let k = (a.n - chunk * 100).min(100);
+                    for _ in 0..k {
+                        let url = a.url.clone();
+                        let ready_tx = ready_tx.clone();
+                        tasks.push(tokio::spawn(async move {
+                            let mut ws = connect_ws(&url).await;
+                            ready_tx.send(()).await.unwrap();
+                            while let Some(Ok(msg)) = ws.next().await {
+                                if matches!(&msg, Message::Text(t) if t.as_str() == "2") {
+                                    ws.send(Message::text("3")).await.unwrap();
+                                }
                             }
-                        }
-                    }));
+                        }));
+                    }
+                    for _ in 0..k {
+                        ready_rx.recv().await.unwrap();
+                    }
                 }
-                for _ in 0..k {
-                    ready_rx.recv().await.unwrap();
-                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                readings.push(rss_kib());
             }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let after = rss_kib();
-            memory(before, after, a.n);
+            memory(readings[0], readings[1], readings[2], a.n);
             for t in tasks {
                 t.abort();
             }

@@ -286,22 +286,28 @@ func connects(_ url: String, _ n: Int, websocketOnly: Bool) async throws {
 
 /// RSS growth per idle WebSocket connection, connected 100 at a time.
 func memory(_ url: String, _ n: Int) async throws {
+    // Two rounds of n idle connections: kib_per_conn is the second round's growth (the
+    // marginal cost), kib_per_conn_first the first round's (benches/README.md, "Memory").
     try await Task.sleep(for: .milliseconds(200))
-    let before = try statusKib("VmRSS")
+    var readings = try [statusKib("VmRSS")]
     var clients: [Client] = []
-    for batch in stride(from: 0, to: n, by: 100) {
-        try await withThrowingTaskGroup(of: Client.self) { group in
-            for _ in batch..<min(batch + 100, n) {
-                group.addTask { try await connect(url, websocketOnly: true) }
+    for _ in 0..<2 {
+        for batch in stride(from: 0, to: n, by: 100) {
+            try await withThrowingTaskGroup(of: Client.self) { group in
+                for _ in batch..<min(batch + 100, n) {
+                    group.addTask { try await connect(url, websocketOnly: true) }
+                }
+                for try await client in group { clients.append(client) }
             }
-            for try await client in group { clients.append(client) }
         }
+        try await Task.sleep(for: .seconds(1))
+        try readings.append(statusKib("VmRSS"))
     }
-    try await Task.sleep(for: .seconds(1))
-    let after = try statusKib("VmRSS")
+    let (before, mid, after) = (readings[0], readings[1], readings[2])
     try report([
-        "n": n, "rss_before_kib": before, "rss_after_kib": after,
-        "kib_per_conn": Double(after - before) / Double(n),
+        "n": n, "rss_before_kib": before, "rss_mid_kib": mid, "rss_after_kib": after,
+        "kib_per_conn": Double(after - mid) / Double(n),
+        "kib_per_conn_first": Double(mid - before) / Double(n),
     ])
     for client in clients { await client.close() }
 }

@@ -192,18 +192,27 @@ private suspend fun connects(url: String, n: Int, websocketOnly: Boolean) {
 
 /** RSS growth per idle WebSocket connection, connected 100 at a time. */
 private suspend fun memory(url: String, n: Int) {
+    // Two rounds of n idle connections: kib_per_conn is the second round's growth (the
+    // marginal cost: class loading, the native library and the JIT fall in the first
+    // round), kib_per_conn_first the first round's (benches/README.md, "Memory").
     delay(200.milliseconds)
     val before = statusKib("VmRSS")
-    val clients = (0 until n).chunked(100).flatMap { batch ->
-        coroutineScope { batch.map { async { connect(url, websocketOnly = true) } }.awaitAll() }
+    val clients = mutableListOf<Client>()
+    val readings = (0 until 2).map {
+        clients += (0 until n).chunked(100).flatMap { batch ->
+            coroutineScope { batch.map { async { connect(url, websocketOnly = true) } }.awaitAll() }
+        }
+        delay(1.seconds)
+        statusKib("VmRSS")
     }
-    delay(1.seconds)
-    val after = statusKib("VmRSS")
+    val (mid, after) = readings
     report {
         put("n", n)
         put("rss_before_kib", before)
+        put("rss_mid_kib", mid)
         put("rss_after_kib", after)
-        put("kib_per_conn", (after - before).toDouble() / n)
+        put("kib_per_conn", (after - mid).toDouble() / n)
+        put("kib_per_conn_first", (mid - before).toDouble() / n)
     }
     clients.forEach(Client::close)
 }
