@@ -176,9 +176,11 @@ impl Manager {
     }
 
     /// Disconnects every namespace and closes the connection for good. Pending acks fail
-    /// with [`AckError::Closed`](crate::AckError::Closed). Waits until the task has stopped,
-    /// which takes a bounded time whatever the server does: a write the server does not
-    /// take is abandoned, and the close handshake gets at most two seconds.
+    /// with [`AckError::Closed`](crate::AckError::Closed). The emits the connection
+    /// accepted before it (each emit that returned `Ok` while connected) are written first,
+    /// then the DISCONNECT packets and the close handshake, all within two seconds whatever
+    /// the server does: what a server that does not read has not taken by then is dropped
+    /// with the connection (logged as a warning). Waits until the task has stopped.
     pub async fn close(&self) {
         self.inner.connection.closing_tx.send_replace(true);
         let (reply_tx, reply_rx) = oneshot::channel();

@@ -2,6 +2,7 @@
 // `POST /<action>` with a JSON body (empty means `{}`) and answers JSON.
 
 import http from "node:http";
+import { stallConn, thaw } from "./stall.js";
 import { fromJson, toJson } from "./state.js";
 
 class BadRequest extends Error {}
@@ -234,6 +235,7 @@ const actions = {
     ctx.state.received = [];
     ctx.state.cutOnce.clear();
     ctx.state.cutSids.clear();
+    thaw(ctx.state);
     closeFrozen(ctx);
     resetHeartbeat(ctx);
     delete ctx.io.engine.opts.allowRequest;
@@ -279,6 +281,18 @@ const actions = {
     const conns = new Set(sockets.map((socket) => socket.conn));
     conns.forEach((conn) => freezeConn(ctx, conn));
     return { frozen: conns.size };
+  },
+  // Stops reading the TCP connections of the session of each socket (its heartbeat
+  // stopped), so the client's writes block once the sockets' buffers are full; new
+  // connections wait unanswered until `thaw` (stall.js).
+  stall(ctx, body) {
+    const sockets = targetSockets(ctx, body);
+    const conns = new Set(sockets.map((socket) => socket.conn));
+    conns.forEach((conn) => stallConn(ctx.state, conn));
+    return { stalled: conns.size };
+  },
+  thaw(ctx) {
+    return { thawed: thaw(ctx.state) };
   },
   cut(ctx, body) {
     const sockets = targetSockets(ctx, body);

@@ -6,6 +6,7 @@ import https from "node:https";
 import { Server } from "socket.io";
 import { serverOptions } from "./config.js";
 import { registerNamespaces } from "./namespaces.js";
+import { holdWhileStalled } from "./stall.js";
 import { changed, log } from "./state.js";
 
 // The `name=value` part of a Set-Cookie value.
@@ -85,6 +86,8 @@ export function startIo(config, state, port) {
     }
   };
   httpServer.prependListener("request", cutIfNamed);
+  // A server stalled by the control action `stall` reads nothing more (stall.js).
+  holdWhileStalled(io.engine, state);
   // Only where engine.io takes upgrades: an "upgrade" listener stops Node from answering an
   // upgrade request as a plain request, which a polling-only server must do (its 400).
   if (config.transports.includes("websocket")) {

@@ -54,6 +54,9 @@ export function createState() {
     // The Engine.IO sessions the control action `freeze` froze, closed at the next
     // Engine.IO connection or `clear`.
     frozen: new Set(),
+    // The control action `stall` (stall.js): the stalled sids and sessions, the sockets no
+    // longer read, whether new connections are held, and the held handshakes.
+    stall: { sids: new Set(), conns: new Set(), sockets: new Set(), holding: false, held: [] },
     handshakes: [],
     cookies: [],
     peers: [],

@@ -93,7 +93,7 @@ impl Actor {
     }
 
     /// Runs until closed or until every handle is dropped. `closing` turns true when a
-    /// close is on its way: a write stalled at that moment is abandoned. Boxed so the
+    /// close is on its way: a write stalled at that moment is left to the close. Boxed so the
     /// task's future holds a pointer to the actor, not the actor itself.
     pub(crate) async fn run(
         mut self: Box<Self>,
@@ -134,13 +134,29 @@ impl Actor {
                         return;
                     }
                     self.expiry_checked = false;
+                    let mut closers = Vec::new();
                     for command in commands.drain(..) {
-                        if let Command::Close { reply } = command {
-                            Box::pin(self.shutdown()).await;
-                            let _ = reply.send(());
-                            return;
+                        match command {
+                            Command::Close { reply } => closers.push(reply),
+                            command if closers.is_empty() => self.on_command(command),
+                            command => self.on_accepted(command),
                         }
-                        self.on_command(command);
+                    }
+                    if !closers.is_empty() {
+                        // The emits queued before the queue closed were accepted: they
+                        // are written before the close's DISCONNECT.
+                        command_rx.close();
+                        while let Ok(command) = command_rx.try_recv() {
+                            match command {
+                                Command::Close { reply } => closers.push(reply),
+                                command => self.on_accepted(command),
+                            }
+                        }
+                        Box::pin(self.shutdown()).await;
+                        for reply in closers {
+                            let _ = reply.send(());
+                        }
+                        return;
                     }
                 }
                 Some(_) = OptionFuture::from(backpressure), if !readable => {}
@@ -242,6 +258,16 @@ impl Actor {
         }
     }
 
+    /// A command queued before the close closed the queue: its emits, acks and room
+    /// changes were accepted and are applied; a connection it would open is not (its
+    /// caller sees the client closed).
+    fn on_accepted(&mut self, command: Command) {
+        match command {
+            Command::Connect { .. } | Command::ReconnectNow | Command::Close { .. } => {}
+            command => self.on_command(command),
+        }
+    }
+
     fn on_emit(&mut self, mut emit: OutgoingEmit) {
         if !self.expiry_checked {
             self.expiry_checked = true;
@@ -327,7 +353,8 @@ impl Actor {
 
     /// Writes what the session queued. A write that makes no progress ends the connection
     /// within the server's `pingTimeout` (see `EngineSession::flush`); one still waiting
-    /// when a close comes is abandoned (the close drops the connection anyway).
+    /// when a close comes is left to the close, which writes it within its own bound (the
+    /// session's flush is cancel-safe: nothing is lost by leaving it).
     async fn flush(&mut self, closing: &mut watch::Receiver<bool>) {
         let Some(session) = self.engine.session_mut() else {
             return;

@@ -130,3 +130,94 @@ async fn a_frozen_server_under_a_flood_ends_the_connection_and_reconnection_foll
     within(flooding).await.expect("the flood task");
     within(client.close()).await;
 }
+
+/// Emits numbered one-KiB events until one fails: `admitted` is how many the API took (all
+/// of `0..admitted`, in order); `blocked` is notified once the outgoing queue stayed full
+/// for 200 ms, the connection task having stopped taking emits (its write waits for room).
+fn numbered_flood(
+    socket: Socket,
+    admitted: Arc<AtomicUsize>,
+    blocked: Arc<tokio::sync::Notify>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let payload = "k".repeat(1024);
+        for n in 0..FLOOD {
+            let args = (n, &payload);
+            let sent = match socket.try_emit("flood", &args) {
+                Err(ferrio::EmitError::QueueFull) => {
+                    let waiting = socket.emit("flood", &args);
+                    match tokio::time::timeout(Duration::from_millis(200), waiting).await {
+                        Ok(sent) => sent,
+                        Err(_) => {
+                            blocked.notify_one();
+                            socket.emit("flood", &args).await
+                        }
+                    }
+                }
+                other => other,
+            };
+            if sent.is_err() {
+                return;
+            }
+            admitted.store(n + 1, Ordering::SeqCst);
+        }
+    })
+}
+
+async fn a_close_during_a_blocked_write_loses_no_emit_the_api_took(mode: Mode) {
+    // Heartbeat and write bounds of a minute: the write waits for room until the close.
+    let server = TestServer::start_with(json!({"pingInterval": 60000, "pingTimeout": 60000})).await;
+    let client = Client::builder(&server.url())
+        .manager(|b| common::builder_for(b, mode))
+        .connect()
+        .await
+        .expect("connect");
+    common::wait_for_transport(client.manager(), mode.final_transport()).await;
+    server.control("stall", json!({"nsp": "/"})).await;
+    let admitted = Arc::new(AtomicUsize::new(0));
+    let blocked = Arc::new(tokio::sync::Notify::new());
+    let flooding = numbered_flood(client.socket().clone(), admitted.clone(), blocked.clone());
+    within(blocked.notified()).await;
+    // The close comes while the connection task waits for room; the server reads again
+    // while the close writes what was taken.
+    let started = std::time::Instant::now();
+    let closing = tokio::spawn({
+        let client = client.clone();
+        async move { client.close().await }
+    });
+    server.control("thaw", json!({})).await;
+    within(closing).await.expect("the close task");
+    let bounded = started.elapsed() >= Duration::from_secs(2);
+    within(flooding).await.expect("the flood task");
+    let admitted = admitted.load(Ordering::SeqCst);
+    server
+        .control(
+            "waitForSockets",
+            json!({"nsp": "/", "count": 0, "timeoutMs": 20000}),
+        )
+        .await;
+    let received = server.control("received", json!({"nsp": "/"})).await;
+    let numbers: Vec<usize> = received["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|event| event["event"] == "flood")
+        .map(|event| event["args"][0].as_u64().expect("a number") as usize)
+        .collect();
+    // In order, none lost on the way, none twice: 0, 1, 2, ...
+    let first_wrong = numbers.iter().enumerate().find(|(i, n)| *i != **n);
+    assert_eq!(
+        first_wrong,
+        None,
+        "{} received of {admitted}",
+        numbers.len()
+    );
+    // All of them, unless the close's own bound expired first (a very slow machine).
+    if !bounded {
+        assert_eq!(numbers.len(), admitted);
+    }
+}
+per_transport!(
+    a_close_during_a_blocked_write_loses_no_emit_the_api_took,
+    a_close_during_a_blocked_write_loses_no_emit_the_api_took
+);

@@ -86,6 +86,10 @@ pub(crate) struct EngineSession {
     probe: Probe,
     /// The polling payload being taken, packet by packet.
     payload: Option<Polled>,
+    /// A frame taken from the machine for the WebSocket and not handed to it yet (it had
+    /// no room), with its size on the wire: written first by the next flush, so a flush
+    /// abandoned while it waits (a close) loses nothing.
+    unsent: Option<(EnginePacket, usize)>,
     stats: Arc<Stats>,
 }
 
@@ -126,6 +130,7 @@ impl EngineSession {
             active,
             probe: Probe::None,
             payload,
+            unsent: None,
             stats: options.stats.clone(),
         };
         session.perform_controls();
@@ -414,6 +419,10 @@ impl EngineSession {
     /// Over polling, it waits for the POST in flight only when too many packets queue
     /// behind it.
     ///
+    ///
+    /// Cancel-safe over WebSocket: a flush dropped while it waits for room (the manager's
+    /// close does so) loses no packet; the next flush, or the close's, writes it first.
+    ///
     /// # Errors
     /// How to close the session when a write fails or gives up: `write stalled`, `ping
     /// timeout`, or the transport failure's own reason.
@@ -424,21 +433,19 @@ impl EngineSession {
         };
         loop {
             self.perform_controls();
-            let mut fed = false;
+            let mut fed = self.feed_unsent(bound).await?;
             while let Some(transmit) = self.machine.poll_transmit() {
                 match transmit {
                     Transmit::Frame {
                         link: Link::Current,
                         packet,
                     } => {
-                        let version = self.machine.version();
-                        let Active::WebSocket(ws) = &mut self.active else {
+                        if !matches!(self.active, Active::WebSocket(_)) {
                             continue;
-                        };
+                        }
                         let len = packet.frame_len();
-                        bound.run(ws.feed(&to_frame(version, packet))).await?;
-                        self.stats.sent(len);
-                        fed = true;
+                        self.unsent = Some((to_frame(self.machine.version(), packet), len));
+                        fed |= self.feed_unsent(bound).await?;
                     }
                     Transmit::Frame {
                         link: Link::Probe,
@@ -483,6 +490,23 @@ impl EngineSession {
             bound.run(polling.posted()).await?;
             self.machine.on_posted();
         }
+    }
+
+    /// Hands the frame in `unsent` to the WebSocket once it has room; whether there was
+    /// one. Cancel-safe: until the WebSocket takes it, the frame stays in `unsent`.
+    async fn feed_unsent(&mut self, bound: WriteBound) -> Result<bool, WriteFailed> {
+        let Active::WebSocket(ws) = &mut self.active else {
+            return Ok(false);
+        };
+        if self.unsent.is_none() {
+            return Ok(false);
+        }
+        bound.run(ws.ready()).await?;
+        if let Some((packet, len)) = self.unsent.take() {
+            ws.start_send(&packet)?;
+            self.stats.sent(len);
+        }
+        Ok(true)
     }
 
     async fn write_probe(
@@ -537,7 +561,15 @@ impl EngineSession {
             }
         };
         if timeout(CLOSE_TIMEOUT, graceful).await.is_err() {
-            tracing::debug!("the server took no close within the bound, connection dropped");
+            if self.unsent.is_some() || !self.machine.is_drained() {
+                tracing::warn!(
+                    bound = ?CLOSE_TIMEOUT,
+                    "close: the server did not take all that was sent before the close within \
+                     the bound; the rest is dropped with the connection"
+                );
+            } else {
+                tracing::debug!("the server took no close within the bound, connection dropped");
+            }
         }
     }
 }

@@ -150,8 +150,24 @@ impl WebSocket {
         }
     }
 
-    /// Queues `packet` in the write buffer; [`WebSocket::flush`] sends it.
+    /// Queues `packet` in the write buffer once it has room; [`WebSocket::flush`] sends it.
     pub(crate) async fn feed(&mut self, packet: &EnginePacket) -> Result<(), TransportError> {
+        self.ready().await?;
+        self.start_send(packet)
+    }
+
+    /// Waits until the write buffer has room for a message (what did not fit is written
+    /// first). Cancel-safe: nothing is taken.
+    pub(crate) async fn ready(&mut self) -> Result<(), TransportError> {
+        let limit = self.max_write_buffer;
+        std::future::poll_fn(|cx| self.stream.poll_ready_unpin(cx))
+            .await
+            .map_err(|error| write_error(error, limit))
+    }
+
+    /// Queues `packet` in the write buffer without waiting, after [`WebSocket::ready`]:
+    /// compressed only here, so the compression context never holds a frame not sent.
+    pub(crate) fn start_send(&mut self, packet: &EnginePacket) -> Result<(), TransportError> {
         let message = match packet {
             EnginePacket::Binary(data) => match self.compress(data, Data::Binary) {
                 Some(frame) => frame,
@@ -169,8 +185,7 @@ impl WebSocket {
         };
         let limit = self.max_write_buffer;
         self.stream
-            .feed(message)
-            .await
+            .start_send_unpin(message)
             .map_err(|error| write_error(error, limit))
     }
 
