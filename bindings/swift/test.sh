@@ -194,7 +194,7 @@ compile_start=$SECONDS
   FERRIO_TEST_AUTH_PROXY_PORT="$auth_proxy_port" \
   FERRIO_TEST_SOCKS_PROXY_PORT="$socks_proxy_port" FERRIO_TEST_SOCKS_AUTH_PROXY_PORT="$socks_auth_proxy_port" \
   FERRIO_TEST_TLS_URL="https://127.0.0.1:$tls_port" FERRIO_TEST_MTLS_URL="https://127.0.0.1:$mtls_port" \
-  FERRIO_TEST_TLS_DIR="$tls_dir" \
+  FERRIO_TEST_TLS_DIR="$tls_dir" FERRIO_BEHAVIOUR_ONLY="${FERRIO_BEHAVIOUR_ONLY:-}" \
   PKG_CONFIG_PATH="$pkgconfig_dir" "${cluster_env[@]}" -- \
   /bin/bash -c 'set -euo pipefail; cd "$1"; scratch=$2; lib_dir=$3; shift 3
     swift build --scratch-path "$scratch" --build-tests

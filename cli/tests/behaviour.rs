@@ -13,8 +13,8 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use ferrio_integration_tests::behaviour::{
-    emit_arguments, matches, run_catalogue, runs_over, server_step, Records, Scenario, Transport,
-    STEP_WAIT,
+    emit_arguments, expect_disconnect, matches, run_catalogue, runs_over, server_step, Records,
+    Scenario, Transport, STEP_WAIT,
 };
 use ferrio_integration_tests::TestServer;
 use serde_json::{json, Value};
@@ -96,6 +96,44 @@ fn route(
         "connect" | "connect_error" => records.push(&format!("connect {nsp}"), line.clone()),
         _ => records.push(&format!("other {kind}"), line.clone()),
     }
+}
+
+/// The key of the line that ends a `flood` step's emit lines: not a command, so the CLI
+/// answers it with an `error` line once it has taken every line before it.
+const FLOOD_END: &str = "flood_end";
+
+/// A `flood` step's outcomes once the CLI answered its end line: `sent` for the emit lines
+/// without an `error` line, and each refusal's typed name (`buffer_full`, `closed`) or
+/// message, pushed to `record` as one call.
+async fn flood_outcomes(records: Records, record: String, errors_before: usize, count: u64) {
+    let mut seen = errors_before;
+    let mut outcomes = std::collections::BTreeSet::new();
+    let mut refused = 0;
+    loop {
+        let Ok(lines) = records.wait_for("other error", seen + 1).await else {
+            return;
+        };
+        let message = lines[seen]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        seen += 1;
+        if message.contains(FLOOD_END) {
+            break;
+        }
+        refused += 1;
+        outcomes.insert(if message.contains("buffer") {
+            "buffer_full".to_owned()
+        } else if message.contains("closed") {
+            "closed".to_owned()
+        } else {
+            message
+        });
+    }
+    if refused < count {
+        outcomes.insert("sent".to_owned());
+    }
+    records.push(&record, json!(outcomes));
 }
 
 /// A running `ferrio connect` and what its output said.
@@ -268,6 +306,27 @@ impl Cli {
                 }
                 Ok(())
             }
+            "flood" => {
+                let count = step["count"].as_u64().ok_or("flood without count")?;
+                let bytes = step["bytes"].as_u64().ok_or("flood without bytes")?;
+                let payload = "k".repeat(usize::try_from(bytes).unwrap_or(usize::MAX));
+                let record = step["record"].as_str().ok_or("flood without record")?;
+                let errors = self.records.snapshot("other error").len();
+                for n in 0..count {
+                    self.send(
+                        json!({"emit": step["event"], "args": [n, payload], "namespace": nsp}),
+                    )?;
+                }
+                // A line the CLI refuses: its `error` line says every emit before it was taken.
+                self.send(json!({FLOOD_END: record}))?;
+                tokio::spawn(flood_outcomes(
+                    self.records.clone(),
+                    record.to_owned(),
+                    errors,
+                    count,
+                ));
+                Ok(())
+            }
             "emit_volatile" => self.send(json!({"emit": step["event"], "args": step["args"],
                 "volatile": true, "namespace": nsp})),
             "join_room" => self.send(json!({"join": step["room"], "namespace": nsp})),
@@ -314,11 +373,7 @@ impl Cli {
             }
             "expect" => self.records.expect(step).await,
             "disconnect" => self.send(json!({"disconnect": nsp})),
-            "expect_disconnect" => {
-                let expected =
-                    json!({"record": format!("disconnect {nsp}"), "calls": [[step["reason"]]]});
-                self.records.expect(&expected).await
-            }
+            "expect_disconnect" => expect_disconnect(&self.records, step).await,
             "expect_connected" => {
                 let expected = step["connected"].as_bool().unwrap_or(true);
                 if expected == self.connected(&nsp) {

@@ -228,6 +228,31 @@ pub async fn server_step(server: &TestServer, step: &Value) -> Result<(), String
     Ok(())
 }
 
+/// The `expect_disconnect` step: waits (up to [`STEP_WAIT`]) for the first disconnect of
+/// the step's namespace, recorded in `disconnect <nsp>` with the reason as its only
+/// argument, and compares the reason with the step's `reason`: a string, or a list of the
+/// reasons any one of which may come.
+///
+/// # Errors
+/// No disconnect in time, or another reason.
+pub async fn expect_disconnect(records: &Records, step: &Value) -> Result<(), String> {
+    let nsp = step["nsp"].as_str().unwrap_or("/");
+    let calls = records.wait_for(&format!("disconnect {nsp}"), 1).await?;
+    let seen = &calls[0][0];
+    let expected = &step["reason"];
+    let allowed = match expected {
+        Value::Array(reasons) => reasons.contains(seen),
+        reason => reason == seen,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(format!(
+            "disconnect of {nsp}: expected {expected}, got {seen}"
+        ))
+    }
+}
+
 /// The namespaces a scenario connects (its `connect` steps that expect no refusal), in order.
 pub fn connected_namespaces(scenario: &Scenario) -> Vec<String> {
     let mut seen = Vec::new();
@@ -269,6 +294,7 @@ pub fn emit_arguments(step: &Value) -> Vec<Vec<Value>> {
 ///
 /// Before each run the server's records are cleared; after it, the driver has closed its
 /// client and the server is waited on until the namespaces it connected have no sockets left.
+/// `FERRIO_BEHAVIOUR_ONLY` (scenario ids, comma-separated) runs only those.
 ///
 /// # Panics
 /// When a scenario failed (after the results are written), naming each failure.
@@ -279,7 +305,12 @@ pub async fn run_catalogue(
     let server = TestServer::start().await;
     let mut results = Vec::new();
     let mut failures = Vec::new();
-    for scenario in load_catalogue() {
+    let only = std::env::var("FERRIO_BEHAVIOUR_ONLY").ok();
+    let chosen = |id: &str| {
+        only.as_ref()
+            .is_none_or(|ids| ids.split(',').any(|o| o == id))
+    };
+    for scenario in load_catalogue().into_iter().filter(|s| chosen(&s.id)) {
         for &transport in &scenario.transports {
             let (outcome, detail) = match scenario.not_applicable.get(language) {
                 Some(reason) => ("not-applicable", reason.clone()),

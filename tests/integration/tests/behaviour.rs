@@ -2,7 +2,7 @@
 //! run by the core (`ferrio`) against the reference server over each of its transports;
 //! results in `target/behaviour/rust.json` (`tests/behaviour/coverage.py` reads them).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,8 +11,8 @@ use ferrio::{
     ReconnectUpdate, Socket, SocketEvent, SocketOptions, TransportKind, Value,
 };
 use ferrio_integration_tests::behaviour::{
-    emit_arguments, matches, run_catalogue, runs_over, server_step, Records, Scenario, Transport,
-    STEP_WAIT,
+    emit_arguments, expect_disconnect, matches, run_catalogue, runs_over, server_step, Records,
+    Scenario, Transport, STEP_WAIT,
 };
 use ferrio_integration_tests::{binary, binary_bytes, TestServer};
 use serde_json::{json, Value as Json};
@@ -54,6 +54,17 @@ fn to_args(json: &Json) -> Vec<Value> {
 
 fn args_json(args: &[Value]) -> Json {
     Json::Array(args.iter().map(to_json).collect())
+}
+
+/// One emit of a `flood` step, `event` with `n` and `payload`, waiting for room; its outcome
+/// as the catalogue names it: `sent` when the API took it, else its typed error.
+async fn flood_emit(socket: &Socket, event: &str, n: u64, payload: &str) -> String {
+    match socket.emit(event, &(n, payload)).await {
+        Ok(()) => "sent".to_owned(),
+        Err(EmitError::BufferFull) => "buffer_full".to_owned(),
+        Err(EmitError::Closed) => "closed".to_owned(),
+        Err(error) => error.to_string(),
+    }
 }
 
 /// One scenario's client: a manager and its sockets by namespace.
@@ -161,6 +172,30 @@ impl Run {
                     .emit_volatile_values(event, to_args(&step["args"]))
                     .await
                     .map_err(|e| format!("emit_volatile {event}: {e}"))
+            }
+            "flood" => {
+                let socket = self.socket(step);
+                let event = step["event"]
+                    .as_str()
+                    .ok_or("flood without event")?
+                    .to_owned();
+                let count = step["count"].as_u64().ok_or("flood without count")?;
+                let bytes = step["bytes"].as_u64().ok_or("flood without bytes")?;
+                let payload = "k".repeat(usize::try_from(bytes).unwrap_or(usize::MAX));
+                let record = step["record"].as_str().ok_or("flood without record")?;
+                let awaited = step["awaited"].as_u64().unwrap_or(0).min(count);
+                let (records, record) = (self.records.clone(), record.to_owned());
+                let mut outcomes = BTreeSet::new();
+                for n in 0..awaited {
+                    outcomes.insert(flood_emit(&socket, &event, n, &payload).await);
+                }
+                self.readers.push(tokio::spawn(async move {
+                    for n in awaited..count {
+                        outcomes.insert(flood_emit(&socket, &event, n, &payload).await);
+                    }
+                    records.push(&record, json!(outcomes));
+                }));
+                Ok(())
             }
             "join_room" | "leave_room" => {
                 let socket = self.socket(step);
@@ -291,13 +326,7 @@ impl Run {
                 self.socket(step).disconnect().await;
                 Ok(())
             }
-            "expect_disconnect" => {
-                let nsp = step["nsp"].as_str().unwrap_or("/");
-                let reason = &step["reason"];
-                self.records
-                    .expect(&json!({"record": format!("disconnect {nsp}"), "calls": [[reason]]}))
-                    .await
-            }
+            "expect_disconnect" => expect_disconnect(&self.records, step).await,
             "expect_connected" => {
                 let socket = self.socket(step);
                 let expected = step["connected"].as_bool().unwrap_or(true);

@@ -28,8 +28,11 @@ struct BehaviourTests {
         let data = try Data(contentsOf: Self.root.appendingPathComponent("tests/behaviour/scenarios.json"))
         let catalogue = try JSONDecoder().decode(JSONValue.self, from: data)
         var results: [JSONValue] = []
+        // FERRIO_BEHAVIOUR_ONLY (scenario ids, comma-separated): only those run.
+        let only = environment["FERRIO_BEHAVIOUR_ONLY"].flatMap { $0.isEmpty ? nil : $0.split(separator: ",").map(String.init) }
         for scenario in catalogue["scenarios"]?.arrayValue ?? [] {
             let id = scenario["id"]?.stringValue ?? "?"
+            if let only, !only.contains(id) { continue }
             for transport in (scenario["transports"]?.arrayValue ?? []).compactMap(\.stringValue) {
                 var result: [String: JSONValue] = [
                     "scenario": .string(id), "transport": .string(transport), "language": .string(Self.language),
@@ -265,6 +268,8 @@ final class BehaviourRun: Sendable {
                     continue
                 }
             }
+        case "flood":
+            try await flood(step, socket: socket(step, auths: auths))
         case "emit_volatile":
             let arguments = (step["args"]?.arrayValue ?? []).map(Self.toNative)
             try await socket(step, auths: auths).emitVolatile(step["event"]?.stringValue ?? "", arguments: arguments)
@@ -348,7 +353,11 @@ final class BehaviourRun: Sendable {
         case "disconnect":
             try await socket(step, auths: auths).disconnect()
         case "expect_disconnect":
-            try await expect("disconnect \(nsp)", [[step["reason"] ?? nil]], exact: false)
+            let seen = try await waitFor("disconnect \(nsp)", count: 1)[0]
+            let reasons = step["reason"]?.arrayValue ?? [step["reason"] ?? nil]
+            guard reasons.contains(where: { Self.matches([$0], seen) }) else {
+                throw BehaviourFailure(description: "disconnect: expected \(step["reason"] ?? nil), got \(seen)")
+            }
         case "expect_connected":
             let connected = try socket(step, auths: auths).isConnected
             guard connected == step["connected"]?.boolValue else {
@@ -362,6 +371,38 @@ final class BehaviourRun: Sendable {
         default:
             throw BehaviourFailure(description: "unknown op \(op)")
         }
+    }
+
+    /// The `flood` step: `count` emits of `[n, "k" x bytes]`, each waiting for room when the
+    /// outgoing queue is full; the first `awaited` by the step, the rest in a task of their
+    /// own. Once all returned, the outcomes seen go to the record, sorted: `sent`, or the
+    /// typed error's name.
+    private func flood(_ step: JSONValue, socket: Socket) async throws {
+        let event = step["event"]?.stringValue ?? ""
+        let count = Int(step["count"]?.intValue ?? 0)
+        let payload = JSONValue.string(String(repeating: "k", count: Int(step["bytes"]?.intValue ?? 0)))
+        let record = step["record"]?.stringValue ?? ""
+        let awaited = min(Int(step["awaited"]?.intValue ?? 0), count)
+        let emit: @Sendable (Int) async -> String = { n in
+            do {
+                try await socket.emit(event, arguments: [JSONValue.int(Int64(n)), payload])
+                return "sent"
+            } catch FerrioError.bufferFull {
+                return "buffer_full"
+            } catch FerrioError.closed {
+                return "closed"
+            } catch {
+                return "\(error)"
+            }
+        }
+        var outcomes = Set<String>()
+        for n in 0..<awaited { outcomes.insert(await emit(n)) }
+        let rest = Task { [self, outcomes] in
+            var outcomes = outcomes
+            for n in awaited..<count { outcomes.insert(await emit(n)) }
+            push(record, outcomes.sorted().map(JSONValue.string))
+        }
+        readers.withLock { $0.append(rest) }
     }
 
     /// Whether `error` is the typed error the catalogue names `name`.
