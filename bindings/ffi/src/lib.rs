@@ -4,12 +4,15 @@
 //! - Events cross in drained batches as flat [`EventRecord`]s: JSON text plus binary
 //!   attachments (see [`json`]). Each subscription has one delivery queue (`queue`, one
 //!   rule for batching, lag and ending), waited on in one of three ways: pulled
-//!   ([`EventStream::next_batch`]), handed to a listener ([`EventListener`]) or, on Unix,
+//!   ([`EventStream::next_batch`]), handed to a listener ([`EventListener`], or
+//!   [`JsonEventListener`] with plain events packed as one JSON text) or, on Unix,
 //!   announced on a file descriptor ([`EventPipe`], with the ack replies), for event loops
 //!   that watch descriptors (asyncio): no callback from a Rust thread. The pipe's call
 //!   socket carries plain ack requests and replies as datagrams: no FFI call at all.
 //! - Emits are cheap sync calls ([`Socket::emit`], [`Socket::emit_batch`]); async is for
-//!   real waits (connect, ack, next batch), run on this crate's own tokio runtime.
+//!   real waits (connect, ack, next batch), run on this crate's own tokio runtime; an
+//!   ack's wait is polled by the foreign executor itself in the runtime's context
+//!   ([`Socket::emit_named_with_ack`]: one JSON text in, for JNA's per-argument costs).
 //! - Every export catches panics into a typed error's `Panic` variant.
 
 uniffi::setup_scaffolding!();
@@ -43,7 +46,7 @@ pub use error::{
     AckError, AckReplyError, CallError, ConnectError, EmitError, ListenerError, ProxyErrorKind,
 };
 pub use event::{EventKind, EventRecord, JsonBatch};
-pub use listener::{EventListener, Subscription};
+pub use listener::{EventListener, JsonEventListener, Subscription};
 pub use manager::Manager;
 pub use manager_events::{ManagerEvent, ManagerEventStream};
 pub use options::{default_client_options, ClientOptions, Transport};

@@ -14,8 +14,8 @@ use std::time::Duration;
 use tokio::sync::{oneshot, Notify};
 
 use crate::error::{CallError, ListenerError};
-use crate::event::EventRecord;
-use crate::queue::EventQueue;
+use crate::event::{EventRecord, JsonBatch};
+use crate::queue::{EventQueue, Held};
 use crate::runtime::{guard, on_runtime, runtime};
 use crate::tracker::{lock, SocketCell};
 
@@ -37,6 +37,43 @@ pub trait EventListener: Send + Sync {
     fn on_events(&self, batch: Vec<EventRecord>) -> Result<(), ListenerError>;
 }
 
+/// Receives a socket's events as packed batches ([`JsonBatch`]: plain events as one JSON
+/// text, the others as records), a batch at a time, on a delivery thread, as
+/// [`EventListener`] does: for languages where lifting a record per event costs more
+/// than parsing one text (the JVM over JNA).
+#[uniffi::export(foreign)]
+pub trait JsonEventListener: Send + Sync {
+    /// Handles a batch of events, in order.
+    fn on_json_events(&self, batch: JsonBatch) -> Result<(), ListenerError>;
+}
+
+/// The foreign side a subscription delivers to: records, or packed batches.
+#[derive(Clone)]
+pub(crate) enum Listener {
+    /// Every event as an [`EventRecord`].
+    Records(Arc<dyn EventListener>),
+    /// Batches packed as a [`JsonBatch`].
+    Packed(Arc<dyn JsonEventListener>),
+}
+
+impl Listener {
+    /// Hands `batch`, events of socket `namespace`, to the foreign listener.
+    fn call(&self, namespace: &str, batch: Vec<Held>) -> Result<(), ListenerError> {
+        match self {
+            Listener::Records(listener) => listener.on_events(
+                batch
+                    .into_iter()
+                    .map(|(event, _)| EventRecord::from_core(namespace, event))
+                    .collect(),
+            ),
+            Listener::Packed(listener) => {
+                let events = batch.into_iter().map(|(event, _)| event).collect();
+                listener.on_json_events(JsonBatch::pack(namespace, events))
+            }
+        }
+    }
+}
+
 /// One subscription's delivery: its queue and its end.
 pub(crate) struct Delivery {
     id: u64,
@@ -51,7 +88,7 @@ impl Delivery {
     /// already ended (a closed socket).
     pub(crate) fn start(
         queue: Arc<EventQueue>,
-        listener: Arc<dyn EventListener>,
+        listener: Listener,
         max_batch: u32,
     ) -> std::io::Result<Arc<Self>> {
         let ended = Arc::new(Ended::default());
@@ -159,7 +196,7 @@ impl Ended {
 struct Delivering {
     id: u64,
     queue: Arc<EventQueue>,
-    listener: Arc<dyn EventListener>,
+    listener: Listener,
     max_batch: u32,
     _alive: Alive,
 }
@@ -173,17 +210,13 @@ async fn deliver(delivering: Delivering) {
         if batch.is_empty() {
             break;
         }
-        let namespace = delivering.queue.namespace();
-        let records: Vec<EventRecord> = batch
-            .into_iter()
-            .map(|(event, _)| EventRecord::from_core(namespace, event))
-            .collect();
         let (done_tx, mut done_rx) = oneshot::channel();
         let listener = delivering.listener.clone();
+        let queue = delivering.queue.clone();
         let mut started = POOL.submit(Job {
             subscription: delivering.id,
             call: Box::new(move || {
-                match catch_unwind(AssertUnwindSafe(|| listener.on_events(records))) {
+                match catch_unwind(AssertUnwindSafe(|| listener.call(queue.namespace(), batch))) {
                     Ok(Ok(())) => {}
                     Ok(Err(error)) => tracing::warn!(%error, "event listener failed"),
                     Err(_) => tracing::error!("event listener panicked"),

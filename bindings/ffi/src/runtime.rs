@@ -3,7 +3,9 @@
 use std::any::Any;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::sync::OnceLock;
+use std::task::{Context, Poll};
 
 use tokio::runtime::{Builder, Runtime};
 use tokio::task::JoinHandle;
@@ -68,6 +70,53 @@ where
         Ok(result) => result,
         Err(error) if error.is_panic() => Err(Panic::from_payload(error.into_panic()).into()),
         Err(error) => Err(Panic(format!("task stopped: {error}")).into()),
+    }
+}
+
+/// Runs an async export body on the thread that polls it (the foreign executor's), inside
+/// the runtime's context (its timers and I/O): no task is spawned, so a call that mostly
+/// waits (an acknowledgement) is not handed to a worker thread and back, and its result
+/// needs no join handle. The body is woken by the runtime's threads as any future is. A
+/// panic becomes the error's `Panic` variant; dropping the future (a cancelled coroutine)
+/// drops the body, in the runtime's context too. For bodies that only wait: one that
+/// computes long would hold the foreign thread.
+pub(crate) fn polled_here<T, E, F>(body: F) -> PolledHere<F>
+where
+    F: Future<Output = Result<T, E>>,
+    E: From<Panic>,
+{
+    PolledHere(Some(Box::pin(body)))
+}
+
+/// The future of [`polled_here`]; `None` once its body panicked or is dropped.
+pub(crate) struct PolledHere<F>(Option<Pin<Box<F>>>);
+
+impl<T, E, F> Future for PolledHere<F>
+where
+    F: Future<Output = Result<T, E>>,
+    E: From<Panic>,
+{
+    type Output = Result<T, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(body) = self.0.as_mut() else {
+            return Poll::Ready(Err(Panic("polled after its panic".to_owned()).into()));
+        };
+        let _context = runtime().enter();
+        match catch_unwind(AssertUnwindSafe(|| body.as_mut().poll(cx))) {
+            Ok(poll) => poll,
+            Err(payload) => {
+                self.0 = None;
+                Poll::Ready(Err(Panic::from_payload(payload).into()))
+            }
+        }
+    }
+}
+
+impl<F> Drop for PolledHere<F> {
+    fn drop(&mut self) {
+        let _context = runtime().enter();
+        self.0 = None;
     }
 }
 
@@ -172,6 +221,55 @@ mod tests {
             Ok(1)
         });
         assert_eq!(result, Ok(1));
+    }
+
+    /// Polls `future` to its end on the calling thread, parking between wake-ups: a foreign
+    /// executor, outside the runtime.
+    fn poll_on_this_thread<F: Future>(future: F) -> F::Output {
+        struct Unpark(std::thread::Thread);
+        impl std::task::Wake for Unpark {
+            fn wake(self: std::sync::Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut future = std::pin::pin!(future);
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+            std::thread::park();
+        }
+    }
+
+    #[test]
+    fn a_body_polled_here_runs_on_the_polling_thread_with_the_runtime_timers() {
+        let caller = std::thread::current().id();
+        let result: Result<bool, TestError> = poll_on_this_thread(polled_here(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            Ok(std::thread::current().id() == caller)
+        }));
+        assert_eq!(result, Ok(true));
+    }
+
+    #[test]
+    fn a_body_polled_here_is_woken_by_the_runtime_threads() {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        runtime().spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            tx.send(5).ok();
+        });
+        let result: Result<u8, TestError> =
+            poll_on_this_thread(polled_here(async move { Ok(rx.await.unwrap_or(0)) }));
+        assert_eq!(result, Ok(5));
+    }
+
+    #[test]
+    fn a_panicking_body_polled_here_becomes_the_panic_variant() {
+        let result: Result<(), TestError> =
+            poll_on_this_thread(polled_here(async { panic!("here {}", "boom") }));
+        assert_eq!(result, Err(TestError::Panic("here boom".into())));
     }
 
     #[test]

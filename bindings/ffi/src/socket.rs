@@ -8,7 +8,7 @@ use ferrio::JsonEmit;
 use crate::ack::AckRecord;
 use crate::emit_batch::{self, shared, Batch, EmitFailure};
 use crate::error::{AckError, CallError, ConnectError, EmitError};
-use crate::runtime::{block_if_open, block_on, guard, on_runtime, run_if_open};
+use crate::runtime::{block_if_open, block_on, guard, on_runtime, polled_here, run_if_open};
 use crate::tracker::{lock, SocketCell, Tracker};
 
 mod receive;
@@ -317,7 +317,30 @@ impl Socket {
     ) -> Result<AckRecord, AckError> {
         let core = self.core().ok_or(AckError::Closed)?;
         let timeout = timeout_ms.map_or(self.ack_timeout, Duration::from_millis);
-        on_runtime(emit_with_ack(core, event, args_json, attachments, timeout)).await
+        polled_here(emit_with_ack(core, event, args_json, attachments, timeout)).await
+    }
+
+    /// `emit_with_ack` of the event and its arguments as one JSON text, `[event, ...args]`
+    /// (the data of the Socket.IO packet, as `emit_batch`'s items), without binary: one
+    /// string and one integer to lower, for bindings whose every lowered argument costs
+    /// allocations (JNA). Waits at most `timeout_ms` (required: a binding resolves its own
+    /// default, as for `EventPipe::emit_with_ack`).
+    ///
+    /// # Errors
+    /// As `emit_with_ack`; [`AckError::InvalidArgs`] also when `data_json` is not an
+    /// array starting with the event name, or holds binary placeholders.
+    pub async fn emit_named_with_ack(
+        &self,
+        data_json: String,
+        timeout_ms: u64,
+    ) -> Result<AckRecord, AckError> {
+        let core = self.core().ok_or(AckError::Closed)?;
+        let timeout = Duration::from_millis(timeout_ms);
+        polled_here(async move {
+            let emit = JsonEmit::named(&data_json, &[]);
+            Ok(core.emit_json_with_ack(&emit, timeout).await?.into())
+        })
+        .await
     }
 
     /// `emit_with_ack`, blocking the calling thread.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::Socket;
 use crate::error::CallError;
-use crate::listener::{Delivery, EventListener, Subscription};
+use crate::listener::{Delivery, EventListener, JsonEventListener, Listener, Subscription};
 #[cfg(unix)]
 use crate::pipe::EventPipe;
 use crate::queue::{EventQueue, Outgoing, Source};
@@ -34,7 +34,7 @@ impl Socket {
     fn deliver(
         &self,
         queue: Arc<EventQueue>,
-        listener: Arc<dyn EventListener>,
+        listener: Listener,
         max_batch: u32,
     ) -> Result<Arc<Delivery>, CallError> {
         let delivery =
@@ -63,7 +63,22 @@ impl Socket {
         max_batch: u32,
     ) -> Result<Arc<Subscription>, CallError> {
         guard(|| {
-            let delivery = self.deliver(self.events_queue(), listener, max_batch)?;
+            let delivery =
+                self.deliver(self.events_queue(), Listener::Records(listener), max_batch)?;
+            Ok(Arc::new(Subscription::new(delivery)))
+        })
+    }
+
+    /// `subscribe` with the batches packed ([`crate::JsonBatch`]: plain events as one
+    /// JSON text, the others as records) for a [`JsonEventListener`].
+    pub fn subscribe_json(
+        &self,
+        listener: Arc<dyn JsonEventListener>,
+        max_batch: u32,
+    ) -> Result<Arc<Subscription>, CallError> {
+        guard(|| {
+            let delivery =
+                self.deliver(self.events_queue(), Listener::Packed(listener), max_batch)?;
             Ok(Arc::new(Subscription::new(delivery)))
         })
     }
@@ -89,7 +104,8 @@ impl Socket {
                 Some((id, outgoing)) => (Some(id), Some(Source::Outgoing(outgoing))),
                 None => (None, None),
             };
-            let delivery = self.deliver(self.queue(source), listener, max_batch)?;
+            let delivery =
+                self.deliver(self.queue(source), Listener::Records(listener), max_batch)?;
             Ok(Arc::new(match id {
                 Some(id) => Subscription::fed_by(delivery, self.core.clone(), id),
                 None => Subscription::new(delivery),

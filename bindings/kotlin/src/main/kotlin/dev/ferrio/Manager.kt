@@ -41,6 +41,7 @@ public class Manager @JvmOverloads constructor(
     private val closed = AtomicBoolean(false)
     private val outbox = Outbox()
     private val reconnection = options.reconnection
+    private val ackTimeout = options.ackTimeout
 
     init {
         NativeThreads.init()
@@ -115,7 +116,7 @@ public class Manager @JvmOverloads constructor(
     public fun socket(namespace: String = "/", auth: JsonObject? = null): Socket {
         if (closed.get()) throw ClosedException()
         val name = if (namespace.startsWith("/")) namespace else "/$namespace"
-        return sockets.computeIfAbsent(name) { Socket(native { ffi.socket(name, auth?.toString()) }, outbox, reconnection) }
+        return sockets.computeIfAbsent(name) { Socket(native { ffi.socket(name, auth?.toString()) }, outbox, reconnection, ackTimeout) }
     }
 
     /**

@@ -3,12 +3,14 @@ package dev.ferrio
 import com.sun.jna.CallbackThreadInitializer
 import com.sun.jna.Native
 import dev.ferrio.ffi.uniffiCallbackInterfaceEventListener
+import dev.ferrio.ffi.uniffiCallbackInterfaceJsonEventListener
 import dev.ferrio.ffi.uniffiRustFutureContinuationCallbackImpl
 
 /**
  * How native threads enter the JVM, set once before the library is first used.
  *
- * - The listener callback comes from the process's delivery threads (Rust threads shared by
+ * - The listener callbacks (records for the outgoing catch-all, packed batches for the
+ *   events) come from the process's delivery threads (Rust threads shared by
  *   every socket: one while any socket lives, more only while a handler blocks): each stays
  *   attached for its life (attaching costs ~23 µs per call otherwise) as a daemon thread
  *   named `ferrio-delivery`, and is detached when it ends, once the last manager closed.
@@ -37,6 +39,10 @@ internal object NativeThreads {
             // Must precede the library's loading, which hands these callbacks to Rust.
             Native.setCallbackThreadInitializer(
                 uniffiCallbackInterfaceEventListener.onEvents,
+                CallbackThreadInitializer(true, false, "ferrio-delivery"),
+            )
+            Native.setCallbackThreadInitializer(
+                uniffiCallbackInterfaceJsonEventListener.onJsonEvents,
                 CallbackThreadInitializer(true, false, "ferrio-delivery"),
             )
             Native.setCallbackThreadInitializer(

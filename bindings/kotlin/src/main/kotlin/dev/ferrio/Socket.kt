@@ -23,6 +23,8 @@ import kotlin.time.toKotlinDuration
 import dev.ferrio.ffi.EventKind as FfiEventKind
 import dev.ferrio.ffi.EventListener as FfiEventListener
 import dev.ferrio.ffi.EventRecord as FfiEventRecord
+import dev.ferrio.ffi.JsonBatch as FfiJsonBatch
+import dev.ferrio.ffi.JsonEventListener as FfiJsonEventListener
 import dev.ferrio.ffi.Socket as FfiSocket
 import dev.ferrio.ffi.Subscription as FfiSubscription
 
@@ -91,6 +93,8 @@ public class Socket internal constructor(
     private val outbox: Outbox,
     /** Whether the manager reconnects by itself ([ClientOptions.reconnection]). */
     private val reconnection: Boolean,
+    /** The manager's [ClientOptions.ackTimeout], for [emitWithAck] without a timeout. */
+    private val ackTimeout: Duration,
 ) {
     /** The namespace, e.g. `/` or `/admin`. */
     public val namespace: String = ffi.namespace()
@@ -115,7 +119,7 @@ public class Socket internal constructor(
     public val state: StateFlow<ConnectionState> = mutableState.asStateFlow()
 
     // Last: the delivery thread may call back as soon as it exists.
-    private val subscription = native { ffi.subscribe(Delivery(this), BATCH.toUInt()) }
+    private val subscription = native { ffi.subscribeJson(Delivery(this), BATCH.toUInt()) }
 
     /** The session id given by the server, while connected. */
     public val id: String? get() = if (isClosed.get()) null else native { ffi.id() }
@@ -252,7 +256,13 @@ public class Socket internal constructor(
     public suspend fun emitWithAck(event: String, vararg args: Any?, timeout: Duration? = null): List<Any?> {
         val encoded = Codec.encode(args.asList())
         flushLogged()
-        val reply = native { ffi.emitWithAck(event, encoded.text, encoded.attachments, timeout?.millis()) }
+        // Without binary, one string and one integer cross (the fewest JNA allocations).
+        val reply = if (encoded.attachments.isEmpty()) {
+            val data = Codec.named(event, encoded.text)
+            native { ffi.emitNamedWithAck(data, (timeout ?: ackTimeout).millis()) }
+        } else {
+            native { ffi.emitWithAck(event, encoded.text, encoded.attachments, timeout?.millis()) }
+        }
         return Codec.decode(reply.argsJson, reply.attachments)
     }
 
@@ -557,6 +567,13 @@ public class Socket internal constructor(
         FfiEventKind.LAGGED -> SocketEvent.Lagged(record.namespace, record.dropped.toLong())
     }
 
+    /** On the delivery thread: runs the handlers of a plain event (no binary, no ack request). */
+    private fun dispatchPlain(name: String, args: List<Any?>) {
+        val registered = handlers[name]
+        for (handler in anyHandlers) runAny(name, handler, args, null)
+        registered?.forEach { run(name, it, args, null) }
+    }
+
     /** On the delivery thread: updates the state and runs the handlers. */
     private fun dispatch(record: FfiEventRecord) {
         when (record.kind) {
@@ -649,15 +666,32 @@ public class Socket internal constructor(
         }
     }
 
-    /** The native listener: batches arrive on a delivery thread, one after the other. */
-    private class Delivery(private val socket: Socket) : FfiEventListener {
-        override fun onEvents(batch: List<FfiEventRecord>) {
+    /**
+     * The native listener: batches arrive on a delivery thread, one after the other, packed:
+     * the plain events (no binary, no ack request) as one JSON text `[[name, ...args], K, ...]`
+     * read at once, where K stands for the record `others[K]` (the other events).
+     */
+    private class Delivery(private val socket: Socket) : FfiJsonEventListener {
+        override fun onJsonEvents(batch: FfiJsonBatch) {
             NativeThreads.stayAttached()
-            for (record in batch) {
-                try {
-                    socket.dispatch(record)
-                } catch (error: Exception) {
-                    logger.log(Level.WARNING, "${socket.namespace}: dispatching `${record.name}` failed", error)
+            val items = JsonValues.arguments(String(batch.json, Charsets.UTF_8), emptyList())
+            for (item in items) {
+                if (item is ArrayList<*>) {
+                    @Suppress("UNCHECKED_CAST")
+                    val event = item as ArrayList<Any?>
+                    val name = event.removeAt(0) as String
+                    try {
+                        socket.dispatchPlain(name, event)
+                    } catch (error: Exception) {
+                        logger.log(Level.WARNING, "${socket.namespace}: dispatching `$name` failed", error)
+                    }
+                } else {
+                    val record = batch.others[(item as Long).toInt()]
+                    try {
+                        socket.dispatch(record)
+                    } catch (error: Exception) {
+                        logger.log(Level.WARNING, "${socket.namespace}: dispatching `${record.name}` failed", error)
+                    }
                 }
             }
         }

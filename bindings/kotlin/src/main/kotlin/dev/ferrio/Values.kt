@@ -117,6 +117,14 @@ internal object Codec {
         return out.append(text, from, text.length).toString()
     }
 
+    /** `[event, ...args]`: [event] put before the arguments of [args], an array written by [encode]. */
+    fun named(event: String, args: String): String {
+        val text = StringBuilder(event.length + args.length + 4).append('[')
+        writeString(text, event)
+        if (args.length > 2) text.append(',').append(args, 1, args.length) else text.append(']')
+        return text.toString()
+    }
+
     /** The arguments in [text] (a JSON array), read by [JsonValues] without a [JsonElement] tree. */
     fun decode(text: String, attachments: List<ByteArray>): List<Any?> = JsonValues.arguments(text, attachments)
 
