@@ -15,9 +15,10 @@ use crate::dispatcher::{
 };
 use crate::error::{AckError, ConnectError, EmitError};
 use crate::manager::command::{
-    AckResult, AckWaiter, Command, OutgoingEmit, QueuedBytes, RetryEmit, SocketLink,
+    AckResult, AckWaiter, Command, CommandTx, OutgoingEmit, QueuedBytes, RetryEmit, SocketLink,
 };
 use crate::manager::event::{Event, SocketEvent};
+use crate::manager::queue::TrySendError;
 use crate::options::{BufferPolicy, ManagerOptions, SocketOptions};
 use crate::socketio::packet::{frame, Header};
 use crate::socketio::{Packet, PacketKind, Payload, RESERVED_EVENTS};
@@ -56,7 +57,7 @@ struct SocketInner {
     namespace: Arc<str>,
     auth: Option<Value>,
     options: Arc<ManagerOptions>,
-    command_tx: mpsc::Sender<Command>,
+    command_tx: CommandTx,
     link: SocketLink,
     state_rx: watch::Receiver<SocketState>,
     engine_rx: watch::Receiver<EngineState>,
@@ -173,7 +174,7 @@ impl Socket {
         namespace: Arc<str>,
         socket_options: SocketOptions,
         options: Arc<ManagerOptions>,
-        command_tx: mpsc::Sender<Command>,
+        command_tx: CommandTx,
         engine_rx: watch::Receiver<EngineState>,
     ) -> Self {
         let (state_tx, state_rx) = watch::channel(SocketState::Idle);
@@ -385,8 +386,8 @@ impl Socket {
             .command_tx
             .try_send(command)
             .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => EmitError::QueueFull,
-                mpsc::error::TrySendError::Closed(_) => EmitError::Closed,
+                TrySendError::Full(_) => EmitError::QueueFull,
+                TrySendError::Closed(_) => EmitError::Closed,
             })
     }
 
@@ -402,13 +403,13 @@ impl Socket {
         // hands freed slots to waiting senders first, so this does not overtake them).
         match self.inner.command_tx.try_send(Command::Emit(emit)) {
             Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(command)) => self
+            Err(TrySendError::Full(command)) => self
                 .inner
                 .command_tx
                 .send(command)
                 .await
                 .map_err(|_| EmitError::Closed)?,
-            Err(mpsc::error::TrySendError::Closed(_)) => return Err(EmitError::Closed),
+            Err(TrySendError::Closed(_)) => return Err(EmitError::Closed),
         }
         match admission_rx {
             Some(admission_rx) => admission_rx.await.unwrap_or(Err(EmitError::Closed)),

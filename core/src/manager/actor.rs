@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_util::future::OptionFuture;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant, Sleep};
 
@@ -15,6 +15,7 @@ use super::command::{Command, OutgoingEmit};
 use super::engine::{Due, Engine, Next, Opened, Progress};
 use super::event::{AckResponder, ManagerEvent};
 use super::namespaces::{ConnectReply, Held, Namespaces};
+use super::queue::{CommandRx, WeakCommandTx};
 use super::ManagerEventTx;
 use crate::disconnect::DisconnectReason;
 use crate::engineio::session::{Endpoint, SessionEvent, WriteFailed};
@@ -38,7 +39,7 @@ const MAX_BACKPRESSURE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The state owned by the connection task.
 pub(crate) struct Actor {
-    command_tx: mpsc::WeakSender<Command>,
+    command_tx: WeakCommandTx<Command>,
     engine: Engine,
     decoder: Decoder,
     namespaces: Namespaces,
@@ -70,7 +71,7 @@ impl Actor {
     pub(crate) fn new(
         endpoints: Vec<Arc<Endpoint>>,
         options: Arc<ManagerOptions>,
-        command_tx: mpsc::WeakSender<Command>,
+        command_tx: WeakCommandTx<Command>,
         engine_state_tx: watch::Sender<EngineState>,
         manager_event_tx: ManagerEventTx,
         stats: Arc<Stats>,
@@ -97,10 +98,11 @@ impl Actor {
     /// task's future holds a pointer to the actor, not the actor itself.
     pub(crate) async fn run(
         mut self: Box<Self>,
-        mut command_rx: mpsc::Receiver<Command>,
+        mut command_rx: CommandRx<Command>,
         mut closing: watch::Receiver<bool>,
     ) {
-        // Grown by use: an idle connection does not hold room for a full batch.
+        // Made for each batch while commands come one batch at a time, kept while they
+        // come faster than they are handled.
         let mut commands = Vec::new();
         let mut timer: Pin<Box<Sleep>> = Box::pin(sleep_until(Instant::now()));
         let mut armed: Option<Instant> = None;
@@ -157,6 +159,10 @@ impl Actor {
                             let _ = reply.send(());
                         }
                         return;
+                    }
+                    if received < COMMAND_BATCH {
+                        // The queue is drained: an idle connection keeps no room for a batch.
+                        commands = Vec::new();
                     }
                 }
                 Some(_) = OptionFuture::from(backpressure), if !readable => {}

@@ -213,6 +213,9 @@ pub(crate) struct RetryEmit {
     pub(crate) admission: Option<oneshot::Sender<Result<(), EmitError>>>,
 }
 
+/// The handles' end of the command queue.
+pub(crate) type CommandTx = super::queue::CommandTx<Command>;
+
 /// A request to the connection task.
 #[derive(Debug)]
 pub(crate) enum Command {

@@ -6,9 +6,9 @@ use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokio::sync::mpsc;
 
-use super::command::Command;
+use super::command::{Command, CommandTx};
+use super::queue::TrySendError;
 use crate::disconnect::DisconnectReason;
 use crate::error::{AckReplyError, ConnectError};
 use crate::socketio::Payload;
@@ -148,7 +148,7 @@ struct AckRequest {
     namespace: Arc<str>,
     id: u64,
     sent: AtomicBool,
-    command_tx: mpsc::Sender<Command>,
+    command_tx: CommandTx,
     /// Where a reply that finds the command queue full waits for room.
     runtime: tokio::runtime::Handle,
 }
@@ -164,7 +164,7 @@ impl fmt::Debug for AckResponder {
 impl AckResponder {
     /// A request of the server, answered through `command_tx`; must be made on the
     /// runtime that drives the connection.
-    pub(crate) fn new(namespace: Arc<str>, id: u64, command_tx: mpsc::Sender<Command>) -> Self {
+    pub(crate) fn new(namespace: Arc<str>, id: u64, command_tx: CommandTx) -> Self {
         Self {
             request: Arc::new(AckRequest {
                 namespace,
@@ -194,7 +194,7 @@ impl AckRequest {
             id: self.id,
             args,
         };
-        if let Err(mpsc::error::TrySendError::Full(command)) = self.command_tx.try_send(command) {
+        if let Err(TrySendError::Full(command)) = self.command_tx.try_send(command) {
             let command_tx = self.command_tx.clone();
             self.runtime.spawn(async move {
                 let _ = command_tx.send(command).await;

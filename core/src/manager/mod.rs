@@ -12,12 +12,13 @@ mod inbox;
 mod namespaces;
 mod opening;
 mod outbox;
+pub(crate) mod queue;
 mod reconnect;
 mod recovery;
 
 use std::sync::{Arc, OnceLock};
 
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, watch};
 use tracing::Instrument;
 use url::Url;
 
@@ -26,7 +27,7 @@ use crate::error::ConnectError;
 use crate::options::{ManagerOptions, ReconnectUpdate};
 use crate::state::EngineState;
 use crate::stats::Stats;
-use command::Command;
+use command::CommandTx;
 use event::ManagerEvent;
 
 /// Capacity of the broadcast of manager events.
@@ -56,7 +57,7 @@ impl ManagerEventTx {
 /// The handles' ends of a running connection task.
 pub(crate) struct Connection {
     /// Commands to the task.
-    pub(crate) command_tx: mpsc::Sender<Command>,
+    pub(crate) command_tx: CommandTx,
     /// The Engine.IO connection's state, published by the task.
     pub(crate) engine_rx: watch::Receiver<EngineState>,
     /// The manager events the task sends.
@@ -89,7 +90,7 @@ pub(crate) fn start(url: &Url, options: Arc<ManagerOptions>) -> Result<Connectio
         };
         endpoints.push(Arc::new(endpoints[0].updated(&update, &options)?));
     }
-    let (command_tx, command_rx) = mpsc::channel(options.command_capacity.max(1));
+    let (command_tx, command_rx) = queue::channel(options.command_capacity);
     let (engine_tx, engine_rx) = watch::channel(EngineState::default());
     let manager_event_tx = ManagerEventTx::default();
     let stats = Stats::shared();
