@@ -102,6 +102,9 @@ proxied_port=$server_port proxied_control=$server_control
 # The behaviour table's own (BehaviourTests: it clears the server's records before each run).
 start_server behaviour '{}'
 behaviour_port=$server_port behaviour_control=$server_control
+# The behaviour table's, with connection state recovery (its scenarios with "server": "recovering").
+start_server behaviour-recovering '{"connectionStateRecovery":true}'
+behaviour_recovering_port=$server_port behaviour_recovering_control=$server_control
 # With connection state recovery, for the recovered-session tests.
 start_server recovering '{"connectionStateRecovery":true}'
 recovering_port=$server_port recovering_control=$server_control
@@ -188,6 +191,8 @@ compile_start=$SECONDS
   FERRIO_TEST_PROXIED_URL="http://127.0.0.1:$proxied_port" FERRIO_TEST_PROXIED_CONTROL="$proxied_control" \
   FERRIO_TEST_PROXY_URL="http://127.0.0.1:$proxy_port" \
   FERRIO_TEST_BEHAVIOUR_URL="http://127.0.0.1:$behaviour_port" FERRIO_TEST_BEHAVIOUR_CONTROL="$behaviour_control" \
+  FERRIO_TEST_BEHAVIOUR_RECOVERING_URL="http://127.0.0.1:$behaviour_recovering_port" \
+  FERRIO_TEST_BEHAVIOUR_RECOVERING_CONTROL="$behaviour_recovering_control" \
   FERRIO_TEST_RECOVERING_URL="http://127.0.0.1:$recovering_port" FERRIO_TEST_RECOVERING_CONTROL="$recovering_control" \
   FERRIO_TEST_V2_URL="http://127.0.0.1:$v2_port" FERRIO_TEST_V2_CONTROL="$v2_control" \
   FERRIO_TEST_DEFLATING_URL="http://127.0.0.1:$deflating_port" FERRIO_TEST_DEFLATING_CONTROL="$deflating_control" \

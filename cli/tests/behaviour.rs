@@ -29,6 +29,11 @@ type Routes = Arc<Mutex<HashMap<(String, String), Vec<(String, Option<Value>)>>>
 /// its `stream` steps (the CLI's output is its pull stream of events).
 type Streams = Arc<Mutex<HashMap<String, Vec<String>>>>;
 
+/// The records of the `on_manager` steps: (record, the manager event kinds it takes; the
+/// CLI prints lines for `reconnect_attempt`, `reconnect_error`, `reconnect` and
+/// `reconnect_failed`).
+type ManagerRoutes = Arc<Mutex<Vec<(String, Vec<String>)>>>;
+
 /// The record the CLI's `reconnect_failed` lines go to.
 const RECONNECT_FAILED: &str = "other reconnect_failed";
 
@@ -54,6 +59,7 @@ fn route(
     line: &Value,
     routes: &Routes,
     streams: &Streams,
+    manager_routes: &ManagerRoutes,
     records: &Records,
     input_tx: &mpsc::WeakUnboundedSender<Value>,
 ) {
@@ -94,7 +100,21 @@ fn route(
         }
         "disconnect" => records.push(&format!("disconnect {nsp}"), json!([line["reason"]])),
         "connect" | "connect_error" => records.push(&format!("connect {nsp}"), line.clone()),
-        _ => records.push(&format!("other {kind}"), line.clone()),
+        _ => {
+            // A manager event's line as the catalogue writes the event: its kind, then the
+            // attempt of `reconnect_attempt` and `reconnect`.
+            let mut call = vec![Value::from(kind)];
+            if matches!(kind, "reconnect_attempt" | "reconnect") {
+                call.push(line["attempt"].clone());
+            }
+            let targets = manager_routes.lock().expect("manager routes lock").clone();
+            for (record, kinds) in targets {
+                if kinds.iter().any(|k| k == kind) {
+                    records.push(&record, Value::Array(call.clone()));
+                }
+            }
+            records.push(&format!("other {kind}"), line.clone());
+        }
     }
 }
 
@@ -142,6 +162,7 @@ struct Cli {
     input_tx: Option<mpsc::UnboundedSender<Value>>,
     routes: Routes,
     streams: Streams,
+    manager_routes: ManagerRoutes,
     records: Records,
 }
 
@@ -218,11 +239,13 @@ impl Cli {
         });
         let routes = Routes::default();
         let streams = Streams::default();
+        let manager_routes = ManagerRoutes::default();
         // The reader answers ack requests through a weak sender: stdin closes once `finish`
         // drops the last strong one.
-        let (reader_routes, reader_streams, reader_records, reader_tx) = (
+        let (reader_routes, reader_streams, reader_manager_routes, reader_records, reader_tx) = (
             routes.clone(),
             streams.clone(),
+            manager_routes.clone(),
             records.clone(),
             input_tx.downgrade(),
         );
@@ -234,6 +257,7 @@ impl Cli {
                         &line,
                         &reader_routes,
                         &reader_streams,
+                        &reader_manager_routes,
                         &reader_records,
                         &reader_tx,
                     ),
@@ -246,6 +270,7 @@ impl Cli {
             input_tx: Some(input_tx),
             routes,
             streams,
+            manager_routes,
             records,
         }
     }
@@ -369,6 +394,20 @@ impl Cli {
                     .entry(nsp)
                     .or_default()
                     .push(record.to_owned());
+                Ok(())
+            }
+            "on_manager" => {
+                let record = step["record"].as_str().ok_or("on_manager without record")?;
+                let kinds = step["events"]
+                    .as_array()
+                    .ok_or("on_manager without events")?
+                    .iter()
+                    .filter_map(|kind| kind.as_str().map(str::to_owned))
+                    .collect();
+                self.manager_routes
+                    .lock()
+                    .expect("manager routes lock")
+                    .push((record.to_owned(), kinds));
                 Ok(())
             }
             "expect" => self.records.expect(step).await,

@@ -15,6 +15,7 @@ import asyncio
 import base64
 import json
 import os
+import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +36,15 @@ SCENARIO_WAIT = 120.0
 TRANSPORTS = {"P": ["polling"], "W": ["websocket"], "U": None}
 #: The record the manager's ``reconnect_failed`` events go to.
 RECONNECT_FAILED = "manager reconnect_failed"
+#: The manager's events (``client.io.on``), as the catalogue's ``on_manager`` steps name them.
+MANAGER_EVENTS = [
+    "open",
+    "close",
+    "reconnect_attempt",
+    "reconnect_error",
+    "reconnect",
+    "reconnect_failed",
+]
 
 SCENARIOS: list[dict[str, Any]] = json.loads(CATALOGUE.read_text(encoding="utf-8"))["scenarios"]
 RUNS = [(s, t) for s in SCENARIOS for t in s["transports"]]
@@ -131,7 +141,10 @@ class Run:
             max_buffered_emits=options.get("max_buffered_emits"),
             buffer_policy=options.get("buffer_policy"),
         )
-        self.client.io.on("reconnect_failed", lambda: self.records.push(RECONNECT_FAILED, []))
+        #: The records of the ``on_manager`` steps and the event kinds each takes.
+        self.manager_records: list[tuple[str, list[str]]] = []
+        for kind in MANAGER_EVENTS:
+            self.client.io.on(kind, lambda *args, k=kind: self.manager_event(k, list(args)))
         self.transport = transport
         self.others: list[ferrio.AsyncClient] = []
         connects = [s for s in scenario["steps"] if s["op"] == "connect"]
@@ -170,11 +183,24 @@ class Run:
                 break
             await asyncio.sleep(0)
 
+    def manager_event(self, kind: str, args: list[Any]) -> None:
+        """A manager event, to the records that take its kind (``reconnect_error`` without
+        its text, which names the cause in words)."""
+        if kind == "reconnect_failed":
+            self.records.push(RECONNECT_FAILED, [])
+        call = [kind] if kind == "reconnect_error" else [kind, *args]
+        for record, kinds in self.manager_records:
+            if kind in kinds:
+                self.records.push(record, call)
+
     def handler(self, step: dict[str, Any]) -> Any:
         record = step["record"]
         reply = step.get("reply")
+        block = step.get("block_ms", 0) / 1000
 
         def handle(*args: Any) -> Any:
+            if block:
+                time.sleep(block)  # a slow handler: it holds the event loop
             self.records.push(record, list(args))
             if reply is not None:
                 return tuple(to_native(reply))
@@ -240,6 +266,8 @@ class Run:
         elif op == "stream":
             events = self.client.events(nsp)  # receiving from now on
             self.readers.append(asyncio.ensure_future(self.read(events, step["record"])))
+        elif op == "on_manager":
+            self.manager_records.append((step["record"], step["events"]))
         elif op == "expect":
             await self.records.expect(step)
         elif op == "clear_buffer":
@@ -260,6 +288,9 @@ class Run:
             seen = (await self.records.wait_for(f"disconnect {nsp}", 1))[0]
             reasons = step["reason"] if isinstance(step["reason"], list) else [step["reason"]]
             assert len(seen) == 1 and seen[0] in reasons, f"expected {reasons}, got {seen}"
+        elif op == "expect_recovered":
+            recovered = self.client.get_recovered(nsp)
+            assert recovered == step["recovered"], f"recovered: {recovered}"
         elif op == "expect_connected":
             assert (nsp in self.client.namespaces) == step["connected"]
         elif op == "server":
@@ -365,27 +396,36 @@ def behaviour_server() -> Iterator[TestServer]:
     (directory / f"{LANGUAGE}.json").write_text(text + "\n", encoding="utf-8")
 
 
+@pytest.fixture(scope="module")
+def recovering_server() -> Iterator[TestServer]:
+    """The server of the scenarios that ask for connection state recovery (``"server":
+    "recovering"``)."""
+    started = TestServer({"connectionStateRecovery": True})
+    yield started
+    started.stop()
+
+
 @pytest.mark.parametrize(("scenario", "transport"), RUNS, ids=[f"{s['id']}-{t}" for s, t in RUNS])
 async def test_behaviour(
-    behaviour_server: TestServer, scenario: dict[str, Any], transport: str
+    behaviour_server: TestServer,
+    recovering_server: TestServer,
+    scenario: dict[str, Any],
+    transport: str,
 ) -> None:
     result = {"scenario": scenario["id"], "transport": transport, "language": LANGUAGE}
     reason = scenario.get("not_applicable", {}).get(LANGUAGE)
     if reason is not None:
         RESULTS.append({**result, "outcome": "not-applicable", "detail": reason})
         return
-    await behaviour_server.acontrol("clear")
+    server = recovering_server if scenario.get("server") == "recovering" else behaviour_server
+    await server.acontrol("clear")
     try:
-        await asyncio.wait_for(
-            Run(scenario, transport, behaviour_server).run(scenario), SCENARIO_WAIT
-        )
+        await asyncio.wait_for(Run(scenario, transport, server).run(scenario), SCENARIO_WAIT)
         used = dict.fromkeys(
             s["nsp"] for s in scenario["steps"] if s["op"] == "connect" and "error" not in s
         )
         for nsp in used:
-            await behaviour_server.acontrol(
-                "waitForSockets", {"nsp": nsp, "count": 0, "timeoutMs": 30000}
-            )
+            await server.acontrol("waitForSockets", {"nsp": nsp, "count": 0, "timeoutMs": 30000})
     except BaseException as error:
         RESULTS.append({**result, "outcome": "fail", "detail": f"{type(error).__name__}: {error}"})
         raise

@@ -68,6 +68,9 @@ pub struct Scenario {
     pub options: Value,
     /// The steps, each a JSON object with an `op`.
     pub steps: Vec<Value>,
+    /// Runs against the reference server with connection state recovery on (`"server":
+    /// "recovering"`) instead of the default one.
+    pub recovering: bool,
 }
 
 /// The repository's root.
@@ -110,6 +113,11 @@ pub fn load_catalogue() -> Vec<Scenario> {
                 .unwrap_or_default(),
             options: s.get("options").cloned().unwrap_or_else(|| json!({})),
             steps: s["steps"].as_array().expect("steps").clone(),
+            recovering: match s.get("server") {
+                None => false,
+                Some(server) if server == "recovering" => true,
+                Some(other) => panic!("{}: unknown server {other}", s["id"]),
+            },
         })
         .collect()
 }
@@ -289,7 +297,8 @@ pub fn emit_arguments(step: &Value) -> Vec<Vec<Value>> {
 }
 
 /// Runs every scenario over each of its transports, one at a time, against one reference
-/// server, with `run` (the language's client steps); writes
+/// server (or, for a scenario that asks for it, one with connection state recovery on), with
+/// `run` (the language's client steps); writes
 /// `target/behaviour/<language>.json` (or `$FERRIO_BEHAVIOUR_RESULTS/<language>.json`).
 ///
 /// Before each run the server's records are cleared; after it, the driver has closed its
@@ -302,7 +311,8 @@ pub async fn run_catalogue(
     language: &str,
     mut run: impl AsyncFnMut(&Scenario, Transport, &TestServer, Records) -> Result<(), String>,
 ) {
-    let server = TestServer::start().await;
+    let default = TestServer::start().await;
+    let recovering = TestServer::start_with(json!({"connectionStateRecovery": true})).await;
     let mut results = Vec::new();
     let mut failures = Vec::new();
     let only = std::env::var("FERRIO_BEHAVIOUR_ONLY").ok();
@@ -315,15 +325,20 @@ pub async fn run_catalogue(
             let (outcome, detail) = match scenario.not_applicable.get(language) {
                 Some(reason) => ("not-applicable", reason.clone()),
                 None => {
+                    let server = if scenario.recovering {
+                        &recovering
+                    } else {
+                        &default
+                    };
                     server.control("clear", json!({})).await;
                     let records = Records::default();
                     let ran = tokio::time::timeout(
                         SCENARIO_WAIT,
-                        run(&scenario, transport, &server, records),
+                        run(&scenario, transport, server, records),
                     )
                     .await
                     .unwrap_or_else(|_| Err(format!("not done within {SCENARIO_WAIT:?}")));
-                    let settled = settle(&server, &scenario).await;
+                    let settled = settle(server, &scenario).await;
                     match ran.and(settled) {
                         Ok(()) => ("pass", String::new()),
                         Err(error) => ("fail", error),

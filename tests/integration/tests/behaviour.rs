@@ -3,6 +3,7 @@
 //! results in `target/behaviour/rust.json` (`tests/behaviour/coverage.py` reads them).
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -46,6 +47,22 @@ fn to_json(value: &Value) -> Json {
 /// The record the manager's `reconnect_failed` events go to.
 const RECONNECT_FAILED: &str = "manager reconnect_failed";
 
+/// The records of the `on_manager` steps: (record, the event kinds it takes).
+type ManagerRecords = Arc<Mutex<Vec<(String, Vec<String>)>>>;
+
+/// A manager event as the catalogue writes it: its kind and arguments (`close`: the reason,
+/// `reconnect_attempt`: the attempt, `reconnect`: the attempts it took).
+fn manager_call(event: &ManagerEvent) -> Vec<Json> {
+    match event {
+        ManagerEvent::Open => vec![json!("open")],
+        ManagerEvent::Close(reason) => vec![json!("close"), json!(reason.as_str())],
+        ManagerEvent::ReconnectAttempt(attempt) => vec![json!("reconnect_attempt"), json!(attempt)],
+        ManagerEvent::ReconnectError(_) => vec![json!("reconnect_error")],
+        ManagerEvent::Reconnect(attempts) => vec![json!("reconnect"), json!(attempts)],
+        ManagerEvent::ReconnectFailed => vec![json!("reconnect_failed")],
+    }
+}
+
 fn to_args(json: &Json) -> Vec<Value> {
     json.as_array()
         .map(|items| items.iter().map(to_value).collect())
@@ -76,6 +93,8 @@ struct Run {
     /// The scenario's `retries` option, for every socket.
     retries: u32,
     records: Records,
+    /// The records of the `on_manager` steps, filled by the manager's event reader.
+    manager_records: ManagerRecords,
     /// The readers of the `stream` steps, stopped when the run ends.
     readers: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -109,7 +128,12 @@ impl Run {
         let records = self.records.clone();
         let record = step["record"].as_str().unwrap_or_default().to_owned();
         let reply = step.get("reply").map(to_args);
+        let block = Duration::from_millis(step["block_ms"].as_u64().unwrap_or(0));
         move |event| {
+            if !block.is_zero() {
+                // A slow handler: it holds its dispatcher task's thread.
+                std::thread::sleep(block);
+            }
             records.push(&record, args_json(event.args()));
             if let Some(reply) = &reply {
                 let _ = event.ack_values(reply.clone());
@@ -290,6 +314,20 @@ impl Run {
                 }));
                 Ok(())
             }
+            "on_manager" => {
+                let record = step["record"].as_str().ok_or("on_manager without record")?;
+                let kinds = step["events"]
+                    .as_array()
+                    .ok_or("on_manager without events")?
+                    .iter()
+                    .filter_map(|kind| kind.as_str().map(str::to_owned))
+                    .collect();
+                self.manager_records
+                    .lock()
+                    .expect("manager records lock")
+                    .push((record.to_owned(), kinds));
+                Ok(())
+            }
             "expect" => self.records.expect(step).await,
             "close" => {
                 self.manager.close().await;
@@ -334,6 +372,15 @@ impl Run {
                     Ok(())
                 } else {
                     Err(format!("connected: expected {expected}"))
+                }
+            }
+            "expect_recovered" => {
+                let socket = self.socket(step);
+                let expected = step["recovered"].as_bool().unwrap_or(true);
+                if socket.recovered() == expected {
+                    Ok(())
+                } else {
+                    Err(format!("recovered: expected {expected}"))
                 }
             }
             "server" => server_step(server, step).await,
@@ -403,11 +450,24 @@ async fn run_scenario(
     let manager = builder.build().map_err(|e| format!("manager: {e}"))?;
     let mut manager_events = manager.events();
     let failures = records.clone();
+    let manager_records = ManagerRecords::default();
+    let subscribed = manager_records.clone();
     let manager_reader = tokio::spawn(async move {
         loop {
             match manager_events.recv().await {
-                Ok(ManagerEvent::ReconnectFailed) => failures.push(RECONNECT_FAILED, json!([])),
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Ok(event) => {
+                    if matches!(event, ManagerEvent::ReconnectFailed) {
+                        failures.push(RECONNECT_FAILED, json!([]));
+                    }
+                    let call = manager_call(&event);
+                    let targets = subscribed.lock().expect("manager records lock").clone();
+                    for (record, kinds) in targets {
+                        if kinds.iter().any(|kind| call[0] == kind.as_str()) {
+                            failures.push(&record, Json::Array(call.clone()));
+                        }
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             }
         }
@@ -427,6 +487,7 @@ async fn run_scenario(
         auths,
         retries,
         records,
+        manager_records,
         readers: vec![manager_reader],
     };
     let mut outcome = Ok(());
@@ -446,7 +507,8 @@ async fn run_scenario(
     outcome
 }
 
-#[tokio::test]
+// Two worker threads: a slow handler (`block_ms`) holds one, as an application's would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_scenario_of_the_behaviour_table_passes() {
     run_catalogue("rust", run_scenario).await;
 }

@@ -19,12 +19,16 @@ struct BehaviourTests {
     func everyScenarioPasses() async throws {
         let environment = ProcessInfo.processInfo.environment
         guard let url = environment["FERRIO_TEST_BEHAVIOUR_URL"],
-            let control = environment["FERRIO_TEST_BEHAVIOUR_CONTROL"].flatMap(Int.init)
+            let control = environment["FERRIO_TEST_BEHAVIOUR_CONTROL"].flatMap(Int.init),
+            let recoveringURL = environment["FERRIO_TEST_BEHAVIOUR_RECOVERING_URL"],
+            let recoveringControl = environment["FERRIO_TEST_BEHAVIOUR_RECOVERING_CONTROL"].flatMap(Int.init)
         else {
-            Issue.record("FERRIO_TEST_BEHAVIOUR_URL/_CONTROL are not set: run bindings/swift/test.sh (make test-swift)")
+            Issue.record("FERRIO_TEST_BEHAVIOUR_(RECOVERING_)URL/_CONTROL are not set: run bindings/swift/test.sh (make test-swift)")
             return
         }
-        let server = BehaviourServer(url: url, controlPort: control)
+        let defaultServer = BehaviourServer(url: url, controlPort: control)
+        // The scenarios with "server": "recovering" use the one with connection state recovery.
+        let recoveringServer = BehaviourServer(url: recoveringURL, controlPort: recoveringControl)
         let data = try Data(contentsOf: Self.root.appendingPathComponent("tests/behaviour/scenarios.json"))
         let catalogue = try JSONDecoder().decode(JSONValue.self, from: data)
         var results: [JSONValue] = []
@@ -41,6 +45,7 @@ struct BehaviourTests {
                     result["outcome"] = "not-applicable"
                     result["detail"] = .string(reason)
                 } else {
+                    let server = scenario["server"]?.stringValue == "recovering" ? recoveringServer : defaultServer
                     do {
                         try await server.control("clear")
                         try await BehaviourRun(server: server, transport: transport, options: scenario["options"])
@@ -116,6 +121,8 @@ final class BehaviourRun: Sendable {
     private let calls = Locked<[String: [JSONValue]]>([:])
     /// The readers of the `stream` steps, cancelled when the run ends.
     private let readers = Locked<[Task<Void, Never>]>([])
+    /// The records of the `on_manager` steps and the connection event kinds each takes.
+    private let managerRecords = Locked<[(record: String, kinds: [String])]>([])
 
     init(server: BehaviourServer, transport: String, options: JSONValue?) throws {
         self.server = server
@@ -155,8 +162,12 @@ final class BehaviourRun: Sendable {
         }
         let connectionEvents = manager.connectionEvents
         let watcher = Task { [self] in
-            for await event in connectionEvents where event == .reconnectFailed {
-                push(Self.reconnectFailed, [])
+            for await event in connectionEvents {
+                if event == .reconnectFailed { push(Self.reconnectFailed, []) }
+                guard let call = Self.managerCall(event) else { continue }
+                for (record, kinds) in managerRecords.withLock({ $0 }) where kinds.contains(call[0].stringValue ?? "") {
+                    push(record, call)
+                }
             }
         }
         readers.withLock { $0.append(watcher) }
@@ -297,7 +308,12 @@ final class BehaviourRun: Sendable {
         case "on":
             let record = step["record"]?.stringValue ?? ""
             let reply = step["reply"]?.arrayValue?.map(Self.toNative)
+            let block = step["block_ms"]?.intValue ?? 0
             try socket(step, auths: auths).on(step["event"]?.stringValue ?? "") { [self] event in
+                if block > 0 {
+                    // A slow handler: it holds its thread (a blocking sleep, not an await).
+                    usleep(UInt32(block) * 1000)
+                }
                 push(record, event.arguments.values)
                 if let reply { try event.acknowledge(with: reply) }
             }
@@ -327,6 +343,10 @@ final class BehaviourRun: Sendable {
                 }
             }
             readers.withLock { $0.append(reader) }
+        case "on_manager":
+            let record = step["record"]?.stringValue ?? ""
+            let kinds = (step["events"]?.arrayValue ?? []).compactMap(\.stringValue)
+            managerRecords.withLock { $0.append((record: record, kinds: kinds)) }
         case "expect":
             try await expect(
                 step["record"]?.stringValue ?? "", step["calls"]?.arrayValue ?? [],
@@ -358,6 +378,11 @@ final class BehaviourRun: Sendable {
             guard reasons.contains(where: { Self.matches([$0], seen) }) else {
                 throw BehaviourFailure(description: "disconnect: expected \(step["reason"] ?? nil), got \(seen)")
             }
+        case "expect_recovered":
+            let recovered = try socket(step, auths: auths).recovered
+            guard recovered == step["recovered"]?.boolValue else {
+                throw BehaviourFailure(description: "recovered: expected \(step["recovered"] ?? nil), is \(recovered)")
+            }
         case "expect_connected":
             let connected = try socket(step, auths: auths).isConnected
             guard connected == step["connected"]?.boolValue else {
@@ -370,6 +395,20 @@ final class BehaviourRun: Sendable {
             }
         default:
             throw BehaviourFailure(description: "unknown op \(op)")
+        }
+    }
+
+    /// A connection event as the catalogue writes it: its kind, then the reason of `close`, the
+    /// attempt of `reconnect_attempt` or the attempts of `reconnect`; `nil` for `lagged`.
+    static func managerCall(_ event: ConnectionEvent) -> [JSONValue]? {
+        switch event {
+        case .open: return ["open"]
+        case .close(let reason): return ["close", .string(reason.rawValue)]
+        case .reconnectAttempt(let attempt): return ["reconnect_attempt", .int(Int64(attempt))]
+        case .reconnectError: return ["reconnect_error"]
+        case .reconnect(let attempts): return ["reconnect", .int(Int64(attempts))]
+        case .reconnectFailed: return ["reconnect_failed"]
+        case .lagged: return nil
         }
     }
 

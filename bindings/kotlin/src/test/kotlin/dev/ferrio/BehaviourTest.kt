@@ -46,6 +46,9 @@ class BehaviourTest {
         Json.parseToJsonElement(File(root, "tests/behaviour/scenarios.json").readText())
             .jsonObject.getValue("scenarios").jsonArray.map { it.jsonObject }
     private val server by lazy { TestServer() }
+
+    /** The server of the scenarios that ask for connection state recovery (`"server": "recovering"`). */
+    private val recoveringServer = lazy { TestServer(mapOf("connectionStateRecovery" to true)) }
     private val results = mutableListOf<Map<String, String>>()
 
     @TestFactory
@@ -63,13 +66,14 @@ class BehaviourTest {
             results += result + mapOf("outcome" to "not-applicable", "detail" to reason)
             return
         }
+        val used = if ((scenario["server"] as? JsonPrimitive)?.content == "recovering") recoveringServer.value else server
         try {
-            server.control("clear")
-            runBlocking { withTimeout(SCENARIO_WAIT) { Run(server, transport, scenario["options"] as? JsonObject).run(scenario) } }
+            used.control("clear")
+            runBlocking { withTimeout(SCENARIO_WAIT) { Run(used, transport, scenario["options"] as? JsonObject).run(scenario) } }
             val connected = scenario.getValue("steps").jsonArray.map { it.jsonObject }
                 .filter { it.string("op") == "connect" && it["error"] == null }.map { it.nsp() }
             for (nsp in connected.distinct()) {
-                server.control("waitForSockets", mapOf("nsp" to nsp, "count" to 0, "timeoutMs" to 30000))
+                used.control("waitForSockets", mapOf("nsp" to nsp, "count" to 0, "timeoutMs" to 30000))
             }
         } catch (error: Throwable) {
             results += result + mapOf("outcome" to "fail", "detail" to "${error::class.simpleName}: ${error.message}")
@@ -81,6 +85,7 @@ class BehaviourTest {
     @AfterAll
     fun writeResults() {
         server.stop()
+        if (recoveringServer.isInitialized()) recoveringServer.value.stop()
         val directory = System.getenv("FERRIO_BEHAVIOUR_RESULTS")?.let(::File) ?: File(root, "target/behaviour")
         directory.mkdirs()
         val json = JsonObject(
@@ -127,6 +132,9 @@ class BehaviourTest {
         /** Where the `stream` steps collect their flows; cancelled when the run ends. */
         private val readers = CoroutineScope(Dispatchers.Default)
 
+        /** The records of the `on_manager` steps and the manager event kinds each takes. */
+        private val managerRecords = mutableListOf<Pair<String, List<String>>>()
+
         /** The auth of each namespace, from its `connect` step (sockets are made at first use). */
         private var auths: Map<String, Map<String, Any?>> = emptyMap()
 
@@ -164,7 +172,9 @@ class BehaviourTest {
         private fun recorder(step: JsonObject): EventHandler {
             val record = step.string("record")
             val reply = step["reply"]?.jsonArray?.map(::native)
+            val block = (step["block_ms"] as? JsonPrimitive)?.longOrNull ?: 0
             return EventHandler { args, ack ->
+                if (block > 0) Thread.sleep(block) // a slow handler: it holds the delivery thread
                 push(record, args)
                 if (reply != null) ack?.send(*reply.toTypedArray())
             }
@@ -177,6 +187,9 @@ class BehaviourTest {
                 .associate { it.nsp() to plain(it.getValue("auth")) as Map<String, Any?> }
             manager.events().onEach { event ->
                 if (event is ManagerEvent.ReconnectFailed) push(RECONNECT_FAILED, emptyList<Any?>())
+                val call = managerCall(event) ?: return@onEach
+                val targets = synchronized(managerRecords) { managerRecords.toList() }
+                for ((record, kinds) in targets) if (call.first() as String in kinds) push(record, call)
             }.launchIn(readers)
             try {
                 scenario.getValue("steps").jsonArray.forEachIndexed { n, element ->
@@ -272,6 +285,9 @@ class BehaviourTest {
                         if (event is SocketEvent.Message) push(record, listOf(event.name) + event.args)
                     }.launchIn(readers)
                 }
+                "on_manager" -> synchronized(managerRecords) {
+                    managerRecords += step.string("record") to step.getValue("events").jsonArray.map { it.jsonPrimitive.content }
+                }
                 "expect" -> expect(
                     step.string("record"),
                     plain(step.getValue("calls")) as List<*>,
@@ -291,6 +307,10 @@ class BehaviourTest {
                 }
                 "disconnect" -> socket(step).disconnect()
                 "expect_disconnect" -> expect("disconnect ${step.nsp()}", listOf(listOf(step.string("reason"))), false)
+                "expect_recovered" -> {
+                    val expected = step.getValue("recovered").jsonPrimitive.booleanOrNull
+                    check(socket(step).recovered == expected) { "recovered: expected $expected" }
+                }
                 "expect_connected" -> {
                     val expected = step.getValue("connected").jsonPrimitive.booleanOrNull
                     check(socket(step).connected == expected) { "connected: expected $expected" }
@@ -325,6 +345,20 @@ class BehaviourTest {
             "closed" -> thrown is ClosedException
             "buffer_full" -> thrown is BufferFullException
             else -> false
+        }
+
+        /**
+         * A manager event as the catalogue writes it: its kind, then the reason of `close`, the
+         * attempt of `reconnect_attempt` or the attempts of `reconnect`; `null` for [ManagerEvent.Lagged].
+         */
+        fun managerCall(event: ManagerEvent): List<Any>? = when (event) {
+            is ManagerEvent.Open -> listOf("open")
+            is ManagerEvent.Close -> listOf("close", event.reason.description)
+            is ManagerEvent.ReconnectAttempt -> listOf("reconnect_attempt", event.attempt)
+            is ManagerEvent.ReconnectError -> listOf("reconnect_error")
+            is ManagerEvent.Reconnect -> listOf("reconnect", event.attempts)
+            is ManagerEvent.ReconnectFailed -> listOf("reconnect_failed")
+            is ManagerEvent.Lagged -> null
         }
 
         /** A reconnection hook that gives [auth] before every attempt. */
