@@ -418,11 +418,20 @@ impl Cli {
                 if expected == self.connected(&nsp) {
                     return Ok(());
                 }
-                // A disconnect just asked for is printed once it is done.
-                let count = self.records.snapshot(&format!("connect {nsp}")).len();
-                self.records
-                    .wait_for(&format!("disconnect {nsp}"), count)
-                    .await?;
+                if expected {
+                    // A reconnection's `connect` line and the lines of what it carried
+                    // (an ack's, printed by the task that awaited it) come in either order.
+                    let count = self.records.snapshot(&format!("disconnect {nsp}")).len();
+                    self.records
+                        .wait_for(&format!("connect {nsp}"), count + 1)
+                        .await?;
+                } else {
+                    // A disconnect just asked for is printed once it is done.
+                    let count = self.records.snapshot(&format!("connect {nsp}")).len();
+                    self.records
+                        .wait_for(&format!("disconnect {nsp}"), count)
+                        .await?;
+                }
                 if expected == self.connected(&nsp) {
                     Ok(())
                 } else {
