@@ -4,10 +4,11 @@
 //!
 //! Nothing on the path of a packet takes a lock or allocates: a packet or frame costs one
 //! `fetch_add` per counter it touches, an acknowledged emit two clock reads and three
-//! additions into a fixed-size histogram.
+//! additions into a fixed-size histogram (made by the first ack: a manager whose emits
+//! never ask for one does not hold its 400 bytes).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::options::TransportKind;
@@ -95,7 +96,8 @@ pub(crate) struct Stats {
     /// Nanoseconds from `epoch` to the last ping, plus one; 0 before the first ping.
     last_ping: AtomicU64,
     epoch: Instant,
-    acks: Histogram,
+    /// The ack round trips, from the first.
+    acks: OnceLock<Box<Histogram>>,
 }
 
 impl Default for Stats {
@@ -109,7 +111,7 @@ impl Default for Stats {
             reconnect_attempts: AtomicU64::new(0),
             last_ping: AtomicU64::new(0),
             epoch: Instant::now(),
-            acks: Histogram::default(),
+            acks: OnceLock::new(),
         }
     }
 }
@@ -159,7 +161,7 @@ impl Stats {
 
     /// An ack came back `round_trip` after its emit was written.
     pub(crate) fn ack_round_trip(&self, round_trip: Duration) {
-        self.acks.record(round_trip);
+        self.acks.get_or_init(Box::default).record(round_trip);
     }
 
     /// The counters now, with `transport` the one in use.
@@ -180,7 +182,10 @@ impl Stats {
             reconnect_attempts: self.reconnect_attempts.load(Ordering::Relaxed),
             transport,
             since_last_ping,
-            ack_round_trips: self.acks.snapshot(),
+            ack_round_trips: self
+                .acks
+                .get()
+                .map_or_else(AckRoundTrips::default, |acks| acks.snapshot()),
         }
     }
 }

@@ -18,7 +18,7 @@ use super::namespaces::{ConnectReply, Held, Namespaces};
 use super::queue::{CommandRx, WeakCommandTx};
 use super::ManagerEventTx;
 use crate::disconnect::DisconnectReason;
-use crate::engineio::session::{Endpoint, SessionEvent, WriteFailed};
+use crate::engineio::session::{Endpoint, EngineSession, SessionEvent, WriteFailed};
 use crate::engineio::version::EngineVersion;
 use crate::engineio::EnginePacket;
 use crate::error::{AckError, ConnectError, ProtocolError, TransportError};
@@ -117,14 +117,18 @@ impl Actor {
                 }
             }
             // While a socket's queue is full, reading waits for room, at most until the
-            // backpressure ends.
+            // backpressure ends. Boxed: the rare wait does not enlarge every connection's
+            // task (it would be stored twice, as a local and inside the `select!`).
             let backpressure = if self.namespaces.have_room() {
                 full_since = None;
                 None
             } else {
                 let since = *full_since.get_or_insert_with(Instant::now);
                 (since.elapsed() < MAX_BACKPRESSURE).then(|| {
-                    tokio::time::timeout_at(since + MAX_BACKPRESSURE, self.namespaces.room_freed())
+                    Box::pin(tokio::time::timeout_at(
+                        since + MAX_BACKPRESSURE,
+                        self.namespaces.room_freed(),
+                    ))
                 })
             };
             let readable = backpressure.is_none();
@@ -176,7 +180,11 @@ impl Actor {
                     self.on_timer();
                 }
             }
-            self.flush(&mut closing).await;
+            // Boxed, and made only when the session has something to write: the write's
+            // state (~1 KiB) is not held inline by every idle connection's task.
+            if self.engine.session().is_some_and(EngineSession::has_writes) {
+                Box::pin(self.flush(&mut closing)).await;
+            }
         }
     }
 

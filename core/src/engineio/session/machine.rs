@@ -447,6 +447,11 @@ impl Machine {
         }
     }
 
+    /// Whether [`Machine::poll_control`] has something.
+    pub(crate) fn has_controls(&self) -> bool {
+        !self.controls.is_empty()
+    }
+
     /// Whether [`Machine::poll_transmit`] has something.
     pub(crate) fn can_transmit(&self) -> bool {
         if !self.probe_frames.is_empty() || self.upgrade.is_ready(self.outgoing.post_in_flight()) {

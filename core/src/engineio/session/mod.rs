@@ -413,6 +413,16 @@ impl EngineSession {
         }
     }
 
+    /// Whether [`EngineSession::flush`] has anything to do: a frame left unsent by a flush
+    /// that was dropped, a control to perform, a write to make or a POST to wait for.
+    /// Without, it would return at once.
+    pub(crate) fn has_writes(&self) -> bool {
+        self.unsent.is_some()
+            || self.machine.has_controls()
+            || self.machine.can_transmit()
+            || self.machine.is_backlogged()
+    }
+
     /// Writes what the machine has to write, the upgrade's switch included. Each step
     /// waits at most the server's `pingTimeout` without progress, and never past the
     /// heartbeat deadline: a server that stops reading cannot hold the connection task.

@@ -288,6 +288,8 @@ pub(crate) struct Inflating<S> {
     failed: Option<(io::ErrorKind, String)>,
     /// How much of the response head was searched for its end already: each read searches
     /// only the new bytes, so a head sent a byte at a time costs linear work, not quadratic.
+    /// Back to 0 once the buffers that held the head are released (past it, without
+    /// compression).
     head_searched: usize,
 }
 
@@ -674,6 +676,13 @@ impl<S: AsyncRead + Unpin> AsyncRead for Inflating<S> {
                     _ => false,
                 };
             if direct {
+                if matches!(this.phase, Phase::Through) && this.head_searched > 0 {
+                    // Past the response head nothing goes through the buffers again: the
+                    // allocation that held the head is not kept for the connection's life.
+                    this.raw = BytesMut::new();
+                    this.out = BytesMut::new();
+                    this.head_searched = 0;
+                }
                 if let (Phase::Frames, Frame::Pass(remaining)) = (&this.phase, this.frame) {
                     // At most the rest of the frame: the next header must be parsed here.
                     let room = take_len(remaining, buf.remaining());

@@ -1,15 +1,21 @@
 //! WebSocket: one Engine.IO packet per message; binary packets as raw binary frames;
 //! permessage-deflate when the server accepts it (see [`super::deflate`]).
 
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError, TlsError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::WebSocketStream;
 use url::Host;
 
 use super::deflate::{self, Deflater, InflateError, Inflating};
@@ -41,7 +47,74 @@ pub(crate) enum WsInbound {
 
 /// The connection under the WebSocket: TCP (direct or through a proxy's tunnel), maybe
 /// TLS, and the permessage-deflate reader.
-type Stream = Inflating<MaybeTlsStream<TcpStream>>;
+type Stream = Inflating<Connection>;
+
+/// TCP, or TLS over TCP. The TLS state is boxed: a rustls connection takes ~1 KiB, which
+/// every plain connection would otherwise hold inline too (tokio-tungstenite's
+/// `MaybeTlsStream` keeps it inline).
+#[derive(Debug)]
+enum Connection {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Connection {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Connection::Plain(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Connection::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Connection {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Connection::Plain(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            Connection::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Connection::Plain(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
+            Connection::Tls(tls) => Pin::new(tls.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Connection::Plain(tcp) => tcp.is_write_vectored(),
+            Connection::Tls(tls) => tls.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Connection::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
+            Connection::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Connection::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            Connection::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
 
 /// An open WebSocket to the server.
 #[derive(Debug)]
@@ -98,7 +171,7 @@ impl WebSocket {
                 .await
                 .map_err(handshake_error)?
         } else {
-            MaybeTlsStream::Plain(tcp)
+            Connection::Plain(tcp)
         };
         let stream = Inflating::new(stream, offered, limit);
         let (stream, response) =
@@ -244,7 +317,7 @@ async fn connect_tls(
     tcp: TcpStream,
     host: &Host<String>,
     config: std::sync::Arc<rustls::ClientConfig>,
-) -> Result<MaybeTlsStream<TcpStream>, WsError> {
+) -> Result<Connection, WsError> {
     use rustls::pki_types::ServerName;
     let name = match host {
         Host::Domain(domain) => ServerName::try_from(domain.clone())
@@ -255,7 +328,7 @@ async fn connect_tls(
     let tls = tokio_rustls::TlsConnector::from(config)
         .connect(name, tcp)
         .await?;
-    Ok(MaybeTlsStream::Rustls(tls))
+    Ok(Connection::Tls(Box::new(tls)))
 }
 
 fn write_error(error: WsError, limit: usize) -> TransportError {
