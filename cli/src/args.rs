@@ -269,6 +269,112 @@ pub struct ConnectArgs {
     /// Also print a `stats` line every S seconds (fractions allowed); implies --stats.
     #[arg(long, value_name = "S", value_parser = parse_seconds)]
     pub stats_interval: Option<Duration>,
+
+    /// The size limits (the core's defaults; 0 where it would refuse everything is a usage
+    /// error).
+    #[command(flatten)]
+    pub limits: Limits,
+
+    /// Do not try the next transport when the first cannot be opened (by default a blocked
+    /// WebSocket falls back to polling).
+    #[arg(long)]
+    pub no_try_all_transports: bool,
+}
+
+/// The size limits of `ferrio connect`, each the core's [`ManagerOptions`] default.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Limits")]
+pub struct Limits {
+    /// Largest HTTP body or WebSocket message taken from the server, counted
+    /// decompressed: a larger one ends the connection (`message too large`), then it
+    /// reconnects.
+    #[arg(long, value_name = "BYTES", default_value_t = ManagerOptions::default().max_incoming_bytes)]
+    pub max_incoming_bytes: usize,
+
+    /// Most packets in one polling response: more end the connection (`message too
+    /// large`).
+    #[arg(long, value_name = "N", default_value_t = ManagerOptions::default().max_payload_packets)]
+    pub max_payload_packets: usize,
+
+    /// Most bytes the WebSocket holds for a server that does not read them: past it
+    /// the connection ends (`write stalled`).
+    #[arg(long, value_name = "BYTES", default_value_t = ManagerOptions::default().max_write_buffer_bytes)]
+    pub max_write_buffer_bytes: usize,
+
+    /// Most cookies kept from one host.
+    #[arg(long, value_name = "N", default_value_t = ManagerOptions::default().max_cookies_per_host)]
+    pub max_cookies_per_host: usize,
+
+    /// Most bytes of the cookies kept from one host.
+    #[arg(long, value_name = "BYTES", default_value_t = ManagerOptions::default().max_cookie_bytes_per_host)]
+    pub max_cookie_bytes_per_host: usize,
+
+    /// Most attachments one incoming binary packet may announce.
+    #[arg(long, value_name = "N", default_value_t = ManagerOptions::default().decode_limits.max_attachments)]
+    pub max_incoming_attachments: usize,
+
+    /// Largest single incoming attachment.
+    #[arg(long, value_name = "BYTES", default_value_t = ManagerOptions::default().decode_limits.max_attachment_bytes)]
+    pub max_incoming_attachment_bytes: usize,
+
+    /// Longest incoming packet text.
+    #[arg(long, value_name = "BYTES", default_value_t = ManagerOptions::default().decode_limits.max_packet_bytes)]
+    pub max_incoming_packet_bytes: usize,
+
+    /// Most bytes of all the attachments of one incoming packet together.
+    #[arg(long, value_name = "BYTES", default_value_t = ManagerOptions::default().decode_limits.max_binary_bytes)]
+    pub max_incoming_binary_bytes: usize,
+
+    /// Most JSON values in one incoming packet.
+    #[arg(long, value_name = "N", default_value_t = ManagerOptions::default().decode_limits.max_json_values)]
+    pub max_incoming_json_values: usize,
+
+    /// Most binary attachments in one outgoing packet (the server's maxAttachments).
+    #[arg(long, value_name = "N", default_value_t = ManagerOptions::default().max_outgoing_attachments)]
+    pub max_outgoing_attachments: usize,
+
+    /// Capacity of the queue of emits to the connection.
+    #[arg(long, value_name = "N", default_value_t = ManagerOptions::default().command_capacity)]
+    pub command_capacity: usize,
+
+    /// Capacity of each namespace's queue of incoming events.
+    #[arg(long, value_name = "N", default_value_t = ManagerOptions::default().incoming_capacity)]
+    pub incoming_capacity: usize,
+
+    /// Most bytes of events waiting in each namespace's incoming queue.
+    #[arg(long, value_name = "BYTES", default_value_t = ManagerOptions::default().max_incoming_queue_bytes)]
+    pub max_incoming_queue_bytes: usize,
+
+    /// Most events a namespace keeps when the server sends them before its CONNECT
+    /// reply; the rest are dropped and counted in a `lagged` line before the `connect`.
+    #[arg(long, value_name = "N", default_value_t = ManagerOptions::default().max_preconnect_events)]
+    pub max_preconnect_events: usize,
+
+    /// Most bytes of the events kept before the CONNECT reply.
+    #[arg(long, value_name = "BYTES", default_value_t = ManagerOptions::default().max_preconnect_bytes)]
+    pub max_preconnect_bytes: usize,
+}
+
+impl Limits {
+    /// Sets the limits in the core's options.
+    pub fn apply(&self, options: &mut ManagerOptions) {
+        options.max_incoming_bytes = self.max_incoming_bytes;
+        options.max_payload_packets = self.max_payload_packets;
+        options.max_write_buffer_bytes = self.max_write_buffer_bytes;
+        options.max_cookies_per_host = self.max_cookies_per_host;
+        options.max_cookie_bytes_per_host = self.max_cookie_bytes_per_host;
+        options.decode_limits.max_attachments = self.max_incoming_attachments;
+        options.decode_limits.max_attachment_bytes = self.max_incoming_attachment_bytes;
+        options.decode_limits.max_packet_bytes = self.max_incoming_packet_bytes;
+        options.decode_limits.max_binary_bytes = self.max_incoming_binary_bytes;
+        options.decode_limits.max_json_values = self.max_incoming_json_values;
+        options.max_outgoing_attachments = self.max_outgoing_attachments;
+        options.command_capacity = self.command_capacity;
+        options.incoming_capacity = self.incoming_capacity;
+        options.max_incoming_queue_bytes = self.max_incoming_queue_bytes;
+        options.max_preconnect_events = self.max_preconnect_events;
+        options.max_preconnect_bytes = self.max_preconnect_bytes;
+    }
 }
 
 /// The `--output` choices.
@@ -391,6 +497,36 @@ mod tests {
             core.reconnection_delay_max
         );
         assert_eq!(!args.no_reconnection, core.reconnection);
+    }
+
+    #[test]
+    fn the_limits_default_to_the_cores_and_cross_to_it() {
+        let args = connect(&["http://localhost:3000"]).unwrap();
+        let mut options = ManagerOptions {
+            max_incoming_bytes: 1,
+            max_preconnect_events: 1,
+            ..ManagerOptions::default()
+        };
+        args.limits.apply(&mut options);
+        let core = ManagerOptions::default();
+        assert_eq!(options.max_incoming_bytes, core.max_incoming_bytes);
+        assert_eq!(options.max_preconnect_events, core.max_preconnect_events);
+        assert_eq!(options.decode_limits, core.decode_limits);
+        assert!(!args.no_try_all_transports);
+        let args = connect(&[
+            "http://localhost:3000",
+            "--max-incoming-bytes",
+            "4096",
+            "--max-payload-packets",
+            "20",
+            "--max-incoming-json-values",
+            "7",
+        ])
+        .unwrap();
+        args.limits.apply(&mut options);
+        assert_eq!(options.max_incoming_bytes, 4096);
+        assert_eq!(options.max_payload_packets, 20);
+        assert_eq!(options.decode_limits.max_json_values, 7);
     }
 
     #[test]

@@ -259,6 +259,10 @@ fn manager_builder(args: &ConnectArgs) -> Result<ManagerBuilder, String> {
     } else if args.no_proxy_env {
         builder = builder.no_proxy();
     }
+    builder = builder.options(|options| {
+        args.limits.apply(options);
+        options.try_all_transports = !args.no_try_all_transports;
+    });
     builder = builder.reconnection(!args.no_reconnection);
     if let Some(attempts) = args.reconnection_attempts {
         builder = builder.reconnection_attempts(attempts);

@@ -214,6 +214,16 @@ impl Cli {
         if let Some(attempts) = scenario.options["reconnection_attempts"].as_u64() {
             command.args(["--reconnection-attempts", &attempts.to_string()]);
         }
+        for key in [
+            "max_incoming_bytes",
+            "max_payload_packets",
+            "max_preconnect_events",
+            "max_preconnect_bytes",
+        ] {
+            if let Some(limit) = scenario.options[key].as_u64() {
+                command.args([format!("--{}", key.replace('_', "-")), limit.to_string()]);
+            }
+        }
         if let Some(delay) = scenario.options["reconnection_delay_ms"].as_u64() {
             let delay = delay.to_string();
             command.args(["--reconnection-delay-ms", &delay]);
@@ -356,6 +366,21 @@ impl Cli {
                 "volatile": true, "namespace": nsp})),
             "join_room" => self.send(json!({"join": step["room"], "namespace": nsp})),
             "leave_room" => self.send(json!({"leave": step["room"], "namespace": nsp})),
+            "emit_ack" if step["error"] == "payload_too_large" => {
+                // Refused before it is sent: an `error` line naming the server's maxPayload.
+                let errors = self.records.snapshot("other error").len();
+                let line = json!({"emit": step["event"], "args": step["args"], "ack": true,
+                    "namespace": nsp});
+                self.send(line)?;
+                let lines = self.records.wait_for("other error", errors + 1).await?;
+                let message = lines[errors]["message"].as_str().unwrap_or_default();
+                if message.contains("maxPayload") {
+                    Ok(())
+                } else {
+                    let got = &lines[errors];
+                    Err(format!("emit_ack: expected a maxPayload error, got {got}"))
+                }
+            }
             "emit_ack" => {
                 let event = step["event"].as_str().ok_or("emit_ack without event")?;
                 let record = format!("ack {nsp} {event}");

@@ -134,3 +134,21 @@ async fn text_output_prints_readable_timestamped_lines() {
         "{stdout}"
     );
 }
+
+#[tokio::test]
+async fn a_limit_of_zero_that_would_refuse_everything_is_a_usage_error() {
+    // Checked by the core when the manager is made: nothing is sent to the URL.
+    let output = common::run_connect(
+        "http://127.0.0.1:9",
+        &["--max-incoming-bytes", "0"],
+        "",
+        &[],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("max_incoming_bytes must be at least 1, not 0"),
+        "{stderr}"
+    );
+}

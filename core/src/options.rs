@@ -361,6 +361,47 @@ impl Default for ManagerOptions {
     }
 }
 
+impl ManagerOptions {
+    /// Checks the options a connection cannot work with: a size or capacity bound of zero
+    /// where zero would refuse everything the server sends or the client queues
+    /// (`max_incoming_bytes`, `max_payload_packets`, `max_write_buffer_bytes`,
+    /// `command_capacity`, `incoming_capacity`, `max_incoming_queue_bytes`, and the
+    /// decoder's `max_packet_bytes` and `max_json_values`), and a `randomization_factor`
+    /// outside 0 to 1. Bounds where zero means "none of these" stay valid:
+    /// `max_preconnect_events` and `_bytes` (no events kept before the CONNECT reply),
+    /// `max_buffered_emits` and `_bytes` (no offline buffer), the attachment bounds (no
+    /// binary), `max_cookies_per_host` (no cookies). [`Manager::new`](crate::Manager::new)
+    /// calls it, so every language gets the same errors.
+    ///
+    /// # Errors
+    /// [`ConnectError::InvalidOption`](crate::ConnectError::InvalidOption) naming the first
+    /// invalid option and its value.
+    pub fn validate(&self) -> Result<(), crate::ConnectError> {
+        let at_least_one = [
+            ("max_incoming_bytes", self.max_incoming_bytes),
+            ("max_payload_packets", self.max_payload_packets),
+            ("max_write_buffer_bytes", self.max_write_buffer_bytes),
+            ("command_capacity", self.command_capacity),
+            ("incoming_capacity", self.incoming_capacity),
+            ("max_incoming_queue_bytes", self.max_incoming_queue_bytes),
+            ("max_packet_bytes", self.decode_limits.max_packet_bytes),
+            ("max_json_values", self.decode_limits.max_json_values),
+        ];
+        if let Some((name, _)) = at_least_one.iter().find(|(_, value)| *value == 0) {
+            return Err(crate::ConnectError::InvalidOption(format!(
+                "{name} must be at least 1, not 0"
+            )));
+        }
+        if !(0.0..=1.0).contains(&self.randomization_factor) {
+            return Err(crate::ConnectError::InvalidOption(format!(
+                "randomization_factor must be from 0 to 1, not {}",
+                self.randomization_factor
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// A pinned public key: the SHA-256 of a certificate's DER-encoded SubjectPublicKeyInfo,
 /// as HPKP (RFC 7469), OkHttp and TrustKit pin. Its text form is `sha256/<base64>`, which
 /// `openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256
@@ -470,4 +511,77 @@ pub struct SocketOptions {
     /// acknowledge them. The queue counts in the offline buffer's bounds
     /// ([`ManagerOptions::max_buffered_emits`], [`ManagerOptions::buffer_policy`]). Default 0.
     pub retries: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A change of one option.
+    type Change = fn(&mut ManagerOptions);
+
+    #[test]
+    fn the_defaults_are_valid() {
+        ManagerOptions::default()
+            .validate()
+            .expect("valid defaults");
+    }
+
+    #[test]
+    fn a_zero_bound_that_would_refuse_everything_is_an_invalid_option() {
+        let zeroed: [(&str, Change); 8] = [
+            ("max_incoming_bytes", |o| o.max_incoming_bytes = 0),
+            ("max_payload_packets", |o| o.max_payload_packets = 0),
+            ("max_write_buffer_bytes", |o| o.max_write_buffer_bytes = 0),
+            ("command_capacity", |o| o.command_capacity = 0),
+            ("incoming_capacity", |o| o.incoming_capacity = 0),
+            ("max_incoming_queue_bytes", |o| {
+                o.max_incoming_queue_bytes = 0
+            }),
+            ("max_packet_bytes", |o| o.decode_limits.max_packet_bytes = 0),
+            ("max_json_values", |o| o.decode_limits.max_json_values = 0),
+        ];
+        for (name, zero) in zeroed {
+            let mut options = ManagerOptions::default();
+            zero(&mut options);
+            match options.validate() {
+                Err(crate::ConnectError::InvalidOption(text)) => {
+                    assert_eq!(text, format!("{name} must be at least 1, not 0"));
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn zero_stays_valid_where_it_means_none() {
+        let options = ManagerOptions {
+            max_preconnect_events: 0,
+            max_preconnect_bytes: 0,
+            max_buffered_emits: 0,
+            max_buffered_bytes: 0,
+            max_outgoing_attachments: 0,
+            max_cookies_per_host: 0,
+            decode_limits: DecodeLimits {
+                max_attachments: 0,
+                ..DecodeLimits::default()
+            },
+            ..ManagerOptions::default()
+        };
+        options.validate().expect("valid");
+    }
+
+    #[test]
+    fn a_randomization_factor_outside_0_to_1_is_an_invalid_option() {
+        for factor in [-0.1, 1.5, f64::NAN] {
+            let options = ManagerOptions {
+                randomization_factor: factor,
+                ..ManagerOptions::default()
+            };
+            assert!(matches!(
+                options.validate(),
+                Err(crate::ConnectError::InvalidOption(_))
+            ));
+        }
+    }
 }

@@ -85,11 +85,12 @@ function waitUntil(ctx, timeoutMs, what, check) {
 }
 
 // The engine's heartbeat and upgrades as configured: what `clear` restores after
-// `setHeartbeat` and `setUpgrades`.
+// `setHeartbeat`, `setUpgrades` and `setMaxPayload`.
 function resetHeartbeat(ctx) {
   ctx.io.engine.opts.pingInterval = ctx.config.pingInterval;
   ctx.io.engine.opts.pingTimeout = ctx.config.pingTimeout;
   ctx.io.engine.opts.allowUpgrades = ctx.config.allowUpgrades;
+  ctx.io.engine.opts.maxHttpBufferSize = ctx.config.maxHttpBufferSize;
 }
 
 // Freezes one Engine.IO session: it writes nothing more (no ping, no event) and acts on
@@ -163,6 +164,19 @@ const actions = {
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
     return { emitted: count };
+  },
+  // Emits `event` with n and `bytes` characters of padding, for n = 0, 1, ..., count - 1,
+  // all in one go: over polling they wait for the next poll together (one payload of many
+  // packets); one large padding makes a message over the client's size limit.
+  emitMany(ctx, body) {
+    const nsp = namespace(ctx, body.nsp);
+    const event = requireString(body, "event");
+    const count = body.count ?? 1;
+    const padding = "x".repeat(body.bytes ?? 0);
+    for (let n = 0; n < count; n += 1) {
+      nsp.emit(event, n, padding);
+    }
+    return { sockets: nsp.sockets.size };
   },
   // Writes `data` as a raw Engine.IO message to every socket of the namespace: Socket.IO
   // text the client must decode (garbage included, to test parse errors).
@@ -258,6 +272,15 @@ const actions = {
   },
   // Whether the Engine.IO sessions opened from now on offer the upgrade to WebSocket, until
   // `clear`.
+  // The `maxPayload` (engine.io's `maxHttpBufferSize`) of the Engine.IO sessions opened from
+  // now on: their handshake announces it and their polling requests are held to it.
+  setMaxPayload(ctx, body) {
+    if (!Number.isInteger(body.maxPayload) || body.maxPayload <= 0) {
+      throw new BadRequest("`maxPayload` must be a positive integer");
+    }
+    ctx.io.engine.opts.maxHttpBufferSize = body.maxPayload;
+    return { maxPayload: body.maxPayload };
+  },
   setUpgrades(ctx, body) {
     if (typeof body.allowUpgrades !== "boolean") {
       throw new BadRequest("`allowUpgrades` must be a boolean");

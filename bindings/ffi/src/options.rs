@@ -192,6 +192,61 @@ pub struct ClientOptions {
     /// The event `Socket.leave_room` emits with the room name
     /// ([`ferrio::ManagerOptions::room_leave_event`]).
     pub room_leave_event: String,
+    /// When the first transport cannot be opened, try the next one (JS `tryAllTransports`,
+    /// [`ferrio::ManagerOptions::try_all_transports`]).
+    pub try_all_transports: bool,
+    /// Reconnect a namespace after the server disconnected it (`io server disconnect`)
+    /// ([`ferrio::ManagerOptions::reconnect_on_server_disconnect`]).
+    pub reconnect_on_server_disconnect: bool,
+    /// Time allowed to the reconnection hook before each attempt
+    /// ([`ferrio::ManagerOptions::reconnect_hook_timeout`]).
+    pub reconnect_hook_timeout_ms: u64,
+    /// Largest HTTP body or WebSocket message accepted from the server, decompressed; a
+    /// larger one ends the connection (`message too large`)
+    /// ([`ferrio::ManagerOptions::max_incoming_bytes`]).
+    pub max_incoming_bytes: u64,
+    /// Most packets in one polling payload; a payload over it is refused whole and ends the
+    /// connection (`message too large`) ([`ferrio::ManagerOptions::max_payload_packets`]).
+    pub max_payload_packets: u64,
+    /// Most bytes the WebSocket holds waiting for the server to read them; past it the
+    /// connection ends (`write stalled`) ([`ferrio::ManagerOptions::max_write_buffer_bytes`]).
+    pub max_write_buffer_bytes: u64,
+    /// Most cookies kept from one host ([`ferrio::ManagerOptions::max_cookies_per_host`]).
+    pub max_cookies_per_host: u64,
+    /// Most bytes of the cookies kept from one host
+    /// ([`ferrio::ManagerOptions::max_cookie_bytes_per_host`]).
+    pub max_cookie_bytes_per_host: u64,
+    /// Most attachments one incoming binary packet may announce
+    /// ([`ferrio::socketio::DecodeLimits::max_attachments`]).
+    pub max_incoming_attachments: u64,
+    /// Largest single incoming attachment, in bytes
+    /// ([`ferrio::socketio::DecodeLimits::max_attachment_bytes`]).
+    pub max_incoming_attachment_bytes: u64,
+    /// Longest incoming packet text, in bytes ([`ferrio::socketio::DecodeLimits::max_packet_bytes`]).
+    pub max_incoming_packet_bytes: u64,
+    /// Most bytes of all the attachments of one incoming packet together
+    /// ([`ferrio::socketio::DecodeLimits::max_binary_bytes`]).
+    pub max_incoming_binary_bytes: u64,
+    /// Most JSON values in one incoming packet ([`ferrio::socketio::DecodeLimits::max_json_values`]).
+    pub max_incoming_json_values: u64,
+    /// Most binary attachments in one outgoing packet (the server's `maxAttachments`)
+    /// ([`ferrio::ManagerOptions::max_outgoing_attachments`]).
+    pub max_outgoing_attachments: u64,
+    /// Capacity of the queue of commands (emits) to the connection task
+    /// ([`ferrio::ManagerOptions::command_capacity`]).
+    pub command_capacity: u64,
+    /// Capacity of each socket's queue of incoming events
+    /// ([`ferrio::ManagerOptions::incoming_capacity`]).
+    pub incoming_capacity: u64,
+    /// Most bytes of events in each socket's incoming queue
+    /// ([`ferrio::ManagerOptions::max_incoming_queue_bytes`]).
+    pub max_incoming_queue_bytes: u64,
+    /// Most events a namespace keeps when they arrive before the server's CONNECT reply;
+    /// the rest are dropped and counted ([`ferrio::ManagerOptions::max_preconnect_events`]).
+    pub max_preconnect_events: u64,
+    /// Most bytes of the events kept before the CONNECT reply
+    /// ([`ferrio::ManagerOptions::max_preconnect_bytes`]).
+    pub max_preconnect_bytes: u64,
 }
 
 /// The options of a connection to `url` with the core's defaults
@@ -228,12 +283,31 @@ pub fn default_client_options(url: String) -> ClientOptions {
         danger_accept_invalid_certs: defaults.danger_accept_invalid_certs,
         proxy: None,
         proxy_from_environment: defaults.proxy == ferrio::Proxy::Environment,
-        max_buffered_emits: defaults.max_buffered_emits as u64,
-        max_buffered_bytes: defaults.max_buffered_bytes as u64,
+        max_buffered_emits: count(defaults.max_buffered_emits),
+        max_buffered_bytes: count(defaults.max_buffered_bytes),
         buffer_policy: defaults.buffer_policy.into(),
         retries: ferrio::SocketOptions::default().retries,
         room_join_event: defaults.room_join_event,
         room_leave_event: defaults.room_leave_event,
+        try_all_transports: defaults.try_all_transports,
+        reconnect_on_server_disconnect: defaults.reconnect_on_server_disconnect,
+        reconnect_hook_timeout_ms: millis(defaults.reconnect_hook_timeout),
+        max_incoming_bytes: count(defaults.max_incoming_bytes),
+        max_payload_packets: count(defaults.max_payload_packets),
+        max_write_buffer_bytes: count(defaults.max_write_buffer_bytes),
+        max_cookies_per_host: count(defaults.max_cookies_per_host),
+        max_cookie_bytes_per_host: count(defaults.max_cookie_bytes_per_host),
+        max_incoming_attachments: count(defaults.decode_limits.max_attachments),
+        max_incoming_attachment_bytes: count(defaults.decode_limits.max_attachment_bytes),
+        max_incoming_packet_bytes: count(defaults.decode_limits.max_packet_bytes),
+        max_incoming_binary_bytes: count(defaults.decode_limits.max_binary_bytes),
+        max_incoming_json_values: count(defaults.decode_limits.max_json_values),
+        max_outgoing_attachments: count(defaults.max_outgoing_attachments),
+        command_capacity: count(defaults.command_capacity),
+        incoming_capacity: count(defaults.incoming_capacity),
+        max_incoming_queue_bytes: count(defaults.max_incoming_queue_bytes),
+        max_preconnect_events: count(defaults.max_preconnect_events),
+        max_preconnect_bytes: count(defaults.max_preconnect_bytes),
     }
 }
 
@@ -241,8 +315,10 @@ impl ClientOptions {
     /// The core's manager options.
     ///
     /// # Errors
-    /// [`ConnectError::InvalidOption`] for a pin that does not parse, or a client
-    /// certificate without its key (or the other way round).
+    /// [`ConnectError::InvalidOption`] for a pin that does not parse, a client certificate
+    /// without its key (or the other way round), or a value the core refuses
+    /// ([`ferrio::ManagerOptions::validate`]: a size bound of zero where zero would refuse
+    /// everything).
     pub(crate) fn manager_options(&self) -> Result<ferrio::ManagerOptions, ConnectError> {
         let defaults = ferrio::ManagerOptions::default();
         let transports = if self.transports.is_empty() {
@@ -268,7 +344,7 @@ impl ClientOptions {
                 })
             }
         };
-        Ok(ferrio::ManagerOptions {
+        let options = ferrio::ManagerOptions {
             path: self.path.clone(),
             query: pairs(&self.query),
             extra_headers: pairs(&self.extra_headers),
@@ -297,13 +373,36 @@ impl ClientOptions {
                 (None, true) => ferrio::Proxy::Environment,
                 (None, false) => ferrio::Proxy::None,
             },
-            max_buffered_emits: usize::try_from(self.max_buffered_emits).unwrap_or(usize::MAX),
-            max_buffered_bytes: usize::try_from(self.max_buffered_bytes).unwrap_or(usize::MAX),
+            max_buffered_emits: size(self.max_buffered_emits),
+            max_buffered_bytes: size(self.max_buffered_bytes),
             buffer_policy: self.buffer_policy.into(),
             room_join_event: self.room_join_event.clone(),
             room_leave_event: self.room_leave_event.clone(),
+            try_all_transports: self.try_all_transports,
+            reconnect_on_server_disconnect: self.reconnect_on_server_disconnect,
+            reconnect_hook_timeout: Duration::from_millis(self.reconnect_hook_timeout_ms),
+            max_incoming_bytes: size(self.max_incoming_bytes),
+            max_payload_packets: size(self.max_payload_packets),
+            max_write_buffer_bytes: size(self.max_write_buffer_bytes),
+            max_cookies_per_host: size(self.max_cookies_per_host),
+            max_cookie_bytes_per_host: size(self.max_cookie_bytes_per_host),
+            decode_limits: ferrio::socketio::DecodeLimits {
+                max_attachments: size(self.max_incoming_attachments),
+                max_attachment_bytes: size(self.max_incoming_attachment_bytes),
+                max_packet_bytes: size(self.max_incoming_packet_bytes),
+                max_binary_bytes: size(self.max_incoming_binary_bytes),
+                max_json_values: size(self.max_incoming_json_values),
+            },
+            max_outgoing_attachments: size(self.max_outgoing_attachments),
+            command_capacity: size(self.command_capacity),
+            incoming_capacity: size(self.incoming_capacity),
+            max_incoming_queue_bytes: size(self.max_incoming_queue_bytes),
+            max_preconnect_events: size(self.max_preconnect_events),
+            max_preconnect_bytes: size(self.max_preconnect_bytes),
             ..defaults
-        })
+        };
+        options.validate()?;
+        Ok(options)
     }
 
     /// The auth payload, parsed.
@@ -324,6 +423,16 @@ pub(crate) fn parse_auth(text: Option<&str>) -> Result<Option<ferrio::Value>, Co
             detail: format!("auth: {error}"),
         }),
     }
+}
+
+/// A core count or size as the record carries it (`u64`, saturating).
+fn count(value: usize) -> u64 {
+    u64::try_from(value).unwrap_or(u64::MAX)
+}
+
+/// A record's count or size as the core takes it (`usize`, saturating on 32-bit targets).
+fn size(value: u64) -> usize {
+    usize::try_from(value).unwrap_or(usize::MAX)
 }
 
 /// Whole milliseconds, at most `u64::MAX`.
@@ -378,6 +487,59 @@ mod tests {
         assert_eq!(crossed.room_join_event, core.room_join_event);
         assert_eq!(crossed.room_leave_event, core.room_leave_event);
         assert_eq!(options.retries, ferrio::SocketOptions::default().retries);
+        assert_eq!(crossed.try_all_transports, core.try_all_transports);
+        assert_eq!(
+            crossed.reconnect_on_server_disconnect,
+            core.reconnect_on_server_disconnect
+        );
+        assert_eq!(crossed.reconnect_hook_timeout, core.reconnect_hook_timeout);
+        assert_eq!(crossed.max_incoming_bytes, core.max_incoming_bytes);
+        assert_eq!(crossed.max_payload_packets, core.max_payload_packets);
+        assert_eq!(crossed.max_write_buffer_bytes, core.max_write_buffer_bytes);
+        assert_eq!(crossed.max_cookies_per_host, core.max_cookies_per_host);
+        assert_eq!(
+            crossed.max_cookie_bytes_per_host,
+            core.max_cookie_bytes_per_host
+        );
+        assert_eq!(crossed.decode_limits, core.decode_limits);
+        assert_eq!(
+            crossed.max_outgoing_attachments,
+            core.max_outgoing_attachments
+        );
+        assert_eq!(crossed.command_capacity, core.command_capacity);
+        assert_eq!(crossed.incoming_capacity, core.incoming_capacity);
+        assert_eq!(
+            crossed.max_incoming_queue_bytes,
+            core.max_incoming_queue_bytes
+        );
+        assert_eq!(crossed.max_preconnect_events, core.max_preconnect_events);
+        assert_eq!(crossed.max_preconnect_bytes, core.max_preconnect_bytes);
+    }
+
+    #[test]
+    fn limits_cross_to_the_core_and_a_zero_bound_is_an_invalid_option() {
+        let options = ClientOptions {
+            max_incoming_bytes: 4096,
+            max_payload_packets: 20,
+            max_preconnect_events: 0,
+            max_incoming_packet_bytes: 1000,
+            ..default_client_options("http://localhost:3000".into())
+        };
+        let crossed = options.manager_options().expect("valid options");
+        assert_eq!(crossed.max_incoming_bytes, 4096);
+        assert_eq!(crossed.max_payload_packets, 20);
+        assert_eq!(crossed.max_preconnect_events, 0);
+        assert_eq!(crossed.decode_limits.max_packet_bytes, 1000);
+        let zero = ClientOptions {
+            max_incoming_bytes: 0,
+            ..options
+        };
+        match zero.manager_options() {
+            Err(ConnectError::InvalidOption { detail }) => {
+                assert_eq!(detail, "max_incoming_bytes must be at least 1, not 0");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

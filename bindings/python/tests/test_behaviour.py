@@ -140,6 +140,10 @@ class Run:
             reconnection_delay_max=delay,
             max_buffered_emits=options.get("max_buffered_emits"),
             buffer_policy=options.get("buffer_policy"),
+            max_incoming_bytes=options.get("max_incoming_bytes"),
+            max_payload_packets=options.get("max_payload_packets"),
+            max_preconnect_events=options.get("max_preconnect_events"),
+            max_preconnect_bytes=options.get("max_preconnect_bytes"),
         )
         #: The records of the ``on_manager`` steps and the event kinds each takes.
         self.manager_records: list[tuple[str, list[str]]] = []
@@ -338,9 +342,12 @@ class Run:
             "timeout": ferrio.TimeoutError,
             "disconnected": ferrio.DisconnectedError,
             "buffer_full": ferrio.BufferFullError,
+            "payload_too_large": ferrio.EmitError,
         }
         if "error" in step:
-            with pytest.raises(errors[step["error"]]):
+            # An emit larger than the server's maxPayload: an EmitError that names it.
+            match = "maxPayload" if step["error"] == "payload_too_large" else None
+            with pytest.raises(errors[step["error"]], match=match):
                 await self.client.call(
                     step["event"],
                     args,

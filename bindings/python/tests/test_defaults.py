@@ -86,3 +86,59 @@ def test_given_options_replace_the_defaults_in_python_socketio_units() -> None:
     assert options.extra_headers == {"X-A": "1"}
     assert options.auth_json == '{"token": "t"}'
     assert connect_options(Settings(reconnection_attempts=3)).reconnection_attempts == 3
+
+
+#: The core's size limits, each a keyword argument of the same name and the same default.
+LIMITS = [
+    "max_incoming_bytes",
+    "max_payload_packets",
+    "max_write_buffer_bytes",
+    "max_cookies_per_host",
+    "max_cookie_bytes_per_host",
+    "max_incoming_attachments",
+    "max_incoming_attachment_bytes",
+    "max_incoming_packet_bytes",
+    "max_incoming_binary_bytes",
+    "max_incoming_json_values",
+    "max_outgoing_attachments",
+    "command_capacity",
+    "incoming_capacity",
+    "max_incoming_queue_bytes",
+    "max_preconnect_events",
+    "max_preconnect_bytes",
+]
+
+
+def test_every_limit_of_the_core_is_a_keyword_argument_that_reaches_the_native_options() -> None:
+    core = ffi.default_client_options(URL)
+    assert set(LIMITS) <= set(Options.__annotations__)
+    for number, name in enumerate(LIMITS, start=7):
+        assert getattr(connect_options(Settings()), name) == getattr(core, name)
+        limit: dict[str, Any] = {name: number}
+        given = connect_options(Settings(**limit))
+        assert getattr(given, name) == number
+    other = connect_options(
+        Settings(
+            try_all_transports=False,
+            reconnect_on_server_disconnect=True,
+            reconnect_hook_timeout=2.5,
+        )
+    )
+    assert not other.try_all_transports
+    assert other.reconnect_on_server_disconnect
+    assert other.reconnect_hook_timeout_ms == 2500
+
+
+@pytest.mark.parametrize("name", ["max_incoming_bytes", "max_payload_packets", "incoming_capacity"])
+def test_a_limit_of_zero_that_would_refuse_everything_is_an_invalid_option_error(
+    name: str,
+) -> None:
+    # Checked by the core when the connection is made (no request is sent): the same
+    # error, with the same message, as in every language.
+    zero: dict[str, Any] = {name: 0}
+    client = ferrio.SimpleClient(**zero)
+    message = f"{name} must be at least 1, not 0"
+    with pytest.raises(ferrio.InvalidOptionError, match=message) as error:
+        client.connect("http://127.0.0.1:9")
+    assert isinstance(error.value, ValueError)
+    assert isinstance(error.value, ferrio.ConnectionError)

@@ -73,14 +73,16 @@ pub(crate) struct Connection {
 /// current tokio runtime; it stays idle until a socket connects.
 ///
 /// # Errors
-/// [`ConnectError::InvalidOption`] outside a tokio runtime, or for headers, certificates
-/// or a fallback URL that cannot be used.
+/// [`ConnectError::InvalidOption`] outside a tokio runtime, for an option
+/// [`ManagerOptions::validate`] refuses, or for headers, certificates or a fallback URL that
+/// cannot be used.
 pub(crate) fn start(url: &Url, options: Arc<ManagerOptions>) -> Result<Connection, ConnectError> {
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(ConnectError::InvalidOption(
             "a Manager needs a tokio runtime".into(),
         ));
     }
+    options.validate()?;
     let endpoint = Arc::new(Endpoint::new(url, &options)?);
     let mut endpoints = vec![endpoint];
     for fallback in &options.fallback_urls {

@@ -255,6 +255,10 @@ impl Run {
                     (Some("timeout"), Err(AckError::Timeout(_)))
                     | (Some("disconnected"), Err(AckError::Disconnected))
                     | (Some("buffer_full"), Err(AckError::Emit(EmitError::BufferFull)))
+                    | (
+                        Some("payload_too_large"),
+                        Err(AckError::Emit(EmitError::PayloadTooLarge { .. })),
+                    )
                     | (Some("closed"), Err(AckError::Closed)) => Ok(()),
                     (expected, result) => Err(format!(
                         "ack of {event}: expected {expected:?}, got {result:?}"
@@ -426,6 +430,23 @@ async fn run_scenario(
         ),
         None => builder,
     };
+    // The scenario's size limits (`max_incoming_bytes`, ...); the others keep the core's.
+    let limit = |key: &str| {
+        options[key]
+            .as_u64()
+            .map(|value| usize::try_from(value).unwrap_or(usize::MAX))
+    };
+    let (incoming, packets) = (limit("max_incoming_bytes"), limit("max_payload_packets"));
+    let (early_events, early_bytes) = (
+        limit("max_preconnect_events"),
+        limit("max_preconnect_bytes"),
+    );
+    let builder = builder.options(|o| {
+        o.max_incoming_bytes = incoming.unwrap_or(o.max_incoming_bytes);
+        o.max_payload_packets = packets.unwrap_or(o.max_payload_packets);
+        o.max_preconnect_events = early_events.unwrap_or(o.max_preconnect_events);
+        o.max_preconnect_bytes = early_bytes.unwrap_or(o.max_preconnect_bytes);
+    });
     let builder = match options["reconnection_attempts"].as_u64() {
         Some(attempts) => {
             builder.reconnection_attempts(u32::try_from(attempts).unwrap_or(u32::MAX))

@@ -31,6 +31,8 @@ def convert(error: BaseException) -> BaseException:
         if isinstance(error, ffi.ConnectError.Proxy):
             kind = _PROXY_KINDS[error.kind]
             return exc.ProxyError(error.detail, kind, error.proxy)
+        if isinstance(error, ffi.ConnectError.InvalidOption):
+            return exc.InvalidOptionError(_message(error))
         if isinstance(error, ffi.ConnectError.PinMismatch):
             seen = list(error.seen)
             message = "no pinned key in the server's certificate chain (its keys: {})"
@@ -86,6 +88,13 @@ _MESSAGES = {
 
 def _message(error: BaseException) -> str:
     name = type(error).__name__
+    # An emit over the server's limits (EmitError and AckError PayloadTooLarge,
+    # TooManyAttachments): the core's words.
+    size, count, limit = (getattr(error, field, None) for field in ("size", "count", "max"))
+    if isinstance(limit, int) and isinstance(size, int):
+        return f"packet of {size} bytes exceeds the server's maxPayload of {limit} bytes"
+    if isinstance(limit, int) and isinstance(count, int):
+        return f"{count} binary attachments exceed the limit of {limit}"
     for field in ("detail", "event"):
         value = getattr(error, field, None)
         if isinstance(value, str):

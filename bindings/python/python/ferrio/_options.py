@@ -36,11 +36,30 @@ _SAME_UNITS = {
     "retries": "retries",
     "room_join_event": "room_join_event",
     "room_leave_event": "room_leave_event",
+    "try_all_transports": "try_all_transports",
+    "reconnect_on_server_disconnect": "reconnect_on_server_disconnect",
+    "max_incoming_bytes": "max_incoming_bytes",
+    "max_payload_packets": "max_payload_packets",
+    "max_write_buffer_bytes": "max_write_buffer_bytes",
+    "max_cookies_per_host": "max_cookies_per_host",
+    "max_cookie_bytes_per_host": "max_cookie_bytes_per_host",
+    "max_incoming_attachments": "max_incoming_attachments",
+    "max_incoming_attachment_bytes": "max_incoming_attachment_bytes",
+    "max_incoming_packet_bytes": "max_incoming_packet_bytes",
+    "max_incoming_binary_bytes": "max_incoming_binary_bytes",
+    "max_incoming_json_values": "max_incoming_json_values",
+    "max_outgoing_attachments": "max_outgoing_attachments",
+    "command_capacity": "command_capacity",
+    "incoming_capacity": "incoming_capacity",
+    "max_incoming_queue_bytes": "max_incoming_queue_bytes",
+    "max_preconnect_events": "max_preconnect_events",
+    "max_preconnect_bytes": "max_preconnect_bytes",
 }
 _SECONDS = {
     "reconnection_delay": "reconnection_delay_ms",
     "reconnection_delay_max": "reconnection_delay_max_ms",
     "ack_timeout": "ack_timeout_ms",
+    "reconnect_hook_timeout": "reconnect_hook_timeout_ms",
 }
 
 
@@ -89,6 +108,28 @@ class Options(TypedDict, total=False):
       ``HTTP_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` are read as curl reads them, unless
       ``trust_env=False`` (as in httpx and requests). A proxy that cannot be used raises
       :class:`ferrio.ProxyError`.
+    - ``try_all_transports``: when the first transport cannot be opened, try the next
+      one (on by default: a blocked WebSocket falls back to polling);
+      ``reconnect_on_server_disconnect``: reconnect a namespace the server disconnected
+      (off by default, as in python-socketio); ``reconnect_hook_timeout``: seconds an
+      ``auth`` callable has before each reconnection attempt.
+    - Size limits, each the Rust core's default when not given (``0`` where it would
+      refuse everything raises :class:`InvalidOptionError` when connecting):
+      ``max_incoming_bytes`` (the largest HTTP body or WebSocket message taken from the
+      server, decompressed: a larger one ends the connection with ``message too large``,
+      then it reconnects), ``max_payload_packets`` (packets in one polling response:
+      more end the connection the same way), ``max_write_buffer_bytes`` (bytes the
+      WebSocket holds for a server that does not read: past it, ``write stalled``),
+      ``max_cookies_per_host`` and ``max_cookie_bytes_per_host`` (the cookie jar),
+      ``max_incoming_attachments``, ``max_incoming_attachment_bytes``,
+      ``max_incoming_packet_bytes``, ``max_incoming_binary_bytes`` and
+      ``max_incoming_json_values`` (one incoming packet's decoding),
+      ``max_outgoing_attachments`` (the server's ``maxAttachments``),
+      ``command_capacity`` and ``incoming_capacity`` (the native queues of emits and of
+      each namespace's events), ``max_incoming_queue_bytes`` (bytes of events waiting
+      for the handlers), ``max_preconnect_events`` and ``max_preconnect_bytes`` (events
+      a namespace keeps when the server sends them before its CONNECT reply; the rest
+      are dropped, with a warning logged).
     - ``logger``, ``engineio_logger``: python-socketio's; ``True`` logs the ``ferrio``
       logger's messages from ``INFO`` on to stderr when logging is not configured.
     """
@@ -112,6 +153,25 @@ class Options(TypedDict, total=False):
     retries: int | None
     room_join_event: str | None
     room_leave_event: str | None
+    try_all_transports: bool | None
+    reconnect_on_server_disconnect: bool | None
+    reconnect_hook_timeout: float | None
+    max_incoming_bytes: int | None
+    max_payload_packets: int | None
+    max_write_buffer_bytes: int | None
+    max_cookies_per_host: int | None
+    max_cookie_bytes_per_host: int | None
+    max_incoming_attachments: int | None
+    max_incoming_attachment_bytes: int | None
+    max_incoming_packet_bytes: int | None
+    max_incoming_binary_bytes: int | None
+    max_incoming_json_values: int | None
+    max_outgoing_attachments: int | None
+    command_capacity: int | None
+    incoming_capacity: int | None
+    max_incoming_queue_bytes: int | None
+    max_preconnect_events: int | None
+    max_preconnect_bytes: int | None
     fallback_urls: list[str] | None
     proxy: str | None
     trust_env: bool

@@ -18,6 +18,12 @@ class ConnectionError(FerrioError):
     """The connection or a namespace could not be established."""
 
 
+class InvalidOptionError(ConnectionError, ValueError):
+    """An option the Rust core cannot work with (a size limit of ``0`` where zero would
+    refuse everything, a bad certificate pin, ...), raised when connecting; the message
+    names the option. Also a :class:`ValueError`."""
+
+
 class ConnectionRefusedError(ConnectionError):
     """The server refused the namespace; ``message`` and ``data`` are the server's."""
 

@@ -213,7 +213,7 @@ public struct ClientOptions: Sendable {
     public var proxyFromEnvironment: Bool = CoreDefaults.options.proxyFromEnvironment
     /// Called before every reconnection attempt with its number (from 1); returns fresh
     /// settings, such as a refreshed token in ``ReconnectUpdate/auth``. It runs while a thread
-    /// of the native library waits for it; it has the core's `reconnect_hook_timeout` (10 s)
+    /// of the native library waits for it; it has ``reconnectHookTimeout``
     /// to answer, after which the attempt fails and the next one is scheduled.
     public var beforeReconnect: (@Sendable (Int) async -> ReconnectUpdate)? = nil
     /// Emits the offline buffer holds at most while a namespace is not connected.
@@ -233,6 +233,51 @@ public struct ClientOptions: Sendable {
     public var roomJoinEvent: String = CoreDefaults.options.roomJoinEvent
     /// The event ``Socket/leaveRoom(_:)`` emits with the room's name.
     public var roomLeaveEvent: String = CoreDefaults.options.roomLeaveEvent
+    /// When the first transport cannot be opened, try the next one (JS `tryAllTransports`): a
+    /// blocked WebSocket falls back to polling.
+    public var tryAllTransports: Bool = CoreDefaults.options.tryAllTransports
+    /// Reconnect a namespace after the server disconnected it (`io server disconnect`).
+    public var reconnectOnServerDisconnect: Bool = CoreDefaults.options.reconnectOnServerDisconnect
+    /// Time ``beforeReconnect`` has to answer before each reconnection attempt.
+    public var reconnectHookTimeout: Duration = .milliseconds(CoreDefaults.options.reconnectHookTimeoutMs)
+    // Size limits: the core checks them when a `Manager` is made, and throws
+    // `FerrioError.invalidOption` naming one that is 0 where zero would refuse everything.
+    /// Largest HTTP body or WebSocket message accepted from the server, counted decompressed: a
+    /// larger one ends the connection (`message too large`), then reconnection follows.
+    public var maxIncomingBytes: UInt64 = CoreDefaults.options.maxIncomingBytes
+    /// Most packets in one polling response: a response over it is refused whole and ends the
+    /// connection (`message too large`).
+    public var maxPayloadPackets: UInt64 = CoreDefaults.options.maxPayloadPackets
+    /// Most bytes the WebSocket holds for a server that does not read them: past it the connection
+    /// ends (`write stalled`).
+    public var maxWriteBufferBytes: UInt64 = CoreDefaults.options.maxWriteBufferBytes
+    /// Most cookies kept from one host (the cookie jar of sticky sessions).
+    public var maxCookiesPerHost: UInt64 = CoreDefaults.options.maxCookiesPerHost
+    /// Most bytes of the cookies kept from one host.
+    public var maxCookieBytesPerHost: UInt64 = CoreDefaults.options.maxCookieBytesPerHost
+    /// Most attachments one incoming binary packet may announce.
+    public var maxIncomingAttachments: UInt64 = CoreDefaults.options.maxIncomingAttachments
+    /// Largest single incoming attachment, in bytes.
+    public var maxIncomingAttachmentBytes: UInt64 = CoreDefaults.options.maxIncomingAttachmentBytes
+    /// Longest incoming packet text, in bytes.
+    public var maxIncomingPacketBytes: UInt64 = CoreDefaults.options.maxIncomingPacketBytes
+    /// Most bytes of all the attachments of one incoming packet together.
+    public var maxIncomingBinaryBytes: UInt64 = CoreDefaults.options.maxIncomingBinaryBytes
+    /// Most JSON values (each number, string, array, object...) in one incoming packet.
+    public var maxIncomingJsonValues: UInt64 = CoreDefaults.options.maxIncomingJsonValues
+    /// Most binary attachments in one outgoing packet (the server's `maxAttachments`).
+    public var maxOutgoingAttachments: UInt64 = CoreDefaults.options.maxOutgoingAttachments
+    /// Capacity of the native queue of emits to the connection.
+    public var commandCapacity: UInt64 = CoreDefaults.options.commandCapacity
+    /// Capacity of each namespace's native queue of incoming events.
+    public var incomingCapacity: UInt64 = CoreDefaults.options.incomingCapacity
+    /// Most bytes of events waiting in each namespace's incoming queue.
+    public var maxIncomingQueueBytes: UInt64 = CoreDefaults.options.maxIncomingQueueBytes
+    /// Most events a namespace keeps when the server sends them before its CONNECT reply; the rest
+    /// are dropped (the native library logs how many).
+    public var maxPreconnectEvents: UInt64 = CoreDefaults.options.maxPreconnectEvents
+    /// Most bytes of the events kept before the CONNECT reply (see ``maxPreconnectEvents``).
+    public var maxPreconnectBytes: UInt64 = CoreDefaults.options.maxPreconnectBytes
 
     public init() {}
 
@@ -272,7 +317,26 @@ public struct ClientOptions: Sendable {
             bufferPolicy: bufferPolicy.native,
             retries: UInt32(clamping: retries),
             roomJoinEvent: roomJoinEvent,
-            roomLeaveEvent: roomLeaveEvent
+            roomLeaveEvent: roomLeaveEvent,
+            tryAllTransports: tryAllTransports,
+            reconnectOnServerDisconnect: reconnectOnServerDisconnect,
+            reconnectHookTimeoutMs: reconnectHookTimeout.milliseconds,
+            maxIncomingBytes: maxIncomingBytes,
+            maxPayloadPackets: maxPayloadPackets,
+            maxWriteBufferBytes: maxWriteBufferBytes,
+            maxCookiesPerHost: maxCookiesPerHost,
+            maxCookieBytesPerHost: maxCookieBytesPerHost,
+            maxIncomingAttachments: maxIncomingAttachments,
+            maxIncomingAttachmentBytes: maxIncomingAttachmentBytes,
+            maxIncomingPacketBytes: maxIncomingPacketBytes,
+            maxIncomingBinaryBytes: maxIncomingBinaryBytes,
+            maxIncomingJsonValues: maxIncomingJsonValues,
+            maxOutgoingAttachments: maxOutgoingAttachments,
+            commandCapacity: commandCapacity,
+            incomingCapacity: incomingCapacity,
+            maxIncomingQueueBytes: maxIncomingQueueBytes,
+            maxPreconnectEvents: maxPreconnectEvents,
+            maxPreconnectBytes: maxPreconnectBytes
         )
     }
 }

@@ -147,6 +147,15 @@ final class BehaviourRun: Sendable {
                 $0.maxBufferedEmits = UInt64(max)
                 $0.bufferPolicy = options?["buffer_policy"]?.stringValue == "drop_oldest" ? .dropOldest : .reject
             }
+            let limits: [(String, WritableKeyPath<ClientOptions, UInt64>)] = [
+                ("max_incoming_bytes", \.maxIncomingBytes),
+                ("max_payload_packets", \.maxPayloadPackets),
+                ("max_preconnect_events", \.maxPreconnectEvents),
+                ("max_preconnect_bytes", \.maxPreconnectBytes),
+            ]
+            for (key, option) in limits {
+                if let limit = options?[key]?.intValue { $0[keyPath: option] = UInt64(limit) }
+            }
             if let delay = options?["reconnection_delay_ms"]?.intValue {
                 $0.reconnectionDelay = .milliseconds(delay)
                 $0.reconnectionDelayMax = .milliseconds(delay)
@@ -448,7 +457,7 @@ final class BehaviourRun: Sendable {
     static func typed(_ name: String, _ error: FerrioError) -> Bool {
         switch (name, error) {
         case ("reserved", .reservedEvent), ("timeout", .timeout), ("disconnected", .disconnected),
-            ("closed", .closed), ("buffer_full", .bufferFull):
+            ("closed", .closed), ("buffer_full", .bufferFull), ("payload_too_large", .payloadTooLarge):
             return true
         default:
             return false

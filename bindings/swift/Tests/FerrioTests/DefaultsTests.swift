@@ -23,4 +23,24 @@ import FerrioUniFFI
         }
         #expect(try options.native(url: url) == expected)
     }
+
+    @Test("the size limits reach the native options; zero where it refuses everything is refused")
+    func theSizeLimitsReachTheNativeOptions() throws {
+        var expected = FerrioUniFFI.defaultClientOptions(url: url)
+        expected.maxIncomingBytes = 4096
+        expected.maxPayloadPackets = 20
+        expected.maxPreconnectEvents = 0
+        expected.tryAllTransports = false
+        let options = ClientOptions {
+            $0.maxIncomingBytes = 4096
+            $0.maxPayloadPackets = 20
+            $0.maxPreconnectEvents = 0
+            $0.tryAllTransports = false
+        }
+        #expect(try options.native(url: url) == expected)
+        #expect(throws: FerrioError.invalidOption("max_incoming_bytes must be at least 1, not 0")) {
+            _ = try Manager(url: url, options: ClientOptions { $0.maxIncomingBytes = 0 })
+        }
+    }
 }
+

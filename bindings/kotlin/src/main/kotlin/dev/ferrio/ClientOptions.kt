@@ -16,6 +16,10 @@ import dev.ferrio.ffi.defaultClientOptions
  * ```
  * ClientOptions(transports = listOf(Transport.WEBSOCKET), reconnectionDelay = 500.milliseconds)
  * ```
+ *
+ * The size limits (`max…`, `…Capacity`) are checked by the core when a [Manager] is made: `0`
+ * where it would refuse everything throws [ConnectException] ("invalid option: …" naming it);
+ * a negative one throws [IllegalArgumentException].
  */
 public data class ClientOptions(
     /** The Engine.IO path on the server (JS `path`). */
@@ -99,7 +103,7 @@ public data class ClientOptions(
      * Called before every reconnection attempt with its number (from 1); returns fresh
      * settings, such as a refreshed token in [ReconnectUpdate.auth]. It runs on a thread of the
      * native library's own, which it may block; an exception is logged and the attempt goes on
-     * with the current settings. It has the core's `reconnect_hook_timeout` (10 s) to answer.
+     * with the current settings. It has [reconnectHookTimeout] to answer.
      */
     val beforeReconnect: (suspend (attempt: Int) -> ReconnectUpdate)? = null,
     /** Emits the offline buffer holds at most while a namespace is not connected. */
@@ -120,6 +124,59 @@ public data class ClientOptions(
     val roomJoinEvent: String = CoreDefaults.options.roomJoinEvent,
     /** The event [Socket.leaveRoom] emits with the room's name. */
     val roomLeaveEvent: String = CoreDefaults.options.roomLeaveEvent,
+    /**
+     * When the first transport cannot be opened, try the next one (JS `tryAllTransports`): a
+     * blocked WebSocket falls back to polling.
+     */
+    val tryAllTransports: Boolean = CoreDefaults.options.tryAllTransports,
+    /** Reconnect a namespace after the server disconnected it (`io server disconnect`). */
+    val reconnectOnServerDisconnect: Boolean = CoreDefaults.options.reconnectOnServerDisconnect,
+    /** Time [beforeReconnect] has to answer before each reconnection attempt. */
+    val reconnectHookTimeout: Duration = CoreDefaults.options.reconnectHookTimeoutMs.asMillis(),
+    /**
+     * Largest HTTP body or WebSocket message accepted from the server, counted decompressed: a
+     * larger one ends the connection (`message too large`), then reconnection follows.
+     */
+    val maxIncomingBytes: Long = CoreDefaults.options.maxIncomingBytes.toLong(),
+    /**
+     * Most packets in one polling response: a response over it is refused whole and ends the
+     * connection (`message too large`).
+     */
+    val maxPayloadPackets: Long = CoreDefaults.options.maxPayloadPackets.toLong(),
+    /**
+     * Most bytes the WebSocket holds for a server that does not read them: past it the connection
+     * ends (`write stalled`).
+     */
+    val maxWriteBufferBytes: Long = CoreDefaults.options.maxWriteBufferBytes.toLong(),
+    /** Most cookies kept from one host (the cookie jar of sticky sessions). */
+    val maxCookiesPerHost: Long = CoreDefaults.options.maxCookiesPerHost.toLong(),
+    /** Most bytes of the cookies kept from one host. */
+    val maxCookieBytesPerHost: Long = CoreDefaults.options.maxCookieBytesPerHost.toLong(),
+    /** Most attachments one incoming binary packet may announce. */
+    val maxIncomingAttachments: Long = CoreDefaults.options.maxIncomingAttachments.toLong(),
+    /** Largest single incoming attachment, in bytes. */
+    val maxIncomingAttachmentBytes: Long = CoreDefaults.options.maxIncomingAttachmentBytes.toLong(),
+    /** Longest incoming packet text, in bytes. */
+    val maxIncomingPacketBytes: Long = CoreDefaults.options.maxIncomingPacketBytes.toLong(),
+    /** Most bytes of all the attachments of one incoming packet together. */
+    val maxIncomingBinaryBytes: Long = CoreDefaults.options.maxIncomingBinaryBytes.toLong(),
+    /** Most JSON values (each number, string, array, object...) in one incoming packet. */
+    val maxIncomingJsonValues: Long = CoreDefaults.options.maxIncomingJsonValues.toLong(),
+    /** Most binary attachments in one outgoing packet (the server's `maxAttachments`). */
+    val maxOutgoingAttachments: Long = CoreDefaults.options.maxOutgoingAttachments.toLong(),
+    /** Capacity of the native queue of emits to the connection. */
+    val commandCapacity: Long = CoreDefaults.options.commandCapacity.toLong(),
+    /** Capacity of each namespace's native queue of incoming events. */
+    val incomingCapacity: Long = CoreDefaults.options.incomingCapacity.toLong(),
+    /** Most bytes of events waiting in each namespace's incoming queue. */
+    val maxIncomingQueueBytes: Long = CoreDefaults.options.maxIncomingQueueBytes.toLong(),
+    /**
+     * Most events a namespace keeps when the server sends them before its CONNECT reply; the rest
+     * are dropped and reported as [SocketEvent.Lagged] before the connect.
+     */
+    val maxPreconnectEvents: Long = CoreDefaults.options.maxPreconnectEvents.toLong(),
+    /** Most bytes of the events kept before the CONNECT reply (see [maxPreconnectEvents]). */
+    val maxPreconnectBytes: Long = CoreDefaults.options.maxPreconnectBytes.toLong(),
 ) {
     public companion object {
         /** A builder of options for Java, with `java.time.Duration`s and a `Map` auth. */
@@ -158,6 +215,25 @@ public data class ClientOptions(
         retries = retries.also { require(it >= 0) }.toUInt(),
         roomJoinEvent = roomJoinEvent,
         roomLeaveEvent = roomLeaveEvent,
+        tryAllTransports = tryAllTransports,
+        reconnectOnServerDisconnect = reconnectOnServerDisconnect,
+        reconnectHookTimeoutMs = reconnectHookTimeout.millis(),
+        maxIncomingBytes = maxIncomingBytes.limit("maxIncomingBytes"),
+        maxPayloadPackets = maxPayloadPackets.limit("maxPayloadPackets"),
+        maxWriteBufferBytes = maxWriteBufferBytes.limit("maxWriteBufferBytes"),
+        maxCookiesPerHost = maxCookiesPerHost.limit("maxCookiesPerHost"),
+        maxCookieBytesPerHost = maxCookieBytesPerHost.limit("maxCookieBytesPerHost"),
+        maxIncomingAttachments = maxIncomingAttachments.limit("maxIncomingAttachments"),
+        maxIncomingAttachmentBytes = maxIncomingAttachmentBytes.limit("maxIncomingAttachmentBytes"),
+        maxIncomingPacketBytes = maxIncomingPacketBytes.limit("maxIncomingPacketBytes"),
+        maxIncomingBinaryBytes = maxIncomingBinaryBytes.limit("maxIncomingBinaryBytes"),
+        maxIncomingJsonValues = maxIncomingJsonValues.limit("maxIncomingJsonValues"),
+        maxOutgoingAttachments = maxOutgoingAttachments.limit("maxOutgoingAttachments"),
+        commandCapacity = commandCapacity.limit("commandCapacity"),
+        incomingCapacity = incomingCapacity.limit("incomingCapacity"),
+        maxIncomingQueueBytes = maxIncomingQueueBytes.limit("maxIncomingQueueBytes"),
+        maxPreconnectEvents = maxPreconnectEvents.limit("maxPreconnectEvents"),
+        maxPreconnectBytes = maxPreconnectBytes.limit("maxPreconnectBytes"),
     )
 }
 
@@ -223,6 +299,12 @@ internal object CoreDefaults {
 
 private fun ULong.asMillis(): Duration =
     if (this > Long.MAX_VALUE.toULong()) Duration.INFINITE else toLong().milliseconds
+
+/** A size limit as the native record takes it; [name] names it when negative. */
+private fun Long.limit(name: String): ULong {
+    require(this >= 0) { "$name must not be negative: $this" }
+    return toULong()
+}
 
 internal fun Duration.millis(): ULong = inWholeMilliseconds.coerceAtLeast(0).toULong()
 

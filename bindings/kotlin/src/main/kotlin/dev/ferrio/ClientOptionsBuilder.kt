@@ -138,6 +138,82 @@ public class ClientOptionsBuilder internal constructor() {
     public fun roomEvents(join: String, leave: String): ClientOptionsBuilder =
         apply { options = options.copy(roomJoinEvent = join, roomLeaveEvent = leave) }
 
+    /** See [ClientOptions.tryAllTransports]. */
+    public fun tryAllTransports(enabled: Boolean): ClientOptionsBuilder =
+        apply { options = options.copy(tryAllTransports = enabled) }
+
+    /** See [ClientOptions.reconnectOnServerDisconnect]. */
+    public fun reconnectOnServerDisconnect(enabled: Boolean): ClientOptionsBuilder =
+        apply { options = options.copy(reconnectOnServerDisconnect = enabled) }
+
+    /** See [ClientOptions.reconnectHookTimeout]. */
+    public fun reconnectHookTimeout(timeout: JavaDuration): ClientOptionsBuilder =
+        apply { options = options.copy(reconnectHookTimeout = timeout.toKotlinDuration()) }
+
+    /** See [ClientOptions.maxIncomingBytes]. */
+    public fun maxIncomingBytes(value: Long): ClientOptionsBuilder =
+        apply { options = options.copy(maxIncomingBytes = value) }
+
+    /** See [ClientOptions.maxPayloadPackets]. */
+    public fun maxPayloadPackets(value: Long): ClientOptionsBuilder =
+        apply { options = options.copy(maxPayloadPackets = value) }
+
+    /** See [ClientOptions.maxWriteBufferBytes]. */
+    public fun maxWriteBufferBytes(value: Long): ClientOptionsBuilder =
+        apply { options = options.copy(maxWriteBufferBytes = value) }
+
+    /** See [ClientOptions.maxCookiesPerHost]. */
+    public fun maxCookiesPerHost(value: Long): ClientOptionsBuilder =
+        apply { options = options.copy(maxCookiesPerHost = value) }
+
+    /** See [ClientOptions.maxCookieBytesPerHost]. */
+    public fun maxCookieBytesPerHost(value: Long): ClientOptionsBuilder =
+        apply { options = options.copy(maxCookieBytesPerHost = value) }
+
+    /** See [ClientOptions.maxIncomingAttachments]. */
+    public fun maxIncomingAttachments(value: Long): ClientOptionsBuilder =
+        apply { options = options.copy(maxIncomingAttachments = value) }
+
+    /** See [ClientOptions.maxIncomingAttachmentBytes]. */
+    public fun maxIncomingAttachmentBytes(value: Long): ClientOptionsBuilder =
+        apply { options = options.copy(maxIncomingAttachmentBytes = value) }
+
+    /** See [ClientOptions.maxIncomingPacketBytes]. */
+    public fun maxIncomingPacketBytes(value: Long): ClientOptionsBuilder =
+        apply { options = options.copy(maxIncomingPacketBytes = value) }
+
+    /** See [ClientOptions.maxIncomingBinaryBytes]. */
+    public fun maxIncomingBinaryBytes(value: Long): ClientOptionsBuilder =
+        apply { options = options.copy(maxIncomingBinaryBytes = value) }
+
+    /** See [ClientOptions.maxIncomingJsonValues]. */
+    public fun maxIncomingJsonValues(value: Long): ClientOptionsBuilder =
+        apply { options = options.copy(maxIncomingJsonValues = value) }
+
+    /** See [ClientOptions.maxOutgoingAttachments]. */
+    public fun maxOutgoingAttachments(value: Long): ClientOptionsBuilder =
+        apply { options = options.copy(maxOutgoingAttachments = value) }
+
+    /** See [ClientOptions.commandCapacity]. */
+    public fun commandCapacity(value: Long): ClientOptionsBuilder =
+        apply { options = options.copy(commandCapacity = value) }
+
+    /** See [ClientOptions.incomingCapacity]. */
+    public fun incomingCapacity(value: Long): ClientOptionsBuilder =
+        apply { options = options.copy(incomingCapacity = value) }
+
+    /** See [ClientOptions.maxIncomingQueueBytes]. */
+    public fun maxIncomingQueueBytes(value: Long): ClientOptionsBuilder =
+        apply { options = options.copy(maxIncomingQueueBytes = value) }
+
+    /** See [ClientOptions.maxPreconnectEvents]. */
+    public fun maxPreconnectEvents(value: Long): ClientOptionsBuilder =
+        apply { options = options.copy(maxPreconnectEvents = value) }
+
+    /** See [ClientOptions.maxPreconnectBytes]. */
+    public fun maxPreconnectBytes(value: Long): ClientOptionsBuilder =
+        apply { options = options.copy(maxPreconnectBytes = value) }
+
     /** The options set so far; the builder can go on being used. */
     public fun build(): ClientOptions = options
 }

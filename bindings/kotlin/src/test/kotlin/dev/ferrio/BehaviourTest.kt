@@ -123,6 +123,10 @@ class BehaviourTest {
                     "drop_oldest" -> BufferPolicy.DROP_OLDEST
                     else -> BufferPolicy.REJECT
                 },
+                maxIncomingBytes = limit(options, "max_incoming_bytes") ?: ClientOptions().maxIncomingBytes,
+                maxPayloadPackets = limit(options, "max_payload_packets") ?: ClientOptions().maxPayloadPackets,
+                maxPreconnectEvents = limit(options, "max_preconnect_events") ?: ClientOptions().maxPreconnectEvents,
+                maxPreconnectBytes = limit(options, "max_preconnect_bytes") ?: ClientOptions().maxPreconnectBytes,
             ),
         )
         private val sockets = mutableMapOf<String, Socket>()
@@ -344,6 +348,7 @@ class BehaviourTest {
             "disconnected" -> thrown is DisconnectedException
             "closed" -> thrown is ClosedException
             "buffer_full" -> thrown is BufferFullException
+            "payload_too_large" -> thrown is EmitException && thrown.message?.contains("maxPayload") == true
             else -> false
         }
 
@@ -409,3 +414,6 @@ class BehaviourTest {
         }
     }
 }
+
+/** The scenario's size limit [key] (`max_incoming_bytes`, ...), `null` when it has none. */
+private fun limit(options: JsonObject?, key: String): Long? = (options?.get(key) as? JsonPrimitive)?.longOrNull
