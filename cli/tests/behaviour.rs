@@ -13,8 +13,8 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use ferrio_integration_tests::behaviour::{
-    emit_arguments, expect_disconnect, matches, run_catalogue, runs_over, server_step, Records,
-    Scenario, Transport, STEP_WAIT,
+    emit_arguments, expect_disconnect, manager_route, matches, run_catalogue, runs_over,
+    server_step, Records, Scenario, Transport, STEP_WAIT,
 };
 use ferrio_integration_tests::TestServer;
 use serde_json::{json, Value};
@@ -422,17 +422,11 @@ impl Cli {
                 Ok(())
             }
             "on_manager" => {
-                let record = step["record"].as_str().ok_or("on_manager without record")?;
-                let kinds = step["events"]
-                    .as_array()
-                    .ok_or("on_manager without events")?
-                    .iter()
-                    .filter_map(|kind| kind.as_str().map(str::to_owned))
-                    .collect();
+                let route = manager_route(step)?;
                 self.manager_routes
                     .lock()
                     .expect("manager routes lock")
-                    .push((record.to_owned(), kinds));
+                    .push(route);
                 Ok(())
             }
             "expect" => self.records.expect(step).await,

@@ -261,6 +261,21 @@ pub async fn expect_disconnect(records: &Records, step: &Value) -> Result<(), St
     }
 }
 
+/// An `on_manager` step's record and the manager event kinds it asks for.
+///
+/// # Errors
+/// A step without `record` or `events`.
+pub fn manager_route(step: &Value) -> Result<(String, Vec<String>), String> {
+    let record = step["record"].as_str().ok_or("on_manager without record")?;
+    let kinds = step["events"]
+        .as_array()
+        .ok_or("on_manager without events")?
+        .iter()
+        .filter_map(|kind| kind.as_str().map(str::to_owned))
+        .collect();
+    Ok((record.to_owned(), kinds))
+}
+
 /// The namespaces a scenario connects (its `connect` steps that expect no refusal), in order.
 pub fn connected_namespaces(scenario: &Scenario) -> Vec<String> {
     let mut seen = Vec::new();
