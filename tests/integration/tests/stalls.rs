@@ -61,8 +61,9 @@ per_transport!(
     a_server_that_stops_reading_ends_the_connection_with_write_stalled
 );
 
-async fn close_ends_while_the_server_takes_nothing(mode: Mode) {
-    // Heartbeat and write bounds of a minute: only the close's own bound can end it in time.
+/// A client connected over `mode` to a server whose heartbeat bounds are a minute, so that
+/// nothing but the test's own steps can end the connection in time.
+async fn connected_with_minute_bounds(mode: Mode) -> (TestServer, Client) {
     let server = TestServer::start_with(json!({"pingInterval": 60000, "pingTimeout": 60000})).await;
     let client = Client::builder(&server.url())
         .manager(|b| common::builder_for(b, mode))
@@ -70,6 +71,12 @@ async fn close_ends_while_the_server_takes_nothing(mode: Mode) {
         .await
         .expect("connect");
     common::wait_for_transport(client.manager(), mode.final_transport()).await;
+    (server, client)
+}
+
+async fn close_ends_while_the_server_takes_nothing(mode: Mode) {
+    // Heartbeat and write bounds of a minute: only the close's own bound can end it in time.
+    let (server, client) = connected_with_minute_bounds(mode).await;
     server.freeze();
     let admitted = Arc::new(AtomicUsize::new(0));
     let flooding = flood(client.socket().clone(), admitted.clone());
@@ -166,13 +173,7 @@ fn numbered_flood(
 
 async fn a_close_during_a_blocked_write_loses_no_emit_the_api_took(mode: Mode) {
     // Heartbeat and write bounds of a minute: the write waits for room until the close.
-    let server = TestServer::start_with(json!({"pingInterval": 60000, "pingTimeout": 60000})).await;
-    let client = Client::builder(&server.url())
-        .manager(|b| common::builder_for(b, mode))
-        .connect()
-        .await
-        .expect("connect");
-    common::wait_for_transport(client.manager(), mode.final_transport()).await;
+    let (server, client) = connected_with_minute_bounds(mode).await;
     server.control("stall", json!({"nsp": "/"})).await;
     let admitted = Arc::new(AtomicUsize::new(0));
     let blocked = Arc::new(tokio::sync::Notify::new());
