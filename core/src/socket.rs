@@ -1,7 +1,9 @@
 //! `Socket`: a cheap handle to one namespace of a manager's connection.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -614,9 +616,15 @@ impl Socket {
             deadline,
             timeout,
         });
-        let sent = match deadline {
-            Some(deadline) => tokio::time::timeout_at(deadline, self.send_emit(emit)).await,
-            None => Ok(self.send_emit(emit).await),
+        // Polled once first: a free queue slot (the usual case) takes the emit without
+        // the timer entry of `timeout_at`, which only the wait for room needs.
+        let mut send = std::pin::pin!(self.send_emit(emit));
+        let sent = match std::future::poll_fn(|cx| Poll::Ready(send.as_mut().poll(cx))).await {
+            Poll::Ready(sent) => Ok(sent),
+            Poll::Pending => match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline, send).await,
+                None => Ok(send.await),
+            },
         };
         match sent {
             Ok(Ok(())) => {}

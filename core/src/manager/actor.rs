@@ -589,42 +589,45 @@ impl Actor {
     }
 
     fn on_socket_packet(&mut self, packet: Incoming) {
-        let namespace: Arc<str> = packet.nsp.as_str().into();
+        let namespace = packet.nsp.as_str();
         tracing::trace!(%namespace, kind = ?packet.kind, "packet received");
         match (packet.kind, packet.body) {
             (PacketKind::Connect, Body::Data(data)) => {
-                let reply = self.namespaces.on_connect_reply(&namespace, data);
+                let reply = self.namespaces.on_connect_reply(namespace, data);
                 self.on_connect_reply(reply);
             }
             (PacketKind::ConnectError, Body::Data(data)) => {
-                if self.namespaces.on_connect_error(&namespace, data) {
+                if self.namespaces.on_connect_error(namespace, data) {
                     self.close_engine_if_unused();
                 }
             }
             (PacketKind::Disconnect, _) => {
                 if self
                     .namespaces
-                    .on_server_disconnect(&namespace, Instant::now())
+                    .on_server_disconnect(namespace, Instant::now())
                 {
-                    self.acks.disconnect(&namespace, &AckError::Disconnected);
+                    self.acks.disconnect(namespace, &AckError::Disconnected);
                     self.close_engine_if_unused();
                 }
             }
             (_, Body::Event { name, args }) => {
                 let command_tx = &self.command_tx;
-                let ack = |id: Option<u64>, namespace: &Arc<str>| {
-                    let command_tx = command_tx.upgrade()?;
-                    Some(AckResponder::new(namespace.clone(), id?, command_tx))
-                };
                 let id = packet.id;
+                // The namespace's own name is shared with the event: no copy per packet.
+                let ack = |namespace: &Arc<str>| {
+                    let id = id?;
+                    Some(AckResponder::new(
+                        namespace.clone(),
+                        id,
+                        command_tx.upgrade()?,
+                    ))
+                };
                 self.namespaces
-                    .on_event(&namespace, id, name, args, self.packet_bytes, || {
-                        ack(id, &namespace)
-                    });
+                    .on_event(namespace, id, name, args, self.packet_bytes, ack);
             }
             (_, Body::Ack(args)) => {
                 let Some(id) = packet.id else { return };
-                self.on_ack(&namespace, id, args);
+                self.on_ack(namespace, id, args);
             }
             (_, Body::Data(_)) => {}
         }
@@ -663,7 +666,7 @@ impl Actor {
     }
 
     /// The server acknowledged `id`: a retry emit's, or one in the ack table.
-    fn on_ack(&mut self, namespace: &Arc<str>, id: u64, args: Payload) {
+    fn on_ack(&mut self, namespace: &str, id: u64, args: Payload) {
         // A socket with retries numbers its acks in its outbox, never in the table.
         let args = match self
             .namespaces

@@ -624,12 +624,12 @@ impl Namespaces {
     /// CONNECT reply when connecting, else ignored.
     pub(crate) fn on_event(
         &mut self,
-        name: &Arc<str>,
+        name: &str,
         id: Option<u64>,
         event: String,
         mut args: Payload,
         bytes: usize,
-        ack: impl FnOnce() -> Option<AckResponder>,
+        ack: impl FnOnce(&Arc<str>) -> Option<AckResponder>,
     ) {
         let early = self.settings.early;
         let Some(ns) = self.get_mut(name) else {
@@ -641,7 +641,7 @@ impl Namespaces {
             return;
         }
         ns.recovery.take_offset(id, &mut args);
-        let event = SocketEvent::Event(Event::new(name.clone(), event, args, ack()));
+        let event = SocketEvent::Event(Event::new(ns.name.clone(), event, args, ack(&ns.name)));
         if ns.is_connected() {
             ns.inbox.deliver_sized(event, bytes);
         } else {
@@ -1316,13 +1316,13 @@ mod tests {
         let mut namespaces = table();
         let event = |n: i64| Payload::from_values(&[Value::from(n)]);
         let (_, mut probe) = connect(&mut namespaces, "/");
-        namespaces.on_event(&"/".into(), None, "chat".into(), event(1), 10, || None);
+        namespaces.on_event("/", None, "chat".into(), event(1), 10, |_| None);
         assert!(probe.events().is_empty(), "idle: ignored");
         namespaces.send_connect("/", Instant::now());
-        namespaces.on_event(&"/".into(), None, "chat".into(), event(2), 10, || None);
+        namespaces.on_event("/", None, "chat".into(), event(2), 10, |_| None);
         assert!(probe.events().is_empty(), "kept for the reply");
         namespaces.on_connect_reply("/", reply_data("s", None));
-        namespaces.on_event(&"/".into(), None, "chat".into(), event(3), 10, || None);
+        namespaces.on_event("/", None, "chat".into(), event(3), 10, |_| None);
         let seen: Vec<Option<i64>> = probe.events().iter().map(chat_number).collect();
         assert_eq!(
             seen,
