@@ -565,7 +565,7 @@ impl Actor {
             EnginePacket::Message(text) => {
                 let values = json_values(&text, usize::MAX);
                 self.packet_bytes += text.len() + values * std::mem::size_of::<Value>();
-                self.decoder.decode_text(&text)
+                self.decoder.decode_text_counted(&text, Some(values))
             }
             EnginePacket::Binary(data) => {
                 self.packet_bytes += data.len();

@@ -540,10 +540,21 @@ impl Decoder {
     /// [`DecodeError::UnexpectedText`] while attachments are expected; otherwise any
     /// validation error of the packet (see [`DecodeError`]). The decoder is reset.
     pub fn decode_text(&mut self, text: &str) -> Result<Option<Incoming>, DecodeError> {
+        self.decode_text_counted(text, None)
+    }
+
+    /// As [`Decoder::decode_text`], given `values`, the count of [`json_values`] over the
+    /// whole `text` that the caller made for its own accounting: the payload is not
+    /// counted again when that count is within the limit.
+    pub(crate) fn decode_text_counted(
+        &mut self,
+        text: &str,
+        values: Option<usize>,
+    ) -> Result<Option<Incoming>, DecodeError> {
         if self.pending.take().is_some() {
             return Err(DecodeError::UnexpectedText);
         }
-        let (mut packet, placeholders, expected) = parse(text, &self.limits)?;
+        let (mut packet, placeholders, expected) = parse(text, &self.limits, values)?;
         if expected == 0 {
             packet.attach(&placeholders, Vec::new())?;
             return Ok(Some(packet));
@@ -608,10 +619,11 @@ impl Decoder {
 }
 
 /// Parses one packet text; returns the packet, what it names of its attachments and how
-/// many it announces.
+/// many it announces. `values`: [`json_values`] of the whole text, if counted.
 fn parse(
     text: &str,
     limits: &DecodeLimits,
+    values: Option<usize>,
 ) -> Result<(Incoming, Placeholders, usize), DecodeError> {
     if text.len() > limits.max_packet_bytes {
         return Err(DecodeError::PacketTooLarge {
@@ -681,7 +693,10 @@ fn parse(
     }
 
     let rest = text.get(i..).unwrap_or("");
-    if json_values(rest, limits.max_json_values) > limits.max_json_values {
+    // Without a quote in the header, the payload's count is at most the whole text's.
+    let within = values.is_some_and(|values| values <= limits.max_json_values)
+        && !bytes[..i].contains(&b'"');
+    if !within && json_values(rest, limits.max_json_values) > limits.max_json_values {
         return Err(DecodeError::TooManyValues {
             max: limits.max_json_values,
         });
@@ -1449,6 +1464,29 @@ mod tests {
         ));
         let at_limit = format!("2[\"wide\"{}]", ",0".repeat(262_142));
         assert!(d.decode_text(&at_limit).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_whole_text_count_within_the_limit_spares_the_payload_count_unless_the_header_has_a_quote()
+    {
+        let limits = DecodeLimits {
+            max_json_values: 4,
+            ..DecodeLimits::default()
+        };
+        let mut d = Decoder::new(limits);
+        let text = r#"2["a",1,2]"#;
+        let whole = json_values(text, usize::MAX);
+        assert!(d.decode_text_counted(text, Some(whole)).unwrap().is_some());
+        assert!(matches!(
+            d.decode_text_counted(r#"2["a",1,2,3]"#, Some(5)),
+            Err(DecodeError::TooManyValues { max: 4 })
+        ));
+        // A quote in the namespace could hide the payload's separators from the count of
+        // the whole text: the payload is counted again.
+        assert!(matches!(
+            d.decode_text_counted(r#"2/a",["a",1,2,3]"#, Some(1)),
+            Err(DecodeError::TooManyValues { max: 4 })
+        ));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 
 use super::binary::reconstruct;
 use super::packet::{DecodeError, PacketKind, RESERVED_EVENTS};
-use super::placeholders::{Placeholders, Scan};
+use super::placeholders::{Found, Placeholders, Scan};
 use crate::value::{from_wire, write_json, Value, ValueError};
 
 /// The arguments of an event or an ack as they arrived: the JSON text of an array in which
@@ -180,6 +180,21 @@ pub(super) fn split_event(
     text: &str,
     kind: PacketKind,
 ) -> Result<(String, Payload, Placeholders), DecodeError> {
+    if let Ok((found, Some(name))) = Scan::event(text) {
+        if let Some(split) = split_plain(text, name, kind, &found)? {
+            return Ok(split);
+        }
+    }
+    // Anything else (a name with escapes or not a string, text that is not a valid
+    // array) takes the general path, which finds the same errors in the same order.
+    split_general(text, kind)
+}
+
+/// [`split_event`] for any text: checked whole, then the name read on its own.
+fn split_general(
+    text: &str,
+    kind: PacketKind,
+) -> Result<(String, Payload, Placeholders), DecodeError> {
     let invalid = |reason| DecodeError::InvalidPayload { kind, reason };
     let placeholders = walk(text)?;
     let Some(items) = text
@@ -231,6 +246,48 @@ pub(super) fn split_event(
         placeholders: kind.is_binary(),
     };
     Ok((name, args, placeholders))
+}
+
+/// Splits an event's text, a valid JSON array (checked by [`Scan::event`], which `found`
+/// its placeholders), whose first item is the string `name`, borrowed from `text` without
+/// escapes: the name is its text, the arguments what follows it. `None` when `name` does
+/// not lie in `text`.
+fn split_plain(
+    text: &str,
+    name: &str,
+    kind: PacketKind,
+    found: &[Found],
+) -> Result<Option<(String, Payload, Placeholders)>, DecodeError> {
+    let Some(start) = (name.as_ptr() as usize).checked_sub(text.as_ptr() as usize) else {
+        return Ok(None);
+    };
+    // After the closing quote.
+    let Some(rest) = text.get(start + name.len() + 1..) else {
+        return Ok(None);
+    };
+    if RESERVED_EVENTS.contains(&name) {
+        return Err(DecodeError::ReservedEventName(name.to_owned()));
+    }
+    let Some(rest) = rest.trim_end_matches(JSON_WHITESPACE).strip_suffix(']') else {
+        return Ok(None);
+    };
+    let json = match rest.trim_start_matches(JSON_WHITESPACE).strip_prefix(',') {
+        Some(args) => {
+            let args = args.trim_start_matches(JSON_WHITESPACE);
+            let mut json = String::with_capacity(args.len() + 2);
+            json.push('[');
+            json.push_str(args);
+            json.push(']');
+            json
+        }
+        None => "[]".to_owned(),
+    };
+    let args = Payload {
+        json,
+        attachments: Vec::new(),
+        placeholders: kind.is_binary(),
+    };
+    Ok(Some((name.to_owned(), args, Placeholders::of(found))))
 }
 
 /// Checks the JSON `text` of an ack's payload (`None`: no payload, no arguments).
@@ -288,6 +345,41 @@ fn walk(text: &str) -> Result<Placeholders, DecodeError> {
 mod tests {
     use super::*;
     use crate::socketio::{Body, DecodeLimits, Decoder, Incoming};
+
+    #[test]
+    fn the_one_walk_split_of_a_plain_name_matches_the_general_split() {
+        let texts = [
+            r#"["r",{"n":1,"s":"0123456789abcdef"}]"#,
+            r#"["r"]"#,
+            r#" [ "r" , 1 , [2] ] "#,
+            r#"["",{"_placeholder":true,"num":0}]"#,
+            r#"["a",{"_placeholder":true}]"#,
+            r#"["é",{"x":"\"y"}]"#,
+            r#"["a\"b",1]"#,
+            r#"[12,"x"]"#,
+            r#"[{"a":1},2]"#,
+            r#"["connect",1]"#,
+            r#"["a",1"#,
+            r#"["a",01]"#,
+            r#"{"a":1}"#,
+            r#"[]"#,
+            r#""a""#,
+        ];
+        for kind in [PacketKind::Event, PacketKind::BinaryEvent] {
+            for text in texts {
+                let outcome = |split: Result<(String, Payload, Placeholders), DecodeError>| {
+                    split.map(|(name, args, placeholders)| {
+                        (name, args, placeholders.check(0), placeholders.check(1))
+                    })
+                };
+                assert_eq!(
+                    format!("{:?}", outcome(split_event(text, kind))),
+                    format!("{:?}", outcome(split_general(text, kind))),
+                    "{text}"
+                );
+            }
+        }
+    }
 
     fn decode(text: &str, attachments: &[&'static [u8]]) -> Result<Incoming, DecodeError> {
         let mut decoder = Decoder::new(DecodeLimits::default());

@@ -45,6 +45,21 @@ impl Scan {
         Ok(scan.found)
     }
 
+    /// As [`Scan::whole`], for an event's text: also returns the event's name when the text
+    /// is an array whose first item is a string written without escapes (the usual case),
+    /// borrowed from the text, so the caller splits the name off without a second parse.
+    pub(super) fn event(text: &str) -> serde_json::Result<(Vec<Found>, Option<&str>)> {
+        let mut scan = Scan::new(text);
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let root = EventValue {
+            scan: &mut scan,
+            root: true,
+        };
+        let name = root.deserialize(&mut deserializer)?;
+        deserializer.end()?;
+        Ok((scan.found, name))
+    }
+
     /// The seed that walks one value of the scanned text, noting its placeholders.
     pub(super) fn value(&mut self) -> Node<'_> {
         Node(self)
@@ -194,6 +209,75 @@ impl<'de> Visitor<'de> for Node<'_> {
             scan.found.push(found);
         }
         Ok(Kind::Other)
+    }
+}
+
+/// A value of an event's text, walked as a [`Node`]: the whole text (`root`), whose first
+/// item is read as an `EventValue` too when it is an array, or that first item, which is
+/// the name when it is a string borrowed from the text (written without escapes).
+struct EventValue<'s> {
+    scan: &'s mut Scan,
+    root: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for EventValue<'_> {
+    type Value = Option<&'de str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EventValue<'_> {
+    type Value = Option<&'de str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok((!self.root).then_some(v))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        if !self.root {
+            return Node(self.scan).visit_seq(seq).map(|_| None);
+        }
+        let first = EventValue {
+            scan: &mut *self.scan,
+            root: false,
+        };
+        let name = seq.next_element_seed(first)?.flatten();
+        while seq.next_element_seed(Node(&mut *self.scan))?.is_some() {}
+        Ok(name)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Node(self.scan).visit_map(map).map(|_| None)
     }
 }
 
