@@ -1,5 +1,6 @@
 //! The `ferrio` command: talk to Socket.IO servers from a shell (see `ferrio --help`).
 
+mod ack_lines;
 mod args;
 mod clock;
 mod demo;

@@ -4,7 +4,8 @@
 //! `connect` line comes first), one for the manager's events, and one writer that owns
 //! stdout; they all send [`Line`]s to the writer through one bounded channel. The command
 //! loop runs in the main task: emits are awaited in order there, and emits with ack wait in
-//! a set of futures that the loop polls alongside (see [`CommandLoop`]).
+//! a set of futures that the loop polls alongside (see [`CommandLoop`]); their lines are
+//! printed by their namespace's reader, in order with its events (see [`crate::ack_lines`]).
 //!
 //! When stdin is a terminal the loop also takes the short form of [`crate::shortform`];
 //! when stdout is one too the writer prints readable text (see [`crate::pretty`]).
@@ -25,7 +26,7 @@ use std::time::Duration;
 
 use ferrio::{
     ConnectError, EventStream, Manager, ManagerBuilder, ManagerEvent, Socket, SocketEvent,
-    SocketOptions, TransportKind,
+    SocketOptions, SocketState, TransportKind,
 };
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
@@ -33,11 +34,13 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::ack_lines::{ack_route, AckLines, AckRoute, Routed};
 use crate::args::{ConnectArgs, OutputFormat, ServerVersion, Transport};
 use crate::input::{parse_line, Answer, Command, Emit, Room, Target};
 use crate::json::{args_to_json, from_json};
 use crate::output::{
-    line_queue, run_writer, EventLimit, Line, LineSender, Render, LINE_BYTES, LINE_CAPACITY,
+    line_queue, run_writer, EventLimit, Line, LineSender, Render, WriterGone, LINE_BYTES,
+    LINE_CAPACITY,
 };
 use crate::pending::PendingAcks;
 use crate::pretty::Style;
@@ -55,8 +58,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Buffer of the stdin reader.
 const STDIN_BUFFER: usize = 64 * 1024;
 
-/// An emit-with-ack waiting for its reply; yields the line to print.
-type PendingAck = Pin<Box<dyn Future<Output = Line> + Send>>;
+/// An emit-with-ack waiting for its reply; yields its namespace and the line to print.
+type PendingAck = Pin<Box<dyn Future<Output = (String, Line)> + Send>>;
 
 /// Runs `ferrio connect` and returns the exit status.
 pub async fn run(args: ConnectArgs) -> ExitCode {
@@ -100,6 +103,7 @@ pub async fn run(args: ConnectArgs) -> ExitCode {
     let ever_connected = Arc::new(AtomicBool::new(false));
     let pending = PendingAcks::default();
     let mut sockets = Vec::with_capacity(setup.namespaces.len());
+    let mut routes = Vec::with_capacity(setup.namespaces.len());
     for namespace in &setup.namespaces {
         let socket = manager.socket_with(
             namespace,
@@ -109,15 +113,21 @@ pub async fn run(args: ConnectArgs) -> ExitCode {
             },
         );
         let lost_tx = (!setup.reconnection).then(|| lost_tx.clone());
+        let (route, acks) = ack_route();
         readers.spawn(forward_socket_events(
-            namespace.clone(),
+            SocketReader {
+                namespace: namespace.clone(),
+                socket: socket.clone(),
+                line_tx: line_tx.clone(),
+                lost_tx,
+                ever_connected: ever_connected.clone(),
+                pending: pending.clone(),
+            },
             socket.events(),
-            line_tx.clone(),
-            lost_tx,
-            ever_connected.clone(),
-            pending.clone(),
+            acks,
         ));
         sockets.push((namespace.clone(), socket));
+        routes.push(route);
     }
     drop(lost_tx);
     let stats_task = args
@@ -135,6 +145,7 @@ pub async fn run(args: ConnectArgs) -> ExitCode {
         }
         let mut commands = CommandLoop {
             sockets: &sockets,
+            routes: &routes,
             refused,
             line_tx: &line_tx,
             acks: FuturesUnordered::new(),
@@ -165,6 +176,10 @@ pub async fn run(args: ConnectArgs) -> ExitCode {
     pending.release_all();
     if let Some(stats_task) = stats_task {
         stats_task.abort();
+    }
+    // The ack lines handed to the readers come before the last stats line.
+    for route in &routes {
+        route.flush().await;
     }
     if args.stats || args.stats_interval.is_some() {
         let _ = line_tx.send(Line::Stats(manager.stats().into())).await;
@@ -327,20 +342,63 @@ async fn connect_all(
     (!failed && refused.len() < sockets.len()).then_some(refused)
 }
 
-/// Prints what one namespace's socket observes; reports a lost connection on `lost_tx`
-/// (given when reconnection is off), sets `ever_connected` on a `connect` and keeps the
-/// events the server wants acknowledged in `pending`.
-async fn forward_socket_events(
+/// What one namespace's reader prints to and reports.
+struct SocketReader {
     namespace: String,
-    mut stream: EventStream,
+    /// Its socket, whose state says whether a `connect` is still to be printed.
+    socket: Socket,
     line_tx: LineSender,
+    /// Told of a lost connection (given when reconnection is off).
     lost_tx: Option<mpsc::Sender<()>>,
+    /// Set on a `connect`.
     ever_connected: Arc<AtomicBool>,
+    /// Where the events the server wants acknowledged are kept.
     pending: PendingAcks,
-) {
-    while let Some(event) = stream.next().await {
-        if let SocketEvent::Connect { .. } = event {
-            ever_connected.store(true, Ordering::Relaxed);
+}
+
+/// Prints what one namespace's socket observes and the ack lines handed over in `acks`
+/// in the order they happened (see [`crate::ack_lines`]): an ack line after the events its
+/// stream has ready, and, while the socket is connected in a session whose `connect` line
+/// is not printed yet, held (taking no other) until that line is; once the stream ends,
+/// the ack lines handed over before.
+async fn forward_socket_events(reader: SocketReader, mut stream: EventStream, mut acks: AckLines) {
+    let SocketReader {
+        namespace,
+        socket,
+        line_tx,
+        lost_tx,
+        ever_connected,
+        pending,
+    } = reader;
+    // The session id of the last `connect` printed, until a `disconnect`.
+    let mut shown: Option<String> = None;
+    let mut held: Option<Line> = None;
+    loop {
+        let event = tokio::select! {
+            biased;
+            event = stream.next() => event,
+            Some(routed) = acks.recv(), if held.is_none() => {
+                match routed {
+                    Routed::Line(line) if awaits_connect(&socket, shown.as_deref()) => {
+                        held = Some(line);
+                    }
+                    routed => {
+                        if print_routed(routed, &line_tx).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                continue;
+            }
+        };
+        let Some(event) = event else { break };
+        match &event {
+            SocketEvent::Connect { sid, .. } => {
+                ever_connected.store(true, Ordering::Relaxed);
+                shown = Some(sid.clone());
+            }
+            SocketEvent::Disconnect(_) => shown = None,
+            _ => {}
         }
         let lost = matches!(&event, SocketEvent::Disconnect(reason) if reason.is_recoverable());
         let line = match event {
@@ -361,6 +419,40 @@ async fn forward_socket_events(
         }
         if let (true, Some(lost_tx)) = (lost, &lost_tx) {
             let _ = lost_tx.try_send(());
+        }
+        if held.is_some() && !awaits_connect(&socket, shown.as_deref()) {
+            if let Some(line) = held.take() {
+                if line_tx.send(line).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+    if let Some(line) = held {
+        let _ = line_tx.send(line).await;
+    }
+    acks.close();
+    while let Some(routed) = acks.recv().await {
+        if print_routed(routed, &line_tx).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Whether `socket` is connected in a session whose `connect` line is not printed yet
+/// (`shown` is the session id of the last one printed): its `connect` event is still on
+/// its way through the stream.
+fn awaits_connect(socket: &Socket, shown: Option<&str>) -> bool {
+    matches!(socket.state(), SocketState::Connected { sid, .. } if shown != Some(&*sid))
+}
+
+/// Prints an ack line handed to a reader, or answers a flush.
+async fn print_routed(routed: Routed, line_tx: &LineSender) -> Result<(), WriterGone> {
+    match routed {
+        Routed::Line(line) => line_tx.send(line).await,
+        Routed::Flush(done) => {
+            let _ = done.send(());
+            Ok(())
         }
     }
 }
@@ -436,6 +528,8 @@ enum Next {
 /// emits, ahead of it in that (fair) queue, are polled first.
 struct CommandLoop<'a> {
     sockets: &'a [(String, Socket)],
+    /// The route of each socket's ack lines to its reader, in the order of `sockets`.
+    routes: &'a [AckRoute],
     refused: Vec<String>,
     line_tx: &'a LineSender,
     acks: FuturesUnordered<PendingAck>,
@@ -459,7 +553,7 @@ impl CommandLoop<'_> {
         let end = loop {
             tokio::select! {
                 biased;
-                Some(line) = self.acks.next(), if !self.acks.is_empty() => self.print(line).await,
+                Some(ack) = self.acks.next(), if !self.acks.is_empty() => self.print_ack(ack).await,
                 Some(()) = lost_rx.recv() => break End::ConnectionLost,
                 // Ends with `None` at once when there is no --count.
                 Some(()) = reached_rx.recv() => break End::CountReached,
@@ -490,8 +584,8 @@ impl CommandLoop<'_> {
             }
         };
         if let End::Input = end {
-            while let Some(line) = self.acks.next().await {
-                self.print(line).await;
+            while let Some(ack) = self.acks.next().await {
+                self.print_ack(ack).await;
             }
         }
         end
@@ -601,13 +695,13 @@ impl CommandLoop<'_> {
             Some(timeout) => {
                 let mut ack: PendingAck = Box::pin(async move {
                     let result = socket.emit_values_with_ack(&event, args, timeout).await;
-                    Line::from_ack(namespace, event, result)
+                    (namespace.clone(), Line::from_ack(namespace, event, result))
                 });
                 // Polled once here, so the emit takes its place in the command queue before
                 // the next line's: `acks` may poll a future pushed now only after the next
                 // emit (it yields after a budget of others' wake-ups).
                 match poll_fn(|cx| Poll::Ready(ack.as_mut().poll(cx))).await {
-                    Poll::Ready(line) => self.print(line).await,
+                    Poll::Ready(ack) => self.print_ack(ack).await,
                     Poll::Pending => self.acks.push(ack),
                 }
             }
@@ -641,7 +735,7 @@ impl CommandLoop<'_> {
         loop {
             tokio::select! {
                 biased;
-                Some(line) = self.acks.next(), if !self.acks.is_empty() => self.print(line).await,
+                Some(ack) = self.acks.next(), if !self.acks.is_empty() => self.print_ack(ack).await,
                 output = &mut future => return output,
             }
         }
@@ -656,6 +750,24 @@ impl CommandLoop<'_> {
 
     async fn print(&self, line: Line) {
         let _ = self.line_tx.send(line).await;
+    }
+
+    /// Prints an ack's line through its namespace's reader (the writer's own way once the
+    /// reader has stopped).
+    async fn print_ack(&self, (namespace, line): (String, Line)) {
+        let route = self
+            .sockets
+            .iter()
+            .position(|(name, _)| *name == namespace)
+            .and_then(|n| self.routes.get(n));
+        let line = match route {
+            Some(route) => match route.send(line).await {
+                Ok(()) => return,
+                Err(line) => line,
+            },
+            None => line,
+        };
+        self.print(line).await;
     }
 
     async fn error(&self, message: String) {
