@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::error::{CallError, ConnectError};
+use crate::listener::JsonEventListener;
 use crate::manager_events::ManagerEventStream;
 use crate::options::{parse_auth, ClientOptions, Transport};
 use crate::reconnect_hook::{core_hook, ReconnectHook};
@@ -54,6 +55,24 @@ impl Manager {
 
     pub(crate) fn socket_for(&self, core: ferrio::Socket) -> Arc<Socket> {
         Arc::new(Socket::new(core, self.tracker.clone(), self.ack_timeout))
+    }
+
+    /// The core socket of `namespace` with `auth_json` (the options' when `None`).
+    fn core_socket(
+        &self,
+        namespace: &str,
+        auth_json: Option<String>,
+    ) -> Result<ferrio::Socket, ConnectError> {
+        let core = self.core().ok_or(ConnectError::Closed)?;
+        let auth = parse_auth(auth_json.as_deref().or(self.auth_json.as_deref()))?;
+        let _runtime = runtime().enter();
+        Ok(core.socket_with(
+            namespace,
+            ferrio::SocketOptions {
+                auth,
+                retries: self.retries,
+            },
+        ))
     }
 
     /// Closes the core manager and everything tracked; returns when all has stopped.
@@ -117,18 +136,31 @@ impl Manager {
         namespace: String,
         auth_json: Option<String>,
     ) -> Result<Arc<Socket>, ConnectError> {
+        guard(|| Ok(self.socket_for(self.core_socket(&namespace, auth_json)?)))
+    }
+
+    /// `socket`, with `listener` given the socket's events as `Socket.subscribe_json`
+    /// gives them, from its creation for as long as the returned object lives (or until
+    /// the manager closes): one call where a binding would make two (each JNA call
+    /// allocates its own call status and buffers).
+    ///
+    /// # Errors
+    /// As `socket`; [`ConnectError::Transport`] when the delivery thread cannot start.
+    pub fn socket_with_listener(
+        &self,
+        namespace: String,
+        auth_json: Option<String>,
+        listener: Arc<dyn JsonEventListener>,
+        max_batch: u32,
+    ) -> Result<Arc<Socket>, ConnectError> {
         guard(|| {
-            let core = self.core().ok_or(ConnectError::Closed)?;
-            let auth = parse_auth(auth_json.as_deref().or(self.auth_json.as_deref()))?;
-            let _runtime = runtime().enter();
-            let socket = core.socket_with(
-                &namespace,
-                ferrio::SocketOptions {
-                    auth,
-                    retries: self.retries,
-                },
-            );
-            Ok(self.socket_for(socket))
+            let core = self.core_socket(&namespace, auth_json)?;
+            let socket = Socket::new(core, self.tracker.clone(), self.ack_timeout)
+                .with_listener(listener, max_batch)
+                .map_err(|error| ConnectError::Transport {
+                    detail: error.to_string(),
+                })?;
+            Ok(Arc::new(socket))
         })
     }
 

@@ -8,6 +8,7 @@ use ferrio::JsonEmit;
 use crate::ack::AckRecord;
 use crate::emit_batch::{self, shared, Batch, EmitFailure};
 use crate::error::{AckError, CallError, ConnectError, EmitError};
+use crate::listener::Delivery;
 use crate::runtime::{block_if_open, block_on, guard, on_runtime, polled_here, run_if_open};
 use crate::tracker::{lock, SocketCell, Tracker};
 
@@ -29,6 +30,9 @@ pub struct Socket {
     core: Arc<SocketCell>,
     tracker: Arc<Tracker>,
     ack_timeout: Duration,
+    /// The delivery of the listener this socket was made with
+    /// (`Manager.socket_with_listener`): it stops when this object goes.
+    _listener: Option<Arc<Delivery>>,
 }
 
 impl Socket {
@@ -38,6 +42,7 @@ impl Socket {
             core: tracker.socket(core),
             tracker,
             ack_timeout,
+            _listener: None,
         }
     }
 

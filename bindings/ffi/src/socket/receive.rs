@@ -44,6 +44,18 @@ impl Socket {
         self.tracker.delivery(&delivery);
         Ok(delivery)
     }
+
+    /// This socket with `listener` given its packed batches (as `subscribe_json`) for as
+    /// long as the socket object lives, or until the manager closes.
+    pub(crate) fn with_listener(
+        mut self,
+        listener: Arc<dyn JsonEventListener>,
+        max_batch: u32,
+    ) -> Result<Self, CallError> {
+        let delivery = self.deliver(self.events_queue(), Listener::Packed(listener), max_batch)?;
+        self._listener = Some(delivery);
+        Ok(self)
+    }
 }
 
 #[uniffi::export]

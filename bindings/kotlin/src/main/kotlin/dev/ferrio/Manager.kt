@@ -115,8 +115,13 @@ public class Manager @JvmOverloads constructor(
     @JvmOverloads
     public fun socket(namespace: String = "/", auth: JsonObject? = null): Socket {
         if (closed.get()) throw ClosedException()
-        val name = if (namespace.startsWith("/")) namespace else "/$namespace"
-        return sockets.computeIfAbsent(name) { Socket(native { ffi.socket(name, auth?.toString()) }, outbox, reconnection, ackTimeout) }
+        // As the native layer names it: `/` and the name without its outer slashes.
+        val name = "/" + namespace.trim('/')
+        return sockets.computeIfAbsent(name) {
+            Socket(name, outbox, reconnection, ackTimeout) { listener ->
+                ffi.socketWithListener(name, auth?.toString(), listener, DELIVERY_BATCH.toUInt())
+            }
+        }
     }
 
     /**

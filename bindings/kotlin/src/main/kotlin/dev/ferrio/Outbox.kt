@@ -39,10 +39,11 @@ internal class Outbox {
 
     private val lock = Any()
     private val sending = ReentrantLock()
-    private val scope = CoroutineScope(SupervisorJob() + Dispatchers.IO + CoroutineName("ferrio-flush"))
+    /** The background flusher's scope, made by the first emit that needs it. */
+    private val scope = lazy { CoroutineScope(SupervisorJob() + Dispatchers.IO + CoroutineName("ferrio-flush")) }
 
-    // Guarded by `lock`.
-    private var pending = ArrayList<Pending>(BATCH)
+    // Guarded by `lock`. Grown by the first emits: a manager that never emits keeps no array.
+    private var pending = ArrayList<Pending>()
     private var flushScheduled = false
     private var closed = false
 
@@ -62,7 +63,7 @@ internal class Outbox {
             full = pending.size >= BATCH || volatile
             if (!full && !flushScheduled) {
                 flushScheduled = true
-                scope.launch { flushInBackground() }
+                scope.value.launch { flushInBackground() }
             }
         }
         if (full) flush()?.let { throw it }
@@ -94,7 +95,7 @@ internal class Outbox {
             }
             send(items)?.let(::log)
         }
-        scope.cancel()
+        if (scope.isInitialized()) scope.value.cancel()
     }
 
     private fun flushInBackground() {

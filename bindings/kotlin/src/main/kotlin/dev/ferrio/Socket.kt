@@ -31,6 +31,13 @@ import dev.ferrio.ffi.Subscription as FfiSubscription
 /** Events per native call: the per-call cost stops falling past 64 (ffi-costs.md). */
 internal const val BATCH = 64
 
+/**
+ * Most events per batch handed to [Socket]'s handlers (the native maximum): a batch takes
+ * what is queued, never waiting for more, and each batch's callback costs JNA's structures
+ * and a buffer's lifting and freeing whatever its size.
+ */
+internal const val DELIVERY_BATCH = 1024
+
 /** Event names Socket.IO reserves; emitting one is an [EmitException]. */
 private val RESERVED_EVENTS = setOf("connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener")
 
@@ -89,16 +96,16 @@ public class Registration internal constructor(private val remove: () -> Unit) :
  * ```
  */
 public class Socket internal constructor(
-    internal val ffi: FfiSocket,
+    /** The namespace, e.g. `/` or `/admin`. */
+    public val namespace: String,
     private val outbox: Outbox,
     /** Whether the manager reconnects by itself ([ClientOptions.reconnection]). */
     private val reconnection: Boolean,
     /** The manager's [ClientOptions.ackTimeout], for [emitWithAck] without a timeout. */
     private val ackTimeout: Duration,
+    /** Makes the native socket with the given listener subscribed to its events. */
+    open: (FfiJsonEventListener) -> FfiSocket,
 ) {
-    /** The namespace, e.g. `/` or `/admin`. */
-    public val namespace: String = ffi.namespace()
-
     private val handlers = ConcurrentHashMap<String, CopyOnWriteArrayList<EventHandler>>()
     private val anyHandlers = CopyOnWriteArrayList<AnyHandler>()
     private val outgoingHandlers = CopyOnWriteArrayList<OutgoingHandler>()
@@ -119,7 +126,7 @@ public class Socket internal constructor(
     public val state: StateFlow<ConnectionState> = mutableState.asStateFlow()
 
     // Last: the delivery thread may call back as soon as it exists.
-    private val subscription = native { ffi.subscribeJson(Delivery(this), BATCH.toUInt()) }
+    internal val ffi: FfiSocket = native { open(Delivery(this)) }
 
     /** The session id given by the server, while connected. */
     public val id: String? get() = if (isClosed.get()) null else native { ffi.id() }
@@ -143,10 +150,13 @@ public class Socket internal constructor(
      *   namespace ([ConnectException.refused]), or when it cannot be reached in time.
      */
     public suspend fun connect() {
-        if (connected) return
-        gaveUp.set(false)
+        // Read first: a connection delivered from here on counts.
         val connectsBefore = connects.value
         val failuresBefore = failures.value
+        // Asks the native layer only when the state says connected (two native calls fewer
+        // for a socket's first connect).
+        if (mutableState.value is ConnectionState.Connected && connected) return
+        gaveUp.set(false)
         mutableState.compareAndSet(ConnectionState.Idle, ConnectionState.Connecting)
         try {
             native { ffi.connect() }
@@ -532,7 +542,6 @@ public class Socket internal constructor(
     internal fun release() {
         if (!isClosed.compareAndSet(false, true)) return
         mutableState.value = ConnectionState.Closed
-        subscription.destroy()
         synchronized(outgoingLock) { outgoing.also { outgoing = null } }?.destroy()
     }
 
