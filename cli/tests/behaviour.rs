@@ -13,8 +13,8 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use ferrio_integration_tests::behaviour::{
-    emit_arguments, expect_disconnect, manager_route, matches, run_catalogue, runs_over,
-    server_step, Records, Scenario, Transport, STEP_WAIT,
+    acks_ordered, emit_arguments, expect_disconnect, manager_route, matches, run_catalogue,
+    runs_over, server_step, stats_match, Records, Scenario, Transport, STEP_WAIT,
 };
 use ferrio_integration_tests::TestServer;
 use serde_json::{json, Value};
@@ -33,6 +33,9 @@ type Streams = Arc<Mutex<HashMap<String, Vec<String>>>>;
 /// CLI prints lines for `reconnect_attempt`, `reconnect_error`, `reconnect` and
 /// `reconnect_failed`).
 type ManagerRoutes = Arc<Mutex<Vec<(String, Vec<String>)>>>;
+
+/// The record the CLI's `stats` lines go to.
+const STATS: &str = "other stats";
 
 /// The record the CLI's `reconnect_failed` lines go to.
 const RECONNECT_FAILED: &str = "other reconnect_failed";
@@ -224,6 +227,13 @@ impl Cli {
                 command.args([format!("--{}", key.replace('_', "-")), limit.to_string()]);
             }
         }
+        if scenario
+            .steps
+            .iter()
+            .any(|step| step["op"] == "expect_stats")
+        {
+            command.args(["--stats-interval", "0.05"]);
+        }
         if let Some(delay) = scenario.options["reconnection_delay_ms"].as_u64() {
             let delay = delay.to_string();
             command.args(["--reconnection-delay-ms", &delay]);
@@ -362,6 +372,28 @@ impl Cli {
                 ));
                 Ok(())
             }
+            "emit_mixed" => {
+                let event = step["event"].as_str().ok_or("emit_mixed without event")?;
+                let count = step["count"].as_u64().ok_or("emit_mixed without count")?;
+                let every = step["ack_every"]
+                    .as_u64()
+                    .ok_or("emit_mixed without ack_every")?;
+                let record = format!("ack {nsp} {event}");
+                for n in 0..count {
+                    if n % every != every - 1 {
+                        self.send(json!({"emit": event, "args": [n], "namespace": nsp}))?;
+                        continue;
+                    }
+                    let before = self.records.snapshot(&record).len();
+                    self.send(json!({"emit": event, "args": [n], "ack": true, "namespace": nsp}))?;
+                    let lines = self.records.wait_for(&record, before + 1).await?;
+                    let line = &lines[before];
+                    if line["type"] != "ack" || !matches(&json!([n]), &line["args"]) {
+                        return Err(format!("ack of {event} {n}: got {line}"));
+                    }
+                }
+                Ok(())
+            }
             "emit_volatile" => self.send(json!({"emit": step["event"], "args": step["args"],
                 "volatile": true, "namespace": nsp})),
             "join_room" => self.send(json!({"join": step["room"], "namespace": nsp})),
@@ -437,24 +469,39 @@ impl Cli {
                 if expected == self.connected(&nsp) {
                     return Ok(());
                 }
-                if expected {
-                    // A reconnection's `connect` line and the lines of what it carried
-                    // (an ack's, printed by the task that awaited it) come in either order.
-                    let count = self.records.snapshot(&format!("disconnect {nsp}")).len();
-                    self.records
-                        .wait_for(&format!("connect {nsp}"), count + 1)
-                        .await?;
-                } else {
-                    // A disconnect just asked for is printed once it is done.
-                    let count = self.records.snapshot(&format!("connect {nsp}")).len();
-                    self.records
-                        .wait_for(&format!("disconnect {nsp}"), count)
-                        .await?;
-                }
+                // A disconnect just asked for is printed once it is done (a reconnection's
+                // `connect` line comes before the lines of what it carried, e.g. an ack's).
+                let count = self.records.snapshot(&format!("connect {nsp}")).len();
+                self.records
+                    .wait_for(&format!("disconnect {nsp}"), count)
+                    .await?;
                 if expected == self.connected(&nsp) {
                     Ok(())
                 } else {
                     Err(format!("connected: expected {expected}"))
+                }
+            }
+            "expect_stats" => {
+                // The stats lines (`--stats-interval`) printed after the step began.
+                let mut seen = self.records.snapshot(STATS).len();
+                let deadline = tokio::time::Instant::now() + STEP_WAIT;
+                loop {
+                    let lines = self.records.wait_for(STATS, seen + 1).await?;
+                    let line = &lines[seen];
+                    let acks = &line["ack_rtt_us"];
+                    let count = acks["count"].as_u64().unwrap_or_default();
+                    let percentiles = ["p50", "p90", "p99", "max"]
+                        .map(|key| acks[key].as_u64().unwrap_or_default());
+                    let mut observed = line.clone();
+                    observed["acks"] = json!(count);
+                    observed["acks_ordered"] = json!(acks_ordered(count, percentiles));
+                    if stats_match(&step["stats"], &observed) {
+                        return Ok(());
+                    }
+                    if tokio::time::Instant::now() > deadline {
+                        return Err(format!("stats: expected {}, got {line}", step["stats"]));
+                    }
+                    seen += 1;
                 }
             }
             "server" => server_step(server, step).await,
@@ -464,6 +511,9 @@ impl Cli {
                 self.exit().await
             }
             "expect_reconnect_failed" => self.records.wait_for(RECONNECT_FAILED, 1).await.map(drop),
+            // The CLI's state is its process: ended for good, it exits (1 after reconnection
+            // gave up) without waiting for the end of its input.
+            "expect_ended" => self.exit().await,
             other => Err(format!(
                 "op {other} has no meaning for the CLI (mark the scenario not applicable)"
             )),

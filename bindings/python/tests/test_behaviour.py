@@ -90,6 +90,31 @@ def matches(expected: Any, actual: Any) -> bool:
     return bool(expected == actual)
 
 
+def stats_observed(stats: ferrio.ConnectionStats) -> dict[str, Any]:
+    """Connection statistics in the catalogue's names (``expect_stats``)."""
+    acks = stats.ack_round_trips
+    return {
+        "bytes_in": stats.bytes_in,
+        "bytes_out": stats.bytes_out,
+        "packets_in": stats.packets_in,
+        "packets_out": stats.packets_out,
+        "reconnects": stats.reconnects,
+        "acks": acks.count,
+        "acks_ordered": acks.p50 <= acks.p90 <= acks.p99 <= acks.max
+        and (acks.count == 0 or acks.max > 0),
+    }
+
+
+def stats_match(expected: dict[str, Any], observed: dict[str, Any]) -> bool:
+    """Each expected value equal, or at least ``n`` where it is ``{"at_least": n}``."""
+    return all(
+        observed[key] >= want["at_least"]
+        if isinstance(want, dict)
+        else matches(want, observed[key])
+        for key, want in expected.items()
+    )
+
+
 class Records:
     """What the handlers recorded, by record name (handlers run on the event loop)."""
 
@@ -244,6 +269,9 @@ class Run:
         elif op == "flood":
             await self.start_connecting()
             await self.flood(step, nsp)
+        elif op == "emit_mixed":
+            await self.start_connecting()
+            await self.emit_mixed(step, nsp)
         elif op == "emit_volatile":
             await self.start_connecting()
             args = tuple(to_native(step["args"]))
@@ -262,6 +290,8 @@ class Run:
         elif op == "on_any":
             record = step["record"]
             self.client.on("*", lambda *call: self.records.push(record, list(call)), namespace=nsp)
+        elif op == "off_any":
+            self.client.off("*", namespace=nsp)
         elif op == "on_any_outgoing":
             record = step["record"]
             self.client.on_any_outgoing(
@@ -286,6 +316,9 @@ class Run:
             await self.client.reconnect_now()
         elif op == "expect_reconnect_failed":
             await self.records.wait_for(RECONNECT_FAILED, 1)
+        elif op == "expect_ended":
+            # python-socketio's way to know the connection has ended for good.
+            await asyncio.wait_for(self.client.wait(), STEP_WAIT)
         elif op == "disconnect":
             await self.client.disconnect()
         elif op == "expect_disconnect":
@@ -297,6 +330,12 @@ class Run:
             assert recovered == step["recovered"], f"recovered: {recovered}"
         elif op == "expect_connected":
             assert (nsp in self.client.namespaces) == step["connected"]
+        elif op == "expect_stats":
+            # No event says the statistics changed: they are read every few milliseconds.
+            deadline = asyncio.get_running_loop().time() + STEP_WAIT
+            while not stats_match(step["stats"], observed := stats_observed(self.client.stats())):
+                assert asyncio.get_running_loop().time() < deadline, f"stats: {observed}"
+                await asyncio.sleep(0.005)
         elif op == "server":
             answer = await self.server.acontrol(step["action"], step.get("body", {}))
             expected = step.get("expect", {})
@@ -330,6 +369,25 @@ class Run:
         for n in range(awaited):
             await emit(n)
         self.readers.append(asyncio.ensure_future(rest()))
+
+    async def emit_mixed(self, step: dict[str, Any], nsp: str) -> None:
+        """The ``emit_mixed`` step: ``count`` calls of ``(n,)``, every ``ack_every``-th an
+        emit with a callback whose reply is awaited (it must be ``[n]``), the others plain
+        emits, one after another."""
+        every = step["ack_every"]
+        for n in range(step["count"]):
+            if n % every != every - 1:
+                await self.client.emit(step["event"], (n,), namespace=nsp)
+                continue
+            replied: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+            await self.client.emit(
+                step["event"],
+                (n,),
+                namespace=nsp,
+                callback=lambda *values, f=replied: f.set_result(list(values)),
+            )
+            got = await asyncio.wait_for(replied, STEP_WAIT)
+            assert got == [n], f"ack of {step['event']} {n}: got {got}"
 
     async def read(self, events: EventIterator, record: str) -> None:
         """A ``stream`` step's reader: ``async for`` over the namespace's events."""

@@ -137,6 +137,29 @@ pub fn matches(expected: &Value, actual: &Value) -> bool {
     }
 }
 
+/// Whether the statistics `observed` (the catalogue's names: `bytes_in`, `packets_out`,
+/// `acks`, `acks_ordered`, ...) match an `expect_stats` step's `stats`: each expected value
+/// equal, or at least `n` where it is `{"at_least": n}`.
+pub fn stats_match(expected: &Value, observed: &Value) -> bool {
+    let Some(expected) = expected.as_object() else {
+        return false;
+    };
+    expected.iter().all(|(key, want)| {
+        let seen = &observed[key];
+        match want.get("at_least").and_then(Value::as_f64) {
+            Some(least) => seen.as_f64().is_some_and(|seen| seen >= least),
+            None => matches(want, seen),
+        }
+    })
+}
+
+/// Whether ack round-trip percentiles are in order: p50 ≤ p90 ≤ p99 ≤ max, and max above
+/// zero once an ack was counted.
+pub fn acks_ordered<T: PartialOrd + Default>(count: u64, percentiles: [T; 4]) -> bool {
+    let [p50, p90, p99, max] = percentiles;
+    p50 <= p90 && p90 <= p99 && p99 <= max && (count == 0 || max > T::default())
+}
+
 /// What the handlers of one scenario recorded, by record name, in arrival order.
 #[derive(Clone, Default)]
 pub struct Records {

@@ -9,11 +9,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use ferrio::{
     AckError, BufferPolicy, ConnectError, EmitError, Manager, ManagerEvent, ManagerOptions,
-    ReconnectUpdate, Socket, SocketEvent, SocketOptions, TransportKind, Value,
+    ReconnectUpdate, Socket, SocketEvent, SocketOptions, SocketState, TransportKind, Value,
 };
 use ferrio_integration_tests::behaviour::{
-    emit_arguments, expect_disconnect, manager_route, matches, run_catalogue, runs_over,
-    server_step, Records, Scenario, Transport, STEP_WAIT,
+    acks_ordered, emit_arguments, expect_disconnect, manager_route, matches, run_catalogue,
+    runs_over, server_step, stats_match, Records, Scenario, Transport, STEP_WAIT,
 };
 use ferrio_integration_tests::{binary, binary_bytes, TestServer};
 use serde_json::{json, Value as Json};
@@ -221,6 +221,32 @@ impl Run {
                 }));
                 Ok(())
             }
+            "emit_mixed" => {
+                let socket = self.socket(step);
+                let event = step["event"].as_str().ok_or("emit_mixed without event")?;
+                let count = step["count"].as_u64().ok_or("emit_mixed without count")?;
+                let every = step["ack_every"]
+                    .as_u64()
+                    .ok_or("emit_mixed without ack_every")?;
+                for n in 0..count {
+                    if n % every == every - 1 {
+                        let ack = socket
+                            .emit_values_with_ack(event, vec![Value::from(n)], STEP_WAIT)
+                            .await
+                            .map_err(|e| format!("ack of {event} {n}: {e}"))?;
+                        let got = args_json(ack.args());
+                        if !matches(&json!([n]), &got) {
+                            return Err(format!("ack of {event} {n}: got {got}"));
+                        }
+                    } else {
+                        socket
+                            .emit_values(event, vec![Value::from(n)])
+                            .await
+                            .map_err(|e| format!("emit {event} {n}: {e}"))?;
+                    }
+                }
+                Ok(())
+            }
             "join_room" | "leave_room" => {
                 let socket = self.socket(step);
                 let room = step["room"].as_str().ok_or("a room step without room")?;
@@ -292,6 +318,10 @@ impl Run {
                 });
                 Ok(())
             }
+            "off_any" => {
+                self.socket(step).off_any();
+                Ok(())
+            }
             "on_any_outgoing" => {
                 let socket = self.socket(step);
                 let records = self.records.clone();
@@ -358,6 +388,17 @@ impl Run {
                 Ok(())
             }
             "expect_reconnect_failed" => self.records.wait_for(RECONNECT_FAILED, 1).await.map(drop),
+            "expect_ended" => {
+                // Ended for good: `Idle` (`Disconnected` says a reconnection is pending).
+                let mut state = self.socket(step).watch_state();
+                let ended = state.wait_for(|s| matches!(s, SocketState::Idle));
+                let ended = matches!(tokio::time::timeout(STEP_WAIT, ended).await, Ok(Ok(_)));
+                if ended {
+                    Ok(())
+                } else {
+                    Err(format!("state: expected Idle, is {:?}", state.borrow()))
+                }
+            }
             "disconnect" => {
                 self.socket(step).disconnect().await;
                 Ok(())
@@ -379,6 +420,30 @@ impl Run {
                     Ok(())
                 } else {
                     Err(format!("recovered: expected {expected}"))
+                }
+            }
+            "expect_stats" => {
+                let deadline = tokio::time::Instant::now() + STEP_WAIT;
+                // No event says the statistics changed: they are read every few milliseconds.
+                loop {
+                    let stats = self.manager.stats();
+                    let acks = stats.ack_round_trips;
+                    let observed = json!({
+                        "bytes_in": stats.bytes_in,
+                        "bytes_out": stats.bytes_out,
+                        "packets_in": stats.packets_in,
+                        "packets_out": stats.packets_out,
+                        "reconnects": stats.reconnects,
+                        "acks": acks.count,
+                        "acks_ordered": acks_ordered(acks.count, [acks.p50, acks.p90, acks.p99, acks.max]),
+                    });
+                    if stats_match(&step["stats"], &observed) {
+                        return Ok(());
+                    }
+                    if tokio::time::Instant::now() > deadline {
+                        return Err(format!("stats: expected {}, got {observed}", step["stats"]));
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
                 }
             }
             "server" => server_step(server, step).await,

@@ -123,6 +123,10 @@ final class BehaviourRun: Sendable {
     private let readers = Locked<[Task<Void, Never>]>([])
     /// The records of the `on_manager` steps and the connection event kinds each takes.
     private let managerRecords = Locked<[(record: String, kinds: [String])]>([])
+    /// The latest of each socket's `statusChanges`, by namespace, kept when the scenario
+    /// has an `expect_ended` step.
+    private let statuses = Locked<[String: ConnectionStatus]>([:])
+    private let watchesStatus = Locked(false)
 
     init(server: BehaviourServer, transport: String, options: JSONValue?) throws {
         self.server = server
@@ -169,6 +173,8 @@ final class BehaviourRun: Sendable {
         for step in steps where step["op"]?.stringValue == "connect" {
             if let nsp = step["nsp"]?.stringValue, let auth = step["auth"]?.objectValue { auths[nsp] = auth }
         }
+        let watches = steps.contains { $0["op"]?.stringValue == "expect_ended" }
+        watchesStatus.withLock { $0 = watches }
         let connectionEvents = manager.connectionEvents
         let watcher = Task { [self] in
             for await event in connectionEvents {
@@ -239,6 +245,13 @@ final class BehaviourRun: Sendable {
         if let socket = sockets.withLock({ $0[nsp] }) { return socket }
         let socket = try manager.socket(forNamespace: nsp, auth: auths[nsp])
         socket.onDisconnect { [self] reason in push("disconnect \(nsp)", [.string(reason.rawValue)]) }
+        if watchesStatus.withLock({ $0 }) {
+            let changes = socket.statusChanges
+            let watcher = Task { [self] in
+                for await status in changes { statuses.withLock { $0[nsp] = status } }
+            }
+            readers.withLock { $0.append(watcher) }
+        }
         sockets.withLock { $0[nsp] = socket }
         return socket
     }
@@ -290,6 +303,21 @@ final class BehaviourRun: Sendable {
             }
         case "flood":
             try await flood(step, socket: socket(step, auths: auths))
+        case "emit_mixed":
+            let socket = try socket(step, auths: auths)
+            let event = step["event"]?.stringValue ?? ""
+            let every = step["ack_every"]?.intValue ?? 1
+            for n in 0..<(step["count"]?.intValue ?? 0) {
+                let arguments: [JSONValue] = [.int(n)]
+                guard n % every == every - 1 else {
+                    try await socket.emit(event, arguments: arguments)
+                    continue
+                }
+                let reply = try await socket.emitWithAck(event, arguments: arguments, timeout: Self.stepWait).values
+                guard Self.matches(.array(arguments), .array(reply)) else {
+                    throw BehaviourFailure(description: "ack of \(event) \(n): got \(reply)")
+                }
+            }
         case "emit_volatile":
             let arguments = (step["args"]?.arrayValue ?? []).map(Self.toNative)
             try await socket(step, auths: auths).emitVolatile(step["event"]?.stringValue ?? "", arguments: arguments)
@@ -338,6 +366,8 @@ final class BehaviourRun: Sendable {
             try socket(step, auths: auths).onAny { [self] event in
                 push(record, [.string(event.name)] + event.arguments.values)
             }
+        case "off_any":
+            try socket(step, auths: auths).offAny()
         case "on_any_outgoing":
             let record = step["record"]?.stringValue ?? ""
             try socket(step, auths: auths).onAnyOutgoing { [self] event in
@@ -379,6 +409,17 @@ final class BehaviourRun: Sendable {
             await manager.reconnectNow()
         case "expect_reconnect_failed":
             _ = try await waitFor(Self.reconnectFailed, count: 1)
+        case "expect_ended":
+            // Ended for good: the socket's last status change says reconnection gave up.
+            _ = try socket(step, auths: auths)
+            let deadline = ContinuousClock.now + Self.stepWait
+            while statuses.withLock({ $0[nsp] }) != .reconnectFailed {
+                if ContinuousClock.now > deadline {
+                    let status = statuses.withLock { $0[nsp] }
+                    throw BehaviourFailure(description: "status: expected reconnectFailed, is \(String(describing: status))")
+                }
+                try await Task.sleep(for: .milliseconds(5))
+            }
         case "disconnect":
             try await socket(step, auths: auths).disconnect()
         case "expect_disconnect":
@@ -396,6 +437,16 @@ final class BehaviourRun: Sendable {
             let connected = try socket(step, auths: auths).isConnected
             guard connected == step["connected"]?.boolValue else {
                 throw BehaviourFailure(description: "connected: expected \(step["connected"] ?? nil), is \(connected)")
+            }
+        case "expect_stats":
+            let expected = step["stats"] ?? [:]
+            let deadline = ContinuousClock.now + Self.stepWait
+            // No event says the statistics changed: they are read every few milliseconds.
+            while !Self.statsMatch(expected, Self.observed(manager.stats())) {
+                if ContinuousClock.now > deadline {
+                    throw BehaviourFailure(description: "stats: expected \(expected), got \(Self.observed(manager.stats()))")
+                }
+                try await Task.sleep(for: .milliseconds(5))
             }
         case "server":
             let answer = try await server.control(step["action"]?.stringValue ?? "", step["body"] ?? [:])
@@ -451,6 +502,30 @@ final class BehaviourRun: Sendable {
             push(record, outcomes.sorted().map(JSONValue.string))
         }
         readers.withLock { $0.append(rest) }
+    }
+
+    /// Connection statistics in the catalogue's names (`expect_stats`).
+    static func observed(_ stats: ConnectionStats) -> JSONValue {
+        let acks = stats.ackRoundTrips
+        let ordered = acks.p50 <= acks.p90 && acks.p90 <= acks.p99 && acks.p99 <= acks.max
+            && (acks.count == 0 || acks.max > .zero)
+        return [
+            "bytes_in": .int(Int64(stats.bytesIn)), "bytes_out": .int(Int64(stats.bytesOut)),
+            "packets_in": .int(Int64(stats.packetsIn)), "packets_out": .int(Int64(stats.packetsOut)),
+            "reconnects": .int(Int64(stats.reconnects)), "acks": .int(Int64(acks.count)),
+            "acks_ordered": .bool(ordered),
+        ]
+    }
+
+    /// Each expected value equal, or at least `n` where it is `{"at_least": n}`.
+    static func statsMatch(_ expected: JSONValue, _ observed: JSONValue) -> Bool {
+        (expected.objectValue ?? [:]).allSatisfy { key, want in
+            guard let seen = observed[key] else { return false }
+            if let least = want["at_least"]?.doubleValue {
+                return (seen.doubleValue ?? -1) >= least
+            }
+            return matches(want, seen)
+        }
     }
 
     /// Whether `error` is the typed error the catalogue names `name`.

@@ -292,6 +292,19 @@ class BehaviourTest {
                     }
                 }
                 "flood" -> flood(step)
+                "emit_mixed" -> {
+                    val socket = socket(step)
+                    val event = step.string("event")
+                    val every = step.getValue("ack_every").jsonPrimitive.long
+                    for (n in 0 until step.getValue("count").jsonPrimitive.long) {
+                        if (n % every != every - 1) {
+                            socket.emit(event, n)
+                            continue
+                        }
+                        val reply = toCatalogue(socket.emitWithAck(event, n, timeout = STEP_WAIT))
+                        check(matches(listOf(n), reply)) { "ack of $event $n: got $reply" }
+                    }
+                }
                 "emit_volatile" -> socket(step).emitVolatile(
                     step.string("event"),
                     *(step["args"]?.jsonArray ?: JsonArray(emptyList())).map(::native).toTypedArray(),
@@ -321,6 +334,7 @@ class BehaviourTest {
                     val record = step.string("record")
                     socket(step).onAny { event, args, _ -> push(record, listOf(event) + args) }
                 }
+                "off_any" -> socket(step).offAny()
                 "on_any_outgoing" -> {
                     val record = step.string("record")
                     socket(step).onAnyOutgoing { event, args -> push(record, listOf(event) + args) }
@@ -342,6 +356,17 @@ class BehaviourTest {
                 "close" -> manager.close()
                 "reconnect_now" -> manager.reconnectNow()
                 "expect_reconnect_failed" -> waitFor(RECONNECT_FAILED, 1)
+                "expect_ended" -> {
+                    // Ended for good: disconnected (or the last attempt failed), not reconnecting.
+                    val state = socket(step).state
+                    val ended = withTimeoutOrNull(STEP_WAIT) {
+                        state.first {
+                            (it is ConnectionState.Disconnected && !it.reconnecting) ||
+                                (it is ConnectionState.Failed && !it.reconnecting)
+                        }
+                    }
+                    checkNotNull(ended) { "state: expected Disconnected or Failed, not reconnecting; is ${state.value}" }
+                }
                 "clear_buffer" -> socket(step).clearBuffer()
                 "expect_buffered" -> {
                     val expected = step.getValue("emits").jsonPrimitive.longOrNull
@@ -367,6 +392,15 @@ class BehaviourTest {
                 "expect_connected" -> {
                     val expected = step.getValue("connected").jsonPrimitive.booleanOrNull
                     check(socket(step).connected == expected) { "connected: expected $expected" }
+                }
+                "expect_stats" -> {
+                    @Suppress("UNCHECKED_CAST")
+                    val expected = plain(step.getValue("stats")) as Map<String, Any?>
+                    // No event says the statistics changed: they are read every few milliseconds.
+                    val reached = withTimeoutOrNull(STEP_WAIT) {
+                        while (!statsMatch(expected, observed(manager.stats()))) delay(5)
+                    }
+                    checkNotNull(reached) { "stats: expected $expected, got ${observed(manager.stats())}" }
                 }
                 "server" -> {
                     @Suppress("UNCHECKED_CAST")
@@ -413,6 +447,27 @@ class BehaviourTest {
             is ManagerEvent.Reconnect -> listOf("reconnect", event.attempts)
             is ManagerEvent.ReconnectFailed -> listOf("reconnect_failed")
             is ManagerEvent.Lagged -> null
+        }
+
+        /** Connection statistics in the catalogue's names (`expect_stats`). */
+        fun observed(stats: ConnectionStats): Map<String, Any> {
+            val acks = stats.ackRoundTrips
+            return mapOf(
+                "bytes_in" to stats.bytesIn,
+                "bytes_out" to stats.bytesOut,
+                "packets_in" to stats.packetsIn,
+                "packets_out" to stats.packetsOut,
+                "reconnects" to stats.reconnects,
+                "acks" to acks.count,
+                "acks_ordered" to (acks.p50 <= acks.p90 && acks.p90 <= acks.p99 && acks.p99 <= acks.max &&
+                    (acks.count == 0L || acks.max.isPositive())),
+            )
+        }
+
+        /** Each expected value equal, or at least `n` where it is `{"at_least": n}`. */
+        fun statsMatch(expected: Map<String, Any?>, observed: Map<String, Any>): Boolean = expected.all { (key, want) ->
+            val least = (want as? Map<*, *>)?.get("at_least") as? Number
+            if (least != null) (observed[key] as Number).toDouble() >= least.toDouble() else matches(want, observed[key])
         }
 
         /** A reconnection hook that gives [auth] before every attempt. */
