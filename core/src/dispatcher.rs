@@ -1,23 +1,23 @@
-//! Runs user code: each socket has one dispatcher task that calls its listeners and fills
-//! its pull streams, so a slow handler never stalls the connection task or other namespaces.
+//! Runs user code: a socket with Rust listeners (`on`, `on_any`, `on_any_outgoing`) has one
+//! dispatcher that calls them, so a slow handler never stalls the connection task or other
+//! namespaces. It is one of the socket's consumers (`manager::delivery`), with a queue of
+//! its own like each pull stream's; a socket with streams alone has no dispatcher.
 //!
-//! The listeners and streams are a table shared with the socket ([`Listeners`]): the sync
-//! `on`/`off`/`events()` calls change it in place and bump its version, and the dispatcher
-//! copies it only when the version moved. Its memory is bounded by the live listeners, not
-//! by how many changes a busy dispatcher has yet to see. The outgoing events for the
-//! `on_any_outgoing` listeners go through a bounded queue ([`OutgoingQueue`]).
+//! The listeners are a table shared with the socket ([`Listeners`]): the sync `on`/`off`
+//! calls change it in place and bump its version, and the dispatcher copies it only when
+//! the version moved. Its memory is bounded by the live listeners, not by how many changes
+//! a busy dispatcher has yet to see. The outgoing events for the `on_any_outgoing`
+//! listeners go through a bounded queue ([`OutgoingQueue`]).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use crate::error::ConnectError;
-use crate::manager::command::{Charge, Delivery};
+use crate::manager::command::Delivery;
 use crate::manager::event::{Event, SocketEvent};
-use crate::state::SocketState;
-use crate::stream::Queued;
 use crate::value::{Map, Value};
 
 /// A listener: called with each matching event, on the socket's dispatcher task.
@@ -48,23 +48,15 @@ pub(crate) struct Listener {
     pub(crate) handler: Handler,
 }
 
-/// A pull stream of the events numbered `from` and later.
-#[derive(Clone)]
-pub(crate) struct Stream {
-    pub(crate) stream_tx: mpsc::Sender<Queued>,
-    pub(crate) from: u64,
-}
-
 /// The state behind [`Listeners`]' lock.
 #[derive(Default)]
 struct Table {
     listeners: Vec<Listener>,
-    streams: Vec<Stream>,
     /// The dispatcher has stopped: nothing added now would ever be called or fed.
     stopped: bool,
 }
 
-/// A socket's listeners and streams, changed by the socket and read by its dispatcher.
+/// A socket's listeners, changed by the socket and read by its dispatcher.
 #[derive(Default)]
 pub(crate) struct Listeners {
     table: Mutex<Table>,
@@ -78,12 +70,6 @@ impl Listeners {
         self.change(|table| table.listeners.push(listener));
     }
 
-    /// Adds `stream`; when the dispatcher has stopped its sender is dropped, so the stream
-    /// ends at once.
-    pub(crate) fn add_stream(&self, stream: Stream) {
-        self.change(|table| table.streams.push(stream));
-    }
-
     /// Removes one listener.
     pub(crate) fn remove(&self, id: ListenerId) {
         self.change(|table| table.listeners.retain(|l| l.id != id));
@@ -94,19 +80,16 @@ impl Listeners {
         self.change(|table| table.listeners.retain(|l| l.filter != *filter));
     }
 
-    /// The number of listeners and streams in the table.
+    /// The number of listeners in the table.
     #[cfg(test)]
     fn len(&self) -> usize {
-        let table = self.lock();
-        table.listeners.len() + table.streams.len()
+        self.lock().listeners.len()
     }
 
-    /// Marks the dispatcher stopped and drops the table's stream senders (so every
-    /// stream ends once the dispatcher's own copies are gone) and its listeners.
+    /// Marks the dispatcher stopped and drops its listeners.
     pub(crate) fn stop(&self) {
         let mut table = self.lock();
         table.stopped = true;
-        table.streams.clear();
         table.listeners.clear();
         self.version.fetch_add(1, Ordering::Release);
     }
@@ -162,13 +145,12 @@ impl OutgoingQueue {
     }
 }
 
-/// The dispatcher's copy of the listeners and streams.
+/// The dispatcher's copy of the listeners.
 struct Registry {
     shared: Arc<Listeners>,
     /// The table version copied.
     version: u64,
     listeners: Vec<Listener>,
-    streams: Vec<Stream>,
 }
 
 impl Registry {
@@ -177,7 +159,6 @@ impl Registry {
             shared,
             version: u64::MAX,
             listeners: Vec::new(),
-            streams: Vec::new(),
         }
     }
 
@@ -189,7 +170,6 @@ impl Registry {
         let table = self.shared.lock();
         self.version = self.shared.version.load(Ordering::Acquire);
         self.listeners.clone_from(&table.listeners);
-        self.streams.clone_from(&table.streams);
     }
 
     /// Calls the outgoing listeners of the copy with `event`.
@@ -197,27 +177,8 @@ impl Registry {
         self.call(u64::MAX, |f| *f == Filter::AnyOutgoing, event);
     }
 
-    /// Hands event `seq` to the streams of the copy (each copy counting its bytes once
-    /// more until taken) and to its listeners; `charge` is given back once they all have it.
-    async fn deliver(&mut self, seq: u64, event: SocketEvent, charge: Charge) {
-        let mut index = 0;
-        while index < self.streams.len() {
-            let stream = &self.streams[index];
-            let queued = || Queued {
-                event: Box::new(event.clone()),
-                charge: charge.duplicate(),
-            };
-            if stream.from <= seq && stream.stream_tx.send(queued()).await.is_err() {
-                let gone = self.streams.swap_remove(index);
-                self.shared.change(|table| {
-                    table
-                        .streams
-                        .retain(|s| !s.stream_tx.same_channel(&gone.stream_tx))
-                });
-            } else {
-                index += 1;
-            }
-        }
+    /// Hands event `seq` to the listeners of the copy added before it.
+    fn deliver(&mut self, seq: u64, event: SocketEvent) {
         match event {
             SocketEvent::Event(event) => {
                 self.call(
@@ -294,26 +255,26 @@ fn connect_error_value(error: &ConnectError) -> Value {
     Value::Object(object)
 }
 
-/// What a socket's dispatcher runs with; kept by the socket until its first listener or
-/// stream.
+/// What a socket's dispatcher runs with, made by its first listener.
 pub(crate) struct DispatcherStart {
     /// The thread's name.
     pub(crate) name: String,
     /// The runtime the socket was made in: listeners run within its context.
     pub(crate) runtime: tokio::runtime::Handle,
+    /// The dispatcher's queue of incoming events, fed by the connection task; it ends
+    /// when the manager closes.
     pub(crate) event_rx: mpsc::Receiver<Delivery>,
-    /// The table of listeners and streams, shared with the socket.
+    /// The table of listeners, shared with the socket.
     pub(crate) listeners: Arc<Listeners>,
     /// The queue of outgoing events (for its drop count) and its receiving end.
     pub(crate) outgoing: Arc<OutgoingQueue>,
     pub(crate) outgoing_rx: mpsc::Receiver<Box<Event>>,
-    pub(crate) state_rx: watch::Receiver<SocketState>,
 }
 
-/// Starts a socket's dispatcher as a task on the socket's runtime: streams alone need no
-/// thread of their own. Before it would call a listener (a Rust closure, which may block),
-/// the dispatcher moves to a thread of its own, so that a blocking listener never stalls a
-/// tokio worker. Listeners run within the socket's runtime context: `tokio::spawn` from a
+/// Starts a socket's dispatcher as a task on the socket's runtime: until an event comes
+/// for a listener it needs no thread. Before it would call a listener (a Rust closure,
+/// which may block), the dispatcher moves to a thread of its own, so that a blocking
+/// listener never stalls a tokio worker. Listeners run within the socket's runtime context: `tokio::spawn` from a
 /// listener spawns on that runtime.
 pub(crate) fn spawn_dispatcher(start: DispatcherStart) {
     let runtime = start.runtime.clone();
@@ -341,19 +302,16 @@ struct Dispatcher {
     event_rx: mpsc::Receiver<Delivery>,
     outgoing: Arc<OutgoingQueue>,
     outgoing_rx: mpsc::Receiver<Box<Event>>,
-    state_rx: watch::Receiver<SocketState>,
     registry: Registry,
     /// Running as a task: it must not call a listener.
     on_task: bool,
-    /// The socket closed: what is queued is delivered, then the dispatcher stops.
-    closing: bool,
     /// Taken on the task, handled first on the thread.
     pending: Option<Next>,
     /// Stops the table when the dispatcher ends, however it ends (its runtime shut down).
     _stop: StopOnDrop,
 }
 
-/// Stops a socket's table of listeners and streams when dropped, so that its streams end.
+/// Stops a socket's table of listeners when dropped: a listener added later is never kept.
 struct StopOnDrop(Arc<Listeners>);
 
 impl Drop for StopOnDrop {
@@ -370,17 +328,15 @@ impl Dispatcher {
             event_rx: start.event_rx,
             outgoing: start.outgoing,
             outgoing_rx: start.outgoing_rx,
-            state_rx: start.state_rx,
             registry: Registry::new(start.listeners.clone()),
             on_task: true,
-            closing: false,
             pending: None,
             _stop: StopOnDrop(start.listeners),
         }
     }
 
     /// Continues on a thread of its own; when the system refuses one, the dispatcher
-    /// stops (its streams end) and says so.
+    /// stops and says so.
     fn move_to_thread(mut self: Box<Self>) {
         self.on_task = false;
         let runtime = self.runtime.clone();
@@ -392,9 +348,8 @@ impl Dispatcher {
         }
     }
 
-    /// Runs until the socket is closed or every sender is gone (`None`: then the table
-    /// stops, so that the socket's streams end), or, on a task, until a listener is to be
-    /// called (`Some`: to continue on a thread).
+    /// Runs until its queue ends, the manager closed (`None`: then the table stops), or,
+    /// on a task, until a listener is to be called (`Some`: to continue on a thread).
     async fn run(mut self: Box<Self>) -> Option<Box<Self>> {
         if let Some(next) = self.pending.take() {
             if let Err(next) = self.handle(next).await {
@@ -411,29 +366,18 @@ impl Dispatcher {
         None
     }
 
-    /// The next delivery or outgoing event; `None` once done.
+    /// The next delivery or outgoing event; `None` once the incoming queue has ended
+    /// (what the connection task queued before the close is delivered first).
     async fn next(&mut self) -> Option<Next> {
-        if self.closing {
-            // Deliver what the connection task produced before closing, to the listeners
-            // and streams added before it, then stop.
-            return self.event_rx.try_recv().ok().map(Next::Delivery);
-        }
         tokio::select! {
             biased;
-            closed = self.state_rx.wait_for(|state| *state == SocketState::Closed) => {
-                if closed.is_err() {
-                    return None;
-                }
-                self.closing = true;
-                self.event_rx.try_recv().ok().map(Next::Delivery)
-            }
-            event = self.outgoing_rx.recv() => event.map(|event| Next::Outgoing(*event)),
+            Some(event) = self.outgoing_rx.recv() => Some(Next::Outgoing(*event)),
             delivery = self.event_rx.recv() => delivery.map(Next::Delivery),
         }
     }
 
-    /// Hands `next` to the streams and listeners; gives it back untouched when there are
-    /// listeners to call and this is the task.
+    /// Hands `next` to the listeners; gives it back untouched when there are listeners to
+    /// call and this is the task.
     async fn handle(&mut self, next: Next) -> Result<(), Next> {
         self.registry.refresh();
         if self.on_task && !self.registry.listeners.is_empty() {
@@ -441,7 +385,9 @@ impl Dispatcher {
         }
         match next {
             Next::Delivery(Delivery { seq, event, charge }) => {
-                self.registry.deliver(seq, *event, charge).await;
+                self.registry.deliver(seq, *event);
+                // Its bytes count until the listeners are done with it.
+                drop(charge);
             }
             Next::Outgoing(event) => {
                 let dropped = self.outgoing.take_dropped();
@@ -475,19 +421,15 @@ mod tests {
 
     impl Registry {
         /// Refreshes the copy, then delivers.
-        async fn dispatch(&mut self, seq: u64, event: SocketEvent, charge: Charge) {
+        async fn dispatch_free(&mut self, seq: u64, event: SocketEvent) {
             self.refresh();
-            self.deliver(seq, event, charge).await;
+            self.deliver(seq, event);
         }
 
         /// Refreshes the copy, then calls the outgoing listeners.
         fn outgoing(&mut self, event: &Event) {
             self.refresh();
             self.deliver_outgoing(event);
-        }
-
-        async fn dispatch_free(&mut self, seq: u64, event: SocketEvent) {
-            self.dispatch(seq, event, Charge::default()).await;
         }
     }
 
@@ -502,24 +444,6 @@ mod tests {
 
     fn event(name: &str) -> SocketEvent {
         SocketEvent::Event(Event::from_values("/".into(), name.into(), Vec::new()))
-    }
-
-    #[tokio::test]
-    async fn each_stream_copy_counts_its_bytes_until_taken() {
-        let queued = Arc::new(crate::manager::command::QueuedBytes::new(1000));
-        let mut registry = Registry::new(Arc::default());
-        let (first_tx, first_rx) = mpsc::channel(4);
-        let (second_tx, second_rx) = mpsc::channel(4);
-        for stream_tx in [first_tx, second_tx] {
-            registry.shared.add_stream(Stream { stream_tx, from: 0 });
-        }
-        registry.dispatch(0, event("a"), queued.charge(100)).await;
-        assert_eq!(queued.bytes(), 200, "one copy in each stream");
-        let mut first = crate::EventStream::new(first_rx);
-        assert!(first.next().await.is_some());
-        assert_eq!(queued.bytes(), 100);
-        drop(second_rx);
-        assert_eq!(queued.bytes(), 0, "a dropped stream gives its bytes back");
     }
 
     #[tokio::test]
@@ -697,21 +621,14 @@ mod tests {
         assert_eq!(registry.shared.len(), 1);
     }
 
-    #[tokio::test]
-    async fn a_stopped_table_drops_its_streams_and_takes_nothing_more() {
+    #[test]
+    fn a_stopped_table_takes_no_listener() {
         let shared = Arc::new(Listeners::default());
-        let (stream_tx, mut stream_rx) = mpsc::channel(1);
-        shared.add_stream(Stream { stream_tx, from: 0 });
-        shared.stop();
-        assert!(stream_rx.recv().await.is_none(), "the stream ended");
-        let (stream_tx, mut late_rx) = mpsc::channel(1);
-        shared.add_stream(Stream { stream_tx, from: 0 });
-        assert!(
-            late_rx.recv().await.is_none(),
-            "a stream added later ends at once"
-        );
         let (handler, _) = recorder();
-        shared.add(listener(1, Filter::Any, false, handler));
+        shared.add(listener(1, Filter::Any, false, handler.clone()));
+        shared.stop();
+        assert_eq!(shared.len(), 0);
+        shared.add(listener(2, Filter::Any, false, handler));
         assert_eq!(shared.len(), 0);
     }
 

@@ -281,21 +281,22 @@ pub struct ManagerOptions {
     pub max_outgoing_attachments: usize,
     /// Capacity of the queue of commands (emits) to the connection task. Default 1024.
     pub command_capacity: usize,
-    /// Capacity of each socket's queue of incoming events. Default 1024. When a consumer
-    /// falls this far behind, the connection stops reading (TCP slows the server down)
+    /// Capacity of each queue of a socket's incoming events: each
+    /// [`EventStream`](crate::EventStream) and the dispatcher of its Rust listeners have
+    /// one, filled by the connection task. Default 1024. When a consumer falls this far
+    /// behind, the connection stops reading (TCP slows the server down)
     /// for up to a second; past that, further events are dropped and a
-    /// [`SocketEvent::Lagged`](crate::SocketEvent::Lagged) reports how many. Also the
-    /// capacity of each socket's queue of outgoing events to its
+    /// [`SocketEvent::Lagged`](crate::SocketEvent::Lagged) reports to that consumer how
+    /// many. Also the capacity of each socket's queue of outgoing events to its
     /// [`Socket::on_any_outgoing`](crate::Socket::on_any_outgoing) listeners, where the
     /// overflow is dropped and logged as a warning with its count.
     pub incoming_capacity: usize,
     /// Most bytes of events in each socket's incoming queue, counted as their size on the
     /// wire (text and attachments) plus 40 bytes (a decoded value) per JSON value, from
-    /// the moment the connection task queues them until
-    /// every consumer took them (the queue, the dispatcher and each
-    /// [`EventStream`](crate::EventStream)). Default 8 MiB. The queue takes an event while
-    /// it holds less than this, so it holds at most this plus one event; past it the same
-    /// policy as [`ManagerOptions::incoming_capacity`] applies: reading stops for up to a
+    /// the moment the connection task queues them until taken, each copy counted (the
+    /// dispatcher's and each [`EventStream`](crate::EventStream)'s). Default 8 MiB. The
+    /// queues take an event while they hold less than this, so they hold at most this
+    /// plus one event; past it the same policy as [`ManagerOptions::incoming_capacity`] applies: reading stops for up to a
     /// second, then events are dropped and a
     /// [`SocketEvent::Lagged`](crate::SocketEvent::Lagged) reports how many.
     pub max_incoming_queue_bytes: usize,

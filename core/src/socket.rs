@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::dispatcher::{
     spawn_dispatcher, DispatcherStart, Filter, Handler, Listener, ListenerId, ListenerIds,
-    Listeners, OutgoingQueue, Stream,
+    Listeners, OutgoingQueue,
 };
 use crate::error::{AckError, ConnectError, EmitError};
 use crate::manager::command::{
@@ -63,11 +63,11 @@ struct SocketInner {
     link: SocketLink,
     state_rx: watch::Receiver<SocketState>,
     engine_rx: watch::Receiver<EngineState>,
-    /// The listeners and streams, shared with the dispatcher.
+    /// The listeners, shared with the dispatcher.
     listeners: Arc<Listeners>,
-    /// The queue of outgoing events to the dispatcher. The first listener or stream makes
-    /// it and starts the dispatcher (see [`Socket::listen`]): a socket nobody listens to
-    /// costs no thread and no queue.
+    /// The queue of outgoing events to the dispatcher. The first listener makes it and
+    /// starts the dispatcher (see [`Socket::add`]): a socket without Rust listeners costs
+    /// no dispatcher and no queue.
     outgoing: OnceLock<Arc<OutgoingQueue>>,
     /// The runtime the socket was made in, where its listeners run.
     runtime: tokio::runtime::Handle,
@@ -187,9 +187,7 @@ impl Socket {
             options,
             command_tx,
             link: SocketLink {
-                event_tx: Arc::default(),
-                produced: Arc::default(),
-                listened: Arc::default(),
+                subscribers: Arc::default(),
                 buffer: Arc::default(),
                 state_tx: Arc::new(state_tx),
                 queued,
@@ -822,9 +820,10 @@ impl Socket {
     /// Calls `handler` with every `event` from the server (also `connect`, `disconnect`
     /// with the reason string, and `connect_error` with `{message, data}`).
     ///
-    /// Handlers run on this socket's dispatcher thread (started by the first handler: a
-    /// socket with streams alone is dispatched by a task), in order; a slow handler delays the
-    /// next events of this socket only. Answer an ack request with [`Event::ack`].
+    /// Handlers run on this socket's dispatcher thread (started by the first handler; a
+    /// socket with streams alone has no dispatcher: the connection task fills each
+    /// stream's queue), in order; a slow handler delays the next events of this socket
+    /// only. Answer an ack request with [`Event::ack`].
     ///
     /// # Examples
     /// ```no_run
@@ -900,12 +899,17 @@ impl Socket {
     /// Removes every outgoing catch-all listener.
     pub fn off_any_outgoing(&self) {
         self.inner.outgoing_listeners.store(0, Ordering::Relaxed);
+    /// Adds a listener of the events produced from now on, starting the dispatcher if need
+    /// be. Event production waits while the listener is added (see
+    /// `Subscribers::at_next`): the dispatcher gets the events numbered from `from` on only
+    /// after the listener is in its table.
         self.inner.listeners.remove_all(&Filter::AnyOutgoing);
     }
 
     fn add(&self, filter: Filter, once: bool, handler: Handler) -> ListenerId {
         let id = self.inner.listener_ids.next();
-        self.listen(|from| {
+        self.inner.outgoing.get_or_init(|| self.start_dispatcher());
+        self.inner.link.subscribers.at_next(|from| {
             self.inner.listeners.add(Listener {
                 id,
                 filter,
@@ -935,37 +939,28 @@ impl Socket {
     /// # }
     /// ```
     pub fn events(&self) -> EventStream {
-        let (stream_tx, stream_rx) = mpsc::channel(self.inner.options.incoming_capacity.max(1));
-        self.listen(|from| self.inner.listeners.add_stream(Stream { stream_tx, from }));
-        EventStream::new(stream_rx)
+        EventStream::new(self.subscribe())
     }
 
-    /// Starts the dispatcher if need be, then calls `add` with the number of events
-    /// produced so far: the listener or stream it adds gets the events numbered from there.
-    ///
-    /// The connection task numbers an event, then checks `listened`; this sets `listened`,
-    /// then reads the count (all `SeqCst`). So an event it skipped for want of a listener
-    /// is numbered below the count read here, and no listener added now expects it.
-    fn listen(&self, add: impl FnOnce(u64)) {
-        self.inner.outgoing.get_or_init(|| self.start_dispatcher());
-        self.inner.link.listened.store(true, Ordering::SeqCst);
-        add(self.inner.link.produced.load(Ordering::SeqCst));
+    /// A queue of [`ManagerOptions::incoming_capacity`] events that the connection task
+    /// fills with the events produced from now on; it ends when the manager closes (at
+    /// once if it is closed).
+    fn subscribe(&self) -> mpsc::Receiver<crate::manager::command::Delivery> {
+        let (event_tx, event_rx) = mpsc::channel(self.inner.options.incoming_capacity.max(1));
+        self.inner.link.subscribers.subscribe(event_tx);
+        event_rx
     }
 
-    /// Makes the event and outgoing queues and starts the dispatcher on them.
+    /// Subscribes the dispatcher's queue and starts it, with the outgoing queue.
     fn start_dispatcher(&self) -> Arc<OutgoingQueue> {
-        let capacity = self.inner.options.incoming_capacity;
-        let (event_tx, event_rx) = mpsc::channel(capacity.max(1));
-        let (outgoing, outgoing_rx) = OutgoingQueue::new(capacity);
-        let _ = self.inner.link.event_tx.set(event_tx);
+        let (outgoing, outgoing_rx) = OutgoingQueue::new(self.inner.options.incoming_capacity);
         spawn_dispatcher(DispatcherStart {
             name: format!("ferrio-dispatch {}", self.inner.namespace),
             runtime: self.inner.runtime.clone(),
-            event_rx,
+            event_rx: self.subscribe(),
             listeners: self.inner.listeners.clone(),
             outgoing: outgoing.clone(),
             outgoing_rx,
-            state_rx: self.inner.state_rx.clone(),
         });
         outgoing
     }

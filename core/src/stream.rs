@@ -5,18 +5,8 @@ use std::task::{Context, Poll};
 
 use tokio::sync::mpsc;
 
-use crate::manager::command::Charge;
+use crate::manager::command::{Charge, Delivery};
 use crate::manager::event::SocketEvent;
-
-/// An event in a stream's queue; its bytes count in the socket's queued bytes
-/// (`ManagerOptions::max_incoming_queue_bytes`) until the stream's owner takes it.
-#[derive(Debug)]
-pub(crate) struct Queued {
-    /// Boxed: a stream's channel allocates its first block of 32 slots when made, 32
-    /// pointers instead of 32 events (~4.8 KiB) for a stream that may stay idle.
-    pub(crate) event: Box<SocketEvent>,
-    pub(crate) charge: Charge,
-}
 
 /// The bytes of one event taken from an [`EventStream`] with
 /// [`EventStream::next_batch_held`], still counted in its socket's bound
@@ -36,13 +26,18 @@ impl HeldBytes {
 /// Everything a socket observes, in order; see [`Socket::events`](crate::Socket::events).
 ///
 /// Implements [`futures_util::Stream`]; or call [`EventStream::next`].
+///
+/// Its queue is filled by the connection task itself; each queued event's bytes count in
+/// the socket's bound
+/// ([`ManagerOptions::max_incoming_queue_bytes`](crate::ManagerOptions::max_incoming_queue_bytes))
+/// until taken.
 #[derive(Debug)]
 pub struct EventStream {
-    rx: mpsc::Receiver<Queued>,
+    rx: mpsc::Receiver<Delivery>,
 }
 
 impl EventStream {
-    pub(crate) fn new(rx: mpsc::Receiver<Queued>) -> Self {
+    pub(crate) fn new(rx: mpsc::Receiver<Delivery>) -> Self {
         Self { rx }
     }
 
@@ -102,7 +97,8 @@ mod tests {
         let queued = Arc::new(QueuedBytes::new(10));
         let (stream_tx, stream_rx) = mpsc::channel(16);
         for _ in 0..5 {
-            let item = Queued {
+            let item = Delivery {
+                seq: 0,
                 event: Box::new(SocketEvent::Lagged(1)),
                 charge: queued.charge(4),
             };

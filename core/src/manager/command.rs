@@ -1,11 +1,11 @@
 //! Commands from the public handles to the connection task.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot, watch, Notify};
+use tokio::sync::{oneshot, watch, Notify};
 use tokio::time::Instant;
 
 use super::event::SocketEvent;
@@ -17,22 +17,23 @@ use crate::value::Value;
 /// The reply to an emit with acknowledgement.
 pub(crate) type AckResult = Result<Payload, AckError>;
 
-/// An event numbered in the order the connection task produced it, so that a listener
-/// added later never sees what came before it.
+/// An event in a consumer's queue (a stream's or the dispatcher's), numbered in the order
+/// the connection task produced it, so that a listener added later never sees what came
+/// before it.
 #[derive(Debug)]
 pub(crate) struct Delivery {
     /// Position among everything produced for this socket, from 0.
     pub(crate) seq: u64,
-    /// The event, boxed: the dispatcher's channel allocates its first block of 32 slots
-    /// when made, 32 pointers instead of 32 events (~4.8 KiB) for a socket that may stay
+    /// The event, boxed: a queue's channel allocates its first block of 32 slots when
+    /// made, 32 pointers instead of 32 events (~4.8 KiB) for a consumer that may stay
     /// idle.
     pub(crate) event: Box<SocketEvent>,
-    /// Its bytes in the socket's queue, given back once every consumer took it.
+    /// Its bytes in the socket's queues, given back once this consumer took it.
     pub(crate) charge: Charge,
 }
 
 /// The bytes of a socket's events on their way to its consumers: queued by the connection
-/// task, not yet taken by the dispatcher's listeners and by every stream
+/// task, not yet taken by the dispatcher's listeners and by every stream, one count per copy
 /// (`ManagerOptions::max_incoming_queue_bytes`).
 #[derive(Debug)]
 pub(crate) struct QueuedBytes {
@@ -105,14 +106,6 @@ impl Charge {
     pub(crate) fn bound(&self) -> Option<usize> {
         self.account.as_ref().map(|account| account.max)
     }
-
-    /// Counts the same bytes once more, for a copy of the event handed to one more consumer.
-    pub(crate) fn duplicate(&self) -> Charge {
-        match &self.account {
-            Some(account) => account.charge(self.bytes),
-            None => Charge::default(),
-        }
-    }
 }
 
 impl Drop for Charge {
@@ -132,13 +125,9 @@ impl Drop for Charge {
 /// How the connection task reaches one socket.
 #[derive(Debug, Clone)]
 pub(crate) struct SocketLink {
-    /// Incoming events, to the socket's dispatcher; set when the dispatcher starts.
-    pub(crate) event_tx: Arc<OnceLock<mpsc::Sender<Delivery>>>,
-    /// How many events were produced for this socket (delivered or dropped).
-    pub(crate) produced: Arc<AtomicU64>,
-    /// Whether the socket has (or had) a listener or a stream, i.e. a running dispatcher.
-    /// Until then events are numbered but not queued: nobody would take them.
-    pub(crate) listened: Arc<AtomicBool>,
+    /// The socket's consumers (its streams and its dispatcher), each with its queue, fed
+    /// by the connection task; none until the first stream or listener.
+    pub(crate) subscribers: Arc<super::delivery::Subscribers>,
     /// The size of the socket's offline buffer, kept by the connection task.
     pub(crate) buffer: Arc<BufferStats>,
     /// The socket's observable state.

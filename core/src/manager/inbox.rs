@@ -1,13 +1,11 @@
-//! A socket's incoming side as the connection task sees it: the socket's queue (events
-//! numbered, dropped and counted when it is full, the count reported once there is room),
-//! its published state, and the events kept before the CONNECT reply. Plain data, no I/O.
+//! A socket's incoming side as the connection task sees it: the socket's consumers (fed
+//! by `manager::delivery`), its published state, and the events kept before the CONNECT
+//! reply. Plain data, no I/O.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
-
-use super::command::{Charge, Delivery, QueuedBytes, SocketLink};
+use super::command::{QueuedBytes, SocketLink};
+use super::delivery::Outcome;
 use super::event::SocketEvent;
 use crate::state::SocketState;
 
@@ -33,8 +31,6 @@ pub(crate) struct Inbox {
     /// Events received before a CONNECT reply and dropped (over the bounds, or the reply
     /// never came); reported as [`SocketEvent::Lagged`] when the namespace connects.
     received_dropped: u64,
-    /// Events dropped since the consumer's queue was last writable.
-    lagged: u64,
 }
 
 impl Inbox {
@@ -46,7 +42,6 @@ impl Inbox {
             received: Vec::new(),
             received_bytes: 0,
             received_dropped: 0,
-            lagged: 0,
         }
     }
 
@@ -55,16 +50,18 @@ impl Inbox {
         self.link = link;
     }
 
-    /// Events dropped and not reported yet.
-    #[cfg(test)]
-    pub(crate) fn lagged(&self) -> u64 {
-        self.lagged
+    /// The socket's consumers and the account of their queued bytes, once linked.
+    pub(crate) fn consumers(&self) -> Option<(&super::delivery::Subscribers, &Arc<QueuedBytes>)> {
+        let link = self.link.as_ref()?;
+        Some((&link.subscribers, &link.queued))
     }
 
-    /// The socket's event queue and the account of its bytes, once it has a consumer.
-    pub(crate) fn queue(&self) -> Option<(&mpsc::Sender<Delivery>, &Arc<QueuedBytes>)> {
-        let link = self.link.as_ref()?;
-        Some((link.event_tx.get()?, &link.queued))
+    /// The manager closed: the socket's consumers end (after what is queued) and the
+    /// socket is no longer reached.
+    pub(crate) fn close(&mut self) {
+        if let Some(link) = self.link.take() {
+            link.subscribers.close();
+        }
     }
 
     /// Publishes `state` to the socket's watchers.
@@ -75,65 +72,26 @@ impl Inbox {
     }
 
     /// Hands a lifecycle event (connect, disconnect, error: a few bytes) to the socket's
-    /// dispatcher; see [`Inbox::deliver_sized`].
+    /// consumers; see [`Inbox::deliver_sized`].
     pub(crate) fn deliver(&mut self, event: SocketEvent) {
         self.deliver_sized(event, 0);
     }
 
-    /// Hands `event`, of `bytes` on the wire, to the socket's dispatcher without waiting.
-    /// The connection stops reading while a queue is full, in count or in bytes (up to a
-    /// second, see the actor); when it is still full the event is dropped and counted; the
-    /// count is delivered as [`SocketEvent::Lagged`] first once there is room again.
-    /// Events of no bytes (lifecycle) pass a queue full only in bytes.
+    /// Hands `event`, of `bytes` on the wire, to each of the socket's consumers without
+    /// waiting (see `manager::delivery`): the connection stops reading while a queue is
+    /// full, in count or in bytes (up to a second, see the actor); an event that still does
+    /// not fit is dropped and counted, and reported as [`SocketEvent::Lagged`] once there
+    /// is room again. Events of no bytes (lifecycle) pass a queue full only in bytes.
     pub(crate) fn deliver_sized(&mut self, event: SocketEvent, bytes: usize) {
         let Some(link) = &self.link else { return };
-        let seq = |link: &SocketLink| link.produced.fetch_add(1, Ordering::SeqCst);
-        let full_of_bytes = bytes > 0
-            && !link.queued.has_room()
-            && link
-                .event_tx
-                .get()
-                .is_some_and(|event_tx| !event_tx.is_closed());
-        if full_of_bytes && link.listened.load(Ordering::SeqCst) {
-            // Dropped, numbered like any event; the lag report waits for room.
-            seq(link);
-            self.lagged += 1;
-            tracing::warn!(namespace = %self.name, queued = link.queued.bytes(), "event queue full of bytes, event dropped");
-            return;
-        }
-        if self.lagged > 0 {
-            // Only a dispatcher's full queue counts events as lagged: its queue is there.
-            if let Some(event_tx) = link.event_tx.get() {
-                let lagged = Delivery {
-                    seq: seq(link),
-                    event: Box::new(SocketEvent::Lagged(self.lagged)),
-                    charge: Charge::default(),
-                };
-                if event_tx.try_send(lagged).is_err() {
-                    self.lagged += 1;
-                    return;
-                }
+        match link.subscribers.deliver(event, bytes, &link.queued) {
+            Outcome::Delivered => {}
+            Outcome::DroppedForBytes => {
+                tracing::warn!(namespace = %self.name, queued = link.queued.bytes(), "event queue full of bytes, event dropped");
             }
-            self.lagged = 0;
-        }
-        let seq = seq(link);
-        // Numbered first, then checked (see `Socket::listen`): without a listener or a
-        // stream yet, no one can ever want this event. Once `listened` is set, so is the
-        // dispatcher's queue.
-        if !link.listened.load(Ordering::SeqCst) {
-            return;
-        }
-        let Some(event_tx) = link.event_tx.get() else {
-            return;
-        };
-        let delivery = Delivery {
-            seq,
-            event: Box::new(event),
-            charge: link.queued.charge(bytes),
-        };
-        if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) = event_tx.try_send(delivery) {
-            self.lagged += 1;
-            tracing::warn!(namespace = %self.name, "event queue full, event dropped");
+            Outcome::DroppedFull(queues) => {
+                tracing::warn!(namespace = %self.name, queues, "event queue full, event dropped");
+            }
         }
     }
 
@@ -159,7 +117,10 @@ impl Inbox {
             self.deliver_sized(event, bytes);
         }
         self.received_bytes = 0;
-        self.lagged += std::mem::take(&mut self.received_dropped);
+        let dropped = std::mem::take(&mut self.received_dropped);
+        if let Some(link) = &self.link {
+            link.subscribers.add_lagged(dropped);
+        }
     }
 
     /// Drops the events kept for a CONNECT reply that will not come in time (timeout, lost
@@ -171,22 +132,22 @@ impl Inbox {
     }
 }
 
-/// The most queue slots one packet from the server takes: an event, and a `Lagged` report
-/// before it.
-pub(crate) const EVENTS_PER_PACKET: usize = 2;
-
-/// Whether a socket's queue can take what one packet produces (in count and in bytes), or
-/// has no consumer left.
-pub(crate) fn has_room(event_tx: &mpsc::Sender<Delivery>, queued: &QueuedBytes) -> bool {
-    event_tx.is_closed() || (event_tx.capacity() >= EVENTS_PER_PACKET && queued.has_room())
+impl Drop for Inbox {
+    /// The connection task ends however it ends (its runtime shut down): the socket's
+    /// consumers end too.
+    fn drop(&mut self) {
+        self.close();
+    }
 }
 
 #[cfg(test)]
 /// Helpers of the inbox's tests and of the namespaces' tests.
 pub(crate) mod test_support {
-    use tokio::sync::watch;
+    use tokio::sync::{mpsc, watch};
 
     use super::*;
+    use crate::manager::command::Delivery;
+    use crate::manager::delivery::Subscribers;
 
     /// Links `inbox` to a socket whose queue holds `capacity` events and `max_bytes`; its
     /// receiving end.
@@ -197,10 +158,10 @@ pub(crate) mod test_support {
     ) -> mpsc::Receiver<Delivery> {
         let (event_tx, event_rx) = mpsc::channel(capacity);
         let (state_tx, _) = watch::channel(SocketState::Idle);
+        let subscribers = Arc::new(Subscribers::default());
+        subscribers.subscribe(event_tx);
         ns.link = Some(SocketLink {
-            event_tx: Arc::new(event_tx.into()),
-            produced: Default::default(),
-            listened: Arc::new(true.into()),
+            subscribers,
             buffer: Default::default(),
             state_tx: Arc::new(state_tx),
             queued: Arc::new(QueuedBytes::new(max_bytes)),
@@ -231,6 +192,8 @@ mod tests {
     use super::test_support::{chat, chat_number, linked_with_bytes};
     use super::*;
     use crate::disconnect::DisconnectReason;
+    use crate::manager::command::Delivery;
+    use tokio::sync::mpsc;
 
     fn inbox() -> Inbox {
         Inbox::new("/".into())
@@ -245,7 +208,6 @@ mod tests {
         let mut ns = inbox();
         let mut event_rx = linked_with_bytes(&mut ns, 8, 1024);
         ns.deliver_sized(chat(1), 1 << 20);
-        assert_eq!(ns.lagged, 0);
         assert!(event_rx.try_recv().is_ok());
     }
 
@@ -311,26 +273,24 @@ mod tests {
         assert_eq!(ns.received_dropped, 3);
     }
 
-    #[test]
-    fn full_event_queue_drops_and_then_reports_lag() {
+    #[tokio::test]
+    async fn closing_ends_the_consumers_and_unlinks_the_socket() {
         let mut ns = inbox();
-        let mut event_rx = linked(&mut ns, 1);
-        ns.deliver(SocketEvent::Disconnect(DisconnectReason::PingTimeout));
-        ns.deliver(SocketEvent::Disconnect(DisconnectReason::TransportClose));
-        ns.deliver(SocketEvent::Disconnect(DisconnectReason::TransportError));
-        assert_eq!(ns.lagged, 2);
-        let first = event_rx.try_recv().expect("first event");
-        assert!(matches!(
-            *first.event,
-            SocketEvent::Disconnect(DisconnectReason::PingTimeout)
+        let mut event_rx = linked(&mut ns, 4);
+        ns.deliver(SocketEvent::Disconnect(
+            DisconnectReason::IoClientDisconnect,
         ));
-        ns.deliver(SocketEvent::Disconnect(DisconnectReason::ParseError));
-        let lag = event_rx.try_recv().expect("lag report");
-        assert!(matches!(*lag.event, SocketEvent::Lagged(2)));
-        assert_eq!(lag.seq, 3, "dropped events are numbered too");
-        assert_eq!(
-            ns.lagged, 1,
-            "the event after the lag report found the queue full again"
-        );
+        ns.close();
+        assert!(ns.consumers().is_none());
+        assert!(event_rx.recv().await.is_some(), "what was queued");
+        assert!(event_rx.recv().await.is_none(), "then the end");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_inbox_ends_its_consumers() {
+        let mut ns = inbox();
+        let mut event_rx = linked(&mut ns, 4);
+        drop(ns);
+        assert!(event_rx.recv().await.is_none());
     }
 }

@@ -5,6 +5,7 @@
 mod acks;
 mod actor;
 pub(crate) mod command;
+pub(crate) mod delivery;
 mod engine;
 pub(crate) mod event;
 mod failover;

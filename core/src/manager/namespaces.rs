@@ -13,12 +13,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::command::{Delivery, OutgoingEmit, QueuedBytes, RetryEmit, SocketLink};
+use super::command::{OutgoingEmit, RetryEmit, SocketLink};
 use super::event::{AckResponder, Event, SocketEvent};
-use super::inbox::{self, EarlyLimits, Inbox};
+use super::inbox::{EarlyLimits, Inbox};
 use super::outbox::{BufferLimits, Buffered, Outbox};
 use super::recovery::Recovery;
 use crate::disconnect::DisconnectReason;
@@ -801,7 +801,7 @@ impl Namespaces {
                 ns.inbox.deliver(SocketEvent::Disconnect(reason));
             }
             ns.inbox.set_state(SocketState::Closed);
-            ns.inbox.set_link(None);
+            ns.inbox.close();
         }
         packets
     }
@@ -841,48 +841,40 @@ impl Namespaces {
 
     // ----- the sockets' queues -----
 
-    /// Whether every socket's event queue has room for what one packet from the server
-    /// can produce (an event, and a `Lagged` report before it). A queue whose consumer is
-    /// gone counts as having room: nothing will ever drain it.
+    /// Whether every socket's consumer queues have room for what one packet from the
+    /// server can produce (an event, and a `Lagged` report before it). A queue whose
+    /// consumer is gone counts as having room: nothing will ever drain it.
     pub(crate) fn have_room(&self) -> bool {
-        self.event_queues()
-            .all(|(event_tx, queued)| inbox::has_room(event_tx, queued))
+        self.table.iter().all(|ns| {
+            ns.inbox
+                .consumers()
+                .is_none_or(|(subscribers, queued)| subscribers.has_room(queued))
+        })
     }
 
     /// Resolves once every queue that [`Namespaces::have_room`] finds full has room again.
     pub(crate) fn room_freed(&self) -> impl Future<Output = ()> + Send + 'static {
-        let full: Vec<(mpsc::Sender<Delivery>, Arc<QueuedBytes>)> = self
-            .event_queues()
-            .filter(|(event_tx, queued)| !inbox::has_room(event_tx, queued))
-            .map(|(event_tx, queued)| (event_tx.clone(), queued.clone()))
+        let full: Vec<_> = self
+            .table
+            .iter()
+            .filter_map(|ns| ns.inbox.consumers())
+            .filter_map(|(subscribers, queued)| subscribers.room_freed(queued))
             .collect();
         async move {
-            for (event_tx, queued) in full {
-                // The permits are dropped at once: this only waits for the room.
-                if event_tx
-                    .reserve_many(inbox::EVENTS_PER_PACKET)
-                    .await
-                    .is_ok()
-                {
-                    queued.room().await;
-                }
+            for room in full {
+                room.await;
             }
         }
-    }
-
-    /// Each socket's event queue and the account of its bytes.
-    fn event_queues(&self) -> impl Iterator<Item = (&mpsc::Sender<Delivery>, &Arc<QueuedBytes>)> {
-        self.table.iter().filter_map(|ns| ns.inbox.queue())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::Ordering;
-
     use super::*;
+    use crate::manager::command::{Delivery, QueuedBytes};
+    use crate::manager::delivery::Subscribers;
     use crate::manager::inbox::test_support::{chat, chat_number, linked_with_bytes};
-    use tokio::sync::watch;
+    use tokio::sync::{mpsc, watch};
 
     fn namespace(name: &str) -> Namespace {
         Namespace::new(name.into(), BufferLimits::new(&ManagerOptions::default()))
@@ -905,13 +897,11 @@ mod tests {
         let ns = &mut namespaces.table[0];
         ns.inbox.deliver_sized(chat(2), 4 << 20);
         ns.inbox.deliver_sized(chat(3), 4 << 20);
-        assert_eq!(ns.inbox.lagged(), 2);
-        let queued = ns.inbox.queue().expect("a queue").1.clone();
+        let queued = ns.inbox.consumers().expect("linked").1.clone();
         assert_eq!(queued.bytes(), 4 << 20);
         // A lifecycle event carries no bytes: it is not dropped for them.
         ns.inbox
             .deliver(SocketEvent::Disconnect(DisconnectReason::TransportClose));
-        assert_eq!(ns.inbox.lagged(), 0, "the lag report went first");
         let first = event_rx.try_recv().expect("first event");
         assert_eq!(chat_number(&first.event), Some(1));
         assert!(matches!(
@@ -957,10 +947,10 @@ mod tests {
     fn connect(namespaces: &mut Namespaces, name: &str) -> (bool, Probe) {
         let (event_tx, event_rx) = mpsc::channel(64);
         let (state_tx, state_rx) = watch::channel(SocketState::Idle);
+        let subscribers = Arc::new(Subscribers::default());
+        subscribers.subscribe(event_tx);
         let link = SocketLink {
-            event_tx: Arc::new(event_tx.into()),
-            produced: Default::default(),
-            listened: Arc::new(true.into()),
+            subscribers,
             buffer: Default::default(),
             state_tx: Arc::new(state_tx),
             queued: Arc::new(QueuedBytes::new(usize::MAX)),
@@ -1375,37 +1365,24 @@ mod tests {
     }
 
     #[test]
-    fn events_for_a_socket_nobody_listens_to_are_numbered_but_not_queued() {
+    fn a_socket_nobody_listens_to_never_holds_reading() {
         let mut ns = namespace("/");
         let (state_tx, _) = watch::channel(SocketState::Idle);
         let link = SocketLink {
-            event_tx: Arc::default(),
-            produced: Default::default(),
-            listened: Default::default(),
+            subscribers: Arc::default(),
             buffer: Default::default(),
             state_tx: Arc::new(state_tx),
-            queued: Arc::new(QueuedBytes::new(usize::MAX)),
+            queued: Arc::new(QueuedBytes::new(1)),
         };
         ns.inbox.set_link(Some(link.clone()));
         let mut namespaces = table();
         namespaces.table.push(ns);
-        for _ in 0..3 {
-            namespaces.table[0]
-                .inbox
-                .deliver(SocketEvent::Disconnect(DisconnectReason::PingTimeout));
+        for n in 0..3 {
+            namespaces.table[0].inbox.deliver_sized(chat(n), 100);
         }
-        assert_eq!(link.produced.load(Ordering::SeqCst), 3);
-        assert_eq!(namespaces.table[0].inbox.lagged(), 0, "nothing was dropped");
+        assert_eq!(link.subscribers.produced(), 3);
+        assert_eq!(link.queued.bytes(), 0, "nothing kept");
         assert!(namespaces.have_room(), "reading never waits for a listener");
-        // The dispatcher starts: its queue is set, then `listened`.
-        let (event_tx, mut event_rx) = mpsc::channel(4);
-        link.event_tx.set(event_tx).expect("set once");
-        link.listened.store(true, Ordering::SeqCst);
-        namespaces.table[0]
-            .inbox
-            .deliver(SocketEvent::Disconnect(DisconnectReason::ParseError));
-        let delivery = event_rx.try_recv().expect("queued once listened");
-        assert_eq!(delivery.seq, 3);
     }
 
     #[test]

@@ -212,13 +212,14 @@ async fn ack_without_reply_fails_with_a_typed_timeout() {
 async fn on_once_off_and_catch_all_listeners_follow_registration() {
     let server = TestServer::start().await;
     let client = connect(&server, Mode::WebSocket).await;
-    let mut events = client.events();
     let on_count = Arc::new(AtomicUsize::new(0));
     let once_count = Arc::new(AtomicUsize::new(0));
     let any_names = Arc::new(Mutex::new(Vec::new()));
+    let (ran_tx, mut ran_rx) = tokio::sync::mpsc::unbounded_channel();
     let counter = on_count.clone();
     let id = client.on("hi", move |_| {
         counter.fetch_add(1, Ordering::SeqCst);
+        let _ = ran_tx.send(());
     });
     let counter = once_count.clone();
     client.once("hi", move |_| {
@@ -226,17 +227,21 @@ async fn on_once_off_and_catch_all_listeners_follow_registration() {
     });
     let names = any_names.clone();
     client.on_any(move |event| names.lock().unwrap().push(event.name));
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+    client.on("false", move |_| {
+        let _ = done_tx.send(());
+    });
     client.emit("hi", &()).await.expect("emit");
-    next_event(&mut events, "hi").await;
+    within(ran_rx.recv()).await.expect("the listener ran");
     client.emit("hi", &()).await.expect("emit");
-    next_event(&mut events, "hi").await;
+    within(ran_rx.recv()).await.expect("the listener ran");
     client.off(id);
     client.off_any();
     client.emit("hi", &()).await.expect("emit");
-    next_event(&mut events, "hi").await;
-    // The stream and the listeners share one dispatcher: once the stream saw the third
-    // `hi`, the listeners have run for it too.
-    client.emit_with_ack("echo", &()).await.expect("barrier");
+    // One dispatcher calls the listeners in order: once the `false` listener ran, every
+    // listener has run for the third `hi`.
+    client.emit("false", &()).await.expect("emit");
+    within(done_rx.recv()).await.expect("the barrier ran");
     assert_eq!(on_count.load(Ordering::SeqCst), 2);
     assert_eq!(once_count.load(Ordering::SeqCst), 1);
     assert_eq!(*any_names.lock().unwrap(), ["hi", "hi"]);
