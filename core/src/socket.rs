@@ -899,13 +899,13 @@ impl Socket {
     /// Removes every outgoing catch-all listener.
     pub fn off_any_outgoing(&self) {
         self.inner.outgoing_listeners.store(0, Ordering::Relaxed);
+        self.inner.listeners.remove_all(&Filter::AnyOutgoing);
+    }
+
     /// Adds a listener of the events produced from now on, starting the dispatcher if need
     /// be. Event production waits while the listener is added (see
     /// `Subscribers::at_next`): the dispatcher gets the events numbered from `from` on only
     /// after the listener is in its table.
-        self.inner.listeners.remove_all(&Filter::AnyOutgoing);
-    }
-
     fn add(&self, filter: Filter, once: bool, handler: Handler) -> ListenerId {
         let id = self.inner.listener_ids.next();
         self.inner.outgoing.get_or_init(|| self.start_dispatcher());
