@@ -79,6 +79,25 @@ class _Namespace:
     """One connected namespace: its socket, how its events arrive (an event pipe the loop
     watches, or a pull task) and what it has seen."""
 
+    #: One per connected namespace: slots instead of a ``__dict__`` (~200 bytes less each).
+    __slots__ = (
+        "call_fd",
+        "calls",
+        "connected",
+        "disconnected",
+        "drained",
+        "ended",
+        "failed",
+        "name",
+        "next_call",
+        "outgoing",
+        "pipe",
+        "sid",
+        "socket",
+        "stream",
+        "task",
+    )
+
     def __init__(
         self, name: str, socket: ffi.Socket, stream: ffi.EventStream | None, pipe: Any
     ) -> None:
