@@ -265,7 +265,7 @@ impl Socket {
         let command = Command::Connect {
             namespace: self.inner.namespace.clone(),
             auth: self.inner.auth.clone(),
-            link: self.inner.link.clone(),
+            link: Box::new(self.inner.link.clone()),
             reply: reply_tx,
         };
         self.inner
@@ -351,7 +351,7 @@ impl Socket {
             let timeout = self.inner.options.ack_timeout;
             let emit = self.retry_emit(event, args, timeout, None)?;
             self.check_buffer_room(emit.size)?;
-            return self.try_send(Command::EmitWithRetries(emit));
+            return self.try_send(Command::EmitWithRetries(Box::new(emit)));
         }
         let emit = self.prepare(event, args, None, false)?;
         self.try_send_emit(emit)
@@ -396,7 +396,7 @@ impl Socket {
     async fn send_emit(&self, mut emit: OutgoingEmit) -> Result<(), EmitError> {
         let admission_rx = (!emit.volatile && !self.connected()).then(|| {
             let (admission_tx, admission_rx) = oneshot::channel();
-            emit.admission = Some(admission_tx);
+            emit.set_admission(admission_tx);
             admission_rx
         });
         // A free slot is taken without the waiting machinery of `send` (the semaphore
@@ -568,7 +568,7 @@ impl Socket {
         emit.admission = Some(admission_tx);
         self.inner
             .command_tx
-            .send(Command::EmitWithRetries(emit))
+            .send(Command::EmitWithRetries(Box::new(emit)))
             .await
             .map_err(|_| EmitError::Closed)?;
         admission_rx.await.unwrap_or(Err(EmitError::Closed))
@@ -609,7 +609,7 @@ impl Socket {
     ) -> Result<Ack, AckError> {
         let (reply_tx, reply_rx) = oneshot::channel::<AckResult>();
         let deadline = tokio::time::Instant::now().checked_add(timeout);
-        emit.ack_waiter = Some(AckWaiter {
+        emit.set_ack_waiter(AckWaiter {
             reply_tx,
             deadline,
             timeout,
@@ -650,7 +650,7 @@ impl Socket {
         let mut attachments = Vec::new();
         packet.encode(&mut text, &mut attachments);
         let emit = self.finish(text, attachments, volatile)?;
-        Ok(OutgoingEmit { ack_id, ..emit })
+        Ok(emit.asking(ack_id))
     }
 
     /// The packet of `event` with `args`, asking for ack `ack_id`; shown to the outgoing
@@ -715,7 +715,7 @@ impl Socket {
             return Ok(None);
         }
         let emit = self.finish(text, Vec::new(), volatile)?;
-        Ok(Some(OutgoingEmit { ack_id, ..emit }))
+        Ok(Some(emit.asking(ack_id)))
     }
 
     /// Checks an encoded emit against the attachment and payload limits; the emit asks
@@ -745,15 +745,12 @@ impl Socket {
                 return Err(EmitError::PayloadTooLarge { size: largest, max });
             }
         }
-        Ok(OutgoingEmit {
-            namespace: self.inner.namespace.clone(),
+        Ok(OutgoingEmit::new(
+            self.inner.namespace.clone(),
             text,
             attachments,
-            ack_id: None,
-            ack_waiter: None,
             volatile,
-            admission: None,
-        })
+        ))
     }
 
     /// The offline buffer: emits made while the namespace is not connected, sent in order

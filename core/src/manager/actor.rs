@@ -209,7 +209,7 @@ impl Actor {
                 link,
                 reply,
             } => {
-                if self.namespaces.connect(&namespace, auth, link, reply) {
+                if self.namespaces.connect(&namespace, auth, *link, reply) {
                     if self.engine.is_open() {
                         let packet = self.namespaces.send_connect(&namespace, Instant::now());
                         self.write_packets(packet);
@@ -222,7 +222,7 @@ impl Actor {
             }
             Command::Emit(emit) => self.on_emit(emit),
             Command::EmitWithRetries(emit) => {
-                let emit = self.namespaces.emit_with_retries(emit, Instant::now());
+                let emit = self.namespaces.emit_with_retries(*emit, Instant::now());
                 self.write_emits(emit);
             }
             Command::Ack {
@@ -294,7 +294,7 @@ impl Actor {
         }
         let open = self.engine.is_open();
         let writable = self.engine.session().is_some_and(|s| s.is_writable());
-        let waiter = emit.ack_waiter.take();
+        let waiter = emit.take_ack_waiter();
         let ack = emit.ack_id.zip(waiter);
         if self.namespaces.sends_now(&mut emit, open, writable) {
             if let Some((id, waiter)) = ack {
@@ -343,8 +343,9 @@ impl Actor {
                 return;
             }
         }
-        session.send(EnginePacket::Message(emit.text));
-        for attachment in emit.attachments {
+        let (text, attachments) = emit.into_wire();
+        session.send(EnginePacket::Message(text));
+        for attachment in attachments {
             session.send(EnginePacket::Binary(attachment));
         }
     }

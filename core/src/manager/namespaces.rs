@@ -401,7 +401,7 @@ impl Namespaces {
         let sends =
             open && (writable || !emit.volatile) && self.entry(&emit.namespace).is_connected();
         if sends {
-            if let Some(admission) = emit.admission.take() {
+            if let Some(admission) = emit.take_admission() {
                 let _ = admission.send(Ok(()));
             }
         }
@@ -413,7 +413,7 @@ impl Namespaces {
     pub(crate) fn hold(&mut self, mut emit: OutgoingEmit) -> Held {
         if emit.volatile {
             tracing::trace!(namespace = %emit.namespace, "volatile emit dropped: not writable");
-            if let Some(admission) = emit.admission.take() {
+            if let Some(admission) = emit.take_admission() {
                 let _ = admission.send(Ok(()));
             }
             return Held::Dropped;
@@ -424,8 +424,8 @@ impl Namespaces {
                 namespace: ns.name.clone(),
                 dropped,
             },
-            Buffered::Refused(emit) => {
-                if let Some(admission) = emit.admission {
+            Buffered::Refused(mut emit) => {
+                if let Some(admission) = emit.take_admission() {
                     let _ = admission.send(Err(EmitError::BufferFull));
                 }
                 Held::Refused
@@ -987,15 +987,7 @@ mod tests {
     }
 
     fn plain_emit(name: &str, text: &str, volatile: bool) -> OutgoingEmit {
-        OutgoingEmit {
-            namespace: name.into(),
-            text: text.into(),
-            attachments: Vec::new(),
-            ack_id: None,
-            ack_waiter: None,
-            volatile,
-            admission: None,
-        }
+        OutgoingEmit::new(name.into(), text.into(), Vec::new(), volatile)
     }
 
     /// Where an emit goes: written (`None`) or held.

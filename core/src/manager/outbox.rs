@@ -125,14 +125,14 @@ impl Outbox {
                     }
                     None => break,
                 },
-                BufferPolicy::Reject if emit.admission.is_some() => {
+                BufferPolicy::Reject if emit.awaits_admission() => {
                     self.publish();
                     return Buffered::Refused(emit);
                 }
                 BufferPolicy::Reject => break,
             }
         }
-        let admission = emit.admission.take();
+        let admission = emit.take_admission();
         self.buffer_bytes += size;
         self.buffer.push_back(emit);
         self.publish();
@@ -343,15 +343,7 @@ fn encode(packet: &Packet, id: u64) -> OutgoingEmit {
     let mut packet = packet.clone();
     packet.id = Some(id);
     let (text, attachments) = packet.to_text();
-    OutgoingEmit {
-        namespace: packet.nsp.as_str().into(),
-        text,
-        attachments,
-        ack_id: None,
-        ack_waiter: None,
-        volatile: false,
-        admission: None,
-    }
+    OutgoingEmit::new(packet.nsp.as_str().into(), text, attachments, false)
 }
 
 #[cfg(test)]
@@ -364,27 +356,15 @@ mod tests {
     use crate::value::Value;
 
     fn emit(id: u64, bytes: usize) -> OutgoingEmit {
-        OutgoingEmit {
-            namespace: "/".into(),
-            text: "x".repeat(bytes),
-            attachments: Vec::new(),
-            ack_id: Some(id),
-            ack_waiter: None,
-            volatile: false,
-            admission: None,
-        }
+        OutgoingEmit::new("/".into(), "x".repeat(bytes), Vec::new(), false).asking(Some(id))
     }
 
     /// An emit whose emitter waits to learn whether it was taken.
     fn admitted(id: u64, bytes: usize) -> (OutgoingEmit, oneshot::Receiver<Result<(), EmitError>>) {
         let (admission_tx, admission_rx) = oneshot::channel();
-        (
-            OutgoingEmit {
-                admission: Some(admission_tx),
-                ..emit(id, bytes)
-            },
-            admission_rx,
-        )
+        let mut emit = emit(id, bytes);
+        emit.set_admission(admission_tx);
+        (emit, admission_rx)
     }
 
     fn outbox(max_emits: usize, policy: BufferPolicy) -> Outbox {

@@ -197,7 +197,7 @@ impl Socket {
             Err(never) => match never {},
         }
         let emit = self.finish(text, checked.into_attachments(), volatile)?;
-        Ok(Prepared::Emit(OutgoingEmit { ack_id, ..emit }))
+        Ok(Prepared::Emit(emit.asking(ack_id)))
     }
 }
 
@@ -230,7 +230,7 @@ mod tests {
 
     /// The text and attachments of an emit.
     fn wire(emit: OutgoingEmit) -> (String, Vec<Bytes>) {
-        (emit.text, emit.attachments)
+        emit.into_wire()
     }
 
     fn prepared(prepared: Prepared) -> (String, Vec<Bytes>) {

@@ -455,7 +455,7 @@ impl EngineSession {
                         }
                         let len = packet.frame_len();
                         self.unsent = Some((to_frame(self.machine.version(), packet), len));
-                        fed |= self.feed_unsent(bound).await?;
+                        fed |= self.feed_unsent_now()? || self.feed_unsent(bound).await?;
                     }
                     Transmit::Frame {
                         link: Link::Probe,
@@ -512,6 +512,23 @@ impl EngineSession {
             return Ok(false);
         }
         bound.run(ws.ready()).await?;
+        if let Some((packet, len)) = self.unsent.take() {
+            ws.start_send(&packet)?;
+            self.stats.sent(len);
+        }
+        Ok(true)
+    }
+
+    /// Hands the frame in `unsent` to the WebSocket if it has room now, without the
+    /// waiting machinery of [`EngineSession::feed_unsent`] (the usual case: a batch of
+    /// emits fits the write buffer); whether it did. `false` leaves the frame in `unsent`.
+    fn feed_unsent_now(&mut self) -> Result<bool, WriteFailed> {
+        let Active::WebSocket(ws) = &mut self.active else {
+            return Ok(false);
+        };
+        if self.unsent.is_none() || !ws.is_ready_now()? {
+            return Ok(false);
+        }
         if let Some((packet, len)) = self.unsent.take() {
             ws.start_send(&packet)?;
             self.stats.sent(len);

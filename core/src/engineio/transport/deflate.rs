@@ -321,6 +321,11 @@ impl<S> Inflating<S> {
         }
     }
 
+    /// The connection it reads from.
+    pub(crate) fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
     /// Handles the bytes in `raw`, moving what tungstenite reads to `out`.
     fn process(&mut self) -> Result<(), InflateError> {
         match self.phase {

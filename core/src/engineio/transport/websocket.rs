@@ -3,8 +3,9 @@
 
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
+use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -56,6 +57,17 @@ type Stream = Inflating<Connection>;
 enum Connection {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Connection {
+    /// Resolves once a read may find data: at once over TLS, whose reads may also wait
+    /// for writes, when the socket is readable over plain TCP.
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        match self {
+            Connection::Plain(tcp) => tcp.poll_read_ready(cx).map(|_| ()),
+            Connection::Tls(_) => Poll::Ready(()),
+        }
+    }
 }
 
 impl AsyncRead for Connection {
@@ -124,7 +136,20 @@ pub(crate) struct WebSocket {
     max_write_buffer: usize,
     /// Compresses what is sent, when the server accepted permessage-deflate.
     deflater: Option<Deflater>,
+    /// The payloads of the text frames fed since the last flush, each cut off as a
+    /// shared slice: tungstenite copies a payload into its write buffer at once, so the
+    /// buffer is free again for the next one and a batch of frames costs one allocation,
+    /// not one each. Released by [`WebSocket::flush`]: an idle connection keeps none.
+    frames: BytesMut,
+    /// The last read found nothing: tungstenite holds no whole frame, so the next read
+    /// waits for the socket to be readable before asking it. tungstenite zero-fills its
+    /// read buffer's free room (16 KiB) on every attempt, and the connection task polls
+    /// for reads after each batch of commands it handles.
+    read_blocked: bool,
 }
+
+/// The room [`WebSocket::frames`] is made with: the payloads of a batch of small packets.
+const FRAMES_CAPACITY: usize = 4096;
 
 impl WebSocket {
     /// Opens a WebSocket for session `sid` (none for a WebSocket-only handshake), with the
@@ -197,13 +222,25 @@ impl WebSocket {
             stream: Box::new(stream),
             max_write_buffer,
             deflater: params.map(Deflater::new),
+            frames: BytesMut::new(),
+            read_blocked: false,
         })
     }
 
     /// Reads the next packet. Cancel-safe.
     pub(crate) async fn recv(&mut self) -> WsInbound {
         loop {
-            let message = match self.stream.next().await {
+            if self.read_blocked {
+                let connection = self.stream.get_ref().get_ref();
+                std::future::poll_fn(|cx| connection.poll_read_ready(cx)).await;
+                self.read_blocked = false;
+            }
+            let next = std::future::poll_fn(|cx| {
+                let next = self.stream.poll_next_unpin(cx);
+                self.read_blocked = next.is_pending();
+                next
+            });
+            let message = match next.await {
                 None => return WsInbound::Closed,
                 Some(Err(error)) => {
                     tracing::debug!(%error, "websocket read failed");
@@ -238,6 +275,22 @@ impl WebSocket {
             .map_err(|error| write_error(error, limit))
     }
 
+    /// Whether the write buffer has room for a message now, without waiting: what
+    /// [`WebSocket::ready`] resolves to at once, or `false` where it would wait (it is
+    /// then polled again with the caller's waker).
+    ///
+    /// # Errors
+    /// As [`WebSocket::ready`].
+    pub(crate) fn is_ready_now(&mut self) -> Result<bool, TransportError> {
+        let limit = self.max_write_buffer;
+        let mut cx = Context::from_waker(Waker::noop());
+        match self.stream.poll_ready_unpin(&mut cx) {
+            Poll::Ready(Ok(())) => Ok(true),
+            Poll::Ready(Err(error)) => Err(write_error(error, limit)),
+            Poll::Pending => Ok(false),
+        }
+    }
+
     /// Queues `packet` in the write buffer without waiting, after [`WebSocket::ready`]:
     /// compressed only here, so the compression context never holds a frame not sent.
     pub(crate) fn start_send(&mut self, packet: &EnginePacket) -> Result<(), TransportError> {
@@ -246,8 +299,7 @@ impl WebSocket {
                 Some(frame) => frame,
                 None => Message::Binary(data.clone()),
             },
-            other => {
-                // Encoded straight into the frame's own buffer: one copy of the payload.
+            other if self.deflater.is_some() => {
                 let mut text = String::with_capacity(text_capacity(other));
                 other.encode_text(&mut text);
                 match self.compress(text.as_bytes(), Data::Text) {
@@ -255,11 +307,40 @@ impl WebSocket {
                     None => Message::Text(text.into()),
                 }
             }
+            other => {
+                let payload = self.text_payload(other);
+                Message::Frame(Frame::message(payload, OpCode::Data(Data::Text), true))
+            }
         };
         let limit = self.max_write_buffer;
         self.stream
             .start_send_unpin(message)
             .map_err(|error| write_error(error, limit))
+    }
+
+    /// The text form of `packet`, cut from [`WebSocket::frames`]. Its bytes are valid
+    /// UTF-8 (the packet's text), so it is sent as a text frame as it is, not checked
+    /// again as a [`Message::Text`] would be.
+    fn text_payload(&mut self, packet: &EnginePacket) -> Bytes {
+        let needed = text_capacity(packet);
+        if self.frames.capacity() - self.frames.len() < needed {
+            // Takes back the room of the payloads already written out (all of them,
+            // unless a write failed), or allocates.
+            self.frames.reserve(needed.max(FRAMES_CAPACITY));
+        }
+        match packet {
+            // What `EnginePacket::encode_text` writes, without a `String` of its own.
+            EnginePacket::Message(text) => {
+                self.frames.put_u8(b'4');
+                self.frames.extend_from_slice(text.as_bytes());
+            }
+            other => {
+                let mut text = String::with_capacity(needed);
+                other.encode_text(&mut text);
+                self.frames.extend_from_slice(text.as_bytes());
+            }
+        }
+        self.frames.split().freeze()
     }
 
     /// `payload` as one compressed frame (RSV1 set), when permessage-deflate is on and the
@@ -274,6 +355,7 @@ impl WebSocket {
     /// Sends everything fed so far.
     pub(crate) async fn flush(&mut self) -> Result<(), TransportError> {
         let limit = self.max_write_buffer;
+        self.frames = BytesMut::new();
         self.stream
             .flush()
             .await
