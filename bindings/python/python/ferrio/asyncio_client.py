@@ -239,6 +239,9 @@ class AsyncClient:
         self._closed: Flag | None = None
         #: Whether the connection reconnects by itself (the options of `connect`).
         self._reconnection = True
+        #: Whether reconnection may give up (a limited number of attempts), which ends the
+        #: connection for good: the manager's events are watched for it.
+        self._may_give_up = False
         #: While `connect` or `disconnect` runs: they release the connection themselves.
         self._busy = False
         #: Watches the manager's events: dispatches them to ``io``'s handlers, and ends
@@ -464,6 +467,7 @@ class AsyncClient:
         self._loop = asyncio.get_running_loop()
         self._closed = Flag()
         self._reconnection = options.reconnection
+        self._may_give_up = options.reconnection and options.reconnection_attempts is not None
         self._busy = True
         try:
             try:
@@ -636,7 +640,7 @@ class AsyncClient:
         manager = self._manager
         if self._watch_task is not None or manager is None or self._loop is None:
             return
-        if not (self._reconnection or self.io.has_handlers()):
+        if not (self._may_give_up or self.io.has_handlers()):
             return
         try:
             events = manager.events()
