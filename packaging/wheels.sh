@@ -116,8 +116,8 @@ main() {
     say "auditwheel show $name"
     auditwheel show "$wheel" >"$tests/$name.audit" 2>&1 || true
     cat "$tests/$name.audit" >&2
-    if tr '\n' ' ' <"$tests/$name.audit" | tr -s ' ' \
-      | grep -qF "consistent with the following platform tag: \"$tag\""; then
+    if grep -qF "consistent with the following platform tag: \"$tag\"" \
+      <<<"$(tr '\n' ' ' <"$tests/$name.audit" | tr -s ' ')"; then
       audit[$name]="$tag ok"
     else
       audit[$name]="NOT $tag"

@@ -70,9 +70,12 @@ echo "install-ffi: $destdir$libdir/libferrio_ffi.so and $destdir$libdir/pkgconfi
 
 if [ -z "$destdir" ]; then
   # ldconfig lives in sbin, which a plain user's PATH may lack; `ldconfig -v -N` lists the
-  # loader's directories ("DIR: (from FILE)") without changing anything.
+  # loader's directories ("DIR: (from FILE)") without changing anything. Its listing is
+  # read whole before it is searched: `ldconfig ... | grep -q` under pipefail fails when grep
+  # exits at the first match while ldconfig still writes (SIGPIPE, status 141).
   ldconfig="$(PATH="$PATH:/usr/sbin:/sbin" command -v ldconfig || true)"
-  if [ -n "$ldconfig" ] && "$ldconfig" -v -N 2>/dev/null | grep -q "^$libdir:"; then
+  loader_dirs="$([ -z "$ldconfig" ] || "$ldconfig" -v -N 2>/dev/null || true)"
+  if [ -n "$ldconfig" ] && grep -q "^$libdir:" <<<"$loader_dirs"; then
     "$ldconfig"
   else
     echo "install-ffi: $libdir is not a directory of the dynamic loader: run programs with LD_LIBRARY_PATH=$libdir" >&2

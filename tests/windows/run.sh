@@ -45,7 +45,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get -o DPkg::Lock::Timeout=600 update -q
   apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
 fi
-if ! rustup target list --installed | grep -qx "$target"; then
+if ! grep -qx "$target" <<<"$(rustup target list --installed)"; then
   rustup target add "$target"
 fi
 cd "$repo"

@@ -157,7 +157,7 @@ done
 ! grep -q '\.so$' <<<"$classes" || die "the AAR's classes.jar carries a native library"
 grep -q "android:minSdkVersion=\"$api\"" "$work/aar/AndroidManifest.xml" || die "the manifest lacks minSdk $api"
 jna=$(sed -n 's:.*<jna.version>\(.*\)</jna.version>.*:\1:p' "$root/bindings/kotlin/pom.xml")
-tr -d ' \n' <"$pom" | grep -q "<artifactId>jna</artifactId><version>$jna</version><type>aar</type>" \
+grep -q "<artifactId>jna</artifactId><version>$jna</version><type>aar</type>" <<<"$(tr -d ' \n' <"$pom")" \
     || die "the POM does not depend on net.java.dev.jna:jna:$jna@aar"
 grep -q "<version>$version</version>" "$pom" || die "the POM is not version $version"
 # Maven has no `aar` packaging of its own: resolve the same dependencies under `pom`.

@@ -140,18 +140,19 @@ async fn handler_answers_the_servers_ack_request_exactly_once(mode: Mode) {
     let server = TestServer::start().await;
     let client = connect(&server, mode).await;
     let mut events = client.events();
-    let second_answer = Arc::new(Mutex::new(None));
-    let seen = second_answer.clone();
+    // The handler runs on the dispatcher while the stream is fed by the connection task:
+    // the second answer's outcome is awaited, not read once `answer` has arrived.
+    let (refused_tx, mut refused_rx) = tokio::sync::mpsc::unbounded_channel();
     client.on("question", move |event| {
         let n = event.args()[0].as_i64().expect("number");
         event.ack(&(n * 2, "doubled")).expect("first answer");
-        *seen.lock().unwrap() = Some(event.ack(&"again").is_err());
+        let _ = refused_tx.send(event.ack(&"again").is_err());
     });
     client.emit("askMe", &21).await.expect("emit");
     let answer = next_event(&mut events, "answer").await;
     assert_eq!(answer.args(), [Value::from(42), Value::from("doubled")]);
     assert_eq!(
-        *second_answer.lock().unwrap(),
+        within(refused_rx.recv()).await,
         Some(true),
         "a second answer is refused"
     );
