@@ -542,12 +542,15 @@ async fn a_handler_slower_than_ping_timeout_does_not_cause_a_ping_timeout() {
     // leaves a loaded machine a second of slack before a pong is late.
     let server = TestServer::start_with(json!({"pingInterval": 200, "pingTimeout": 1000})).await;
     let client = quick_client(&server.url(), Mode::WebSocket).await;
-    let mut events = client.events();
-    client.on("hi", |_| std::thread::sleep(Duration::from_millis(1500)));
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+    client.on("hi", move |_| {
+        std::thread::sleep(Duration::from_millis(1500));
+        let _ = done_tx.send(());
+    });
     client.emit("hi", &()).await.expect("emit");
-    next_event(&mut events, "hi").await;
+    within(done_rx.recv()).await.expect("the handler returned");
     client.emit("hi", &()).await.expect("emit");
-    next_event(&mut events, "hi").await;
+    within(done_rx.recv()).await.expect("the handler returned");
     // The handler blocked its dispatcher thread for 3 s in all: fifteen heartbeats went by.
     let ack = client.emit_with_ack("echo", &"alive").await.expect("ack");
     assert_eq!(ack.args(), [Value::from("alive")]);
