@@ -229,23 +229,7 @@ fn split_general(
             .to_string(),
         _ => return Err(invalid("event name must be a string or a number")),
     };
-    let json = match rest.strip_prefix(',') {
-        Some(args) => {
-            let args = args.trim_start_matches(JSON_WHITESPACE);
-            let mut json = String::with_capacity(args.len() + 2);
-            json.push('[');
-            json.push_str(args);
-            json.push(']');
-            json
-        }
-        None => "[]".to_owned(),
-    };
-    let args = Payload {
-        json,
-        attachments: Vec::new(),
-        placeholders: kind.is_binary(),
-    };
-    Ok((name, args, placeholders))
+    Ok((name, arguments_after_name(rest, kind), placeholders))
 }
 
 /// Splits an event's text, a valid JSON array (checked by [`Scan::event`], which `found`
@@ -271,7 +255,14 @@ fn split_plain(
     let Some(rest) = rest.trim_end_matches(JSON_WHITESPACE).strip_suffix(']') else {
         return Ok(None);
     };
-    let json = match rest.trim_start_matches(JSON_WHITESPACE).strip_prefix(',') {
+    let args = arguments_after_name(rest.trim_start_matches(JSON_WHITESPACE), kind);
+    Ok(Some((name.to_owned(), args, Placeholders::of(found))))
+}
+
+/// The arguments of an event as a payload: `rest` is the array's text after its first item
+/// (the name) and before its closing bracket, either empty or `,` and the arguments.
+fn arguments_after_name(rest: &str, kind: PacketKind) -> Payload {
+    let json = match rest.strip_prefix(',') {
         Some(args) => {
             let args = args.trim_start_matches(JSON_WHITESPACE);
             let mut json = String::with_capacity(args.len() + 2);
@@ -282,12 +273,11 @@ fn split_plain(
         }
         None => "[]".to_owned(),
     };
-    let args = Payload {
+    Payload {
         json,
         attachments: Vec::new(),
         placeholders: kind.is_binary(),
-    };
-    Ok(Some((name.to_owned(), args, Placeholders::of(found))))
+    }
 }
 
 /// Checks the JSON `text` of an ack's payload (`None`: no payload, no arguments).
