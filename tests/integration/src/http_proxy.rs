@@ -127,8 +127,11 @@ impl TestProxy {
                 }
                 Err(error) => {
                     let _ = child.kill().await;
-                    let output = std::fs::read_to_string(&output).unwrap_or_default();
-                    last_error = format!("{error}; its output:\n{output}");
+                    if kind == ProxyKind::Squid {
+                        remove_squid_segments(port);
+                    }
+                    let output = logs(dir.path());
+                    last_error = format!("{error}; its output and logs:\n{output}");
                     // A port taken meanwhile: try another one. Anything else is fatal.
                     let port_taken = ["in use", "bind", "Bind"]
                         .iter()
@@ -180,18 +183,31 @@ impl TestProxy {
 
     /// What the proxy logged so far (its log file, its output).
     pub fn log(&self) -> String {
-        let mut text = String::new();
-        for name in ["proxy.log", "access.log", "cache.log", "output.log"] {
-            if let Ok(part) = std::fs::read_to_string(self.dir.path().join(name)) {
-                text.push_str(&part);
-            }
-        }
-        text
+        logs(self.dir.path())
     }
 
     /// Whether the proxy is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+/// What a proxy wrote in `dir`: its log files and its output, one after the other.
+fn logs(dir: &Path) -> String {
+    let mut text = String::new();
+    for name in ["proxy.log", "access.log", "cache.log", "output.log"] {
+        if let Ok(part) = std::fs::read_to_string(dir.join(name)) {
+            text.push_str(&part);
+        }
+    }
+    text
+}
+
+impl Drop for TestProxy {
+    fn drop(&mut self) {
+        if self.kind == ProxyKind::Squid {
+            remove_squid_segments(self.port);
+        }
     }
 }
 
@@ -284,7 +300,15 @@ fn command(
             let file = dir.join("squid.conf");
             std::fs::write(&file, config).expect("write squid.conf");
             set_mode(&file, 0o644);
-            command.arg("-N").arg("-f").arg(file);
+            // `-n`: the instance's name, which names its shared memory segments
+            // (`/dev/shm/<name>-cf__*.shm`): two squids of one name collide there
+            // ("shm_open … File exists") and the second exits.
+            command
+                .arg("-N")
+                .arg("-n")
+                .arg(squid_service_name(port))
+                .arg("-f")
+                .arg(file);
         }
         ProxyKind::Microsocks => {
             command
@@ -300,6 +324,25 @@ fn command(
         }
     }
     command
+}
+
+/// The name of the squid instance listening on `port`, unique on this machine while it runs.
+fn squid_service_name(port: u16) -> String {
+    format!("ferrio{}p{port}", std::process::id())
+}
+
+/// Removes the shared memory segments of the squid instance on `port`: squid removes them
+/// when it shuts down, but the proxy is killed.
+fn remove_squid_segments(port: u16) {
+    let prefix = format!("{}-", squid_service_name(port));
+    let Ok(entries) = std::fs::read_dir("/dev/shm") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// squid's helper checking Basic credentials against an htpasswd file (Debian's path).
