@@ -25,7 +25,7 @@ impl Socket {
     }
 
     /// A queue of everything this socket observes from now on.
-    fn events_queue(&self) -> Arc<EventQueue> {
+    pub(super) fn events_queue(&self) -> Arc<EventQueue> {
         self.queue(self.core().map(|core| Source::Events(core.events())))
     }
 

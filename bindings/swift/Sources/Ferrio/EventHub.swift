@@ -9,11 +9,13 @@ public struct HandlerID: Sendable, Hashable {
     let value: UInt64
 }
 
-/// One socket's dispatcher: a task pulls the native event stream in drained batches (up to
-/// 64 per call) and hands each event, in order, to the ``EventStream``s of the socket (each
-/// bounded: a full one drops and counts the event), then to its `onAny` handlers, then to
-/// the event's handlers (or `"*"`'s when it has none). Handlers run one at a time; a slow
-/// handler delays the next event.
+/// One socket's dispatcher: a task pulls the native feed (the socket's events and its
+/// connection's, in order) in drained batches (up to 64 socket events per call) and hands
+/// each event, in order, to the ``EventStream``s of the socket (each bounded: a full one
+/// drops and counts the event), then to its `onAny` handlers, then to the event's handlers
+/// (or `"*"`'s when it has none). Handlers run one at a time; a slow handler delays the next
+/// event. Status changes (``Socket/statusChanges``) are published as the feed's items are
+/// dispatched, so the connection's come after the socket's changes that happened before them.
 final class EventHub: Sendable {
     /// The lifecycle milestones `connect` and `disconnect` wait for.
     enum Milestone: Hashable {
@@ -154,12 +156,10 @@ final class EventHub: Sendable {
         return EventStream(maxQueued: maxQueued, stream: stream, drops: drops)
     }
 
-    /// Status changes from now on (``Socket/statusChanges``): the socket's from its
-    /// dispatch and ``publish(_:)``, the connection's reconnection attempts from
-    /// `connectionEvents`, at most `maxQueued` waiting (the oldest dropped).
-    func statusStream(
-        following connectionEvents: AsyncStream<ConnectionEvent>, maxQueued: Int
-    ) -> AsyncStream<ConnectionStatus> {
+    /// Status changes from now on (``Socket/statusChanges``): those of the socket and of its
+    /// connection as the feed's items are dispatched, and ``publish(_:)``'s, at most
+    /// `maxQueued` waiting (the oldest dropped).
+    func statusStream(maxQueued: Int) -> AsyncStream<ConnectionStatus> {
         AsyncStream(ConnectionStatus.self, bufferingPolicy: .bufferingNewest(maxQueued)) { continuation in
             let id: UInt64? = state.withLock { state in
                 if state.ended { return nil }
@@ -171,17 +171,7 @@ final class EventHub: Sendable {
                 continuation.finish()
                 return
             }
-            let follower = Task {
-                for await event in connectionEvents {
-                    switch event {
-                    case .reconnectAttempt(let attempt): continuation.yield(.reconnecting(attempt: attempt))
-                    case .reconnectFailed: continuation.yield(.reconnectFailed)
-                    default: break
-                    }
-                }
-            }
             continuation.onTermination = { [weak self] _ in
-                follower.cancel()
                 _ = self?.state.withLock { $0.statuses.removeValue(forKey: id) }
             }
         }
@@ -247,19 +237,22 @@ final class EventHub: Sendable {
 
     // MARK: Dispatch
 
-    /// Pulls `stream` until it ends (the manager closed), then ends every `AsyncStream` and
+    /// Pulls `feed` until it ends (the manager closed), then ends every `AsyncStream` and
     /// releases every waiter.
-    func run(_ stream: FerrioUniFFI.EventStream) async {
+    func run(_ feed: SocketFeed) async {
         while true {
-            let batch: [EventRecord]
+            let batch: [FeedItem]
             do {
-                batch = try await stream.nextBatch(max: 64)
+                batch = try await feed.nextBatch(max: 64)
             } catch {
                 break
             }
             if batch.isEmpty { break }
-            for record in batch {
-                await dispatch(record)
+            for item in batch {
+                switch item {
+                case .event(let record): await dispatch(record)
+                case .connection(let event): follow(ConnectionEvent(event))
+                }
             }
         }
         let (subscribers, statuses) = state.withLock { state in
@@ -273,6 +266,16 @@ final class EventHub: Sendable {
         subscribers.forEach { $0.continuation.finish() }
         statuses.forEach { $0.finish() }
         release { _, _ in true }
+    }
+
+    /// Publishes the status a change of the connection makes: a reconnection attempt, or
+    /// giving up.
+    private func follow(_ event: ConnectionEvent) {
+        switch event {
+        case .reconnectAttempt(let attempt): publish(.reconnecting(attempt: attempt))
+        case .reconnectFailed: publish(.reconnectFailed)
+        default: break
+        }
     }
 
     private func dispatch(_ record: EventRecord) async {

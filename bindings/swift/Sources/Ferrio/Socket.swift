@@ -30,8 +30,8 @@ public final class Socket: Sendable {
         let hub = EventHub(namespace: namespace)
         self.hub = hub
         self.outgoing = OutgoingHub(namespace: namespace)
-        let stream = try FerrioError.native { try native.events() }
-        manager.track(hub, Task { await hub.run(stream) })
+        let feed = try FerrioError.native { try manager.native.socketFeed(socket: native) }
+        manager.track(hub, Task { await hub.run(feed) })
     }
 
     // MARK: State

@@ -32,10 +32,15 @@ extension Socket {
     /// status and the stream never grows without bound. The socket's own changes
     /// (``ConnectionStatus/connecting``, ``ConnectionStatus/connected(id:recovered:)``,
     /// ``ConnectionStatus/connectFailed(message:)``, ``ConnectionStatus/disconnected(_:)``)
-    /// arrive in order; those of the shared connection (``ConnectionStatus/reconnecting(attempt:)``,
-    /// ``ConnectionStatus/reconnectFailed``) in order among themselves, but may come a little
-    /// before or after a socket change that happened about the same time. Ending the
-    /// iteration (`break`, a cancelled task) unregisters the stream.
+    /// arrive in order, and so do those of the shared connection
+    /// (``ConnectionStatus/reconnecting(attempt:)``, ``ConnectionStatus/reconnectFailed``).
+    /// A connection change comes after every socket change that happened before it: once
+    /// reconnection gives up, ``ConnectionStatus/reconnectFailed`` follows the last attempt's
+    /// ``ConnectionStatus/connectFailed(message:)`` and stays the latest status until the next
+    /// ``Socket/connect()``. (A socket change that happened just after a connection change may
+    /// still come before it: an attempt's `connectFailed` before its `reconnecting`.) Both are
+    /// published as the socket's dispatcher reaches them, so a slow handler delays them too.
+    /// Ending the iteration (`break`, a cancelled task) unregisters the stream.
     ///
     /// ```swift
     /// for await status in client.statusChanges {
@@ -43,7 +48,7 @@ extension Socket {
     /// }
     /// ```
     public var statusChanges: AsyncStream<ConnectionStatus> {
-        hub.statusStream(following: manager.connectionEvents, maxQueued: Socket.statusChangesMaxQueued)
+        hub.statusStream(maxQueued: Socket.statusChangesMaxQueued)
     }
 }
 

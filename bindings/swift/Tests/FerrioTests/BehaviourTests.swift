@@ -123,11 +123,8 @@ final class BehaviourRun: Sendable {
     private let readers = Locked<[Task<Void, Never>]>([])
     /// The records of the `on_manager` steps and the connection event kinds each takes.
     private let managerRecords = Locked<[(record: String, kinds: [String])]>([])
-    /// The latest change of the shared connection's status in each socket's `statusChanges`
-    /// (`reconnecting` or `reconnectFailed`), by namespace, kept when the scenario has an
-    /// `expect_ended` step. The socket's own changes are left out: they may come a little
-    /// before or after the connection's (`Socket.statusChanges`), so a `connectFailed` of the
-    /// last attempt can follow `reconnectFailed`.
+    /// The latest of each socket's `statusChanges`, by namespace, kept when the scenario
+    /// has an `expect_ended` step.
     private let statuses = Locked<[String: ConnectionStatus]>([:])
     private let watchesStatus = Locked(false)
 
@@ -251,12 +248,7 @@ final class BehaviourRun: Sendable {
         if watchesStatus.withLock({ $0 }) {
             let changes = socket.statusChanges
             let watcher = Task { [self] in
-                for await status in changes {
-                    switch status {
-                    case .reconnecting, .reconnectFailed: statuses.withLock { $0[nsp] = status }
-                    default: break
-                    }
-                }
+                for await status in changes { statuses.withLock { $0[nsp] = status } }
             }
             readers.withLock { $0.append(watcher) }
         }
@@ -418,8 +410,7 @@ final class BehaviourRun: Sendable {
         case "expect_reconnect_failed":
             _ = try await waitFor(Self.reconnectFailed, count: 1)
         case "expect_ended":
-            // Ended for good: the connection's last status change in the socket's stream says
-            // reconnection gave up, and no attempt started after it.
+            // Ended for good: the socket's last status change says reconnection gave up.
             _ = try socket(step, auths: auths)
             let deadline = ContinuousClock.now + Self.stepWait
             while statuses.withLock({ $0[nsp] }) != .reconnectFailed {

@@ -7,6 +7,11 @@ private func isConnected(_ status: ConnectionStatus) -> Bool {
     return false
 }
 
+private func isConnectFailed(_ status: ConnectionStatus) -> Bool {
+    if case .connectFailed = status { return true }
+    return false
+}
+
 /// Reads `statuses` until `done` holds for what was read (or the stream ends).
 private func read(
     _ statuses: inout AsyncStream<ConnectionStatus>.Iterator,
@@ -72,6 +77,37 @@ struct StatusTests {
                 return true
             }
             #expect(connectionChanges == [.reconnecting(attempt: 1), .reconnecting(attempt: 2), .reconnectFailed])
+            await client.close()
+        }
+    }
+
+    @Test("after reconnection gives up, reconnectFailed is the last status, even behind a slow connect_error handler")
+    func reconnectFailedIsTheLastStatus() async throws {
+        try await within(.seconds(60), "reconnection giving up behind a slow handler") {
+            let client = try Client(
+                url: "http://127.0.0.1:1",
+                options: fastReconnection {
+                    $0.reconnectionAttempts = 2
+                    $0.timeout = .seconds(5)
+                })
+            // The first connect_error handler returns only once reconnection gave up, so the
+            // socket's own changes of the later attempts wait behind it in the dispatcher.
+            let connection = client.manager.connectionEvents
+            let first = Locked(true)
+            client.socket.onConnectError { _ in
+                guard first.withLock({ first in defer { first = false }; return first }) else { return }
+                for await event in connection where event == .reconnectFailed { break }
+            }
+            var statuses = client.statusChanges.makeAsyncIterator()
+            await #expect(throws: FerrioError.self) { try await client.connect() }
+            // The first attempt's failure and the two reconnection attempts' failures.
+            let seen = await read(&statuses) { seen in
+                seen.contains(.reconnectFailed) && seen.filter(isConnectFailed).count == 3
+            }
+            #expect(seen.last == .reconnectFailed)
+            #expect(seen.filter { !isConnectFailed($0) } == [
+                .connecting, .reconnecting(attempt: 1), .reconnecting(attempt: 2), .reconnectFailed,
+            ])
             await client.close()
         }
     }
