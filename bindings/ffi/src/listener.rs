@@ -19,12 +19,9 @@ use crate::queue::{EventQueue, Held};
 use crate::runtime::{guard, on_runtime, runtime};
 use crate::tracker::{lock, SocketCell};
 
-/// Delivery threads alive in the process, for leak tests.
-static LIVE_DELIVERY_THREADS: AtomicUsize = AtomicUsize::new(0);
-
-/// How many delivery threads are alive.
+/// How many delivery threads of the process are alive (for leak tests).
 pub(crate) fn live_delivery_threads() -> usize {
-    LIVE_DELIVERY_THREADS.load(Ordering::SeqCst)
+    POOL.live()
 }
 
 /// Receives a socket's events, a batch at a time, on a delivery thread.
@@ -74,11 +71,12 @@ impl Listener {
     }
 }
 
-/// One subscription's delivery: its queue and its end.
+/// One subscription's delivery: its queue, its end and the delivery threads it uses.
 pub(crate) struct Delivery {
     id: u64,
     queue: Arc<EventQueue>,
     ended: Arc<Ended>,
+    pool: &'static Pool,
 }
 
 impl Delivery {
@@ -91,24 +89,35 @@ impl Delivery {
         listener: Listener,
         max_batch: u32,
     ) -> std::io::Result<Arc<Self>> {
+        Self::start_in(&POOL, queue, listener, max_batch)
+    }
+
+    /// [`Delivery::start`] on the threads of `pool` (the process's, or a test's own).
+    fn start_in(
+        pool: &'static Pool,
+        queue: Arc<EventQueue>,
+        listener: Listener,
+        max_batch: u32,
+    ) -> std::io::Result<Arc<Self>> {
         let ended = Arc::new(Ended::default());
         let id = NEXT_SUBSCRIPTION.fetch_add(1, Ordering::Relaxed);
         let delivery = Arc::new(Delivery {
             id,
             queue: queue.clone(),
             ended: ended.clone(),
+            pool,
         });
         if queue.is_ended() {
             ended.set();
             return Ok(delivery);
         }
-        let alive = POOL.enter(ended)?;
+        let alive = pool.enter(ended)?;
         runtime().spawn(deliver(Delivering {
             id,
             queue,
             listener,
             max_batch,
-            _alive: alive,
+            alive,
         }));
         Ok(delivery)
     }
@@ -123,7 +132,7 @@ impl Delivery {
             return;
         }
         self.ended.wait();
-        POOL.reap();
+        self.pool.reap();
     }
 
     /// Stops delivery and waits for its end without blocking the executor, then for the
@@ -134,7 +143,7 @@ impl Delivery {
             return;
         }
         self.ended.until_set().await;
-        POOL.reap();
+        self.pool.reap();
     }
 }
 
@@ -198,7 +207,7 @@ struct Delivering {
     queue: Arc<EventQueue>,
     listener: Listener,
     max_batch: u32,
-    _alive: Alive,
+    alive: Alive,
 }
 
 /// A subscription's task: waits for a batch, has a delivery thread call the listener
@@ -213,7 +222,8 @@ async fn deliver(delivering: Delivering) {
         let (done_tx, mut done_rx) = oneshot::channel();
         let listener = delivering.listener.clone();
         let queue = delivering.queue.clone();
-        let mut started = POOL.submit(Job {
+        let pool = delivering.alive.pool;
+        let mut started = pool.submit(Job {
             subscription: delivering.id,
             call: Box::new(move || {
                 match catch_unwind(AssertUnwindSafe(|| listener.call(queue.namespace(), batch))) {
@@ -227,7 +237,7 @@ async fn deliver(delivering: Delivering) {
         loop {
             tokio::select! {
                 _ = &mut done_rx => break,
-                () = tokio::time::sleep(STALL) => started = POOL.grow_if_stalled(started),
+                () = tokio::time::sleep(STALL) => started = pool.grow_if_stalled(started),
             }
         }
     }
@@ -247,13 +257,16 @@ struct Job {
     call: Box<dyn FnOnce() + Send>,
 }
 
-/// The delivery threads shared by every subscription of the process: one while any
-/// subscription lives, more only while listener calls stall (a call that blocks waits for
-/// another socket's events), none once the last subscription has ended. Each thread
-/// stays a thread of the foreign runtime between calls (a JVM thread stays attached).
+/// Delivery threads shared by subscriptions (the process's [`POOL`] is shared by all of
+/// them): one while any subscription lives, more only while listener calls stall (a call
+/// that blocks waits for another socket's events), none once the last subscription has
+/// ended. Each thread stays a thread of the foreign runtime between calls (a JVM thread
+/// stays attached).
 struct Pool {
     state: Mutex<PoolState>,
     work: Condvar,
+    /// Its threads alive, for leak tests.
+    live: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -273,21 +286,32 @@ struct PoolState {
     retired: Vec<JoinHandle<()>>,
 }
 
-static POOL: Pool = Pool {
-    state: Mutex::new(PoolState {
-        jobs: VecDeque::new(),
-        idle: 0,
-        starting: 0,
-        started: 0,
-        subscriptions: 0,
-        generation: 0,
-        threads: Vec::new(),
-        retired: Vec::new(),
-    }),
-    work: Condvar::new(),
-};
+/// The delivery threads of every subscription of the process.
+static POOL: Pool = Pool::new();
 
 impl Pool {
+    const fn new() -> Self {
+        Pool {
+            state: Mutex::new(PoolState {
+                jobs: VecDeque::new(),
+                idle: 0,
+                starting: 0,
+                started: 0,
+                subscriptions: 0,
+                generation: 0,
+                threads: Vec::new(),
+                retired: Vec::new(),
+            }),
+            work: Condvar::new(),
+            live: AtomicUsize::new(0),
+        }
+    }
+
+    /// How many of its threads are alive.
+    fn live(&self) -> usize {
+        self.live.load(Ordering::SeqCst)
+    }
+
     /// Counts a new subscription, starting the first thread if none runs.
     fn enter(&'static self, ended: Arc<Ended>) -> std::io::Result<Alive> {
         let mut state = lock(&self.state);
@@ -295,7 +319,7 @@ impl Pool {
             self.spawn(&mut state)?;
         }
         state.subscriptions += 1;
-        Ok(Alive(ended))
+        Ok(Alive { pool: self, ended })
     }
 
     /// Uncounts a subscription; the last one retires the threads.
@@ -356,7 +380,7 @@ impl Pool {
 
     fn spawn(&'static self, state: &mut PoolState) -> std::io::Result<()> {
         let generation = state.generation;
-        let live = Live::new();
+        let live = Live::new(self);
         let thread = std::thread::Builder::new()
             .name("ferrio-delivery".into())
             .spawn(move || {
@@ -407,29 +431,33 @@ impl Pool {
     }
 }
 
-/// Counts a live delivery thread.
-struct Live;
+/// Counts a live delivery thread of its pool.
+struct Live(&'static Pool);
 
 impl Live {
-    fn new() -> Self {
-        LIVE_DELIVERY_THREADS.fetch_add(1, Ordering::SeqCst);
-        Live
+    fn new(pool: &'static Pool) -> Self {
+        pool.live.fetch_add(1, Ordering::SeqCst);
+        Live(pool)
     }
 }
 
 impl Drop for Live {
     fn drop(&mut self) {
-        LIVE_DELIVERY_THREADS.fetch_sub(1, Ordering::SeqCst);
+        self.0.live.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
-/// A live subscription: its task's end (however it ends) is reported and uncounted.
-struct Alive(Arc<Ended>);
+/// A live subscription of `pool`: its task's end (however it ends) is reported and
+/// uncounted.
+struct Alive {
+    pool: &'static Pool,
+    ended: Arc<Ended>,
+}
 
 impl Drop for Alive {
     fn drop(&mut self) {
-        POOL.leave();
-        self.0.set();
+        self.pool.leave();
+        self.ended.set();
     }
 }
 
@@ -499,9 +527,13 @@ impl Subscription {
 mod tests {
     use std::sync::mpsc as std_mpsc;
 
+    use tokio::sync::watch;
+
     use super::*;
+    use crate::event::EventKind;
     use crate::manager::Manager;
     use crate::options::default_client_options;
+    use crate::queue::Source;
 
     /// Sends the thread and the record kinds of each batch.
     struct Recorder(Mutex<std_mpsc::Sender<(std::thread::ThreadId, usize)>>);
@@ -509,6 +541,17 @@ mod tests {
     impl EventListener for Recorder {
         fn on_events(&self, batch: Vec<EventRecord>) -> Result<(), ListenerError> {
             let _ = lock(&self.0).send((std::thread::current().id(), batch.len()));
+            Ok(())
+        }
+    }
+
+    /// Sends the kinds of the records of each packed batch.
+    struct PackedRecorder(Mutex<std_mpsc::Sender<Vec<EventKind>>>);
+
+    impl JsonEventListener for PackedRecorder {
+        fn on_json_events(&self, batch: JsonBatch) -> Result<(), ListenerError> {
+            let kinds = batch.others.iter().map(|record| record.kind).collect();
+            let _ = lock(&self.0).send(kinds);
             Ok(())
         }
     }
@@ -529,56 +572,109 @@ mod tests {
         }
     }
 
-    /// A manager of an unreachable server: each socket's connect fails, which its
-    /// subscription sees as a `connect_error` record.
-    fn manager() -> Arc<Manager> {
-        let mut options = default_client_options("http://127.0.0.1:1".into());
-        options.reconnection = false;
-        Manager::new(options).unwrap()
+    /// A socket of an unreachable server (each connect fails and queues a
+    /// `connect_error`) and a delivery queue of its events.
+    struct Unreachable {
+        socket: ferrio::Socket,
+        queue: Arc<EventQueue>,
+        _closed_tx: watch::Sender<bool>,
     }
 
-    /// One test, as the threads are the process's.
+    impl Unreachable {
+        fn new() -> Self {
+            let _runtime = runtime().enter();
+            let options = ferrio::ManagerOptions {
+                reconnection: false,
+                ..ferrio::ManagerOptions::default()
+            };
+            let manager = ferrio::Manager::with_options("http://127.0.0.1:1", options).unwrap();
+            let socket = manager.socket("/");
+            let (closed_tx, closed_rx) = watch::channel(false);
+            let source = Source::Events(socket.events());
+            let queue = Arc::new(EventQueue::new("/".into(), Some(source), closed_rx));
+            Unreachable {
+                socket,
+                queue,
+                _closed_tx: closed_tx,
+            }
+        }
+
+        fn connect(&self) -> Result<(), ferrio::ConnectError> {
+            runtime().block_on(self.socket.connect())
+        }
+    }
+
+    /// Delivery threads of the test's own, counted apart from those of the process (which
+    /// the other tests' subscriptions use at the same time).
+    fn own_pool() -> &'static Pool {
+        Box::leak(Box::new(Pool::new()))
+    }
+
     #[test]
     fn subscriptions_share_one_thread_and_a_blocked_listener_gets_another() {
-        let first = manager();
-        let second = manager();
+        let pool = own_pool();
+        let (blocked, recorded) = (Unreachable::new(), Unreachable::new());
         let (seen_tx, seen_rx) = std_mpsc::channel();
         let (release_tx, release_rx) = std_mpsc::channel();
         let (entered_tx, entered_rx) = std_mpsc::channel();
-        let blocked = first.socket("/".into(), None).unwrap();
-        let recorded = second.socket("/".into(), None).unwrap();
-        let blocker = blocked
-            .subscribe(
-                Arc::new(Blocker {
-                    entered: Mutex::new(entered_tx),
-                    release: Mutex::new(Some(release_rx)),
-                }),
-                64,
-            )
-            .unwrap();
-        let recorder = recorded
-            .subscribe(Arc::new(Recorder(Mutex::new(seen_tx))), 64)
-            .unwrap();
-        assert_eq!(live_delivery_threads(), 1, "one thread for both");
-        assert!(blocked.connect_blocking().is_err());
+        let blocker = Blocker {
+            entered: Mutex::new(entered_tx),
+            release: Mutex::new(Some(release_rx)),
+        };
+        let blocker = Delivery::start_in(
+            pool,
+            blocked.queue.clone(),
+            Listener::Records(Arc::new(blocker)),
+            64,
+        )
+        .unwrap();
+        let recorder = Recorder(Mutex::new(seen_tx));
+        let recorder = Delivery::start_in(
+            pool,
+            recorded.queue.clone(),
+            Listener::Records(Arc::new(recorder)),
+            64,
+        )
+        .unwrap();
+        assert_eq!(pool.live(), 1, "one thread for both");
+        assert!(blocked.connect().is_err());
         entered_rx.recv().unwrap();
         // The blocker's batch holds the first thread: the recorder's batch gets another.
-        assert!(recorded.connect_blocking().is_err());
+        assert!(recorded.connect().is_err());
         let (thread, count) = seen_rx.recv().unwrap();
         assert!(count > 0);
-        assert_eq!(live_delivery_threads(), 2);
+        assert_eq!(pool.live(), 2);
         release_tx.send(()).unwrap();
-        blocker.cancel().unwrap();
-        assert_eq!(
-            live_delivery_threads(),
-            2,
-            "kept while a subscription lives"
-        );
-        // The async cancel waits for the end as the blocking one does.
-        runtime().block_on(recorder.cancel_async()).unwrap();
-        assert_eq!(live_delivery_threads(), 0, "none once the last one ended");
+        blocker.stop_blocking();
+        assert_eq!(pool.live(), 2, "kept while a subscription lives");
+        // The async stop waits for the end as the blocking one does.
+        runtime().block_on(recorder.stop());
+        assert_eq!(pool.live(), 0, "none once the last one ended");
         assert_ne!(thread, std::thread::current().id());
-        first.close_blocking().unwrap();
-        second.close_blocking().unwrap();
+    }
+
+    #[test]
+    fn a_socket_made_with_a_listener_is_the_namespaces_socket_and_the_listener_gets_its_events() {
+        let mut options = default_client_options("http://127.0.0.1:1".into());
+        options.reconnection = false;
+        let manager = Manager::new(options).unwrap();
+        let (seen_tx, seen_rx) = std_mpsc::channel();
+        let listener = Arc::new(PackedRecorder(Mutex::new(seen_tx)));
+        let with_listener = manager
+            .socket_with_listener("/chat".into(), None, listener, 64)
+            .unwrap();
+        let plain = manager.socket("/chat".into(), None).unwrap();
+        assert_eq!(with_listener.namespace(), "/chat");
+        // One core socket: a connect through the socket `socket` made reaches the listener.
+        assert!(plain.connect_blocking().is_err());
+        assert_eq!(seen_rx.recv().unwrap(), [EventKind::ConnectError]);
+        assert!(with_listener.connect_blocking().is_err());
+        assert_eq!(seen_rx.recv().unwrap(), [EventKind::ConnectError]);
+        // Delivered for as long as the socket lives, or until the manager closes.
+        manager.close_blocking().unwrap();
+        assert!(
+            seen_rx.recv().is_err(),
+            "the listener is let go of once closed"
+        );
     }
 }
