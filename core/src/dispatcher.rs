@@ -180,14 +180,7 @@ impl Registry {
     /// Hands event `seq` to the listeners of the copy added before it.
     fn deliver(&mut self, seq: u64, event: SocketEvent) {
         match event {
-            SocketEvent::Event(event) => {
-                self.call(
-                    seq,
-                    |f| matches!(f, Filter::Named(name) if *name == event.name),
-                    &event,
-                );
-                self.call(seq, |f| *f == Filter::Any, &event);
-            }
+            SocketEvent::Event(event) => self.call_incoming(seq, event),
             SocketEvent::Connect { .. } => self.call_builtin(seq, "connect", Vec::new()),
             SocketEvent::Disconnect(reason) => {
                 self.call_builtin(seq, "disconnect", vec![reason.as_str().into()])
@@ -204,6 +197,26 @@ impl Registry {
         self.call(seq, |f| matches!(f, Filter::Named(n) if n == name), &event);
     }
 
+    /// Calls the listeners of incoming event `seq` added before it: those of its name, then
+    /// the `on_any` ones. The last one called gets the event itself, the others a copy.
+    fn call_incoming(&mut self, seq: u64, event: Event) {
+        let named = |l: &&Listener| matches!(&l.filter, Filter::Named(name) if *name == event.name);
+        let any = |l: &&Listener| l.filter == Filter::Any;
+        let added = |l: &&Listener| l.from <= seq;
+        let listeners = self.listeners.iter().filter(named);
+        let listeners = listeners.chain(self.listeners.iter().filter(any));
+        let mut fired = Vec::new();
+        let mut listeners = listeners.filter(added).peekable();
+        while let Some(listener) = listeners.next() {
+            if listeners.peek().is_none() {
+                call_one(listener, event, &mut fired);
+                break;
+            }
+            call_one(listener, event.clone(), &mut fired);
+        }
+        self.forget(&fired);
+    }
+
     /// Calls every listener added before event `seq` whose filter matches; removes the
     /// `once` ones after their call.
     fn call(&mut self, seq: u64, matches: impl Fn(&Filter) -> bool, event: &Event) {
@@ -213,20 +226,30 @@ impl Registry {
             .iter()
             .filter(|l| l.from <= seq && matches(&l.filter))
         {
-            let handler = listener.handler.clone();
-            let event = event.clone();
-            if catch_unwind(AssertUnwindSafe(move || handler(event))).is_err() {
-                tracing::error!(event = %event_name(listener), "a listener panicked");
-            }
-            if listener.once {
-                fired.push(listener.id);
-            }
+            call_one(listener, event.clone(), &mut fired);
         }
+        self.forget(&fired);
+    }
+
+    /// Removes the `once` listeners in `fired` from the copy and the shared table.
+    fn forget(&mut self, fired: &[ListenerId]) {
         if !fired.is_empty() {
             self.listeners.retain(|l| !fired.contains(&l.id));
             self.shared
                 .change(|table| table.listeners.retain(|l| !fired.contains(&l.id)));
         }
+    }
+}
+
+/// Calls `listener` with `event`, a panic caught and logged; notes a `once` listener in
+/// `fired`.
+fn call_one(listener: &Listener, event: Event, fired: &mut Vec<ListenerId>) {
+    let handler = &listener.handler;
+    if catch_unwind(AssertUnwindSafe(|| handler(event))).is_err() {
+        tracing::error!(event = %event_name(listener), "a listener panicked");
+    }
+    if listener.once {
+        fired.push(listener.id);
     }
 }
 
@@ -460,6 +483,33 @@ mod tests {
         registry.dispatch_free(0, event("a")).await;
         registry.dispatch_free(0, event("a")).await;
         assert_eq!(*seen.lock().unwrap(), ["a"]);
+    }
+
+    #[tokio::test]
+    async fn the_last_listener_called_gets_the_event_itself_the_others_a_copy() {
+        let mut registry = Registry::new(Arc::default());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        for (id, filter) in [(1, Filter::Named("a".into())), (2, Filter::Any)] {
+            let sink = seen.clone();
+            let handler: Handler = Arc::new(move |event: Event| {
+                let text = event.payload().json();
+                sink.lock()
+                    .unwrap()
+                    .push((id, text.to_owned(), text.as_ptr() as usize));
+            });
+            registry.shared.add(listener(id, filter, false, handler));
+        }
+        let event = Event::from_values("/".into(), "a".into(), vec![Value::from("x")]);
+        let original = event.payload().json().as_ptr() as usize;
+        registry.dispatch_free(0, SocketEvent::Event(event)).await;
+        let seen = seen.lock().unwrap();
+        let calls: Vec<_> = seen
+            .iter()
+            .map(|(id, text, _)| (*id, text.as_str()))
+            .collect();
+        assert_eq!(calls, [(1, r#"["x"]"#), (2, r#"["x"]"#)], "named, then any");
+        assert_ne!(seen[0].2, original, "the first listener gets a copy");
+        assert_eq!(seen[1].2, original, "the last one gets the event itself");
     }
 
     #[tokio::test]

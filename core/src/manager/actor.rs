@@ -2,8 +2,10 @@
 //! (the engine, the namespace table, the ack table) and performs what they return: writes,
 //! the handshake task, published state and manager events.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use futures_util::future::OptionFuture;
 use tokio::sync::watch;
@@ -30,6 +32,9 @@ use crate::value::Value;
 
 /// How many commands are handled per wake-up.
 const COMMAND_BATCH: usize = 64;
+
+/// How many packets from the server are handled per turn of the loop, at most.
+const PACKET_BATCH: usize = 64;
 
 /// How long reading from the server pauses while a socket's event queue is full: the
 /// consumer catches up and TCP slows the server down, instead of events being dropped.
@@ -170,11 +175,10 @@ impl Actor {
                     }
                 }
                 Some(_) = OptionFuture::from(backpressure), if !readable => {}
-                progress = self.engine.progress(), if readable => match progress {
-                    Progress::Session(event) => self.on_session_event(event),
-                    Progress::Opened(Ok(opened)) => self.on_opened(*opened),
-                    Progress::Opened(Err(error)) => self.on_open_failed(error),
-                },
+                progress = self.engine.progress(), if readable => {
+                    self.on_progress(progress);
+                    self.take_ready_packets().await;
+                }
                 () = &mut timer, if armed.is_some() => {
                     armed = None;
                     self.on_timer();
@@ -184,6 +188,39 @@ impl Actor {
             // state (~1 KiB) is not held inline by every idle connection's task.
             if self.engine.session().is_some_and(EngineSession::has_writes) {
                 Box::pin(self.flush(&mut closing)).await;
+            }
+        }
+    }
+
+    fn on_progress(&mut self, progress: Progress) {
+        match progress {
+            Progress::Session(event) => self.on_session_event(event),
+            Progress::Opened(Ok(opened)) => self.on_opened(*opened),
+            Progress::Opened(Err(error)) => self.on_open_failed(error),
+        }
+    }
+
+    /// Handles the packets of the open session that are ready now (read already, or
+    /// readable without waiting), up to a batch, in the same turn of the loop: a turn
+    /// polls the command queue and the timer and checks the deadlines, work a stream of
+    /// packets does not need per packet. Stops at the first wait, when a socket's queue
+    /// is full (backpressure is checked before each read, as by the loop), or when
+    /// something is to be written (a pong): the loop flushes it first.
+    async fn take_ready_packets(&mut self) {
+        for _ in 1..PACKET_BATCH {
+            let writes = self.engine.session().is_some_and(EngineSession::has_writes);
+            if writes || !self.engine.is_open() || !self.namespaces.have_room() {
+                return;
+            }
+            // Polled once with the task's own waker: a wait registered here wakes the
+            // task, whose next turn polls the session again.
+            let polled = {
+                let mut progress = std::pin::pin!(self.engine.progress());
+                std::future::poll_fn(|cx| Poll::Ready(progress.as_mut().poll(cx))).await
+            };
+            match polled {
+                Poll::Ready(progress) => self.on_progress(progress),
+                Poll::Pending => return,
             }
         }
     }

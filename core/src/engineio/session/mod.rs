@@ -9,11 +9,12 @@ mod machine;
 mod outgoing;
 mod upgrade;
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::task::JoinHandle;
-use tokio::time::{sleep_until, timeout, Instant};
+use tokio::time::{sleep_until, timeout, Instant, Sleep};
 
 use self::bound::WriteBound;
 pub(crate) use self::bound::WriteFailed;
@@ -90,6 +91,13 @@ pub(crate) struct EngineSession {
     /// no room), with its size on the wire: written first by the next flush, so a flush
     /// abandoned while it waits (a close) loses nothing.
     unsent: Option<(EnginePacket, usize)>,
+    /// The machine's next deadline as a timer, kept from one [`EngineSession::next_event`]
+    /// to the next and moved only when the deadline does: a timer made for each call was
+    /// registered and removed again in the runtime's timer wheel whenever another event
+    /// (a command, a packet) ended the wait, i.e. at every turn of the connection task.
+    timer: Pin<Box<Sleep>>,
+    /// The deadline `timer` is set to.
+    timer_at: Instant,
     stats: Arc<Stats>,
 }
 
@@ -123,6 +131,7 @@ impl EngineSession {
             Self::open_transport(&endpoint, options, kind, version).await?;
         let may_upgrade = options.upgrade && options.transports.contains(&TransportKind::WebSocket);
         let machine = Machine::new(version, &handshake, kind, may_upgrade, Now::current());
+        let timer_at = machine.next_deadline();
         let mut session = Self {
             endpoint,
             machine,
@@ -131,6 +140,8 @@ impl EngineSession {
             probe: Probe::None,
             payload,
             unsent: None,
+            timer: Box::pin(sleep_until(timer_at)),
+            timer_at,
             stats: options.stats.clone(),
         };
         session.perform_controls();
@@ -296,8 +307,12 @@ impl EngineSession {
                 continue;
             }
             let deadline = self.machine.next_deadline();
+            if deadline != self.timer_at {
+                self.timer.as_mut().reset(deadline);
+                self.timer_at = deadline;
+            }
             tokio::select! {
-                () = sleep_until(deadline) => self.machine.on_timeout(Instant::now()),
+                () = self.timer.as_mut() => self.machine.on_timeout(Instant::now()),
                 progress = probe_progress(&mut self.probe) => self.on_probe_progress(progress),
                 received = receive(&mut self.active) => self.on_received(received),
             }
