@@ -121,6 +121,12 @@ public class Socket internal constructor(
     private val isClosed = AtomicBoolean(false)
     /** Set when reconnection gave up, until the next [connect] or connection. */
     private val gaveUp = AtomicBoolean(false)
+    /**
+     * Held while a state that depends on [gaveUp] is made and stored: giving up (the
+     * manager's watcher) and the last attempt's record (the delivery thread) come at the
+     * same moment, and a state made before the flag was set must not be stored after.
+     */
+    private val gaveUpLock = Any()
 
     /** The connection state, updated before the handlers of each change run. */
     public val state: StateFlow<ConnectionState> = mutableState.asStateFlow()
@@ -550,12 +556,14 @@ public class Socket internal constructor(
      * (also for a `disconnect` record delivered after this).
      */
     internal fun reconnectionFailed() {
-        gaveUp.set(true)
-        mutableState.update {
-            when (it) {
-                is ConnectionState.Disconnected -> it.copy(reconnecting = false)
-                is ConnectionState.Failed -> it.copy(reconnecting = false)
-                else -> it
+        synchronized(gaveUpLock) {
+            gaveUp.set(true)
+            mutableState.update {
+                when (it) {
+                    is ConnectionState.Disconnected -> it.copy(reconnecting = false)
+                    is ConnectionState.Failed -> it.copy(reconnecting = false)
+                    else -> it
+                }
             }
         }
     }
@@ -606,13 +614,17 @@ public class Socket internal constructor(
             }
             FfiEventKind.DISCONNECT -> {
                 val reason = reason(record)
-                mutableState.value = ConnectionState.Disconnected(reason, reason.reconnects && reconnecting())
+                synchronized(gaveUpLock) {
+                    mutableState.value = ConnectionState.Disconnected(reason, reason.reconnects && reconnecting())
+                }
                 runBuiltin("disconnect", listOf(reason.description))
                 disconnects.update { it + 1 }
             }
             FfiEventKind.CONNECT_ERROR -> {
                 val error = connectError(record)
-                mutableState.value = ConnectionState.Failed(error, !error.refused && reconnecting())
+                synchronized(gaveUpLock) {
+                    mutableState.value = ConnectionState.Failed(error, !error.refused && reconnecting())
+                }
                 runBuiltin("connect_error", Codec.decode(record.argsJson, record.attachments))
                 failures.update { it + 1 }
             }
