@@ -148,8 +148,12 @@ pub(crate) struct WebSocket {
     read_blocked: bool,
 }
 
-/// The room [`WebSocket::frames`] is made with: the payloads of a batch of small packets.
-const FRAMES_CAPACITY: usize = 4096;
+/// The room [`WebSocket::frames`] is made with: the payloads of a few small packets. Each
+/// payload is copied by tungstenite as soon as it is fed, so the room is taken back for the
+/// next ones without a new allocation; at 1 KiB it is a size the allocator keeps a cache of
+/// per thread (glibc's tcache ends at 1,032 bytes), which a batch of one packet, an ack
+/// round trip, makes and frees each time.
+const FRAMES_CAPACITY: usize = 1024;
 
 impl WebSocket {
     /// Opens a WebSocket for session `sid` (none for a WebSocket-only handshake), with the
