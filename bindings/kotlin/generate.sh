@@ -10,7 +10,8 @@
 #
 # Settings come from the top-level uniffi.toml: the generated code goes to package
 # `dev.ferrio.ffi` (the idiomatic API owns `dev.ferrio`), and the exported `close` methods
-# are renamed for Kotlin, whose UniFFI objects are `AutoCloseable`.
+# are renamed for Kotlin, whose UniFFI objects are `AutoCloseable`. One change is made to the
+# generated code: the call statuses of synchronous calls are reused (see the step below).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,4 +39,18 @@ rm -rf "$out"
 mkdir -p "$out"
 "$bindgen" generate --library "$lib" --language kotlin --config "$root/uniffi.toml" \
     --no-format --metadata-no-deps --out-dir "$out"
+
+# Synchronous Rust calls take their call status from dev.ferrio.ffi.CallStatuses (reused per
+# thread; a new one is a JNA native block, a registry entry and a cleaner reference) and give
+# it back once the call succeeded. Fails when the generated helper no longer has these lines.
+kt="$out/dev/ferrio/ffi/ferrio_ffi.kt"
+awk '
+    $0 == "    var status = UniffiRustCallStatus()" { print "    val status = CallStatuses.take()"; next }
+    { print }
+    $0 == "    uniffiCheckCallStatus(errorHandler, status)" { print "    CallStatuses.give(status)" }
+' "$kt" > "$kt.patched"
+mv "$kt.patched" "$kt"
+[ "$(grep -c '^    val status = CallStatuses.take()$' "$kt")" = 1 ] \
+    && [ "$(grep -c '^    CallStatuses.give(status)$' "$kt")" = 1 ] \
+    || { echo "generate.sh: uniffiRustCallWithError changed; update the CallStatuses patch" >&2; exit 1; }
 touch "$stamp"
