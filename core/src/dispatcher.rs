@@ -390,8 +390,16 @@ impl Dispatcher {
     }
 
     /// The next delivery or outgoing event; `None` once the incoming queue has ended
-    /// (what the connection task queued before the close is delivered first).
+    /// (what the connection task queued before the close is delivered first). Outgoing
+    /// events first. What is queued already is taken without a wait: the wait's
+    /// `select!` polls both queues and registers the dispatcher's waker with each.
     async fn next(&mut self) -> Option<Next> {
+        if let Ok(event) = self.outgoing_rx.try_recv() {
+            return Some(Next::Outgoing(*event));
+        }
+        if let Ok(delivery) = self.event_rx.try_recv() {
+            return Some(Next::Delivery(delivery));
+        }
         tokio::select! {
             biased;
             Some(event) = self.outgoing_rx.recv() => Some(Next::Outgoing(*event)),
