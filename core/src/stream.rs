@@ -73,6 +73,45 @@ impl EventStream {
         }
         batch
     }
+
+    /// [`EventStream::next_batch_held`] without waiting, for a consumer woken by a callback
+    /// of its own (a binding's descriptor) rather than a task: `Pending` when nothing is
+    /// queued, an empty batch once the manager is closed. Whatever it returns, `cx`'s
+    /// waker is woken when there is more to take: at once when the batch stopped at `max`
+    /// or the byte bound, else by the next event or the end.
+    pub fn poll_next_batch_held(
+        &mut self,
+        cx: &mut Context<'_>,
+        max: usize,
+    ) -> Poll<Vec<(SocketEvent, HeldBytes)>> {
+        let Some(first) = std::task::ready!(self.rx.poll_recv(cx)) else {
+            return Poll::Ready(Vec::new());
+        };
+        let bound = first.charge.bound();
+        let mut bytes = first.charge.bytes();
+        let mut batch = vec![(*first.event, HeldBytes(first.charge))];
+        loop {
+            if batch.len() >= max || bound.is_some_and(|bound| bytes >= bound) {
+                // More may be queued: the consumer comes back for it.
+                cx.waker().wake_by_ref();
+                break;
+            }
+            match self.rx.poll_recv(cx) {
+                Poll::Ready(Some(queued)) => {
+                    bytes = bytes.saturating_add(queued.charge.bytes());
+                    batch.push((*queued.event, HeldBytes(queued.charge)));
+                }
+                // Ended: the next poll says so.
+                Poll::Ready(None) => {
+                    cx.waker().wake_by_ref();
+                    break;
+                }
+                // Drained, `cx` registered for the next event.
+                Poll::Pending => break,
+            }
+        }
+        Poll::Ready(batch)
+    }
 }
 
 impl futures_util::Stream for EventStream {
@@ -116,5 +155,65 @@ mod tests {
         assert_eq!(queued.bytes(), 0);
         drop(stream_tx);
         assert!(stream.next_batch(100).await.is_empty());
+    }
+
+    /// Counts its wake-ups.
+    #[derive(Default)]
+    struct Wakes(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn lag(queued: &Arc<QueuedBytes>) -> Delivery {
+        Delivery {
+            seq: 0,
+            event: Box::new(SocketEvent::Lagged(1)),
+            charge: queued.charge(0),
+        }
+    }
+
+    #[test]
+    fn a_batch_taken_without_waiting_leaves_its_waker_to_the_next_event_or_the_end() {
+        let queued = Arc::new(QueuedBytes::new(usize::MAX));
+        let (stream_tx, stream_rx) = mpsc::channel(16);
+        let mut stream = EventStream::new(stream_rx);
+        let wakes = Arc::new(Wakes::default());
+        let waker = std::task::Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        let woken = || wakes.0.load(std::sync::atomic::Ordering::SeqCst);
+
+        assert!(stream.poll_next_batch_held(&mut cx, 8).is_pending());
+        stream_tx.try_send(lag(&queued)).expect("queued");
+        assert_eq!(woken(), 1, "the first event wakes the waiting consumer");
+
+        for _ in 0..3 {
+            stream_tx.try_send(lag(&queued)).expect("queued");
+        }
+        let Poll::Ready(batch) = stream.poll_next_batch_held(&mut cx, 2) else {
+            panic!("events are queued");
+        };
+        assert_eq!(
+            (batch.len(), woken()),
+            (2, 2),
+            "stopped at max: woken at once"
+        );
+        let Poll::Ready(batch) = stream.poll_next_batch_held(&mut cx, 8) else {
+            panic!("events are queued");
+        };
+        assert_eq!(
+            (batch.len(), woken()),
+            (2, 2),
+            "emptied: waiting for the next"
+        );
+        stream_tx.try_send(lag(&queued)).expect("queued");
+        assert_eq!(woken(), 3, "the next event wakes it");
+
+        assert!(matches!(stream.poll_next_batch_held(&mut cx, 8), Poll::Ready(b) if b.len() == 1));
+        drop(stream_tx);
+        assert_eq!(woken(), 4, "the end wakes it");
+        assert!(matches!(stream.poll_next_batch_held(&mut cx, 8), Poll::Ready(b) if b.is_empty()));
     }
 }

@@ -6,12 +6,17 @@
 //! (thread state, GIL, `call_soon_threadsafe`): ~150 µs of CPU per wake-up in Python. Here a
 //! tokio thread only writes one byte to a socket pair; the loop wakes from its own poll,
 //! as it does for a socket of its own.
+//!
+//! No task stands between the queue and the descriptor: `take` takes from the queue
+//! itself, and when it leaves the queue empty, the queue holds the pipe's waker, which
+//! writes the byte from the connection task that queues the next event.
 
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -34,6 +39,8 @@ pub struct EventPipe {
     queue: Arc<EventQueue>,
     core: Arc<SocketCell>,
     shared: Arc<Shared>,
+    /// Signals the descriptor: registered with the queue while it is empty.
+    waker: Waker,
     reader: UnixStream,
     /// Opened by the first [`EventPipe::call_fd`]: a socket that never calls has no call
     /// socket and no task serving one. `None` when it could not be opened.
@@ -41,18 +48,11 @@ pub struct EventPipe {
     next_call: AtomicU64,
 }
 
-/// Events the pipe holds before its task stops pulling from the queue (backpressure).
-/// Their bytes stay counted in the core's bound on a socket's queued bytes until taken, so
-/// the pipe holds at most that much too.
-const CAPACITY: usize = MAX_BATCH as usize;
-
-/// What the pull task, the ack tasks and the taker share.
+/// What the queue's waker, the ack tasks and the taker share.
 struct Shared {
     state: Mutex<State>,
     writer: UnixStream,
     signalled: AtomicBool,
-    /// A take made room: the pull task pulls again.
-    room: Notify,
     /// Stops the call socket's task, if there is one (see `calls`).
     stop: Notify,
     closed: AtomicBool,
@@ -60,8 +60,9 @@ struct Shared {
 
 #[derive(Default)]
 struct State {
-    /// The events the pull task took from the queue, for `take`.
-    events: Vec<Held>,
+    /// What the queue held when the pipe was opened (the first poll, which registers the
+    /// waker), for the first `take`.
+    early: Vec<Held>,
     acks: Vec<(u64, Result<ferrio::Ack, AckError>)>,
     /// The queue has ended.
     ended: bool,
@@ -87,8 +88,19 @@ impl Shared {
     }
 }
 
+/// The queue wakes the pipe by signalling its descriptor.
+impl Wake for Shared {
+    fn wake(self: Arc<Self>) {
+        self.signal();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.signal();
+    }
+}
+
 impl EventPipe {
-    /// A pipe of `queue`, pulled by a task on the FFI runtime until the queue ends.
+    /// A pipe of `queue`: its descriptor is signalled when the queue has events or ends.
     pub(crate) fn new(queue: Arc<EventQueue>, core: Arc<SocketCell>) -> std::io::Result<Self> {
         let (reader, writer) = UnixStream::pair()?;
         reader.set_nonblocking(true)?;
@@ -97,35 +109,51 @@ impl EventPipe {
             state: Mutex::default(),
             writer,
             signalled: AtomicBool::new(false),
-            room: Notify::new(),
             stop: Notify::new(),
             closed: AtomicBool::new(false),
         });
-        runtime().spawn(pull(queue.clone(), shared.clone()));
+        let waker = Waker::from(shared.clone());
+        // Registers the waker, or finds events (or the end) already there.
+        if let Poll::Ready(early) = queue.poll_next(&mut Context::from_waker(&waker), MAX_BATCH) {
+            let mut state = lock(&shared.state);
+            state.ended = early.is_empty();
+            state.early = early;
+            drop(state);
+            shared.signal();
+        }
         Ok(EventPipe {
             queue,
             core,
             shared,
+            waker,
             reader,
             calls: OnceLock::new(),
             next_call: AtomicU64::new(0),
         })
     }
 
-    /// Takes up to `max` of the events the pull task moved in; signals again when some
-    /// are left, and makes room for the pull task.
+    /// Takes up to `max` events from the queue (after the early ones). When it leaves
+    /// events there, the queue wakes the pipe at once; when it empties it, the queue keeps
+    /// the waker for the next event.
     fn take_events(&self, state: &mut State, max: u32) -> Vec<ferrio::SocketEvent> {
-        let count = state.events.len().min(max as usize);
-        let events: Vec<Held> = if count == state.events.len() {
-            // All of them, with their buffer: an idle pipe keeps none.
-            std::mem::take(&mut state.events)
-        } else {
-            state.events.drain(..count).collect()
-        };
-        if !state.events.is_empty() {
+        let max = max.clamp(1, MAX_BATCH) as usize;
+        let mut events = if state.early.len() > max {
+            let rest = state.early.split_off(max);
             self.shared.signal();
+            std::mem::replace(&mut state.early, rest)
+        } else {
+            std::mem::take(&mut state.early)
+        };
+        let room = max - events.len();
+        if room > 0 && !state.ended {
+            let mut cx = Context::from_waker(&self.waker);
+            match self.queue.poll_next(&mut cx, room as u32) {
+                Poll::Pending => {}
+                Poll::Ready(batch) if batch.is_empty() => state.ended = true,
+                Poll::Ready(batch) if events.is_empty() => events = batch,
+                Poll::Ready(batch) => events.extend(batch),
+            }
         }
-        self.shared.room.notify_one();
         // Taken: the foreign side holds them from now on (their bytes no longer count).
         events.into_iter().map(|(event, _)| event).collect()
     }
@@ -136,35 +164,6 @@ impl EventPipe {
         let mut bytes = [0u8; 64];
         while matches!((&self.reader).read(&mut bytes), Ok(n) if n == bytes.len()) {}
         self.shared.signalled.store(false, Ordering::Release);
-    }
-}
-
-/// Moves the queue's events into the pipe, waiting while it is full.
-async fn pull(queue: Arc<EventQueue>, shared: Arc<Shared>) {
-    loop {
-        loop {
-            let room = shared.room.notified();
-            if shared.closed.load(Ordering::Acquire) {
-                shared.push(|state| state.ended = true);
-                return;
-            }
-            if lock(&shared.state).events.len() < CAPACITY {
-                break;
-            }
-            room.await;
-        }
-        let batch = queue.next(MAX_BATCH).await;
-        if batch.is_empty() {
-            shared.push(|state| state.ended = true);
-            return;
-        }
-        shared.push(|state| {
-            if state.events.is_empty() {
-                state.events = batch;
-            } else {
-                state.events.extend(batch);
-            }
-        });
     }
 }
 
@@ -184,9 +183,9 @@ impl EventPipe {
             self.clear_signal();
             let (events, replies, ended) = {
                 let mut state = lock(&self.shared.state);
-                let events = self.take_events(&mut state, max.clamp(1, MAX_BATCH));
+                let events = self.take_events(&mut state, max);
                 let replies = std::mem::take(&mut state.acks);
-                (events, replies, state.ended && state.events.is_empty())
+                (events, replies, state.ended && state.early.is_empty())
             };
             let JsonBatch { mut json, others } = JsonBatch::pack(self.queue.namespace(), events);
             let mut acks = Vec::new();
@@ -283,13 +282,13 @@ impl EventPipe {
             .map_or(-1, CallSocket::fd)
     }
 
-    /// Ends the pipe: its task stops (`take` then reports `ended`); ack replies still
+    /// Ends the pipe: its queue stops (`take` then reports `ended`); ack replies still
     /// to come are dropped.
     pub fn close(&self) -> Result<(), CallError> {
         guard(|| {
             self.shared.closed.store(true, Ordering::Release);
             self.queue.stop();
-            self.shared.room.notify_one();
+            self.shared.signal();
             self.shared.stop.notify_one();
             Ok(())
         })

@@ -10,6 +10,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use tokio::sync::{mpsc, watch, Mutex, Notify};
 
@@ -39,6 +40,23 @@ impl Source {
                     return Vec::new();
                 }
                 outgoing.held(events)
+            }
+        }
+    }
+
+    /// [`Source::next_batch`] without waiting: `Pending` when nothing is queued, and
+    /// whatever it returns, `cx` is woken when there may be more to take (or the end).
+    fn poll_batch(&mut self, cx: &mut Context<'_>, max: usize) -> Poll<Vec<Held>> {
+        match self {
+            Source::Events(stream) => stream.poll_next_batch_held(cx, max),
+            Source::Outgoing(outgoing) => {
+                let mut events = Vec::new();
+                if std::task::ready!(outgoing.rx.poll_recv_many(cx, &mut events, max)) == 0 {
+                    return Poll::Ready(Vec::new());
+                }
+                // Not registered for the next one: come back.
+                cx.waker().wake_by_ref();
+                Poll::Ready(outgoing.held(events))
             }
         }
     }
@@ -157,6 +175,32 @@ impl EventQueue {
             *slot = None;
         }
         batch
+    }
+
+    /// [`EventQueue::next`] without waiting, for a consumer woken through `cx` (the event
+    /// pipe's descriptor): `Pending` when nothing is queued; whatever it returns, `cx` is
+    /// woken when there is more to take or the queue ends. The manager's close ends the
+    /// source (the core drops its queue), which wakes `cx`; a closed manager's queue ends
+    /// once what it holds is taken, a stopped one at once.
+    pub(crate) fn poll_next(&self, cx: &mut Context<'_>, max: u32) -> Poll<Vec<Held>> {
+        let Ok(mut slot) = self.source.try_lock() else {
+            // Held for a moment by `stop`, or by a `next` that ends with the same batches.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        };
+        let batch = match slot.as_mut() {
+            None => Vec::new(),
+            Some(_) if self.is_stopped() => Vec::new(),
+            Some(source) => match source.poll_batch(cx, batch_size(max)) {
+                Poll::Pending if !*self.closed_rx.borrow() => return Poll::Pending,
+                Poll::Pending => Vec::new(),
+                Poll::Ready(batch) => batch,
+            },
+        };
+        if batch.is_empty() {
+            *slot = None;
+        }
+        Poll::Ready(batch)
     }
 
     /// Ends the queue: a waiting `next` returns empty, and the core stops queueing once
