@@ -10,6 +10,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+#[cfg(unix)]
 use std::task::{Context, Poll};
 
 use tokio::sync::{mpsc, watch, Mutex, Notify};
@@ -46,6 +47,8 @@ impl Source {
 
     /// [`Source::next_batch`] without waiting: `Pending` when nothing is queued, and
     /// whatever it returns, `cx` is woken when there may be more to take (or the end).
+    /// Used by the event pipe, which is Unix-only.
+    #[cfg(unix)]
     fn poll_batch(&mut self, cx: &mut Context<'_>, max: usize) -> Poll<Vec<Held>> {
         match self {
             Source::Events(stream) => stream.poll_next_batch_held(cx, max),
@@ -181,7 +184,9 @@ impl EventQueue {
     /// pipe's descriptor): `Pending` when nothing is queued; whatever it returns, `cx` is
     /// woken when there is more to take or the queue ends. The manager's close ends the
     /// source (the core drops its queue), which wakes `cx`; a closed manager's queue ends
-    /// once what it holds is taken, a stopped one at once.
+    /// once what it holds is taken, a stopped one at once. Used by the event pipe, which is
+    /// Unix-only.
+    #[cfg(unix)]
     pub(crate) fn poll_next(&self, cx: &mut Context<'_>, max: u32) -> Poll<Vec<Held>> {
         let Ok(mut slot) = self.source.try_lock() else {
             // Held for a moment by `stop`, or by a `next` that ends with the same batches.
