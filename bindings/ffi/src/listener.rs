@@ -533,7 +533,6 @@ mod tests {
     use crate::event::EventKind;
     use crate::manager::Manager;
     use crate::options::default_client_options;
-    use crate::queue::Source;
 
     /// Sends the thread and the record kinds of each batch.
     struct Recorder(Mutex<std_mpsc::Sender<(std::thread::ThreadId, usize)>>);
@@ -582,16 +581,7 @@ mod tests {
 
     impl Unreachable {
         fn new() -> Self {
-            let _runtime = runtime().enter();
-            let options = ferrio::ManagerOptions {
-                reconnection: false,
-                ..ferrio::ManagerOptions::default()
-            };
-            let manager = ferrio::Manager::with_options("http://127.0.0.1:1", options).unwrap();
-            let socket = manager.socket("/");
-            let (closed_tx, closed_rx) = watch::channel(false);
-            let source = Source::Events(socket.events());
-            let queue = Arc::new(EventQueue::new("/".into(), Some(source), closed_rx));
+            let (socket, closed_tx, queue) = runtime().block_on(crate::queue::tests::unreachable());
             Unreachable {
                 socket,
                 queue,

@@ -237,13 +237,13 @@ fn batch_size(max: u32) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::runtime::runtime;
 
     /// A queue of the events of a socket whose server cannot be reached, each of its
     /// connects queueing a `connect_error`; and the sender of its manager's closing.
-    async fn unreachable() -> (ferrio::Socket, watch::Sender<bool>, Arc<EventQueue>) {
+    pub(crate) async fn unreachable() -> (ferrio::Socket, watch::Sender<bool>, Arc<EventQueue>) {
         let options = ferrio::ManagerOptions {
             reconnection: false,
             ..ferrio::ManagerOptions::default()
