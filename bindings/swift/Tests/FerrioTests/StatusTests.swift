@@ -57,12 +57,7 @@ struct StatusTests {
     @Test("a connection that cannot be made reports each attempt, then that reconnection gave up")
     func reconnectionGivingUpIsReported() async throws {
         try await within(.seconds(60), "reconnection giving up") {
-            let client = try Client(
-                url: "http://127.0.0.1:1",
-                options: fastReconnection {
-                    $0.reconnectionAttempts = 2
-                    $0.timeout = .seconds(5)
-                })
+            let client = try clientGivingUpAfterTwoAttempts()
             var statuses = client.statusChanges.makeAsyncIterator()
             await #expect(throws: FerrioError.self) { try await client.connect() }
             #expect(await statuses.next() == .connecting)
@@ -84,12 +79,7 @@ struct StatusTests {
     @Test("after reconnection gives up, reconnectFailed is the last status, even behind a slow connect_error handler")
     func reconnectFailedIsTheLastStatus() async throws {
         try await within(.seconds(60), "reconnection giving up behind a slow handler") {
-            let client = try Client(
-                url: "http://127.0.0.1:1",
-                options: fastReconnection {
-                    $0.reconnectionAttempts = 2
-                    $0.timeout = .seconds(5)
-                })
+            let client = try clientGivingUpAfterTwoAttempts()
             // The first connect_error handler returns only once reconnection gave up, so the
             // socket's own changes of the later attempts wait behind it in the dispatcher.
             let connection = client.manager.connectionEvents
@@ -131,5 +121,16 @@ struct StatusTests {
             #expect(kept.count == Socket.statusChangesMaxQueued)
             #expect(kept.last == .disconnected(.clientDisconnect))
         }
+    }
+
+    /// A client of a server that cannot be reached (every connect refused), whose
+    /// reconnection gives up after two attempts.
+    private func clientGivingUpAfterTwoAttempts() throws -> Client {
+        try Client(
+            url: "http://127.0.0.1:1",
+            options: fastReconnection {
+                $0.reconnectionAttempts = 2
+                $0.timeout = .seconds(5)
+            })
     }
 }
