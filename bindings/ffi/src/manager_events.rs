@@ -27,6 +27,18 @@ pub enum ManagerEvent {
     Lagged { dropped: u64 },
 }
 
+/// What a receiver of the core's manager events got: the event, `Lagged` with the count of
+/// those it missed, or `None` once the events ended.
+pub(crate) fn received(
+    result: Result<ferrio::ManagerEvent, broadcast::error::RecvError>,
+) -> Option<ManagerEvent> {
+    match result {
+        Ok(event) => Some(event.into()),
+        Err(broadcast::error::RecvError::Lagged(dropped)) => Some(ManagerEvent::Lagged { dropped }),
+        Err(broadcast::error::RecvError::Closed) => None,
+    }
+}
+
 impl From<ferrio::ManagerEvent> for ManagerEvent {
     fn from(event: ferrio::ManagerEvent) -> Self {
         match event {
@@ -79,13 +91,7 @@ impl ManagerEventStream {
             let event = tokio::select! {
                 biased;
                 _ = closed_rx.wait_for(|closed| *closed) => None,
-                event = events.recv() => match event {
-                    Ok(event) => Some(event.into()),
-                    Err(broadcast::error::RecvError::Lagged(dropped)) => {
-                        Some(ManagerEvent::Lagged { dropped })
-                    }
-                    Err(broadcast::error::RecvError::Closed) => None,
-                },
+                event = events.recv() => received(event),
             };
             if event.is_none() {
                 *slot = None;

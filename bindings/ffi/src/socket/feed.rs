@@ -123,11 +123,7 @@ async fn next_change(
     let Some(events) = connection.as_mut() else {
         return std::future::pending().await;
     };
-    match events.recv().await {
-        Ok(event) => Some(event.into()),
-        Err(broadcast::error::RecvError::Lagged(dropped)) => Some(ManagerEvent::Lagged { dropped }),
-        Err(broadcast::error::RecvError::Closed) => None,
-    }
+    crate::manager_events::received(events.recv().await)
 }
 
 fn records(queue: &EventQueue, batch: Vec<Held>) -> Vec<FeedItem> {
