@@ -110,6 +110,50 @@ async def test_async_client_reports_reconnect_failed(fresh_server: Any) -> None:
     assert not client.connected
 
 
+async def test_reconnect_failed_is_handled_after_the_events_queued_before_it(
+    fresh_server: Any,
+) -> None:
+    # A backlog of events, the connection lost and reconnection given up while the loop is
+    # held by the backlog's first handler: the disconnect and the failed attempt's
+    # connect_error were queued before reconnect_failed was announced, so their handlers
+    # run first, however many events wait before them.
+    server = fresh_server()
+    backlog = 10_000
+    client = ferrio.AsyncClient(reconnection_attempts=1, incoming_capacity=2 * backlog, **FAST)
+    seen: list[str] = []
+    gave_up = threading.Event()
+
+    def first_of_backlog(n: int, _padding: str) -> None:
+        seen.append("n")
+        if n == 0:
+            # Holds the loop until the core announced that reconnection gave up.
+            assert client._manager is not None
+            watcher = threading.Thread(
+                target=asyncio.run, args=(until_gave_up(client._manager.events()),)
+            )
+            watcher.start()
+            server.control("refuseConnections", {"refuse": True})
+            server.control("closeTransport", {})
+            watcher.join(WAIT)
+
+    async def until_gave_up(events: Any) -> None:
+        while (event := await events.next()) is not None:
+            if event.is_reconnect_failed():
+                gave_up.set()
+                return
+
+    client.on("n", first_of_backlog)
+    client.on("disconnect", lambda *_: seen.append("disconnect"))
+    client.on("connect_error", lambda *_: seen.append("connect_error"))
+    client.io.on("reconnect_failed", lambda: seen.append("reconnect_failed"))
+    await client.connect(server.url, transports=["websocket"])
+    await server.acontrol("emitMany", {"event": "n", "count": backlog})
+    await asyncio.wait_for(client.wait(), WAIT)
+    assert gave_up.is_set()
+    assert seen.count("n") == backlog
+    assert seen[backlog:] == ["disconnect", "connect_error", "reconnect_failed"]
+
+
 async def test_a_handler_registered_while_connected_gets_the_events_that_follow(
     fresh_server: Any,
 ) -> None:

@@ -669,6 +669,7 @@ class AsyncClient:
             if event.is_lagged():
                 logger.warning("manager events: %d dropped (consumer too slow)", event.dropped)
                 continue
+            self._take_queued()
             found = self.io.handler(event)
             if found is not None:
                 self._run(found[0], found[1], None)
@@ -969,15 +970,16 @@ class AsyncClient:
                 return
             self._dispatch_batch(state, batch)
 
-    def _on_pipe(self, state: _Namespace) -> None:
+    def _on_pipe(self, state: _Namespace) -> bool:
         """The pipe's descriptor is readable: takes and dispatches what it holds. Events
-        that arrive meanwhile wait in the native queue and come with the next take."""
+        that arrive meanwhile wait in the native queue and come with the next take.
+        Returns whether it took events."""
         try:
             batch = state.pipe.take(PULL_BATCH)
         except Exception as error:
             logger.error("event pipe failed: %s", convert(error))
             self._end_pipe(state)
-            return
+            return False
         self._dispatch_batch(state, batch)
         for reply in batch.acks:
             if reply.error is not None:
@@ -986,6 +988,19 @@ class AsyncClient:
                 self._settle(state, reply.id, _codec.decode(reply.args_json, reply.attachments))
         if batch.ended:
             self._end_pipe(state)
+            return False
+        return len(batch.json) > 2  # not `[]`
+
+    def _take_queued(self) -> None:
+        """Dispatches the events every namespace's pipe holds, before a manager event: the
+        connection task queues a socket's events before it announces the connection change
+        that follows them (a failed attempt's ``connect_error``, then ``reconnect_failed``),
+        so those that happened before the change are queued by now and run first, however
+        many wait. (A namespace read by a pull task has no such order.)"""
+        for state in list(self._namespaces.values()):
+            if state.pipe is not None:
+                while not state.drained.is_set() and self._on_pipe(state):
+                    pass
 
     def _call_socket(self, state: _Namespace) -> int:
         """Opens the pipe's call socket and watches it (the first call of a namespace: one
