@@ -323,6 +323,24 @@ pub(crate) enum Command {
     Close { reply: oneshot::Sender<()> },
 }
 
+impl Command {
+    /// Whether its sender waits for the connection task's answer once it is queued: an
+    /// emit with ack, a connection, a disconnection, the close. The queue rings the task's
+    /// doorbell for these when their sender is outside the runtime (`queue.rs`).
+    pub(crate) fn awaits_reply(&self) -> bool {
+        match self {
+            Command::Emit(emit) => emit.ack_id.is_some(),
+            Command::EmitWithRetries(emit) => emit.reply_tx.is_some(),
+            Command::Connect { .. } | Command::Disconnect { .. } | Command::Close { .. } => true,
+            Command::Ack { .. }
+            | Command::ReconnectNow
+            | Command::ClearBuffer { .. }
+            | Command::JoinRoom { .. }
+            | Command::LeaveRoom { .. } => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

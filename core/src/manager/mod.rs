@@ -6,6 +6,7 @@ mod acks;
 mod actor;
 pub(crate) mod command;
 pub(crate) mod delivery;
+mod doorbell;
 mod engine;
 pub(crate) mod event;
 mod failover;
@@ -28,7 +29,7 @@ use crate::error::ConnectError;
 use crate::options::{ManagerOptions, ReconnectUpdate};
 use crate::state::EngineState;
 use crate::stats::Stats;
-use command::CommandTx;
+use command::{Command, CommandTx};
 use event::ManagerEvent;
 
 /// Capacity of the broadcast of manager events.
@@ -93,7 +94,7 @@ pub(crate) fn start(url: &Url, options: Arc<ManagerOptions>) -> Result<Connectio
         };
         endpoints.push(Arc::new(endpoints[0].updated(&update, &options)?));
     }
-    let (command_tx, command_rx) = queue::channel(options.command_capacity);
+    let (command_tx, command_rx) = queue::channel(options.command_capacity, Command::awaits_reply);
     let (engine_tx, engine_rx) = watch::channel(EngineState::default());
     let manager_event_tx = ManagerEventTx::default();
     let stats = Stats::shared();

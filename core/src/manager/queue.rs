@@ -10,7 +10,10 @@
 //!   connection task on two cores their cache lines moved back and forth per emit (perf:
 //!   those atomics were most of `Socket::send_emit`, 13 % of the emit loop).
 //! - The receiver is woken only when it waits for an empty queue: while it works through a
-//!   batch, senders only append.
+//!   batch, senders only append. On a multi-thread runtime (Unix), a sender outside the
+//!   runtime's tasks that then waits for the receiver's answer wakes it through a
+//!   [doorbell](super::doorbell) the I/O driver watches, not through tokio's shared
+//!   queue: one worker wakes instead of two.
 //!
 //! - A sender waiting for room is woken once the queue has drained to half its capacity,
 //!   not for every batch taken: an emitter faster than the connection task parks once
@@ -27,9 +30,11 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
+
+use super::doorbell::{doorbell, Bell, BellRx};
 
 /// Why [`CommandTx::try_send`] did not queue the item, which it gives back.
 #[derive(Debug, PartialEq, Eq)]
@@ -44,8 +49,13 @@ pub(crate) enum TrySendError<T> {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Closed<T>(pub(crate) T);
 
-/// A new queue holding at most `capacity` items (at least one).
-pub(crate) fn channel<T>(capacity: usize) -> (CommandTx<T>, CommandRx<T>) {
+/// A new queue holding at most `capacity` items (at least one), with a doorbell when made
+/// on a multi-thread runtime (Unix), rung for the items `awaits_reply` picks.
+pub(crate) fn channel<T>(
+    capacity: usize,
+    awaits_reply: fn(&T) -> bool,
+) -> (CommandTx<T>, CommandRx<T>) {
+    let (bell, bell_rx) = doorbell().unzip();
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             queue: VecDeque::new(),
@@ -56,8 +66,15 @@ pub(crate) fn channel<T>(capacity: usize) -> (CommandTx<T>, CommandRx<T>) {
         }),
         senders: AtomicUsize::new(1),
         capacity: capacity.max(1),
+        ringing: AtomicBool::new(bell.is_some()),
+        bell,
+        awaits_reply,
     });
-    (CommandTx(shared.clone()), CommandRx(shared))
+    let rx = CommandRx {
+        shared: shared.clone(),
+        bell_rx,
+    };
+    (CommandTx(shared), rx)
 }
 
 struct Shared<T> {
@@ -65,6 +82,16 @@ struct Shared<T> {
     /// Live [`CommandTx`] handles.
     senders: AtomicUsize,
     capacity: usize,
+    /// Rung instead of waking the receiver by a sender outside the runtime's tasks.
+    bell: Option<Bell>,
+    /// Whether the receiver watches the bell (until the I/O driver shuts down).
+    ringing: AtomicBool,
+    /// Whether the sender of an item waits for the receiver's answer: its thread then
+    /// sleeps, and a ring wakes one worker where tokio's shared queue wakes two. A sender
+    /// that goes on sending keeps its core busy, and the runtime's active worker takes
+    /// the task from the shared queue mostly without a wake-up, which a ring would cost
+    /// every time (`benches/NOTES.md`).
+    awaits_reply: fn(&T) -> bool,
 }
 
 struct State<T> {
@@ -85,6 +112,30 @@ impl<T> Shared<T> {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether an item is worth a ring of the doorbell, if there is one.
+    fn rings_for(&self, item: &T) -> bool {
+        self.bell.is_some() && (self.awaits_reply)(item)
+    }
+
+    /// Wakes the receiver, which waits for an item: through the doorbell when `ring` (the
+    /// item is worth it) and the caller is not a task of a runtime (whose wake-up tokio
+    /// schedules on the caller's worker), else with its waker.
+    fn wake_receiver(&self, waker: Waker, ring: bool) {
+        let rung = match &self.bell {
+            Some(bell)
+                if ring
+                    && tokio::task::try_id().is_none()
+                    && self.ringing.load(Ordering::SeqCst) =>
+            {
+                bell.ring()
+            }
+            _ => false,
+        };
+        if !rung {
+            waker.wake();
+        }
     }
 }
 
@@ -113,7 +164,11 @@ pub(crate) struct CommandTx<T>(Arc<Shared<T>>);
 pub(crate) struct WeakCommandTx<T>(Weak<Shared<T>>);
 
 /// The receiving end.
-pub(crate) struct CommandRx<T>(Arc<Shared<T>>);
+pub(crate) struct CommandRx<T> {
+    shared: Arc<Shared<T>>,
+    /// The doorbell's end, watched while the queue is empty.
+    bell_rx: Option<BellRx>,
+}
 
 impl<T> std::fmt::Debug for CommandTx<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -154,10 +209,11 @@ impl<T> CommandTx<T> {
         if state.queue.len() >= self.0.capacity || !state.waiting.is_empty() {
             return Err(TrySendError::Full(item));
         }
+        let ring = self.0.rings_for(&item);
         let waker = state.push(item);
         drop(state);
         if let Some(waker) = waker {
-            waker.wake();
+            self.0.wake_receiver(waker, ring);
         }
         Ok(())
     }
@@ -210,10 +266,14 @@ impl<T> Wait<'_, T> {
             if self.ticket.take().is_some() {
                 state.waiting.pop_front();
             }
+            let ring = shared.rings_for(&value);
             let receiver = state.push(value);
             let next = state.next_waiting(shared.capacity);
             drop(state);
-            for waker in [receiver, next].into_iter().flatten() {
+            if let Some(waker) = receiver {
+                shared.wake_receiver(waker, ring);
+            }
+            if let Some(waker) = next {
                 waker.wake();
             }
             return Poll::Ready(Ok(()));
@@ -281,7 +341,7 @@ impl<T> CommandRx<T> {
     /// Closes the queue and keeps what it holds: every send fails from now on (waiting
     /// senders too, with their item), what was queued before can still be taken.
     pub(crate) fn close(&mut self) {
-        let mut state = self.0.lock();
+        let mut state = self.shared.lock();
         state.closed = true;
         let waiting = std::mem::take(&mut state.waiting);
         drop(state);
@@ -295,10 +355,10 @@ impl<T> CommandRx<T> {
     /// # Errors
     /// [`Empty`] when nothing is queued.
     pub(crate) fn try_recv(&mut self) -> Result<T, Empty> {
-        let mut state = self.0.lock();
+        let mut state = self.shared.lock();
         let item = state.queue.pop_front().ok_or(Empty)?;
-        let next = if state.queue.len() <= self.0.capacity / 2 {
-            state.next_waiting(self.0.capacity)
+        let next = if state.queue.len() <= self.shared.capacity / 2 {
+            state.next_waiting(self.shared.capacity)
         } else {
             None
         };
@@ -316,12 +376,35 @@ impl<T> CommandRx<T> {
     }
 
     fn poll_recv_many(
-        &self,
+        &mut self,
         cx: &mut Context<'_>,
         buffer: &mut Vec<T>,
         limit: usize,
     ) -> Poll<usize> {
-        let shared = &self.0;
+        loop {
+            if let Poll::Ready(count) = self.poll_take(cx, buffer, limit) {
+                return Poll::Ready(count);
+            }
+            let Some(bell_rx) = &mut self.bell_rx else {
+                return Poll::Pending;
+            };
+            if !self.shared.ringing.load(Ordering::SeqCst) {
+                return Poll::Pending;
+            }
+            match bell_rx.poll_rung(cx) {
+                Poll::Pending => return Poll::Pending,
+                // Rung (or spuriously): the queue is looked at again.
+                Poll::Ready(true) => {}
+                // The driver cannot watch the bell any more: senders wake the waker from
+                // now on, and the queue is looked at again for an item rung meanwhile.
+                Poll::Ready(false) => self.shared.ringing.store(false, Ordering::SeqCst),
+            }
+        }
+    }
+
+    /// Takes a batch, or registers the task's waker while the queue is empty.
+    fn poll_take(&self, cx: &mut Context<'_>, buffer: &mut Vec<T>, limit: usize) -> Poll<usize> {
+        let shared = &self.shared;
         let mut state = shared.lock();
         if state.queue.is_empty() {
             if shared.senders.load(Ordering::Acquire) == 0 {
@@ -360,7 +443,7 @@ impl<T> CommandRx<T> {
 
 impl<T> Drop for CommandRx<T> {
     fn drop(&mut self) {
-        let mut state = self.0.lock();
+        let mut state = self.shared.lock();
         state.closed = true;
         let queued = std::mem::take(&mut state.queue);
         let waiting = std::mem::take(&mut state.waiting);
@@ -381,6 +464,12 @@ mod tests {
 
     use super::*;
 
+    /// A queue whose every item would ring (none does: tests outside a runtime have no
+    /// doorbell, the multi-thread one's senders are tasks).
+    fn channel<T>(capacity: usize) -> (CommandTx<T>, CommandRx<T>) {
+        super::channel(capacity, |_| true)
+    }
+
     /// A waker counting its wake-ups.
     #[derive(Default)]
     struct Counter(AtomicUsize);
@@ -400,7 +489,7 @@ mod tests {
         counter.0.load(Ordering::SeqCst)
     }
 
-    fn recv_now(rx: &CommandRx<u32>, limit: usize) -> Poll<Vec<u32>> {
+    fn recv_now(rx: &mut CommandRx<u32>, limit: usize) -> Poll<Vec<u32>> {
         let (_, waker) = counter();
         let mut buffer = Vec::new();
         rx.poll_recv_many(&mut Context::from_waker(&waker), &mut buffer, limit)
@@ -409,28 +498,28 @@ mod tests {
 
     #[test]
     fn items_come_out_in_order_in_batches_of_at_most_the_limit() {
-        let (tx, rx) = channel(10);
+        let (tx, mut rx) = channel(10);
         for i in 0..5 {
             tx.try_send(i).unwrap();
         }
-        assert_eq!(recv_now(&rx, 3), Poll::Ready(vec![0, 1, 2]));
-        assert_eq!(recv_now(&rx, 3), Poll::Ready(vec![3, 4]));
-        assert_eq!(recv_now(&rx, 3), Poll::Pending);
+        assert_eq!(recv_now(&mut rx, 3), Poll::Ready(vec![0, 1, 2]));
+        assert_eq!(recv_now(&mut rx, 3), Poll::Ready(vec![3, 4]));
+        assert_eq!(recv_now(&mut rx, 3), Poll::Pending);
     }
 
     #[test]
     fn a_full_queue_refuses_try_send() {
-        let (tx, rx) = channel(2);
+        let (tx, mut rx) = channel(2);
         tx.try_send(1).unwrap();
         tx.try_send(2).unwrap();
         assert_eq!(tx.try_send(3), Err(TrySendError::Full(3)));
-        assert_eq!(recv_now(&rx, 1), Poll::Ready(vec![1]));
+        assert_eq!(recv_now(&mut rx, 1), Poll::Ready(vec![1]));
         tx.try_send(3).unwrap();
     }
 
     #[test]
     fn the_receiver_is_woken_only_when_it_waits_for_an_empty_queue() {
-        let (tx, rx) = channel(10);
+        let (tx, mut rx) = channel(10);
         let (count, waker) = counter();
         let mut buffer = Vec::new();
         let mut cx = Context::from_waker(&waker);
@@ -447,7 +536,7 @@ mod tests {
 
     #[test]
     fn waiting_senders_are_served_in_order_and_try_send_does_not_overtake_them() {
-        let (tx, rx) = channel(1);
+        let (tx, mut rx) = channel(1);
         tx.try_send(0).unwrap();
         let (count_a, waker_a) = counter();
         let (_, waker_b) = counter();
@@ -461,7 +550,7 @@ mod tests {
             .as_mut()
             .poll(&mut Context::from_waker(&waker_b))
             .is_pending());
-        assert_eq!(recv_now(&rx, 10), Poll::Ready(vec![0]));
+        assert_eq!(recv_now(&mut rx, 10), Poll::Ready(vec![0]));
         assert_eq!(wakes(&count_a), 1, "the first waiting sender is told");
         assert_eq!(tx.try_send(9), Err(TrySendError::Full(9)));
         assert!(b
@@ -472,18 +561,18 @@ mod tests {
             a.as_mut().poll(&mut Context::from_waker(&waker_a)),
             Poll::Ready(Ok(()))
         );
-        assert_eq!(recv_now(&rx, 10), Poll::Ready(vec![1]));
+        assert_eq!(recv_now(&mut rx, 10), Poll::Ready(vec![1]));
         assert_eq!(
             b.as_mut().poll(&mut Context::from_waker(&waker_b)),
             Poll::Ready(Ok(()))
         );
-        assert_eq!(recv_now(&rx, 10), Poll::Ready(vec![2]));
+        assert_eq!(recv_now(&mut rx, 10), Poll::Ready(vec![2]));
         tx.try_send(3).unwrap();
     }
 
     #[test]
     fn a_waiting_sender_is_told_once_half_the_room_is_free() {
-        let (tx, rx) = channel(8);
+        let (tx, mut rx) = channel(8);
         for i in 0..8 {
             tx.try_send(i).unwrap();
         }
@@ -491,17 +580,17 @@ mod tests {
         let mut waiting = pin!(tx.send(8));
         let mut cx = Context::from_waker(&waker);
         assert!(waiting.as_mut().poll(&mut cx).is_pending());
-        assert_eq!(recv_now(&rx, 3), Poll::Ready(vec![0, 1, 2]));
+        assert_eq!(recv_now(&mut rx, 3), Poll::Ready(vec![0, 1, 2]));
         assert_eq!(wakes(&count), 0, "5 of 8 still queued");
-        assert_eq!(recv_now(&rx, 1), Poll::Ready(vec![3]));
+        assert_eq!(recv_now(&mut rx, 1), Poll::Ready(vec![3]));
         assert_eq!(wakes(&count), 1, "half the room free");
         assert_eq!(waiting.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
-        assert_eq!(recv_now(&rx, 10), Poll::Ready(vec![4, 5, 6, 7, 8]));
+        assert_eq!(recv_now(&mut rx, 10), Poll::Ready(vec![4, 5, 6, 7, 8]));
     }
 
     #[test]
     fn a_cancelled_waiting_sender_hands_its_turn_to_the_next() {
-        let (tx, rx) = channel(1);
+        let (tx, mut rx) = channel(1);
         tx.try_send(0).unwrap();
         let (_, waker_a) = counter();
         let (count_b, waker_b) = counter();
@@ -515,19 +604,19 @@ mod tests {
             .as_mut()
             .poll(&mut Context::from_waker(&waker_b))
             .is_pending());
-        assert_eq!(recv_now(&rx, 10), Poll::Ready(vec![0]));
+        assert_eq!(recv_now(&mut rx, 10), Poll::Ready(vec![0]));
         drop(a);
         assert_eq!(wakes(&count_b), 1);
         assert_eq!(
             b.as_mut().poll(&mut Context::from_waker(&waker_b)),
             Poll::Ready(Ok(()))
         );
-        assert_eq!(recv_now(&rx, 10), Poll::Ready(vec![2]));
+        assert_eq!(recv_now(&mut rx, 10), Poll::Ready(vec![2]));
     }
 
     #[test]
     fn the_queue_ends_after_the_last_sender_once_drained() {
-        let (tx, rx) = channel(4);
+        let (tx, mut rx) = channel(4);
         let weak = tx.downgrade();
         let other = weak.upgrade().expect("open");
         tx.try_send(1).unwrap();
@@ -585,14 +674,60 @@ mod tests {
 
     #[test]
     fn a_drained_queue_keeps_no_room() {
-        let (tx, rx) = channel(1000);
+        let (tx, mut rx) = channel(1000);
         for i in 0..1000 {
             tx.try_send(i).unwrap();
         }
-        while let Poll::Ready(batch) = recv_now(&rx, 64) {
+        while let Poll::Ready(batch) = recv_now(&mut rx, 64) {
             assert!(!batch.is_empty());
         }
-        assert_eq!(rx.0.lock().queue.capacity(), 0);
+        assert_eq!(rx.shared.lock().queue.capacity(), 0);
+    }
+
+    /// A waker that says so on a channel each time it is woken.
+    struct Signal(std::sync::mpsc::Sender<()>);
+
+    impl Wake for Signal {
+        fn wake(self: Arc<Self>) {
+            let _ = self.0.send(());
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_sender_outside_the_runtime_rings_for_an_item_awaiting_a_reply_and_wakes_for_others() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_io()
+            .build()
+            .unwrap();
+        let _inside = runtime.enter();
+        let (tx, mut rx) = super::channel(4, |item: &u32| *item == 1);
+        // The only worker is held: the doorbell, heard by the I/O driver of a parked
+        // worker, wakes nobody until it is released.
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
+        runtime.spawn(async move {
+            let _ = held_tx.send(());
+            let _ = release_rx.recv();
+        });
+        held_rx.recv().unwrap();
+        let (woken_tx, woken_rx) = std::sync::mpsc::channel();
+        let waker = Waker::from(Arc::new(Signal(woken_tx)));
+        let mut cx = Context::from_waker(&waker);
+        let mut buffer = Vec::new();
+        assert_eq!(rx.poll_recv_many(&mut cx, &mut buffer, 4), Poll::Pending);
+        tx.try_send(0).unwrap();
+        assert_eq!(woken_rx.try_recv(), Ok(()));
+        assert_eq!(rx.poll_recv_many(&mut cx, &mut buffer, 4), Poll::Ready(1));
+        assert_eq!(rx.poll_recv_many(&mut cx, &mut buffer, 4), Poll::Pending);
+        tx.try_send(1).unwrap();
+        assert!(woken_rx.try_recv().is_err());
+        release_tx.send(()).unwrap();
+        woken_rx.recv().unwrap();
+        assert_eq!(rx.poll_recv_many(&mut cx, &mut buffer, 4), Poll::Ready(1));
+        assert_eq!(buffer, [0, 1]);
+        assert_eq!(rx.poll_recv_many(&mut cx, &mut buffer, 4), Poll::Pending);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
