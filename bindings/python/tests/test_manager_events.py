@@ -154,6 +154,46 @@ async def test_reconnect_failed_is_handled_after_the_events_queued_before_it(
     assert seen[backlog:] == ["disconnect", "connect_error", "reconnect_failed"]
 
 
+def test_client_handles_reconnect_failed_after_the_events_queued_before_it(
+    fresh_server: Any,
+) -> None:
+    # As above for the blocking client, whose handlers run on their own thread: here the
+    # client's loop is held while the backlog arrives and reconnection gives up.
+    server = fresh_server()
+    backlog = 10_000
+    sio = ferrio.Client(reconnection_attempts=1, incoming_capacity=2 * backlog, **FAST)
+    seen: list[str] = []
+    sio.on("n", lambda *_: seen.append("n"))
+    sio.on("disconnect", lambda *_: seen.append("disconnect"))
+    sio.on("connect_error", lambda *_: seen.append("connect_error"))
+    sio.io.on("reconnect_failed", lambda: seen.append("reconnect_failed"))
+    sio.connect(server.url, transports=["websocket"])
+    gave_up = threading.Event()
+
+    async def until_gave_up(events: Any) -> None:
+        while (event := await events.next()) is not None:
+            if event.is_reconnect_failed():
+                gave_up.set()
+                return
+
+    def hold() -> None:
+        manager = sio._client._manager
+        assert manager is not None
+        watcher = threading.Thread(target=asyncio.run, args=(until_gave_up(manager.events()),))
+        watcher.start()
+        server.control("emitMany", {"event": "n", "count": backlog})
+        server.control("refuseConnections", {"refuse": True})
+        server.control("closeTransport", {})
+        watcher.join(WAIT)
+
+    assert sio._loop is not None
+    sio._loop.call_soon_threadsafe(hold)
+    sio.wait()
+    assert gave_up.is_set()
+    assert seen.count("n") == backlog
+    assert seen[backlog:] == ["disconnect", "connect_error", "reconnect_failed"]
+
+
 async def test_a_handler_registered_while_connected_gets_the_events_that_follow(
     fresh_server: Any,
 ) -> None:
