@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::error::ConnectError;
 use crate::manager::command::Delivery;
+use crate::manager::delivery::DeliveryRx;
 use crate::manager::event::{Event, SocketEvent};
 use crate::value::{Map, Value};
 
@@ -286,7 +287,7 @@ pub(crate) struct DispatcherStart {
     pub(crate) runtime: tokio::runtime::Handle,
     /// The dispatcher's queue of incoming events, fed by the connection task; it ends
     /// when the manager closes.
-    pub(crate) event_rx: mpsc::Receiver<Delivery>,
+    pub(crate) event_rx: DeliveryRx,
     /// The table of listeners, shared with the socket.
     pub(crate) listeners: Arc<Listeners>,
     /// The queue of outgoing events (for its drop count) and its receiving end.
@@ -322,7 +323,7 @@ enum Next {
 struct Dispatcher {
     name: String,
     runtime: tokio::runtime::Handle,
-    event_rx: mpsc::Receiver<Delivery>,
+    event_rx: DeliveryRx,
     outgoing: Arc<OutgoingQueue>,
     outgoing_rx: mpsc::Receiver<Box<Event>>,
     registry: Registry,
@@ -397,7 +398,7 @@ impl Dispatcher {
         if let Ok(event) = self.outgoing_rx.try_recv() {
             return Some(Next::Outgoing(*event));
         }
-        if let Ok(delivery) = self.event_rx.try_recv() {
+        if let Some(delivery) = self.event_rx.try_recv() {
             return Some(Next::Delivery(delivery));
         }
         tokio::select! {

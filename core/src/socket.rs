@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 
 use crate::dispatcher::{
     spawn_dispatcher, DispatcherStart, Filter, Handler, Listener, ListenerId, ListenerIds,
@@ -19,6 +19,7 @@ use crate::error::{AckError, ConnectError, EmitError};
 use crate::manager::command::{
     AckResult, AckWaiter, Command, CommandTx, OutgoingEmit, QueuedBytes, RetryEmit, SocketLink,
 };
+use crate::manager::delivery::{self, DeliveryRx};
 use crate::manager::event::{Event, SocketEvent};
 use crate::manager::queue::TrySendError;
 use crate::options::{BufferPolicy, ManagerOptions, SocketOptions};
@@ -942,8 +943,8 @@ impl Socket {
     /// A queue of [`ManagerOptions::incoming_capacity`] events that the connection task
     /// fills with the events produced from now on; it ends when the manager closes (at
     /// once if it is closed).
-    fn subscribe(&self) -> mpsc::Receiver<crate::manager::command::Delivery> {
-        let (event_tx, event_rx) = mpsc::channel(self.inner.options.incoming_capacity.max(1));
+    fn subscribe(&self) -> DeliveryRx {
+        let (event_tx, event_rx) = delivery::channel(self.inner.options.incoming_capacity);
         self.inner.link.subscribers.subscribe(event_tx);
         event_rx
     }

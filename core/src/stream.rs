@@ -3,9 +3,8 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::sync::mpsc;
-
-use crate::manager::command::{Charge, Delivery};
+use crate::manager::command::Charge;
+use crate::manager::delivery::DeliveryRx;
 use crate::manager::event::SocketEvent;
 
 /// The bytes of one event taken from an [`EventStream`] with
@@ -33,11 +32,11 @@ impl HeldBytes {
 /// until taken.
 #[derive(Debug)]
 pub struct EventStream {
-    rx: mpsc::Receiver<Delivery>,
+    rx: DeliveryRx,
 }
 
 impl EventStream {
-    pub(crate) fn new(rx: mpsc::Receiver<Delivery>) -> Self {
+    pub(crate) fn new(rx: DeliveryRx) -> Self {
         Self { rx }
     }
 
@@ -65,7 +64,7 @@ impl EventStream {
         let mut bytes = first.charge.bytes();
         let mut batch = vec![(*first.event, HeldBytes(first.charge))];
         while batch.len() < max && bound.is_none_or(|bound| bytes < bound) {
-            let Ok(queued) = self.rx.try_recv() else {
+            let Some(queued) = self.rx.try_recv() else {
                 break;
             };
             bytes = bytes.saturating_add(queued.charge.bytes());
@@ -129,19 +128,20 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::manager::command::QueuedBytes;
+    use crate::manager::command::{Delivery, QueuedBytes};
+    use crate::manager::delivery::channel;
 
     #[tokio::test]
     async fn a_batch_stops_once_it_holds_the_byte_bound() {
         let queued = Arc::new(QueuedBytes::new(10));
-        let (stream_tx, stream_rx) = mpsc::channel(16);
+        let (stream_tx, stream_rx) = channel(16);
         for _ in 0..5 {
             let item = Delivery {
                 seq: 0,
                 event: Box::new(SocketEvent::Lagged(1)),
                 charge: queued.charge(4),
             };
-            stream_tx.send(item).await.expect("queued");
+            stream_tx.try_send(item).expect("queued");
         }
         assert_eq!(queued.bytes(), 20);
         let mut stream = EventStream::new(stream_rx);
@@ -178,7 +178,7 @@ mod tests {
     #[test]
     fn a_batch_taken_without_waiting_leaves_its_waker_to_the_next_event_or_the_end() {
         let queued = Arc::new(QueuedBytes::new(usize::MAX));
-        let (stream_tx, stream_rx) = mpsc::channel(16);
+        let (stream_tx, stream_rx) = channel(16);
         let mut stream = EventStream::new(stream_rx);
         let wakes = Arc::new(Wakes::default());
         let waker = std::task::Waker::from(wakes.clone());

@@ -18,12 +18,14 @@
 //! - End: [`Subscribers::close`] (the manager closed) drops every queue's sender, so each
 //!   consumer gets what is queued, then the end; a consumer added after it ends at once.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+mod queue;
 
-use tokio::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::command::{Charge, Delivery, QueuedBytes};
 use super::event::SocketEvent;
+use queue::Refused;
+pub(crate) use queue::{channel, DeliveryRx, DeliveryTx};
 
 /// The most queue slots one packet from the server takes: an event, and a `Lagged` report
 /// before it.
@@ -48,14 +50,14 @@ struct Table {
 /// One consumer's queue and what it missed.
 #[derive(Debug)]
 struct Sink {
-    tx: mpsc::Sender<Delivery>,
+    tx: DeliveryTx,
     /// Events dropped since this queue last took one, reported before its next event.
     lagged: u64,
 }
 
 impl Sink {
     fn has_room(&self) -> bool {
-        self.tx.is_closed() || self.tx.capacity() >= EVENTS_PER_PACKET
+        self.tx.has_room(EVENTS_PER_PACKET)
     }
 }
 
@@ -73,7 +75,7 @@ pub(crate) enum Outcome {
 impl Subscribers {
     /// Feeds `tx` with the events produced from now on. After [`Subscribers::close`],
     /// `tx` is dropped at once: its consumer ends.
-    pub(crate) fn subscribe(&self, tx: mpsc::Sender<Delivery>) {
+    pub(crate) fn subscribe(&self, tx: DeliveryTx) {
         let mut table = self.lock();
         if !table.closed {
             table.sinks.push(Sink { tx, lagged: 0 });
@@ -158,18 +160,17 @@ impl Subscribers {
         if self.has_room(queued) {
             return None;
         }
-        let full: Vec<mpsc::Sender<Delivery>> = self
+        let full: Vec<_> = self
             .lock()
             .sinks
             .iter()
             .filter(|sink| !sink.has_room())
-            .map(|sink| sink.tx.clone())
+            .map(|sink| sink.tx.room(EVENTS_PER_PACKET))
             .collect();
         let queued = queued.clone();
         Some(async move {
-            for tx in full {
-                // The permits are dropped at once: this only waits for the room.
-                let _ = tx.reserve_many(EVENTS_PER_PACKET).await;
+            for room in full {
+                room.await;
             }
             queued.room().await;
         })
@@ -213,8 +214,8 @@ impl Sink {
         match self.tx.try_send(delivery) {
             Ok(()) => true,
             // The consumer is gone: nothing to count; the sink leaves at the next event.
-            Err(mpsc::error::TrySendError::Closed(_)) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(Refused::Closed) => true,
+            Err(Refused::Full) => {
                 self.lagged += 1;
                 false
             }
@@ -232,14 +233,14 @@ mod tests {
         Arc::new(QueuedBytes::new(usize::MAX))
     }
 
-    fn subscribed(subscribers: &Subscribers, capacity: usize) -> mpsc::Receiver<Delivery> {
-        let (tx, rx) = mpsc::channel(capacity);
+    fn subscribed(subscribers: &Subscribers, capacity: usize) -> DeliveryRx {
+        let (tx, rx) = channel(capacity);
         subscribers.subscribe(tx);
         rx
     }
 
-    fn taken(rx: &mut mpsc::Receiver<Delivery>) -> Vec<(u64, SocketEvent)> {
-        std::iter::from_fn(|| rx.try_recv().ok())
+    fn taken(rx: &mut DeliveryRx) -> Vec<(u64, SocketEvent)> {
+        std::iter::from_fn(|| rx.try_recv())
             .map(|delivery| (delivery.seq, *delivery.event))
             .collect()
     }

@@ -143,11 +143,10 @@ impl Drop for Inbox {
 #[cfg(test)]
 /// Helpers of the inbox's tests and of the namespaces' tests.
 pub(crate) mod test_support {
-    use tokio::sync::{mpsc, watch};
+    use tokio::sync::watch;
 
     use super::*;
-    use crate::manager::command::Delivery;
-    use crate::manager::delivery::Subscribers;
+    use crate::manager::delivery::{channel, DeliveryRx, Subscribers};
 
     /// Links `inbox` to a socket whose queue holds `capacity` events and `max_bytes`; its
     /// receiving end.
@@ -155,8 +154,8 @@ pub(crate) mod test_support {
         ns: &mut Inbox,
         capacity: usize,
         max_bytes: usize,
-    ) -> mpsc::Receiver<Delivery> {
-        let (event_tx, event_rx) = mpsc::channel(capacity);
+    ) -> DeliveryRx {
+        let (event_tx, event_rx) = channel(capacity);
         let (state_tx, _) = watch::channel(SocketState::Idle);
         let subscribers = Arc::new(Subscribers::default());
         subscribers.subscribe(event_tx);
@@ -192,14 +191,13 @@ mod tests {
     use super::test_support::{chat, chat_number, linked_with_bytes};
     use super::*;
     use crate::disconnect::DisconnectReason;
-    use crate::manager::command::Delivery;
-    use tokio::sync::mpsc;
+    use crate::manager::delivery::DeliveryRx;
 
     fn inbox() -> Inbox {
         Inbox::new("/".into())
     }
 
-    fn linked(ns: &mut Inbox, capacity: usize) -> mpsc::Receiver<Delivery> {
+    fn linked(ns: &mut Inbox, capacity: usize) -> DeliveryRx {
         linked_with_bytes(ns, capacity, usize::MAX)
     }
 
@@ -208,7 +206,7 @@ mod tests {
         let mut ns = inbox();
         let mut event_rx = linked_with_bytes(&mut ns, 8, 1024);
         ns.deliver_sized(chat(1), 1 << 20);
-        assert!(event_rx.try_recv().is_ok());
+        assert!(event_rx.try_recv().is_some());
     }
 
     fn early_limits(max_events: usize, max_bytes: usize) -> EarlyLimits {
@@ -239,7 +237,7 @@ mod tests {
             sid: "s".into(),
             recovered: false,
         });
-        let seen: Vec<SocketEvent> = std::iter::from_fn(|| event_rx.try_recv().ok())
+        let seen: Vec<SocketEvent> = std::iter::from_fn(|| event_rx.try_recv())
             .map(|d| *d.event)
             .collect();
         assert_eq!(seen.len(), 5, "{seen:?}");

@@ -871,10 +871,10 @@ impl Namespaces {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manager::command::{Delivery, QueuedBytes};
-    use crate::manager::delivery::Subscribers;
+    use crate::manager::command::QueuedBytes;
+    use crate::manager::delivery::{channel, DeliveryRx, Subscribers};
     use crate::manager::inbox::test_support::{chat, chat_number, linked_with_bytes};
-    use tokio::sync::{mpsc, watch};
+    use tokio::sync::watch;
 
     fn namespace(name: &str) -> Namespace {
         Namespace::new(name.into(), BufferLimits::new(&ManagerOptions::default()))
@@ -927,13 +927,13 @@ mod tests {
     /// What a socket sees of its namespace.
     struct Probe {
         state_rx: watch::Receiver<SocketState>,
-        event_rx: mpsc::Receiver<Delivery>,
+        event_rx: DeliveryRx,
         reply_rx: oneshot::Receiver<Result<(), ConnectError>>,
     }
 
     impl Probe {
         fn events(&mut self) -> Vec<SocketEvent> {
-            std::iter::from_fn(|| self.event_rx.try_recv().ok())
+            std::iter::from_fn(|| self.event_rx.try_recv())
                 .map(|d| *d.event)
                 .collect()
         }
@@ -945,7 +945,7 @@ mod tests {
 
     /// `connect()` on `name`; returns whether a CONNECT is wanted, and the socket's view.
     fn connect(namespaces: &mut Namespaces, name: &str) -> (bool, Probe) {
-        let (event_tx, event_rx) = mpsc::channel(64);
+        let (event_tx, event_rx) = channel(64);
         let (state_tx, state_rx) = watch::channel(SocketState::Idle);
         let subscribers = Arc::new(Subscribers::default());
         subscribers.subscribe(event_tx);
