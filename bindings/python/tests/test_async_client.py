@@ -522,6 +522,37 @@ async def test_events_arriving_one_by_one_through_the_pipe_all_arrive_in_order(
         await client.disconnect()
 
 
+@pytest.mark.parametrize("fast", [True, False], ids=["read-from-the-buffer", "generated"])
+@needs_event_pipe
+async def test_plain_events_are_taken_without_the_generated_method_unless_it_is_missing(
+    server: TestServer, monkeypatch: pytest.MonkeyPatch, fast: bool
+) -> None:
+    # take_batch reads a batch of plain events from the native buffer itself and lifts any
+    # other (here the connect) with the generated code; without what it needs from the
+    # generated module, every take is the generated method.
+    assert ferrio._pipe_take.AVAILABLE
+    monkeypatch.setattr(ferrio._pipe_take, "AVAILABLE", fast)
+    generated: list[int] = []
+    take = ffi.EventPipe.take
+
+    def counted(pipe: Any, max_events: int) -> Any:
+        generated.append(max_events)
+        return take(pipe, max_events)
+
+    monkeypatch.setattr(ffi.EventPipe, "take", counted)
+    client = ferrio.AsyncClient()
+    back = Recorder()
+    client.on("message-back", back)
+    await client.connect(server.url, transports=["websocket"])
+    try:
+        for i in range(50):
+            await client.emit("message", i)
+        assert [(await back.next())[0] for _ in range(50)] == list(range(50))
+        assert (generated == []) is fast
+    finally:
+        await client.disconnect()
+
+
 async def test_emit_callback_receives_the_acknowledgement(server: TestServer) -> None:
     client = ferrio.AsyncClient()
     replies = Recorder()

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import struct
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, TypeVar, overload
 
@@ -32,6 +33,7 @@ from ._handlers import RESERVED_EVENTS, Handler, Registered, take
 from ._manager_events import ManagerEvents
 from ._options import Options, Settings, transport_name
 from ._outbox import Outbox
+from ._pipe_take import take_batch
 from ._stats import BufferedEmits, ConnectionStats, stats_of
 from .namespace import AsyncClientNamespace
 
@@ -968,19 +970,23 @@ class AsyncClient:
                 return
             if not batch.json:
                 return
-            self._dispatch_batch(state, batch)
+            self._dispatch_batch(state, batch.json, batch.others)
 
     def _on_pipe(self, state: _Namespace) -> bool:
         """The pipe's descriptor is readable: takes and dispatches what it holds. Events
         that arrive meanwhile wait in the native queue and come with the next take.
         Returns whether it took events."""
         try:
-            batch = state.pipe.take(PULL_BATCH)
+            batch = take_batch(state.pipe, PULL_BATCH)
         except Exception as error:
             logger.error("event pipe failed: %s", convert(error))
             self._end_pipe(state)
             return False
-        self._dispatch_batch(state, batch)
+        if isinstance(batch, bytes):
+            # Plain events only, the usual batch.
+            self._dispatch_batch(state, batch, ())
+            return len(batch) > 2  # not `[]`
+        self._dispatch_batch(state, batch.json, batch.others)
         for reply in batch.acks:
             if reply.error is not None:
                 self._settle(state, reply.id, None, convert(reply.error))
@@ -1060,20 +1066,32 @@ class AsyncClient:
         else:
             future.set_result(_codec.unpack(args or []))
 
-    def _dispatch_batch(self, state: _Namespace, batch: ffi.JsonBatch | ffi.PipeBatch) -> None:
-        """Dispatches a packed batch: ``[name, *args]`` a plain event, an int the index of
-        a record, ``{"ack": id, "args": [...]}`` a reply to a pipe call."""
-        others = batch.others
-        items = _decode_json(batch.json)
+    def _dispatch_batch(
+        self, state: _Namespace, text: bytes, others: Sequence[ffi.EventRecord]
+    ) -> None:
+        """Dispatches a packed batch, the JSON ``text`` of a list: ``[name, *args]`` a
+        plain event, an int the index of a record in ``others``, ``{"ack": id, "args":
+        [...]}`` a reply to a pipe call."""
+        items = _decode_json(text)
+        # The namespace's handlers (`on` adds to this dict, never replaces it).
+        handlers = self._handlers.get(state.name)
         for item in items:
             kind = type(item)
             if kind is list:
-                # A plain event: no binary, no acknowledgement request.
-                name = item[0]
+                # A plain event: no binary, no acknowledgement request. The common case,
+                # a sync handler of its own and no iterator, is called in place.
+                handler = handlers.get(item[0]) if handlers else None
+                if handler is None or handler.once or handler.is_async or self._iterators:
+                    name = item[0]
+                    try:
+                        self._dispatch_plain(state, name, item[1:])
+                    except Exception:
+                        logger.exception("dispatching %r failed", name)
+                    continue
                 try:
-                    self._dispatch_plain(state, name, item[1:])
+                    handler.function(*item[1:])
                 except Exception:
-                    logger.exception("dispatching %r failed", name)
+                    logger.exception("handler of %r failed", handler.function)
             elif kind is int:
                 record = others[item]
                 try:
