@@ -46,7 +46,8 @@ mkdir -p "$out"
 # thread; a new one is a JNA native block, a registry entry and a cleaner reference; JNA does
 # not write and read it around the call) and give it back once the call succeeded; its fields
 # are read only when Rust set its code. RustBuffer's read and write use
-# dev.ferrio.ffi.RustBufferFields (fixed offsets) instead of JNA's reflective field loops.
+# dev.ferrio.ffi.RustBufferFields (fixed offsets) instead of JNA's reflective field loops, and
+# RustBuffer.ByValue gets the constructor from a pointer that JNA uses for a returned buffer.
 # A string argument's buffer comes from dev.ferrio.ffi.RecycledBuffers when it holds one large
 # enough (else rustbuffer_alloc, as before), and a lifted buffer goes there (else
 # rustbuffer_free). Fails when the generated code no longer has these lines.
@@ -58,6 +59,9 @@ awk '
         print "    CallStatuses.readIfFailed(status)"
         print
         emit("    CallStatuses.give(status)"); next
+    }
+    $0 == "    class ByValue: RustBuffer(), Structure.ByValue" {
+        emit("    class ByValue() : RustBuffer(), Structure.ByValue { constructor(init: Pointer) : this() { RustBufferFields.copy(init, this) } }"); next
     }
     $0 == "    class ByReference: RustBuffer(), Structure.ByReference" {
         print
@@ -75,6 +79,7 @@ mv "$kt.patched" "$kt"
 for line in '    val status = CallStatuses.take()' '    CallStatuses.readIfFailed(status)' \
     '    CallStatuses.give(status)' '    override fun read() = RustBufferFields.read(this)' \
     '    override fun write() = RustBufferFields.write(this)' \
+    '    class ByValue() : RustBuffer(), Structure.ByValue { constructor(init: Pointer) : this() { RustBufferFields.copy(init, this) } }' \
     '        val rbuf = RecycledBuffers.take(byteBuf.limit()) ?: RustBuffer.alloc(byteBuf.limit().toULong())' \
     '            RecycledBuffers.give(rbuf)' '            RecycledBuffers.give(value)'; do
     [ "$(grep -cxF "$line" "$kt")" = 1 ] \

@@ -1,6 +1,7 @@
 package dev.ferrio.ffi
 
 import com.sun.jna.Pointer
+import com.sun.jna.Structure
 import dev.ferrio.NativeThreads
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertNotEquals
@@ -34,6 +35,21 @@ class NativeBuffersTest {
         read.data = Pointer(0x31)
         read.write()
         assertEquals(listOf<Any?>(7L, 3L, Pointer(0x31)), listOf("capacity", "len", "data").map(read::readField))
+    }
+
+    @Test
+    fun `a buffer JNA makes from native memory copies it into memory of its own`() {
+        val native = RustBuffer.ByValue()
+        native.capacity = 64
+        native.len = 5
+        native.data = Pointer(0x41)
+        native.write()
+
+        val made = Structure.newInstance(RustBuffer.ByValue::class.java, native.pointer)
+
+        assertEquals(listOf(64L, 5L, Pointer(0x41)), listOf(made.capacity, made.len, made.data))
+        assertNotEquals(native.pointer, made.pointer)
+        assertEquals(listOf<Any?>(64L, 5L, Pointer(0x41)), listOf("capacity", "len", "data").map(made::readField))
     }
 
     @Test
