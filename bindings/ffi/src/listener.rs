@@ -527,8 +527,6 @@ impl Subscription {
 mod tests {
     use std::sync::mpsc as std_mpsc;
 
-    use tokio::sync::watch;
-
     use super::*;
     use crate::event::EventKind;
     use crate::manager::Manager;
@@ -576,16 +574,16 @@ mod tests {
     struct Unreachable {
         socket: ferrio::Socket,
         queue: Arc<EventQueue>,
-        _closed_tx: watch::Sender<bool>,
+        _tracker: Arc<crate::tracker::Tracker>,
     }
 
     impl Unreachable {
         fn new() -> Self {
-            let (socket, closed_tx, queue) = runtime().block_on(crate::queue::tests::unreachable());
+            let (socket, tracker, queue) = runtime().block_on(crate::queue::tests::unreachable());
             Unreachable {
                 socket,
                 queue,
-                _closed_tx: closed_tx,
+                _tracker: tracker,
             }
         }
 

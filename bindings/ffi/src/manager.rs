@@ -26,8 +26,6 @@ pub struct Manager {
     auth_json: Option<String>,
     /// Tries per emit beyond the first, in every socket made here.
     retries: u32,
-    /// The statistics as `close` left them.
-    closed_stats: Arc<Mutex<Option<ConnectionStats>>>,
 }
 
 impl Manager {
@@ -38,13 +36,12 @@ impl Manager {
             retries: options.retries,
             core: Mutex::new(Some(core)),
             tracker: Tracker::new(),
-            closed_stats: Arc::default(),
         }
     }
 
     /// The statistics once closed: those `close` left, or none counted.
     fn final_stats(&self) -> ConnectionStats {
-        lock(&self.closed_stats)
+        lock(&self.tracker.closed_stats)
             .clone()
             .unwrap_or_else(|| ferrio::ConnectionStats::default().into())
     }
@@ -193,7 +190,7 @@ impl Manager {
             let events = self.core().map(|core| core.events());
             Ok(Arc::new(ManagerEventStream::new(
                 events,
-                self.tracker.closed_rx(),
+                self.tracker.clone(),
             )))
         })
     }
@@ -240,11 +237,10 @@ impl Manager {
     pub async fn close(&self) -> Result<(), CallError> {
         let core = lock(&self.core).take();
         let last = core.clone();
-        let closed_stats = self.closed_stats.clone();
         let tracker = self.tracker.clone();
         on_runtime(async move {
-            Manager::shut(core, tracker).await;
-            keep_stats(last, &closed_stats);
+            Manager::shut(core, tracker.clone()).await;
+            keep_stats(last, &tracker.closed_stats);
             Ok(())
         })
         .await
@@ -254,11 +250,10 @@ impl Manager {
     pub fn close_blocking(&self) -> Result<(), CallError> {
         let core = lock(&self.core).take();
         let last = core.clone();
-        let closed_stats = self.closed_stats.clone();
         let tracker = self.tracker.clone();
         block_on(async move {
-            Manager::shut(core, tracker).await;
-            keep_stats(last, &closed_stats);
+            Manager::shut(core, tracker.clone()).await;
+            keep_stats(last, &tracker.closed_stats);
             Ok(())
         })
     }

@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{broadcast, watch, Mutex};
+use tokio::sync::{broadcast, Mutex};
 
 use crate::disconnect::DisconnectReason;
 use crate::error::CallError;
 use crate::runtime::{guard, on_runtime};
+use crate::tracker::Tracker;
 
 /// A change of the manager's connection.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
@@ -62,17 +63,18 @@ impl From<ferrio::ManagerEvent> for ManagerEvent {
 #[derive(uniffi::Object)]
 pub struct ManagerEventStream {
     events: Arc<Mutex<Option<broadcast::Receiver<ferrio::ManagerEvent>>>>,
-    closed_rx: watch::Receiver<bool>,
+    /// Its manager's: `next` ends when the manager closes.
+    tracker: Arc<Tracker>,
 }
 
 impl ManagerEventStream {
     pub(crate) fn new(
         events: Option<broadcast::Receiver<ferrio::ManagerEvent>>,
-        closed_rx: watch::Receiver<bool>,
+        tracker: Arc<Tracker>,
     ) -> Self {
         ManagerEventStream {
             events: Arc::new(Mutex::new(events)),
-            closed_rx,
+            tracker,
         }
     }
 }
@@ -82,7 +84,7 @@ impl ManagerEventStream {
     /// The next event; `None` once the manager is closed.
     pub async fn next(&self) -> Result<Option<ManagerEvent>, CallError> {
         let events = self.events.clone();
-        let mut closed_rx = self.closed_rx.clone();
+        let tracker = self.tracker.clone();
         on_runtime(async move {
             let mut slot = events.lock().await;
             let Some(events) = slot.as_mut() else {
@@ -90,7 +92,7 @@ impl ManagerEventStream {
             };
             let event = tokio::select! {
                 biased;
-                _ = closed_rx.wait_for(|closed| *closed) => None,
+                () = tracker.closed() => None,
                 event = events.recv() => received(event),
             };
             if event.is_none() {

@@ -355,8 +355,7 @@ mod tests {
     use crate::queue::Source;
 
     pub(super) fn pipe_without_socket() -> EventPipe {
-        let (_closed_tx, closed_rx) = tokio::sync::watch::channel(false);
-        let queue = EventQueue::new("/".into(), None, closed_rx);
+        let queue = EventQueue::new("/".into(), None, crate::tracker::Tracker::new());
         EventPipe::new(Arc::new(queue), Arc::default()).unwrap()
     }
 
@@ -409,9 +408,9 @@ mod tests {
             let socket = manager.socket("/");
             (manager, socket)
         });
-        let (closed_tx, closed_rx) = tokio::sync::watch::channel(false);
+        let tracker = crate::tracker::Tracker::new();
         let source = Some(Source::Events(socket.events()));
-        let queue = Arc::new(EventQueue::new("/".into(), source, closed_rx));
+        let queue = Arc::new(EventQueue::new("/".into(), source, tracker.clone()));
         let cell = Arc::new(Mutex::new(Some(socket.clone())));
         let pipe = EventPipe::new(queue, cell).unwrap();
         for _ in 0..2 {
@@ -423,7 +422,7 @@ mod tests {
             assert_eq!(batch.others[0].name, "connect_error");
             assert!(!batch.ended);
         }
-        closed_tx.send_replace(true);
+        tracker.close();
         take_until_ended(&pipe);
         drop(manager);
     }

@@ -13,7 +13,9 @@ use std::sync::Arc;
 #[cfg(unix)]
 use std::task::{Context, Poll};
 
-use tokio::sync::{mpsc, watch, Mutex, Notify};
+use tokio::sync::{mpsc, Mutex, Notify};
+
+use crate::tracker::Tracker;
 
 /// Most events per batch: past 64 the per-event cost no longer drops (ffi-costs.md).
 pub(crate) const MAX_BATCH: u32 = 1024;
@@ -129,23 +131,20 @@ pub(crate) struct EventQueue {
     /// `Notify` inline, where a `watch` channel would allocate ~350 bytes per queue).
     stopped: AtomicBool,
     stopping: Notify,
-    closed_rx: watch::Receiver<bool>,
+    /// Its manager's: the queue ends when the manager closes.
+    tracker: Arc<Tracker>,
 }
 
 impl EventQueue {
     /// A queue of socket `namespace` fed by `source` (`None`: ended from the start, as for
-    /// a socket whose manager is closed), ending when `closed_rx` becomes `true`.
-    pub(crate) fn new(
-        namespace: String,
-        source: Option<Source>,
-        closed_rx: watch::Receiver<bool>,
-    ) -> Self {
+    /// a socket whose manager is closed), ending when the manager of `tracker` closes.
+    pub(crate) fn new(namespace: String, source: Option<Source>, tracker: Arc<Tracker>) -> Self {
         EventQueue {
             namespace,
             source: Mutex::new(source),
             stopped: AtomicBool::new(false),
             stopping: Notify::new(),
-            closed_rx,
+            tracker,
         }
     }
 
@@ -162,7 +161,6 @@ impl EventQueue {
         let max = batch_size(max);
         // Made before the flag is read: a `stop` from then on wakes it.
         let stopping = self.stopping.notified();
-        let mut closed_rx = self.closed_rx.clone();
         let mut slot = self.source.lock().await;
         let batch = match slot.as_mut() {
             None => Vec::new(),
@@ -171,7 +169,7 @@ impl EventQueue {
                 biased;
                 () = stopping => Vec::new(),
                 batch = source.next_batch(max) => batch,
-                _ = closed_rx.wait_for(|closed| *closed) => Vec::new(),
+                () = self.tracker.closed() => Vec::new(),
             },
         };
         if batch.is_empty() {
@@ -197,7 +195,7 @@ impl EventQueue {
             None => Vec::new(),
             Some(_) if self.is_stopped() => Vec::new(),
             Some(source) => match source.poll_batch(cx, batch_size(max)) {
-                Poll::Pending if !*self.closed_rx.borrow() => return Poll::Pending,
+                Poll::Pending if !self.tracker.is_closed() => return Poll::Pending,
                 Poll::Pending => Vec::new(),
                 Poll::Ready(batch) => batch,
             },
@@ -226,7 +224,7 @@ impl EventQueue {
     /// Whether the queue has ended (stopped, its manager closed, or its source ended).
     pub(crate) fn is_ended(&self) -> bool {
         self.is_stopped()
-            || *self.closed_rx.borrow()
+            || self.tracker.is_closed()
             || self.source.try_lock().is_ok_and(|slot| slot.is_none())
     }
 }
@@ -242,18 +240,18 @@ pub(crate) mod tests {
     use crate::runtime::runtime;
 
     /// A queue of the events of a socket whose server cannot be reached, each of its
-    /// connects queueing a `connect_error`; and the sender of its manager's closing.
-    pub(crate) async fn unreachable() -> (ferrio::Socket, watch::Sender<bool>, Arc<EventQueue>) {
+    /// connects queueing a `connect_error`; and the tracker that closes its manager.
+    pub(crate) async fn unreachable() -> (ferrio::Socket, Arc<Tracker>, Arc<EventQueue>) {
         let options = ferrio::ManagerOptions {
             reconnection: false,
             ..ferrio::ManagerOptions::default()
         };
         let manager = ferrio::Manager::with_options("http://127.0.0.1:1", options).unwrap();
         let socket = manager.socket("/");
-        let (closed_tx, closed_rx) = watch::channel(false);
+        let tracker = Tracker::new();
         let source = Source::Events(socket.events());
-        let queue = EventQueue::new("/".into(), Some(source), closed_rx);
-        (socket, closed_tx, Arc::new(queue))
+        let queue = EventQueue::new("/".into(), Some(source), tracker.clone());
+        (socket, tracker, Arc::new(queue))
     }
 
     fn connect_errors(batch: &[Held]) -> usize {
@@ -266,7 +264,7 @@ pub(crate) mod tests {
     #[test]
     fn a_batch_is_what_is_queued() {
         runtime().block_on(async {
-            let (socket, _closed_tx, queue) = unreachable().await;
+            let (socket, _tracker, queue) = unreachable().await;
             let _ = socket.connect().await;
             assert_eq!(connect_errors(&queue.next(64).await), 1);
             assert!(!queue.is_ended());
@@ -276,7 +274,7 @@ pub(crate) mod tests {
     #[test]
     fn a_stopped_queue_ends_at_once() {
         runtime().block_on(async {
-            let (_socket, _closed_tx, queue) = unreachable().await;
+            let (_socket, _tracker, queue) = unreachable().await;
             let waiting = tokio::spawn({
                 let queue = queue.clone();
                 async move { queue.next(64).await.len() }
@@ -291,8 +289,8 @@ pub(crate) mod tests {
     #[test]
     fn a_closed_manager_ends_the_queue() {
         runtime().block_on(async {
-            let (_socket, closed_tx, queue) = unreachable().await;
-            closed_tx.send_replace(true);
+            let (_socket, tracker, queue) = unreachable().await;
+            tracker.close();
             assert!(queue.next(64).await.is_empty());
             assert!(queue.is_ended());
         });

@@ -1,38 +1,53 @@
 //! What a manager releases when it closes: its sockets' core handles, the pull streams and
-//! the delivery threads.
+//! the delivery threads; and what it keeps: its statistics.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
 use crate::listener::Delivery;
+use crate::stats::ConnectionStats;
 
 /// A core socket handle that `close` takes away, so that nothing keeps its tasks alive.
 pub(crate) type SocketCell = Mutex<Option<ferrio::Socket>>;
 
 /// Shared by a manager and everything made from it.
 pub(crate) struct Tracker {
-    closed_tx: watch::Sender<bool>,
+    /// Set by `close`, which then wakes those waiting through `closing` (a flag and a
+    /// `Notify` inline, where a `watch` channel would allocate ~350 bytes per manager).
+    closed: AtomicBool,
+    closing: Notify,
     sockets: Mutex<Vec<Arc<SocketCell>>>,
     deliveries: Mutex<Vec<Weak<Delivery>>>,
+    /// The manager's statistics as its `close` left them.
+    pub(crate) closed_stats: Mutex<Option<ConnectionStats>>,
 }
 
 impl Tracker {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Tracker {
-            closed_tx: watch::Sender::new(false),
+            closed: AtomicBool::new(false),
+            closing: Notify::new(),
             sockets: Mutex::default(),
             deliveries: Mutex::default(),
+            closed_stats: Mutex::default(),
         })
     }
 
-    /// Becomes `true` when the manager closes.
-    pub(crate) fn closed_rx(&self) -> watch::Receiver<bool> {
-        self.closed_tx.subscribe()
+    /// Resolves once the manager is closed.
+    pub(crate) async fn closed(&self) {
+        let closing = self.closing.notified();
+        let mut closing = std::pin::pin!(closing);
+        // Registered before the flag is read: a `close` from then on wakes it.
+        closing.as_mut().enable();
+        if !self.is_closed() {
+            closing.await;
+        }
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        *self.closed_tx.borrow()
+        self.closed.load(Ordering::SeqCst)
     }
 
     /// Tracks a socket handle; `None` in the cell once closed. Cells nobody else holds any
@@ -54,7 +69,8 @@ impl Tracker {
     /// Marks everything closed and drops the socket handles; returns the delivery threads
     /// still to be waited for.
     pub(crate) fn close(&self) -> Vec<Arc<Delivery>> {
-        self.closed_tx.send_replace(true);
+        self.closed.store(true, Ordering::SeqCst);
+        self.closing.notify_waiters();
         for cell in lock(&self.sockets).drain(..) {
             lock(&cell).take();
         }

@@ -20,7 +20,7 @@ impl Socket {
         Arc::new(EventQueue::new(
             self.namespace.clone(),
             source,
-            self.tracker.closed_rx(),
+            self.tracker.clone(),
         ))
     }
 
