@@ -182,7 +182,7 @@ impl Manager {
     /// the server does: what a server that does not read has not taken by then is dropped
     /// with the connection (logged as a warning). Waits until the task has stopped.
     pub async fn close(&self) {
-        self.inner.connection.closing_tx.send_replace(true);
+        self.inner.connection.closing.request();
         let (reply_tx, reply_rx) = oneshot::channel();
         if self
             .inner

@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant, Sleep};
 
 use super::acks::Acks;
+use super::closing::Closing;
 use super::command::{Command, OutgoingEmit};
 use super::engine::{Due, Engine, Next, Opened, Progress};
 use super::event::{AckResponder, ManagerEvent};
@@ -98,13 +99,13 @@ impl Actor {
         }
     }
 
-    /// Runs until closed or until every handle is dropped. `closing` turns true when a
+    /// Runs until closed or until every handle is dropped. `closing` is requested when a
     /// close is on its way: a write stalled at that moment is left to the close. Boxed so the
     /// task's future holds a pointer to the actor, not the actor itself.
     pub(crate) async fn run(
         mut self: Box<Self>,
         mut command_rx: CommandRx<Command>,
-        mut closing: watch::Receiver<bool>,
+        closing: Arc<Closing>,
     ) {
         // Made for each batch while commands come one batch at a time, kept while they
         // come faster than they are handled.
@@ -187,7 +188,7 @@ impl Actor {
             // Boxed, and made only when the session has something to write: the write's
             // state (~1 KiB) is not held inline by every idle connection's task.
             if self.engine.session().is_some_and(EngineSession::has_writes) {
-                Box::pin(self.flush(&mut closing)).await;
+                Box::pin(self.flush(&closing)).await;
             }
         }
     }
@@ -407,7 +408,7 @@ impl Actor {
     /// within the server's `pingTimeout` (see `EngineSession::flush`); one still waiting
     /// when a close comes is left to the close, which writes it within its own bound (the
     /// session's flush is cancel-safe: nothing is lost by leaving it).
-    async fn flush(&mut self, closing: &mut watch::Receiver<bool>) {
+    async fn flush(&mut self, closing: &Closing) {
         let Some(session) = self.engine.session_mut() else {
             return;
         };
@@ -415,7 +416,7 @@ impl Actor {
         let flushed = tokio::select! {
             biased;
             flushed = session.flush() => flushed,
-            () = close_requested(closing) => {
+            () = closing.requested() => {
                 tracing::debug!("closing: the pending write is abandoned");
                 return;
             }
@@ -737,14 +738,6 @@ impl Actor {
             state.closed = true;
         });
         tracing::debug!("manager closed");
-    }
-}
-
-/// Resolves once a close is requested; never when the manager is gone without one (the
-/// closed command queue ends the task then).
-async fn close_requested(closing: &mut watch::Receiver<bool>) {
-    if closing.wait_for(|closing| *closing).await.is_err() {
-        std::future::pending::<()>().await;
     }
 }
 

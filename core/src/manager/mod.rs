@@ -4,6 +4,7 @@
 
 mod acks;
 mod actor;
+mod closing;
 pub(crate) mod command;
 pub(crate) mod delivery;
 mod doorbell;
@@ -29,6 +30,7 @@ use crate::error::ConnectError;
 use crate::options::{ManagerOptions, ReconnectUpdate};
 use crate::state::EngineState;
 use crate::stats::Stats;
+use closing::Closing;
 use command::{Command, CommandTx};
 use event::ManagerEvent;
 
@@ -64,9 +66,9 @@ pub(crate) struct Connection {
     pub(crate) engine_rx: watch::Receiver<EngineState>,
     /// The manager events the task sends.
     pub(crate) manager_event_tx: ManagerEventTx,
-    /// Set before a close command is queued: the task stops waiting on a write the server
-    /// does not take, so the close is not queued behind it.
-    pub(crate) closing_tx: watch::Sender<bool>,
+    /// Requested before a close command is queued: the task stops waiting on a write the
+    /// server does not take, so the close is not queued behind it.
+    pub(crate) closing: Arc<Closing>,
     /// The connection statistics the task counts.
     pub(crate) stats: Arc<Stats>,
 }
@@ -106,14 +108,18 @@ pub(crate) fn start(url: &Url, options: Arc<ManagerOptions>) -> Result<Connectio
         manager_event_tx.clone(),
         stats.clone(),
     );
-    let (closing_tx, closing_rx) = watch::channel(false);
+    let closing = Arc::new(Closing::default());
     let span = tracing::debug_span!("manager", url = %url);
-    tokio::spawn(Box::new(actor).run(command_rx, closing_rx).instrument(span));
+    tokio::spawn(
+        Box::new(actor)
+            .run(command_rx, closing.clone())
+            .instrument(span),
+    );
     Ok(Connection {
         command_tx,
         engine_rx,
         manager_event_tx,
-        closing_tx,
+        closing,
         stats,
     })
 }

@@ -2,9 +2,9 @@
 //! connection task queues, the consumer takes.
 //!
 //! One sender, one receiver, like a tokio `mpsc` channel of `capacity` used that way, but
-//! its storage grows by use: tokio's channel allocates its state (512 bytes) and a first
-//! block of 32 slots (1 KiB) when made, 1.5 KiB for every socket read through a stream,
-//! most of them idle.
+//! its storage grows by use and is given back once drained: tokio's channel allocates its
+//! state (512 bytes) and a first block of 32 slots (1 KiB) when made, 1.5 KiB for every
+//! socket read through a stream, most of them idle.
 //!
 //! Policy when full (`capacity` deliveries queued): [`DeliveryTx::try_send`] refuses
 //! ([`Refused::Full`]); the connection task counts the event as missed
@@ -191,9 +191,13 @@ impl DeliveryRx {
     }
 
     /// Takes the first delivery; tells a waiting [`DeliveryTx::room`] once the free
-    /// slots reach what it wants.
+    /// slots reach what it wants. The storage is given back when this empties the queue:
+    /// an idle consumer holds none.
     fn take(&self, state: &mut State) -> Option<Delivery> {
         let delivery = state.items.pop_front()?;
+        if state.items.is_empty() {
+            state.items = VecDeque::new();
+        }
         if state.room_wanted > 0 && self.0.free(state) >= state.room_wanted {
             state.room_wanted = 0;
             self.0.room.notify_waiters();
@@ -251,6 +255,7 @@ mod tests {
         assert!(!tx.has_room(1));
         assert_eq!(seqs(&mut rx), [0, 1]);
         assert!(tx.has_room(2));
+        assert_eq!(rx.0.lock().items.capacity(), 0, "given back once drained");
     }
 
     #[tokio::test]
