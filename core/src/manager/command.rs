@@ -24,9 +24,8 @@ pub(crate) type AckResult = Result<Payload, AckError>;
 pub(crate) struct Delivery {
     /// Position among everything produced for this socket, from 0.
     pub(crate) seq: u64,
-    /// The event, boxed: a queue's channel allocates its first block of 32 slots when
-    /// made, 32 pointers instead of 32 events (~4.8 KiB) for a consumer that may stay
-    /// idle.
+    /// The event, boxed: a queue's slot holds a pointer instead of an event (~150 bytes),
+    /// and a queue grows by doubling its slots.
     pub(crate) event: Box<SocketEvent>,
     /// Its bytes in the socket's queues, given back once this consumer took it.
     pub(crate) charge: Charge,
