@@ -166,7 +166,7 @@ class EventIterator:
         self._dropping = False
         #: Events dropped because ``max_queued`` events were waiting.
         self.dropped = 0
-        client._iterators.add(self)
+        client._iterators[self] = None
 
     def __aiter__(self) -> EventIterator:
         return self
@@ -180,7 +180,7 @@ class EventIterator:
 
     async def aclose(self) -> None:
         """Stops receiving."""
-        self._client._iterators.discard(self)
+        self._client._iterators.pop(self, None)
         self._end()
 
     def _offer(self, event: Event) -> None:
@@ -238,8 +238,9 @@ class AsyncClient:
         #: The last manager closed, for ``stats()`` after ``disconnect()``.
         self._closed_manager: ffi.Manager | None = None
         self._namespaces: dict[str, _Namespace] = {}
-        self._iterators: set[EventIterator] = set()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        # Dicts used as sets (values None): an empty dict is 64 bytes, an empty set 216.
+        self._iterators: dict[EventIterator, None] = {}
+        self._tasks: dict[asyncio.Task[Any], None] = {}
         self._outbox = Outbox(self._keep)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed: Flag | None = None
@@ -1224,8 +1225,11 @@ class AsyncClient:
             _answer(ack, result)
 
     def _keep(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = None
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.pop(task, None)
 
 
 #: The errors of a first connection that ``connect(retry=True)`` waits through: the server
