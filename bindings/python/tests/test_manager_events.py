@@ -50,6 +50,21 @@ def drain(calls: queue.Queue[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return taken
 
 
+def watch_until_reconnect_failed(manager: Any, gave_up: threading.Event) -> threading.Thread:
+    """Starts a thread reading a second stream of `manager`'s events, which sets `gave_up`
+    when the core announces that reconnection gave up, and ends then (or with the stream)."""
+
+    async def until_gave_up(events: Any) -> None:
+        while (event := await events.next()) is not None:
+            if event.is_reconnect_failed():
+                gave_up.set()
+                return
+
+    watcher = threading.Thread(target=asyncio.run, args=(until_gave_up(manager.events()),))
+    watcher.start()
+    return watcher
+
+
 def test_unknown_manager_events_raise_value_error() -> None:
     client = ferrio.AsyncClient()
     with pytest.raises(ValueError, match="reconnect_attempt"):
@@ -128,19 +143,10 @@ async def test_reconnect_failed_is_handled_after_the_events_queued_before_it(
         if n == 0:
             # Holds the loop until the core announced that reconnection gave up.
             assert client._manager is not None
-            watcher = threading.Thread(
-                target=asyncio.run, args=(until_gave_up(client._manager.events()),)
-            )
-            watcher.start()
+            watcher = watch_until_reconnect_failed(client._manager, gave_up)
             server.control("refuseConnections", {"refuse": True})
             server.control("closeTransport", {})
             watcher.join(WAIT)
-
-    async def until_gave_up(events: Any) -> None:
-        while (event := await events.next()) is not None:
-            if event.is_reconnect_failed():
-                gave_up.set()
-                return
 
     client.on("n", first_of_backlog)
     client.on("disconnect", lambda *_: seen.append("disconnect"))
@@ -170,17 +176,10 @@ def test_client_handles_reconnect_failed_after_the_events_queued_before_it(
     sio.connect(server.url, transports=["websocket"])
     gave_up = threading.Event()
 
-    async def until_gave_up(events: Any) -> None:
-        while (event := await events.next()) is not None:
-            if event.is_reconnect_failed():
-                gave_up.set()
-                return
-
     def hold() -> None:
         manager = sio._client._manager
         assert manager is not None
-        watcher = threading.Thread(target=asyncio.run, args=(until_gave_up(manager.events()),))
-        watcher.start()
+        watcher = watch_until_reconnect_failed(manager, gave_up)
         server.control("emitMany", {"event": "n", "count": backlog})
         server.control("refuseConnections", {"refuse": True})
         server.control("closeTransport", {})
