@@ -13,6 +13,7 @@ use crate::runtime::{block_if_open, block_on, guard, on_runtime, polled_here, ru
 use crate::tracker::{lock, SocketCell, Tracker};
 
 mod feed;
+mod handled;
 mod receive;
 
 pub use feed::{FeedItem, SocketFeed};
@@ -35,7 +36,7 @@ pub struct Socket {
     ack_timeout: Duration,
     /// The delivery of the listener this socket was made with
     /// (`Manager.socket_with_listener`): it stops when this object goes.
-    _listener: Option<Arc<Delivery>>,
+    listener: Option<Arc<Delivery>>,
 }
 
 impl Socket {
@@ -45,7 +46,7 @@ impl Socket {
             core: tracker.socket(core),
             tracker,
             ack_timeout,
-            _listener: None,
+            listener: None,
         }
     }
 

@@ -53,7 +53,7 @@ impl Socket {
         max_batch: u32,
     ) -> Result<Self, CallError> {
         let delivery = self.deliver(self.events_queue(), Listener::Packed(listener), max_batch)?;
-        self._listener = Some(delivery);
+        self.listener = Some(delivery);
         Ok(self)
     }
 }

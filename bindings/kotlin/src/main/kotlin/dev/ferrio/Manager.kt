@@ -36,7 +36,8 @@ public class Manager @JvmOverloads constructor(
     public val url: String,
     options: ClientOptions = ClientOptions(),
 ) : AutoCloseable {
-    private val ffi: FfiManager
+    /** The native manager (internal: tests read its connection events directly). */
+    internal val ffi: FfiManager
     private val sockets = ConcurrentHashMap<String, Socket>()
     private val closed = AtomicBoolean(false)
     private val outbox = Outbox()
@@ -59,7 +60,8 @@ public class Manager @JvmOverloads constructor(
 
     /**
      * Follows the connection for the sockets' state: when reconnection gives up, they stop
-     * saying they reconnect. It waits without a thread, and resumes on `Dispatchers.IO` (not
+     * saying they reconnect (once their handlers ran for the events before, see
+     * [handledBefore]). It waits without a thread, and resumes on `Dispatchers.IO` (not
      * on the native thread that completes the wait, which must not call into the library);
      * it ends when the manager closes (`next` gives `null`). A pending wait holds a native
      * stream, its buffer and a task on the native runtime.
@@ -70,6 +72,7 @@ public class Manager @JvmOverloads constructor(
                 while (true) {
                     val event = native { stream.next() } ?: break
                     if (event is FfiManagerEvent.ReconnectFailed) {
+                        handledBefore()
                         sockets.values.forEach { it.reconnectionFailed() }
                     }
                 }
@@ -87,6 +90,11 @@ public class Manager @JvmOverloads constructor(
      * once; the flow completes when the manager closes, and stops receiving when its collector
      * stops (cancelled or done). A collector slower than the core's bounded backlog gets
      * [ManagerEvent.Lagged].
+     *
+     * Each event comes once the sockets' handlers ran for the events that happened before it
+     * (e.g. [ManagerEvent.ReconnectFailed] after the last attempt's `disconnect` and
+     * `connect_error` handlers), so busy handlers delay it: do not wait for this flow inside
+     * a handler.
      */
     public fun events(): Flow<ManagerEvent> {
         if (closed.get()) return flow { }
@@ -97,6 +105,7 @@ public class Manager @JvmOverloads constructor(
             try {
                 while (true) {
                     val event = native { stream.next() } ?: break
+                    handledBefore()
                     emit(event.toEvent())
                 }
             } finally {
@@ -104,6 +113,17 @@ public class Manager @JvmOverloads constructor(
                 stream.destroy()
             }
         }
+    }
+
+    /**
+     * Waits until every socket's handlers ran for the events queued for it now. The
+     * connection task queues a socket's events before it announces the connection change
+     * that follows them (a failed attempt's `connect_error`, then giving up), so after a
+     * connection event this puts it after the socket events that happened before it, which
+     * reach the handlers apart from it (on the delivery threads).
+     */
+    private suspend fun handledBefore() {
+        for (socket in sockets.values) socket.handled()
     }
 
     /**

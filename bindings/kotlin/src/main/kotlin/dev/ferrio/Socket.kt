@@ -552,6 +552,14 @@ public class Socket internal constructor(
     }
 
     /**
+     * Waits until the handlers ran for every event queued for this socket now (at once once
+     * closed); see [Manager.events].
+     */
+    internal suspend fun handled() {
+        if (!isClosed.get()) native { ffi.listenerCaughtUp() }
+    }
+
+    /**
      * Called by the manager when reconnection gave up: the state stops saying it reconnects
      * (also for a `disconnect` record delivered after this).
      */

@@ -1,5 +1,8 @@
 package dev.ferrio
 
+import dev.ferrio.ffi.ManagerEvent as FfiManagerEvent
+import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.flow.first
@@ -9,6 +12,9 @@ import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
+import java.util.Collections
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.TimeUnit
 import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
 
@@ -73,6 +79,68 @@ class ManagerEventsTest {
                 // longer reconnects once reconnection gave up.
                 val state = socket.state.first { it is ConnectionState.Failed && !it.reconnecting }
                 assertFalse((state as ConnectionState.Failed).error.refused, "$state")
+            }
+        }
+    }
+
+    @Test
+    fun `the disconnect and connect_error queued before reconnection gives up are handled before it is seen to`() = test {
+        // A backlog of events, the connection lost and reconnection given up while a delivery
+        // thread is held by the backlog's first handler: the disconnect and the failed
+        // attempt's connect_error were queued before the core announced giving up, so their
+        // handlers run before the manager's flow says ReconnectFailed and before the state
+        // stops saying it reconnects, however many events wait before them.
+        TestServer().use { server ->
+            val backlog = 10_000
+            val options = fast.copy(reconnectionAttempts = 1, incomingCapacity = 2L * backlog)
+            Manager(server.url, options).use { manager ->
+                val socket = manager.socket()
+                val seen = Collections.synchronizedList(mutableListOf<String>())
+                // The core's own announcement, read apart from the API under test.
+                val core = manager.ffi.events()
+                val coreGaveUp = CountDownLatch(1)
+                launch(Dispatchers.IO) {
+                    while (true) {
+                        val event = native { core.next() } ?: break
+                        if (event is FfiManagerEvent.ReconnectFailed) coreGaveUp.countDown()
+                    }
+                }
+                socket.on("n") { args, _ ->
+                    seen += "n"
+                    if ((args[0] as Number).toInt() == 0) {
+                        server.control("refuseConnections", mapOf("refuse" to true))
+                        server.control("closeTransport")
+                        coreGaveUp.await(30, TimeUnit.SECONDS)
+                    }
+                }
+                fun reconnecting() = when (val state = socket.state.value) {
+                    is ConnectionState.Disconnected -> state.reconnecting
+                    is ConnectionState.Failed -> state.reconnecting
+                    else -> null
+                }
+                socket.on("disconnect") { _, _ -> seen += "disconnect, reconnecting ${reconnecting()}" }
+                socket.on("connect_error") { _, _ -> seen += "connect_error, reconnecting ${reconnecting()}" }
+                val flowGaveUp = CompletableDeferred<Unit>()
+                val flow = manager.events()
+                launch(Dispatchers.IO) {
+                    flow.collect {
+                        if (it == ManagerEvent.ReconnectFailed) {
+                            seen += "reconnect_failed"
+                            flowGaveUp.complete(Unit)
+                        }
+                    }
+                }
+                socket.connect()
+                server.acontrol("emitMany", mapOf("event" to "n", "count" to backlog))
+                flowGaveUp.await()
+                socket.state.first { it is ConnectionState.Failed && !it.reconnecting }
+                assertEquals(0L, coreGaveUp.count)
+                val tail = synchronized(seen) { seen.toList() }
+                assertEquals(backlog, tail.count { it == "n" })
+                assertEquals(
+                    listOf("disconnect, reconnecting true", "connect_error, reconnecting true", "reconnect_failed"),
+                    tail.drop(backlog),
+                )
             }
         }
     }
