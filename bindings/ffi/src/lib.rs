@@ -24,6 +24,7 @@ mod emit_batch;
 mod error;
 mod event;
 mod json;
+mod latch;
 mod listener;
 mod manager;
 mod manager_events;

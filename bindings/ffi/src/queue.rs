@@ -8,13 +8,14 @@
 //! waiting, and a [`Subscription`](crate::Subscription) hands each batch to a listener on
 //! the delivery threads.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 #[cfg(unix)]
 use std::task::{Context, Poll};
 
-use tokio::sync::{mpsc, Mutex, Notify};
+use tokio::sync::{mpsc, Mutex};
 
+use crate::latch::Latch;
 use crate::tracker::Tracker;
 
 /// Most events per batch: past 64 the per-event cost no longer drops (ffi-costs.md).
@@ -127,10 +128,8 @@ pub(crate) struct EventQueue {
     namespace: String,
     /// `None` once ended. Held by a waiting `next`, so that batches leave in order.
     source: Mutex<Option<Source>>,
-    /// Set by `stop`, which then wakes a waiting `next` through `stopping` (a flag and a
-    /// `Notify` inline, where a `watch` channel would allocate ~350 bytes per queue).
-    stopped: AtomicBool,
-    stopping: Notify,
+    /// Set by `stop`, which wakes a waiting `next`.
+    stopped: Latch,
     /// Its manager's: the queue ends when the manager closes.
     tracker: Arc<Tracker>,
 }
@@ -142,8 +141,7 @@ impl EventQueue {
         EventQueue {
             namespace,
             source: Mutex::new(source),
-            stopped: AtomicBool::new(false),
-            stopping: Notify::new(),
+            stopped: Latch::default(),
             tracker,
         }
     }
@@ -159,15 +157,13 @@ impl EventQueue {
     /// last disconnect, a connect error).
     pub(crate) async fn next(&self, max: u32) -> Vec<Held> {
         let max = batch_size(max);
-        // Made before the flag is read: a `stop` from then on wakes it.
-        let stopping = self.stopping.notified();
         let mut slot = self.source.lock().await;
         let batch = match slot.as_mut() {
             None => Vec::new(),
             Some(_) if self.is_stopped() => Vec::new(),
             Some(source) => tokio::select! {
                 biased;
-                () = stopping => Vec::new(),
+                () = self.stopped.until_set() => Vec::new(),
                 batch = source.next_batch(max) => batch,
                 () = self.tracker.closed() => Vec::new(),
             },
@@ -209,8 +205,7 @@ impl EventQueue {
     /// Ends the queue: a waiting `next` returns empty, and the core stops queueing once
     /// the source is dropped (at once, or by the `next` that held it).
     pub(crate) fn stop(&self) {
-        self.stopped.store(true, Ordering::SeqCst);
-        self.stopping.notify_waiters();
+        self.stopped.set();
         if let Ok(mut slot) = self.source.try_lock() {
             slot.take();
         }
@@ -218,7 +213,7 @@ impl EventQueue {
 
     /// Whether the queue is stopped.
     pub(crate) fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::SeqCst)
+        self.stopped.is_set()
     }
 
     /// Whether the queue has ended (stopped, its manager closed, or its source ended).

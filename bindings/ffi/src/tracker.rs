@@ -1,11 +1,9 @@
 //! What a manager releases when it closes: its sockets' core handles, the pull streams and
 //! the delivery threads; and what it keeps: its statistics.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use tokio::sync::Notify;
-
+use crate::latch::Latch;
 use crate::listener::Delivery;
 use crate::stats::ConnectionStats;
 
@@ -14,10 +12,8 @@ pub(crate) type SocketCell = Mutex<Option<ferrio::Socket>>;
 
 /// Shared by a manager and everything made from it.
 pub(crate) struct Tracker {
-    /// Set by `close`, which then wakes those waiting through `closing` (a flag and a
-    /// `Notify` inline, where a `watch` channel would allocate ~350 bytes per manager).
-    closed: AtomicBool,
-    closing: Notify,
+    /// Set by `close`, which wakes those waiting in `closed`.
+    closed: Latch,
     sockets: Mutex<Vec<Arc<SocketCell>>>,
     deliveries: Mutex<Vec<Weak<Delivery>>>,
     /// The manager's statistics as its `close` left them.
@@ -27,8 +23,7 @@ pub(crate) struct Tracker {
 impl Tracker {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Tracker {
-            closed: AtomicBool::new(false),
-            closing: Notify::new(),
+            closed: Latch::default(),
             sockets: Mutex::default(),
             deliveries: Mutex::default(),
             closed_stats: Mutex::default(),
@@ -37,17 +32,11 @@ impl Tracker {
 
     /// Resolves once the manager is closed.
     pub(crate) async fn closed(&self) {
-        let closing = self.closing.notified();
-        let mut closing = std::pin::pin!(closing);
-        // Registered before the flag is read: a `close` from then on wakes it.
-        closing.as_mut().enable();
-        if !self.is_closed() {
-            closing.await;
-        }
+        self.closed.until_set().await;
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::SeqCst)
+        self.closed.is_set()
     }
 
     /// Tracks a socket handle; `None` in the cell once closed. Cells nobody else holds any
@@ -69,8 +58,7 @@ impl Tracker {
     /// Marks everything closed and drops the socket handles; returns the delivery threads
     /// still to be waited for.
     pub(crate) fn close(&self) -> Vec<Arc<Delivery>> {
-        self.closed.store(true, Ordering::SeqCst);
-        self.closing.notify_waiters();
+        self.closed.set();
         for cell in lock(&self.sockets).drain(..) {
             lock(&cell).take();
         }
