@@ -54,8 +54,8 @@ class _Status(threading.local):
 _thread: _Status | None = _Status() if AVAILABLE else None
 
 
-def take_batch(pipe: ffi.EventPipe, max_events: int) -> bytes | ffi.PipeBatch:
-    """``pipe.take(max_events)``, a batch of plain events as its JSON text (``bytes``),
+def take_batch(pipe: ffi.EventPipe, max_events: int) -> str | ffi.PipeBatch:
+    """``pipe.take(max_events)``, a batch of plain events as its JSON text (``str``),
     any other batch as the generated ``PipeBatch``. Raises what ``EventPipe.take``
     raises."""
     if not AVAILABLE or _thread is None:
@@ -76,7 +76,7 @@ def take_batch(pipe: ffi.EventPipe, max_events: int) -> bytes | ffi.PipeBatch:
     _FREE(buffer, ref)
     if status.code:
         _fail(thread, None)
-    return data[4:end]
+    return data[4:end].decode()
 
 
 def _fail(thread: _Status, error_converter: Any) -> None:

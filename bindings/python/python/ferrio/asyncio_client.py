@@ -975,7 +975,7 @@ class AsyncClient:
                 return
             if not batch.json:
                 return
-            self._dispatch_batch(state, batch.json, batch.others)
+            self._dispatch_batch(state, batch.json.decode(), batch.others)
 
     def _on_pipe(self, state: _Namespace) -> bool:
         """The pipe's descriptor is readable: takes and dispatches what it holds. Events
@@ -987,7 +987,7 @@ class AsyncClient:
             logger.error("event pipe failed: %s", convert(error))
             self._end_pipe(state)
             return False
-        if isinstance(batch, bytes):
+        if isinstance(batch, str):
             # Plain events only, the usual batch.
             self._dispatch_batch(state, batch, ())
             return len(batch) > 2  # not `[]`
@@ -1072,21 +1072,23 @@ class AsyncClient:
             future.set_result(_codec.unpack(args or []))
 
     def _dispatch_batch(
-        self, state: _Namespace, text: bytes, others: Sequence[ffi.EventRecord]
+        self, state: _Namespace, text: str, others: Sequence[ffi.EventRecord]
     ) -> None:
         """Dispatches a packed batch, the JSON ``text`` of a list: ``[name, *args]`` a
         plain event, an int the index of a record in ``others``, ``{"ack": id, "args":
         [...]}`` a reply to a pipe call."""
-        items = _scan_json(text.decode(), 0)[0]
-        # The namespace's handlers (`on` adds to this dict, never replaces it).
+        items = _scan_json(text, 0)[0]
+        # The namespace's handlers (`on` adds to this dict, never replaces it), and the
+        # iterators (never replaced either: a handler that opens one is seen at once).
         handlers = self._handlers.get(state.name)
+        iterators = self._iterators
         for item in items:
             kind = type(item)
             if kind is list:
                 # A plain event: no binary, no acknowledgement request. The common case,
                 # a sync handler of its own and no iterator, is called in place.
                 handler = handlers.get(item[0]) if handlers else None
-                if handler is None or handler.once or handler.is_async or self._iterators:
+                if handler is None or handler.once or handler.is_async or iterators:
                     name = item[0]
                     try:
                         self._dispatch_plain(state, name, item[1:])
@@ -1094,7 +1096,10 @@ class AsyncClient:
                         logger.exception("dispatching %r failed", name)
                     continue
                 try:
-                    handler.function(*item[1:])
+                    if len(item) == 2:
+                        handler.function(item[1])
+                    else:
+                        handler.function(*item[1:])
                 except Exception:
                     logger.exception("handler of %r failed", handler.function)
             elif kind is int:
