@@ -50,6 +50,7 @@ pub mod socketio;
 mod state;
 mod stats;
 mod stream;
+mod texts;
 pub mod value;
 
 pub use client::{Client, ClientBuilder};
