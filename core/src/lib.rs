@@ -50,7 +50,6 @@ pub mod socketio;
 mod state;
 mod stats;
 mod stream;
-mod texts;
 pub mod value;
 
 pub use client::{Client, ClientBuilder};

@@ -27,7 +27,6 @@ use crate::socketio::packet::{frame, Header};
 use crate::socketio::{Packet, PacketKind, Payload, RESERVED_EVENTS};
 use crate::state::{EngineState, SocketState};
 use crate::stream::EventStream;
-use crate::texts;
 use crate::value::{to_args, write_plain_args, write_str, Value, ValueError};
 
 mod json_emit;
@@ -648,7 +647,7 @@ impl Socket {
         volatile: bool,
     ) -> Result<OutgoingEmit, EmitError> {
         let packet = self.event_packet(event, args, ack_id)?;
-        let mut text = texts::take(0);
+        let mut text = String::new();
         let mut attachments = Vec::new();
         packet.encode(&mut text, &mut attachments);
         let emit = self.finish(text, attachments, volatile)?;
@@ -697,7 +696,7 @@ impl Socket {
             return Ok(None);
         }
         let namespace = &*self.inner.namespace;
-        let mut text = texts::take(PLAIN_EMIT_CAPACITY + namespace.len() + event.len());
+        let mut text = String::with_capacity(PLAIN_EMIT_CAPACITY + namespace.len() + event.len());
         let header = Header {
             kind: PacketKind::Event,
             nsp: namespace,

@@ -189,9 +189,6 @@ impl Actor {
             // state (~1 KiB) is not held inline by every idle connection's task.
             if self.engine.session().is_some_and(EngineSession::has_writes) {
                 Box::pin(self.flush(&closing)).await;
-                if let Some(session) = self.engine.session_mut() {
-                    command_rx.give_back(session.framed_texts());
-                }
             }
         }
     }

@@ -35,7 +35,6 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 
 use super::doorbell::{doorbell, Bell, BellRx};
-use crate::texts;
 
 /// Why [`CommandTx::try_send`] did not queue the item, which it gives back.
 #[derive(Debug, PartialEq, Eq)]
@@ -64,7 +63,6 @@ pub(crate) fn channel<T>(
             closed: false,
             waiting: VecDeque::new(),
             next_ticket: 0,
-            spare: Vec::new(),
         }),
         senders: AtomicUsize::new(1),
         capacity: capacity.max(1),
@@ -105,9 +103,6 @@ struct State<T> {
     /// Senders waiting for room, in arrival order: their ticket and waker.
     waiting: VecDeque<(u64, Waker)>,
     next_ticket: u64,
-    /// Packet texts the receiver framed, for the senders to reuse (see [`crate::texts`]):
-    /// a sender whose thread has none left takes them all when it queues an item.
-    spare: Vec<String>,
 }
 
 impl<T> Shared<T> {
@@ -145,11 +140,9 @@ impl<T> Shared<T> {
 }
 
 impl<T> State<T> {
-    /// Queues `item` and gives the receiver's waker when it waits for one; the sender's
-    /// thread takes the spare texts if it has none.
+    /// Queues `item` and gives the receiver's waker when it waits for one.
     fn push(&mut self, item: T) -> Option<Waker> {
         self.queue.push_back(item);
-        texts::restock(&mut self.spare);
         self.receiver.take()
     }
 
@@ -357,16 +350,6 @@ impl<T> CommandRx<T> {
         }
     }
 
-    /// Hands the texts in `kept` to the senders (see [`crate::texts`]); `kept` is left
-    /// empty.
-    pub(crate) fn give_back(&self, kept: &mut Vec<String>) {
-        if kept.is_empty() {
-            return;
-        }
-        let mut state = self.shared.lock();
-        texts::give_back(kept, &mut state.spare);
-    }
-
     /// The next queued item, without waiting.
     ///
     /// # Errors
@@ -522,27 +505,6 @@ mod tests {
         assert_eq!(recv_now(&mut rx, 3), Poll::Ready(vec![0, 1, 2]));
         assert_eq!(recv_now(&mut rx, 3), Poll::Ready(vec![3, 4]));
         assert_eq!(recv_now(&mut rx, 3), Poll::Pending);
-    }
-
-    #[test]
-    fn a_sender_whose_thread_has_no_texts_takes_those_the_receiver_gave_back() {
-        std::thread::spawn(|| {
-            let (tx, rx) = channel(10);
-            let mut framed = (0..3)
-                .map(|_| String::with_capacity(100))
-                .collect::<Vec<_>>();
-            rx.give_back(&mut framed);
-            assert!(framed.is_empty());
-            tx.try_send(1).unwrap();
-            for _ in 0..3 {
-                assert!(crate::texts::take(10).capacity() >= 100);
-            }
-            let mut more = vec![String::with_capacity(100)];
-            rx.give_back(&mut more);
-            assert_eq!(rx.shared.lock().spare.len(), 1);
-        })
-        .join()
-        .unwrap();
     }
 
     #[test]

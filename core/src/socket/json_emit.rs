@@ -15,7 +15,6 @@ use crate::socketio::binary::reconstruct;
 use crate::socketio::json_text::{CheckedJson, JsonTextError, Shape};
 use crate::socketio::packet::{frame, Header};
 use crate::socketio::PacketKind;
-use crate::texts;
 use crate::value::{Value, ValueError};
 
 /// An emit given as JSON text: each binary node of the arguments is the placeholder
@@ -182,7 +181,7 @@ impl Socket {
         }
         check_event(event)?;
         let namespace = &*self.inner.namespace;
-        let mut text = texts::take(namespace.len() + event.len() + emit.json.len() + 8);
+        let mut text = String::with_capacity(namespace.len() + event.len() + emit.json.len() + 8);
         let header = Header {
             kind: PacketKind::Event,
             nsp: namespace,

@@ -32,7 +32,6 @@ use crate::error::TransportError;
 use crate::options::TransportKind;
 use crate::server_text::server_text;
 use crate::stats::Stats;
-use crate::texts;
 
 /// How to open a session.
 #[derive(Debug, Clone)]
@@ -100,9 +99,6 @@ pub(crate) struct EngineSession {
     /// The deadline `timer` is set to.
     timer_at: Instant,
     stats: Arc<Stats>,
-    /// The texts of the messages handed to the WebSocket, kept for reuse (see
-    /// [`crate::texts`]) until the manager takes them.
-    framed: Vec<String>,
 }
 
 impl std::fmt::Debug for EngineSession {
@@ -147,7 +143,6 @@ impl EngineSession {
             timer: Box::pin(sleep_until(timer_at)),
             timer_at,
             stats: options.stats.clone(),
-            framed: Vec::new(),
         };
         session.perform_controls();
         Ok(session)
@@ -535,7 +530,6 @@ impl EngineSession {
         if let Some((packet, len)) = self.unsent.take() {
             ws.start_send(&packet)?;
             self.stats.sent(len);
-            self.keep_text(packet);
         }
         Ok(true)
     }
@@ -553,22 +547,8 @@ impl EngineSession {
         if let Some((packet, len)) = self.unsent.take() {
             ws.start_send(&packet)?;
             self.stats.sent(len);
-            self.keep_text(packet);
         }
         Ok(true)
-    }
-
-    /// Keeps the text of a message the WebSocket took (it copied it) for reuse.
-    fn keep_text(&mut self, packet: EnginePacket) {
-        if let EnginePacket::Message(text) = packet {
-            texts::keep(&mut self.framed, text);
-        }
-    }
-
-    /// The texts of the messages written since the last call, to reuse (see
-    /// [`crate::texts`]); the caller empties it.
-    pub(crate) fn framed_texts(&mut self) -> &mut Vec<String> {
-        &mut self.framed
     }
 
     async fn write_probe(
