@@ -1,5 +1,6 @@
 //! `EventRecord`: the flat envelope in which every event a socket observes crosses.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use crate::ack::AckRequest;
@@ -128,8 +129,10 @@ impl EventRecord {
 /// One JSON parse in the foreign language replaces lifting a record per event.
 #[derive(Debug, uniffi::Record)]
 pub struct JsonBatch {
-    /// UTF-8 JSON text of the array described above; empty once the stream is closed.
-    pub json: Vec<u8>,
+    /// JSON text of the array described above; empty once the stream is closed. A
+    /// `String`, which UniFFI lowers with one copy, where a `Vec<u8>` is lowered a byte at
+    /// a time (~400 instructions per event of the receive bench in callgrind).
+    pub json: String,
     /// The events that are not plain, referenced from `json` by index.
     pub others: Vec<EventRecord>,
 }
@@ -137,12 +140,12 @@ pub struct JsonBatch {
 impl JsonBatch {
     /// Packs `events` of socket `namespace`.
     pub(crate) fn pack(namespace: &str, events: Vec<ferrio::SocketEvent>) -> Self {
-        let mut json = Vec::with_capacity(events.len() * 64 + 2);
+        let mut json = String::with_capacity(events.len() * 64 + 2);
         let mut others = Vec::new();
-        json.push(b'[');
+        json.push('[');
         for (i, event) in events.into_iter().enumerate() {
             if i > 0 {
-                json.push(b',');
+                json.push(',');
             }
             match event {
                 ferrio::SocketEvent::Event(event)
@@ -151,12 +154,13 @@ impl JsonBatch {
                     json::write_named_args(&mut json, &event.name, event.payload().json());
                 }
                 other => {
-                    json.extend_from_slice(others.len().to_string().as_bytes());
+                    // Writing into a String cannot fail.
+                    let _ = write!(json, "{}", others.len());
                     others.push(EventRecord::from_core(namespace, other));
                 }
             }
         }
-        json.push(b']');
+        json.push(']');
         JsonBatch { json, others }
     }
 }

@@ -64,10 +64,9 @@ pub(crate) fn args_from_json_shared(
 
 /// Appends the JSON text of `[name, ...args]` to `out`, given `args_json`, the JSON text
 /// of the array of arguments (an event's payload, copied as it is).
-pub(crate) fn write_named_args(out: &mut Vec<u8>, name: &str, args_json: &str) {
-    out.push(b'[');
-    // Writing a string into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, name);
+pub(crate) fn write_named_args(out: &mut String, name: &str, args_json: &str) {
+    out.push('[');
+    write_json_string(out, name);
     let items = args_json
         .trim()
         .strip_prefix('[')
@@ -75,10 +74,24 @@ pub(crate) fn write_named_args(out: &mut Vec<u8>, name: &str, args_json: &str) {
         .unwrap_or_default()
         .trim();
     if !items.is_empty() {
-        out.push(b',');
-        out.extend_from_slice(items.as_bytes());
+        out.push(',');
+        out.push_str(items);
     }
-    out.push(b']');
+    out.push(']');
+}
+
+/// Appends `text` to `out` as a JSON string literal: as it is between quotes when nothing
+/// in it needs escaping (an event name, nearly always), else as serde_json escapes it.
+fn write_json_string(out: &mut String, text: &str) {
+    let plain = text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+    if plain {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        // Serialising a `str` cannot fail.
+        out.push_str(&serde_json::to_string(text).unwrap_or_default());
+    }
 }
 
 /// Splits the JSON text of an array into the text of each item, in order. The core checks
@@ -273,15 +286,21 @@ mod tests {
 
         #[test]
         fn write_named_args_puts_the_name_before_the_arguments_as_they_are() {
-            let mut out = Vec::new();
+            let mut out = String::new();
             write_named_args(&mut out, "ev\"1", r#"["x",{"k":[1,null],"a":0}]"#);
-            assert_eq!(
-                String::from_utf8(out).unwrap(),
-                r#"["ev\"1","x",{"k":[1,null],"a":0}]"#
-            );
-            let mut out = Vec::new();
+            assert_eq!(out, r#"["ev\"1","x",{"k":[1,null],"a":0}]"#);
+            let mut out = String::new();
             write_named_args(&mut out, "e", " [ ] ");
-            assert_eq!(String::from_utf8(out).unwrap(), r#"["e"]"#);
+            assert_eq!(out, r#"["e"]"#);
+        }
+
+        proptest::proptest! {
+            #[test]
+            fn an_event_name_is_written_as_serde_json_writes_it(name in ".*") {
+                let mut out = String::new();
+                write_json_string(&mut out, &name);
+                proptest::prop_assert_eq!(out, serde_json::to_string(&name).unwrap());
+            }
         }
     }
 

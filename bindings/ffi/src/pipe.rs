@@ -11,6 +11,7 @@
 //! itself, and when it leaves the queue empty, the queue holds the pipe's waker, which
 //! writes the byte from the connection task that queues the next event.
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
@@ -195,11 +196,12 @@ impl EventPipe {
                         // `[...]` becomes `[...,{"ack":id,"args":[...]}]`.
                         json.pop();
                         if json.len() > 1 {
-                            json.push(b',');
+                            json.push(',');
                         }
-                        json.extend_from_slice(format!("{{\"ack\":{id},\"args\":").as_bytes());
-                        json.extend_from_slice(ack.payload().json().as_bytes());
-                        json.extend_from_slice(b"}]");
+                        // Writing into a String cannot fail.
+                        let _ = write!(json, "{{\"ack\":{id},\"args\":");
+                        json.push_str(ack.payload().json());
+                        json.push_str("}]");
                     }
                     Ok(ack) => {
                         let (args_json, attachments) = ack.into_payload().into_parts();
@@ -220,7 +222,7 @@ impl EventPipe {
                 }
             }
             Ok(PipeBatch {
-                json: json_text(json),
+                json,
                 others,
                 acks,
                 ended,
@@ -313,14 +315,6 @@ fn named_args(
         });
     };
     Ok((event, args.collect()))
-}
-
-/// The batch's JSON text, made of UTF-8 texts and ASCII: a `String`, which UniFFI lowers
-/// with one copy, where a `Vec<u8>` is lowered a byte at a time (~400 instructions per
-/// event of the receive bench in callgrind).
-fn json_text(json: Vec<u8>) -> String {
-    String::from_utf8(json)
-        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
 }
 
 /// What [`EventPipe::take`] hands over, in the cheapest form to cross.

@@ -105,7 +105,7 @@ impl EventStream {
             Ok(match tokio::time::timeout(timeout, next).await {
                 Ok(packed) => packed.unwrap_or_else(ended),
                 Err(_) => JsonBatch {
-                    json: b"[]".to_vec(),
+                    json: "[]".to_owned(),
                     others: Vec::new(),
                 },
             })
@@ -129,7 +129,7 @@ impl EventStream {
 /// The packed batch that marks the end: an empty `json`.
 fn ended() -> JsonBatch {
     JsonBatch {
-        json: Vec::new(),
+        json: String::new(),
         others: Vec::new(),
     }
 }

@@ -975,7 +975,7 @@ class AsyncClient:
                 return
             if not batch.json:
                 return
-            self._dispatch_batch(state, batch.json.decode(), batch.others)
+            self._dispatch_batch(state, batch.json, batch.others)
 
     def _on_pipe(self, state: _Namespace) -> bool:
         """The pipe's descriptor is readable: takes and dispatches what it holds. Events

@@ -703,7 +703,7 @@ public class Socket internal constructor(
     private class Delivery(private val socket: Socket) : FfiJsonEventListener {
         override fun onJsonEvents(batch: FfiJsonBatch) {
             NativeThreads.stayAttached()
-            val items = JsonValues.arguments(String(batch.json, Charsets.UTF_8), emptyList())
+            val items = JsonValues.arguments(batch.json, emptyList())
             for (item in items) {
                 if (item is ArrayList<*>) {
                     @Suppress("UNCHECKED_CAST")
