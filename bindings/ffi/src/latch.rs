@@ -1,4 +1,5 @@
-//! `Latch`: a flag set once, and the wake-up of the tasks waiting for it.
+//! `Latch`: a flag set once, and the wake-up of the tasks waiting for it; [`wait_until`],
+//! the wait on a condition woken by a `Notify` that it and other flags share.
 //!
 //! A flag and a `Notify` inline, where a `watch` channel would allocate ~350 bytes per
 //! owner (a manager's tracker, each event queue).
@@ -28,13 +29,26 @@ impl Latch {
 
     /// Resolves once the latch is set (at once if it is).
     pub(crate) async fn until_set(&self) {
-        let setting = self.setting.notified();
-        let mut setting = std::pin::pin!(setting);
-        // Registered before the flag is read: a `set` from then on wakes it.
-        setting.as_mut().enable();
-        if !self.is_set() {
-            setting.await;
+        wait_until(&self.setting, || self.is_set()).await;
+    }
+}
+
+/// Resolves once `done` returns true, checking it at once and again after each wake-up of
+/// `notify`, which whoever makes `done` true must wake with `notify_waiters` after doing so.
+///
+/// Each check is made with the wait already registered (`enable`) on `notify`:
+/// `notify_waiters` wakes only the waits registered when it is called and keeps nothing
+/// for later ones, so a condition made true (and notified) between a check and a
+/// registration made after it would never wake the wait.
+pub(crate) async fn wait_until(notify: &Notify, done: impl Fn() -> bool) {
+    loop {
+        let notified = notify.notified();
+        let mut notified = std::pin::pin!(notified);
+        notified.as_mut().enable();
+        if done() {
+            return;
         }
+        notified.await;
     }
 }
 
@@ -98,6 +112,42 @@ mod tests {
                 waiter.await.unwrap();
             }
         });
+    }
+
+    mod wait_until {
+        use std::sync::atomic::AtomicU32;
+
+        use super::*;
+
+        #[test]
+        fn a_condition_already_true_resolves_at_once() {
+            let notify = Notify::new();
+            assert!(wait_until(&notify, || true).now_or_never().is_some());
+        }
+
+        #[test]
+        fn a_wait_begun_before_the_condition_turns_true_is_woken() {
+            let (notify, done) = (Notify::new(), AtomicBool::new(false));
+            let waiting = wait_until(&notify, || done.load(Ordering::SeqCst));
+            let mut waiting = std::pin::pin!(waiting);
+            assert!(waiting.as_mut().now_or_never().is_none());
+            done.store(true, Ordering::SeqCst);
+            notify.notify_waiters();
+            assert!(waiting.now_or_never().is_some());
+        }
+
+        #[test]
+        fn a_notify_without_the_condition_keeps_it_waiting() {
+            let (notify, checks) = (Notify::new(), AtomicU32::new(0));
+            let waiting = wait_until(&notify, || checks.fetch_add(1, Ordering::SeqCst) == 2);
+            let mut waiting = std::pin::pin!(waiting);
+            assert!(waiting.as_mut().now_or_never().is_none());
+            notify.notify_waiters();
+            assert!(waiting.as_mut().now_or_never().is_none());
+            assert_eq!(checks.load(Ordering::SeqCst), 2);
+            notify.notify_waiters();
+            assert!(waiting.now_or_never().is_some());
+        }
     }
 
     #[test]

@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::Notify;
 
+use crate::latch::wait_until;
+
 /// The flush requests of one subscription and their answers.
 #[derive(Default)]
 pub(crate) struct Flushes {
@@ -50,16 +52,10 @@ impl Flushes {
 
     /// Resolves once `ticket` is answered.
     pub(crate) async fn answered(&self, ticket: u64) {
-        loop {
-            let answering = self.answering.notified();
-            let mut answering = std::pin::pin!(answering);
-            // Registered before the answer is read: an `answer` from then on wakes it.
-            answering.as_mut().enable();
-            if self.answered.load(Ordering::SeqCst) >= ticket {
-                return;
-            }
-            answering.await;
-        }
+        wait_until(&self.answering, || {
+            self.answered.load(Ordering::SeqCst) >= ticket
+        })
+        .await;
     }
 }
 
