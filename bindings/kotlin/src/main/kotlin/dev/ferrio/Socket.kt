@@ -127,6 +127,13 @@ public class Socket internal constructor(
      * same moment, and a state made before the flag was set must not be stored after.
      */
     private val gaveUpLock = Any()
+    /** How many times [connect] was called (past its early return). Guarded by [gaveUpLock]. */
+    private var connectCalls = 0L
+    /**
+     * [connectCalls] when the last `disconnect` or `connect_error` record was delivered: the
+     * attempt that reconnection gives up on. Guarded by [gaveUpLock].
+     */
+    private var lostAttempt = 0L
 
     /** The connection state, updated before the handlers of each change run. */
     public val state: StateFlow<ConnectionState> = mutableState.asStateFlow()
@@ -162,7 +169,10 @@ public class Socket internal constructor(
         // Asks the native layer only when the state says connected (two native calls fewer
         // for a socket's first connect).
         if (mutableState.value is ConnectionState.Connected && connected) return
-        gaveUp.set(false)
+        synchronized(gaveUpLock) {
+            connectCalls++
+            gaveUp.set(false)
+        }
         mutableState.compareAndSet(ConnectionState.Idle, ConnectionState.Connecting)
         try {
             native { ffi.connect() }
@@ -560,11 +570,14 @@ public class Socket internal constructor(
     }
 
     /**
-     * Called by the manager when reconnection gave up: the state stops saying it reconnects
-     * (also for a `disconnect` record delivered after this).
+     * Called by the manager when reconnection gave up, once the records before it were
+     * delivered: the state stops saying it reconnects (also for a `disconnect` record
+     * delivered after this). Unless [connect] was called since the last `disconnect` or
+     * `connect_error`: that call began an attempt of its own, which this does not end.
      */
     internal fun reconnectionFailed() {
         synchronized(gaveUpLock) {
+            if (connectCalls != lostAttempt) return
             gaveUp.set(true)
             mutableState.update {
                 when (it) {
@@ -623,6 +636,7 @@ public class Socket internal constructor(
             FfiEventKind.DISCONNECT -> {
                 val reason = reason(record)
                 synchronized(gaveUpLock) {
+                    lostAttempt = connectCalls
                     mutableState.value = ConnectionState.Disconnected(reason, reason.reconnects && reconnecting())
                 }
                 runBuiltin("disconnect", listOf(reason.description))
@@ -631,6 +645,7 @@ public class Socket internal constructor(
             FfiEventKind.CONNECT_ERROR -> {
                 val error = connectError(record)
                 synchronized(gaveUpLock) {
+                    lostAttempt = connectCalls
                     mutableState.value = ConnectionState.Failed(error, !error.refused && reconnecting())
                 }
                 runBuiltin("connect_error", Codec.decode(record.argsJson, record.attachments))

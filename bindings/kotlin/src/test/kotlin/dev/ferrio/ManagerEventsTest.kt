@@ -2,6 +2,7 @@ package dev.ferrio
 
 import dev.ferrio.ffi.ManagerEvent as FfiManagerEvent
 import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.channels.Channel
@@ -142,6 +143,64 @@ class ManagerEventsTest {
                     tail.drop(backlog),
                 )
             }
+        }
+    }
+
+    @Test
+    fun `a connect made while giving up waits for the handlers is not ended by that give-up`() = test {
+        // The last attempt's connect_error handler holds the delivery thread, so the manager
+        // waits before marking the sockets given up; connect() is called meanwhile, and its
+        // handshake is held by the server until the give-up has been seen. The mark belongs to
+        // the attempt given up, not to the one connect() began: the state stops saying it
+        // reconnects only after a failure of the new attempt.
+        TestServer().use { server ->
+            // A session to stall: while one is stalled, the server holds new handshakes.
+            val other = Manager(server.url, fast)
+            other.socket().connect()
+            Manager(server.url, fast.copy(reconnectionAttempts = 1)).use { manager ->
+                val socket = manager.socket()
+                // The core's own announcement, read apart from the API under test.
+                val core = manager.ffi.events()
+                val coreGaveUp = CountDownLatch(1)
+                launch(Dispatchers.IO) {
+                    while (true) {
+                        val event = native { core.next() } ?: break
+                        if (event is FfiManagerEvent.ReconnectFailed) coreGaveUp.countDown()
+                    }
+                }
+                val flowGaveUp = CompletableDeferred<Unit>()
+                val flow = manager.events()
+                launch(Dispatchers.IO) {
+                    flow.collect { if (it == ManagerEvent.ReconnectFailed) flowGaveUp.complete(Unit) }
+                }
+                val held = CountDownLatch(1)
+                val release = CountDownLatch(1)
+                socket.on("connect_error") { _, _ ->
+                    if (held.count > 0L) {
+                        held.countDown()
+                        release.await(30, TimeUnit.SECONDS)
+                    }
+                }
+                socket.connect()
+                server.control("refuseConnections", mapOf("refuse" to true))
+                server.control("closeTransport", mapOf("id" to socket.id))
+                assertTrue(held.await(30, TimeUnit.SECONDS))
+                assertTrue(coreGaveUp.await(30, TimeUnit.SECONDS))
+                val givenUp = socket.state.value as ConnectionState.Failed
+                assertTrue(givenUp.reconnecting, "$givenUp")
+                server.control("stall")
+                // Runs up to its native call here: the new attempt has begun when launch returns.
+                val again = launch(start = CoroutineStart.UNDISPATCHED) {
+                    runCatching { socket.connect() }
+                }
+                release.countDown()
+                flowGaveUp.await()
+                server.control("thaw")
+                val ended = socket.state.first { it is ConnectionState.Failed && !it.reconnecting }
+                assertTrue((ended as ConnectionState.Failed).error !== givenUp.error, "$ended")
+                again.cancel()
+            }
+            other.close()
         }
     }
 
