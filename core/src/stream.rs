@@ -83,33 +83,13 @@ impl EventStream {
         cx: &mut Context<'_>,
         max: usize,
     ) -> Poll<Vec<(SocketEvent, HeldBytes)>> {
-        let Some(first) = std::task::ready!(self.rx.poll_recv(cx)) else {
-            return Poll::Ready(Vec::new());
-        };
-        let bound = first.charge.bound();
-        let mut bytes = first.charge.bytes();
-        let mut batch = vec![(*first.event, HeldBytes(first.charge))];
-        loop {
-            if batch.len() >= max || bound.is_some_and(|bound| bytes >= bound) {
-                // More may be queued: the consumer comes back for it.
-                cx.waker().wake_by_ref();
-                break;
-            }
-            match self.rx.poll_recv(cx) {
-                Poll::Ready(Some(queued)) => {
-                    bytes = bytes.saturating_add(queued.charge.bytes());
-                    batch.push((*queued.event, HeldBytes(queued.charge)));
-                }
-                // Ended: the next poll says so.
-                Poll::Ready(None) => {
-                    cx.waker().wake_by_ref();
-                    break;
-                }
-                // Drained, `cx` registered for the next event.
-                Poll::Pending => break,
-            }
-        }
-        Poll::Ready(batch)
+        let batch = std::task::ready!(self.rx.poll_recv_batch(cx, max));
+        Poll::Ready(
+            batch
+                .into_iter()
+                .map(|queued| (*queued.event, HeldBytes(queued.charge)))
+                .collect(),
+        )
     }
 }
 

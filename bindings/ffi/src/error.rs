@@ -169,8 +169,8 @@ pub enum AckReplyError {
 /// The error of exports that cannot otherwise fail (getters, streams, close).
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum CallError {
-    /// The operating system refused what the call needed: a thread, a socket pair (e.g.
-    /// too many open files).
+    /// The operating system refused what the call needed: a thread, a pipe, a socket pair
+    /// (e.g. too many open files).
     #[error("the system refused a resource: {detail}")]
     Resource { detail: String },
     /// A bug in ferrio, caught at the boundary.

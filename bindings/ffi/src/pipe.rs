@@ -4,8 +4,9 @@
 //!
 //! An awaited UniFFI future wakes its foreign loop with a callback from a tokio thread
 //! (thread state, GIL, `call_soon_threadsafe`): ~150 µs of CPU per wake-up in Python. Here a
-//! tokio thread only writes one byte to a socket pair; the loop wakes from its own poll,
-//! as it does for a socket of its own.
+//! tokio thread only writes one byte to a pipe; the loop wakes from its own poll, as it
+//! does for a socket of its own. A pipe, not a socket pair: its one-byte write and read
+//! cost ~1.2 µs against ~2.9 µs (no socket buffer per write), once per wake-up.
 //!
 //! No task stands between the queue and the descriptor: `take` takes from the queue
 //! itself, and when it leaves the queue empty, the queue holds the pipe's waker, which
@@ -14,12 +15,12 @@
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
+use mio::unix::pipe::{Receiver, Sender};
 use tokio::sync::Notify;
 
 use crate::error::{AckError, CallError};
@@ -42,7 +43,7 @@ pub struct EventPipe {
     shared: Arc<Shared>,
     /// Signals the descriptor: registered with the queue while it is empty.
     waker: Waker,
-    reader: UnixStream,
+    reader: Receiver,
     /// Opened by the first [`EventPipe::call_fd`]: a socket that never calls has no call
     /// socket and no task serving one. `None` when it could not be opened.
     calls: OnceLock<Option<CallSocket>>,
@@ -52,7 +53,7 @@ pub struct EventPipe {
 /// What the queue's waker, the ack tasks and the taker share.
 struct Shared {
     state: Mutex<State>,
-    writer: UnixStream,
+    writer: Sender,
     signalled: AtomicBool,
     /// Stops the call socket's task, if there is one (see `calls`).
     stop: Notify,
@@ -83,7 +84,7 @@ impl Shared {
     /// One byte per wake-up: set until the taker clears it.
     fn signal(&self) {
         if !self.signalled.swap(true, Ordering::AcqRel) {
-            // Non-blocking: a full socket already holds a wake-up.
+            // Non-blocking: a full pipe already holds a wake-up.
             let _ = (&self.writer).write(&[1]);
         }
     }
@@ -103,9 +104,8 @@ impl Wake for Shared {
 impl EventPipe {
     /// A pipe of `queue`: its descriptor is signalled when the queue has events or ends.
     pub(crate) fn new(queue: Arc<EventQueue>, core: Arc<SocketCell>) -> std::io::Result<Self> {
-        let (reader, writer) = UnixStream::pair()?;
-        reader.set_nonblocking(true)?;
-        writer.set_nonblocking(true)?;
+        // Both ends non-blocking and closed on exec.
+        let (writer, reader) = mio::unix::pipe::new()?;
         let shared = Arc::new(Shared {
             state: Mutex::default(),
             writer,
@@ -354,6 +354,9 @@ mod tests {
     use super::*;
     use std::time::Instant;
 
+    use mio::unix::SourceFd;
+    use mio::{Interest, Token};
+
     use crate::queue::Source;
 
     pub(super) fn pipe_without_socket() -> EventPipe {
@@ -378,25 +381,23 @@ mod tests {
     #[test]
     fn the_end_of_the_queue_is_signalled_on_the_descriptor_then_taken() {
         let pipe = pipe_without_socket();
-        let mut byte = [0u8; 1];
-        let mut reader = pipe.reader.try_clone().unwrap();
-        reader.set_nonblocking(false).unwrap();
-        reader
-            .set_read_timeout(Some(Duration::from_secs(1)))
-            .unwrap();
-        assert_eq!(reader.read(&mut byte).unwrap(), 1, "no wake-up byte");
+        wait_for_signal(&pipe);
         take_until_ended(&pipe);
     }
 
-    /// Waits for the descriptor's wake-up byte (failing after 10 s) and reads it.
+    /// Waits for the descriptor to be readable (failing after 10 s) and reads its byte.
     fn wait_for_signal(pipe: &EventPipe) {
-        pipe.reader.set_nonblocking(false).unwrap();
-        pipe.reader
-            .set_read_timeout(Some(Duration::from_secs(10)))
+        let mut poll = mio::Poll::new().unwrap();
+        let fd = pipe.fd();
+        poll.registry()
+            .register(&mut SourceFd(&fd), Token(0), Interest::READABLE)
             .unwrap();
+        let mut events = mio::Events::with_capacity(1);
+        poll.poll(&mut events, Some(Duration::from_secs(10)))
+            .unwrap();
+        assert!(!events.is_empty(), "no wake-up");
         let read = (&pipe.reader).read(&mut [0u8; 1]);
-        pipe.reader.set_nonblocking(true).unwrap();
-        assert_eq!(read.unwrap(), 1, "no wake-up");
+        assert_eq!(read.unwrap(), 1, "no wake-up byte");
     }
 
     #[test]

@@ -126,9 +126,9 @@ impl Socket {
     }
 }
 
-/// The event pipe is a Unix socket pair: exported where there are Unix sockets. Bindings
-/// generated from a library built for another platform (Windows) have no `event_pipe`;
-/// their users pull with [`Socket::events`] or [`Socket::subscribe`].
+/// The event pipe is a Unix pipe (its call socket a Unix socket pair): exported on Unix.
+/// Bindings generated from a library built for another platform (Windows) have no
+/// `event_pipe`; their users pull with [`Socket::events`] or [`Socket::subscribe`].
 #[cfg(unix)]
 #[uniffi::export]
 impl Socket {
