@@ -2,6 +2,7 @@ package dev.ferrio
 
 import dev.ferrio.ffi.ManagerEvent as FfiManagerEvent
 import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
@@ -97,15 +98,7 @@ class ManagerEventsTest {
             Manager(server.url, options).use { manager ->
                 val socket = manager.socket()
                 val seen = Collections.synchronizedList(mutableListOf<String>())
-                // The core's own announcement, read apart from the API under test.
-                val core = manager.ffi.events()
-                val coreGaveUp = CountDownLatch(1)
-                launch(Dispatchers.IO) {
-                    while (true) {
-                        val event = native { core.next() } ?: break
-                        if (event is FfiManagerEvent.ReconnectFailed) coreGaveUp.countDown()
-                    }
-                }
+                val coreGaveUp = coreGaveUp(manager)
                 socket.on("n") { args, _ ->
                     seen += "n"
                     if ((args[0] as Number).toInt() == 0) {
@@ -159,15 +152,7 @@ class ManagerEventsTest {
             other.socket().connect()
             Manager(server.url, fast.copy(reconnectionAttempts = 1)).use { manager ->
                 val socket = manager.socket()
-                // The core's own announcement, read apart from the API under test.
-                val core = manager.ffi.events()
-                val coreGaveUp = CountDownLatch(1)
-                launch(Dispatchers.IO) {
-                    while (true) {
-                        val event = native { core.next() } ?: break
-                        if (event is FfiManagerEvent.ReconnectFailed) coreGaveUp.countDown()
-                    }
-                }
+                val coreGaveUp = coreGaveUp(manager)
                 val flowGaveUp = CompletableDeferred<Unit>()
                 val flow = manager.events()
                 launch(Dispatchers.IO) {
@@ -212,5 +197,21 @@ class ManagerEventsTest {
             val state = client.state.first { it is ConnectionState.Disconnected }
             assertEquals(ConnectionState.Disconnected(DisconnectReason.TransportClose, reconnecting = false), state)
         }
+    }
+
+    /**
+     * Counted down when the core itself announces that reconnection gave up: the native
+     * manager's own stream, read apart from the API under test.
+     */
+    private fun CoroutineScope.coreGaveUp(manager: Manager): CountDownLatch {
+        val core = manager.ffi.events()
+        val gaveUp = CountDownLatch(1)
+        launch(Dispatchers.IO) {
+            while (true) {
+                val event = native { core.next() } ?: break
+                if (event is FfiManagerEvent.ReconnectFailed) gaveUp.countDown()
+            }
+        }
+        return gaveUp
     }
 }
