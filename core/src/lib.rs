@@ -68,7 +68,7 @@ pub use socket::{Ack, BufferedEmits, JsonEmit, Socket};
 pub use socketio::RESERVED_EVENTS;
 pub use state::{EngineState, SocketState};
 pub use stats::{AckRoundTrips, ConnectionStats};
-pub use stream::{EventStream, HeldBytes};
+pub use stream::{EventStream, HeldBytes, QueuedEvents};
 pub use value::{from_args, from_value, to_args, to_value, Map, Value, ValueError};
 
 /// The README's Rust examples, compiled as doctests so that the quickstart stays true.

@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::manager::command::Charge;
-use crate::manager::delivery::DeliveryRx;
+use crate::manager::delivery::{DeliveryRx, QueuedCount};
 use crate::manager::event::SocketEvent;
 
 /// The bytes of one event taken from an [`EventStream`] with
@@ -19,6 +19,21 @@ impl HeldBytes {
     /// The bytes counted (the event's size on the wire, plus 40 per JSON value).
     pub fn bytes(&self) -> usize {
         self.0.bytes()
+    }
+}
+
+/// How many events an [`EventStream`] has been given since it was made, taken or not;
+/// from [`EventStream::queued_events`]. A consumer that counts what it took can tell
+/// whether it has taken every event queued before a given moment: an event the connection
+/// task queues before it announces a [`ManagerEvent`](crate::ManagerEvent) is counted by a
+/// read made after that announcement was received.
+#[derive(Debug, Clone)]
+pub struct QueuedEvents(QueuedCount);
+
+impl QueuedEvents {
+    /// The events queued so far (missed events are not counted; a `Lagged` event is).
+    pub fn total(&self) -> u64 {
+        self.0.get()
     }
 }
 
@@ -38,6 +53,12 @@ pub struct EventStream {
 impl EventStream {
     pub(crate) fn new(rx: DeliveryRx) -> Self {
         Self { rx }
+    }
+
+    /// The count of the events queued for this stream, readable from elsewhere while the
+    /// stream waits (see [`QueuedEvents`]).
+    pub fn queued_events(&self) -> QueuedEvents {
+        QueuedEvents(self.rx.queued_count())
     }
 
     /// The next event; `None` once the manager is closed.
@@ -135,6 +156,22 @@ mod tests {
         assert_eq!(queued.bytes(), 0);
         drop(stream_tx);
         assert!(stream.next_batch(100).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_queued_count_counts_every_event_queued_taken_or_not_and_no_refused_one() {
+        let queued = Arc::new(QueuedBytes::new(usize::MAX));
+        let (stream_tx, stream_rx) = channel(2);
+        let mut stream = EventStream::new(stream_rx);
+        let count = stream.queued_events();
+        assert_eq!(count.total(), 0);
+        stream_tx.try_send(lag(&queued)).expect("queued");
+        stream_tx.try_send(lag(&queued)).expect("queued");
+        assert!(stream_tx.try_send(lag(&queued)).is_err(), "full");
+        assert_eq!(count.total(), 2);
+        assert_eq!(stream.next_batch(8).await.len(), 2);
+        stream_tx.try_send(lag(&queued)).expect("queued");
+        assert_eq!(count.total(), 3, "taken events stay counted");
     }
 
     /// Counts its wake-ups.

@@ -54,7 +54,7 @@ pub use options::{default_client_options, ClientOptions, Transport};
 #[cfg(unix)]
 pub use pipe::{AckReply, EventPipe, PipeBatch};
 pub use reconnect_hook::{ReconnectHook, ReconnectHookError, ReconnectUpdate};
-pub use socket::{FeedItem, Socket, SocketFeed};
+pub use socket::Socket;
 pub use stats::{AckRoundTrips, ConnectionStats};
 pub use stream::EventStream;
 

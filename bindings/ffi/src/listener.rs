@@ -11,7 +11,6 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use futures_util::FutureExt;
 use tokio::sync::{oneshot, Notify};
 
 use crate::error::{CallError, ListenerError};
@@ -19,10 +18,6 @@ use crate::event::{EventRecord, JsonBatch};
 use crate::queue::{EventQueue, Held};
 use crate::runtime::{guard, on_runtime, runtime};
 use crate::tracker::{lock, SocketCell};
-
-mod flush;
-
-use flush::Flushes;
 
 /// How many delivery threads of the process are alive (for leak tests).
 pub(crate) fn live_delivery_threads() -> usize {
@@ -81,7 +76,6 @@ pub(crate) struct Delivery {
     id: u64,
     queue: Arc<EventQueue>,
     ended: Arc<Ended>,
-    flushes: Arc<Flushes>,
     pool: &'static Pool,
 }
 
@@ -106,13 +100,11 @@ impl Delivery {
         max_batch: u32,
     ) -> std::io::Result<Arc<Self>> {
         let ended = Arc::new(Ended::default());
-        let flushes = Arc::new(Flushes::default());
         let id = NEXT_SUBSCRIPTION.fetch_add(1, Ordering::Relaxed);
         let delivery = Arc::new(Delivery {
             id,
             queue: queue.clone(),
             ended: ended.clone(),
-            flushes: flushes.clone(),
             pool,
         });
         if queue.is_ended() {
@@ -125,20 +117,9 @@ impl Delivery {
             queue,
             listener,
             max_batch,
-            flushes,
             alive,
         }));
         Ok(delivery)
-    }
-
-    /// Waits until the listener has been handed every event queued when this is called,
-    /// and those calls have returned; or until the delivery ended.
-    pub(crate) async fn caught_up(&self) {
-        let ticket = self.flushes.ask();
-        tokio::select! {
-            () = self.flushes.answered(ticket) => {}
-            () = self.ended.until_set() => {}
-        }
     }
 
     /// Stops delivery and waits for its end (at most one listener call), unless called
@@ -226,50 +207,21 @@ struct Delivering {
     queue: Arc<EventQueue>,
     listener: Listener,
     max_batch: u32,
-    flushes: Arc<Flushes>,
     alive: Alive,
 }
 
 /// A subscription's task: waits for a batch, has a delivery thread call the listener
 /// with it and waits for that call to return before taking the next (one batch at a time,
-/// in order). A flush asked ([`Delivery::caught_up`]) takes what is queued at that moment,
-/// hands it over, then is answered.
+/// in order; taking the next marks the batch handled for the manager's events, see
+/// [`EventQueue::caught_up`]).
 async fn deliver(delivering: Delivering) {
     loop {
-        if let Some(ticket) = delivering.flushes.pending() {
-            let (batches, ended) = queued_now(&delivering.queue, delivering.max_batch);
-            for batch in batches {
-                delivering.call(batch).await;
-            }
-            delivering.flushes.answer(ticket);
-            if ended {
-                break;
-            }
-            continue;
-        }
-        let batch = tokio::select! {
-            biased;
-            batch = delivering.queue.next(delivering.max_batch) => batch,
-            () = delivering.flushes.asking() => continue,
-        };
+        let batch = delivering.queue.next(delivering.max_batch).await;
         if batch.is_empty() {
             break;
         }
         delivering.call(batch).await;
     }
-}
-
-/// The batches `queue` holds now, taken without waiting (a bounded amount: the core bounds
-/// a socket's queue), and whether it ended.
-fn queued_now(queue: &EventQueue, max_batch: u32) -> (Vec<Vec<Held>>, bool) {
-    let mut batches = Vec::new();
-    while let Some(batch) = tokio::task::unconstrained(queue.next(max_batch)).now_or_never() {
-        if batch.is_empty() {
-            return (batches, true);
-        }
-        batches.push(batch);
-    }
-    (batches, false)
 }
 
 impl Delivering {

@@ -9,7 +9,7 @@ use crate::manager_events::ManagerEventStream;
 use crate::options::{parse_auth, ClientOptions, Transport};
 use crate::reconnect_hook::{core_hook, ReconnectHook};
 use crate::runtime::{block_if_open, block_on, guard, on_runtime, run_if_open, runtime};
-use crate::socket::{Socket, SocketFeed};
+use crate::socket::Socket;
 use crate::stats::ConnectionStats;
 use crate::tracker::{lock, Tracker};
 
@@ -46,7 +46,7 @@ impl Manager {
             .unwrap_or_else(|| ferrio::ConnectionStats::default().into())
     }
 
-    fn core(&self) -> Option<ferrio::Manager> {
+    pub(crate) fn core(&self) -> Option<ferrio::Manager> {
         lock(&self.core).clone()
     }
 
@@ -192,20 +192,6 @@ impl Manager {
                 events,
                 self.tracker.clone(),
             )))
-        })
-    }
-
-    /// `socket`'s events with this manager's connection events among them, each after the
-    /// socket's events that happened before it (see [`SocketFeed`]): one pull for both, in
-    /// an order two separate streams cannot give. For a socket of another manager, its
-    /// events only.
-    pub fn socket_feed(&self, socket: Arc<Socket>) -> Result<Arc<SocketFeed>, CallError> {
-        guard(|| {
-            let connection = self
-                .core()
-                .filter(|_| socket.made_with(&self.tracker))
-                .map(|core| core.events());
-            Ok(Arc::new(socket.feed(connection)))
         })
     }
 

@@ -182,12 +182,19 @@ impl EventPipe {
         guard(|| {
             // Cleared before taking: whatever arrives after the take signals again.
             self.clear_signal();
-            let (events, replies, ended) = {
+            let (events, replies, ended, all_taken) = {
                 let mut state = lock(&self.shared.state);
                 let events = self.take_events(&mut state, max);
                 let replies = std::mem::take(&mut state.acks);
-                (events, replies, state.ended && state.early.is_empty())
+                let all_taken = state.early.is_empty();
+                (events, replies, state.ended && all_taken, all_taken)
             };
+            // The caller's loop handles what it takes before anything it is told after
+            // (a manager event awaited there resumes in a later callback): taken counts
+            // as handled.
+            if all_taken {
+                self.queue.handled_all_taken();
+            }
             let JsonBatch { mut json, others } = JsonBatch::pack(self.queue.namespace(), events);
             let mut acks = Vec::new();
             for (id, reply) in replies {

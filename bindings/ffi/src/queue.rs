@@ -7,15 +7,19 @@
 //! batch, [`EventPipe`](crate::EventPipe) signals a descriptor and is taken from without
 //! waiting, and a [`Subscription`](crate::Subscription) hands each batch to a listener on
 //! the delivery threads.
+//!
+//! Each queue also counts what its consumer has handled, so that a manager event can wait
+//! for the socket events queued before it ([`EventQueue::caught_up`]): one rule for every
+//! binding's order of a socket's events and its manager's.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 #[cfg(unix)]
 use std::task::{Context, Poll};
 
-use tokio::sync::{mpsc, Mutex};
+use tokio::sync::{mpsc, Mutex, Notify};
 
-use crate::latch::Latch;
+use crate::latch::{wait_until, Latch};
 use crate::tracker::Tracker;
 
 /// Most events per batch: past 64 the per-event cost no longer drops (ffi-costs.md).
@@ -132,17 +136,35 @@ pub(crate) struct EventQueue {
     stopped: Latch,
     /// Its manager's: the queue ends when the manager closes.
     tracker: Arc<Tracker>,
+    /// The core's count of the events queued for this queue; `None` for outgoing events,
+    /// which no manager event waits for.
+    queued: Option<ferrio::QueuedEvents>,
+    /// Events taken from the core so far.
+    taken: AtomicU64,
+    /// Of those, the events the consumer has handled: every event taken before it came
+    /// back for more.
+    handled: AtomicU64,
+    /// Wakes [`EventQueue::caught_up`] when `handled` rises or the queue ends.
+    progress: Notify,
 }
 
 impl EventQueue {
     /// A queue of socket `namespace` fed by `source` (`None`: ended from the start, as for
     /// a socket whose manager is closed), ending when the manager of `tracker` closes.
     pub(crate) fn new(namespace: String, source: Option<Source>, tracker: Arc<Tracker>) -> Self {
+        let queued = match &source {
+            Some(Source::Events(stream)) => Some(stream.queued_events()),
+            Some(Source::Outgoing(_)) | None => None,
+        };
         EventQueue {
             namespace,
             source: Mutex::new(source),
             stopped: Latch::default(),
             tracker,
+            queued,
+            taken: AtomicU64::new(0),
+            handled: AtomicU64::new(0),
+            progress: Notify::new(),
         }
     }
 
@@ -155,7 +177,10 @@ impl EventQueue {
     /// 1..=[`MAX_BATCH`]) and the core's byte bound, never waiting for more. Empty once
     /// ended: a stopped queue ends at once, a closed manager's after what is queued (the
     /// last disconnect, a connect error).
+    ///
+    /// Coming back for more marks every event taken before as handled.
     pub(crate) async fn next(&self, max: u32) -> Vec<Held> {
+        self.handled_all_taken();
         let max = batch_size(max);
         let mut slot = self.source.lock().await;
         let batch = match slot.as_mut() {
@@ -168,9 +193,7 @@ impl EventQueue {
                 () = self.tracker.closed() => Vec::new(),
             },
         };
-        if batch.is_empty() {
-            *slot = None;
-        }
+        self.took(&mut slot, &batch);
         batch
     }
 
@@ -196,10 +219,48 @@ impl EventQueue {
                 Poll::Ready(batch) => batch,
             },
         };
+        self.took(&mut slot, &batch);
+        Poll::Ready(batch)
+    }
+
+    /// Counts `batch` as taken; an empty one ends the queue (the source in `slot` goes).
+    fn took(&self, slot: &mut Option<Source>, batch: &[Held]) {
         if batch.is_empty() {
             *slot = None;
+            self.progress.notify_waiters();
+        } else {
+            self.taken.fetch_add(
+                u64::try_from(batch.len()).unwrap_or(u64::MAX),
+                Ordering::SeqCst,
+            );
         }
-        Poll::Ready(batch)
+    }
+
+    /// Marks every event taken so far as handled by the consumer. [`EventQueue::next`]
+    /// does, as its consumer comes back for more; a consumer taken from with
+    /// [`EventQueue::poll_next`] says so itself (the event pipe: once it handed its
+    /// events over).
+    pub(crate) fn handled_all_taken(&self) {
+        let taken = self.taken.load(Ordering::SeqCst);
+        if self.handled.fetch_max(taken, Ordering::SeqCst) < taken {
+            self.progress.notify_waiters();
+        }
+    }
+
+    /// Resolves once the consumer has handled every event the core had queued for this
+    /// queue when this was called, or the queue ended; at once for outgoing events. Awaited
+    /// after a manager event is received, it puts that event after the socket events
+    /// queued before it (the connection task queues those first). A consumer that stops
+    /// taking without ending the queue holds it back.
+    pub(crate) async fn caught_up(&self) {
+        let Some(queued) = &self.queued else {
+            return;
+        };
+        let mark = queued.total();
+        wait_until(&self.progress, || {
+            self.handled.load(Ordering::SeqCst) >= mark || self.is_ended()
+        })
+        .await;
     }
 
     /// Ends the queue: a waiting `next` returns empty, and the core stops queueing once
@@ -209,6 +270,7 @@ impl EventQueue {
         if let Ok(mut slot) = self.source.try_lock() {
             slot.take();
         }
+        self.progress.notify_waiters();
     }
 
     /// Whether the queue is stopped.

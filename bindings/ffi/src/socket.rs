@@ -12,11 +12,7 @@ use crate::listener::Delivery;
 use crate::runtime::{block_if_open, block_on, guard, on_runtime, polled_here, run_if_open};
 use crate::tracker::{lock, SocketCell, Tracker};
 
-mod feed;
-mod handled;
 mod receive;
-
-pub use feed::{FeedItem, SocketFeed};
 
 /// What waits in a socket's offline buffer (emits made while not connected).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]

@@ -1,10 +1,12 @@
 //! What a manager releases when it closes: its sockets' core handles, the pull streams and
-//! the delivery threads; and what it keeps: its statistics.
+//! the delivery threads; what it keeps: its statistics; and the queues of its sockets'
+//! events, which its manager events wait for.
 
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::latch::Latch;
 use crate::listener::Delivery;
+use crate::queue::EventQueue;
 use crate::stats::ConnectionStats;
 
 /// A core socket handle that `close` takes away, so that nothing keeps its tasks alive.
@@ -16,6 +18,8 @@ pub(crate) struct Tracker {
     closed: Latch,
     sockets: Mutex<Vec<Arc<SocketCell>>>,
     deliveries: Mutex<Vec<Weak<Delivery>>>,
+    /// The queues of its sockets' events, while they live.
+    queues: Mutex<Vec<Weak<EventQueue>>>,
     /// The manager's statistics as its `close` left them.
     pub(crate) closed_stats: Mutex<Option<ConnectionStats>>,
 }
@@ -26,6 +30,7 @@ impl Tracker {
             closed: Latch::default(),
             sockets: Mutex::default(),
             deliveries: Mutex::default(),
+            queues: Mutex::default(),
             closed_stats: Mutex::default(),
         })
     }
@@ -53,6 +58,26 @@ impl Tracker {
         let mut deliveries = lock(&self.deliveries);
         deliveries.retain(|d| d.strong_count() > 0);
         deliveries.push(Arc::downgrade(delivery));
+    }
+
+    /// Tracks a queue of a socket's events, for [`Tracker::caught_up`]. Queues gone are
+    /// forgotten here, so the list is bounded by the live ones.
+    pub(crate) fn queue(&self, queue: &Arc<EventQueue>) {
+        let mut queues = lock(&self.queues);
+        queues.retain(|q| q.strong_count() > 0);
+        queues.push(Arc::downgrade(queue));
+    }
+
+    /// Resolves once every live queue of the sockets' events has been handled up to what
+    /// the core had queued in it when this was called (see [`EventQueue::caught_up`]).
+    pub(crate) async fn caught_up(&self) {
+        let queues: Vec<Arc<EventQueue>> = lock(&self.queues)
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for queue in queues {
+            queue.caught_up().await;
+        }
     }
 
     /// Marks everything closed and drops the socket handles; returns the delivery threads

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use super::command::{Charge, Delivery, QueuedBytes};
 use super::event::SocketEvent;
 use queue::Refused;
-pub(crate) use queue::{channel, DeliveryRx, DeliveryTx};
+pub(crate) use queue::{channel, DeliveryRx, DeliveryTx, QueuedCount};
 
 /// The most queue slots one packet from the server takes: an event, and a `Lagged` report
 /// before it.

@@ -25,8 +25,11 @@ impl Socket {
     }
 
     /// A queue of everything this socket observes from now on.
+    /// Manager events wait for it to be handled ([`crate::tracker::Tracker::caught_up`]).
     pub(super) fn events_queue(&self) -> Arc<EventQueue> {
-        self.queue(self.core().map(|core| Source::Events(core.events())))
+        let queue = self.queue(self.core().map(|core| Source::Events(core.events())));
+        self.tracker.queue(&queue);
+        queue
     }
 
     /// Delivers `queue` to `listener` on the delivery threads, waited for by the

@@ -676,7 +676,6 @@ class AsyncClient:
             if event.is_lagged():
                 logger.warning("manager events: %d dropped (consumer too slow)", event.dropped)
                 continue
-            self._take_queued()
             found = self.io.handler(event)
             if found is not None:
                 self._run(found[0], found[1], None)
@@ -1001,17 +1000,6 @@ class AsyncClient:
             self._end_pipe(state)
             return False
         return len(batch.json) > 2  # not `[]`
-
-    def _take_queued(self) -> None:
-        """Dispatches the events every namespace's pipe holds, before a manager event: the
-        connection task queues a socket's events before it announces the connection change
-        that follows them (a failed attempt's ``connect_error``, then ``reconnect_failed``),
-        so those that happened before the change are queued by now and run first, however
-        many wait. (A namespace read by a pull task has no such order.)"""
-        for state in list(self._namespaces.values()):
-            if state.pipe is not None:
-                while not state.drained.is_set() and self._on_pipe(state):
-                    pass
 
     def _call_socket(self, state: _Namespace) -> int:
         """Opens the pipe's call socket and watches it (the first call of a namespace: one

@@ -9,13 +9,15 @@ public struct HandlerID: Sendable, Hashable {
     let value: UInt64
 }
 
-/// One socket's dispatcher: a task pulls the native feed (the socket's events and its
-/// connection's, in order) in drained batches (up to 64 socket events per call) and hands
-/// each event, in order, to the ``EventStream``s of the socket (each bounded: a full one
-/// drops and counts the event), then to its `onAny` handlers, then to the event's handlers
-/// (or `"*"`'s when it has none). Handlers run one at a time; a slow handler delays the next
-/// event. Status changes (``Socket/statusChanges``) are published as the feed's items are
-/// dispatched, so the connection's come after the socket's changes that happened before them.
+/// One socket's dispatcher: a task pulls the socket's native event stream in drained
+/// batches (up to 64 events per call) and hands each event, in order, to the
+/// ``EventStream``s of the socket (each bounded: a full one drops and counts the event),
+/// then to its `onAny` handlers, then to the event's handlers (or `"*"`'s when it has none).
+/// Handlers run one at a time; a slow handler delays the next event. Status changes
+/// (``Socket/statusChanges``) are published as the socket's events are dispatched, and as
+/// a second task receives its connection's events, which the native stream gives only once
+/// the socket's events queued before them were dispatched: so the connection's come after
+/// the socket's changes that happened before them.
 final class EventHub: Sendable {
     /// The lifecycle milestones `connect` and `disconnect` wait for.
     enum Milestone: Hashable {
@@ -156,8 +158,8 @@ final class EventHub: Sendable {
         return EventStream(maxQueued: maxQueued, stream: stream, drops: drops)
     }
 
-    /// Status changes from now on (``Socket/statusChanges``): those of the socket and of its
-    /// connection as the feed's items are dispatched, and ``publish(_:)``'s, at most
+    /// Status changes from now on (``Socket/statusChanges``): those of the socket as its
+    /// events are dispatched, those of its connection as they come, and ``publish(_:)``'s, at most
     /// `maxQueued` waiting (the oldest dropped).
     func statusStream(maxQueued: Int) -> AsyncStream<ConnectionStatus> {
         AsyncStream(ConnectionStatus.self, bufferingPolicy: .bufferingNewest(maxQueued)) { continuation in
@@ -237,22 +239,27 @@ final class EventHub: Sendable {
 
     // MARK: Dispatch
 
-    /// Pulls `feed` until it ends (the manager closed), then ends every `AsyncStream` and
-    /// releases every waiter.
-    func run(_ feed: SocketFeed) async {
+    /// Pulls `events` until they end (the manager closed), then ends every `AsyncStream`
+    /// and releases every waiter; meanwhile another task follows `connection` (until the
+    /// manager closes) for the status changes it makes.
+    func run(_ events: FerrioUniFFI.EventStream, following connection: ManagerEventStream?) async {
+        if let connection {
+            Task { [weak self] in
+                while let event = (try? await connection.next()) ?? nil {
+                    self?.follow(ConnectionEvent(event))
+                }
+            }
+        }
         while true {
-            let batch: [FeedItem]
+            let batch: [EventRecord]
             do {
-                batch = try await feed.nextBatch(max: 64)
+                batch = try await events.nextBatch(max: 64)
             } catch {
                 break
             }
             if batch.isEmpty { break }
-            for item in batch {
-                switch item {
-                case .event(let record): await dispatch(record)
-                case .connection(let event): follow(ConnectionEvent(event))
-                }
+            for record in batch {
+                await dispatch(record)
             }
         }
         let (subscribers, statuses) = state.withLock { state in

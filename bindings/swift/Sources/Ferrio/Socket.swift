@@ -30,8 +30,9 @@ public final class Socket: Sendable {
         let hub = EventHub(namespace: namespace)
         self.hub = hub
         self.outgoing = OutgoingHub(namespace: namespace)
-        let feed = try FerrioError.native { try manager.native.socketFeed(socket: native) }
-        manager.track(hub, Task { await hub.run(feed) })
+        let events = try FerrioError.native { try native.events() }
+        let connection = try? manager.native.events()
+        manager.track(hub, Task { await hub.run(events, following: connection) })
     }
 
     // MARK: State

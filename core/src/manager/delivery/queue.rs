@@ -15,6 +15,7 @@
 
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -34,6 +35,7 @@ pub(crate) fn channel(capacity: usize) -> (DeliveryTx, DeliveryRx) {
         }),
         room: Notify::new(),
         capacity: capacity.max(1),
+        queued: AtomicU64::new(0),
     });
     (DeliveryTx(shared.clone()), DeliveryRx(shared))
 }
@@ -54,6 +56,9 @@ struct Shared {
     /// receiver is gone.
     room: Notify,
     capacity: usize,
+    /// Deliveries queued since the queue was made, taken or not: raised under the lock
+    /// with each push.
+    queued: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -101,6 +106,7 @@ impl DeliveryTx {
             return Err(Refused::Full);
         }
         state.items.push_back(delivery);
+        self.0.queued.fetch_add(1, Ordering::SeqCst);
         let waker = state.receiver.take();
         drop(state);
         if let Some(waker) = waker {
@@ -157,7 +163,26 @@ impl Drop for DeliveryTx {
     }
 }
 
+/// How many deliveries a queue has been given, read without its receiver (which its
+/// consumer may be holding while it waits).
+#[derive(Debug, Clone)]
+pub(crate) struct QueuedCount(Arc<Shared>);
+
+impl QueuedCount {
+    /// Deliveries queued since the queue was made, taken or not. Read after an
+    /// announcement the connection task made after queueing, it counts what was queued
+    /// before that announcement.
+    pub(crate) fn get(&self) -> u64 {
+        self.0.queued.load(Ordering::SeqCst)
+    }
+}
+
 impl DeliveryRx {
+    /// A count of the deliveries this queue has been given (see [`QueuedCount`]).
+    pub(crate) fn queued_count(&self) -> QueuedCount {
+        QueuedCount(self.0.clone())
+    }
+
     /// The next delivery, registering `cx` when the queue is empty; `None` once the
     /// sender is gone and everything queued was taken.
     pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Delivery>> {

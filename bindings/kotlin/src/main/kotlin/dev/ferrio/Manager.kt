@@ -60,10 +60,10 @@ public class Manager @JvmOverloads constructor(
 
     /**
      * Follows the connection for the sockets' state: when reconnection gives up, they stop
-     * saying they reconnect (once their handlers ran for the events before, see
-     * [handledBefore]). It waits without a thread, and resumes on `Dispatchers.IO` (not
-     * on the native thread that completes the wait, which must not call into the library);
-     * it ends when the manager closes (`next` gives `null`). A pending wait holds a native
+     * saying they reconnect (once their handlers ran for the events before: the native
+     * stream gives each event after the sockets' events queued before it). It waits without
+     * a thread, and resumes on `Dispatchers.IO` (not on the native thread that completes the
+     * wait, which must not call into the library); it ends when the manager closes (`next` gives `null`). A pending wait holds a native
      * stream, its buffer and a task on the native runtime.
      */
     private fun watch(stream: FfiManagerEventStream) {
@@ -72,7 +72,6 @@ public class Manager @JvmOverloads constructor(
                 while (true) {
                     val event = native { stream.next() } ?: break
                     if (event is FfiManagerEvent.ReconnectFailed) {
-                        handledBefore()
                         sockets.values.forEach { it.reconnectionFailed() }
                     }
                 }
@@ -91,10 +90,11 @@ public class Manager @JvmOverloads constructor(
      * stops (cancelled or done). A collector slower than the core's bounded backlog gets
      * [ManagerEvent.Lagged].
      *
-     * Each event comes once the sockets' handlers ran for the events that happened before it
-     * (e.g. [ManagerEvent.ReconnectFailed] after the last attempt's `disconnect` and
-     * `connect_error` handlers), so busy handlers delay it: do not wait for this flow inside
-     * a handler.
+     * Each event comes once the sockets' handlers, and the collectors of their
+     * [Socket.events] flows, took the events that happened before it (e.g.
+     * [ManagerEvent.ReconnectFailed] after the last attempt's `disconnect` and
+     * `connect_error` handlers ran), so busy handlers delay it: do not wait for this flow
+     * inside a handler or such a collector.
      */
     public fun events(): Flow<ManagerEvent> {
         if (closed.get()) return flow { }
@@ -105,7 +105,6 @@ public class Manager @JvmOverloads constructor(
             try {
                 while (true) {
                     val event = native { stream.next() } ?: break
-                    handledBefore()
                     emit(event.toEvent())
                 }
             } finally {
@@ -113,17 +112,6 @@ public class Manager @JvmOverloads constructor(
                 stream.destroy()
             }
         }
-    }
-
-    /**
-     * Waits until every socket's handlers ran for the events queued for it now. The
-     * connection task queues a socket's events before it announces the connection change
-     * that follows them (a failed attempt's `connect_error`, then giving up), so after a
-     * connection event this puts it after the socket events that happened before it, which
-     * reach the handlers apart from it (on the delivery threads).
-     */
-    private suspend fun handledBefore() {
-        for (socket in sockets.values) socket.handled()
     }
 
     /**

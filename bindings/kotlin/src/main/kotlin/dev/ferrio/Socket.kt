@@ -562,14 +562,6 @@ public class Socket internal constructor(
     }
 
     /**
-     * Waits until the handlers ran for every event queued for this socket now (at once once
-     * closed); see [Manager.events].
-     */
-    internal suspend fun handled() {
-        if (!isClosed.get()) native { ffi.listenerCaughtUp() }
-    }
-
-    /**
      * Called by the manager when reconnection gave up, once the records before it were
      * delivered: the state stops saying it reconnects (also for a `disconnect` record
      * delivered after this). Unless [connect] was called since the last `disconnect` or
