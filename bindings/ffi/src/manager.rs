@@ -21,7 +21,7 @@ use crate::tracker::{lock, Tracker};
 #[derive(uniffi::Object)]
 pub struct Manager {
     core: Mutex<Option<ferrio::Manager>>,
-    tracker: Arc<Tracker>,
+    pub(crate) tracker: Arc<Tracker>,
     ack_timeout: Duration,
     auth_json: Option<String>,
     /// Tries per emit beyond the first, in every socket made here.

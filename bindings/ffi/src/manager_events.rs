@@ -134,6 +134,8 @@ impl ManagerEventStream {
 mod tests {
     use std::sync::{Arc, Mutex};
 
+    use futures_util::FutureExt;
+
     use super::*;
     use crate::error::ListenerError;
     use crate::event::{EventKind, EventRecord, JsonBatch};
@@ -225,7 +227,13 @@ mod tests {
         assert!(socket.connect_blocking().is_err());
         runtime().block_on(gave_up);
         // The listener is still in its first call: the stream must wait for it.
+        let mut caught_up = Box::pin(manager.tracker.caught_up());
+        assert!(
+            (&mut caught_up).now_or_never().is_none(),
+            "the listener is still handling the events queued before"
+        );
         go.wait();
+        runtime().block_on(caught_up);
         runtime().block_on(watching).unwrap();
         assert_gave_up_after_every_connect_error(&log);
         manager.close_blocking().unwrap();

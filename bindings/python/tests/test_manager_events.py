@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import ferrio
+from ferrio._ffi import ferrio_ffi as ffi
 from recorder import Recorder
 
 #: Generous: a busy 2-core machine may take seconds where an idle one takes milliseconds.
@@ -50,17 +51,25 @@ def drain(calls: queue.Queue[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return taken
 
 
-def watch_until_reconnect_failed(manager: Any, gave_up: threading.Event) -> threading.Thread:
-    """Starts a thread reading a second stream of `manager`'s events, which sets `gave_up`
-    when the core announces that reconnection gave up, and ends then (or with the stream)."""
+def watch_until_connect_error(socket: Any, failed: threading.Event) -> threading.Thread:
+    """Starts a thread reading a second stream of `socket`'s events, which sets `failed` at
+    the first `connect_error` (a failed reconnection attempt's, queued just before the core
+    announces that reconnection gave up), then closes that stream: an open one nobody reads
+    would hold back the manager's events, as the client's own pipe does while its loop is
+    held. (A second stream of the manager's events would wait for that pipe too.)"""
+    events = socket.events()
 
-    async def until_gave_up(events: Any) -> None:
-        while (event := await events.next()) is not None:
-            if event.is_reconnect_failed():
-                gave_up.set()
-                return
+    def read() -> None:
+        try:
+            while not events.is_closed():
+                batch = events.next_batch_blocking(1024, int(WAIT * 1000))
+                if any(record.kind == ffi.EventKind.CONNECT_ERROR for record in batch):
+                    failed.set()
+                    return
+        finally:
+            events.close()
 
-    watcher = threading.Thread(target=asyncio.run, args=(until_gave_up(manager.events()),))
+    watcher = threading.Thread(target=read)
     watcher.start()
     return watcher
 
@@ -136,14 +145,13 @@ async def test_reconnect_failed_is_handled_after_the_events_queued_before_it(
     backlog = 10_000
     client = ferrio.AsyncClient(reconnection_attempts=1, incoming_capacity=2 * backlog, **FAST)
     seen: list[str] = []
-    gave_up = threading.Event()
+    attempt_failed = threading.Event()
 
     def first_of_backlog(n: int, _padding: str) -> None:
         seen.append("n")
         if n == 0:
-            # Holds the loop until the core announced that reconnection gave up.
-            assert client._manager is not None
-            watcher = watch_until_reconnect_failed(client._manager, gave_up)
+            # Holds the loop until the core queued the failed attempt's connect_error.
+            watcher = watch_until_connect_error(client._namespaces["/"].socket, attempt_failed)
             server.control("refuseConnections", {"refuse": True})
             server.control("closeTransport", {})
             watcher.join(WAIT)
@@ -155,7 +163,7 @@ async def test_reconnect_failed_is_handled_after_the_events_queued_before_it(
     await client.connect(server.url, transports=["websocket"])
     await server.acontrol("emitMany", {"event": "n", "count": backlog})
     await asyncio.wait_for(client.wait(), WAIT)
-    assert gave_up.is_set()
+    assert attempt_failed.is_set()
     assert seen.count("n") == backlog
     assert seen[backlog:] == ["disconnect", "connect_error", "reconnect_failed"]
 
@@ -174,12 +182,10 @@ def test_client_handles_reconnect_failed_after_the_events_queued_before_it(
     sio.on("connect_error", lambda *_: seen.append("connect_error"))
     sio.io.on("reconnect_failed", lambda: seen.append("reconnect_failed"))
     sio.connect(server.url, transports=["websocket"])
-    gave_up = threading.Event()
+    attempt_failed = threading.Event()
 
     def hold() -> None:
-        manager = sio._client._manager
-        assert manager is not None
-        watcher = watch_until_reconnect_failed(manager, gave_up)
+        watcher = watch_until_connect_error(sio._client._namespaces["/"].socket, attempt_failed)
         server.control("emitMany", {"event": "n", "count": backlog})
         server.control("refuseConnections", {"refuse": True})
         server.control("closeTransport", {})
@@ -188,7 +194,7 @@ def test_client_handles_reconnect_failed_after_the_events_queued_before_it(
     assert sio._loop is not None
     sio._loop.call_soon_threadsafe(hold)
     sio.wait()
-    assert gave_up.is_set()
+    assert attempt_failed.is_set()
     assert seen.count("n") == backlog
     assert seen[backlog:] == ["disconnect", "connect_error", "reconnect_failed"]
 

@@ -22,7 +22,12 @@ MANAGER_EVENTS = frozenset(
 class ManagerEvents:
     """The manager's events of a client (``client.io``), apart from the events of its
     namespaces: a handler of ``reconnect`` here never meets a server event of that name.
-    One handler per event: registering another replaces it."""
+    One handler per event: registering another replaces it.
+
+    Each handler runs after the namespaces' handlers ran for the events that happened
+    before its event (``reconnect_failed`` after the last attempt's ``disconnect`` and
+    ``connect_error``): the native layer gives a manager event only once the events queued
+    before it were taken."""
 
     def __init__(self, wrap: Callable[[Handler], Handler] | None = None) -> None:
         #: How a handler is called (the blocking client's: on its handler thread).

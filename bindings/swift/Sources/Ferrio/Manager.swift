@@ -125,6 +125,11 @@ public final class Manager: Sendable {
     /// Each event is taken from the core when the iteration asks for it, so no queue grows
     /// here: the core keeps a bounded backlog per stream, and a stream that fell behind it
     /// gets ``ConnectionEvent/lagged(dropped:)`` with the number of events it missed.
+    ///
+    /// Each event comes once the sockets' dispatchers handed on the socket events that
+    /// happened before it (``ConnectionEvent/reconnectFailed`` after the last attempt's
+    /// failure reached the handlers), so busy handlers delay it: do not wait for this
+    /// stream inside a handler.
     public var connectionEvents: AsyncStream<ConnectionEvent> {
         guard let stream = try? native.events() else {
             return AsyncStream { $0.finish() }
