@@ -67,7 +67,8 @@ impl From<ferrio::ManagerEvent> for ManagerEvent {
 /// socket's events count as handled when their consumer comes back for more (the next
 /// `next_batch`, the listener call returned, for an event pipe its `take`). So a consumer
 /// that stops pulling without closing its stream holds back these events, and waiting for
-/// one of them inside a handler of a socket's events never ends.
+/// one of them inside a handler of a socket's events never ends (after 10 s of such a
+/// wait, a warning names the socket's namespace).
 #[derive(uniffi::Object)]
 pub struct ManagerEventStream {
     events: Arc<Mutex<Option<broadcast::Receiver<ferrio::ManagerEvent>>>>,
@@ -227,6 +228,8 @@ mod tests {
         assert!(socket.connect_blocking().is_err());
         runtime().block_on(gave_up);
         // The listener is still in its first call: the stream must wait for it.
+        // Polled here, its timer on the runtime.
+        let _runtime = runtime().enter();
         let mut caught_up = Box::pin(manager.tracker.caught_up());
         assert!(
             (&mut caught_up).now_or_never().is_none(),

@@ -3,6 +3,7 @@
 //! events, which its manager events wait for.
 
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
 
 use crate::latch::Latch;
 use crate::listener::Delivery;
@@ -11,6 +12,10 @@ use crate::stats::ConnectionStats;
 
 /// A core socket handle that `close` takes away, so that nothing keeps its tasks alive.
 pub(crate) type SocketCell = Mutex<Option<ferrio::Socket>>;
+
+/// How long a manager event waits for one socket's events to be taken before a warning
+/// says so.
+const STALLED: Duration = Duration::from_secs(10);
 
 /// Shared by a manager and everything made from it.
 pub(crate) struct Tracker {
@@ -69,14 +74,37 @@ impl Tracker {
     }
 
     /// Resolves once every live queue of the sockets' events has been handled up to what
-    /// the core had queued in it when this was called (see [`EventQueue::caught_up`]).
+    /// the core had queued in it when this was called (see [`EventQueue::caught_up`]). A
+    /// queue waited for longer than [`STALLED`] is named in a warning, once per wait: its
+    /// consumer may be a handler that waits for a manager event, or a stream neither pulled
+    /// nor closed, which hold the manager's events back for good.
     pub(crate) async fn caught_up(&self) {
+        self.caught_up_noting(STALLED, |namespace| {
+            tracing::warn!(
+                namespace,
+                "a manager event has waited {}s for the socket events queued before it to \
+                 be taken: a handler waiting for a manager event, or a socket event stream \
+                 neither pulled nor closed, holds the manager's events back",
+                STALLED.as_secs()
+            );
+        })
+        .await;
+    }
+
+    /// [`Tracker::caught_up`], calling `stalled` with the namespace of each queue waited
+    /// for longer than `after`.
+    async fn caught_up_noting(&self, after: Duration, stalled: impl Fn(&str)) {
         let queues: Vec<Arc<EventQueue>> = lock(&self.queues)
             .iter()
             .filter_map(Weak::upgrade)
             .collect();
         for queue in queues {
-            queue.caught_up().await;
+            let waiting = queue.caught_up();
+            let mut waiting = std::pin::pin!(waiting);
+            if tokio::time::timeout(after, &mut waiting).await.is_err() {
+                stalled(queue.namespace());
+                waiting.await;
+            }
         }
     }
 
@@ -105,6 +133,31 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 mod tests {
     use super::*;
     use crate::runtime::runtime;
+
+    #[test]
+    fn a_queue_waited_for_too_long_is_named_and_still_waited_for() {
+        runtime().block_on(async {
+            let (socket, tracker, queue) = crate::queue::tests::unreachable().await;
+            tracker.queue(&queue);
+            let _ = socket.connect().await;
+            let (named_tx, mut named_rx) = tokio::sync::mpsc::unbounded_channel();
+            let waiting = tokio::spawn({
+                let tracker = tracker.clone();
+                async move {
+                    tracker
+                        .caught_up_noting(Duration::from_millis(1), |namespace| {
+                            let _ = named_tx.send(namespace.to_owned());
+                        })
+                        .await;
+                }
+            });
+            // Nobody takes the connect_error: the wait outlasts its bound and says so.
+            assert_eq!(named_rx.recv().await.as_deref(), Some("/"));
+            assert!(!waiting.is_finished());
+            queue.stop();
+            waiting.await.unwrap();
+        });
+    }
 
     #[test]
     fn socket_handles_dropped_are_not_kept_until_close() {
