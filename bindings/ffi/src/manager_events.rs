@@ -180,9 +180,14 @@ mod tests {
         async move { while !matches!(raw.recv().await, Ok(ferrio::ManagerEvent::ReconnectFailed)) {} }
     }
 
+    /// Resolves once `stream` says that reconnection gave up.
+    async fn given_up(stream: &ManagerEventStream) {
+        while stream.next().await.unwrap() != Some(ManagerEvent::ReconnectFailed) {}
+    }
+
     /// Logs `gave_up` once `stream` says so.
     async fn log_when_given_up(stream: Arc<ManagerEventStream>, log: Log) {
-        while stream.next().await.unwrap() != Some(ManagerEvent::ReconnectFailed) {}
+        given_up(&stream).await;
         lock(&log).push("gave_up");
     }
 
@@ -274,9 +279,7 @@ mod tests {
         let pipe = socket.event_pipe().unwrap();
         let gave_up = core_gave_up(&manager);
         let stream = manager.events().unwrap();
-        let watching = runtime().spawn(async move {
-            while stream.next().await.unwrap() != Some(ManagerEvent::ReconnectFailed) {}
-        });
+        let watching = runtime().spawn(async move { given_up(&stream).await });
         assert!(socket.connect_blocking().is_err());
         runtime().block_on(gave_up);
         assert!(!watching.is_finished(), "nothing was taken yet");
@@ -301,9 +304,7 @@ mod tests {
         events.close().unwrap();
         let stream = manager.events().unwrap();
         assert!(socket.connect_blocking().is_err());
-        runtime().block_on(async {
-            while stream.next().await.unwrap() != Some(ManagerEvent::ReconnectFailed) {}
-        });
+        runtime().block_on(given_up(&stream));
         manager.close_blocking().unwrap();
     }
 }

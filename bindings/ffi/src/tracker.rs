@@ -59,18 +59,14 @@ impl Tracker {
         cell
     }
 
+    /// Tracks a delivery, for `close` to wait for (while it lives).
     pub(crate) fn delivery(&self, delivery: &Arc<Delivery>) {
-        let mut deliveries = lock(&self.deliveries);
-        deliveries.retain(|d| d.strong_count() > 0);
-        deliveries.push(Arc::downgrade(delivery));
+        track_while_alive(&self.deliveries, delivery);
     }
 
-    /// Tracks a queue of a socket's events, for [`Tracker::caught_up`]. Queues gone are
-    /// forgotten here, so the list is bounded by the live ones.
+    /// Tracks a queue of a socket's events, for [`Tracker::caught_up`] (while it lives).
     pub(crate) fn queue(&self, queue: &Arc<EventQueue>) {
-        let mut queues = lock(&self.queues);
-        queues.retain(|q| q.strong_count() > 0);
-        queues.push(Arc::downgrade(queue));
+        track_while_alive(&self.queues, queue);
     }
 
     /// Resolves once every live queue of the sockets' events has been handled up to what
@@ -122,6 +118,14 @@ impl Tracker {
     }
 }
 
+/// Adds `item` to `list`, forgetting the items gone, so that the list is bounded by the
+/// live ones.
+fn track_while_alive<T>(list: &Mutex<Vec<Weak<T>>>, item: &Arc<T>) {
+    let mut list = lock(list);
+    list.retain(|tracked| tracked.strong_count() > 0);
+    list.push(Arc::downgrade(item));
+}
+
 /// Locks, ignoring poisoning: the data stay consistent (plain pushes and takes).
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
@@ -140,13 +144,14 @@ mod tests {
             let (socket, tracker, queue) = crate::queue::tests::unreachable().await;
             tracker.queue(&queue);
             let _ = socket.connect().await;
-            let (named_tx, mut named_rx) = tokio::sync::mpsc::unbounded_channel();
+            // One queue: named once.
+            let (named_tx, mut named_rx) = tokio::sync::mpsc::channel(1);
             let waiting = tokio::spawn({
                 let tracker = tracker.clone();
                 async move {
                     tracker
                         .caught_up_noting(Duration::from_millis(1), |namespace| {
-                            let _ = named_tx.send(namespace.to_owned());
+                            let _ = named_tx.try_send(namespace.to_owned());
                         })
                         .await;
                 }

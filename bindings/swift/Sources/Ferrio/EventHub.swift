@@ -159,8 +159,8 @@ final class EventHub: Sendable {
     }
 
     /// Status changes from now on (``Socket/statusChanges``): those of the socket as its
-    /// events are dispatched, those of its connection as they come, and ``publish(_:)``'s, at most
-    /// `maxQueued` waiting (the oldest dropped).
+    /// events are dispatched, those of its connection as they come, and ``publish(_:)``'s,
+    /// at most `maxQueued` waiting (the oldest dropped).
     func statusStream(maxQueued: Int) -> AsyncStream<ConnectionStatus> {
         AsyncStream(ConnectionStatus.self, bufferingPolicy: .bufferingNewest(maxQueued)) { continuation in
             let id: UInt64? = state.withLock { state in

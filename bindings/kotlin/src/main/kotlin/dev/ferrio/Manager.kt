@@ -63,8 +63,9 @@ public class Manager @JvmOverloads constructor(
      * saying they reconnect (once their handlers ran for the events before: the native
      * stream gives each event after the sockets' events queued before it). It waits without
      * a thread, and resumes on `Dispatchers.IO` (not on the native thread that completes the
-     * wait, which must not call into the library); it ends when the manager closes (`next` gives `null`). A pending wait holds a native
-     * stream, its buffer and a task on the native runtime.
+     * wait, which must not call into the library); it ends when the manager closes (`next`
+     * gives `null`). A pending wait holds a native stream, its buffer and a task on the
+     * native runtime.
      */
     private fun watch(stream: FfiManagerEventStream) {
         CoroutineScope(Dispatchers.IO).launch {
