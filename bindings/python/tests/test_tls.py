@@ -133,13 +133,14 @@ async def test_mutual_tls_connects_with_the_client_certificate(
         await client.disconnect()
 
 
+@pytest.mark.parametrize("transport", ["polling", "websocket"])
 async def test_mutual_tls_without_the_client_certificate_fails(
-    certs: Path, tls_server: Callable[..., TestServer]
+    certs: Path, tls_server: Callable[..., TestServer], transport: str
 ) -> None:
     server = tls_server(mutual=True)
     client = ferrio.AsyncClient(reconnection=False, ca_cert=str(certs / "ca.pem"))
     with pytest.raises(ferrio.ConnectionError, match="TLS"):
-        await client.connect(server.url, transports=["websocket"])
+        await client.connect(server.url, transports=[transport])
 
 
 def test_a_client_certificate_without_its_key_is_refused() -> None:

@@ -160,6 +160,21 @@ async fn mutual_tls_without_a_client_certificate_fails_with_a_tls_error(mode: Mo
 }
 per_transport_pair!(mutual_tls_without_a_client_certificate_fails_with_a_tls_error);
 
+/// The server refuses a missing client certificate only after the client's side of a TLS 1.3
+/// handshake is done, so the refusal races the first request; it must be a TLS error
+/// however the race goes.
+async fn every_refused_mutual_tls_connection_is_a_tls_error(mode: Mode) {
+    let server = TestServer::start_mtls(json!({})).await;
+    for attempt in 0..100 {
+        let error = connect_error(trusting(&server, mode)).await;
+        assert!(
+            matches!(&error, ConnectError::Transport(TransportError::Tls(_))),
+            "{mode:?}, attempt {attempt}: {error:?}"
+        );
+    }
+}
+per_transport_pair!(every_refused_mutual_tls_connection_is_a_tls_error);
+
 #[tokio::test]
 async fn a_client_key_that_does_not_parse_fails_the_build() {
     let built = ferrio::Manager::builder("https://localhost:1")

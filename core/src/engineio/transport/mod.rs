@@ -1,5 +1,6 @@
 //! Engine.IO transports: I/O only. The session in [`super::session`] drives them.
 
+pub(crate) mod client_auth;
 pub(crate) mod cookies;
 pub(crate) mod deflate;
 pub(crate) mod polling;
@@ -13,6 +14,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::cookie::CookieStore;
 use url::Url;
 
+use self::client_auth::RecordingConfig;
 use self::cookies::{CookieJar, CookieLimits};
 use self::proxy::{ProcessEnv, ProxyKind, ProxyUrl};
 use crate::engineio::version::{EngineVersion, VersionChoice};
@@ -40,7 +42,9 @@ pub(crate) struct Endpoint {
     /// Whether polling responses may come compressed and the WebSocket offers
     /// permessage-deflate (`ManagerOptions::compression`).
     compression: bool,
-    tls: Arc<rustls::ClientConfig>,
+    /// The TLS configuration, and what its handshakes showed of client authentication
+    /// (carried over by [`Endpoint::updated`], like the cookie jar).
+    tls: RecordingConfig,
     /// Whether `tls` accepts any certificate (`ManagerOptions::danger_accept_invalid_certs`).
     accept_invalid_certs: bool,
     /// The proxy both transports go through (`ManagerOptions::proxy`), if any.
@@ -58,6 +62,7 @@ impl Endpoint {
     pub(crate) fn new(url: &Url, options: &ManagerOptions) -> Result<Self, ConnectError> {
         let tls =
             tls::client_config(options).map_err(|e| ConnectError::InvalidOption(e.to_string()))?;
+        let tls = RecordingConfig::new(&tls);
         Self::assemble(
             url,
             &options.query,
@@ -72,13 +77,13 @@ impl Endpoint {
         )
     }
 
-    /// The same endpoint with the fresh settings of a reconnection hook; the cookie jar and
-    /// TLS configuration carry over.
     /// The server's URL as the user gave it (the manager's or a fallback's).
     pub(crate) fn server_url(&self) -> &Url {
         &self.url
     }
 
+    /// The same endpoint with the fresh settings of a reconnection hook; the cookie jar and
+    /// TLS configuration carry over.
     pub(crate) fn updated(
         &self,
         update: &ReconnectUpdate,
@@ -109,7 +114,7 @@ impl Endpoint {
         extra_headers: &[(String, String)],
         options: &ManagerOptions,
         jar: Arc<CookieJar>,
-        tls: Arc<rustls::ClientConfig>,
+        tls: RecordingConfig,
         version: Arc<VersionChoice>,
     ) -> Result<Self, ConnectError> {
         let mut base = url.clone();
@@ -240,7 +245,7 @@ impl Endpoint {
             }
         }
         let http = builder
-            .use_preconfigured_tls((*self.tls).clone())
+            .use_preconfigured_tls((*self.tls.config).clone())
             .cookie_provider(self.jar.clone())
             .default_headers(self.headers.clone())
             .connect_timeout(self.connect_timeout)
@@ -258,13 +263,18 @@ impl Endpoint {
     }
 
     /// The typed error of a failed polling request: a failure to reach or use the proxy
-    /// is a [`TransportError::Proxy`].
+    /// is a [`TransportError::Proxy`]; a connection closed before the server answered may
+    /// be its TLS refusal of the client certificate ([`Endpoint::closed_before_answer`]).
     pub(crate) fn request_error(&self, error: reqwest::Error) -> TransportError {
-        let Some(proxy) = &self.proxy else {
-            return request_error(error);
-        };
         let connecting = error.is_connect();
+        let closed_early = !connecting && !error.is_timeout();
         let typed = request_error(error);
+        if closed_early {
+            return self.closed_before_answer(typed);
+        }
+        let Some(proxy) = &self.proxy else {
+            return typed;
+        };
         let TransportError::Io(message) = &typed else {
             return typed;
         };
@@ -320,8 +330,21 @@ impl Endpoint {
         &self.headers
     }
 
+    /// The TLS configuration of both transports.
     pub(crate) fn tls(&self) -> Arc<rustls::ClientConfig> {
-        self.tls.clone()
+        self.tls.config.clone()
+    }
+
+    /// Notes that the server answered a request: it accepts this client's TLS.
+    pub(crate) fn answered(&self) {
+        self.tls.record.answered();
+    }
+
+    /// `error`, for a connection the server closed before it answered: the TLS refusal of
+    /// a client certificate when the server asked for one and never accepted this client
+    /// ([`client_auth`]).
+    pub(crate) fn closed_before_answer(&self, error: TransportError) -> TransportError {
+        self.tls.record.refusal(error)
     }
 
     /// Whether compression is on: polling asks for compressed responses, the WebSocket

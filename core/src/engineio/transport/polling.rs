@@ -306,6 +306,7 @@ async fn poll_once(
         .send()
         .await
         .map_err(|e| endpoint.request_error(e))?;
+    endpoint.answered();
     if !response.status().is_success() {
         return Err(endpoint.http_error(response).await);
     }

@@ -206,7 +206,8 @@ impl WebSocket {
         let (stream, response) =
             tokio_tungstenite::client_async_with_config(request, stream, Some(config))
                 .await
-                .map_err(handshake_error)?;
+                .map_err(|error| upgrade_error(endpoint, error))?;
+        endpoint.answered();
         let answer = response
             .headers()
             .get_all(http::header::SEC_WEBSOCKET_EXTENSIONS)
@@ -457,6 +458,23 @@ fn read_error(error: WsError) -> WsInbound {
             None => WsInbound::Closed,
         },
         _ => WsInbound::Closed,
+    }
+}
+
+/// The typed error of a failed upgrade request: a connection closed before the server
+/// answered may be its TLS refusal of the client certificate
+/// ([`Endpoint::closed_before_answer`]).
+fn upgrade_error(endpoint: &Endpoint, error: WsError) -> TransportError {
+    let closed = matches!(
+        error,
+        WsError::Io(_) | WsError::Protocol(ProtocolError::HandshakeIncomplete)
+    );
+    let typed = handshake_error(error);
+    if closed {
+        endpoint.closed_before_answer(typed)
+    } else {
+        endpoint.answered();
+        typed
     }
 }
 
