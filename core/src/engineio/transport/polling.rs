@@ -431,8 +431,8 @@ mod tests {
     }
 
     /// A polling server answering every GET at once with two pings, telling `get_tx` of
-    /// each GET it receives.
-    async fn eager_server(get_tx: mpsc::UnboundedSender<()>) -> u16 {
+    /// each GET it receives (while `get_tx` has room: the tests ask whether a GET came).
+    async fn eager_server(get_tx: mpsc::Sender<()>) -> u16 {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -452,7 +452,7 @@ mod tests {
                         // Requests without a body (GETs) end with their headers.
                         while let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
                             request.drain(..end + 4);
-                            let _ = get_tx.send(());
+                            let _ = get_tx.try_send(());
                             let body = "2\u{1e}2";
                             let response = format!(
                                 "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
@@ -471,7 +471,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_next_get_waits_until_every_packet_of_the_previous_one_was_taken() {
-        let (get_tx, mut get_rx) = mpsc::unbounded_channel();
+        let (get_tx, mut get_rx) = mpsc::channel(16);
         let port = eager_server(get_tx).await;
         let url = url::Url::parse(&format!("http://127.0.0.1:{port}")).expect("url");
         let endpoint = Arc::new(Endpoint::new(&url, &ManagerOptions::default()).expect("endpoint"));
@@ -504,7 +504,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_paused_get_loop_says_so_and_polls_again_once_released() {
-        let (get_tx, mut get_rx) = mpsc::unbounded_channel();
+        let (get_tx, mut get_rx) = mpsc::channel(16);
         let port = eager_server(get_tx).await;
         let url = url::Url::parse(&format!("http://127.0.0.1:{port}")).expect("url");
         let endpoint = Arc::new(Endpoint::new(&url, &ManagerOptions::default()).expect("endpoint"));
