@@ -79,21 +79,43 @@ impl ClientAuthRecord {
     }
 }
 
-/// An endpoint's TLS configuration and the record its handshakes keep.
+/// An endpoint's TLS configuration: the manager's, and over TLS a copy of it that records
+/// what the handshakes showed of client authentication.
 #[derive(Debug, Clone)]
-pub(crate) struct RecordingConfig {
-    /// The configuration: the manager's, noting requests for a client certificate in
-    /// `record`, with its own store of sessions to resume (one server's tickets).
+pub(crate) struct EndpointTls {
+    /// The manager's configuration.
+    manager: Arc<ClientConfig>,
+    /// The configuration the transports use: over TLS, the manager's noting each request
+    /// for a client certificate in `record`, with its own store of sessions to resume (one
+    /// server's tickets); otherwise the manager's itself.
     pub(crate) config: Arc<ClientConfig>,
-    /// What the handshakes showed of client authentication.
-    pub(crate) record: Arc<ClientAuthRecord>,
+    /// What the handshakes showed of client authentication (over TLS).
+    record: Option<Arc<ClientAuthRecord>>,
 }
 
-impl RecordingConfig {
-    /// A copy of `config` whose handshakes note each request for a client certificate.
-    pub(crate) fn new(config: &ClientConfig) -> Self {
+impl EndpointTls {
+    /// The manager's configuration, recording nothing: [`EndpointTls::for_server`] makes
+    /// the one an endpoint uses.
+    pub(crate) fn of_manager(manager: Arc<ClientConfig>) -> Self {
+        Self {
+            config: manager.clone(),
+            manager,
+            record: None,
+        }
+    }
+
+    /// The configuration of an endpoint reached over TLS or not: this one when it fits (an
+    /// endpoint updated by a reconnection hook keeps its record and its sessions),
+    /// otherwise a new one from the manager's.
+    pub(crate) fn for_server(&self, over_tls: bool) -> Self {
+        if over_tls == self.record.is_some() {
+            return self.clone();
+        }
+        if !over_tls {
+            return Self::of_manager(self.manager.clone());
+        }
         let record = Arc::new(ClientAuthRecord::default());
-        let mut config = config.clone();
+        let mut config = (*self.manager).clone();
         config.client_auth_cert_resolver = Arc::new(RecordingResolver {
             inner: config.client_auth_cert_resolver.clone(),
             record: record.clone(),
@@ -102,8 +124,25 @@ impl RecordingConfig {
         // other endpoints would hold tickets this one cannot use.
         config.resumption = Resumption::in_memory_sessions(TICKETS_PER_SERVER);
         Self {
+            manager: self.manager.clone(),
             config: Arc::new(config),
-            record,
+            record: Some(record),
+        }
+    }
+
+    /// Notes that the server answered a request: it accepts this client's TLS.
+    pub(crate) fn answered(&self) {
+        if let Some(record) = &self.record {
+            record.answered();
+        }
+    }
+
+    /// `error`, for a connection the server closed before it answered: see
+    /// [`ClientAuthRecord::refusal`].
+    pub(crate) fn refusal(&self, error: TransportError) -> TransportError {
+        match &self.record {
+            Some(record) => record.refusal(error),
+            None => error,
         }
     }
 }
@@ -151,6 +190,33 @@ mod tests {
             TransportError::Tls(message) => message,
             other => panic!("expected a TLS error, got {other:?}"),
         }
+    }
+
+    fn manager_config() -> Arc<ClientConfig> {
+        crate::engineio::transport::tls::client_config(&crate::ManagerOptions::default())
+            .expect("the default configuration")
+    }
+
+    #[test]
+    fn only_an_endpoint_over_tls_gets_a_recording_copy_which_it_keeps() {
+        let manager = EndpointTls::of_manager(manager_config());
+        let plain = manager.for_server(false);
+        assert!(Arc::ptr_eq(&plain.config, &manager.config));
+        assert!(plain.record.is_none());
+        let over_tls = plain.for_server(true);
+        assert!(!Arc::ptr_eq(&over_tls.config, &manager.config));
+        assert!(over_tls.record.is_some());
+        let updated = over_tls.for_server(true);
+        assert!(Arc::ptr_eq(&updated.config, &over_tls.config));
+        let back = updated.for_server(false);
+        assert!(Arc::ptr_eq(&back.config, &manager.config));
+    }
+
+    #[test]
+    fn an_endpoint_without_tls_keeps_every_error() {
+        let plain = EndpointTls::of_manager(manager_config());
+        plain.answered();
+        assert!(matches!(plain.refusal(closed()), TransportError::Io(_)));
     }
 
     #[test]

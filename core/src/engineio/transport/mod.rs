@@ -14,7 +14,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::cookie::CookieStore;
 use url::Url;
 
-use self::client_auth::RecordingConfig;
+use self::client_auth::EndpointTls;
 use self::cookies::{CookieJar, CookieLimits};
 use self::proxy::{ProcessEnv, ProxyKind, ProxyUrl};
 use crate::engineio::version::{EngineVersion, VersionChoice};
@@ -44,7 +44,7 @@ pub(crate) struct Endpoint {
     compression: bool,
     /// The TLS configuration, and what its handshakes showed of client authentication
     /// (carried over by [`Endpoint::updated`], like the cookie jar).
-    tls: RecordingConfig,
+    tls: EndpointTls,
     /// Whether `tls` accepts any certificate (`ManagerOptions::danger_accept_invalid_certs`).
     accept_invalid_certs: bool,
     /// The proxy both transports go through (`ManagerOptions::proxy`), if any.
@@ -62,7 +62,7 @@ impl Endpoint {
     pub(crate) fn new(url: &Url, options: &ManagerOptions) -> Result<Self, ConnectError> {
         let tls =
             tls::client_config(options).map_err(|e| ConnectError::InvalidOption(e.to_string()))?;
-        let tls = RecordingConfig::new(&tls);
+        let tls = EndpointTls::of_manager(tls);
         Self::assemble(
             url,
             &options.query,
@@ -114,7 +114,7 @@ impl Endpoint {
         extra_headers: &[(String, String)],
         options: &ManagerOptions,
         jar: Arc<CookieJar>,
-        tls: RecordingConfig,
+        tls: EndpointTls,
         version: Arc<VersionChoice>,
     ) -> Result<Self, ConnectError> {
         let mut base = url.clone();
@@ -140,6 +140,7 @@ impl Endpoint {
         }
         base.set_path(&path);
         base.set_fragment(None);
+        let tls = tls.for_server(base.scheme() == "https");
         {
             let mut pairs = base.query_pairs_mut();
             for (key, value) in query {
@@ -337,14 +338,14 @@ impl Endpoint {
 
     /// Notes that the server answered a request: it accepts this client's TLS.
     pub(crate) fn answered(&self) {
-        self.tls.record.answered();
+        self.tls.answered();
     }
 
     /// `error`, for a connection the server closed before it answered: the TLS refusal of
     /// a client certificate when the server asked for one and never accepted this client
     /// ([`client_auth`]).
     pub(crate) fn closed_before_answer(&self, error: TransportError) -> TransportError {
-        self.tls.record.refusal(error)
+        self.tls.refusal(error)
     }
 
     /// Whether compression is on: polling asks for compressed responses, the WebSocket
