@@ -175,6 +175,24 @@ async fn every_refused_mutual_tls_connection_is_a_tls_error(mode: Mode) {
 }
 per_transport_pair!(every_refused_mutual_tls_connection_is_a_tls_error);
 
+/// A client certificate the server does not trust (signed by another CA) is refused after
+/// the handshake too: a TLS error every time.
+async fn a_client_certificate_from_another_ca_is_a_tls_error(mode: Mode) {
+    let server = TestServer::start_mtls(json!({})).await;
+    let stranger = TestCa::generate();
+    let cert = std::fs::read(stranger.client_cert_path()).expect("client certificate");
+    let key = std::fs::read(stranger.client_key_path()).expect("client key");
+    for attempt in 0..20 {
+        let builder = trusting(&server, mode).client_certificate(cert.clone(), key.clone());
+        let error = connect_error(builder).await;
+        assert!(
+            matches!(&error, ConnectError::Transport(TransportError::Tls(_))),
+            "{mode:?}, attempt {attempt}: {error:?}"
+        );
+    }
+}
+per_transport_pair!(a_client_certificate_from_another_ca_is_a_tls_error);
+
 #[tokio::test]
 async fn a_client_key_that_does_not_parse_fails_the_build() {
     let built = ferrio::Manager::builder("https://localhost:1")
