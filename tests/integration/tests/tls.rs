@@ -150,30 +150,30 @@ per_transport!(
     a_client_certificate_passes_mutual_tls
 );
 
-async fn mutual_tls_without_a_client_certificate_fails_with_a_tls_error(mode: Mode) {
-    let server = TestServer::start_mtls(json!({})).await;
-    let error = connect_error(trusting(&server, mode)).await;
-    assert!(
-        matches!(&error, ConnectError::Transport(TransportError::Tls(_))),
-        "{mode:?}: {error:?}"
-    );
-}
-per_transport_pair!(mutual_tls_without_a_client_certificate_fails_with_a_tls_error);
-
-/// The server refuses a missing client certificate only after the client's side of a TLS 1.3
-/// handshake is done, so the refusal races the first request; it must be a TLS error
-/// however the race goes.
-async fn every_refused_mutual_tls_connection_is_a_tls_error(mode: Mode) {
-    let server = TestServer::start_mtls(json!({})).await;
-    for attempt in 0..100 {
-        let error = connect_error(trusting(&server, mode)).await;
+/// Connects `attempts` times, each with a builder from `builder` (reconnection off); every
+/// connection must fail with a TLS error.
+async fn refused_with_tls_errors(
+    builder: impl Fn() -> ManagerBuilder,
+    attempts: usize,
+    mode: Mode,
+) {
+    for attempt in 0..attempts {
+        let error = connect_error(builder()).await;
         assert!(
             matches!(&error, ConnectError::Transport(TransportError::Tls(_))),
             "{mode:?}, attempt {attempt}: {error:?}"
         );
     }
 }
-per_transport_pair!(every_refused_mutual_tls_connection_is_a_tls_error);
+
+/// The server refuses a missing client certificate only after the client's side of a TLS 1.3
+/// handshake is done, so the refusal races the first request; it must be a TLS error
+/// however the race goes.
+async fn mutual_tls_without_a_client_certificate_fails_with_a_tls_error(mode: Mode) {
+    let server = TestServer::start_mtls(json!({})).await;
+    refused_with_tls_errors(|| trusting(&server, mode), 100, mode).await;
+}
+per_transport_pair!(mutual_tls_without_a_client_certificate_fails_with_a_tls_error);
 
 /// A client certificate the server does not trust (signed by another CA) is refused after
 /// the handshake too: a TLS error every time.
@@ -182,14 +182,8 @@ async fn a_client_certificate_from_another_ca_is_a_tls_error(mode: Mode) {
     let stranger = TestCa::generate();
     let cert = std::fs::read(stranger.client_cert_path()).expect("client certificate");
     let key = std::fs::read(stranger.client_key_path()).expect("client key");
-    for attempt in 0..20 {
-        let builder = trusting(&server, mode).client_certificate(cert.clone(), key.clone());
-        let error = connect_error(builder).await;
-        assert!(
-            matches!(&error, ConnectError::Transport(TransportError::Tls(_))),
-            "{mode:?}, attempt {attempt}: {error:?}"
-        );
-    }
+    let builder = || trusting(&server, mode).client_certificate(cert.clone(), key.clone());
+    refused_with_tls_errors(builder, 20, mode).await;
 }
 per_transport_pair!(a_client_certificate_from_another_ca_is_a_tls_error);
 
