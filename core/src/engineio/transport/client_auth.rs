@@ -28,9 +28,17 @@ const ACCEPTED: u8 = 3;
 
 /// What one endpoint's TLS handshakes showed of client authentication: whether the server
 /// asks for a client certificate, and whether it has answered a request since.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ClientAuthRecord {
     state: AtomicU8,
+}
+
+impl Default for ClientAuthRecord {
+    fn default() -> Self {
+        Self {
+            state: AtomicU8::new(NOT_ASKED),
+        }
+    }
 }
 
 impl ClientAuthRecord {
@@ -52,9 +60,12 @@ impl ClientAuthRecord {
     /// Notes that the server answered a request: whatever it asked for, it accepts this
     /// client.
     pub(crate) fn answered(&self) {
-        if self.state.load(Ordering::Relaxed) != NOT_ASKED {
-            self.state.store(ACCEPTED, Ordering::Relaxed);
-        }
+        let _ = self
+            .state
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |state| {
+                matches!(state, ASKED_WITHOUT_CERTIFICATE | ASKED_WITH_CERTIFICATE)
+                    .then_some(ACCEPTED)
+            });
     }
 
     /// `error`, for a connection the server closed before it answered: a
