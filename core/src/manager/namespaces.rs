@@ -86,7 +86,10 @@ impl Namespace {
         matches!(self.phase, Phase::Connected(_))
     }
 
-    /// Answers every `connect()` waiting on this namespace.
+    /// Answers every `connect()` waiting on this namespace. Called after the namespace's
+    /// state and events are updated: a caller that `connect()` answers finds the outcome's
+    /// event (`Connect`, `ConnectError`, `Disconnect`) queued for its consumers and the
+    /// state it reports.
     fn answer_waiters(&mut self, result: &Result<(), ConnectError>) {
         for waiter in self.waiters.drain(..) {
             let _ = waiter.send(result.clone());
@@ -380,13 +383,12 @@ impl Namespaces {
         ns.phase = Phase::Idle;
         ns.connect_deadline = None;
         ns.outbox.retry_lost(now);
-        ns.answer_waiters(&Err(ConnectError::Disconnected(reason)));
         ns.inbox.set_state(SocketState::Disconnected(reason));
-        if !was_connected {
-            return None;
+        if was_connected {
+            ns.inbox.deliver(SocketEvent::Disconnect(reason));
         }
-        ns.inbox.deliver(SocketEvent::Disconnect(reason));
-        Some(Packet::disconnect(&*ns.name))
+        ns.answer_waiters(&Err(ConnectError::Disconnected(reason)));
+        was_connected.then(|| Packet::disconnect(&*ns.name))
     }
 
     /// A socket emits: returns whether `emit` is written now, its namespace being connected
@@ -585,8 +587,8 @@ impl Namespaces {
         ns.active = false;
         ns.connect_deadline = None;
         ns.inbox.set_state(SocketState::Idle);
-        ns.answer_waiters(&Err(error.clone()));
-        ns.inbox.deliver(SocketEvent::ConnectError(error));
+        ns.inbox.deliver(SocketEvent::ConnectError(error.clone()));
+        ns.answer_waiters(&Err(error));
         true
     }
 
@@ -607,14 +609,14 @@ impl Namespaces {
         ns.active = reconnect;
         ns.connect_deadline = None;
         ns.outbox.retry_lost(now);
+        ns.inbox.set_state(SocketState::Disconnected(reason));
+        if was_connected {
+            ns.inbox.deliver(SocketEvent::Disconnect(reason));
+        }
         if reconnect {
             ns.retry_at = now.checked_add(delay);
         } else {
             ns.answer_waiters(&Err(ConnectError::Disconnected(reason)));
-        }
-        ns.inbox.set_state(SocketState::Disconnected(reason));
-        if was_connected {
-            ns.inbox.deliver(SocketEvent::Disconnect(reason));
         }
         true
     }
@@ -691,10 +693,6 @@ impl Namespaces {
             if !ns.active {
                 continue;
             }
-            if !reconnecting {
-                ns.active = false;
-                ns.answer_waiters(&Err(ConnectError::Disconnected(reason)));
-            }
             ns.inbox.set_state(SocketState::Disconnected(reason));
             if was_connected {
                 ns.inbox.deliver(SocketEvent::Disconnect(reason));
@@ -705,6 +703,10 @@ impl Namespaces {
                     .deliver(SocketEvent::ConnectError(ConnectError::Disconnected(
                         reason,
                     )));
+            }
+            if !reconnecting {
+                ns.active = false;
+                ns.answer_waiters(&Err(ConnectError::Disconnected(reason)));
             }
         }
     }
@@ -718,10 +720,10 @@ impl Namespaces {
             .iter_mut()
             .filter(|ns| ns.active && !ns.is_connected())
         {
+            ns.inbox.deliver(SocketEvent::ConnectError(error.clone()));
             if !keep_waiters {
                 ns.answer_waiters(&Err(error.clone()));
             }
-            ns.inbox.deliver(SocketEvent::ConnectError(error.clone()));
         }
     }
 
@@ -738,8 +740,8 @@ impl Namespaces {
         for ns in self.table.iter_mut().filter(|ns| ns.active) {
             ns.active = false;
             ns.inbox.set_state(SocketState::Idle);
-            ns.answer_waiters(&Err(error.clone()));
             ns.inbox.deliver(SocketEvent::ConnectError(error.clone()));
+            ns.answer_waiters(&Err(error.clone()));
         }
     }
 
@@ -772,8 +774,8 @@ impl Namespaces {
     pub(crate) fn give_up(&mut self, attempts: u32) {
         for ns in self.table.iter_mut().filter(|ns| ns.active) {
             ns.active = false;
-            ns.answer_waiters(&Err(ConnectError::ReconnectFailed(attempts)));
             ns.inbox.set_state(SocketState::Idle);
+            ns.answer_waiters(&Err(ConnectError::ReconnectFailed(attempts)));
         }
     }
 
@@ -795,13 +797,13 @@ impl Namespaces {
             ns.active = false;
             ns.phase = Phase::Idle;
             ns.outbox.discard(&AckError::Closed);
-            ns.answer_waiters(&Err(ConnectError::Closed));
             if was_connected {
                 packets.push(Packet::disconnect(&*ns.name));
                 ns.inbox.deliver(SocketEvent::Disconnect(reason));
             }
             ns.inbox.set_state(SocketState::Closed);
             ns.inbox.close();
+            ns.answer_waiters(&Err(ConnectError::Closed));
         }
         packets
     }
@@ -824,10 +826,10 @@ impl Namespaces {
             if ns.connect_deadline.is_some_and(|deadline| deadline <= now) {
                 ns.connect_deadline = None;
                 tracing::debug!(namespace = %ns.name, "namespace connect timed out");
-                ns.answer_waiters(&Err(ConnectError::Timeout(timeout)));
                 ns.inbox
                     .deliver(SocketEvent::ConnectError(ConnectError::Timeout(timeout)));
                 ns.inbox.drop_early();
+                ns.answer_waiters(&Err(ConnectError::Timeout(timeout)));
             }
             let connected = ns.is_connected();
             due.emits.extend(ns.outbox.expire(connected, now));

@@ -190,3 +190,76 @@ async fn connect_event_and_handler_fire_for_a_slow_middleware_namespace() {
     assert_eq!(received["args"], json!(["buffered before connect"]));
     manager.close().await;
 }
+
+/// How many times each outcome of `connect()` is checked: the answer and the queueing of
+/// its event ran on different threads when the answer came first (1 failure in ~100 runs
+/// of the FFI's test that looked once).
+const OUTCOME_ATTEMPTS: usize = 50;
+
+/// `connect()` answers once the event of its outcome is queued for the socket's
+/// consumers: a consumer that looks when `connect()` returned finds the `Connect`, or the
+/// `ConnectError` of a refusal, of a server that cannot be reached, or of a connection
+/// lost before the reply. On a multi-thread runtime, where the caller runs on one thread
+/// and the connection task on another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_returns_after_the_event_of_its_outcome_is_queued() {
+    let server = TestServer::start().await;
+    let manager = builder(&server, Mode::WebSocket)
+        .reconnection(false)
+        .build()
+        .expect("manager");
+    let unreachable = ferrio::Manager::builder("http://127.0.0.1:1")
+        .reconnection(false)
+        .build()
+        .expect("manager");
+    let dropping = builder(&server, Mode::WebSocket)
+        .reconnection(false)
+        .build()
+        .expect("manager");
+    let accepted = manager.socket("/");
+    let refused = manager.socket("/no");
+    let failed = unreachable.socket("/");
+    let lost = dropping.socket("/drop-before-reply");
+    let streams = [
+        accepted.events(),
+        refused.events(),
+        failed.events(),
+        lost.events(),
+    ];
+    let [accepted_queued, refused_queued, failed_queued, lost_queued] =
+        streams.each_ref().map(ferrio::EventStream::queued_events);
+    for attempt in 0..OUTCOME_ATTEMPTS {
+        let before = accepted_queued.total();
+        accepted.connect().await.expect("accepted");
+        assert_eq!(
+            accepted_queued.total(),
+            before + 1,
+            "Connect, attempt {attempt}"
+        );
+        accepted.disconnect().await;
+
+        let before = refused_queued.total();
+        refused.connect().await.expect_err("refused");
+        assert_eq!(
+            refused_queued.total(),
+            before + 1,
+            "refusal, attempt {attempt}"
+        );
+
+        let before = failed_queued.total();
+        failed.connect().await.expect_err("unreachable");
+        assert_eq!(
+            failed_queued.total(),
+            before + 1,
+            "unreachable, attempt {attempt}"
+        );
+
+        let before = lost_queued.total();
+        lost.connect().await.expect_err("lost before the reply");
+        assert_eq!(lost_queued.total(), before + 1, "lost, attempt {attempt}");
+    }
+    drop(streams);
+    manager.close().await;
+    unreachable.close().await;
+    dropping.close().await;
+}
