@@ -488,12 +488,14 @@ impl Actor {
         {
             self.namespaces.refuse_protocol(&refusal(error));
         } else {
-            if self.engine.attempts() > 0 {
-                self.manager_event_tx
-                    .send(ManagerEvent::ReconnectError(error.clone()));
-            }
+            // The sockets' `connect_error` before the manager's `reconnect_error`, as the
+            // JS client emits them.
             let gives_up = self.engine.gives_up();
             self.namespaces.attempt_failed(&error, gives_up);
+            if self.engine.attempts() > 0 {
+                self.manager_event_tx
+                    .send(ManagerEvent::ReconnectError(error));
+            }
         }
         self.schedule_reconnect();
     }
@@ -523,11 +525,11 @@ impl Actor {
             return;
         }
         let error = ConnectError::Transport(error);
+        self.namespaces.attempt_failed(&error, false);
         if self.engine.attempts() > 0 {
             self.manager_event_tx
-                .send(ManagerEvent::ReconnectError(error.clone()));
+                .send(ManagerEvent::ReconnectError(error));
         }
-        self.namespaces.attempt_failed(&error, false);
     }
 
     /// Closes the engine from the client side and handles it as a lost connection.

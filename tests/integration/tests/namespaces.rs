@@ -263,3 +263,44 @@ async fn connect_returns_after_the_event_of_its_outcome_is_queued() {
     unreachable.close().await;
     dropping.close().await;
 }
+
+/// Each failed reconnection attempt is queued for the sockets as a `ConnectError` before
+/// the manager sends its `ReconnectError` (the JS client emits `connect_error`, then
+/// `reconnect_error`): a consumer that has the manager's event finds the socket's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_reconnection_is_a_connect_error_before_the_reconnect_error() {
+    const ATTEMPTS: u64 = 20;
+    let manager = ferrio::Manager::builder("http://127.0.0.1:1")
+        .reconnection_attempts(u32::try_from(ATTEMPTS).expect("attempts"))
+        .reconnection_delay(std::time::Duration::from_millis(1))
+        .reconnection_delay_max(std::time::Duration::from_millis(1))
+        .build()
+        .expect("manager");
+    let socket = manager.socket("/");
+    let stream = socket.events();
+    let queued = stream.queued_events();
+    let mut manager_events = manager.events();
+    socket.connect().await.expect_err("unreachable");
+    let mut reconnect_errors = 0;
+    loop {
+        match common::within(manager_events.recv())
+            .await
+            .expect("an event")
+        {
+            ferrio::ManagerEvent::ReconnectError(_) => {
+                reconnect_errors += 1;
+                // The first attempt's ConnectError, then one per reconnection attempt.
+                assert!(
+                    queued.total() > reconnect_errors,
+                    "{} socket events at reconnect_error {reconnect_errors}",
+                    queued.total()
+                );
+            }
+            ferrio::ManagerEvent::ReconnectFailed => break,
+            _ => {}
+        }
+    }
+    assert_eq!(reconnect_errors, ATTEMPTS);
+    drop(stream);
+    manager.close().await;
+}
