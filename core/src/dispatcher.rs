@@ -39,7 +39,8 @@ pub(crate) enum Filter {
     AnyOutgoing,
 }
 
-/// A listener of the events numbered `from` and later.
+/// A listener of the events numbered `from` and later: among the incoming events for the
+/// incoming filters, among the outgoing events ([`OutgoingQueue`]) for `AnyOutgoing`.
 #[derive(Clone)]
 pub(crate) struct Listener {
     pub(crate) id: ListenerId,
@@ -71,9 +72,17 @@ impl Listeners {
         self.change(|table| table.listeners.push(listener));
     }
 
-    /// Removes one listener.
-    pub(crate) fn remove(&self, id: ListenerId) {
-        self.change(|table| table.listeners.retain(|l| l.id != id));
+    /// Removes one listener; returns whether it was an outgoing one (`AnyOutgoing`).
+    pub(crate) fn remove(&self, id: ListenerId) -> bool {
+        let mut outgoing = false;
+        self.change(|table| {
+            table.listeners.retain(|l| {
+                let removed = l.id == id;
+                outgoing |= removed && l.filter == Filter::AnyOutgoing;
+                !removed
+            });
+        });
+        outgoing
     }
 
     /// Removes every listener with this filter.
@@ -113,31 +122,64 @@ impl Listeners {
 /// `ManagerOptions::incoming_capacity`. When full (the listeners fell behind), an emit's
 /// event is dropped and counted: the first drop and then the total, once the dispatcher
 /// takes the next event, are logged as warnings.
+///
+/// Every event is numbered, queued or dropped, as the incoming ones are: a listener added
+/// now gets the events numbered from [`OutgoingQueue::at_next`]'s on, not one emitted
+/// before it and still waiting for the dispatcher.
 pub(crate) struct OutgoingQueue {
     /// Boxed events: the channel allocates its first block of 32 slots when made, 32
     /// pointers instead of 32 events (~4.8 KiB) for a socket without outgoing listeners.
-    tx: mpsc::Sender<Box<Event>>,
+    tx: mpsc::Sender<Box<OutgoingEvent>>,
+    /// How many events were numbered. Held while an event is numbered and queued, and
+    /// while a listener is added: a listener is in the table before the dispatcher gets
+    /// the first event numbered for it.
+    numbered: Mutex<u64>,
     dropped: AtomicU64,
+}
+
+/// An outgoing event and its number.
+pub(crate) struct OutgoingEvent {
+    seq: u64,
+    event: Event,
 }
 
 impl OutgoingQueue {
     /// A queue of `capacity` events (at least one) and its receiving end.
-    pub(crate) fn new(capacity: usize) -> (Arc<Self>, mpsc::Receiver<Box<Event>>) {
+    pub(crate) fn new(capacity: usize) -> (Arc<Self>, mpsc::Receiver<Box<OutgoingEvent>>) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let queue = Self {
             tx,
+            numbered: Mutex::new(0),
             dropped: AtomicU64::new(0),
         };
         (Arc::new(queue), rx)
     }
 
-    /// Queues `event` for the outgoing listeners, or drops and counts it when full.
+    /// Numbers `event` and queues it for the outgoing listeners, or drops and counts it
+    /// when full.
     pub(crate) fn send(&self, event: Event) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(Box::new(event)) {
+        let mut numbered = self.numbered();
+        let seq = *numbered;
+        *numbered += 1;
+        // Queued under the lock: the queue holds the events in their numbers' order.
+        let queued = self.tx.try_send(Box::new(OutgoingEvent { seq, event }));
+        drop(numbered);
+        if let Err(mpsc::error::TrySendError::Full(_)) = queued {
             if self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
                 tracing::warn!("on_any_outgoing listeners fell behind: dropping outgoing events");
             }
         }
+    }
+
+    /// Calls `add` with the number of the next outgoing event, no event being numbered
+    /// meanwhile: a listener `add` puts in the table gets the events from that number on.
+    pub(crate) fn at_next<R>(&self, add: impl FnOnce(u64) -> R) -> R {
+        add(*self.numbered())
+    }
+
+    /// No user code runs under the lock: a poisoned count is still right.
+    fn numbered(&self) -> MutexGuard<'_, u64> {
+        self.numbered.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// How many events were dropped since the last call.
@@ -173,9 +215,9 @@ impl Registry {
         self.listeners.clone_from(&table.listeners);
     }
 
-    /// Calls the outgoing listeners of the copy with `event`.
-    fn deliver_outgoing(&mut self, event: &Event) {
-        self.call(u64::MAX, |f| *f == Filter::AnyOutgoing, event);
+    /// Calls the outgoing listeners of the copy added before outgoing event `seq`.
+    fn deliver_outgoing(&mut self, seq: u64, event: &Event) {
+        self.call(seq, |f| *f == Filter::AnyOutgoing, event);
     }
 
     /// Hands event `seq` to the listeners of the copy added before it.
@@ -292,7 +334,7 @@ pub(crate) struct DispatcherStart {
     pub(crate) listeners: Arc<Listeners>,
     /// The queue of outgoing events (for its drop count) and its receiving end.
     pub(crate) outgoing: Arc<OutgoingQueue>,
-    pub(crate) outgoing_rx: mpsc::Receiver<Box<Event>>,
+    pub(crate) outgoing_rx: mpsc::Receiver<Box<OutgoingEvent>>,
 }
 
 /// Starts a socket's dispatcher as a task on the socket's runtime: until an event comes
@@ -316,7 +358,7 @@ pub(crate) fn spawn_dispatcher(start: DispatcherStart) {
 /// thread.
 enum Next {
     Delivery(Delivery),
-    Outgoing(Event),
+    Outgoing(Box<OutgoingEvent>),
 }
 
 /// A socket's dispatcher: on a task until a listener needs it on a thread.
@@ -325,7 +367,7 @@ struct Dispatcher {
     runtime: tokio::runtime::Handle,
     event_rx: DeliveryRx,
     outgoing: Arc<OutgoingQueue>,
-    outgoing_rx: mpsc::Receiver<Box<Event>>,
+    outgoing_rx: mpsc::Receiver<Box<OutgoingEvent>>,
     registry: Registry,
     /// Running as a task: it must not call a listener.
     on_task: bool,
@@ -396,14 +438,14 @@ impl Dispatcher {
     /// `select!` polls both queues and registers the dispatcher's waker with each.
     async fn next(&mut self) -> Option<Next> {
         if let Ok(event) = self.outgoing_rx.try_recv() {
-            return Some(Next::Outgoing(*event));
+            return Some(Next::Outgoing(event));
         }
         if let Some(delivery) = self.event_rx.try_recv() {
             return Some(Next::Delivery(delivery));
         }
         tokio::select! {
             biased;
-            Some(event) = self.outgoing_rx.recv() => Some(Next::Outgoing(*event)),
+            Some(event) = self.outgoing_rx.recv() => Some(Next::Outgoing(event)),
             delivery = self.event_rx.recv() => delivery.map(Next::Delivery),
         }
     }
@@ -429,7 +471,7 @@ impl Dispatcher {
                         "on_any_outgoing listeners fell behind: outgoing events dropped"
                     );
                 }
-                self.registry.deliver_outgoing(&event);
+                self.registry.deliver_outgoing(event.seq, &event.event);
             }
         }
         Ok(())
@@ -459,9 +501,9 @@ mod tests {
         }
 
         /// Refreshes the copy, then calls the outgoing listeners.
-        fn outgoing(&mut self, event: &Event) {
+        fn outgoing(&mut self, seq: u64, event: &Event) {
             self.refresh();
-            self.deliver_outgoing(event);
+            self.deliver_outgoing(seq, event);
         }
     }
 
@@ -701,7 +743,7 @@ mod tests {
         assert_eq!(queue.take_dropped(), 0, "the count restarts");
         let mut kept = Vec::new();
         while let Ok(event) = outgoing_rx.try_recv() {
-            kept.push(event.name);
+            kept.push(event.event.name);
         }
         assert_eq!(kept, ["0", "1", "2"], "the oldest are kept");
         queue.send(Event::from_values("/".into(), "next".into(), Vec::new()));
@@ -716,7 +758,36 @@ mod tests {
             .shared
             .add(listener(1, Filter::AnyOutgoing, false, handler));
         registry.dispatch_free(0, event("in")).await;
-        registry.outgoing(&Event::from_values("/".into(), "out".into(), Vec::new()));
+        registry.outgoing(0, &Event::from_values("/".into(), "out".into(), Vec::new()));
         assert_eq!(*seen.lock().unwrap(), ["out"]);
+    }
+
+    #[tokio::test]
+    async fn an_outgoing_listener_gets_the_events_emitted_after_it_was_added() {
+        let (queue, mut outgoing_rx) = OutgoingQueue::new(8);
+        let mut registry = Registry::new(Arc::default());
+        let (first, first_seen) = recorder();
+        let (second, second_seen) = recorder();
+        let emit = |name: &str| queue.send(Event::from_values("/".into(), name.into(), Vec::new()));
+        queue.at_next(|from| {
+            registry.shared.add(Listener {
+                from,
+                ..listener(1, Filter::AnyOutgoing, false, first)
+            });
+        });
+        emit("before");
+        // Added while "before" waits for the dispatcher.
+        queue.at_next(|from| {
+            registry.shared.add(Listener {
+                from,
+                ..listener(2, Filter::AnyOutgoing, false, second)
+            });
+        });
+        emit("after");
+        while let Ok(queued) = outgoing_rx.try_recv() {
+            registry.outgoing(queued.seq, &queued.event);
+        }
+        assert_eq!(*first_seen.lock().unwrap(), ["before", "after"]);
+        assert_eq!(*second_seen.lock().unwrap(), ["after"]);
     }
 }

@@ -853,7 +853,15 @@ impl Socket {
 
     /// Removes one listener.
     pub fn off(&self, id: ListenerId) {
-        self.inner.listeners.remove(id);
+        if self.inner.listeners.remove(id) {
+            // The emits stop building events for the outgoing listeners with the last one
+            // (`off_any_outgoing` may have counted it out already).
+            let _ = self.inner.outgoing_listeners.fetch_update(
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+                |count| count.checked_sub(1),
+            );
+        }
     }
 
     /// Removes every listener of `event`.
@@ -902,20 +910,27 @@ impl Socket {
 
     /// Adds a listener of the events produced from now on, starting the dispatcher if need
     /// be. Event production waits while the listener is added (see
-    /// `Subscribers::at_next`): the dispatcher gets the events numbered from `from` on only
-    /// after the listener is in its table.
+    /// `Subscribers::at_next`, and `OutgoingQueue::at_next` for the emits an outgoing
+    /// listener sees): the dispatcher gets the events numbered from `from` on only after
+    /// the listener is in its table.
     fn add(&self, filter: Filter, once: bool, handler: Handler) -> ListenerId {
         let id = self.inner.listener_ids.next();
-        self.inner.outgoing.get_or_init(|| self.start_dispatcher());
-        self.inner.link.subscribers.at_next(|from| {
+        let outgoing = self.inner.outgoing.get_or_init(|| self.start_dispatcher());
+        let numbered_outgoing = filter == Filter::AnyOutgoing;
+        let add = |from| {
             self.inner.listeners.add(Listener {
                 id,
                 filter,
                 once,
                 from,
                 handler,
-            })
-        });
+            });
+        };
+        if numbered_outgoing {
+            outgoing.at_next(add);
+        } else {
+            self.inner.link.subscribers.at_next(add);
+        }
         id
     }
 

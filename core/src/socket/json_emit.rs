@@ -278,6 +278,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn outgoing_events_are_built_while_an_outgoing_listener_is_registered() {
+        let manager = Manager::new("http://127.0.0.1:1").unwrap();
+        let socket = manager.socket("/");
+        let listening = || socket.inner.outgoing_listeners.load(Ordering::Relaxed);
+        let first = socket.on_any_outgoing(|_| {});
+        let second = socket.on_any_outgoing(|_| {});
+        assert_eq!(listening(), 2);
+        socket.off(first);
+        socket.off(first);
+        assert_eq!(listening(), 1, "removed once");
+        socket.off_any_outgoing();
+        socket.off(second);
+        assert_eq!(listening(), 0, "not below none");
+        let named = socket.on("e", |_| {});
+        socket.off(named);
+        assert_eq!(listening(), 0);
+        socket.off(socket.on_any_outgoing(|_| {}));
+        assert_eq!(listening(), 0);
+    }
+
+    #[tokio::test]
     async fn every_emit_path_writes_the_same_frame() {
         let manager = Manager::new("http://127.0.0.1:1").unwrap();
         let main = manager.socket("/");
